@@ -1,0 +1,50 @@
+# The two commands of the README: `make demo` and `make test`.
+# Everything else here serves them. The venv is built from the hashed lock file.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# LiteLLM downloads its price map at import and waits for the network when offline.
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+
+.PHONY: venv test lint typecheck pytest demo bench soak lock clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --no-index -e .
+	touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy langchain_cf_gateway
+
+# pytest exits 5 when it collects no tests: that is a failure here, never hidden.
+pytest: venv
+	$(BIN)/python -m pytest -q
+
+test: lint typecheck pytest
+
+demo: venv
+	$(BIN)/cf-aig demo
+
+bench: venv
+	$(BIN)/python -m bench
+
+soak: venv
+	$(BIN)/python -m tests.reliability.soak
+
+# Regenerate the lock file (needs the registries): `make lock`.
+lock: venv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,83 @@
+"""The gateway adapter shared by every integration: no LangChain, LiteLLM or server imports.
+
+- :mod:`.config`: :class:`GatewayConfig` and its resolution (arguments > env > file);
+- :mod:`.providers` and :mod:`.routing`: the provider table, model ids -> routes;
+- :mod:`.options`: :class:`GatewayOptions` -> ``cf-aig-*`` request headers;
+- :mod:`.info`: :class:`GatewayInfo` from response headers;
+- :mod:`.errors`: the exception tree and :func:`error_from_response`;
+- :mod:`.protocol`: header names, bounds and error codes, stated once.
+"""
+
+from .config import GatewayConfig, config_file_path, split_base_url
+from .errors import (
+    ConfigError,
+    ContentBlockedError,
+    GatewayAuthenticationError,
+    GatewayError,
+    GatewayInputError,
+    GatewayNotFoundError,
+    GatewayRateLimitError,
+    InsufficientCreditsError,
+    InvalidModelIdError,
+    InvalidOptionError,
+    InvalidProviderError,
+    ModelNotFoundError,
+    ProviderError,
+    ProviderUnavailableError,
+    UnknownByokAliasError,
+    error_from_response,
+)
+from .info import GATEWAY_INFO_KEYS, GatewayInfo
+from .options import GatewayOptions, coerce_options
+from .protocol import Bounds, ErrorCode, Header
+from .providers import PROVIDERS, Provider, find_provider
+from .routing import (
+    ModelRef,
+    Route,
+    Step,
+    UniversalRoute,
+    build_route,
+    build_universal,
+    parse_model_id,
+    provider_base_url,
+)
+
+__all__ = [
+    "GATEWAY_INFO_KEYS",
+    "PROVIDERS",
+    "Bounds",
+    "ConfigError",
+    "ContentBlockedError",
+    "ErrorCode",
+    "GatewayAuthenticationError",
+    "GatewayConfig",
+    "GatewayError",
+    "GatewayInfo",
+    "GatewayInputError",
+    "GatewayNotFoundError",
+    "GatewayOptions",
+    "GatewayRateLimitError",
+    "Header",
+    "InsufficientCreditsError",
+    "InvalidModelIdError",
+    "InvalidOptionError",
+    "InvalidProviderError",
+    "ModelNotFoundError",
+    "ModelRef",
+    "Provider",
+    "ProviderError",
+    "ProviderUnavailableError",
+    "Route",
+    "Step",
+    "UniversalRoute",
+    "UnknownByokAliasError",
+    "build_route",
+    "build_universal",
+    "coerce_options",
+    "config_file_path",
+    "error_from_response",
+    "find_provider",
+    "parse_model_id",
+    "provider_base_url",
+    "split_base_url",
+]

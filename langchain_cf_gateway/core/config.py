@@ -1,0 +1,254 @@
+"""Where a gateway is: account, gateway id, token and host, resolved in one place.
+
+Precedence, field by field: explicit arguments > environment > config file.
+
+=========== ================================ ======================================= ===============
+field       argument                         environment                             config file
+=========== ================================ ======================================= ===============
+account id  ``account_id``                   ``CLOUDFLARE_ACCOUNT_ID``               ``accountId``
+gateway id  ``gateway_id`` (``default``)     ``CLOUDFLARE_GATEWAY_ID``,              ``gatewayId``,
+                                             ``CLOUDFLARE_AI_GATEWAY_NAME``          ``gatewayName``
+token       ``token``                        ``CLOUDFLARE_AI_GATEWAY_TOKEN``,        ``token``
+                                             ``CF_AIG_TOKEN``
+host        ``base_url``                     ``CLOUDFLARE_AI_GATEWAY_BASE_URL``      ``baseUrl``
+=========== ================================ ======================================= ===============
+
+The file is ``$CF_AIG_CONFIG``, else ``~/.config/cf-aig/config.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+from .errors import ConfigError
+from .protocol import (
+    CLOUDFLARE_API_BASE,
+    CLOUDFLARE_GATEWAY_HOST,
+    DEFAULT_GATEWAY_ID,
+    Bounds,
+    Header,
+)
+
+ENV_ACCOUNT_ID = "CLOUDFLARE_ACCOUNT_ID"
+ENV_GATEWAY_ID = ("CLOUDFLARE_GATEWAY_ID", "CLOUDFLARE_AI_GATEWAY_NAME")
+ENV_TOKEN = ("CLOUDFLARE_AI_GATEWAY_TOKEN", "CF_AIG_TOKEN")
+ENV_BASE_URL = "CLOUDFLARE_AI_GATEWAY_BASE_URL"
+ENV_CONFIG_FILE = "CF_AIG_CONFIG"
+DEFAULT_CONFIG_FILE = Path("~/.config/cf-aig/config.json")
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+# A full gateway URL pasted as base URL: .../v1/{account}/{gateway}[/compat][/chat/completions]
+_GATEWAY_PATH = re.compile(r"/v1/(?P<account>[^/]+)/(?P<gateway>[^/]+)$")
+
+
+class ConfigFileWarning(UserWarning):
+    """A config file holding a token can be read by other users."""
+
+
+def config_file_path(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    raw = env.get(ENV_CONFIG_FILE)
+    return Path(raw).expanduser() if raw else DEFAULT_CONFIG_FILE.expanduser()
+
+
+def split_base_url(url: str) -> tuple[str, str | None, str | None]:
+    """(host root, account id, gateway id) of a user-given base URL.
+
+    Whatever the user pasted (a host, ``.../v1``, ``.../v1/{acct}/{gw}/compat``, with or
+    without trailing slashes or ``/chat/completions``), we keep the host root and build
+    every path ourselves, so ``/v1`` and ``/chat/completions`` are never doubled.
+    """
+    root = url.strip().rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", root):
+        raise ConfigError(
+            f"base_url must be an http(s) URL such as http://127.0.0.1:8787; got {url!r}"
+        )
+    for suffix in ("/chat/completions", "/embeddings", "/models", "/compat"):
+        if root.endswith(suffix):
+            root = root[: -len(suffix)].rstrip("/")
+    account = gateway = None
+    match = _GATEWAY_PATH.search(root)
+    if match:
+        account, gateway = match["account"], match["gateway"]
+        root = root[: match.start()]
+    elif root.endswith("/v1"):
+        root = root[:-3]
+    return root.rstrip("/"), account, gateway
+
+
+class GatewayConfig(BaseModel):
+    """One gateway: account, gateway id, the gateway token and the host to reach it on."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account_id: str
+    gateway_id: str = DEFAULT_GATEWAY_ID
+    token: SecretStr | None = None
+    """Cloudflare API token, sent as ``cf-aig-authorization: Bearer ...``."""
+    base_url: str | None = None
+    """Another host for everything (the local gateway); None means Cloudflare's."""
+
+    @field_validator("account_id", "gateway_id")
+    @classmethod
+    def _check_id(cls, value: str, info: Any) -> str:
+        value = value.strip()
+        if not _ID.match(value) or len(value) > Bounds.GATEWAY_ID_MAX_CHARS:
+            raise ValueError(
+                f"{info.field_name} must be 1 to {Bounds.GATEWAY_ID_MAX_CHARS} letters, digits, "
+                f"'-' or '_'; got {value!r}"
+            )
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value().strip()
+        if not raw:
+            return None
+        if any(c in raw for c in "\r\n\0") or not raw.isascii():
+            raise ValueError(
+                "token must be printable ASCII on one line (check for a stray newline)"
+            )
+        return SecretStr(raw)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        return None if not value else split_base_url(value)[0]
+
+    @property
+    def gateway_host(self) -> str:
+        return self.base_url or CLOUDFLARE_GATEWAY_HOST
+
+    @property
+    def api_base(self) -> str:
+        """Cloudflare's v4 API root (REST inference and management), or the local one."""
+        return f"{self.base_url}/client/v4" if self.base_url else CLOUDFLARE_API_BASE
+
+    @property
+    def gateway_url(self) -> str:
+        """``{host}/v1/{account}/{gateway}``: the universal endpoint, and the root of all routes."""
+        return f"{self.gateway_host}/v1/{self.account_id}/{self.gateway_id}"
+
+    def auth_headers(self) -> dict[str, str]:
+        """``cf-aig-authorization`` when a token is set (section 3)."""
+        if self.token is None:
+            return {}
+        return {Header.AUTHORIZATION: f"Bearer {self.token.get_secret_value()}"}
+
+    @classmethod
+    def resolve(
+        cls,
+        account_id: str | None = None,
+        gateway_id: str | None = None,
+        token: str | SecretStr | None = None,
+        base_url: str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+    ) -> GatewayConfig:
+        """Arguments > environment > config file, field by field."""
+        env = os.environ if environ is None else environ
+        path = Path(config_file).expanduser() if config_file else config_file_path(env)
+        file = _read_config_file(path)
+
+        def pick(arg: Any, env_names: tuple[str, ...], file_names: tuple[str, ...]) -> Any:
+            if isinstance(arg, SecretStr):
+                arg = arg.get_secret_value()
+            if arg not in (None, ""):
+                return arg
+            for name in env_names:
+                if env.get(name):
+                    return env[name]
+            for name in file_names:
+                if file.get(name):
+                    return file[name]
+            return None
+
+        url = pick(base_url, (ENV_BASE_URL,), ("baseUrl", "base_url"))
+        url_account = url_gateway = None
+        if url:
+            try:
+                _, url_account, url_gateway = split_base_url(str(url))
+            except ConfigError:
+                raise ConfigError(
+                    f"base_url must be an http(s) URL such as http://127.0.0.1:8787 "
+                    f"(from the argument, {ENV_BASE_URL} or baseUrl in {path}); got {url!r}"
+                ) from None
+        account = pick(account_id, (ENV_ACCOUNT_ID,), ("accountId", "account_id")) or url_account
+        gateway = (
+            pick(gateway_id, ENV_GATEWAY_ID, ("gatewayId", "gatewayName", "gateway_id"))
+            or url_gateway
+            or DEFAULT_GATEWAY_ID
+        )
+        secret = pick(token, ENV_TOKEN, ("token",))
+        if not account:
+            raise ConfigError(
+                "No Cloudflare account id: pass account_id=..., set "
+                f'{ENV_ACCOUNT_ID}, or write {{"accountId": "..."}} to {path} '
+                f"(or to the file named by {ENV_CONFIG_FILE})"
+            )
+        try:
+            return cls(
+                account_id=str(account),
+                gateway_id=str(gateway),
+                token=SecretStr(str(secret)) if secret else None,
+                base_url=str(url) if url else None,
+            )
+        except ValueError as exc:  # pydantic's ValidationError; never echo the token back
+            raise ConfigError(_first_error(exc)) from None
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{where}: {str(first.get('msg', '')).removeprefix('Value error, ')}"
+    return str(exc)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"the config file {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"the config file {path} must hold a JSON object with accountId")
+    for key, value in data.items():
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{key} in the config file {path} must be a string")
+    if data.get("token"):
+        _warn_if_readable(path)
+    return data
+
+
+def _warn_if_readable(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        warnings.warn(
+            f"{path} holds a gateway token and is readable by group or others; "
+            f"run: chmod 600 {path}",
+            ConfigFileWarning,
+            stacklevel=3,
+        )

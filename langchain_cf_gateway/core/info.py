@@ -1,0 +1,87 @@
+"""What the gateway did with a request, read from its response headers (spec section 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple
+
+from .protocol import Header
+
+CacheStatus = Literal["HIT", "MISS"]
+
+GATEWAY_INFO_KEYS = (
+    "cache_status",
+    "log_id",
+    "request_id",
+    "event_id",
+    "step",
+    "model",
+    "provider",
+)
+"""The keys of :meth:`GatewayInfo.as_dict`, the same on every call path and integration."""
+
+
+class GatewayInfo(NamedTuple):
+    """The gateway's account of one request. Every field is None when the header was absent."""
+
+    cache_status: CacheStatus | None = None
+    log_id: str | None = None
+    request_id: str | None = None
+    event_id: str | None = None
+    step: int | None = None
+    """Index of the universal-endpoint step that answered (0 for the first)."""
+    model: str | None = None
+    """Model a dynamic route chose (``cf-aig-model``)."""
+    provider: str | None = None
+    """Provider a dynamic route chose (``cf-aig-provider``)."""
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str] | None) -> GatewayInfo:
+        """Parse from any header mapping: ``httpx.Headers``, or a dict in any letter case."""
+        if not headers:
+            return _EMPTY
+        get = headers.get
+        if not hasattr(headers, "multi_items"):  # not httpx.Headers: lowercase the keys once
+            lowered = {k.lower(): v for k, v in headers.items() if k[:3].lower() == "cf-"}
+            get = lowered.get
+        cache = get(Header.CACHE_STATUS)
+        if cache is not None:
+            cache = cache.strip().upper()
+            cache = cache if cache in ("HIT", "MISS") else None
+        step_raw = get(Header.STEP)
+        step: int | None = None
+        if step_raw is not None:
+            try:
+                step = int(step_raw)
+            except ValueError:
+                step = None
+        return cls(
+            cache_status=cache,  # type: ignore[arg-type]
+            log_id=get(Header.LOG_ID) or None,
+            request_id=get(Header.REQUEST_ID) or None,
+            event_id=get(Header.EVENT_ID) or None,
+            step=step,
+            model=get(Header.MODEL) or None,
+            provider=get(Header.PROVIDER) or None,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain dict with exactly the keys of :data:`GATEWAY_INFO_KEYS`."""
+        return self._asdict()
+
+    def with_defaults(
+        self, *, model: str | None, provider: str | None, step: int | None
+    ) -> GatewayInfo:
+        """Fill ``model``, ``provider`` and ``step`` where the gateway did not say.
+
+        The gateway names model and provider only for dynamic routes; for a plain call we
+        know what we asked for, and for a fallback chain ``step`` picks the step that answered.
+        """
+        return self._replace(
+            model=self.model or model,
+            provider=self.provider or provider,
+            step=self.step if self.step is not None else step,
+        )
+
+
+_EMPTY = GatewayInfo()

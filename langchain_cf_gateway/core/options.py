@@ -1,0 +1,312 @@
+"""Per-request gateway controls: ``GatewayOptions`` -> ``cf-aig-*`` headers (spec section 3).
+
+Every field is optional; an unset field sends no header, so the gateway's own
+setting applies. Bounds are checked when the options are built, which is before
+anything is sent; a bad value raises :class:`InvalidOptionError` (a
+``ValueError``) naming the field and the allowed range. The headers are rendered
+once per options object and reused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_validator
+
+from .errors import InvalidOptionError
+from .protocol import Bounds, Header
+
+MetadataValue = str | int | float | bool
+Backoff = Literal["constant", "linear", "exponential"]
+
+_COST_KEYS = ("per_token_in", "per_token_out", "per_cache_read_token", "per_cache_write_token")
+
+
+class GatewayOptions(BaseModel):
+    """Per-call gateway controls, each mapped to one ``cf-aig-*`` request header."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    cache_ttl: int | None = None
+    """``cf-aig-cache-ttl``: seconds, 60 to 2,592,000 (30 days)."""
+    skip_cache: bool | None = None
+    """``cf-aig-skip-cache: true``: bypass the cache for this request."""
+    cache_key: str | None = None
+    """``cf-aig-cache-key``: replaces the gateway's cache key."""
+    metadata: dict[str, MetadataValue] | None = None
+    """``cf-aig-metadata``: at most 5 entries of string, number or boolean; no ``cf.`` keys."""
+    collect_log: bool | None = None
+    """``cf-aig-collect-log``: ``false`` drops the log of this request."""
+    collect_log_payload: bool | None = None
+    """``cf-aig-collect-log-payload``: ``false`` keeps the log but not the bodies."""
+    event_id: str | None = None
+    """``cf-aig-event-id``: your id for this request, echoed back and stored in the log."""
+    request_timeout_ms: int | None = None
+    """``cf-aig-request-timeout``: milliseconds to the first byte of the answer."""
+    max_attempts: int | None = None
+    """``cf-aig-max-attempts``: 1 to 5."""
+    retry_delay_ms: int | None = None
+    """``cf-aig-retry-delay``: 0 to 5000 ms."""
+    backoff: Backoff | None = None
+    """``cf-aig-backoff``: constant, linear or exponential."""
+    custom_cost: dict[str, float] | None = None
+    """``cf-aig-custom-cost``: ``per_token_in``, ``per_token_out`` (and cache rates), or ``total_cost``."""
+    byok_alias: str | None = None
+    """``cf-aig-byok-alias``: which stored provider key to use."""
+    zdr: bool | None = None
+    """``cf-aig-zdr``: zero data retention (Unified Billing only)."""
+    no_wholesale: bool | None = None
+    """``cf-aig-no-wholesale: true``: never fall back to Unified Billing."""
+
+    _headers: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _option_error(exc) from None
+
+    @model_validator(mode="after")
+    def _validate_bounds(self) -> GatewayOptions:
+        self._check()
+        self._headers = self._render()  # once: every call reuses it
+        return self
+
+    # ------------------------------------------------------------------ validation
+
+    def _check(self) -> None:
+        if self.cache_ttl is not None and not (
+            Bounds.CACHE_TTL_MIN_S <= self.cache_ttl <= Bounds.CACHE_TTL_MAX_S
+        ):
+            raise InvalidOptionError(
+                "cache_ttl",
+                f"must be from {Bounds.CACHE_TTL_MIN_S} to {Bounds.CACHE_TTL_MAX_S} seconds "
+                f"(one month); got {self.cache_ttl}. To bypass the cache use skip_cache=True",
+            )
+        for field in ("cache_key", "event_id", "byok_alias"):
+            _check_header_text(field, getattr(self, field))
+        if self.metadata is not None:
+            _check_metadata(self.metadata)
+        if self.request_timeout_ms is not None and self.request_timeout_ms < 1:
+            raise InvalidOptionError(
+                "request_timeout_ms",
+                f"must be a positive number of milliseconds; got {self.request_timeout_ms}",
+            )
+        if self.max_attempts is not None and not (
+            Bounds.MAX_ATTEMPTS_MIN <= self.max_attempts <= Bounds.MAX_ATTEMPTS_MAX
+        ):
+            raise InvalidOptionError(
+                "max_attempts",
+                f"must be from {Bounds.MAX_ATTEMPTS_MIN} to {Bounds.MAX_ATTEMPTS_MAX}; got {self.max_attempts}",
+            )
+        if self.retry_delay_ms is not None and not (
+            Bounds.RETRY_DELAY_MIN_MS <= self.retry_delay_ms <= Bounds.RETRY_DELAY_MAX_MS
+        ):
+            raise InvalidOptionError(
+                "retry_delay_ms",
+                f"must be from {Bounds.RETRY_DELAY_MIN_MS} to {Bounds.RETRY_DELAY_MAX_MS} ms; "
+                f"got {self.retry_delay_ms}",
+            )
+        if self.custom_cost is not None:
+            _check_custom_cost(self.custom_cost)
+
+    # ------------------------------------------------------------------ rendering
+
+    def _render(self) -> dict[str, str]:
+        h: dict[str, str] = {}
+        if self.cache_ttl is not None:
+            h[Header.CACHE_TTL] = str(self.cache_ttl)
+        if self.skip_cache:
+            h[Header.SKIP_CACHE] = "true"
+        if self.cache_key is not None:
+            h[Header.CACHE_KEY] = self.cache_key
+        if self.metadata:
+            h[Header.METADATA] = _json(self.metadata)
+        if self.collect_log is not None:
+            h[Header.COLLECT_LOG] = _bool(self.collect_log)
+        if self.collect_log_payload is not None:
+            h[Header.COLLECT_LOG_PAYLOAD] = _bool(self.collect_log_payload)
+        if self.event_id is not None:
+            h[Header.EVENT_ID] = self.event_id
+        if self.request_timeout_ms is not None:
+            h[Header.REQUEST_TIMEOUT] = str(self.request_timeout_ms)
+        if self.max_attempts is not None:
+            h[Header.MAX_ATTEMPTS] = str(self.max_attempts)
+        if self.retry_delay_ms is not None:
+            h[Header.RETRY_DELAY] = str(self.retry_delay_ms)
+        if self.backoff is not None:
+            h[Header.BACKOFF] = self.backoff
+        if self.custom_cost is not None:
+            h[Header.CUSTOM_COST] = _json(self.custom_cost)
+        if self.byok_alias is not None:
+            h[Header.BYOK_ALIAS] = self.byok_alias
+        if self.zdr is not None:
+            h[Header.ZDR] = _bool(self.zdr)
+        if self.no_wholesale:
+            h[Header.NO_WHOLESALE] = "true"
+        return h
+
+    def to_headers(self) -> dict[str, str]:
+        """The ``cf-aig-*`` headers, a fresh dict each call (rendered once, copied)."""
+        return dict(self._headers)
+
+    def step_headers(self) -> dict[str, str]:
+        """Headers of a universal-endpoint step: all but what goes in the step's ``config``."""
+        return {k: v for k, v in self._headers.items() if k not in _STEP_CONFIG_HEADERS}
+
+    def step_config(self) -> dict[str, Any]:
+        """The universal endpoint's per-step ``config`` object (spec section 1a)."""
+        config: dict[str, Any] = {}
+        if self.request_timeout_ms is not None:
+            config["requestTimeout"] = self.request_timeout_ms
+        if self.max_attempts is not None:
+            config["maxAttempts"] = self.max_attempts
+        if self.retry_delay_ms is not None:
+            config["retryDelay"] = self.retry_delay_ms
+        if self.backoff is not None:
+            config["backoff"] = self.backoff
+        return config
+
+    def merge(self, override: GatewayOptions | Mapping[str, Any] | None) -> GatewayOptions:
+        """These options with ``override``'s set fields on top; metadata merges key by key."""
+        other = coerce_options(override)
+        if other is None or not other.model_fields_set:
+            return self
+        if not self.model_fields_set:
+            return other
+        data = {k: getattr(self, k) for k in self.model_fields_set}
+        for key in other.model_fields_set:
+            value = getattr(other, key)
+            if key == "metadata" and value is not None and self.metadata:
+                value = {**self.metadata, **value}
+            data[key] = value
+        return GatewayOptions(**data)
+
+    def is_empty(self) -> bool:
+        return not self._headers
+
+
+def coerce_options(value: GatewayOptions | Mapping[str, Any] | None) -> GatewayOptions | None:
+    """Options from a ``GatewayOptions``, a dict of its fields, or None."""
+    if value is None or isinstance(value, GatewayOptions):
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidOptionError(
+            "gateway_options", f"must be a GatewayOptions or a dict; got {type(value).__name__}"
+        )
+    return GatewayOptions(**dict(value))
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _json(value: Mapping[str, Any]) -> str:
+    # ensure_ascii: header values must be ASCII; non-ASCII text travels as \u escapes.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _check_header_text(field: str, value: str | None) -> None:
+    if value is None:
+        return
+    if not value:
+        raise InvalidOptionError(field, "must not be empty; leave it unset instead")
+    if len(value) > Bounds.HEADER_VALUE_MAX_CHARS:
+        raise InvalidOptionError(
+            field, f"must be at most {Bounds.HEADER_VALUE_MAX_CHARS} characters; got {len(value)}"
+        )
+    if not value.isascii() or not value.isprintable() or value != value.strip():
+        raise InvalidOptionError(
+            field,
+            "must be printable ASCII with no CR, LF, control characters or surrounding spaces "
+            "(it travels as an HTTP header); for free text use a hash such as "
+            "hashlib.sha256(text.encode()).hexdigest()",
+        )
+
+
+def _check_metadata(metadata: Mapping[str, Any]) -> None:
+    if len(metadata) > Bounds.METADATA_MAX_ENTRIES:
+        raise InvalidOptionError(
+            "metadata",
+            f"at most {Bounds.METADATA_MAX_ENTRIES} entries are allowed; got {len(metadata)} "
+            f"({', '.join(sorted(map(str, metadata)))})",
+        )
+    for key, value in metadata.items():
+        if not key or not key.strip():
+            raise InvalidOptionError("metadata", "keys must be non-empty strings")
+        if key.lower().startswith(Bounds.METADATA_RESERVED_PREFIX):
+            raise InvalidOptionError(
+                "metadata", f"keys starting with 'cf.' are reserved by Cloudflare; got {key!r}"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidOptionError(
+                "metadata", f"value of {key!r} must be a finite number; got {value!r}"
+            )
+        if any(c in key for c in "\r\n\0") or (
+            isinstance(value, str) and any(c in value for c in "\0")
+        ):
+            raise InvalidOptionError("metadata", f"key or value of {key!r} has a control character")
+
+
+def _check_custom_cost(cost: Mapping[str, float]) -> None:
+    allowed = (*_COST_KEYS, "total_cost")
+    for key, value in cost.items():
+        if key not in allowed:
+            raise InvalidOptionError(
+                "custom_cost", f"unknown key {key!r}; allowed: {', '.join(allowed)}"
+            )
+        if not math.isfinite(value) or value < 0:
+            raise InvalidOptionError(
+                "custom_cost", f"{key} must be a finite number >= 0; got {value!r}"
+            )
+    if "total_cost" in cost and len(cost) > 1:
+        raise InvalidOptionError(
+            "custom_cost", "total_cost cannot be combined with per-token rates"
+        )
+    if not cost:
+        raise InvalidOptionError(
+            "custom_cost", "give per_token_in and per_token_out, or total_cost"
+        )
+
+
+_STEP_CONFIG_HEADERS = frozenset(
+    (Header.REQUEST_TIMEOUT, Header.MAX_ATTEMPTS, Header.RETRY_DELAY, Header.BACKOFF)
+)
+
+
+def _option_error(exc: ValidationError) -> InvalidOptionError:
+    first = exc.errors(include_url=False)[0]
+    original = (first.get("ctx") or {}).get("error")
+    if isinstance(original, InvalidOptionError):
+        return original
+    loc = [str(p) for p in first.get("loc", ())]
+    field = loc[0] if loc else "gateway_options"
+    where = ".".join(loc[:2]) if loc else field
+    kind = first.get("type", "")
+    if kind == "extra_forbidden":
+        known = ", ".join(GatewayOptions.model_fields)
+        return InvalidOptionError(field, f"is not a gateway option; known options: {known}")
+    expected = {
+        "cache_ttl": "an integer number of seconds",
+        "request_timeout_ms": "an integer number of milliseconds",
+        "retry_delay_ms": "an integer number of milliseconds",
+        "max_attempts": "an integer from 1 to 5",
+        "backoff": "one of 'constant', 'linear', 'exponential'",
+        "metadata": "a dict of at most 5 string keys to string, number or boolean values",
+        "custom_cost": "a dict such as {'per_token_in': 1e-6, 'per_token_out': 2e-6}",
+    }.get(field, "a " + ("boolean" if field in _BOOL_FIELDS else "string"))
+    got = first.get("input")
+    got_text = type(got).__name__ if isinstance(got, (dict, list)) else repr(got)[:80]
+    return InvalidOptionError(field, f"must be {expected} ({where}); got {got_text}")
+
+
+_BOOL_FIELDS = {"skip_cache", "collect_log", "collect_log_payload", "zdr", "no_wholesale"}
+
+
+EMPTY_OPTIONS = GatewayOptions()

@@ -1,0 +1,150 @@
+"""The facts of Cloudflare AI Gateway's wire protocol, each stated once.
+
+Header names, bounds and error codes live here and nowhere else: the client
+side (`core`, the chat model, the LiteLLM handler) and the server side (the
+local gateway) both import them. Section numbers refer to
+``shared/spec/cf-aig-protocol.md``.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Final
+
+CLOUDFLARE_GATEWAY_HOST: Final = "https://gateway.ai.cloudflare.com"
+"""Host of the gateway endpoints (compat, provider-native, universal): spec section 1."""
+
+CLOUDFLARE_API_BASE: Final = "https://api.cloudflare.com/client/v4"
+"""Cloudflare's v4 API: the REST inference API and the management API (sections 1 and 8)."""
+
+DEFAULT_GATEWAY_ID: Final = "default"
+"""Cloudflare creates the gateway ``default`` on the first authenticated request (section 1)."""
+
+
+class Header:
+    """Header names, lowercase as HTTP/2 sends them (sections 3 and 4)."""
+
+    # Request headers read by the gateway (section 3).
+    AUTHORIZATION: Final = "cf-aig-authorization"
+    CACHE_TTL: Final = "cf-aig-cache-ttl"
+    SKIP_CACHE: Final = "cf-aig-skip-cache"
+    CACHE_KEY: Final = "cf-aig-cache-key"
+    METADATA: Final = "cf-aig-metadata"
+    COLLECT_LOG: Final = "cf-aig-collect-log"
+    COLLECT_LOG_PAYLOAD: Final = "cf-aig-collect-log-payload"
+    EVENT_ID: Final = "cf-aig-event-id"
+    REQUEST_TIMEOUT: Final = "cf-aig-request-timeout"
+    MAX_ATTEMPTS: Final = "cf-aig-max-attempts"
+    RETRY_DELAY: Final = "cf-aig-retry-delay"
+    BACKOFF: Final = "cf-aig-backoff"
+    CUSTOM_COST: Final = "cf-aig-custom-cost"
+    BYOK_ALIAS: Final = "cf-aig-byok-alias"
+    ZDR: Final = "cf-aig-zdr"
+    NO_WHOLESALE: Final = "cf-aig-no-wholesale"
+    GATEWAY_ID: Final = "cf-aig-gateway-id"
+    # Old names the gateway still reads; we never send them.
+    LEGACY_CACHE_TTL: Final = "cf-cache-ttl"
+    LEGACY_SKIP_CACHE: Final = "cf-skip-cache"
+
+    # Response headers (section 4).
+    CACHE_STATUS: Final = "cf-aig-cache-status"
+    LOG_ID: Final = "cf-aig-log-id"
+    REQUEST_ID: Final = "cf-aig-request-id"
+    STEP: Final = "cf-aig-step"
+    MODEL: Final = "cf-aig-model"
+    PROVIDER: Final = "cf-aig-provider"
+    DLP: Final = "cf-aig-dlp"
+
+
+class Bounds:
+    """Limits of the request headers and bodies (sections 3, 6 and 8)."""
+
+    CACHE_TTL_MIN_S: Final = 60
+    CACHE_TTL_MAX_S: Final = 30 * 24 * 3600
+    """'One month' (section 3); we take 30 days, so nothing we send is ever above it."""
+    METADATA_MAX_ENTRIES: Final = 5
+    METADATA_RESERVED_PREFIX: Final = "cf."
+    MAX_ATTEMPTS_MIN: Final = 1
+    MAX_ATTEMPTS_MAX: Final = 5
+    RETRY_DELAY_MIN_MS: Final = 0
+    RETRY_DELAY_MAX_MS: Final = 5000
+    BACKOFF_CHOICES: Final = ("constant", "linear", "exponential")
+    HEADER_VALUE_MAX_CHARS: Final = 8192
+    """Not a documented gateway limit: a sane ceiling well below what HTTP servers accept."""
+    CACHEABLE_BODY_MAX_BYTES: Final = 25 * 1024 * 1024
+    GATEWAY_ID_MAX_CHARS: Final = 64
+
+
+class ErrorCode(IntEnum):
+    """Internal codes of gateway-made errors (section 5)."""
+
+    GATEWAY_NOT_FOUND = 2001
+    RATE_LIMITED = 2003
+    PROVIDER_FAILED = 2005
+    INVALID_PROVIDER = 2008
+    UNAUTHORIZED = 2009
+    PROMPT_BLOCKED = 2016
+    RESPONSE_BLOCKED = 2017
+    INSUFFICIENT_CREDITS = 2021
+    DLP_REQUEST_BLOCKED = 2029
+    DLP_RESPONSE_BLOCKED = 2030
+    UNKNOWN_BYOK_ALIAS = 2040
+    SPEND_LIMIT_EXCEEDED = 2041
+    INVALID_REQUEST = 7001
+    MODEL_NOT_FOUND = 7003
+    SCANNER_UNAVAILABLE = 7013
+
+
+ERROR_STATUS: Final[dict[ErrorCode, int]] = {
+    ErrorCode.GATEWAY_NOT_FOUND: 400,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.PROVIDER_FAILED: 502,
+    ErrorCode.INVALID_PROVIDER: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.PROMPT_BLOCKED: 424,
+    ErrorCode.RESPONSE_BLOCKED: 424,
+    ErrorCode.INSUFFICIENT_CREDITS: 402,
+    ErrorCode.DLP_REQUEST_BLOCKED: 424,
+    ErrorCode.DLP_RESPONSE_BLOCKED: 424,
+    ErrorCode.UNKNOWN_BYOK_ALIAS: 400,
+    ErrorCode.SPEND_LIMIT_EXCEEDED: 429,
+    ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.MODEL_NOT_FOUND: 404,
+    ErrorCode.SCANNER_UNAVAILABLE: 503,
+}
+"""HTTP status the gateway pairs with each code (section 5; 'n/d' there is 424 here)."""
+
+ERROR_MESSAGE: Final[dict[ErrorCode, str]] = {
+    ErrorCode.GATEWAY_NOT_FOUND: "Please configure AI Gateway in the Cloudflare dashboard",
+    ErrorCode.RATE_LIMITED: "Rate limited",
+    ErrorCode.PROVIDER_FAILED: "Provider request failed",
+    ErrorCode.INVALID_PROVIDER: "Invalid provider",
+    ErrorCode.UNAUTHORIZED: "Unauthorized",
+    ErrorCode.PROMPT_BLOCKED: "Prompt blocked by guardrails",
+    ErrorCode.RESPONSE_BLOCKED: "Response blocked by guardrails",
+    ErrorCode.INSUFFICIENT_CREDITS: "Insufficient balance; add money to your gateway or use BYOK",
+    ErrorCode.DLP_REQUEST_BLOCKED: "Request content blocked due to DLP policy violations",
+    ErrorCode.DLP_RESPONSE_BLOCKED: "Response content blocked due to DLP policy violations",
+    ErrorCode.UNKNOWN_BYOK_ALIAS: "Unknown BYOK alias",
+    ErrorCode.SPEND_LIMIT_EXCEEDED: "Spend limit exceeded",
+    ErrorCode.INVALID_REQUEST: "Invalid request",
+    ErrorCode.MODEL_NOT_FOUND: "Model not found",
+    ErrorCode.SCANNER_UNAVAILABLE: "Guardrails scanner unavailable",
+}
+"""Canonical messages, as captured from the live gateway where known (section 5)."""
+
+
+def gateway_error_body(code: ErrorCode, message: str | None = None) -> dict[str, object]:
+    """The body shape of a gateway-made error (section 5), as the local gateway sends it."""
+    text = message or ERROR_MESSAGE[code]
+    status = ERROR_STATUS[code]
+    return {
+        "success": False,
+        "result": [],
+        "messages": [],
+        "error": [{"code": int(code), "message": text}],
+        "name": "AiGatewayError",
+        "httpCode": status,
+        "internalCode": int(code),
+        "message": text,
+    }

@@ -1,0 +1,304 @@
+"""Model ids -> routes: the URL, the model string the body carries, the headers it needs.
+
+Model id grammar::
+
+    {provider}/{model}          openai/gpt-4o-mini, google/gemini-2.5-flash (alias of
+                                google-ai-studio), groq/llama-3.1-8b-instant
+    workers-ai/@cf/{...}        workers-ai/@cf/meta/llama-3.1-8b-instruct
+    @cf/{...}                   the same, Workers AI implied
+    dynamic/{route}             a dynamic route of the gateway (compat only)
+    custom-{slug}/{model}       a custom provider of the gateway
+
+Endpoints (spec section 1):
+
+``compat``  ``{host}/v1/{acct}/{gw}/compat/chat/completions``, body model ``{prefix}/{model}``.
+``native``  ``{host}/v1/{acct}/{gw}/{slug}/{path}``, body model bare; only providers whose API
+            is OpenAI-compatible.
+``rest``    ``https://api.cloudflare.com/client/v4/accounts/{acct}/ai/v1/chat/completions`` with
+            ``cf-aig-gateway-id`` and ``Authorization: Bearer <token>``.
+universal   ``POST {host}/v1/{acct}/{gw}`` with a JSON array of steps, for fallbacks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from .config import GatewayConfig
+from .errors import ConfigError, InvalidModelIdError
+from .options import GatewayOptions
+from .protocol import Header
+from .providers import (
+    COMPAT,
+    CUSTOM_PREFIX,
+    DYNAMIC,
+    PROVIDERS,
+    WORKERS_AI,
+    Provider,
+    find_provider,
+    known_slugs,
+)
+
+Endpoint = Literal["compat", "native", "rest"]
+Operation = Literal["chat", "embeddings"]
+ENDPOINTS: Final = ("compat", "native", "rest")
+
+_OPERATION_PATH: Final[dict[str, str]] = {"chat": "chat/completions", "embeddings": "embeddings"}
+_MODEL_TEXT = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRef:
+    """A parsed model id."""
+
+    provider: Provider | None
+    """None for a dynamic route."""
+    model: str
+    """The provider's model name (``gpt-4o-mini``, ``@cf/meta/...``), or the route name."""
+    dynamic: bool = False
+
+    @property
+    def model_id(self) -> str:
+        """The canonical id: ``{slug}/{model}`` or ``dynamic/{route}``."""
+        return f"{DYNAMIC}/{self.model}" if self.dynamic else f"{self.slug}/{self.model}"
+
+    @property
+    def slug(self) -> str | None:
+        return self.provider.slug if self.provider else None
+
+    @property
+    def compat_model(self) -> str:
+        if self.dynamic:
+            return f"{DYNAMIC}/{self.model}"
+        assert self.provider is not None
+        if self.provider.compat_prefix is None:
+            served = [p.slug for p in PROVIDERS if p.compat_prefix]
+            raise InvalidModelIdError(
+                f"{self.provider.slug} is not served by the compat endpoint; use "
+                f"endpoint='native' with its own API, or one of: {', '.join(served)}"
+            )
+        model = self.model
+        if self.provider.slug == "google-vertex-ai" and not model.startswith("google/"):
+            model = f"google/{model}"  # compat spells Vertex models google-vertex-ai/google/{m}
+        return f"{self.provider.compat_prefix}/{model}"
+
+
+def parse_model_id(model_id: str) -> ModelRef:
+    """Parse a model id of the grammar above; raise :class:`InvalidModelIdError` otherwise."""
+    if not isinstance(model_id, str):
+        raise InvalidModelIdError(
+            f"model must be a string such as 'openai/gpt-4o-mini'; got {type(model_id).__name__}"
+        )
+    text = model_id.strip()
+    if not text or not _MODEL_TEXT.match(text):
+        raise InvalidModelIdError(
+            f"model id {model_id!r} must be printable ASCII without spaces, such as "
+            "'openai/gpt-4o-mini', 'workers-ai/@cf/meta/llama-3.1-8b-instruct' or 'dynamic/support'"
+        )
+    if text.startswith("@cf/"):
+        return ModelRef(find_provider(WORKERS_AI), text)
+    head, sep, rest = text.partition("/")
+    if not sep or not rest or rest.startswith("/") or rest.endswith("/"):
+        raise InvalidModelIdError(
+            f"model id {model_id!r} needs a provider: write '{{provider}}/{{model}}' such as "
+            f"'openai/{text.strip('/')}', or 'dynamic/{{route}}'"
+        )
+    if head.lower() == DYNAMIC:
+        if "/" in rest:
+            raise InvalidModelIdError(f"dynamic route name {rest!r} must not contain '/'")
+        return ModelRef(None, rest, dynamic=True)
+    provider = find_provider(head)
+    if provider is None:
+        raise InvalidModelIdError(
+            f"unknown provider {head!r} in model id {model_id!r}; known providers: "
+            f"{', '.join(known_slugs())}, dynamic, or custom-{{slug}} for a custom provider"
+        )
+    if provider.slug == WORKERS_AI and not rest.startswith("@"):
+        raise InvalidModelIdError(
+            f"Workers AI models start with '@cf/' or '@hf/': write 'workers-ai/@cf/{rest}'"
+        )
+    return ModelRef(provider, rest)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where and how one request goes."""
+
+    url: str
+    """The full URL of the request."""
+    body_model: str
+    """The ``model`` field of the request body."""
+    headers: Mapping[str, str]
+    """Headers the route itself needs (gateway token, REST gateway id); not the options."""
+    endpoint: Endpoint
+    operation: Operation
+    ref: ModelRef
+
+    @property
+    def sdk_base_url(self) -> str:
+        """The base an OpenAI-style SDK appends ``/chat/completions`` or ``/embeddings`` to."""
+        return self.url[: -len(_OPERATION_PATH[self.operation]) - 1]
+
+    @property
+    def provider(self) -> str | None:
+        return self.ref.slug
+
+
+def build_route(
+    config: GatewayConfig,
+    model_id: str | ModelRef,
+    endpoint: Endpoint = "compat",
+    operation: Operation = "chat",
+) -> Route:
+    """The route of one model id on one endpoint kind; raises before anything is sent."""
+    ref = model_id if isinstance(model_id, ModelRef) else parse_model_id(model_id)
+    if endpoint == "compat":
+        url = f"{config.gateway_url}/{COMPAT}/{_OPERATION_PATH[operation]}"
+        return Route(url, ref.compat_model, config.auth_headers(), endpoint, operation, ref)
+    if endpoint == "native":
+        if ref.provider is None:
+            raise InvalidModelIdError(
+                f"{ref.model_id} is a dynamic route: dynamic routes are served by endpoint='compat'"
+            )
+        path = ref.provider.chat_path if operation == "chat" else ref.provider.embeddings_path
+        if path is None:
+            what = (
+                "OpenAI-compatible API"
+                if operation == "chat"
+                else "OpenAI-compatible embeddings API"
+            )
+            raise InvalidModelIdError(
+                f"{ref.provider.slug} has no {what} behind the gateway's provider-native path; "
+                f"use endpoint='compat' for {ref.model_id}"
+            )
+        url = f"{config.gateway_url}/{ref.provider.slug}/{path}"
+        return Route(url, ref.model, config.auth_headers(), endpoint, operation, ref)
+    if endpoint == "rest":
+        return _rest_route(config, ref, operation)
+    raise InvalidModelIdError(f"endpoint must be one of {', '.join(ENDPOINTS)}; got {endpoint!r}")
+
+
+def _rest_route(config: GatewayConfig, ref: ModelRef, operation: Operation) -> Route:
+    if operation != "chat":
+        raise InvalidModelIdError(
+            "the REST API serves chat completions only; use endpoint='compat' for embeddings"
+        )
+    if ref.provider is None or ref.provider.rest_prefix is None:
+        served = ", ".join(p.slug for p in PROVIDERS if p.rest_prefix is not None)
+        raise InvalidModelIdError(
+            f"the REST API serves {served} models; use endpoint='compat' for {ref.model_id}"
+        )
+    if config.token is None:
+        raise ConfigError(
+            "endpoint='rest' needs a Cloudflare API token: pass gateway_token= (or token=) or "
+            "set CLOUDFLARE_AI_GATEWAY_TOKEN"
+        )
+    prefix = ref.provider.rest_prefix
+    body_model = f"{prefix}/{ref.model}" if prefix else ref.model
+    url = f"{config.api_base}/accounts/{config.account_id}/ai/v1/chat/completions"
+    headers = {
+        "Authorization": f"Bearer {config.token.get_secret_value()}",
+        Header.GATEWAY_ID: config.gateway_id,
+    }
+    return Route(url, body_model, headers, "rest", "chat", ref)
+
+
+def provider_base_url(slug: str, config: GatewayConfig) -> str:
+    """The gateway URL to give another SDK in place of the provider's own base URL.
+
+    ``ChatAnthropic(base_url=provider_base_url("anthropic", cfg))`` or
+    ``OpenAI(base_url=provider_base_url("openai", cfg))`` send their usual requests through
+    the gateway; the SDK appends its own paths (``/v1/messages``, ``/chat/completions``).
+    """
+    provider = find_provider(slug)
+    if provider is None:
+        raise InvalidModelIdError(
+            f"unknown provider {slug!r}; known providers: {', '.join(known_slugs())}"
+        )
+    base = f"{config.gateway_url}/{provider.slug}"
+    # Where the provider's OpenAI-compatible API sits under a version segment, include it,
+    # so that an OpenAI client appending 'chat/completions' lands on the right path.
+    if provider.chat_path and provider.chat_path.endswith("/chat/completions"):
+        base += "/" + provider.chat_path[: -len("/chat/completions")]
+    return base
+
+
+# ---------------------------------------------------------------------- universal endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a universal-endpoint request: a model and its own options."""
+
+    model: str | ModelRef
+    options: GatewayOptions | None = None
+    endpoint: Literal["compat", "native"] = "compat"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Extra per-step headers (a provider key for this step, say)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UniversalRoute:
+    """A fallback chain on the universal endpoint (spec section 1a)."""
+
+    url: str
+    headers: Mapping[str, str]
+    """Headers of the outer request (the gateway token)."""
+    routes: tuple[Route, ...]
+    steps: tuple[Mapping[str, Any], ...]
+    """Per step ``{"provider", "endpoint", "headers", "config"?}``, without the query."""
+
+    def body(self, query: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The JSON array: ``query`` is the OpenAI-style body, its model set per step."""
+        return [
+            {**step, "query": {**query, "model": route.body_model}}
+            for route, step in zip(self.routes, self.steps, strict=True)
+        ]
+
+
+def build_universal(
+    config: GatewayConfig,
+    steps: Sequence[Step],
+    *,
+    provider_key: str | None = None,
+    operation: Operation = "chat",
+) -> UniversalRoute:
+    """The universal-endpoint request of a fallback chain (spec section 1a).
+
+    Compat steps
+    use the provider ``compat``, so one OpenAI-style body serves every step. Per-step options
+    become step headers, and their timeout and retry fields the step's ``config``.
+    """
+    if not steps:
+        raise InvalidModelIdError("a fallback chain needs at least one model")
+    routes: list[Route] = []
+    skeletons: list[dict[str, Any]] = []
+    for step in steps:
+        route = build_route(config, step.model, step.endpoint, operation)
+        routes.append(route)
+        provider = route.ref.slug if route.endpoint == "native" else COMPAT
+        assert provider is not None
+        endpoint = route.url[len(config.gateway_url) + len(provider) + 2 :]
+        step_headers: dict[str, str] = {"content-type": "application/json"}
+        if provider_key:
+            step_headers["authorization"] = f"Bearer {provider_key}"
+        if step.options is not None:
+            step_headers.update(step.options.step_headers())
+        step_headers.update(step.headers)
+        skeleton: dict[str, Any] = {
+            "provider": provider,
+            "endpoint": endpoint,
+            "headers": step_headers,
+        }
+        if step.options is not None and (cfg := step.options.step_config()):
+            skeleton["config"] = cfg
+        skeletons.append(skeleton)
+    return UniversalRoute(
+        config.gateway_url, config.auth_headers(), tuple(routes), tuple(skeletons)
+    )
+
+
+def is_custom(slug: str | None) -> bool:
+    return bool(slug and slug.startswith(CUSTOM_PREFIX))
