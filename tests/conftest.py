@@ -1,0 +1,73 @@
+"""Shared test set-up.
+
+Every test runs with a clean environment: no Cloudflare variables from the developer's
+shell, a temporary HOME (so no ~/.config/cf-aig/config.json is read), and LiteLLM's
+bundled price map. Real credentials, when present at start-up, are kept aside for the
+tests marked ``live`` (see the ``live_config`` fixture) and for nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from langchain_cf_gateway.core import GatewayConfig
+
+_GATEWAY_ENV = (
+    "CLOUDFLARE_ACCOUNT_ID",
+    "CLOUDFLARE_GATEWAY_ID",
+    "CLOUDFLARE_AI_GATEWAY_NAME",
+    "CLOUDFLARE_AI_GATEWAY_TOKEN",
+    "CF_AIG_TOKEN",
+    "CLOUDFLARE_AI_GATEWAY_BASE_URL",
+    "CF_AIG_CONFIG",
+    "CLOUDFLARE_API_TOKEN",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+)
+
+# Read once, before any test clears the environment.
+_LIVE = {name: os.environ.get(name) for name in _GATEWAY_ENV}
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    for name in _GATEWAY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    yield
+
+
+def live_credentials() -> GatewayConfig | None:
+    """The real gateway of the developer or CI, if CLOUDFLARE_ACCOUNT_ID and a token are set."""
+    account = _LIVE.get("CLOUDFLARE_ACCOUNT_ID")
+    token = _LIVE.get("CLOUDFLARE_AI_GATEWAY_TOKEN") or _LIVE.get("CF_AIG_TOKEN")
+    if not (account and token):
+        return None
+    return GatewayConfig(
+        account_id=account,
+        gateway_id=_LIVE.get("CLOUDFLARE_GATEWAY_ID")
+        or _LIVE.get("CLOUDFLARE_AI_GATEWAY_NAME")
+        or "default",
+        token=token,  # type: ignore[arg-type]
+    )
+
+
+LIVE_SKIP_REASON = (
+    "live test: needs real Cloudflare credentials; set CLOUDFLARE_ACCOUNT_ID and "
+    "CLOUDFLARE_AI_GATEWAY_TOKEN (or CF_AIG_TOKEN) to run it"
+)
+
+
+@pytest.fixture
+def live_config() -> GatewayConfig:
+    config = live_credentials()
+    if config is None:
+        pytest.skip(LIVE_SKIP_REASON)
+    return config
