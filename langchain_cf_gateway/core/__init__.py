@@ -29,7 +29,7 @@ from .errors import (
 )
 from .info import GATEWAY_INFO_KEYS, GatewayInfo
 from .options import GatewayOptions, coerce_options
-from .protocol import Bounds, ErrorCode, Header
+from .protocol import Bounds, ErrorCode, Header, LogsApi
 from .providers import PROVIDERS, Provider, find_provider
 from .routing import (
     ModelRef,
@@ -62,6 +62,7 @@ __all__ = [
     "InvalidModelIdError",
     "InvalidOptionError",
     "InvalidProviderError",
+    "LogsApi",
     "ModelNotFoundError",
     "ModelRef",
     "Provider",

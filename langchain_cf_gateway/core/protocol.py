@@ -73,6 +73,51 @@ class Bounds:
     """Not a documented gateway limit: a sane ceiling well below what HTTP servers accept."""
     CACHEABLE_BODY_MAX_BYTES: Final = 25 * 1024 * 1024
     GATEWAY_ID_MAX_CHARS: Final = 64
+    # Gateway settings of the management API (section 8).
+    RATE_LIMIT_TECHNIQUES: Final = ("fixed", "sliding")
+    LOG_MANAGEMENT_MIN: Final = 10_000
+    LOG_MANAGEMENT_MAX: Final = 10_000_000
+    LOG_MANAGEMENT_STRATEGIES: Final = ("STOP_INSERTING", "DELETE_OLDEST")
+    LOGPUSH_KEY_MIN_CHARS: Final = 16
+    LOGPUSH_KEY_MAX_CHARS: Final = 1024
+
+
+class LogsApi:
+    """The vocabulary of the management API's logs endpoints (section 8)."""
+
+    FILTER_KEYS: Final = (
+        "id",
+        "created_at",
+        "request_content_type",
+        "response_content_type",
+        "request_type",
+        "success",
+        "cached",
+        "provider",
+        "model",
+        "model_type",
+        "cost",
+        "tokens",
+        "tokens_in",
+        "tokens_out",
+        "duration",
+        "feedback",
+        "event_id",
+        "metadata.key",
+        "metadata.value",
+        "authentication",
+        "wholesale",
+        "compatibilityMode",
+        "dlp_action",
+    )
+    """Keys of ``filters[]`` entries; Cloudflare answers 7001 to any other."""
+    FILTER_OPERATORS: Final = ("eq", "neq", "contains", "lt", "gt")
+    ORDER_BY: Final = ("created_at", "provider", "model", "model_type", "success", "cached")
+    ORDER_DIRECTIONS: Final = ("asc", "desc")
+    FEEDBACK_VALUES: Final = (-1, 1)
+    """Thumbs down and thumbs up, as the human-feedback docs send them."""
+    SCORE_MIN: Final = 0
+    SCORE_MAX: Final = 100
 
 
 class ErrorCode(IntEnum):
