@@ -37,6 +37,7 @@ from .protocol import (
     Bounds,
     Header,
 )
+from .providers import find_provider
 
 ENV_ACCOUNT_ID = "CLOUDFLARE_ACCOUNT_ID"
 ENV_GATEWAY_ID = ("CLOUDFLARE_GATEWAY_ID", "CLOUDFLARE_AI_GATEWAY_NAME")
@@ -46,8 +47,11 @@ ENV_CONFIG_FILE = "CF_AIG_CONFIG"
 DEFAULT_CONFIG_FILE = Path("~/.config/cf-aig/config.json")
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-# A full gateway URL pasted as base URL: .../v1/{account}/{gateway}[/compat][/chat/completions]
-_GATEWAY_PATH = re.compile(r"/v1/(?P<account>[^/]+)/(?P<gateway>[^/]+)$")
+# A full gateway URL pasted as base URL: .../v1/{account}/{gateway}[/compat][/chat/completions],
+# or a provider URL as the dashboard shows it: .../v1/{account}/{gateway}/{provider}[/...].
+_GATEWAY_PATH = re.compile(
+    r"/v1/(?P<account>[^/]+)/(?P<gateway>[^/]+)(?:/(?P<provider>[^/]+)(?:/.*)?)?$"
+)
 
 
 class ConfigFileWarning(UserWarning):
@@ -63,9 +67,10 @@ def config_file_path(environ: Mapping[str, str] | None = None) -> Path:
 def split_base_url(url: str) -> tuple[str, str | None, str | None]:
     """(host root, account id, gateway id) of a user-given base URL.
 
-    Whatever the user pasted (a host, ``.../v1``, ``.../v1/{acct}/{gw}/compat``, with or
-    without trailing slashes or ``/chat/completions``), we keep the host root and build
-    every path ourselves, so ``/v1`` and ``/chat/completions`` are never doubled.
+    Whatever the user pasted (a host, ``.../v1``, ``.../v1/{acct}/{gw}/compat``, a provider
+    URL ``.../v1/{acct}/{gw}/openai``, with or without trailing slashes or
+    ``/chat/completions``), we keep the host root and build every path ourselves, so
+    ``/v1`` and ``/chat/completions`` are never doubled.
     """
     root = url.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", root):
@@ -77,6 +82,8 @@ def split_base_url(url: str) -> tuple[str, str | None, str | None]:
             root = root[: -len(suffix)].rstrip("/")
     account = gateway = None
     match = _GATEWAY_PATH.search(root)
+    if match and match["provider"] and find_provider(match["provider"]) is None:
+        match = None  # not a gateway layout we know: keep the path as the user gave it
     if match:
         account, gateway = match["account"], match["gateway"]
         root = root[: match.start()]
@@ -88,7 +95,8 @@ def split_base_url(url: str) -> tuple[str, str | None, str | None]:
 class GatewayConfig(BaseModel):
     """One gateway: account, gateway id, the gateway token and the host to reach it on."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # hide_input_in_errors: a rejected token (a stray newline) must not be echoed back.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     account_id: str
     gateway_id: str = DEFAULT_GATEWAY_ID
@@ -250,5 +258,5 @@ def _warn_if_readable(path: Path) -> None:
             f"{path} holds a gateway token and is readable by group or others; "
             f"run: chmod 600 {path}",
             ConfigFileWarning,
-            stacklevel=3,
+            stacklevel=4,  # _warn_if_readable < _read_config_file < resolve < caller
         )

@@ -29,6 +29,7 @@ The whole tree, so that one look shows what to catch::
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -103,8 +104,9 @@ class GatewayError(Exception):
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Keyword-only constructor: teach pickle (multiprocessing, caches) to rebuild us.
-        return (_rebuild, (type(self), self.message, self.__dict__))
+        # Keyword-only constructor: teach pickle (multiprocessing, caches) to rebuild us,
+        # with the rendered text (code, status, hint, log id) as str() of the copy.
+        return (_rebuild, (type(self), str(self), self.__dict__))
 
 
 def _rebuild(cls: type[GatewayError], message: str, state: dict[str, Any]) -> GatewayError:
@@ -230,9 +232,10 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
     if raw is None:
         return None
     try:
-        return max(0.0, float(raw))
+        seconds = float(raw)
     except ValueError:
         return None  # an HTTP date: rare from LLM APIs, and not worth a date parser here
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def error_from_response(

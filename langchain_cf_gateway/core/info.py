@@ -55,6 +55,8 @@ class GatewayInfo(NamedTuple):
                 step = int(step_raw)
             except ValueError:
                 step = None
+            if step is not None and step < 0:  # a step index is 0-based (section 1a)
+                step = None
         return cls(
             cache_status=cache,  # type: ignore[arg-type]
             log_id=get(Header.LOG_ID) or None,

@@ -75,9 +75,14 @@ class ModelRef:
         assert self.provider is not None
         if self.provider.compat_prefix is None:
             served = [p.slug for p in PROVIDERS if p.compat_prefix]
+            fix = (
+                "use endpoint='native'"
+                if self.provider.openai_compatible
+                else f"use its own SDK with base_url=provider_base_url({self.provider.slug!r})"
+            )
             raise InvalidModelIdError(
-                f"{self.provider.slug} is not served by the compat endpoint; use "
-                f"endpoint='native' with its own API, or one of: {', '.join(served)}"
+                f"{self.provider.slug} is not served by the compat endpoint; {fix}, or pick "
+                f"a provider the compat endpoint serves: {', '.join(served)}"
             )
         model = self.model
         if self.provider.slug == "google-vertex-ai" and not model.startswith("google/"):
@@ -130,7 +135,7 @@ class Route:
     """The full URL of the request."""
     body_model: str
     """The ``model`` field of the request body."""
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = field(repr=False)  # carries the token: never in repr
     """Headers the route itself needs (gateway token, REST gateway id); not the options."""
     endpoint: Endpoint
     operation: Operation
@@ -169,9 +174,16 @@ def build_route(
                 if operation == "chat"
                 else "OpenAI-compatible embeddings API"
             )
+            # Only point at compat where compat serves the provider (spec section 2).
+            fix = (
+                f"use endpoint='compat' for {ref.model_id}"
+                if ref.provider.compat_prefix is not None
+                else "call its own API through the gateway with its own SDK and "
+                f"base_url=provider_base_url({ref.provider.slug!r})"
+            )
             raise InvalidModelIdError(
                 f"{ref.provider.slug} has no {what} behind the gateway's provider-native path; "
-                f"use endpoint='compat' for {ref.model_id}"
+                f"{fix}"
             )
         url = f"{config.gateway_url}/{ref.provider.slug}/{path}"
         return Route(url, ref.model, config.auth_headers(), endpoint, operation, ref)
@@ -205,13 +217,15 @@ def _rest_route(config: GatewayConfig, ref: ModelRef, operation: Operation) -> R
     return Route(url, body_model, headers, "rest", "chat", ref)
 
 
-def provider_base_url(slug: str, config: GatewayConfig) -> str:
+def provider_base_url(slug: str, config: GatewayConfig | None = None) -> str:
     """The gateway URL to give another SDK in place of the provider's own base URL.
 
-    ``ChatAnthropic(base_url=provider_base_url("anthropic", cfg))`` or
+    ``ChatAnthropic(base_url=provider_base_url("anthropic"))`` or
     ``OpenAI(base_url=provider_base_url("openai", cfg))`` send their usual requests through
     the gateway; the SDK appends its own paths (``/v1/messages``, ``/chat/completions``).
+    Without ``config``, the gateway is resolved as :meth:`GatewayConfig.resolve` does.
     """
+    config = config if config is not None else GatewayConfig.resolve()
     provider = find_provider(slug)
     if provider is None:
         raise InvalidModelIdError(
@@ -235,7 +249,7 @@ class Step:
     model: str | ModelRef
     options: GatewayOptions | None = None
     endpoint: Literal["compat", "native"] = "compat"
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold a key
     """Extra per-step headers (a provider key for this step, say)."""
 
 
@@ -244,10 +258,10 @@ class UniversalRoute:
     """A fallback chain on the universal endpoint (spec section 1a)."""
 
     url: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = field(repr=False)  # the gateway token
     """Headers of the outer request (the gateway token)."""
     routes: tuple[Route, ...]
-    steps: tuple[Mapping[str, Any], ...]
+    steps: tuple[Mapping[str, Any], ...] = field(repr=False)  # step headers hold provider keys
     """Per step ``{"provider", "endpoint", "headers", "config"?}``, without the query."""
 
     def body(self, query: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -276,6 +290,11 @@ def build_universal(
     routes: list[Route] = []
     skeletons: list[dict[str, Any]] = []
     for step in steps:
+        if step.endpoint not in ("compat", "native"):
+            raise InvalidModelIdError(
+                f"a universal-endpoint step must use endpoint 'compat' or 'native'; "
+                f"got {step.endpoint!r}"
+            )
         route = build_route(config, step.model, step.endpoint, operation)
         routes.append(route)
         provider = route.ref.slug if route.endpoint == "native" else COMPAT
