@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-from .errors import ConfigError
+from .errors import ConfigError, MissingAccountIdError
 from .protocol import (
     CLOUDFLARE_API_BASE,
     CLOUDFLARE_GATEWAY_HOST,
@@ -202,7 +202,7 @@ class GatewayConfig(BaseModel):
         )
         secret = pick(token, ENV_TOKEN, ("token",))
         if not account:
-            raise ConfigError(
+            raise MissingAccountIdError(
                 "No Cloudflare account id: pass account_id=..., set "
                 f'{ENV_ACCOUNT_ID}, or write {{"accountId": "..."}} to {path} '
                 f"(or to the file named by {ENV_CONFIG_FILE})"

@@ -5,6 +5,7 @@ The whole tree, so that one look shows what to catch::
     ValueError
      └── GatewayInputError              bad input, raised before anything is sent
           ├── ConfigError               account id, gateway id, token, base URL, config file
+          │    └── MissingAccountIdError   no account id in the arguments, environment or file
           ├── InvalidModelIdError       a model id the grammar does not accept
           └── InvalidOptionError        a gateway option out of bounds (names the field)
 
@@ -44,6 +45,13 @@ class GatewayInputError(ValueError):
 
 class ConfigError(GatewayInputError):
     """The gateway configuration is missing or malformed."""
+
+
+class MissingAccountIdError(ConfigError):
+    """No account id anywhere: not in the arguments, the environment or the config file.
+
+    Its own class so that a dry run (``cf-aig route``) can tell "none given" from "malformed".
+    """
 
 
 class InvalidModelIdError(GatewayInputError):
