@@ -199,9 +199,13 @@ def _rest_route(config: GatewayConfig, ref: ModelRef, operation: Operation) -> R
         )
     if ref.provider is None or ref.provider.rest_prefix is None:
         served = ", ".join(p.slug for p in PROVIDERS if p.rest_prefix is not None)
-        raise InvalidModelIdError(
-            f"the REST API serves {served} models; use endpoint='compat' for {ref.model_id}"
-        )
+        if ref.provider is None or ref.provider.compat_prefix is not None:
+            fix = f"use endpoint='compat' for {ref.model_id}"
+        elif ref.provider.openai_compatible:
+            fix = f"use endpoint='native' for {ref.model_id}"
+        else:
+            fix = f"use its own SDK with base_url=provider_base_url({ref.provider.slug!r})"
+        raise InvalidModelIdError(f"the REST API serves {served} models; {fix}")
     if config.token is None:
         raise ConfigError(
             "endpoint='rest' needs a Cloudflare API token: pass gateway_token= (or token=) or "
