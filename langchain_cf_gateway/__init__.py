@@ -20,14 +20,23 @@ from .core import (
 )
 
 if TYPE_CHECKING:
+    from .callbacks import GatewayUsageTracker, gateway_usage
     from .chat_models import ChatCloudflareGateway
+    from .core.api_client import AsyncGatewayClient, GatewayClient
     from .embeddings import CloudflareGatewayEmbeddings
+    from .feedback import asend_feedback, send_feedback
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "ChatCloudflareGateway": "chat_models",
     "CloudflareGatewayEmbeddings": "embeddings",
+    "GatewayUsageTracker": "callbacks",
+    "gateway_usage": "callbacks",
+    "GatewayClient": "core.api_client",
+    "AsyncGatewayClient": "core.api_client",
+    "send_feedback": "feedback",
+    "asend_feedback": "feedback",
 }
 
 
@@ -43,15 +52,21 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AsyncGatewayClient",
     "ChatCloudflareGateway",
     "CloudflareGatewayEmbeddings",
     "ConfigError",
+    "GatewayClient",
     "GatewayConfig",
     "GatewayError",
     "GatewayInfo",
     "GatewayOptions",
+    "GatewayUsageTracker",
     "InvalidModelIdError",
     "InvalidOptionError",
     "__version__",
+    "asend_feedback",
+    "gateway_usage",
     "provider_base_url",
+    "send_feedback",
 ]
