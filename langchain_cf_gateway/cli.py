@@ -47,7 +47,8 @@ COMMANDS: Final[dict[str, Command]] = {
     ),
     "serve": Command("langchain_cf_gateway.local.cli", "run the local gateway"),
     "demo": Command("langchain_cf_gateway.demo", "the demo that `make demo` runs"),
-    # The logs API commands ("logs", "feedback") join here, one row each, with their module.
+    "logs": Command("langchain_cf_gateway.cli_logs", "list the gateway's logs as a table"),
+    "feedback": Command("langchain_cf_gateway.cli_feedback", "send feedback or a score for a log"),
 }
 
 
