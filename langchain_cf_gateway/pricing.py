@@ -74,8 +74,8 @@ class PriceTable(Mapping[str, ModelPrice]):
     """Model name -> :class:`ModelPrice`, with forgiving look-up.
 
     ``price("openai/gpt-4o-mini-2024-07-18")`` finds ``gpt-4o-mini``: the look-up tries the
-    exact id, then the id without its provider prefix, then the longest key the model name
-    starts with (dated snapshots), case-insensitively.
+    exact id, then the id without its provider prefix, then the longest key of which the
+    name is a dated snapshot (``-2024-07-18``, ``-latest``), case-insensitively.
     """
 
     def __init__(self, prices: Mapping[str, ModelPrice | tuple[float, ...]] | None = None) -> None:
@@ -128,7 +128,7 @@ class PriceTable(Mapping[str, ModelPrice]):
             if candidate in self._prices:
                 return self._prices[candidate]
         best = max(
-            (k for k in self._prices for c in candidates if c.startswith(k + "-")),
+            (k for k in self._prices for c in candidates if _is_snapshot_of(c, k)),
             key=len,
             default=None,
         )
@@ -146,6 +146,14 @@ class PriceTable(Mapping[str, ModelPrice]):
         if price is None:
             return None
         return price.cost(input_tokens, output_tokens, cached_input_tokens)
+
+
+def _is_snapshot_of(name: str, key: str) -> bool:
+    """``gpt-4o-2024-08-06`` and ``gpt-4o-latest`` are ``gpt-4o``; ``gpt-4o-mini`` is not."""
+    if not name.startswith(key + "-"):
+        return False
+    rest = name[len(key) + 1 :]
+    return rest[:1].isdigit() or rest == "latest"
 
 
 def _price(name: str, value: ModelPrice | tuple[float, ...]) -> ModelPrice:
