@@ -1,0 +1,83 @@
+"""Child processes the benchmarks run against: the fast server, the local gateway, the
+load generator. Each is started on a free loopback port and stopped afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parent.parent
+_S = TypeVar("_S", bound="ChildServer")
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+class ChildServer:
+    """A ``python -m <module>`` child that prints ``listening on <url>`` once ready."""
+
+    def __init__(self, module: str, *args: str) -> None:
+        self.argv = [sys.executable, "-m", module, *args]
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def __enter__(self: _S) -> _S:
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=ROOT,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=None,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening on "):
+            self.stop()
+            raise RuntimeError(f"{' '.join(self.argv)} did not start: {line!r}")
+        self.url = line.split("listening on ", 1)[1].strip()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.proc = None
+
+
+class FastServer(ChildServer):
+    """:mod:`bench.fastserver` in its own process."""
+
+    def __init__(self) -> None:
+        super().__init__("bench.fastserver")
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/stats", timeout=10) as resp:
+            data: dict[str, Any] = json.loads(resp.read())
+        return data

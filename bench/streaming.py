@@ -1,0 +1,124 @@
+"""(2) streaming: a 200-chunk stream, time per chunk and time to first chunk."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from . import clients
+from .fastserver import STREAM_CHUNKS
+from .harness import Figure, Goal, Section, interleaved_rounds, ratios, scaled
+from .processes import FastServer
+
+STREAMS = 100
+ROUNDS = 10
+
+
+def run() -> Section:
+    streams = scaled(STREAMS, minimum=ROUNDS)
+    per_round = max(1, streams // ROUNDS)
+    section = Section(
+        "streaming",
+        "Streaming",
+        f"{per_round * ROUNDS} streams per client of {STREAM_CHUNKS} content chunks each "
+        "(plus the finish chunk, the usage chunk and `[DONE]`), from the fast server, in "
+        f"{ROUNDS} interleaved rounds of {per_round}. Time per chunk is the whole stream's "
+        f"time over {STREAM_CHUNKS}; time to first chunk (TTFC) runs from the call to the "
+        "first chunk the iterator yields. The floor iterates the SSE lines with raw httpx "
+        "and parses each event's JSON. TTFC 'no worse' is met when the median ratio is at "
+        "most 1.0, or when the p25-p75 spread of the ratio reaches 1.0 (the difference is "
+        "within the round-to-round noise).",
+    )
+    with FastServer() as server:
+        url = clients.compat_url(server.url) + "/chat/completions"
+        headers = {**clients.gateway_headers(), "authorization": f"Bearer {clients.PROVIDER_KEY}"}
+        body = {
+            "model": clients.MODEL_ID,
+            "messages": [{"role": "user", "content": clients.PROMPT}],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        raw = httpx.Client()
+
+        def raw_stream() -> Iterator[Any]:
+            import json
+
+            with raw.stream("POST", url, json=body, headers=headers) as resp:
+                for line in resp.iter_lines():
+                    if line.startswith("data: ") and line != "data: [DONE]":
+                        yield json.loads(line[6:])
+
+        openai_model = clients.chat_openai(server.url)
+        sources: dict[str, Callable[[], Iterator[Any]]] = {
+            "httpx": raw_stream,
+            "ChatOpenAI": lambda: openai_model.stream(clients.PROMPT),
+        }
+        why = clients.missing("langchain_cf_gateway.chat_models")
+        if why is None:
+            ours = clients.chat_gateway(server.url)
+            sources["ChatCloudflareGateway"] = lambda: ours.stream(clients.PROMPT)
+        ttfc: dict[str, list[float]] = {name: [] for name in sources}
+        chunk_counts: dict[str, int] = {}
+
+        def variant(name: str) -> Callable[[int], float]:
+            source = sources[name]
+
+            def go(n: int) -> float:
+                total = first = 0.0
+                for _ in range(n):
+                    count = 0
+                    start = time.perf_counter()
+                    for _chunk in source():
+                        if count == 0:
+                            first += time.perf_counter() - start
+                        count += 1
+                    total += time.perf_counter() - start
+                    chunk_counts[name] = count
+                ttfc[name].append(first / n)
+                return total / n
+
+            return go
+
+        results = interleaved_rounds({n: variant(n) for n in sources}, ROUNDS, per_round, warmup=3)
+        raw.close()
+    for name in sources:
+        del ttfc[name][0]  # the warm-up's entry
+    per_chunk = {name: [t / STREAM_CHUNKS * 1e6 for t in v] for name, v in results.items()}
+    first_ms = {name: [t * 1e3 for t in v] for name, v in ttfc.items()}
+    section.add(
+        Figure(
+            "ChatCloudflareGateway.stream / ChatOpenAI.stream, time per chunk",
+            ratios(per_chunk["ChatCloudflareGateway"], per_chunk["ChatOpenAI"])
+            if why is None
+            else [],
+            "x",
+            Goal("<=", 1.05),
+            note=why or "",
+        )
+    )
+    section.add(
+        Figure(
+            "ChatCloudflareGateway.stream / ChatOpenAI.stream, time to first chunk",
+            ratios(first_ms["ChatCloudflareGateway"], first_ms["ChatOpenAI"])
+            if why is None
+            else [],
+            "x",
+            Goal("<=", 1.0),
+            tolerance_spread=True,
+        )
+    )
+    labels = {"httpx": "raw httpx SSE (floor)", "ChatOpenAI": "ChatOpenAI.stream"}
+    labels["ChatCloudflareGateway"] = "ChatCloudflareGateway.stream"
+    for name in sources:
+        section.add(Figure(f"{labels[name]}, time per chunk", per_chunk[name], "µs"))
+    for name in sources:
+        section.add(Figure(f"{labels[name]}, time to first chunk", first_ms[name], "ms"))
+    section.notes.append(
+        "Chunks yielded per stream: "
+        + ", ".join(f"{labels[n]} {c}" for n, c in chunk_counts.items())
+        + "."
+    )
+    return section
