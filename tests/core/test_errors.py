@@ -1,0 +1,305 @@
+"""Error answers -> exceptions: every gateway code, provider pass-through, plain statuses (section 5)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from typing import Any
+
+import httpx
+import pytest
+
+from langchain_cf_gateway.core import (
+    ContentBlockedError,
+    GatewayAuthenticationError,
+    GatewayError,
+    GatewayNotFoundError,
+    GatewayRateLimitError,
+    InsufficientCreditsError,
+    InvalidProviderError,
+    ModelNotFoundError,
+    ProviderError,
+    ProviderUnavailableError,
+    UnknownByokAliasError,
+    error_from_response,
+)
+from langchain_cf_gateway.core.protocol import gateway_error_body
+
+LOG_ID = "0199f0c2-7a6b-7c3d-9e1f-2a3b4c5d6e7f"
+
+
+def gateway_body(code: int, message: str, status: int) -> dict[str, Any]:
+    """The gateway's own error body, as captured live (section 5), written out by hand."""
+    return {
+        "success": False,
+        "result": [],
+        "messages": [],
+        "error": [{"code": code, "message": message}],
+        "name": "AiGatewayError",
+        "httpCode": status,
+        "internalCode": code,
+        "message": message,
+    }
+
+
+CODES = [
+    # code, status, class, message, retryable
+    (
+        2001,
+        400,
+        GatewayNotFoundError,
+        "Please configure AI Gateway in the Cloudflare dashboard",
+        False,
+    ),
+    (2003, 429, GatewayRateLimitError, "Rate limited", True),
+    (2008, 400, InvalidProviderError, "Invalid provider", False),
+    (2009, 401, GatewayAuthenticationError, "Unauthorized", False),
+    (2016, 424, ContentBlockedError, "Prompt blocked by guardrails", False),
+    (2017, 424, ContentBlockedError, "Response blocked by guardrails", False),
+    (2017, 422, ContentBlockedError, "Response blocked by guardrails", False),  # on /run
+    (
+        2021,
+        402,
+        InsufficientCreditsError,
+        "Insufficient balance; add money to your gateway or use BYOK",
+        False,
+    ),
+    (2029, 424, ContentBlockedError, "Request content blocked due to DLP policy violations", False),
+    (
+        2030,
+        424,
+        ContentBlockedError,
+        "Response content blocked due to DLP policy violations",
+        False,
+    ),
+    (
+        2040,
+        400,
+        UnknownByokAliasError,
+        "Provider 'openai' has no BYOK credential named 'x'. Configured aliases: default",
+        False,
+    ),
+    (
+        2041,
+        429,
+        GatewayRateLimitError,
+        "Spend limit exceeded: rule 'r1' (cost limit 5 per 3600s, sliding)",
+        True,
+    ),
+    (7003, 404, ModelNotFoundError, "Model not found: @cf/nope", False),
+    (7003, 400, ModelNotFoundError, "Model execution failed (User Input Error): bad", False),
+    # Codes without a class of their own stay GatewayError; retryable follows the status.
+    (7013, 503, GatewayError, "Guardrails scanner unavailable", True),
+    (2005, 502, GatewayError, "Provider request failed", True),
+    (7001, 400, GatewayError, "Invalid enum value", False),
+    (9999, 429, GatewayRateLimitError, "some new limit", True),
+]
+
+
+@pytest.mark.parametrize(("code", "status", "cls", "message", "retryable"), CODES)
+@pytest.mark.parametrize("encoding", ["bytes", "str", "dict"])
+def test_gateway_codes(
+    code: int, status: int, cls: type[GatewayError], message: str, retryable: bool, encoding: str
+) -> None:
+    body: Any = gateway_body(code, message, status)
+    if encoding != "dict":
+        body = json.dumps(body)
+        body = body.encode() if encoding == "bytes" else body
+    err = error_from_response(status, {"CF-AIG-Log-ID": LOG_ID}, body)
+    assert type(err) is cls
+    assert (err.status_code, err.code, err.message, err.log_id) == (status, code, message, LOG_ID)
+    assert err.retryable is retryable
+    assert err.body == gateway_body(code, message, status)
+    text = str(err)
+    assert text.startswith(f"Cloudflare AI Gateway error {code} (HTTP {status}): {message}")
+    assert text.endswith(f"[log id {LOG_ID}]")
+    if cls.hint:
+        assert cls.hint in text
+
+
+def test_protocol_body_is_the_captured_shape() -> None:
+    # The local gateway sends protocol.gateway_error_body; it must read back as the same error.
+    from langchain_cf_gateway.core.protocol import ERROR_STATUS, ErrorCode
+
+    for code in ErrorCode:
+        body = gateway_error_body(code)
+        assert body == gateway_body(int(code), str(body["message"]), ERROR_STATUS[code])
+        err = error_from_response(ERROR_STATUS[code], None, body)
+        assert err.code == code
+
+
+def test_hints_name_the_fix() -> None:
+    assert "CLOUDFLARE_AI_GATEWAY_TOKEN" in str(
+        error_from_response(401, {}, gateway_body(2009, "Unauthorized", 401))
+    )
+    assert "gateway_id='default'" in str(error_from_response(400, {}, gateway_body(2001, "x", 400)))
+    assert "byok_alias" in str(error_from_response(400, {}, gateway_body(2040, "x", 400)))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": [{"code": 2009, "message": "Unauthorized"}]},  # no internalCode
+        {"errors": [{"code": 2009, "message": "Unauthorized"}]},  # v4 spelling
+        {"internalCode": 2009, "message": "Unauthorized"},
+    ],
+)
+def test_partial_gateway_bodies(body: dict[str, Any]) -> None:
+    err = error_from_response(401, None, body)
+    assert type(err) is GatewayAuthenticationError
+    assert (err.code, err.message) == (2009, "Unauthorized")
+
+
+def test_a_gateway_code_without_a_message() -> None:
+    err = error_from_response(400, None, {"internalCode": 2008})
+    assert type(err) is InvalidProviderError and err.message == "gateway error 2008"
+
+
+# ------------------------------------------------------------------- provider pass-through
+
+OPENAI_400 = {
+    "error": {
+        "message": "Invalid value for 'temperature'",
+        "type": "invalid_request_error",
+        "param": "temperature",
+        "code": "invalid_value",
+    }
+}
+ANTHROPIC_400 = {
+    "type": "error",
+    "error": {"type": "invalid_request_error", "message": "max_tokens: required"},
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "message", "retryable"),
+    [
+        (400, OPENAI_400, ProviderError, "Invalid value for 'temperature'", False),
+        (
+            401,
+            {"error": {"message": "Incorrect API key provided"}},
+            ProviderError,
+            "Incorrect API key provided",
+            False,
+        ),
+        (404, ANTHROPIC_400, ProviderError, "max_tokens: required", False),
+        (422, {"error": "bad input"}, ProviderError, "bad input", False),
+        (
+            400,
+            {"message": "mistral says no", "code": "3051"},
+            ProviderError,
+            "mistral says no",
+            False,
+        ),
+        (408, {"error": {"message": "timeout"}}, ProviderError, "timeout", True),
+        (409, {"error": {"message": "conflict"}}, ProviderError, "conflict", True),
+        (
+            429,
+            {"error": {"message": "Rate limit reached"}},
+            GatewayRateLimitError,
+            "Rate limit reached",
+            True,
+        ),
+        (429, "", GatewayRateLimitError, "no error message in the body", True),
+        (500, {"error": {"message": "server"}}, ProviderUnavailableError, "server", True),
+        (
+            502,
+            "<html>Bad Gateway</html>",
+            ProviderUnavailableError,
+            "<html>Bad Gateway</html>",
+            True,
+        ),
+        (503, None, ProviderUnavailableError, "no error message in the body", True),
+        (
+            529,
+            {"type": "error", "error": {"message": "Overloaded"}},
+            ProviderUnavailableError,
+            "Overloaded",
+            True,
+        ),
+    ],
+)
+def test_provider_errors_keep_status_and_body(
+    status: int, body: Any, cls: type[GatewayError], message: str, retryable: bool
+) -> None:
+    raw = json.dumps(body).encode() if isinstance(body, dict) else body
+    err = error_from_response(status, {}, raw)
+    assert type(err) is cls
+    assert isinstance(err, GatewayError)
+    assert err.status_code == status
+    assert err.code is None
+    assert err.message == message
+    assert err.retryable is retryable
+    expected_body = body if body != "" else None
+    assert err.body == expected_body
+    assert str(err) == f"Cloudflare AI Gateway error (HTTP {status}): {message}" + (
+        f". {cls.hint}" if cls.hint else ""
+    )
+
+
+def test_provider_unavailable_is_a_provider_error() -> None:
+    assert issubclass(ProviderUnavailableError, ProviderError)
+
+
+def test_long_text_bodies_are_cut_in_the_message_not_in_the_body() -> None:
+    text = "x" * 2000
+    err = error_from_response(500, None, text)
+    assert err.message == "x" * 500
+    assert err.body == text
+
+
+def test_invalid_utf8_body() -> None:
+    err = error_from_response(502, None, b"\xff\xfe oops")
+    assert type(err) is ProviderUnavailableError
+    assert "oops" in err.message
+
+
+# ------------------------------------------------------------------- headers
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("3", 3.0),
+        ("1.5", 1.5),
+        ("0", 0.0),
+        ("-2", 0.0),
+        ("inf", None),
+        ("nan", None),
+        ("Wed, 21 Oct 2026 07:28:00 GMT", None),
+    ],
+)
+def test_retry_after(value: str, expected: float | None) -> None:
+    err = error_from_response(429, {"Retry-After": value}, gateway_body(2003, "Rate limited", 429))
+    assert err.retry_after == expected
+
+
+def test_no_retry_after_no_log_id() -> None:
+    err = error_from_response(429, None, None)
+    assert err.retry_after is None and err.log_id is None
+
+
+def test_httpx_headers() -> None:
+    headers = httpx.Headers({"Retry-After": "7", "CF-AIG-LOG-ID": LOG_ID})
+    err = error_from_response(429, headers, b"")
+    assert (err.retry_after, err.log_id) == (7.0, LOG_ID)
+
+
+# ------------------------------------------------------------------- pickling
+
+
+def test_errors_survive_pickling() -> None:
+    err = error_from_response(
+        429, {"cf-aig-log-id": LOG_ID, "retry-after": "2"}, gateway_body(2041, "Spend limit", 429)
+    )
+    copy = pickle.loads(pickle.dumps(err))
+    assert type(copy) is GatewayRateLimitError
+    assert str(copy) == str(err)
+    assert (copy.status_code, copy.code, copy.log_id, copy.retry_after, copy.body) == (
+        429,
+        2041,
+        LOG_ID,
+        2.0,
+        err.body,
+    )
+    assert copy.retryable
