@@ -1,0 +1,158 @@
+"""(6) local gateway: latency it adds at fixed offered loads, and cache-hit throughput.
+
+Method, the way LiteLLM states its proxy overhead: the same upstream (the fast server)
+is called directly and through the gateway, under the same open-loop load from a load
+generator in a third process; the gateway's figure is the difference of the two
+latency percentiles, round by round. The gateway is a ``LocalGateway`` with user
+defaults (logs on, in SQLite in memory), its ``openai`` provider passed through to the
+fast server. A second gateway with the built-in mock model shows what the emulator
+answers in on its own (mock included, over the same direct baseline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from . import clients
+from .harness import Figure, Goal, Section, percentile, scale, scaled
+from .processes import ROOT, ChildServer, FastServer, child_env
+
+NODELAY_ENV = "BENCH_GATEWAY_NODELAY"
+RATES = (100, 500)
+SECONDS = 4.0
+ROUNDS = 3
+CACHE_SECONDS = 3.0
+CACHE_CONNECTIONS = 16
+BODY = json.dumps(
+    {"model": clients.MODEL_ID, "messages": [{"role": "user", "content": clients.PROMPT}]},
+    separators=(",", ":"),
+)
+
+
+def loadgen(url: str, *args: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.loadgen", "--url", url, "--body", BODY, *args]
+        + (["--headers", json.dumps(headers)] if headers else []),
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"the load generator failed: {out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def run() -> Section:
+    why = clients.missing("langchain_cf_gateway.local")
+    seconds = SECONDS * min(1.0, scale())
+    section = Section(
+        "gateway",
+        "Local gateway",
+        "Open-loop load from `bench/loadgen.py` (its own process, keep-alive connections, "
+        "requests due at fixed intervals whether or not earlier ones answered; latency runs "
+        f"from the due time to the last byte). Offered loads {', '.join(map(str, RATES))} "
+        f"requests/s for {seconds:g} s each after a 0.5 s warm-up, {ROUNDS} rounds; in each "
+        "round the fast server is measured directly and through the gateway (`openai` "
+        "provider passed through to the same fast server, compat route, non-stream), and "
+        "'added' is the difference of the two percentiles. The mock row is a second gateway "
+        "answering from its built-in mock model, over the same direct baseline. Cache hits: "
+        f"{CACHE_CONNECTIONS} keep-alive connections sending the same request with "
+        f"`cf-aig-cache-ttl` back to back for {CACHE_SECONDS * min(1.0, scale()):g} s "
+        "(closed loop), one gateway process.",
+    )
+    if why is not None:
+        for rate in RATES:
+            section.add(Figure(f"p50 added at {rate} rps", [], "ms", Goal("<=", 1.0), why))
+        section.add(Figure("cache hits per second", [], "/s", Goal(">=", 2000)))
+        return section
+    extra = ["--tcp-nodelay"] if os.environ.get(NODELAY_ENV) else []
+    if extra:
+        section.notes.append(
+            f"{NODELAY_ENV} was set: the gateway processes set TCP_NODELAY on the listening "
+            "socket (an experiment, not the shipped behaviour)."
+        )
+    added: dict[str, list[float]] = {}
+    absolute: dict[str, list[float]] = {}
+    errors = 0
+    with (
+        FastServer() as upstream,
+        ChildServer("bench.gateway_process", "--pass-through", upstream.url, *extra) as passing,
+        ChildServer("bench.gateway_process", *extra) as mocking,
+    ):
+        direct_url = f"{upstream.url}/chat/completions"
+        targets = {
+            "direct": direct_url,
+            "gateway": f"{passing.url}/compat/chat/completions",
+            "mock": f"{mocking.url}/compat/chat/completions",
+        }
+        for _ in range(ROUNDS):
+            for rate in RATES:
+                count = scaled(int(rate * seconds), minimum=20)
+                args = ["--rate", str(rate), "--count", str(count), "--warmup", str(rate // 2)]
+                p: dict[str, tuple[float, float]] = {}
+                for name, url in targets.items():
+                    result = loadgen(url, *args, "--connections", "256")
+                    errors += result["error_count"] + sum(
+                        n for status, n in result["statuses"].items() if status != "200"
+                    )
+                    lat = sorted(result["latencies_ms"])
+                    p[name] = (percentile(lat, 50), percentile(lat, 99))
+                    for q, v in zip(("p50", "p99"), p[name], strict=True):
+                        absolute.setdefault(f"{name} {q} at {rate} rps", []).append(v)
+                for name in ("gateway", "mock"):
+                    for i, q in enumerate(("p50", "p99")):
+                        added.setdefault(f"{name} {q} at {rate} rps", []).append(
+                            p[name][i] - p["direct"][i]
+                        )
+        hits: list[float] = []
+        hit_share: list[float] = []
+        for _ in range(ROUNDS):
+            result = loadgen(
+                targets["mock"],
+                "--duration",
+                str(CACHE_SECONDS * min(1.0, scale())),
+                "--connections",
+                str(CACHE_CONNECTIONS),
+                headers={"cf-aig-cache-ttl": "3600"},
+            )
+            hits.append(result["cache_hits"] / result["elapsed_s"])
+            hit_share.append(result["cache_hits"] / max(1, result["count"]))
+    for rate in RATES:
+        for q, bound in (("p50", 1.0), ("p99", 5.0)):
+            goal = Goal("<=", bound) if rate == 500 else None
+            section.add(
+                Figure(
+                    f"latency added by the gateway, {q} at {rate} rps",
+                    added[f"gateway {q} at {rate} rps"],
+                    "ms",
+                    goal,
+                )
+            )
+    section.add(Figure("cache hits per second (one process)", hits, "/s", Goal(">=", 2000)))
+    section.add(Figure("share of cache-test answers that were HITs", hit_share, ""))
+    section.add(Figure("errors and non-200 answers (all runs)", [float(errors)], "", Goal("==", 0)))
+    for rate in RATES:
+        for q in ("p50", "p99"):
+            section.add(
+                Figure(
+                    f"added by the gateway's mock model, {q} at {rate} rps",
+                    added[f"mock {q} at {rate} rps"],
+                    "ms",
+                )
+            )
+    for name, values in absolute.items():
+        label = {
+            "direct": "fast server direct",
+            "gateway": "through the gateway",
+            "mock": "gateway mock",
+        }
+        what, rest = name.split(" ", 1)
+        section.add(Figure(f"{label[what]}, {rest}", values, "ms"))
+    return section
