@@ -124,7 +124,7 @@ class GatewayConfig(BaseModel):
         raw = value.get_secret_value().strip()
         if not raw:
             return None
-        if any(c in raw for c in "\r\n\0") or not raw.isascii():
+        if not (raw.isascii() and raw.isprintable()):  # CR, LF, tab, NUL: a paste error
             raise ValueError(
                 "token must be printable ASCII on one line (check for a stray newline)"
             )
@@ -171,20 +171,27 @@ class GatewayConfig(BaseModel):
         path = Path(config_file).expanduser() if config_file else config_file_path(env)
         file = _read_config_file(path)
 
-        def pick(arg: Any, env_names: tuple[str, ...], file_names: tuple[str, ...]) -> Any:
+        origin: dict[str, str] = {}  # field -> where its value came from, for error messages
+
+        def pick(
+            field: str, arg: Any, env_names: tuple[str, ...], file_names: tuple[str, ...]
+        ) -> Any:
             if isinstance(arg, SecretStr):
                 arg = arg.get_secret_value()
             if arg not in (None, ""):
+                origin[field] = "the argument"
                 return arg
             for name in env_names:
                 if env.get(name):
+                    origin[field] = name
                     return env[name]
             for name in file_names:
                 if file.get(name):
+                    origin[field] = f"{name} in {path}"
                     return file[name]
             return None
 
-        url = pick(base_url, (ENV_BASE_URL,), ("baseUrl", "base_url"))
+        url = pick("base_url", base_url, (ENV_BASE_URL,), ("baseUrl", "base_url"))
         url_account = url_gateway = None
         if url:
             try:
@@ -192,15 +199,18 @@ class GatewayConfig(BaseModel):
             except ConfigError:
                 raise ConfigError(
                     f"base_url must be an http(s) URL such as http://127.0.0.1:8787 "
-                    f"(from the argument, {ENV_BASE_URL} or baseUrl in {path}); got {url!r}"
+                    f"(from {origin['base_url']}); got {url!r}"
                 ) from None
-        account = pick(account_id, (ENV_ACCOUNT_ID,), ("accountId", "account_id")) or url_account
-        gateway = (
-            pick(gateway_id, ENV_GATEWAY_ID, ("gatewayId", "gatewayName", "gateway_id"))
-            or url_gateway
-            or DEFAULT_GATEWAY_ID
+        account = pick("account_id", account_id, (ENV_ACCOUNT_ID,), ("accountId", "account_id"))
+        gateway = pick(
+            "gateway_id", gateway_id, ENV_GATEWAY_ID, ("gatewayId", "gatewayName", "gateway_id")
         )
-        secret = pick(token, ENV_TOKEN, ("token",))
+        if url_account and not account:
+            account, origin["account_id"] = url_account, "the base URL"
+        if url_gateway and not gateway:
+            gateway, origin["gateway_id"] = url_gateway, "the base URL"
+        gateway = gateway or DEFAULT_GATEWAY_ID
+        secret = pick("token", token, ENV_TOKEN, ("token",))
         if not account:
             raise MissingAccountIdError(
                 "No Cloudflare account id: pass account_id=..., set "
@@ -215,16 +225,20 @@ class GatewayConfig(BaseModel):
                 base_url=str(url) if url else None,
             )
         except ValueError as exc:  # pydantic's ValidationError; never echo the token back
-            raise ConfigError(_first_error(exc)) from None
+            raise ConfigError(_first_error(exc, origin)) from None
 
 
-def _first_error(exc: ValueError) -> str:
+def _first_error(exc: ValueError, origin: Mapping[str, str]) -> str:
+    """The first validation message, naming where the bad value came from."""
     errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{where}: {str(first.get('msg', '')).removeprefix('Value error, ')}"
-    return str(exc)
+    if not callable(errors):
+        return str(exc)
+    first = errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    message = str(first.get("msg", "")).removeprefix("Value error, ")
+    if not message.startswith(where):
+        message = f"{where}: {message}"
+    return f"{message} (from {origin[where]})" if where in origin else message
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

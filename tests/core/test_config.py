@@ -125,8 +125,18 @@ def test_bad_base_url(bad: str) -> None:
         GatewayConfig.resolve(account_id="a", base_url=bad)
     message = str(err.value)
     assert "base_url must be an http(s) URL such as http://127.0.0.1:8787" in message
-    assert "CLOUDFLARE_AI_GATEWAY_BASE_URL" in message
+    assert "(from the argument)" in message
     assert repr(bad) in message
+
+
+def test_bad_base_url_from_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_BASE_URL", "localhost:1")
+    with pytest.raises(
+        ConfigError, match=r"\(from CLOUDFLARE_AI_GATEWAY_BASE_URL\); got 'localhost:1'"
+    ):
+        GatewayConfig.resolve(account_id="a")
 
 
 def test_default_hosts() -> None:
@@ -284,13 +294,17 @@ def test_missing_account_names_the_cf_aig_config_file(
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"account_id": "a b"}, "account_id must be 1 to 64 letters, digits, '-' or '_'"),
+        (
+            {"account_id": "a b"},
+            "account_id must be 1 to 64 letters, digits, '-' or '_'; got 'a b' (from the argument)",
+        ),
         ({"account_id": "-a"}, "account_id must be 1 to 64"),
         ({"account_id": "a" * 65}, "account_id must be 1 to 64"),
         ({"account_id": "a", "gateway_id": "g/x"}, "gateway_id must be 1 to 64"),
         ({"account_id": "a", "gateway_id": "g" * 65}, "gateway_id must be 1 to 64"),
         ({"account_id": "a", "token": "t\nx"}, "token must be printable ASCII on one line"),
         ({"account_id": "a", "token": "tö"}, "token must be printable ASCII on one line"),
+        ({"account_id": "a", "token": "t\x01x"}, "token must be printable ASCII on one line"),
     ],
 )
 def test_malformed_values(kwargs: dict[str, str], fragment: str) -> None:
@@ -298,6 +312,32 @@ def test_malformed_values(kwargs: dict[str, str], fragment: str) -> None:
         GatewayConfig.resolve(**kwargs)  # type: ignore[arg-type]
     assert fragment in str(err.value)
     assert not isinstance(err.value, MissingAccountIdError)
+
+
+@pytest.mark.parametrize(
+    ("env", "file", "origin"),
+    [
+        ({"CLOUDFLARE_ACCOUNT_ID": "a b"}, {}, "(from CLOUDFLARE_ACCOUNT_ID)"),
+        ({}, {"accountId": "a b"}, "(from accountId in {path})"),
+        (
+            {"CLOUDFLARE_ACCOUNT_ID": "a", "CLOUDFLARE_AI_GATEWAY_NAME": "g g"},
+            {},
+            "(from CLOUDFLARE_AI_GATEWAY_NAME)",
+        ),
+        ({}, {"accountId": "a", "gatewayName": "g g"}, "(from gatewayName in {path})"),
+        ({"CLOUDFLARE_ACCOUNT_ID": "a", "CF_AIG_TOKEN": "t\tx"}, {}, "(from CF_AIG_TOKEN)"),
+        ({"CLOUDFLARE_AI_GATEWAY_BASE_URL": "http://h/v1/a%20b/gw"}, {}, "(from the base URL)"),
+    ],
+)
+def test_malformed_values_name_where_they_came_from(
+    env: dict[str, str], file: dict[str, str], origin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    path = write_config(home_config(), file) if file else home_config()
+    with pytest.raises(ConfigError) as err:
+        GatewayConfig.resolve()
+    assert str(err.value).endswith(origin.format(path=path))
 
 
 def test_ids_at_the_bounds() -> None:
