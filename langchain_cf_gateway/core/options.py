@@ -185,6 +185,19 @@ class GatewayOptions(BaseModel):
             data[key] = value
         return GatewayOptions(**data)
 
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> GatewayOptions:
+        """A copy; with ``update``, validated and rendered again like a new object.
+
+        Pydantic's own ``model_copy(update=...)`` skips validation, which would let an
+        out-of-bounds value through and keep the headers of the original.
+        """
+        if not update:
+            return super().model_copy(deep=deep)
+        data = {k: getattr(self, k) for k in self.model_fields_set}
+        return GatewayOptions(**{**data, **update})
+
     def is_empty(self) -> bool:
         return not self._headers
 

@@ -226,6 +226,15 @@ def test_unknown_option_lists_the_known_ones() -> None:
     assert "is not a gateway option; known options: cache_ttl, skip_cache" in str(err.value)
 
 
+def test_model_copy_with_update_validates_and_renders_again() -> None:
+    options = GatewayOptions(cache_ttl=60, event_id="e")
+    assert options.model_copy().to_headers() == options.to_headers()
+    updated = options.model_copy(update={"cache_ttl": 120})
+    assert updated.to_headers() == {"cf-aig-cache-ttl": "120", "cf-aig-event-id": "e"}
+    with pytest.raises(InvalidOptionError, match="cache_ttl: must be from 60 to 2592000"):
+        options.model_copy(update={"cache_ttl": 5})
+
+
 def test_options_are_frozen() -> None:
     options = GatewayOptions(cache_ttl=60)
     with pytest.raises(ValueError):
