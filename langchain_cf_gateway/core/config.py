@@ -149,6 +149,19 @@ class GatewayConfig(BaseModel):
         """``{host}/v1/{account}/{gateway}``: the universal endpoint, and the root of all routes."""
         return f"{self.gateway_host}/v1/{self.account_id}/{self.gateway_id}"
 
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> GatewayConfig:
+        """A copy; with ``update``, validated like a new config (ids checked, base URL split).
+
+        Pydantic's own ``model_copy(update=...)`` skips validation: a pasted
+        ``.../v1`` base URL would then be doubled in every route.
+        """
+        if not update:
+            return super().model_copy(deep=deep)
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self)(**{**fields, **update})
+
     def auth_headers(self) -> dict[str, str]:
         """``cf-aig-authorization`` when a token is set (section 3)."""
         if self.token is None:

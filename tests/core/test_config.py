@@ -421,6 +421,17 @@ def test_config_is_frozen_and_closed() -> None:
         GatewayConfig(account_id="a", bogus=1)  # type: ignore[call-arg]
 
 
+def test_model_copy_with_update_validates() -> None:
+    config = GatewayConfig(account_id="a", token="tok")  # type: ignore[arg-type]
+    local = config.model_copy(update={"base_url": f"{H}/v1/"})
+    assert local.base_url == H
+    assert local.gateway_url == f"{H}/v1/a/default"
+    assert local.token is not None and local.token.get_secret_value() == "tok"
+    assert config.model_copy() == config
+    with pytest.raises(ValueError, match="gateway_id must be 1 to 64"):
+        config.model_copy(update={"gateway_id": "a b"})
+
+
 def test_auth_headers() -> None:
     assert GatewayConfig(account_id="a").auth_headers() == {}
     config = GatewayConfig(account_id="a", token="tok")  # type: ignore[arg-type]
