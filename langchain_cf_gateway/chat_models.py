@@ -1,0 +1,664 @@
+"""Cloudflare AI Gateway chat models."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any, Final, Literal
+
+import openai
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import LangSmithParams, LanguageModelInput
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.utils import secret_from_env
+from langchain_openai.chat_models.base import BaseChatOpenAI
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, model_validator
+from typing_extensions import Self
+
+from ._openai_sdk import (
+    CURRENT_CAPTURE,
+    OMIT_AUTHORIZATION,
+    ResponseCapture,
+    client_headers,
+    gateway_error,
+    http_clients,
+    sdk_clients,
+)
+from .core import (
+    Bounds,
+    ConfigError,
+    GatewayConfig,
+    GatewayInfo,
+    GatewayInputError,
+    GatewayOptions,
+    ModelRef,
+    Route,
+    Step,
+    UniversalRoute,
+    build_route,
+    build_universal,
+    coerce_options,
+    parse_model_id,
+)
+from .core.config import ENV_TOKEN
+from .core.routing import Endpoint
+
+GATEWAY_METADATA_KEY: Final = "gateway"
+"""Key of the parsed gateway block in ``response_metadata``."""
+
+PROVIDER_KEY_SECRET_ID: Final = "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"
+"""Secret id of ``api_key`` in serialized models; read only by ``load(secrets_from_env=True)``."""
+
+_RUN_METADATA: Final = "_cf_aig_run_metadata"
+"""Private kwarg carrying the run's metadata from ``_generate``/``_stream`` to the payload."""
+
+_INTERNAL_METADATA_PREFIXES: Final = ("ls_", "langgraph_", "checkpoint_", "__")
+"""Run metadata LangChain and LangGraph add for themselves: never forwarded by ``True``."""
+
+_FORWARDED_VALUE_MAX_CHARS: Final = Bounds.HEADER_VALUE_MAX_CHARS // Bounds.METADATA_MAX_ENTRIES
+"""A forwarded string longer than its share of one header value is left out."""
+
+_FALLBACK_KEYS: Final = ("model", "gateway_options", "endpoint")
+
+
+class ChatCloudflareGateway(BaseChatOpenAI):
+    """Chat models behind Cloudflare AI Gateway: any provider, with the gateway's controls.
+
+    Requests go to the gateway's OpenAI-compatible endpoint (or a provider's own
+    OpenAI-style path, or the REST API); per-call cache, log and retry controls become
+    ``cf-aig-*`` headers, and what the gateway did comes back, parsed, in
+    ``response_metadata["gateway"]`` on every call path.
+
+    Setup:
+        Install ``langchain-cf-gateway`` and point it at your gateway.
+
+        ```bash
+        pip install -U langchain-cf-gateway
+        export CLOUDFLARE_ACCOUNT_ID="your-account-id"
+        export CLOUDFLARE_AI_GATEWAY_TOKEN="token-with-AI-Gateway-Run"  # authenticated gateways
+        ```
+
+        Without ``api_key`` no ``Authorization`` header is sent at all, so the gateway uses
+        the provider key stored in it (BYOK) or Unified Billing. ``OPENAI_API_KEY`` is
+        never read.
+
+    Key init args — completion params:
+        model: str
+            ``{provider}/{model}`` (``openai/gpt-4o-mini``), ``workers-ai/@cf/...``,
+            ``dynamic/{route}`` or ``custom-{slug}/{model}``.
+        temperature: float | None
+            Sampling temperature.
+        max_tokens: int | None
+            Max number of tokens to generate.
+
+    Key init args — gateway params:
+        account_id, gateway_id, gateway_token, base_url:
+            Where the gateway is; arguments > environment > ``~/.config/cf-aig/config.json``.
+        api_key: str | None
+            The provider's key, sent as ``Authorization``. Leave unset for BYOK or
+            Unified Billing.
+        endpoint: "compat" | "native" | "rest"
+            The gateway's OpenAI-compatible endpoint (default), the provider's own path,
+            or Cloudflare's REST API.
+        gateway_options: GatewayOptions | dict | None
+            Cache, log, metadata and retry controls for every call.
+        fallbacks: list[str | dict] | None
+            More models to try in order, through the universal endpoint.
+        forward_run_metadata: bool | list[str]
+            Copy scalar values of the LangChain run's metadata into ``cf-aig-metadata``.
+
+    Instantiate:
+        ```python
+        from langchain_cf_gateway import ChatCloudflareGateway
+
+        model = ChatCloudflareGateway(
+            model="openai/gpt-4o-mini",
+            temperature=0,
+            gateway_options={"cache_ttl": 3600},
+            # account_id="...", gateway_id="my-gateway", gateway_token="...",
+            # api_key="sk-...",  # only without BYOK / Unified Billing
+        )
+        ```
+
+    Invoke:
+        ```python
+        messages = [
+            ("system", "You are a helpful translator. Translate the user sentence to French."),
+            ("human", "I love programming."),
+        ]
+        model.invoke(messages)
+
+        # per call: skip the cache, tag the log row
+        model.invoke(
+            messages,
+            gateway_options={"skip_cache": True, "metadata": {"user": "u-42"}},
+        )
+        ```
+
+    Stream:
+        ```python
+        for chunk in model.stream(messages):
+            print(chunk.text, end="")
+        ```
+        ```python
+        stream = model.stream(messages)
+        full = next(stream)
+        for chunk in stream:
+            full += chunk
+        full.response_metadata["gateway"]  # present once, on the merged message
+        ```
+
+    Async:
+        ```python
+        await model.ainvoke(messages)
+
+        # stream:
+        # async for chunk in model.astream(messages)
+
+        # batch:
+        # await model.abatch([messages])
+        ```
+
+    Tool calling:
+        ```python
+        from pydantic import BaseModel, Field
+
+
+        class GetWeather(BaseModel):
+            '''Get the current weather in a given location'''
+
+            location: str = Field(..., description="The city and state, e.g. San Francisco, CA")
+
+
+        model_with_tools = model.bind_tools([GetWeather], gateway_options={"skip_cache": True})
+        ai_msg = model_with_tools.invoke("What is the weather in Paris?")
+        ai_msg.tool_calls
+        ```
+
+    Structured output:
+        ```python
+        from pydantic import BaseModel, Field
+
+
+        class Joke(BaseModel):
+            '''Joke to tell user.'''
+
+            setup: str = Field(description="The setup of the joke")
+            punchline: str = Field(description="The punchline to the joke")
+
+
+        structured_model = model.with_structured_output(Joke, include_raw=True)
+        out = structured_model.invoke("Tell me a joke about cats")
+        out["parsed"], out["raw"].response_metadata["gateway"]
+        ```
+
+    Token usage:
+        ```python
+        ai_msg = model.invoke(messages)
+        ai_msg.usage_metadata
+        ```
+        ```python
+        {"input_tokens": 28, "output_tokens": 5, "total_tokens": 33}
+        ```
+
+        Streams carry usage too (``stream_usage`` defaults to True here).
+
+    Response metadata:
+        ```python
+        ai_msg = model.invoke(messages)
+        ai_msg.response_metadata["gateway"]
+        ```
+        ```python
+        {
+            "cache_status": "MISS",
+            "log_id": "01J...",
+            "request_id": "01J...",
+            "event_id": "01J...",
+            "step": None,
+            "model": "gpt-4o-mini",
+            "provider": "openai",
+        }
+        ```
+
+        With ``fallbacks``, ``step``, ``model`` and ``provider`` name the step that answered.
+
+    Errors:
+        Gateway errors raise the core's typed exceptions (``GatewayRateLimitError``,
+        ``GatewayAuthenticationError``, ``ProviderError``...) carrying ``log_id``. Each is
+        *also* an instance of the exception the OpenAI SDK raises for the same HTTP status
+        (``openai.RateLimitError``, ``openai.BadRequestError``..., and LangChain's
+        ``ModelRateLimitError`` family), so existing ``except`` clauses keep working.
+        Where both define an attribute, the gateway's meaning wins: ``code`` is the
+        gateway's internal code and ``body`` the whole parsed error body.
+    """
+
+    model_name: str = Field(alias="model")
+    """Model id: ``{provider}/{model}``, ``workers-ai/@cf/...``, ``dynamic/{route}``..."""
+    account_id: str | None = None
+    """Cloudflare account id; else ``CLOUDFLARE_ACCOUNT_ID``, else the config file."""
+    gateway_id: str | None = None
+    """Gateway id; else ``CLOUDFLARE_GATEWAY_ID``, else the config file, else ``default``."""
+    gateway_token: SecretStr | None = Field(
+        default_factory=secret_from_env(list(ENV_TOKEN), default=None)
+    )
+    """Cloudflare API token (AI Gateway Run), sent as ``cf-aig-authorization``.
+
+    From ``CLOUDFLARE_AI_GATEWAY_TOKEN`` or ``CF_AIG_TOKEN``, else the config file. With
+    ``endpoint="rest"`` it is the ``Authorization`` header.
+    """
+    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")
+    """The provider's key, sent as ``Authorization``; never read from the environment.
+
+    Leave unset to use the key stored in the gateway (BYOK) or Unified Billing: then no
+    ``Authorization`` header is sent at all.
+    """
+    openai_api_base: str | None = Field(default=None, alias="base_url")
+    """Another gateway host (the local gateway, ``http://127.0.0.1:8787``), not an SDK path.
+
+    Else ``CLOUDFLARE_AI_GATEWAY_BASE_URL``, else the config file, else Cloudflare's.
+    The model builds the path (``/v1/{account}/{gateway}/compat``...) itself.
+    """
+    endpoint: Endpoint = "compat"
+    """``compat`` (the OpenAI-compatible endpoint), ``native`` (the provider's own path)
+    or ``rest`` (Cloudflare's REST API, ``Authorization: Bearer <gateway token>``)."""
+    gateway_options: GatewayOptions | None = None
+    """Gateway controls of every call (a ``GatewayOptions`` or a dict of its fields).
+
+    Per call, ``gateway_options=`` (on ``invoke``, ``bind``, ``bind_tools`` or
+    ``with_structured_output``) is merged over these, metadata key by key.
+    """
+    fallbacks: list[str | dict[str, Any]] | None = None
+    """More models to try, in order, when the one before fails (universal endpoint).
+
+    Each is a model id or ``{"model": ..., "gateway_options": {...}, "endpoint": ...}``;
+    a step's own ``request_timeout_ms``/``max_attempts``/``retry_delay_ms``/``backoff``
+    go to its ``config``. ``api_key``, if set, is sent to every step.
+    """
+    forward_run_metadata: bool | list[str] = False
+    """Copy the LangChain run's metadata into ``cf-aig-metadata``.
+
+    ``True`` copies every string, number or boolean value except LangChain's and
+    LangGraph's own keys (``ls_*``, ``langgraph_*``, ``checkpoint_*``); a list copies
+    those keys. At most 5 entries are sent: explicit ``metadata`` options come first and
+    win on equal keys, then run metadata in order until the budget is used.
+    """
+    stream_usage: bool | None = True
+    """Include token usage in streams (the gateway passes ``stream_options`` on)."""
+    use_responses_api: bool | None = False
+    """The compat endpoint has no Responses API, so chat completions it is."""
+
+    _config: GatewayConfig = PrivateAttr()
+    _route: Route | None = PrivateAttr(default=None)
+    _universal: UniversalRoute | None = PrivateAttr(default=None)
+    _options: GatewayOptions = PrivateAttr()
+    _base_headers: dict[str, Any] = PrivateAttr(default_factory=dict)
+    """Per-request headers of a call without per-call options (copied for every call)."""
+    _fixed_headers: dict[str, Any] = PrivateAttr(default_factory=dict)
+    """Per-request headers every call carries (the omitted ``Authorization``)."""
+    _override_routes: dict[str, Route] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **kwargs: Any) -> None:
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            # A bad model id, option or config raises the core's own ValueError subclass,
+            # which names the fix, rather than pydantic's wrapper around it.
+            for error in exc.errors(include_url=False):
+                original = (error.get("ctx") or {}).get("error")
+                if isinstance(original, GatewayInputError):
+                    raise original from None
+            raise
+
+    # ------------------------------------------------------------------ LangChain conventions
+
+    @property
+    def _llm_type(self) -> str:
+        return "cloudflare-ai-gateway-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {
+            "gateway_token": ENV_TOKEN[0],
+            "openai_api_key": PROVIDER_KEY_SECRET_ID,
+        }
+
+    @property
+    def lc_attributes(self) -> dict[str, Any]:
+        # GatewayOptions is not a LangChain Serializable: serialize the fields that were set.
+        if self.gateway_options is None:
+            return {}
+        return {"gateway_options": self.gateway_options.model_dump(exclude_unset=True)}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_cf_gateway", "chat_models"]
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        ls_params = super()._get_ls_params(stop=stop, **kwargs)
+        ls_params["ls_provider"] = "cloudflare-ai-gateway"
+        return ls_params
+
+    # ------------------------------------------------------------------ construction
+
+    @model_validator(mode="before")
+    @classmethod
+    def _coerce_gateway_options(cls, values: Any) -> Any:
+        if isinstance(values, dict) and isinstance(values.get("gateway_options"), Mapping):
+            values = {**values, "gateway_options": coerce_options(values["gateway_options"])}
+        return values
+
+    @model_validator(mode="after")
+    def validate_environment(self) -> Self:
+        """Resolve the gateway, build the route and the SDK clients, once per instance."""
+        if self.n is not None and self.n < 1:
+            raise ValueError("n must be at least 1.")
+        if self.n is not None and self.n > 1 and self.streaming:
+            raise ValueError("n must be 1 when streaming.")
+        config = GatewayConfig.resolve(
+            self.account_id, self.gateway_id, self.gateway_token, self.openai_api_base
+        )
+        self._config = config
+        self.account_id, self.gateway_id = config.account_id, config.gateway_id
+        self.gateway_token, self.openai_api_base = config.token, config.base_url
+        provider_key = self.openai_api_key.get_secret_value() if self.openai_api_key else None
+        if provider_key is not None and not provider_key.strip():
+            provider_key = None
+
+        if self.fallbacks:
+            if self.endpoint == "rest":
+                raise ConfigError(
+                    "fallbacks go through the universal endpoint, which serves compat and "
+                    "native steps: use endpoint='compat' (or 'native') with fallbacks"
+                )
+            steps = [Step(self.model_name, None, self.endpoint)]
+            steps += [_fallback_step(item, self.endpoint) for item in self.fallbacks]
+            self._universal = build_universal(config, steps, provider_key=provider_key)
+            sdk_base = self._universal.routes[0].sdk_base_url
+            route_headers: Mapping[str, str] = self._universal.headers
+            omit_authorization = True  # the key, if any, rides in each step's headers
+        else:
+            route = build_route(config, self.model_name, self.endpoint, "chat")
+            if route.endpoint == "rest" and provider_key is not None:
+                raise ConfigError(
+                    "endpoint='rest' authenticates with the gateway token; store the "
+                    "provider key in the gateway (BYOK) and drop api_key, or use "
+                    "endpoint='compat'"
+                )
+            self._route = route
+            sdk_base = route.sdk_base_url
+            route_headers = route.headers
+            omit_authorization = provider_key is None and route.endpoint != "rest"
+
+        self._options = coerce_options(self.gateway_options) or GatewayOptions()
+        self._fixed_headers = dict(OMIT_AUTHORIZATION) if omit_authorization else {}
+        self._base_headers = {**self._options.to_headers(), **self._fixed_headers}
+
+        if not (self.client and self.async_client):
+            sync_http, async_http = http_clients(
+                universal=self._universal,
+                proxy=self.openai_proxy,
+                sync_client=self.http_client,
+                async_client=self.http_async_client,
+            )
+            root, root_async = sdk_clients(
+                base_url=sdk_base,
+                api_key=provider_key,
+                headers=client_headers(
+                    route_headers,
+                    omit_authorization=omit_authorization,
+                    organization=self.openai_organization,
+                    user_headers=self.default_headers,
+                ),
+                http_client=sync_http,
+                http_async_client=async_http,
+                timeout=self.request_timeout,
+                max_retries=self.max_retries,
+                organization=self.openai_organization,
+                default_query=self.default_query,
+            )
+            self.root_client, self.root_async_client = root, root_async
+            self.client = root.chat.completions
+            self.async_client = root_async.chat.completions
+        return self
+
+    # ------------------------------------------------------------------ requests
+
+    def _get_request_payload(
+        self,
+        input_: LanguageModelInput,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> dict[Any, Any]:
+        options = kwargs.pop("gateway_options", None)
+        run_metadata = kwargs.pop(_RUN_METADATA, None)
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        payload["model"] = self._body_model(payload.get("model"))
+        headers = self._call_headers(options, run_metadata)
+        user_headers = payload.get("extra_headers")
+        payload["extra_headers"] = {**headers, **user_headers} if user_headers else headers
+        return payload
+
+    def _body_model(self, model: Any) -> str:
+        if self._universal is not None:
+            if model not in (None, self.model_name):
+                raise ConfigError(
+                    "a per-call model cannot replace a fallback chain; build another "
+                    "ChatCloudflareGateway for it"
+                )
+            return self._universal.routes[0].body_model
+        assert self._route is not None
+        if model in (None, self.model_name):
+            return self._route.body_model
+        route = self._override_routes.get(model)
+        if route is None:
+            route = build_route(self._config, str(model), self._route.endpoint, "chat")
+            if route.url != self._route.url:
+                raise ConfigError(
+                    f"per-call model {model!r} lives at another URL than {self.model_name!r} "
+                    f"on endpoint={self._route.endpoint!r}; use endpoint='compat' to switch "
+                    "providers per call"
+                )
+            self._override_routes[str(model)] = route  # same result every time: a cache
+        capture = CURRENT_CAPTURE.get()
+        if capture is not None:
+            capture.ref = route.ref
+        return route.body_model
+
+    def _call_headers(self, options: Any, run_metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The headers of one call: fresh dicts only, so concurrent calls share nothing."""
+        if options is None and not run_metadata:
+            return dict(self._base_headers)
+        merged = self._options.merge(options) if options is not None else self._options
+        if run_metadata:
+            forwarded = self._forwarded_metadata(run_metadata, merged.metadata or {})
+            if forwarded:
+                merged = merged.merge(GatewayOptions(metadata=forwarded))
+        return {**merged.to_headers(), **self._fixed_headers}
+
+    def _forwarded_metadata(
+        self, run_metadata: Mapping[str, Any], explicit: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        budget = Bounds.METADATA_MAX_ENTRIES - len(explicit)
+        if budget <= 0:
+            return {}
+        every = self.forward_run_metadata is True
+        keys: Sequence[str] = (
+            list(run_metadata)
+            if every
+            else self.forward_run_metadata
+            if isinstance(self.forward_run_metadata, list)
+            else ()
+        )
+        forwarded: dict[str, Any] = {}
+        for key in keys:
+            if key in explicit or key not in run_metadata:
+                continue
+            if every and key.startswith(_INTERNAL_METADATA_PREFIXES):
+                continue
+            if key.lower().startswith(Bounds.METADATA_RESERVED_PREFIX) or not key.strip():
+                continue
+            if not _forwardable(run_metadata[key]):
+                continue
+            forwarded[key] = run_metadata[key]
+            if len(forwarded) == budget:
+                break
+        return forwarded
+
+    def _begin(self, run_manager: Any, kwargs: dict[str, Any]) -> ResponseCapture:
+        if self.forward_run_metadata and run_manager is not None and run_manager.metadata:
+            kwargs[_RUN_METADATA] = run_manager.metadata
+        return ResponseCapture()
+
+    def _gateway_info(self, capture: ResponseCapture) -> dict[str, Any]:
+        info = GatewayInfo.from_headers(capture.headers)
+        ref: ModelRef | None
+        if self._universal is not None:
+            routes = self._universal.routes
+            step = info.step
+            ref = routes[step].ref if step is not None and 0 <= step < len(routes) else None
+        else:
+            assert self._route is not None
+            ref = capture.ref or self._route.ref
+        if ref is not None and not ref.dynamic:
+            # The gateway names model and provider only for dynamic routes (section 4).
+            info = info.with_defaults(model=ref.model, provider=ref.slug, step=None)
+        return info.as_dict()
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        capture = self._begin(run_manager, kwargs)
+        token = CURRENT_CAPTURE.set(capture)
+        try:
+            result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        except openai.APIStatusError as exc:
+            raise gateway_error(exc) from exc
+        finally:
+            CURRENT_CAPTURE.reset(token)
+        info = self._gateway_info(capture)
+        for generation in result.generations:
+            generation.message.response_metadata[GATEWAY_METADATA_KEY] = dict(info)
+        return result
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        capture = self._begin(run_manager, kwargs)
+        token = CURRENT_CAPTURE.set(capture)
+        try:
+            result = await super()._agenerate(
+                messages, stop=stop, run_manager=run_manager, **kwargs
+            )
+        except openai.APIStatusError as exc:
+            raise gateway_error(exc) from exc
+        finally:
+            CURRENT_CAPTURE.reset(token)
+        info = self._gateway_info(capture)
+        for generation in result.generations:
+            generation.message.response_metadata[GATEWAY_METADATA_KEY] = dict(info)
+        return result
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        capture = self._begin(run_manager, kwargs)
+        stream = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+        # The request goes out, and its headers come back, while the first chunk is made;
+        # that includes the structured-output path (beta.chat.completions.stream) whose
+        # headers langchain-openai drops (langchain issue 37421).
+        token = CURRENT_CAPTURE.set(capture)
+        try:
+            first = next(stream, None)
+        except openai.APIStatusError as exc:
+            raise gateway_error(exc) from exc
+        finally:
+            CURRENT_CAPTURE.reset(token)
+        if first is None:
+            return
+        # One chunk only: merging two would concatenate "MISS" into "MISSMISS".
+        first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
+        yield first
+        yield from stream
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        capture = self._begin(run_manager, kwargs)
+        stream = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
+        token = CURRENT_CAPTURE.set(capture)
+        try:
+            first = await stream.__anext__()
+        except StopAsyncIteration:
+            return
+        except openai.APIStatusError as exc:
+            raise gateway_error(exc) from exc
+        finally:
+            CURRENT_CAPTURE.reset(token)
+        first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
+        yield first
+        async for chunk in stream:
+            yield chunk
+
+
+def _forwardable(value: Any) -> bool:
+    if isinstance(value, bool | int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return 0 < len(value) <= _FORWARDED_VALUE_MAX_CHARS and "\0" not in value
+    return False
+
+
+def _fallback_step(item: str | Mapping[str, Any], endpoint: Endpoint) -> Step:
+    if isinstance(item, str):
+        return Step(item, None, _step_endpoint(endpoint))
+    if not isinstance(item, Mapping) or "model" not in item:
+        raise ConfigError(
+            "each fallback is a model id or a dict with 'model' (and optionally "
+            f"'gateway_options', 'endpoint'); got {item!r}"
+        )
+    unknown = sorted(set(item) - set(_FALLBACK_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"unknown fallback key(s) {', '.join(unknown)}; allowed: {', '.join(_FALLBACK_KEYS)}. "
+            "Store per-provider keys in the gateway (BYOK) rather than in fallbacks"
+        )
+    parse_model_id(item["model"])
+    step_endpoint = item.get("endpoint", endpoint)
+    return Step(
+        item["model"], coerce_options(item.get("gateway_options")), _step_endpoint(step_endpoint)
+    )
+
+
+def _step_endpoint(endpoint: str) -> Literal["compat", "native"]:
+    if endpoint == "native":
+        return "native"
+    if endpoint == "compat":
+        return "compat"
+    raise ConfigError(f"a fallback step's endpoint is 'compat' or 'native'; got {endpoint!r}")

@@ -1,0 +1,271 @@
+"""Cloudflare AI Gateway embeddings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NamedTuple
+
+import openai
+from langchain_core.embeddings import Embeddings
+from langchain_core.utils import secret_from_env
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from typing_extensions import Self
+
+from ._openai_sdk import (
+    OMIT_AUTHORIZATION,
+    client_headers,
+    gateway_error,
+    http_clients,
+    sdk_clients,
+)
+from .core import (
+    GatewayConfig,
+    GatewayInfo,
+    GatewayInputError,
+    GatewayOptions,
+    Route,
+    build_route,
+    coerce_options,
+)
+from .core.config import ENV_TOKEN
+
+
+class EmbeddingsResult(NamedTuple):
+    """Vectors of one ``embed_with_info`` call and what the gateway said about each request."""
+
+    vectors: list[list[float]]
+    """One vector per input text, in input order."""
+    infos: tuple[GatewayInfo, ...]
+    """One per HTTP request, in order: inputs go out in batches of ``chunk_size``."""
+
+
+class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
+    """Embedding models behind Cloudflare AI Gateway, with the gateway's controls.
+
+    Setup:
+        ```bash
+        pip install -U langchain-cf-gateway
+        export CLOUDFLARE_ACCOUNT_ID="your-account-id"
+        export CLOUDFLARE_AI_GATEWAY_TOKEN="token-with-AI-Gateway-Run"  # authenticated gateways
+        ```
+
+    Instantiate:
+        ```python
+        from langchain_cf_gateway import CloudflareGatewayEmbeddings
+
+        embeddings = CloudflareGatewayEmbeddings(
+            model="workers-ai/@cf/baai/bge-base-en-v1.5",
+            gateway_options={"cache_ttl": 86400},
+        )
+        ```
+
+    Embed:
+        ```python
+        embeddings.embed_query("What is the meaning of life?")
+        embeddings.embed_documents(["one", "two"])
+        await embeddings.aembed_documents(["one", "two"])
+        ```
+
+    Gateway info:
+        ``embed_documents`` returns vectors only (LangChain's interface). To see what the
+        gateway did, call ``embed_with_info``: its result carries one ``GatewayInfo`` per
+        request and belongs to that call alone, so concurrent calls never mix them up.
+
+        ```python
+        result = embeddings.embed_with_info(["one", "two"], gateway_options={"skip_cache": True})
+        result.vectors, result.infos[0].cache_status, result.infos[0].log_id
+        ```
+
+    Without ``api_key`` no ``Authorization`` header is sent (BYOK or Unified Billing), and
+    ``OPENAI_API_KEY`` is never read. Gateway errors raise the same typed exceptions as
+    :class:`~langchain_cf_gateway.ChatCloudflareGateway`.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
+
+    model: str
+    """Model id: ``workers-ai/@cf/baai/bge-base-en-v1.5``, ``openai/text-embedding-3-small``..."""
+    account_id: str | None = None
+    """Cloudflare account id; else ``CLOUDFLARE_ACCOUNT_ID``, else the config file."""
+    gateway_id: str | None = None
+    """Gateway id; else ``CLOUDFLARE_GATEWAY_ID``, else the config file, else ``default``."""
+    gateway_token: SecretStr | None = Field(
+        default_factory=secret_from_env(list(ENV_TOKEN), default=None)
+    )
+    """Cloudflare API token, sent as ``cf-aig-authorization``."""
+    api_key: SecretStr | None = None
+    """The provider's key, sent as ``Authorization``; unset for BYOK or Unified Billing."""
+    base_url: str | None = None
+    """Another gateway host (the local gateway); else ``CLOUDFLARE_AI_GATEWAY_BASE_URL``."""
+    endpoint: Literal["compat", "native"] = "compat"
+    """``compat`` (the OpenAI-compatible endpoint) or ``native`` (the provider's own path)."""
+    gateway_options: GatewayOptions | None = None
+    """Gateway controls of every request (a ``GatewayOptions`` or a dict of its fields)."""
+    chunk_size: int = Field(default=100, ge=1)
+    """Inputs per request; Workers AI takes at most 100."""
+    dimensions: int | None = Field(default=None, ge=1)
+    """Length of the vectors, for models that can shorten them."""
+    timeout: float | None = None
+    """Seconds per request; None keeps the OpenAI SDK's default."""
+    max_retries: int = Field(default=2, ge=0)
+    """Retries of a failed request (429 and 5xx), by the OpenAI SDK."""
+    default_headers: Mapping[str, str] | None = None
+    """More headers for every request."""
+
+    _route: Route = PrivateAttr()
+    _client: openai.OpenAI = PrivateAttr()
+    _async_client: openai.AsyncOpenAI = PrivateAttr()
+    _options: GatewayOptions = PrivateAttr()
+    _fixed_headers: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _base_headers: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **kwargs: Any) -> None:
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                original = (error.get("ctx") or {}).get("error")
+                if isinstance(original, GatewayInputError):
+                    raise original from None
+            raise
+
+    def __repr_args__(self) -> Any:
+        return [(k, v) for k, v in super().__repr_args__() if k != "default_headers"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _coerce_gateway_options(cls, values: Any) -> Any:
+        if isinstance(values, dict) and isinstance(values.get("gateway_options"), Mapping):
+            values = {**values, "gateway_options": coerce_options(values["gateway_options"])}
+        return values
+
+    @model_validator(mode="after")
+    def _build_clients(self) -> Self:
+        config = GatewayConfig.resolve(
+            self.account_id, self.gateway_id, self.gateway_token, self.base_url
+        )
+        self.account_id, self.gateway_id = config.account_id, config.gateway_id
+        self.gateway_token, self.base_url = config.token, config.base_url
+        self._route = build_route(config, self.model, self.endpoint, "embeddings")
+        provider_key = self.api_key.get_secret_value() if self.api_key else None
+        omit_authorization = not provider_key
+        self._options = coerce_options(self.gateway_options) or GatewayOptions()
+        self._fixed_headers = dict(OMIT_AUTHORIZATION) if omit_authorization else {}
+        self._base_headers = {**self._options.to_headers(), **self._fixed_headers}
+        sync_http, async_http = http_clients()
+        self._client, self._async_client = sdk_clients(
+            base_url=self._route.sdk_base_url,
+            api_key=provider_key,
+            headers=client_headers(
+                self._route.headers,
+                omit_authorization=omit_authorization,
+                user_headers=self.default_headers,
+            ),
+            http_client=sync_http,
+            http_async_client=async_http,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+        return self
+
+    # ------------------------------------------------------------------ LangChain interface
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_with_info(texts).vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_with_info([text]).vectors[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        return (await self.aembed_with_info(texts)).vectors
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return (await self.aembed_with_info([text])).vectors[0]
+
+    # ------------------------------------------------------------------ with gateway info
+
+    def embed_with_info(
+        self,
+        texts: Sequence[str],
+        *,
+        gateway_options: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> EmbeddingsResult:
+        """Vectors of ``texts`` and the gateway's info of each request of this call."""
+        headers = self._headers(gateway_options)
+        vectors: list[list[float]] = []
+        infos: list[GatewayInfo] = []
+        for batch in self._batches(texts):
+            try:
+                raw = self._client.embeddings.with_raw_response.create(
+                    **self._request(batch, headers)
+                )
+            except openai.APIStatusError as exc:
+                raise gateway_error(exc) from exc
+            vectors += _vectors(raw.parse())
+            infos.append(self._info(raw.headers))
+        return EmbeddingsResult(vectors, tuple(infos))
+
+    async def aembed_with_info(
+        self,
+        texts: Sequence[str],
+        *,
+        gateway_options: GatewayOptions | Mapping[str, Any] | None = None,
+    ) -> EmbeddingsResult:
+        """The async form of :meth:`embed_with_info`."""
+        headers = self._headers(gateway_options)
+        vectors: list[list[float]] = []
+        infos: list[GatewayInfo] = []
+        for batch in self._batches(texts):
+            try:
+                raw = await self._async_client.embeddings.with_raw_response.create(
+                    **self._request(batch, headers)
+                )
+            except openai.APIStatusError as exc:
+                raise gateway_error(exc) from exc
+            vectors += _vectors(raw.parse())
+            infos.append(self._info(raw.headers))
+        return EmbeddingsResult(vectors, tuple(infos))
+
+    # ------------------------------------------------------------------ pieces
+
+    def _headers(self, options: GatewayOptions | Mapping[str, Any] | None) -> dict[str, Any]:
+        if options is None:
+            return dict(self._base_headers)
+        return {**self._options.merge(options).to_headers(), **self._fixed_headers}
+
+    def _batches(self, texts: Sequence[str]) -> list[list[str]]:
+        if isinstance(texts, str):
+            raise TypeError("texts must be a list of strings; for one text use embed_query")
+        items = list(texts)
+        return [items[i : i + self.chunk_size] for i in range(0, len(items), self.chunk_size)]
+
+    def _request(self, batch: list[str], headers: dict[str, Any]) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "input": batch,
+            "model": self._route.body_model,
+            # Floats, not the SDK's default base64: not every provider behind the gateway
+            # speaks base64 embeddings.
+            "encoding_format": "float",
+            "extra_headers": headers,
+        }
+        if self.dimensions is not None:
+            request["dimensions"] = self.dimensions
+        return request
+
+    def _info(self, headers: Any) -> GatewayInfo:
+        ref = self._route.ref
+        return GatewayInfo.from_headers(headers).with_defaults(
+            model=ref.model, provider=ref.slug, step=None
+        )
+
+
+def _vectors(response: Any) -> list[list[float]]:
+    return [list(item.embedding) for item in sorted(response.data, key=lambda d: d.index)]
