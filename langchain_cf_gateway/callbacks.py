@@ -280,7 +280,9 @@ class GatewayUsageTracker(BaseCallbackHandler):
 
     @property
     def cache_misses(self) -> int:
-        return sum(1 for c in self.calls if c.cache_status == "MISS")
+        """Answered calls the gateway cache did not serve (streams included, which the
+        gateway answers without a cache status): ``calls_made - cache_hits``."""
+        return sum(1 for c in self.calls if c.error is None and c.cache_status != "HIT")
 
     @property
     def input_tokens(self) -> int:
@@ -353,7 +355,7 @@ class GatewayUsageTracker(BaseCallbackHandler):
         return {
             "calls": sum(1 for c in calls if c.error is None),
             "cache_hits": sum(1 for c in calls if c.cache_status == "HIT"),
-            "cache_misses": sum(1 for c in calls if c.cache_status == "MISS"),
+            "cache_misses": sum(1 for c in calls if c.error is None and c.cache_status != "HIT"),
             "input_tokens": sum(c.input_tokens for c in calls),
             "output_tokens": sum(c.output_tokens for c in calls),
             "estimated_cost_usd": sum(c.cost or 0.0 for c in calls),
