@@ -71,3 +71,28 @@ def live_config() -> GatewayConfig:
     if config is None:
         pytest.skip(LIVE_SKIP_REASON)
     return config
+
+
+# --------------------------------------------------------------------------- local gateway
+# Started on first use only: tests that need no server never import starlette or uvicorn.
+
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from langchain_cf_gateway.local import LocalGateway
+
+
+@pytest.fixture(scope="session")
+def local_gateway() -> Iterator[LocalGateway]:
+    """One local gateway for the whole session, on a free loopback port."""
+    from langchain_cf_gateway.local import LocalGateway
+
+    with LocalGateway() as gw:
+        yield gw
+
+
+@pytest.fixture
+def gateway(local_gateway: LocalGateway) -> LocalGateway:
+    """The session's local gateway, reset: no requests, scripts, cache entries or log rows."""
+    local_gateway.reset()
+    return local_gateway

@@ -1,0 +1,681 @@
+"""The Starlette application: Cloudflare AI Gateway's routes on one local server.
+
+Routes (spec section 1), under ``/v1/{account_id}/{gateway_id}/``:
+
+- ``compat/chat/completions``, ``compat/embeddings``, ``compat/models`` (model
+  ``{provider}/{model}``);
+- ``{slug}/{path}`` for every provider of core's table: the OpenAI-style chat and
+  embeddings paths of the table (``openai/chat/completions``,
+  ``workers-ai/v1/chat/completions``, ``mistral/v1/embeddings``...),
+  ``anthropic/v1/messages`` in Anthropic's schema, ``.../models``; any other path is
+  forwarded to a pass-through upstream, or answered 404 by the mock;
+- ``POST /v1/{account_id}/{gateway_id}`` with a JSON array of steps: the universal
+  endpoint (section 1a), see :meth:`GatewayApp.universal`;
+- ``POST /client/v4/accounts/{account_id}/ai/v1/chat/completions``: the REST API shape,
+  with ``Authorization: Bearer <token>`` (always required) and ``cf-aig-gateway-id``;
+- the management API and the admin routes: :mod:`.management`.
+
+Choices where the spec is silent:
+
+- Authentication (section 3) reads only ``cf-aig-authorization: Bearer <token>``; a
+  provider ``Authorization`` header never stands in for it (open question 7).
+- Gateway-made errors (2001, 2008, 2009, 2003, 7001, 2005) use core's body shape
+  (section 5). Requests rejected before authentication (2001, 2009) are not logged;
+  later ones are, with ``success: false``.
+- Every answer carries ``cf-aig-log-id`` (UUIDv7), ``cf-aig-request-id`` (the log id for
+  single-step requests, its own UUIDv7 on the universal endpoint) and
+  ``cf-aig-event-id`` (the client's, else the request id); universal answers add
+  ``cf-aig-step``.
+- Universal steps fall back on any answer that is not 2xx, on a timeout, and on an
+  unreachable upstream; each tried step is one log row with its ``step`` index; the
+  answer is the first 2xx step, else the last step's error.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from ..core.protocol import DEFAULT_GATEWAY_ID, ERROR_STATUS, ErrorCode, Header, gateway_error_body
+from ..core.providers import COMPAT, CUSTOM_PREFIX, PROVIDERS, WORKERS_AI, Provider, find_provider
+from .cache import ResponseCache
+from .clock import Clock
+from .faults import split_model
+from .gateways import GatewayRegistry, GatewaySettings
+from .logstore import LogStore
+from .pipeline import GatewayRequestError, Outcome, RequestOptions, execute, redact
+from .scripts import ScriptBook
+from .upstream import JSON, ProviderCall, Upstreams, models_list
+
+_COMPAT_OPS: Final = {"chat/completions": "chat", "embeddings": "embeddings", "models": "models"}
+_REST_PROVIDERS: Final[dict[str, Provider]] = {p.rest_prefix: p for p in PROVIDERS if p.rest_prefix}
+_JSON_HEADERS: Final = {"content-type": JSON}
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedRequest:
+    """A request as the local gateway received it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    """Lowercase names; values as sent (credentials included: this is the test's view)."""
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is empty or not JSON."""
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+@dataclass(slots=True)
+class _Ids:
+    log_id: str
+    request_id: str
+    event_id: str
+
+    def headers(self) -> dict[str, str]:
+        return {
+            Header.LOG_ID: self.log_id,
+            Header.REQUEST_ID: self.request_id,
+            Header.EVENT_ID: self.event_id,
+        }
+
+
+@dataclass(slots=True)
+class _Attempted:
+    """One provider call made for a request (one universal step, or the only one)."""
+
+    call: ProviderCall | None
+    opts: RequestOptions | None
+    outcome: Outcome | None
+    error: GatewayRequestError | None
+    started: float
+    step: int | None
+    log_id: str
+    provider: str | None = None
+    model: str | None = None
+    path: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _error_response(err: GatewayRequestError, headers: Mapping[str, str]) -> Response:
+    body = json.dumps(gateway_error_body(err.code, err.message), separators=(",", ":"))
+    return Response(body, ERROR_STATUS[err.code], {**headers, **_JSON_HEADERS})
+
+
+class GatewayApp:
+    """The state of one local gateway and the ASGI app that serves it."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        registry: GatewayRegistry,
+        scripts: ScriptBook,
+        cache: ResponseCache,
+        logs: LogStore,
+        upstreams: Upstreams,
+        token: str | None,
+        management_token: str | None,
+        account_id: str = "local",
+        received_max: int = 100_000,
+    ) -> None:
+        self.clock = clock
+        self.registry = registry
+        self.scripts = scripts
+        self.cache = cache
+        self.logs = logs
+        self.upstreams = upstreams
+        self.account_id = account_id
+        self._token = f"Bearer {token}".encode() if token else None
+        self._management_token = f"Bearer {management_token}".encode() if management_token else None
+        self.received: deque[ReceivedRequest] = deque(maxlen=received_max)
+        self.app = Starlette(routes=self._routes(), lifespan=self._lifespan)
+
+    def _routes(self) -> list[Route]:
+        from .management import management_routes
+
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        return [
+            Route("/v1/{account_id}/{gateway_id}", self.universal, methods=["POST"]),
+            Route("/v1/{account_id}/{gateway_id}/", self.universal, methods=["POST"]),
+            Route(
+                "/v1/{account_id}/{gateway_id}/{path:path}", self.provider_route, methods=methods
+            ),
+            Route(
+                "/client/v4/accounts/{account_id}/ai/v1/chat/completions",
+                self.rest_chat,
+                methods=["POST"],
+            ),
+            *management_routes(self),
+        ]
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        yield
+        await self.upstreams.close()
+        await self.cache.close()
+
+    # ------------------------------------------------------------------ shared steps
+
+    async def record(self, request: Request) -> tuple[dict[str, str], bytes]:
+        """Read the request and append it to :attr:`received`."""
+        body = await request.body()
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
+        self.received.append(
+            ReceivedRequest(
+                request.method,
+                request.url.path,
+                dict(request.query_params),
+                headers,
+                body,
+            )
+        )
+        return headers, body
+
+    def new_ids(self, headers: Mapping[str, str]) -> _Ids:
+        log_id = self.clock.uuid7()
+        return _Ids(log_id, log_id, headers.get(Header.EVENT_ID) or log_id)
+
+    def gateway(self, gateway_id: str) -> GatewaySettings:
+        gateway = self.registry.get(gateway_id)
+        if gateway is None:
+            raise GatewayRequestError(ErrorCode.GATEWAY_NOT_FOUND)
+        return gateway
+
+    def authenticate(self, gateway: GatewaySettings, headers: Mapping[str, str]) -> None:
+        """``cf-aig-authorization`` against the token, in constant time (section 3)."""
+        if gateway.authentication and not self.token_matches(headers.get(Header.AUTHORIZATION)):
+            raise GatewayRequestError(ErrorCode.UNAUTHORIZED)
+
+    def token_matches(self, value: str | None) -> bool:
+        expected = self._token
+        given = (value or "").encode("latin-1", "replace")
+        # compare_digest on unequal lengths still takes time independent of the content
+        return expected is not None and hmac.compare_digest(given, expected)
+
+    def management_token_matches(self, value: str | None) -> bool:
+        expected = self._management_token
+        given = (value or "").encode("latin-1", "replace")
+        return expected is not None and hmac.compare_digest(given, expected)
+
+    def admit(self, gateway: GatewaySettings) -> None:
+        if not gateway.admit(self.clock()):
+            raise GatewayRequestError(ErrorCode.RATE_LIMITED)
+
+    # ------------------------------------------------------------------ resolving calls
+
+    def resolve(
+        self,
+        path: str,
+        method: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        query_string: str = "",
+    ) -> ProviderCall:
+        """The provider call of a gateway path (after ``/{gateway_id}/``)."""
+        head, _, rest = path.partition("/")
+        if head == COMPAT:
+            return self._resolve_compat(rest, method, headers, body)
+        provider = find_provider(head)
+        if provider is None or (provider.slug != head and not head.startswith(CUSTOM_PREFIX)):
+            raise GatewayRequestError(ErrorCode.INVALID_PROVIDER)
+        parsed = _json_body(body) if body else None
+        operation = "other"
+        if rest == provider.chat_path:
+            operation = "chat"
+        elif rest == provider.embeddings_path:
+            operation = "embeddings"
+        elif provider.slug == "anthropic" and rest == provider.native_path:
+            operation = "messages"
+        elif (rest == "models" or rest.endswith("/models")) and method == "GET":
+            operation = "models"
+        model, fault = "", None
+        raw = body
+        if isinstance(parsed, dict) and isinstance(parsed.get("model"), str):
+            model, fault = _split_fault(parsed["model"])
+            if fault is not None:
+                parsed = {**parsed, "model": model}
+                raw = _dumps(parsed)
+        elif operation in ("chat", "embeddings", "messages"):
+            raise GatewayRequestError(
+                ErrorCode.INVALID_REQUEST, "Invalid request: the body needs a 'model' string"
+            )
+        body_dict = parsed if isinstance(parsed, dict) else None
+        return ProviderCall(
+            provider=provider,
+            operation=operation,  # type: ignore[arg-type]
+            path=rest,
+            model=model,
+            fault=fault,
+            body=body_dict,
+            raw_body=raw,
+            headers=headers,
+            stream=bool(body_dict and body_dict.get("stream")),
+            log_path=path,
+            query_string=query_string,
+            method=method,
+        )
+
+    def _resolve_compat(
+        self, rest: str, method: str, headers: Mapping[str, str], body: bytes
+    ) -> ProviderCall:
+        operation = _COMPAT_OPS.get(rest)
+        if operation is None or operation == "models":
+            raise GatewayRequestError(
+                ErrorCode.INVALID_REQUEST,
+                "Invalid request: compat serves chat/completions, embeddings and models",
+            )
+        parsed = _json_body(body)
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("model"), str):
+            raise GatewayRequestError(
+                ErrorCode.INVALID_REQUEST,
+                "Invalid request: the body needs a 'model' such as 'openai/gpt-4o-mini'",
+            )
+        provider, model_text = _compat_provider(parsed["model"])
+        model, fault = _split_fault(model_text)
+        path = provider.chat_path if operation == "chat" else provider.embeddings_path
+        upstream_body = {**parsed, "model": model}
+        raw = _dumps(upstream_body) if provider.slug in self.upstreams.passthrough.targets else body
+        return ProviderCall(
+            provider=provider,
+            operation=operation,  # type: ignore[arg-type]
+            path=path or rest,
+            model=model,
+            fault=fault,
+            body=upstream_body,
+            raw_body=raw,
+            headers=headers,
+            stream=bool(parsed.get("stream")),
+            log_path=f"{COMPAT}/{rest}",
+            method=method,
+        )
+
+    # ------------------------------------------------------------------ handlers
+
+    async def provider_route(self, request: Request) -> Response:
+        """Compat and provider-native routes."""
+        headers, body = await self.record(request)
+        started = time.perf_counter()
+        ids = self.new_ids(headers)
+        params = request.path_params
+        path: str = params["path"]
+        try:
+            gateway = self.gateway(params["gateway_id"])
+            self.authenticate(gateway, headers)
+        except GatewayRequestError as err:
+            return _error_response(err, ids.headers())
+        if path == f"{COMPAT}/models":
+            return Response(_dumps(models_list(None)), 200, {**ids.headers(), **_JSON_HEADERS})
+        attempted = await self._attempt(
+            gateway,
+            path,
+            request.method,
+            headers,
+            body,
+            request.url.query,
+            started,
+            None,
+            ids.log_id,
+        )
+        return self._answer(gateway, ids, headers, body, [attempted], universal=False)
+
+    async def rest_chat(self, request: Request) -> Response:
+        """``/client/v4/accounts/{acct}/ai/v1/chat/completions`` (section 1, REST API)."""
+        headers, body = await self.record(request)
+        started = time.perf_counter()
+        ids = self.new_ids(headers)
+        try:
+            gateway = self.gateway(headers.get(Header.GATEWAY_ID) or DEFAULT_GATEWAY_ID)
+            if not self.token_matches(headers.get("authorization")):
+                raise GatewayRequestError(ErrorCode.UNAUTHORIZED)
+        except GatewayRequestError as err:
+            return _error_response(err, ids.headers())
+        try:
+            parsed = _json_body(body)
+        except GatewayRequestError:
+            parsed = None
+        model = parsed.get("model") if isinstance(parsed, dict) else None
+        if isinstance(model, str):
+            prefix, sep, rest = model.partition("/")
+            provider = _REST_PROVIDERS.get(prefix) if sep else None
+            if model.startswith("@cf/"):
+                provider, rest = find_provider(WORKERS_AI), model
+            if provider is not None:
+                # Served as a compat call; the log row keeps the REST path.
+                compat_body = _dumps({**(parsed or {}), "model": f"{provider.slug}/{rest}"})
+                attempted = await self._attempt(
+                    gateway,
+                    f"{COMPAT}/chat/completions",
+                    "POST",
+                    headers,
+                    compat_body,
+                    "",
+                    started,
+                    None,
+                    ids.log_id,
+                    log_path="ai/v1/chat/completions",
+                )
+                return self._answer(gateway, ids, headers, body, [attempted], universal=False)
+        invalid = GatewayRequestError(ErrorCode.INVALID_PROVIDER)
+        attempted = _Attempted(
+            None, None, None, invalid, started, None, ids.log_id, path="ai/v1/chat/completions"
+        )
+        return self._answer(gateway, ids, headers, body, [attempted], universal=False)
+
+    async def universal(self, request: Request) -> Response:
+        """The universal endpoint: steps in order, fallback on error or timeout (section 1a)."""
+        headers, body = await self.record(request)
+        started = time.perf_counter()
+        ids = self.new_ids(headers)
+        ids.request_id = self.clock.uuid7()
+        if Header.EVENT_ID not in headers:
+            ids.event_id = ids.request_id
+        try:
+            gateway = self.gateway(request.path_params["gateway_id"])
+            self.authenticate(gateway, headers)
+        except GatewayRequestError as err:
+            return _error_response(err, ids.headers())
+        try:
+            steps = _json_body(body)
+        except GatewayRequestError:
+            steps = None
+        if isinstance(steps, dict):
+            steps = [steps]
+        if not isinstance(steps, list) or not steps or not all(isinstance(s, dict) for s in steps):
+            malformed = GatewayRequestError(
+                ErrorCode.INVALID_REQUEST,
+                "Invalid request: the universal endpoint takes a JSON array of steps "
+                "{provider, endpoint, headers, config, query}",
+            )
+            attempted = _Attempted(None, None, None, malformed, started, None, ids.log_id)
+            return self._answer(gateway, ids, headers, body, [attempted], universal=True)
+        tried: list[_Attempted] = []
+        for index, step in enumerate(steps):
+            step_started = time.perf_counter()
+            step_headers = {str(k).lower(): str(v) for k, v in (step.get("headers") or {}).items()}
+            merged = {**headers, **step_headers}  # step headers > request headers (section 1a)
+            provider = str(step.get("provider", ""))
+            endpoint = str(step.get("endpoint", "")).lstrip("/")
+            query = step.get("query")
+            step_body = _dumps(query) if query is not None else b""
+            config = step.get("config") if isinstance(step.get("config"), dict) else None
+            log_id = ids.log_id if index == 0 else self.clock.uuid7()
+            attempted = await self._attempt(
+                gateway,
+                f"{provider}/{endpoint}",
+                "POST",
+                merged,
+                step_body,
+                "",
+                step_started,
+                index,
+                log_id,
+                config=config,
+                last_step=index == len(steps) - 1,
+            )
+            tried.append(attempted)
+            outcome = attempted.outcome
+            if outcome is not None and outcome.reply.ok:
+                break
+            if attempted.error is not None and attempted.error.code in (ErrorCode.RATE_LIMITED,):
+                break  # a gateway rate limit is not a step failure (section 7: no fallback)
+        ids.log_id = tried[-1].log_id
+        return self._answer(gateway, ids, headers, body, tried, universal=True)
+
+    async def _attempt(
+        self,
+        gateway: GatewaySettings,
+        path: str,
+        method: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        query_string: str,
+        started: float,
+        step: int | None,
+        log_id: str,
+        *,
+        config: Mapping[str, Any] | None = None,
+        last_step: bool = True,
+        log_path: str | None = None,
+    ) -> _Attempted:
+        attempted = _Attempted(None, None, None, None, started, step, log_id, path=log_path or path)
+        try:
+            if step is None or step == 0:
+                self.admit(gateway)
+            call = self.resolve(path, method, headers, body, query_string)
+            attempted.call, attempted.provider, attempted.model = (
+                call,
+                call.provider.slug,
+                call.model,
+            )
+            if log_path:
+                call.log_path = log_path
+            opts = RequestOptions.parse(headers, gateway, config)
+            attempted.opts = opts
+            attempted.outcome = await execute(
+                call,
+                opts,
+                gateway,
+                self.upstreams,
+                self.cache,
+                self.clock(),
+                body,
+                timeout_every_attempt=not last_step,
+            )
+        except GatewayRequestError as err:
+            attempted.error = err
+            if attempted.opts is None:
+                try:
+                    attempted.opts = RequestOptions.parse(headers, gateway)
+                except GatewayRequestError:
+                    attempted.opts = None
+        return attempted
+
+    # ------------------------------------------------------------------ answers and logs
+
+    def _answer(
+        self,
+        gateway: GatewaySettings,
+        ids: _Ids,
+        headers: Mapping[str, str],
+        body: bytes,
+        tried: list[_Attempted],
+        *,
+        universal: bool,
+    ) -> Response:
+        final = tried[-1]
+        out_headers = ids.headers()
+        if universal and final.step is not None:
+            out_headers[Header.STEP] = str(final.step)
+        for earlier in tried[:-1]:
+            self._log_done(gateway, ids, earlier, None)
+        outcome = final.outcome
+        if outcome is None:
+            err = final.error or GatewayRequestError(ErrorCode.PROVIDER_FAILED)
+            response = _error_response(err, out_headers)
+            self._log_done(gateway, ids, final, response)
+            return response
+        if outcome.cache_status is not None:
+            out_headers[Header.CACHE_STATUS] = outcome.cache_status
+        reply = outcome.reply
+        if reply.chunks is None:
+            response = Response(
+                reply.body, reply.status, out_headers, media_type=reply.content_type
+            )
+            self._log_done(gateway, ids, final, response)
+            return response
+        return StreamingResponse(
+            self._relay(gateway, ids, final, out_headers),
+            reply.status,
+            out_headers,
+            media_type=reply.content_type,
+        )
+
+    async def _relay(
+        self, gateway: GatewaySettings, ids: _Ids, attempted: _Attempted, headers: dict[str, str]
+    ) -> AsyncIterator[bytes]:
+        """The stream, one chunk behind, so that the row is queued before the last bytes go."""
+        assert attempted.outcome is not None and attempted.outcome.reply.chunks is not None
+        reply = attempted.outcome.reply
+        keep = attempted.opts is not None and attempted.opts.collect_payload
+        collected: list[bytes] = []
+        held: bytes | None = None
+        try:
+            async for chunk in reply.chunks:  # type: ignore[union-attr]
+                if keep:
+                    collected.append(chunk)
+                if held is not None:
+                    yield held
+                held = chunk
+        except Exception:
+            attempted.extra["broken"] = True
+            self._log_done(
+                gateway, ids, attempted, None, stream_body=b"".join(collected), status=reply.status
+            )
+            if held is not None:
+                yield held
+            raise
+        self._log_done(
+            gateway, ids, attempted, None, stream_body=b"".join(collected), status=reply.status
+        )
+        if held is not None:
+            yield held
+
+    def _log_done(
+        self,
+        gateway: GatewaySettings,
+        ids: _Ids,
+        attempted: _Attempted,
+        response: Response | None,
+        *,
+        stream_body: bytes | None = None,
+        status: int | None = None,
+    ) -> None:
+        """Queue the log row of one attempted call (unless logging is off for it)."""
+        opts = attempted.opts
+        collect = opts.collect_log if opts is not None else gateway.collect_logs
+        if not collect:
+            return
+        outcome = attempted.outcome
+        call = attempted.call
+        reply = outcome.reply if outcome is not None else None
+        if response is not None:
+            status_code = response.status_code
+            response_body: bytes | None = bytes(response.body)
+            response_type = response.headers.get("content-type", JSON)
+        elif reply is not None:
+            status_code = status if status is not None else reply.status
+            response_body = stream_body if stream_body is not None else reply.body
+            response_type = reply.content_type
+        else:
+            err = attempted.error or GatewayRequestError(ErrorCode.PROVIDER_FAILED)
+            status_code = ERROR_STATUS[err.code]
+            response_body = _dumps(gateway_error_body(err.code, err.message))
+            response_type = JSON
+        broken = bool(attempted.extra.get("broken"))
+        success = 200 <= status_code < 300 and not broken
+        tokens_in = reply.tokens_in if reply is not None else None
+        tokens_out = reply.tokens_out if reply is not None else None
+        cached = outcome is not None and outcome.cache_status == "HIT"
+        payload = opts.collect_payload if opts is not None else True
+        request_headers = dict(call.headers) if call is not None else {}
+        request_body = call.raw_body if call is not None else b""
+        response_head = {"content-type": response_type}
+        if attempted.step is not None:
+            response_head[Header.STEP] = str(attempted.step)
+        row: dict[str, Any] = {
+            "id": attempted.log_id,
+            "created_at": self.clock.iso(),
+            "gateway_id": gateway.id,
+            "provider": attempted.provider,
+            "model": attempted.model or None,
+            "model_type": call.model_type if call is not None else None,
+            "path": attempted.path,
+            "request_type": "stream" if call is not None and call.stream else "http",
+            "success": success,
+            "status_code": status_code,
+            "cached": cached,
+            "tokens_in": tokens_in,
+            "tokens_out": tokens_out,
+            "cost": 0.0 if cached or opts is None else opts.cost(tokens_in, tokens_out),
+            "custom_cost": bool(opts is not None and opts.custom_cost),
+            "duration": int((time.perf_counter() - attempted.started) * 1000),
+            "metadata": opts.metadata if opts is not None else None,
+            "event_id": ids.event_id,
+            "request_id": ids.request_id,
+            "step": attempted.step if attempted.step is not None else 0,
+            "attempts": outcome.attempts if outcome is not None else 0,
+            "feedback": None,
+            "score": None,
+            "request_content_type": request_headers.get("content-type"),
+            "response_content_type": response_type,
+            "request_size": len(request_body),
+            "response_size": len(response_body or b""),
+            "request_head": redact(request_headers),
+            "request_head_complete": True,
+            "response_head": response_head,
+            "response_head_complete": True,
+            "authentication": gateway.authentication,
+            "wholesale": False,
+            "byok": False,
+            "payload": payload,
+        }
+        if payload:
+            self.logs.add(row, request_body, response_body)
+        else:
+            self.logs.add(row)
+
+
+def _json_body(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise GatewayRequestError(
+            ErrorCode.INVALID_REQUEST, "Invalid request: the body is not valid JSON"
+        ) from None
+
+
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _split_fault(model: str) -> tuple[str, Any]:
+    try:
+        return split_model(model)
+    except ValueError as exc:
+        raise GatewayRequestError(ErrorCode.INVALID_REQUEST, f"Invalid request: {exc}") from None
+
+
+def _compat_provider(model: str) -> tuple[Provider, str]:
+    """(provider, model name) of a compat model id (section 2, compat column)."""
+    if model.startswith("@cf/"):
+        provider = find_provider(WORKERS_AI)
+        assert provider is not None
+        return provider, model
+    head, sep, rest = model.partition("/")
+    provider = find_provider(head) if sep and rest else None
+    if provider is None or provider.compat_prefix is None:
+        raise GatewayRequestError(ErrorCode.INVALID_PROVIDER)
+    return provider, rest
+
+
+AppFactory = Callable[[], GatewayApp]

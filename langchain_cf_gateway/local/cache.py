@@ -1,0 +1,162 @@
+"""The response cache (spec section 6): keys, entries, and the memory and Redis stores.
+
+Choices where the spec is silent (section 6, open question 5):
+
+- The key is SHA-256 over the gateway id, provider slug, endpoint path, model, the
+  value of the provider's auth header and the request body, each separated by a NUL
+  byte; ``cf-aig-cache-key`` replaces everything but the gateway id. Two provider keys
+  therefore never share an entry.
+- TTL: ``cf-aig-cache-ttl`` (60 s to 30 days, else HTTP 400 code 7001), else the gateway's
+  ``cache_ttl``; a request with ``cf-aig-cache-key`` on a gateway without caching gets
+  300 s (section 3).
+- Only 2xx answers to non-streamed requests are stored. **Streamed requests
+  (``"stream": true``) are neither served from nor written to the cache** and get no
+  ``cf-aig-cache-status`` ("Streaming responses are not cached by default", section 6).
+- ``cf-aig-skip-cache: true`` neither reads nor writes; the answer says ``MISS``.
+- Bodies above 25 MB are not cached. Expiry follows the server's :class:`Clock`, so
+  tests move time forward instead of sleeping; Redis also expires entries itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from .clock import Clock
+
+CUSTOM_KEY_TTL_S: Final = 300
+"""TTL of a ``cf-aig-cache-key`` entry when neither the request nor the gateway sets one."""
+MEMORY_MAX_ENTRIES: Final = 100_000
+
+
+def cache_key(
+    gateway_id: str,
+    provider: str,
+    endpoint: str,
+    model: str,
+    auth: str,
+    body: bytes,
+    custom_key: str | None = None,
+) -> str:
+    """The entry key of a request (spec section 6)."""
+    h = hashlib.sha256(gateway_id.encode())
+    if custom_key is not None:
+        h.update(b"\x00custom\x00" + custom_key.encode())
+    else:
+        for part in (provider, endpoint, model, auth):
+            h.update(b"\x00" + part.encode())
+        h.update(b"\x00" + body)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """A stored answer."""
+
+    status: int
+    content_type: str
+    body: bytes
+    tokens_in: int | None
+    tokens_out: int | None
+    expires_at: float
+
+    def dumps(self) -> bytes:
+        head = json.dumps(
+            [self.status, self.content_type, self.tokens_in, self.tokens_out, self.expires_at]
+        ).encode()
+        return head + b"\n" + self.body
+
+    @classmethod
+    def loads(cls, raw: bytes) -> CacheEntry:
+        head, _, body = raw.partition(b"\n")
+        status, content_type, tokens_in, tokens_out, expires_at = json.loads(head)
+        return cls(status, content_type, body, tokens_in, tokens_out, expires_at)
+
+
+class ResponseCache(Protocol):
+    """Where entries live; every method runs on the server's event loop."""
+
+    async def get(self, key: str) -> CacheEntry | None: ...
+
+    async def set(self, key: str, entry: CacheEntry, ttl: int) -> None: ...
+
+    async def clear(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryCache:
+    """Entries in a dict, oldest evicted first beyond :data:`MEMORY_MAX_ENTRIES`."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
+        self._lock = threading.Lock()  # clear() may come from the test thread
+
+    async def get(self, key: str) -> CacheEntry | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at <= self._clock():
+            self._entries.pop(key, None)
+            return None
+        return entry
+
+    async def set(self, key: str, entry: CacheEntry, ttl: int) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            if len(self._entries) > MEMORY_MAX_ENTRIES:
+                self._entries.popitem(last=False)
+
+    async def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisCache:
+    """Entries in Redis (``--cache-url redis://host:port/db``), under ``cf-aig:cache:``."""
+
+    PREFIX: Final = "cf-aig:cache:"
+
+    def __init__(self, url: str, clock: Clock) -> None:
+        import redis.asyncio as redis_asyncio
+
+        self._clock = clock
+        self._client: Any = redis_asyncio.Redis.from_url(url)
+        self.url = url
+
+    async def get(self, key: str) -> CacheEntry | None:
+        raw = await self._client.get(self.PREFIX + key)
+        if raw is None:
+            return None
+        entry = CacheEntry.loads(raw)
+        if entry.expires_at <= self._clock():  # the injected clock may run ahead of Redis
+            return None
+        return entry
+
+    async def set(self, key: str, entry: CacheEntry, ttl: int) -> None:
+        await self._client.set(self.PREFIX + key, entry.dumps(), ex=max(1, ttl))
+
+    async def clear(self) -> None:
+        keys = [k async for k in self._client.scan_iter(match=self.PREFIX + "*", count=1000)]
+        if keys:
+            await self._client.delete(*keys)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def open_cache(url: str | None, clock: Clock) -> ResponseCache:
+    """The store for ``--cache-url``: None or ``memory://`` in memory, ``redis://`` Redis."""
+    if not url or url.startswith("memory:"):
+        return MemoryCache(clock)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisCache(url, clock)
+    raise ValueError(f"cache URL must be memory:// or redis://host:port/db; got {url!r}")

@@ -1,0 +1,106 @@
+"""Faults the mock model can be told to make, and their grammar.
+
+A fault is asked for either in the model name, after a ``~``, or with
+:meth:`LocalGateway.script(fault=...) <langchain_cf_gateway.local.LocalGateway.script>`
+(or the admin route ``POST /__local/scripts``), using the same text::
+
+    fault      := directive ("~" directive)*
+    directive  := "status=" CODE        answer HTTP CODE with the provider's error body
+                | "delay=" MS           wait MS milliseconds before the first byte
+                | "chunk-delay=" MS     stream: wait MS milliseconds between chunks
+                | "disconnect" ["=" N]  stream: drop the connection after N chunks (default 1);
+                                        non-stream: drop it halfway through the body
+                | "malformed"           the body (or, streamed, one chunk) is not valid JSON
+                | "attempts=" N         only the first N attempts of a request are faulted,
+                                        later retries get the normal answer
+
+Examples (compat model ids; native routes take the part after the provider)::
+
+    openai/gpt-4o-mini~status=503               every attempt gets 503
+    openai/gpt-4o-mini~status=429~attempts=1    the first attempt gets 429, a retry succeeds
+    openai/gpt-4o-mini~delay=1500               1.5 s before the first byte (timeouts)
+    openai/gpt-4o-mini~chunk-delay=20~disconnect=3
+    openai/gpt-4o-mini~malformed
+
+The part before the first ``~`` is the model name the mock answers as; the
+directives never reach a pass-through upstream (they are stripped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+FAULT_SEPARATOR: Final = "~"
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """What the mock model does wrong for one request."""
+
+    status: int | None = None
+    """Answer with this HTTP status and the provider's error body."""
+    delay_ms: int = 0
+    """Milliseconds before the first byte (the status line and headers included)."""
+    chunk_delay_ms: int = 0
+    """Milliseconds between two chunks of a stream."""
+    disconnect_after: int | None = None
+    """Drop the connection after this many chunks of a stream (halfway through a body)."""
+    malformed: bool = False
+    """Send a body that is not valid JSON (one bad chunk when streaming)."""
+    attempts: int | None = None
+    """Fault only the first N attempts of a request; None: every attempt."""
+
+    def applies_to(self, attempt: int) -> bool:
+        """Whether attempt number ``attempt`` (1-based) of a request is faulted."""
+        return self.attempts is None or attempt <= self.attempts
+
+    @classmethod
+    def parse(cls, text: str) -> Fault:
+        """Parse the grammar of this module; ValueError naming the bad directive otherwise."""
+        fields: dict[str, object] = {}
+        for raw in text.split(FAULT_SEPARATOR):
+            directive = raw.strip()
+            if not directive:
+                continue
+            name, _, value = directive.partition("=")
+            name = name.strip().lower()
+            if name == "malformed" and not value:
+                fields["malformed"] = True
+            elif name == "disconnect":
+                fields["disconnect_after"] = _int(directive, value, 0) if value else 1
+            elif name == "status":
+                code = _int(directive, value, 100)
+                if code > 599:
+                    raise ValueError(f"fault {directive!r}: status must be 100 to 599")
+                fields["status"] = code
+            elif name == "delay":
+                fields["delay_ms"] = _int(directive, value, 0)
+            elif name == "chunk-delay":
+                fields["chunk_delay_ms"] = _int(directive, value, 0)
+            elif name == "attempts":
+                fields["attempts"] = _int(directive, value, 1)
+            else:
+                raise ValueError(
+                    f"unknown fault directive {directive!r}; use status=CODE, delay=MS, "
+                    "chunk-delay=MS, disconnect[=N], malformed or attempts=N, joined by '~'"
+                )
+        return cls(**fields)  # type: ignore[arg-type]
+
+
+def _int(directive: str, value: str, minimum: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"fault {directive!r}: {value!r} is not an integer") from None
+    if number < minimum:
+        raise ValueError(f"fault {directive!r}: must be at least {minimum}")
+    return number
+
+
+def split_model(model: str) -> tuple[str, Fault | None]:
+    """``"gpt-4o-mini~status=503"`` -> ``("gpt-4o-mini", Fault(status=503))``."""
+    if FAULT_SEPARATOR not in model:
+        return model, None
+    name, _, directives = model.partition(FAULT_SEPARATOR)
+    return name, Fault.parse(directives)

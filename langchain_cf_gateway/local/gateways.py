@@ -1,0 +1,221 @@
+"""Gateways the local server knows, their settings (spec section 8), and rate limits.
+
+Choices where Cloudflare's behaviour is not documented or does not apply locally:
+
+- Account ids are not checked: every account id sees the same gateways. The gateway
+  ``default`` always exists (authentication off, logs on, cache off) unless deleted.
+- Rate limits (section 7) count every request that passed authentication, per gateway.
+  ``fixed`` windows are aligned to multiples of the interval since the epoch (calendar
+  aligned); ``sliding`` counts the requests of the last ``interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final, Literal
+
+from ..core.protocol import DEFAULT_GATEWAY_ID, Bounds
+from .clock import Clock
+
+RateTechnique = Literal["fixed", "sliding"]
+_ID_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+@dataclass(slots=True)
+class GatewaySettings:
+    """One gateway, with the fields of Cloudflare's gateway object (spec section 8)."""
+
+    id: str
+    authentication: bool = False
+    """Requests need ``cf-aig-authorization: Bearer <token>``."""
+    cache_ttl: int | None = 0
+    """Seconds a response is cached without a ``cf-aig-cache-ttl``; 0 or None: off."""
+    cache_invalidate_on_update: bool = False
+    collect_logs: bool = True
+    rate_limiting_limit: int | None = None
+    rate_limiting_interval: int | None = None
+    rate_limiting_technique: RateTechnique = "fixed"
+    retry_max_attempts: int | None = None
+    """Attempts per request when the request does not send ``cf-aig-max-attempts``."""
+    retry_delay: int | None = None
+    """Milliseconds between attempts unless ``cf-aig-retry-delay`` says otherwise."""
+    retry_backoff: str | None = None
+    log_management: int | None = None
+    log_management_strategy: str | None = None
+    logpush: bool = False
+    zdr: bool = False
+    byok_only: bool = False
+    created_at: str = ""
+    modified_at: str = ""
+    internal_id: str = ""
+    account_id: str = ""
+    _window: deque[float] = field(default_factory=deque, repr=False)
+    _window_start: float = field(default=0.0, repr=False)
+    _window_count: int = field(default=0, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        data["is_default"] = self.id == DEFAULT_GATEWAY_ID
+        return data
+
+    @property
+    def cache_on(self) -> bool:
+        return bool(self.cache_ttl)
+
+    def admit(self, now: float) -> bool:
+        """Count one request against the rate limit; False when over it (spec section 7)."""
+        limit, interval = self.rate_limiting_limit, self.rate_limiting_interval
+        if not limit or not interval:
+            return True
+        if self.rate_limiting_technique == "sliding":
+            window = self._window
+            while window and window[0] <= now - interval:
+                window.popleft()
+            if len(window) >= limit:
+                return False
+            window.append(now)
+            return True
+        start = now - (now % interval)
+        if start != self._window_start:
+            self._window_start, self._window_count = start, 0
+        if self._window_count >= limit:
+            return False
+        self._window_count += 1
+        return True
+
+
+def _bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _count_or_null(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+
+
+def _int_in(low: int, high: int) -> Any:
+    def check(value: Any) -> bool:
+        return value is None or (
+            isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        )
+
+    return check
+
+
+def _one_of(*choices: Any) -> Any:
+    return lambda value: value in choices
+
+
+_SETTING_RULES: Final[dict[str, tuple[Any, str]]] = {
+    "authentication": (_bool, "true or false"),
+    "cache_invalidate_on_update": (_bool, "true or false"),
+    "collect_logs": (_bool, "true or false"),
+    "logpush": (_bool, "true or false"),
+    "zdr": (_bool, "true or false"),
+    "byok_only": (_bool, "true or false"),
+    "cache_ttl": (_count_or_null, "an integer >= 0 or null"),
+    "rate_limiting_limit": (_count_or_null, "an integer >= 0 or null"),
+    "rate_limiting_interval": (_count_or_null, "an integer >= 0 or null"),
+    "rate_limiting_technique": (_one_of("fixed", "sliding"), "'fixed' or 'sliding'"),
+    "retry_max_attempts": (
+        _int_in(Bounds.MAX_ATTEMPTS_MIN, Bounds.MAX_ATTEMPTS_MAX),
+        f"{Bounds.MAX_ATTEMPTS_MIN} to {Bounds.MAX_ATTEMPTS_MAX} or null",
+    ),
+    "retry_delay": (
+        _int_in(Bounds.RETRY_DELAY_MIN_MS, Bounds.RETRY_DELAY_MAX_MS),
+        f"{Bounds.RETRY_DELAY_MIN_MS} to {Bounds.RETRY_DELAY_MAX_MS} ms or null",
+    ),
+    "retry_backoff": (
+        _one_of(None, *Bounds.BACKOFF_CHOICES),
+        f"one of {', '.join(Bounds.BACKOFF_CHOICES)} or null",
+    ),
+    "log_management": (_int_in(10_000, 10_000_000), "10000 to 10000000 or null"),
+    "log_management_strategy": (
+        _one_of(None, "STOP_INSERTING", "DELETE_OLDEST"),
+        "STOP_INSERTING, DELETE_OLDEST or null",
+    ),
+}
+_READ_ONLY: Final = frozenset(
+    ("is_default", "id", "created_at", "modified_at", "internal_id", "account_id")
+)
+
+
+def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings, checked against section 8's bounds; ValueError naming the field."""
+    out: dict[str, Any] = {}
+    for name, value in settings.items():
+        if name in _READ_ONLY:
+            continue  # read-only fields a client may echo back
+        rule = _SETTING_RULES.get(name)
+        if rule is None:
+            raise ValueError(
+                f"unknown gateway setting {name!r}; known: {', '.join(sorted(_SETTING_RULES))}"
+            )
+        check, expected = rule
+        if not check(value):
+            raise ValueError(f"{name} must be {expected}; got {value!r}")
+        out[name] = value
+    return out
+
+
+def check_gateway_id(gateway_id: Any) -> str:
+    if (
+        not isinstance(gateway_id, str)
+        or not 1 <= len(gateway_id) <= Bounds.GATEWAY_ID_MAX_CHARS
+        or not set(gateway_id) <= _ID_CHARS
+    ):
+        raise ValueError(
+            f"gateway id must be 1 to {Bounds.GATEWAY_ID_MAX_CHARS} letters, digits, '-' or '_'; "
+            f"got {gateway_id!r}"
+        )
+    return gateway_id
+
+
+class GatewayRegistry:
+    """The gateways by id (one namespace for every account id)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._gateways: dict[str, GatewaySettings] = {}
+        self._lock = threading.Lock()
+        self.create(DEFAULT_GATEWAY_ID)
+
+    def get(self, gateway_id: str) -> GatewaySettings | None:
+        return self._gateways.get(gateway_id)
+
+    def list(self) -> list[GatewaySettings]:
+        return list(self._gateways.values())
+
+    def create(self, gateway_id: str, **settings: Any) -> GatewaySettings:
+        """A new gateway; ValueError if the id is taken or a setting is out of bounds."""
+        check_gateway_id(gateway_id)
+        values = validate_settings(settings)
+        with self._lock:
+            if gateway_id in self._gateways:
+                raise ValueError(f"a gateway with id {gateway_id!r} already exists")
+            now = self._clock.iso()
+            gateway = GatewaySettings(
+                gateway_id,
+                created_at=now,
+                modified_at=now,
+                internal_id=self._clock.uuid7(),
+                **values,
+            )
+            self._gateways[gateway_id] = gateway
+        return gateway
+
+    def update(self, gateway_id: str, **settings: Any) -> GatewaySettings | None:
+        values = validate_settings(settings)
+        with self._lock:
+            gateway = self._gateways.get(gateway_id)
+            if gateway is None:
+                return None
+            for name, value in values.items():
+                setattr(gateway, name, value)
+            gateway.modified_at = self._clock.iso()
+        return gateway
+
+    def delete(self, gateway_id: str) -> GatewaySettings | None:
+        with self._lock:
+            return self._gateways.pop(gateway_id, None)

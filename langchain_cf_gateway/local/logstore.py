@@ -1,0 +1,357 @@
+"""The log store: one SQLite row per request (or per universal step), Cloudflare's log object.
+
+Rows are written by one thread that owns the connection and commits in batches, so
+the event loop never waits for SQLite. Reads go through the same thread, behind every
+write queued before them: a row queued before its response was sent is always seen by
+``logs()`` and by the logs API (spec section 8).
+
+Fields of a row, as the logs API and :meth:`LocalGateway.logs` return it: ``id``
+(UUIDv7, also ``cf-aig-log-id``), ``created_at``, ``gateway_id``, ``provider``, ``model``,
+``model_type``, ``path``, ``request_type``, ``success``, ``status_code``, ``cached``,
+``tokens_in``, ``tokens_out``, ``cost``, ``custom_cost``, ``duration`` (ms), ``metadata``
+(an object, or null), ``event_id``, ``request_id``, ``step``, ``attempts``, ``feedback``,
+``score``, ``request_content_type``, ``response_content_type``, ``request_size``,
+``response_size``, ``request_head``, ``response_head`` (auth headers redacted),
+``request_head_complete``, ``response_head_complete``, ``authentication``, ``wholesale``,
+``byok``, ``payload`` (whether the bodies were kept; they are served by ``/request`` and
+``/response``). ``cost`` is 0 unless ``cf-aig-custom-cost`` gives prices: the local
+gateway has no price table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
+from typing import Any, Final, TypeVar
+
+T = TypeVar("T")
+
+ORDER_KEYS: Final = ("created_at", "provider", "model", "model_type", "success", "cached")
+FILTER_OPERATORS: Final = ("eq", "neq", "contains", "lt", "gt")
+_COLUMNS: Final = (
+    "id",
+    "gateway_id",
+    "created_at",
+    "provider",
+    "model",
+    "model_type",
+    "path",
+    "success",
+    "status_code",
+    "cached",
+    "tokens_in",
+    "tokens_out",
+    "cost",
+    "duration",
+    "event_id",
+    "request_id",
+    "step",
+    "feedback",
+    "score",
+    "request_content_type",
+    "response_content_type",
+    "request_type",
+    "metadata",
+)
+FILTER_KEYS: Final = (
+    *(c for c in _COLUMNS if c not in ("gateway_id", "metadata", "path", "score")),
+    "tokens",
+    "metadata.key",
+    "metadata.value",
+)
+_BOOL_COLUMNS: Final = frozenset(("success", "cached"))
+_SCHEMA: Final = f"""
+CREATE TABLE IF NOT EXISTS logs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    {", ".join(f"{c}" for c in _COLUMNS)},
+    data TEXT NOT NULL,
+    request_body BLOB,
+    response_body BLOB
+);
+CREATE UNIQUE INDEX IF NOT EXISTS logs_id ON logs (id);
+CREATE INDEX IF NOT EXISTS logs_gateway ON logs (gateway_id, seq);
+"""
+_INSERT: Final = (
+    f"INSERT INTO logs ({', '.join(_COLUMNS)}, data, request_body, response_body) "
+    f"VALUES ({', '.join('?' for _ in range(len(_COLUMNS) + 3))})"
+)
+_BATCH: Final = 512
+
+
+class LogQueryError(ValueError):
+    """A filter or order the logs API does not accept (answered with 400, code 7001)."""
+
+
+class _Stop:
+    pass
+
+
+class _Query:
+    __slots__ = ("fn", "future")
+
+    def __init__(self, fn: Callable[[sqlite3.Connection], Any], future: Future[Any]) -> None:
+        self.fn = fn
+        self.future = future
+
+
+class LogStore:
+    """SQLite rows of Cloudflare's log object, written by a background thread."""
+
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="cf-aig-logstore", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+
+    # ------------------------------------------------------------------ writer thread
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute(
+                "PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA temp_store=MEMORY"
+            )
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+        except BaseException as exc:  # surfaced to the constructor
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        pending: list[tuple[Any, ...]] = []
+        while True:
+            item = self._queue.get()
+            batch = [item]
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = False
+            for entry in batch:
+                if isinstance(entry, tuple):
+                    pending.append(entry)
+                    continue
+                self._write(conn, pending)
+                if isinstance(entry, _Stop):
+                    stop = True
+                    break
+                try:
+                    entry.future.set_result(entry.fn(conn))
+                except BaseException as exc:
+                    entry.future.set_exception(exc)
+            self._write(conn, pending)
+            if stop:
+                conn.close()
+                return
+
+    @staticmethod
+    def _write(conn: sqlite3.Connection, pending: list[tuple[Any, ...]]) -> None:
+        if not pending:
+            return
+        conn.execute("BEGIN")
+        conn.executemany(_INSERT, pending)
+        conn.execute("COMMIT")
+        pending.clear()
+
+    # ------------------------------------------------------------------ API
+
+    def add(
+        self,
+        row: Mapping[str, Any],
+        request_body: bytes | None = None,
+        response_body: bytes | None = None,
+    ) -> None:
+        """Queue one row; it is visible to every read issued after this call."""
+        values = tuple(_column_value(c, row.get(c)) for c in _COLUMNS)
+        self._queue.put(
+            (*values, json.dumps(row, separators=(",", ":")), request_body, response_body)
+        )
+
+    def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on the writer thread after every queued write; block for its result."""
+        future: Future[T] = Future()
+        self._queue.put(_Query(fn, future))
+        return future.result()
+
+    async def arun(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """:meth:`run` for the event loop: awaits without blocking it."""
+        future: Future[T] = Future()
+        self._queue.put(_Query(fn, future))
+        return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(_Stop())
+            self._thread.join(timeout=10)
+
+    # ------------------------------------------------------------------ queries (writer thread)
+
+    @staticmethod
+    def select(
+        gateway_id: str | None,
+        *,
+        filters: Iterable[Mapping[str, Any]] = (),
+        order_by: str = "created_at",
+        direction: str = "asc",
+        page: int = 1,
+        per_page: int | None = None,
+    ) -> Callable[[sqlite3.Connection], tuple[list[dict[str, Any]], int]]:
+        """A query for :meth:`run`: (rows of the page, total count)."""
+        if order_by not in ORDER_KEYS:
+            raise LogQueryError(
+                f"order_by must be one of {', '.join(ORDER_KEYS)}; got {order_by!r}"
+            )
+        if direction not in ("asc", "desc"):
+            raise LogQueryError(f"order_by_direction must be asc or desc; got {direction!r}")
+        where, params = _where(gateway_id, filters)
+        order = f"{order_by} {direction}, seq {direction}"
+        limit = (
+            ""
+            if per_page is None
+            else f" LIMIT {int(per_page)} OFFSET {int((page - 1) * per_page)}"
+        )
+
+        def query(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
+            total = conn.execute(f"SELECT count(*) FROM logs{where}", params).fetchone()[0]
+            rows = conn.execute(f"SELECT data FROM logs{where} ORDER BY {order}{limit}", params)
+            return [json.loads(r[0]) for r in rows], int(total)
+
+        return query
+
+    @staticmethod
+    def get(gateway_id: str, log_id: str) -> Callable[[sqlite3.Connection], dict[str, Any] | None]:
+        def query(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            row = conn.execute(
+                "SELECT data FROM logs WHERE gateway_id = ? AND id = ?", (gateway_id, log_id)
+            ).fetchone()
+            return None if row is None else dict(json.loads(row[0]))
+
+        return query
+
+    @staticmethod
+    def body(
+        gateway_id: str, log_id: str, which: str
+    ) -> Callable[[sqlite3.Connection], tuple[bool, bytes | None]]:
+        """(row exists, stored body) for ``which`` in ``request`` / ``response``."""
+        column = "request_body" if which == "request" else "response_body"
+
+        def query(conn: sqlite3.Connection) -> tuple[bool, bytes | None]:
+            row = conn.execute(
+                f"SELECT {column} FROM logs WHERE gateway_id = ? AND id = ?", (gateway_id, log_id)
+            ).fetchone()
+            return (False, None) if row is None else (True, row[0])
+
+        return query
+
+    @staticmethod
+    def patch(
+        gateway_id: str, log_id: str, changes: Mapping[str, Any]
+    ) -> Callable[[sqlite3.Connection], dict[str, Any] | None]:
+        """Set ``feedback``, ``score`` and/or ``metadata`` of one row."""
+
+        def query(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            found = conn.execute(
+                "SELECT data FROM logs WHERE gateway_id = ? AND id = ?", (gateway_id, log_id)
+            ).fetchone()
+            if found is None:
+                return None
+            data: dict[str, Any] = json.loads(found[0])
+            data.update(changes)
+            sets = ", ".join(f"{k} = ?" for k in changes)
+            values = [_column_value(k, v) for k, v in changes.items()]
+            conn.execute(
+                f"UPDATE logs SET {sets}, data = ? WHERE gateway_id = ? AND id = ?",
+                (*values, json.dumps(data, separators=(",", ":")), gateway_id, log_id),
+            )
+            return data
+
+        return query
+
+    @staticmethod
+    def delete(
+        gateway_id: str | None,
+        *,
+        filters: Iterable[Mapping[str, Any]] = (),
+        log_id: str | None = None,
+    ) -> Callable[[sqlite3.Connection], int]:
+        where, params = _where(gateway_id, filters)
+        if log_id is not None:
+            where += (" AND " if where else " WHERE ") + "id = ?"
+            params.append(log_id)
+
+        def query(conn: sqlite3.Connection) -> int:
+            return int(conn.execute(f"DELETE FROM logs{where}", params).rowcount)
+
+        return query
+
+
+def _column_value(column: str, value: Any) -> Any:
+    if column == "metadata":
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _where(gateway_id: str | None, filters: Iterable[Mapping[str, Any]]) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if gateway_id is not None:
+        clauses.append("gateway_id = ?")
+        params.append(gateway_id)
+    for flt in filters:
+        key, op, values = flt.get("key"), flt.get("operator", "eq"), flt.get("value")
+        if key not in FILTER_KEYS:
+            raise LogQueryError(
+                f"Invalid enum value: filter key must be one of {', '.join(FILTER_KEYS)}; got {key!r}"
+            )
+        if op not in FILTER_OPERATORS:
+            raise LogQueryError(
+                f"Invalid enum value: operator must be one of {', '.join(FILTER_OPERATORS)}; got {op!r}"
+            )
+        if not isinstance(values, list):
+            values = [values]
+        if not values:
+            raise LogQueryError(f"filter on {key!r} needs at least one value")
+        ors: list[str] = []
+        for value in values:
+            if key in _BOOL_COLUMNS and isinstance(value, str):
+                value = value.lower() == "true"
+            if isinstance(value, bool):
+                value = int(value)
+            if key in ("metadata.key", "metadata.value"):
+                part = "key" if key == "metadata.key" else "CAST(value AS TEXT)"
+                inner, arg = _compare(part, op, value)
+                ors.append(f"EXISTS (SELECT 1 FROM json_each(logs.metadata) WHERE {inner})")
+                params.extend(arg)
+                continue
+            column = (
+                "(coalesce(tokens_in, 0) + coalesce(tokens_out, 0))" if key == "tokens" else key
+            )
+            inner, arg = _compare(column, op, value)
+            ors.append(inner)
+            params.extend(arg)
+        clauses.append("(" + " OR ".join(ors) + ")")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _compare(column: str, op: str, value: Any) -> tuple[str, list[Any]]:
+    if value is None:
+        return (f"{column} IS NULL" if op == "eq" else f"{column} IS NOT NULL"), []
+    if op == "contains":
+        return f"instr(CAST({column} AS TEXT), ?) > 0", [str(value)]
+    sql = {"eq": "=", "neq": "!=", "lt": "<", "gt": ">"}[op]
+    if op == "neq":
+        return f"({column} IS NULL OR {column} {sql} ?)", [value]
+    return f"{column} {sql} ?", [value]

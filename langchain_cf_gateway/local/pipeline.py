@@ -1,0 +1,349 @@
+"""What the gateway does with one provider call: options, cache, attempts, the log row.
+
+Choices where the spec is silent (documented here, tested in tests/local):
+
+- Bad ``cf-aig-*`` values (a TTL outside 60 s..30 days, attempts outside 1..5, a
+  delay outside 0..5000 ms, an unknown backoff, a non-integer timeout, a custom cost
+  that is not a JSON object) are answered with HTTP 400, code 7001, naming the header.
+- ``cf-aig-metadata`` that is not a JSON object is ignored (stored as null); more than
+  5 entries keep the first 5; one null or object value stores the whole metadata as
+  null (section 3, as observed).
+- Retries (section 3): an attempt is retried on a timeout, an unreachable upstream, a
+  429 or a 5xx; other answers are final. Delay before retry ``n`` (1-based):
+  ``constant`` d, ``linear`` d*n, ``exponential`` d*2**(n-1). When more than one attempt
+  is allowed the last attempt waits without a timeout ("last attempt waits unbounded").
+- A request that times out (or whose upstream is unreachable) on every attempt gets
+  HTTP 502 with code 2005 and a message saying which; the log row has status 502.
+- Cache hits are logged with ``cached: true``, the stored token counts and cost 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ..core.protocol import Bounds, ErrorCode, Header
+from .cache import CUSTOM_KEY_TTL_S, CacheEntry, ResponseCache, cache_key
+from .gateways import GatewaySettings
+from .upstream import ProviderCall, UpstreamReply, Upstreams, UpstreamUnreachable
+
+REDACTED: Final = "[REDACTED]"
+SECRET_HEADERS: Final = frozenset(
+    (
+        Header.AUTHORIZATION,
+        "authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "xi-api-key",
+        "proxy-authorization",
+        "cookie",
+    )
+)
+
+
+class GatewayRequestError(Exception):
+    """A gateway-made error answer (spec section 5): a code and, optionally, a message."""
+
+    def __init__(self, code: ErrorCode, message: str | None = None) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message or code.name)
+
+
+def redact(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers as stored in logs: every credential replaced by ``[REDACTED]``."""
+    return {k: (REDACTED if k in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def _true(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return value.strip().lower() == "true"
+
+
+def _int_header(headers: Mapping[str, str], name: str, low: int, high: int | None) -> int | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        bound = f"{low} to {high}" if high is not None else f"at least {low}"
+        raise GatewayRequestError(
+            ErrorCode.INVALID_REQUEST,
+            f"Invalid request: {name} must be an integer {bound}; got {raw!r}",
+        )
+    return value
+
+
+@dataclass(slots=True)
+class RequestOptions:
+    """The ``cf-aig-*`` request headers of one call, with the gateway's defaults applied."""
+
+    cache_ttl: int | None
+    skip_cache: bool
+    cache_key: str | None
+    metadata: dict[str, Any] | None
+    collect_log: bool
+    collect_payload: bool
+    event_id: str | None
+    timeout_ms: int | None
+    max_attempts: int
+    retry_delay_ms: int
+    backoff: str
+    custom_cost: dict[str, float] | None
+
+    @classmethod
+    def parse(
+        cls,
+        headers: Mapping[str, str],
+        gateway: GatewaySettings,
+        config: Mapping[str, Any] | None = None,
+    ) -> RequestOptions:
+        """From headers (lowercase keys); ``config`` is a universal step's ``config``."""
+        ttl = _int_header(headers, Header.CACHE_TTL, Bounds.CACHE_TTL_MIN_S, Bounds.CACHE_TTL_MAX_S)
+        if ttl is None:
+            ttl = _int_header(
+                headers, Header.LEGACY_CACHE_TTL, Bounds.CACHE_TTL_MIN_S, Bounds.CACHE_TTL_MAX_S
+            )
+        skip = _true(headers.get(Header.SKIP_CACHE) or headers.get(Header.LEGACY_SKIP_CACHE))
+        timeout = _int_header(headers, Header.REQUEST_TIMEOUT, 1, None)
+        attempts = _int_header(
+            headers, Header.MAX_ATTEMPTS, Bounds.MAX_ATTEMPTS_MIN, Bounds.MAX_ATTEMPTS_MAX
+        )
+        delay = _int_header(
+            headers, Header.RETRY_DELAY, Bounds.RETRY_DELAY_MIN_MS, Bounds.RETRY_DELAY_MAX_MS
+        )
+        backoff = headers.get(Header.BACKOFF)
+        if config:
+            timeout = _config_int(config, "requestTimeout", 1, None, timeout)
+            attempts = _config_int(
+                config, "maxAttempts", Bounds.MAX_ATTEMPTS_MIN, Bounds.MAX_ATTEMPTS_MAX, attempts
+            )
+            delay = _config_int(
+                config, "retryDelay", Bounds.RETRY_DELAY_MIN_MS, Bounds.RETRY_DELAY_MAX_MS, delay
+            )
+            backoff = config.get("backoff", backoff)
+        if backoff is not None and backoff not in Bounds.BACKOFF_CHOICES:
+            raise GatewayRequestError(
+                ErrorCode.INVALID_REQUEST,
+                f"Invalid request: {Header.BACKOFF} must be one of "
+                f"{', '.join(Bounds.BACKOFF_CHOICES)}; got {backoff!r}",
+            )
+        collect = _true(headers.get(Header.COLLECT_LOG))
+        payload = _true(headers.get(Header.COLLECT_LOG_PAYLOAD))
+        return cls(
+            cache_ttl=ttl,
+            skip_cache=bool(skip),
+            cache_key=headers.get(Header.CACHE_KEY),
+            metadata=_metadata(headers.get(Header.METADATA)),
+            collect_log=gateway.collect_logs if collect is None else collect,
+            collect_payload=True if payload is None else payload,
+            event_id=headers.get(Header.EVENT_ID) or None,
+            timeout_ms=timeout,
+            max_attempts=attempts or gateway.retry_max_attempts or 1,
+            retry_delay_ms=delay if delay is not None else (gateway.retry_delay or 0),
+            backoff=backoff or gateway.retry_backoff or "constant",
+            custom_cost=_custom_cost(headers.get(Header.CUSTOM_COST)),
+        )
+
+    def delay_before(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1 for the second attempt)."""
+        base = self.retry_delay_ms / 1000
+        if self.backoff == "linear":
+            return base * retry
+        if self.backoff == "exponential":
+            return base * float(2 ** (retry - 1))
+        return base
+
+    def cost(self, tokens_in: int | None, tokens_out: int | None) -> float:
+        """Cost from ``cf-aig-custom-cost``; 0 without it (no price table locally)."""
+        prices = self.custom_cost
+        if not prices:
+            return 0.0
+        if "total_cost" in prices:
+            return prices["total_cost"]
+        return float(
+            (tokens_in or 0) * prices.get("per_token_in", 0.0)
+            + (tokens_out or 0) * prices.get("per_token_out", 0.0)
+        )
+
+
+def _config_int(
+    config: Mapping[str, Any], name: str, low: int, high: int | None, default: int | None
+) -> int | None:
+    if name not in config:
+        return default
+    value = config[name]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        bound = f"{low} to {high}" if high is not None else f"at least {low}"
+        raise GatewayRequestError(
+            ErrorCode.INVALID_REQUEST,
+            f"Invalid request: step config {name} must be an integer {bound}; got {value!r}",
+        )
+    return value
+
+
+def _metadata(raw: str | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    kept = dict(list(data.items())[: Bounds.METADATA_MAX_ENTRIES])
+    if any(v is None or isinstance(v, (dict, list)) for v in kept.values()):
+        return None
+    return kept
+
+
+def _custom_cost(raw: str | None) -> dict[str, float] | None:
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in data.values()
+    ):
+        raise GatewayRequestError(
+            ErrorCode.INVALID_REQUEST,
+            f"Invalid request: {Header.CUSTOM_COST} must be a JSON object of numbers such as "
+            '{"per_token_in":0.000001,"per_token_out":0.000002}',
+        )
+    return {str(k): float(v) for k, v in data.items()}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one provider call produced: the reply, and how the gateway got it."""
+
+    reply: UpstreamReply
+    cache_status: str | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class CachePlan:
+    key: str
+    ttl: int
+    read: bool
+
+
+def plan_cache(
+    call: ProviderCall, opts: RequestOptions, gateway: GatewaySettings, client_body: bytes
+) -> CachePlan | None:
+    """Whether and how this call uses the cache (spec section 6; module :mod:`.cache`)."""
+    if call.stream or call.method != "POST":
+        return None
+    ttl = opts.cache_ttl or gateway.cache_ttl or 0
+    if not ttl and opts.cache_key is not None:
+        ttl = CUSTOM_KEY_TTL_S
+    if not ttl or len(client_body) > Bounds.CACHEABLE_BODY_MAX_BYTES:
+        return None
+    auth = call.headers.get(call.provider.auth_header, "")
+    key = cache_key(
+        gateway.id,
+        call.provider.slug,
+        call.log_path,
+        call.model,
+        auth,
+        client_body,
+        opts.cache_key,
+    )
+    return CachePlan(key, ttl, read=not opts.skip_cache)
+
+
+RETRY_STATUSES: Final = frozenset((408, 429))
+
+
+async def execute(
+    call: ProviderCall,
+    opts: RequestOptions,
+    gateway: GatewaySettings,
+    upstreams: Upstreams,
+    cache: ResponseCache,
+    now: float,
+    client_body: bytes,
+    *,
+    timeout_every_attempt: bool = False,
+) -> Outcome:
+    """Cache lookup, then attempts against the upstream, then cache write (spec sections 3, 6)."""
+    plan = plan_cache(call, opts, gateway, client_body)
+    if plan is not None and plan.read:
+        entry = await cache.get(plan.key)
+        if entry is not None:
+            hit = UpstreamReply(
+                entry.status,
+                entry.content_type,
+                entry.body,
+                None,
+                entry.tokens_in,
+                entry.tokens_out,
+            )
+            return Outcome(hit, "HIT", 0)
+    reply: UpstreamReply | None = None
+    failure = ""
+    attempt = 0
+    for attempt in range(1, opts.max_attempts + 1):
+        last = attempt == opts.max_attempts
+        unbounded = last and opts.max_attempts > 1 and not timeout_every_attempt
+        timeout = None if unbounded or opts.timeout_ms is None else opts.timeout_ms / 1000
+        try:
+            if timeout is None:
+                reply = await upstreams.send(call, attempt)
+            else:
+                reply = await asyncio.wait_for(upstreams.send(call, attempt), timeout)
+            failure = ""
+        except asyncio.TimeoutError:
+            reply, failure = (
+                None,
+                f"request timed out after {opts.timeout_ms} ms ({Header.REQUEST_TIMEOUT})",
+            )
+        except UpstreamUnreachable as exc:
+            reply, failure = None, f"upstream unreachable: {exc}"
+        if reply is not None and (
+            reply.ok or (reply.status < 500 and reply.status not in RETRY_STATUSES)
+        ):
+            break
+        if not last:
+            if reply is not None and reply.chunks is not None:
+                await _discard(reply)
+            await asyncio.sleep(opts.delay_before(attempt))
+    if reply is None:
+        raise GatewayRequestError(ErrorCode.PROVIDER_FAILED, f"Provider request failed: {failure}")
+    if plan is not None and reply.ok and reply.body is not None and reply.chunks is None:
+        await cache.set(
+            plan.key,
+            CacheEntry(
+                reply.status,
+                reply.content_type,
+                reply.body,
+                reply.tokens_in,
+                reply.tokens_out,
+                now + plan.ttl,
+            ),
+            plan.ttl,
+        )
+    return Outcome(reply, None if plan is None else "MISS", attempt)
+
+
+async def _discard(reply: UpstreamReply) -> None:
+    chunks = reply.chunks
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()

@@ -1,0 +1,316 @@
+"""``LocalGateway``: the local gateway in a background thread, for tests, notebooks and demos.
+
+::
+
+    from langchain_cf_gateway.local import LocalGateway
+
+    with LocalGateway() as gw:
+        client = openai.OpenAI(base_url=f"{gw.config().gateway_url}/compat", api_key="k")
+        client.chat.completions.create(model="openai/gpt-4o-mini", messages=[...])
+        gw.logs()[-1]["tokens_out"]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import socket
+import threading
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import uvicorn
+
+from ..core.config import GatewayConfig
+from ..core.protocol import DEFAULT_GATEWAY_ID
+from .app import GatewayApp, ReceivedRequest
+from .cache import open_cache
+from .clock import Clock
+from .faults import Fault
+from .gateways import GatewayRegistry, GatewaySettings
+from .logstore import LogStore
+from .mock import ToolCall
+from .scripts import Script, ScriptBook, make_script
+from .upstream import PassThrough, UpstreamDisconnect, Upstreams
+
+T = TypeVar("T")
+LOCAL_ACCOUNT_ID = "local-account"
+"""The account id the helpers use; the server accepts any."""
+
+
+class _QuietDisconnects(logging.Filter):
+    """Drop uvicorn's traceback for connections we drop on purpose (a disconnect fault)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        while exc is not None:
+            if isinstance(exc, UpstreamDisconnect):
+                return False
+            group = getattr(exc, "exceptions", None)  # an ExceptionGroup from anyio
+            exc = group[0] if group else (exc.__cause__ or exc.__context__)
+        return True
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietDisconnects())
+
+
+class LocalGateway:
+    """A Cloudflare AI Gateway on loopback: start it, point a client at it, read its logs.
+
+    Args:
+        host: interface to bind; loopback unless told otherwise.
+        port: 0 picks a free port.
+        token: the token ``cf-aig-authorization: Bearer ...`` must carry on gateways with
+            ``authentication`` on (and ``Authorization`` on the REST API); generated if None.
+        management_token: the bearer token of the management API and admin routes;
+            generated if None.
+        account_id: the account id of :meth:`config` (the server accepts any).
+        log_path: SQLite file of the logs; ``":memory:"`` by default.
+        cache_url: ``memory://`` (default) or ``redis://host:port/db``.
+        upstreams: pass-through upstreams per provider slug.
+        gateways: more gateways to create at start, id -> settings.
+        clock: a :class:`Clock` (or a callable returning epoch seconds); tests move it
+            forward with ``gw.clock.advance(seconds)``.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        management_token: str | None = None,
+        account_id: str = LOCAL_ACCOUNT_ID,
+        log_path: str = ":memory:",
+        cache_url: str | None = None,
+        upstreams: Mapping[str, PassThrough | Mapping[str, Any]] | None = None,
+        gateways: Mapping[str, Mapping[str, Any]] | None = None,
+        clock: Clock | Callable[[], float] | None = None,
+        log_level: str = "warning",
+    ) -> None:
+        self.host = host
+        self._port = port
+        self.account_id = account_id
+        self.gateway_id = DEFAULT_GATEWAY_ID
+        self._token = token or secrets.token_urlsafe(24)
+        self._management_token = management_token or secrets.token_urlsafe(24)
+        self.clock = clock if isinstance(clock, Clock) else Clock(clock) if clock else Clock()
+        self._log_path = log_path
+        self._cache_url = cache_url
+        self._targets = {
+            slug: t if isinstance(t, PassThrough) else PassThrough(**dict(t))
+            for slug, t in (upstreams or {}).items()
+        }
+        self._initial_gateways = dict(gateways or {})
+        self._log_level = log_level
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._app: GatewayApp | None = None
+
+    def __repr__(self) -> str:
+        state = self.base_url if self._server is not None else "stopped"
+        return f"LocalGateway({state})"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> LocalGateway:
+        """Start the server in a background thread; returns once it accepts connections."""
+        if self._server is not None:
+            return self
+        scripts = ScriptBook()
+        logs = LogStore(self._log_path)
+        registry = GatewayRegistry(self.clock)
+        for gateway_id, settings in self._initial_gateways.items():
+            if registry.get(gateway_id) is not None:
+                registry.update(gateway_id, **settings)
+            else:
+                registry.create(gateway_id, **settings)
+        self._app = GatewayApp(
+            clock=self.clock,
+            registry=registry,
+            scripts=scripts,
+            cache=open_cache(self._cache_url, self.clock),
+            logs=logs,
+            upstreams=Upstreams(self.clock, scripts, self._targets),
+            token=self._token,
+            management_token=self._management_token,
+            account_id=self.account_id,
+        )
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._port))
+        self._port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self._app.app,
+            log_level=self._log_level,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            async def main() -> None:
+                self._loop = asyncio.get_running_loop()
+                assert self._server is not None
+                task = asyncio.create_task(self._server.serve(sockets=[sock]))
+                while not self._server.started and not task.done():
+                    await asyncio.sleep(0.005)
+                started.set()
+                await task
+
+            try:
+                asyncio.run(main())
+            except BaseException as exc:
+                failure.append(exc)
+            finally:
+                started.set()
+
+        self._thread = threading.Thread(target=serve, name="cf-aig-local-gateway", daemon=True)
+        self._thread.start()
+        started.wait(timeout=30)
+        if failure or not self._server.started:
+            self.stop()
+            raise RuntimeError(
+                f"the local gateway did not start: {failure[0] if failure else 'timeout'}"
+            )
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and close the log store."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        if self._app is not None:
+            self._app.logs.close()
+        self._server = self._thread = self._loop = None
+
+    def __enter__(self) -> LocalGateway:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ addresses
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``: the host root (give it to ``GatewayConfig.base_url``)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._port}"
+
+    @property
+    def gateway_url(self) -> str:
+        """``{base_url}/v1/{account_id}/default``."""
+        return f"{self.base_url}/v1/{self.account_id}/{self.gateway_id}"
+
+    @property
+    def token(self) -> str:
+        """The gateway token (for gateways with ``authentication`` on)."""
+        return self._token
+
+    @property
+    def management_token(self) -> str:
+        """The bearer token of the management API and the admin routes."""
+        return self._management_token
+
+    def config(self, **overrides: Any) -> GatewayConfig:
+        """A core :class:`GatewayConfig` pointing at this gateway (token included).
+
+        ``overrides`` replace fields: ``gw.config(gateway_id="secure", token=None)``.
+        """
+        fields: dict[str, Any] = {
+            "account_id": self.account_id,
+            "gateway_id": self.gateway_id,
+            "token": self._token,
+            "base_url": self.base_url,
+        }
+        fields.update(overrides)
+        return GatewayConfig(**fields)
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def _state(self) -> GatewayApp:
+        if self._app is None:
+            raise RuntimeError("the local gateway is not running: use `with LocalGateway() as gw:`")
+        return self._app
+
+    @property
+    def received(self) -> list[ReceivedRequest]:
+        """Every request the server received since start or :meth:`reset`, in order."""
+        return list(self._state.received)
+
+    def logs(self, gateway_id: str | None = None) -> list[dict[str, Any]]:
+        """Log rows, oldest first, of one gateway or (None) of all; as the logs API shows them."""
+        rows, _ = self._state.logs.run(self._state.logs.select(gateway_id))
+        return rows
+
+    def script(
+        self,
+        text: str | None = None,
+        *,
+        tool_calls: Sequence[Mapping[str, Any] | ToolCall] | None = None,
+        fault: str | Fault | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        times: int | None = 1,
+    ) -> Script:
+        """Tell the mock what the next matching request(s) get (see :mod:`.scripts`)."""
+        script = make_script(
+            text, tool_calls=tool_calls, fault=fault, model=model, provider=provider, times=times
+        )
+        return self._state.scripts.add(script)
+
+    def create_gateway(self, gateway_id: str, **settings: Any) -> GatewaySettings:
+        """Create a gateway (``authentication=True``, ``cache_ttl=60``, rate limits...).
+
+        An existing gateway of that id is replaced, so that tests sharing one server can
+        each create the gateway they need.
+        """
+        registry = self._state.registry
+        registry.delete(gateway_id)
+        return registry.create(gateway_id, **settings)
+
+    def update_gateway(self, gateway_id: str, **settings: Any) -> GatewaySettings:
+        gateway = self._state.registry.update(gateway_id, **settings)
+        if gateway is None:
+            raise ValueError(f"no gateway {gateway_id!r}; create it with create_gateway()")
+        return gateway
+
+    def reset(self) -> None:
+        """Forget received requests, scripts, cache entries and log rows; keep gateways.
+
+        Gateways created since start are kept, with their rate-limit counters reset, and
+        the clock's offset goes back to 0.
+        """
+        state = self._state
+        state.received.clear()
+        state.scripts.clear()
+        self._call(state.cache.clear())
+        state.logs.run(state.logs.delete(None))
+        for gateway in state.registry.list():
+            gateway._window.clear()
+            gateway._window_start, gateway._window_count = 0.0, 0
+        self.clock.offset = 0.0
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the server's loop and wait for it."""
+        if self._loop is None:
+            raise RuntimeError("the local gateway is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)

@@ -1,0 +1,324 @@
+"""Upstreams: where a provider call goes once the gateway has decided to send it.
+
+Every provider slug goes to the :class:`MockUpstream` unless the config names a
+pass-through upstream for it (``upstreams`` in the config file, or
+``LocalGateway(upstreams=...)``): any OpenAI-compatible server (vLLM, Ollama, OpenAI).
+A pass-through upstream gets ``{base_url}/{path}``, where ``path`` is what follows the
+provider slug on the native route (``chat/completions`` for ``openai``,
+``v1/chat/completions`` for ``mistral``), and for compat requests the provider's
+OpenAI-compatible path from core's provider table; so ``base_url`` is the root that
+the provider-native path is appended to, as at Cloudflare. Its ``api_key``, when
+set, replaces the client's key in the provider's auth header.
+
+A request that a script matches, or whose model name carries a fault that applies to
+this attempt, is answered by the mock even when the provider has a pass-through
+upstream: faults are made locally and the upstream is not called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import httpx
+
+from ..core.providers import Provider
+from .clock import Clock
+from .faults import Fault
+from .mock import MockModel
+from .scripts import Script, ScriptBook
+
+Operation = Literal["chat", "embeddings", "models", "messages", "other"]
+JSON: Final = "application/json"
+SSE: Final = "text/event-stream; charset=utf-8"
+# Headers a pass-through upstream must not receive from the client as they are.
+_HOP_HEADERS: Final = frozenset(
+    ("host", "content-length", "connection", "keep-alive", "transfer-encoding", "accept-encoding")
+)
+
+
+class UpstreamDisconnect(Exception):
+    """Raised inside a response body to drop the connection mid-answer (a fault)."""
+
+
+class UpstreamUnreachable(Exception):
+    """A pass-through upstream could not be reached (connection refused, reset...)."""
+
+
+@dataclass(slots=True)
+class ProviderCall:
+    """One call the gateway makes to a provider, resolved from the route."""
+
+    provider: Provider
+    operation: Operation
+    path: str
+    """Upstream path after ``/{slug}/`` (``chat/completions``), without the query string."""
+    model: str
+    """The bare model name, fault directives stripped (``gpt-4o-mini``)."""
+    fault: Fault | None
+    body: dict[str, Any] | None
+    raw_body: bytes
+    """The body as the upstream receives it."""
+    headers: Mapping[str, str]
+    """The effective request headers, lowercase (step headers over request headers)."""
+    stream: bool
+    log_path: str
+    """The gateway path after ``/{gateway_id}/``, as the log row shows it."""
+    query_string: str = ""
+    method: str = "POST"
+
+    @property
+    def model_type(self) -> str:
+        return {"embeddings": "embeddings", "models": "models"}.get(self.operation, "chat")
+
+
+@dataclass(slots=True)
+class UpstreamReply:
+    """An upstream's answer, with the body whole or as a stream of chunks."""
+
+    status: int
+    content_type: str
+    body: bytes | None = None
+    chunks: AsyncIterator[bytes] | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass(frozen=True, slots=True)
+class PassThrough:
+    """A real upstream for one provider slug."""
+
+    base_url: str
+    api_key: str | None = None
+    timeout_s: float = 600.0
+
+    def __repr__(self) -> str:  # never show the key
+        return f"PassThrough(base_url={self.base_url!r}, api_key={'***' if self.api_key else None})"
+
+
+class MockUpstream:
+    """The deterministic mock model behind every provider (see :mod:`.mock`)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.model = MockModel()
+        self._clock = clock
+
+    async def send(
+        self, call: ProviderCall, script: Script | None, fault: Fault | None
+    ) -> UpstreamReply:
+        if fault is not None and fault.delay_ms:
+            await asyncio.sleep(fault.delay_ms / 1000)
+        anthropic = call.operation == "messages"
+        if fault is not None and fault.status is not None and fault.status >= 300:
+            message = f"mock fault: HTTP {fault.status}"
+            err = (
+                self.model.anthropic_error(fault.status, message)
+                if anthropic
+                else self.model.openai_error(fault.status, message)
+            )
+            return UpstreamReply(fault.status, JSON, _dumps(err))
+        body = call.body or {}
+        if call.operation == "embeddings":
+            data, tokens = self.model.embeddings(body, call.model)
+            return self._finish(
+                UpstreamReply(200, JSON, _dumps(data), tokens_in=tokens, tokens_out=0), fault
+            )
+        if call.operation == "models":
+            return UpstreamReply(200, JSON, _dumps(models_list(call.provider)))
+        if call.operation == "other":
+            message = (
+                f"the local gateway's mock model does not serve {call.provider.slug}/{call.path}; "
+                "it serves chat completions, embeddings, models and anthropic/v1/messages "
+                "(configure a pass-through upstream for other paths)"
+            )
+            return UpstreamReply(404, JSON, _dumps(self.model.openai_error(404, message)))
+        completion = self.model.complete(
+            body,
+            call.model,
+            text=script.text if script else None,
+            tool_calls=script.tool_calls if script else None,
+            system=body.get("system") if anthropic else None,
+        )
+        usage: dict[str, Any] = {
+            "tokens_in": completion.prompt_tokens,
+            "tokens_out": completion.completion_tokens,
+        }
+        if call.stream:
+            frames = (
+                self.model.anthropic_events(completion)
+                if anthropic
+                else self.model.openai_chunks(completion, int(self._clock()))
+            )
+            return UpstreamReply(200, SSE, chunks=_frames(frames, fault), **usage)
+        data = (
+            self.model.anthropic_json(completion)
+            if anthropic
+            else self.model.openai_json(completion, int(self._clock()))
+        )
+        return self._finish(UpstreamReply(200, JSON, _dumps(data), **usage), fault)
+
+    @staticmethod
+    def _finish(reply: UpstreamReply, fault: Fault | None) -> UpstreamReply:
+        """Apply the body faults of a non-streamed answer."""
+        if fault is None or reply.body is None:
+            return reply
+        body = reply.body
+        if fault.malformed:
+            body = body[: max(1, len(body) // 2)]
+            reply.body = body
+        if fault.disconnect_after is not None:
+            reply.chunks = _half_then_drop(body)
+            reply.body = None
+        return reply
+
+
+def models_list(provider: Provider | None) -> dict[str, Any]:
+    """``GET .../models``: one ``mock`` model per provider (compat: ``{prefix}/mock``)."""
+    from ..core.providers import PROVIDERS
+
+    if provider is not None:
+        ids = [("mock", provider.slug)]
+    else:
+        ids = [(f"{p.compat_prefix}/mock", p.slug) for p in PROVIDERS if p.compat_prefix]
+    return {
+        "object": "list",
+        "data": [{"id": i, "object": "model", "created": 0, "owned_by": o} for i, o in ids],
+    }
+
+
+async def _frames(frames: list[bytes], fault: Fault | None) -> AsyncIterator[bytes]:
+    delay = fault.chunk_delay_ms / 1000 if fault else 0.0
+    drop_after = fault.disconnect_after if fault else None
+    bad_at = len(frames) // 2 if fault and fault.malformed else -1
+    for index, frame in enumerate(frames):
+        if drop_after is not None and index >= drop_after:
+            raise UpstreamDisconnect(f"mock fault: disconnect after {drop_after} chunks")
+        if index and delay:
+            await asyncio.sleep(delay)
+        yield b"data: {malformed json\n\n" if index == bad_at else frame
+
+
+async def _half_then_drop(body: bytes) -> AsyncIterator[bytes]:
+    yield body[: len(body) // 2]
+    raise UpstreamDisconnect("mock fault: disconnect halfway through the body")
+
+
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+class PassThroughUpstream:
+    """Forwards calls to configured OpenAI-compatible servers over one httpx client."""
+
+    def __init__(self, targets: Mapping[str, PassThrough]) -> None:
+        self.targets = dict(targets)
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0))
+        return self._client
+
+    async def send(self, call: ProviderCall, target: PassThrough) -> UpstreamReply:
+        url = f"{target.base_url.rstrip('/')}/{call.path}"
+        if call.query_string:
+            url += "?" + call.query_string
+        headers = {
+            k: v
+            for k, v in call.headers.items()
+            if k not in _HOP_HEADERS and not k.startswith("cf-aig-")
+        }
+        if target.api_key:
+            headers[call.provider.auth_header] = call.provider.auth_value(target.api_key)
+        request = self._http().build_request(
+            call.method, url, headers=headers, content=call.raw_body or None
+        )
+        try:
+            response = await self._http().send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
+        content_type = response.headers.get("content-type", JSON)
+        if call.stream and response.is_success and "event-stream" in content_type:
+            reply = UpstreamReply(response.status_code, content_type)
+            reply.chunks = _relay(response, reply)
+            return reply
+        try:
+            body = await response.aread()
+        except httpx.HTTPError as exc:
+            raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
+        finally:
+            await response.aclose()
+        reply = UpstreamReply(response.status_code, content_type, body)
+        reply.tokens_in, reply.tokens_out = usage_of(body)
+        return reply
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+async def _relay(response: httpx.Response, reply: UpstreamReply) -> AsyncIterator[bytes]:
+    """The upstream's stream, read for its usage chunk on the way through."""
+    try:
+        async for chunk in response.aiter_raw():
+            if b'"usage"' in chunk:
+                for line in chunk.split(b"\n"):
+                    if line.startswith(b"data:") and b'"usage"' in line:
+                        tokens = usage_of(line[5:])
+                        if tokens != (None, None):
+                            reply.tokens_in, reply.tokens_out = tokens
+            yield chunk
+    except httpx.HTTPError as exc:
+        raise UpstreamDisconnect(f"upstream stream broke: {type(exc).__name__}") from exc
+    finally:
+        await response.aclose()
+
+
+def usage_of(body: bytes) -> tuple[int | None, int | None]:
+    """(input, output) tokens of an OpenAI or Anthropic answer body; Nones if absent."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None, None
+    usage = data.get("usage") if isinstance(data, dict) else None
+    if not isinstance(usage, dict):
+        return None, None
+    tokens_in = usage.get("prompt_tokens", usage.get("input_tokens"))
+    tokens_out = usage.get("completion_tokens", usage.get("output_tokens"))
+    return (
+        tokens_in if isinstance(tokens_in, int) else None,
+        tokens_out if isinstance(tokens_out, int) else None,
+    )
+
+
+class Upstreams:
+    """Chooses mock or pass-through for each attempt of a call."""
+
+    def __init__(
+        self, clock: Clock, scripts: ScriptBook, targets: Mapping[str, PassThrough]
+    ) -> None:
+        self.mock = MockUpstream(clock)
+        self.scripts = scripts
+        self.passthrough = PassThroughUpstream(targets)
+
+    async def send(self, call: ProviderCall, attempt: int) -> UpstreamReply:
+        script = self.scripts.take(call.provider.slug, call.model)
+        fault = script.fault if script is not None and script.fault is not None else call.fault
+        if fault is not None and not fault.applies_to(attempt):
+            fault = None
+        target = self.passthrough.targets.get(call.provider.slug)
+        if target is not None and script is None and fault is None:
+            return await self.passthrough.send(call, target)
+        return await self.mock.send(call, script, fault)
+
+    async def close(self) -> None:
+        await self.passthrough.close()
