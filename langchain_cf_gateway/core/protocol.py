@@ -120,6 +120,29 @@ class LogsApi:
     SCORE_MAX: Final = 100
 
 
+class ApiErrorCode(IntEnum):
+    """Codes in the ``errors[]`` of management API answers (section 8; v4 envelope).
+
+    Cloudflare documents none of them for AI Gateway: 10000 is the v4 API's generic
+    authentication error, 7001 what the logs API answered to a bad filter (section 8, TP);
+    7002 (not found) and 7004 (already exists) are the local gateway's choice.
+    """
+
+    INVALID_REQUEST = 7001
+    NOT_FOUND = 7002
+    ALREADY_EXISTS = 7004
+    AUTHENTICATION = 10000
+
+
+API_ERROR_STATUS: Final[dict[ApiErrorCode, int]] = {
+    ApiErrorCode.INVALID_REQUEST: 400,
+    ApiErrorCode.NOT_FOUND: 404,
+    ApiErrorCode.ALREADY_EXISTS: 409,
+    ApiErrorCode.AUTHENTICATION: 401,
+}
+"""HTTP status the local management API pairs with each code."""
+
+
 class ErrorCode(IntEnum):
     """Internal codes of gateway-made errors (section 5)."""
 
