@@ -117,12 +117,19 @@ Variant = Callable[[int], float]
 
 
 def interleaved_rounds(
-    variants: dict[str, Variant], rounds: int, per_round: int, warmup: int = 0
+    variants: dict[str, Variant],
+    rounds: int,
+    per_round: int,
+    warmup: int = 0,
+    cpu: dict[str, list[float]] | None = None,
 ) -> dict[str, list[float]]:
     """Per-round results of each variant; the order rotates every round.
 
     Each variant gets ``warmup`` untimed operations first (connections opened, caches
     filled, lazy imports done): we measure the steady state a long-lived app sees.
+    ``cpu``, when given, receives each round's CPU seconds of this process (all its
+    threads) per variant: the client's own cost, which other processes' load on the
+    machine disturbs far less than wall time.
     """
     names = list(variants)
     if warmup:
@@ -132,7 +139,10 @@ def interleaved_rounds(
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
+            cpu_start = time.process_time()
             out[name].append(variants[name](per_round))
+            if cpu is not None:
+                cpu.setdefault(name, []).append(time.process_time() - cpu_start)
     return out
 
 
