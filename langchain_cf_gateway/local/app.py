@@ -174,6 +174,16 @@ class GatewayApp:
         await self.upstreams.close()
         await self.cache.close()
 
+    async def reset(self) -> None:
+        """Forget received requests, scripts, cache entries and log rows; keep gateways."""
+        self.received.clear()
+        self.scripts.clear()
+        await self.cache.clear()
+        await self.logs.arun(LogStore.delete(None))
+        for gateway in self.registry.list():
+            gateway.reset_rate_limit()
+        self.clock.offset = 0.0
+
     # ------------------------------------------------------------------ shared steps
 
     async def record(self, request: Request) -> tuple[dict[str, str], bytes]:

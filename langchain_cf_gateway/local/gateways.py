@@ -51,18 +51,25 @@ class GatewaySettings:
     modified_at: str = ""
     internal_id: str = ""
     account_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Settings kept and echoed back but not acted on locally (dlp, otel, stripe...)."""
     _window: deque[float] = field(default_factory=deque, repr=False)
     _window_start: float = field(default=0.0, repr=False)
     _window_count: int = field(default=0, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        data = {k: v for k, v in asdict(self).items() if not k.startswith("_") and k != "extra"}
+        data.update(self.extra)
         data["is_default"] = self.id == DEFAULT_GATEWAY_ID
         return data
 
     @property
     def cache_on(self) -> bool:
         return bool(self.cache_ttl)
+
+    def reset_rate_limit(self) -> None:
+        self._window.clear()
+        self._window_start, self._window_count = 0.0, 0
 
     def admit(self, now: float) -> bool:
         """Count one request against the rate limit; False when over it (spec section 7)."""
@@ -117,7 +124,10 @@ _SETTING_RULES: Final[dict[str, tuple[Any, str]]] = {
     "cache_ttl": (_count_or_null, "an integer >= 0 or null"),
     "rate_limiting_limit": (_count_or_null, "an integer >= 0 or null"),
     "rate_limiting_interval": (_count_or_null, "an integer >= 0 or null"),
-    "rate_limiting_technique": (_one_of("fixed", "sliding"), "'fixed' or 'sliding'"),
+    "rate_limiting_technique": (
+        _one_of(*Bounds.RATE_LIMIT_TECHNIQUES),
+        " or ".join(Bounds.RATE_LIMIT_TECHNIQUES),
+    ),
     "retry_max_attempts": (
         _int_in(Bounds.MAX_ATTEMPTS_MIN, Bounds.MAX_ATTEMPTS_MAX),
         f"{Bounds.MAX_ATTEMPTS_MIN} to {Bounds.MAX_ATTEMPTS_MAX} or null",
@@ -130,12 +140,43 @@ _SETTING_RULES: Final[dict[str, tuple[Any, str]]] = {
         _one_of(None, *Bounds.BACKOFF_CHOICES),
         f"one of {', '.join(Bounds.BACKOFF_CHOICES)} or null",
     ),
-    "log_management": (_int_in(10_000, 10_000_000), "10000 to 10000000 or null"),
-    "log_management_strategy": (
-        _one_of(None, "STOP_INSERTING", "DELETE_OLDEST"),
-        "STOP_INSERTING, DELETE_OLDEST or null",
+    "log_management": (
+        _int_in(Bounds.LOG_MANAGEMENT_MIN, Bounds.LOG_MANAGEMENT_MAX),
+        f"{Bounds.LOG_MANAGEMENT_MIN} to {Bounds.LOG_MANAGEMENT_MAX} or null",
     ),
+    "log_management_strategy": (
+        _one_of(None, *Bounds.LOG_MANAGEMENT_STRATEGIES),
+        f"{', '.join(Bounds.LOG_MANAGEMENT_STRATEGIES)} or null",
+    ),
+    # Kept and echoed back, not acted on locally.
+    "logpush_public_key": (
+        lambda v: (
+            v is None
+            or (
+                isinstance(v, str)
+                and Bounds.LOGPUSH_KEY_MIN_CHARS <= len(v) <= Bounds.LOGPUSH_KEY_MAX_CHARS
+            )
+        ),
+        f"a string of {Bounds.LOGPUSH_KEY_MIN_CHARS} to {Bounds.LOGPUSH_KEY_MAX_CHARS} characters",
+    ),
+    "store_id": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "workers_ai_billing_mode": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "dlp": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+    "otel": (lambda v: v is None or isinstance(v, list), "a list or null"),
+    "stripe": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+    "guardrails": (lambda v: v is None or isinstance(v, (dict, list)), "an object or null"),
 }
+_EXTRA_SETTINGS: Final = frozenset(
+    (
+        "logpush_public_key",
+        "store_id",
+        "workers_ai_billing_mode",
+        "dlp",
+        "otel",
+        "stripe",
+        "guardrails",
+    )
+)
 _READ_ONLY: Final = frozenset(
     ("is_default", "id", "created_at", "modified_at", "internal_id", "account_id")
 )
@@ -195,11 +236,13 @@ class GatewayRegistry:
             if gateway_id in self._gateways:
                 raise ValueError(f"a gateway with id {gateway_id!r} already exists")
             now = self._clock.iso()
+            extra = {k: values.pop(k) for k in list(values) if k in _EXTRA_SETTINGS}
             gateway = GatewaySettings(
                 gateway_id,
                 created_at=now,
                 modified_at=now,
                 internal_id=self._clock.uuid7(),
+                extra=extra,
                 **values,
             )
             self._gateways[gateway_id] = gateway
@@ -212,7 +255,10 @@ class GatewayRegistry:
             if gateway is None:
                 return None
             for name, value in values.items():
-                setattr(gateway, name, value)
+                if name in _EXTRA_SETTINGS:
+                    gateway.extra[name] = value
+                else:
+                    setattr(gateway, name, value)
             gateway.modified_at = self._clock.iso()
         return gateway
 

@@ -29,10 +29,12 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from typing import Any, Final, TypeVar
 
+from ..core.protocol import LogsApi
+
 T = TypeVar("T")
 
-ORDER_KEYS: Final = ("created_at", "provider", "model", "model_type", "success", "cached")
-FILTER_OPERATORS: Final = ("eq", "neq", "contains", "lt", "gt")
+ORDER_KEYS: Final = LogsApi.ORDER_BY
+FILTER_OPERATORS: Final = LogsApi.FILTER_OPERATORS
 _COLUMNS: Final = (
     "id",
     "gateway_id",
@@ -58,12 +60,7 @@ _COLUMNS: Final = (
     "request_type",
     "metadata",
 )
-FILTER_KEYS: Final = (
-    *(c for c in _COLUMNS if c not in ("gateway_id", "metadata", "path", "score")),
-    "tokens",
-    "metadata.key",
-    "metadata.value",
-)
+FILTER_KEYS: Final = LogsApi.FILTER_KEYS
 _BOOL_COLUMNS: Final = frozenset(("success", "cached"))
 _SCHEMA: Final = f"""
 CREATE TABLE IF NOT EXISTS logs (
@@ -206,26 +203,38 @@ class LogStore:
         direction: str = "asc",
         page: int = 1,
         per_page: int | None = None,
-    ) -> Callable[[sqlite3.Connection], tuple[list[dict[str, Any]], int]]:
-        """A query for :meth:`run`: (rows of the page, total count)."""
-        if order_by not in ORDER_KEYS:
-            raise LogQueryError(
-                f"order_by must be one of {', '.join(ORDER_KEYS)}; got {order_by!r}"
-            )
-        if direction not in ("asc", "desc"):
-            raise LogQueryError(f"order_by_direction must be asc or desc; got {direction!r}")
+        with_stats: bool = False,
+    ) -> Callable[[sqlite3.Connection], tuple[list[dict[str, Any]], dict[str, Any]]]:
+        """A query for :meth:`run`: (rows of the page, ``result_info`` totals).
+
+        The totals are ``total_count`` and, with ``with_stats``, the ``min_`` and ``max_`` of
+        cost, duration, tokens_in, tokens_out and total_tokens over every matching row.
+        """
+        order = _order(order_by, direction)
         where, params = _where(gateway_id, filters)
-        order = f"{order_by} {direction}, seq {direction}"
         limit = (
             ""
             if per_page is None
             else f" LIMIT {int(per_page)} OFFSET {int((page - 1) * per_page)}"
         )
+        stats = ", ".join(
+            f"min({expr}), max({expr})"
+            for expr in ("cost", "duration", "tokens_in", "tokens_out", _TOTAL_TOKENS)
+        )
 
-        def query(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
-            total = conn.execute(f"SELECT count(*) FROM logs{where}", params).fetchone()[0]
+        def query(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            info: dict[str, Any] = {}
+            if with_stats:
+                found = conn.execute(f"SELECT count(*), {stats} FROM logs{where}", params)
+                total, *values = found.fetchone()
+                for index, name in enumerate(
+                    ("cost", "duration", "tokens_in", "tokens_out", "total_tokens")
+                ):
+                    info[f"min_{name}"] = values[2 * index]
+                    info[f"max_{name}"] = values[2 * index + 1]
+                info["total_count"] = int(total)
             rows = conn.execute(f"SELECT data FROM logs{where} ORDER BY {order}{limit}", params)
-            return [json.loads(r[0]) for r in rows], int(total)
+            return [json.loads(r[0]) for r in rows], info
 
         return query
 
@@ -284,16 +293,45 @@ class LogStore:
         *,
         filters: Iterable[Mapping[str, Any]] = (),
         log_id: str | None = None,
+        limit: int | None = None,
+        order_by: str = "created_at",
+        direction: str = "asc",
     ) -> Callable[[sqlite3.Connection], int]:
+        """Delete matching rows (at most ``limit``, first in the given order); their count."""
         where, params = _where(gateway_id, filters)
         if log_id is not None:
             where += (" AND " if where else " WHERE ") + "id = ?"
             params.append(log_id)
+        if limit is not None:
+            if limit < 1:
+                raise LogQueryError(f"limit must be a positive integer; got {limit}")
+            where = (
+                f" WHERE seq IN (SELECT seq FROM logs{where} "
+                f"ORDER BY {_order(order_by, direction)} LIMIT {int(limit)})"
+            )
 
         def query(conn: sqlite3.Connection) -> int:
             return int(conn.execute(f"DELETE FROM logs{where}", params).rowcount)
 
         return query
+
+
+_TOTAL_TOKENS: Final = "(coalesce(tokens_in, 0) + coalesce(tokens_out, 0))"
+_SEARCH: Final = (
+    "instr(lower(coalesce(id, '') || ' ' || coalesce(provider, '') || ' ' || "
+    "coalesce(model, '') || ' ' || coalesce(path, '') || ' ' || coalesce(event_id, '') || ' ' "
+    "|| coalesce(metadata, '')), lower(?)) > 0"
+)
+
+
+def _order(order_by: str, direction: str) -> str:
+    if order_by not in ORDER_KEYS:
+        raise LogQueryError(
+            f"Invalid enum value: order_by must be one of {', '.join(ORDER_KEYS)}; got {order_by!r}"
+        )
+    if direction not in LogsApi.ORDER_DIRECTIONS:
+        raise LogQueryError(f"order_by_direction must be asc or desc; got {direction!r}")
+    return f"{order_by} {direction}, seq {direction}"
 
 
 def _column_value(column: str, value: Any) -> Any:
@@ -312,11 +350,16 @@ def _where(gateway_id: str | None, filters: Iterable[Mapping[str, Any]]) -> tupl
         params.append(gateway_id)
     for flt in filters:
         key, op, values = flt.get("key"), flt.get("operator", "eq"), flt.get("value")
+        internal = bool(flt.get("_internal"))  # min_/max_, dates, search: built by the API
+        if internal and key == "_search":
+            clauses.append(_SEARCH)
+            params.append(str(values[0] if isinstance(values, list) else values))
+            continue
         if key not in FILTER_KEYS:
             raise LogQueryError(
                 f"Invalid enum value: filter key must be one of {', '.join(FILTER_KEYS)}; got {key!r}"
             )
-        if op not in FILTER_OPERATORS:
+        if op not in FILTER_OPERATORS and not (internal and op in ("gte", "lte")):
             raise LogQueryError(
                 f"Invalid enum value: operator must be one of {', '.join(FILTER_OPERATORS)}; got {op!r}"
             )
@@ -336,9 +379,12 @@ def _where(gateway_id: str | None, filters: Iterable[Mapping[str, Any]]) -> tupl
                 ors.append(f"EXISTS (SELECT 1 FROM json_each(logs.metadata) WHERE {inner})")
                 params.extend(arg)
                 continue
-            column = (
-                "(coalesce(tokens_in, 0) + coalesce(tokens_out, 0))" if key == "tokens" else key
-            )
+            if key == "tokens":
+                column = _TOTAL_TOKENS
+            elif key in _COLUMNS:
+                column = key
+            else:  # authentication, wholesale...: fields of the row without their own column
+                column = f"json_extract(data, '$.{key}')"
             inner, arg = _compare(column, op, value)
             ors.append(inner)
             params.extend(arg)
@@ -351,7 +397,7 @@ def _compare(column: str, op: str, value: Any) -> tuple[str, list[Any]]:
         return (f"{column} IS NULL" if op == "eq" else f"{column} IS NOT NULL"), []
     if op == "contains":
         return f"instr(CAST({column} AS TEXT), ?) > 0", [str(value)]
-    sql = {"eq": "=", "neq": "!=", "lt": "<", "gt": ">"}[op]
+    sql = {"eq": "=", "neq": "!=", "lt": "<", "gt": ">", "gte": ">=", "lte": "<="}[op]
     if op == "neq":
         return f"({column} IS NULL OR {column} {sql} ?)", [value]
     return f"{column} {sql} ?", [value]

@@ -258,7 +258,7 @@ class LocalGateway:
 
     def logs(self, gateway_id: str | None = None) -> list[dict[str, Any]]:
         """Log rows, oldest first, of one gateway or (None) of all; as the logs API shows them."""
-        rows, _ = self._state.logs.run(self._state.logs.select(gateway_id))
+        rows, _ = self._state.logs.run(LogStore.select(gateway_id))
         return rows
 
     def script(
@@ -299,15 +299,7 @@ class LocalGateway:
         Gateways created since start are kept, with their rate-limit counters reset, and
         the clock's offset goes back to 0.
         """
-        state = self._state
-        state.received.clear()
-        state.scripts.clear()
-        self._call(state.cache.clear())
-        state.logs.run(state.logs.delete(None))
-        for gateway in state.registry.list():
-            gateway._window.clear()
-            gateway._window_start, gateway._window_count = 0.0, 0
-        self.clock.offset = 0.0
+        self._call(self._state.reset())
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the server's loop and wait for it."""

@@ -1,0 +1,91 @@
+"""``cf-aig serve``: the local gateway for humans.
+
+::
+
+    cf-aig serve [--host 127.0.0.1] [--port 8787] [--config local.toml|.yaml]
+                 [--cache-url redis://127.0.0.1:6379/0]
+
+Serves until interrupted (Ctrl-C or SIGTERM). At start it prints the base URL, the
+compat URL to give an OpenAI SDK, and the tokens it generated (only those it generated:
+tokens from the config file or the environment are never printed). The config file
+format is described in :mod:`langchain_cf_gateway.local.config`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any
+
+from .config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ENV_TOKEN, load_config
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=None, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="local.toml, .yaml or .json: gateways, "
+        "upstreams, tokens (see langchain_cf_gateway.local.config)",
+    )
+    parser.add_argument(
+        "--cache-url",
+        default=None,
+        metavar="URL",
+        help="response cache: memory:// (default) or redis://host:port/db",
+    )
+    parser.add_argument(
+        "--log-path", default=None, metavar="FILE", help="SQLite file of the logs (default: memory)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from .server import LocalGateway
+
+    config = load_config(args.config)
+    generated_token = config.token is None
+    generated_management = config.management_token is None
+    gateway = LocalGateway(
+        host=args.host or config.host,
+        port=config.port if args.port is None else args.port,
+        token=config.token,
+        management_token=config.management_token,
+        account_id=config.account_id,
+        log_path=args.log_path or config.log_path,
+        cache_url=args.cache_url or config.cache_url,
+        upstreams=config.upstreams,
+        gateways=config.gateways,
+        log_level="info",
+    )
+    stop = threading.Event()
+
+    def on_signal(*_: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with gateway:
+            out = sys.stdout
+            out.write(f"cf-aig local gateway listening on {gateway.base_url}\n")
+            out.write(f"  gateway URL   {gateway.gateway_url}\n")
+            out.write(f"  OpenAI SDK    base_url={gateway.gateway_url}/compat\n")
+            if generated_token:
+                out.write(f"  gateway token {gateway.token}  (set {ENV_TOKEN} to choose it)\n")
+            if generated_management:
+                out.write(
+                    f"  admin token   {gateway.management_token}  "
+                    f"(set {ENV_MANAGEMENT_TOKEN} to choose it)\n"
+                )
+            out.flush()
+            while not stop.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

@@ -1,0 +1,179 @@
+"""The config file of ``cf-aig serve --config local.toml`` (or ``.yaml`` / ``.yml`` / ``.json``).
+
+Every key is optional; command-line options win over the file, the file over the
+environment::
+
+    host = "127.0.0.1"              # --host; loopback unless told otherwise
+    port = 8787                     # --port
+    account_id = "local-account"    # the account id in the printed URLs (any id is served)
+    token = "dev-gateway-token"     # cf-aig-authorization for gateways with authentication;
+                                    # else $CF_AIG_LOCAL_TOKEN, else generated and printed
+    management_token = "dev-admin"  # management API and /__local admin routes;
+                                    # else $CF_AIG_LOCAL_MANAGEMENT_TOKEN, else generated
+    log_path = "cf-aig-logs.sqlite" # SQLite file of the logs; default in memory
+    cache_url = "redis://127.0.0.1:6379/0"   # --cache-url; default memory://
+
+    [gateways.default]              # settings of spec section 8, per gateway id
+    cache_ttl = 300
+
+    [gateways.secure]
+    authentication = true
+    rate_limiting_limit = 100
+    rate_limiting_interval = 60
+    rate_limiting_technique = "sliding"
+
+    [upstreams.openai]              # pass-through per provider slug (else the mock)
+    base_url = "http://127.0.0.1:11434/v1"
+    api_key_env = "OPENAI_API_KEY"  # or api_key = "..."; replaces the client's key
+
+The YAML and JSON forms have the same keys. Unknown keys are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from ..core.errors import ConfigError
+from .gateways import check_gateway_id, validate_settings
+from .upstream import PassThrough
+
+ENV_TOKEN: Final = "CF_AIG_LOCAL_TOKEN"
+ENV_MANAGEMENT_TOKEN: Final = "CF_AIG_LOCAL_MANAGEMENT_TOKEN"
+DEFAULT_PORT: Final = 8787
+_TOP_KEYS: Final = frozenset(
+    (
+        "host",
+        "port",
+        "account_id",
+        "token",
+        "management_token",
+        "log_path",
+        "cache_url",
+        "gateways",
+        "upstreams",
+    )
+)
+_UPSTREAM_KEYS: Final = frozenset(("base_url", "api_key", "api_key_env", "timeout_s"))
+
+
+@dataclass
+class ServerConfig:
+    """What ``cf-aig serve`` runs with."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    account_id: str = "local-account"
+    token: str | None = None
+    management_token: str | None = None
+    log_path: str = ":memory:"
+    cache_url: str | None = None
+    gateways: dict[str, dict[str, Any]] = field(default_factory=dict)
+    upstreams: dict[str, PassThrough] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # the tokens never show
+        return (
+            f"ServerConfig(host={self.host!r}, port={self.port}, gateways={sorted(self.gateways)}, "
+            f"upstreams={sorted(self.upstreams)})"
+        )
+
+
+def _read(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover - the server extra installs tomli on 3.10
+                import tomli as tomllib  # type: ignore[import-not-found]
+            return tomllib.loads(text)
+        if suffix in (".yaml", ".yml"):
+            import yaml
+
+            return yaml.safe_load(text)
+        if suffix == ".json":
+            return json.loads(text)
+    except Exception as exc:  # each parser has its own error class
+        raise ConfigError(f"the config file {path} is not valid {suffix[1:]}: {exc}") from None
+    raise ConfigError(f"the config file {path} must end in .toml, .yaml, .yml or .json")
+
+
+def load_config(
+    path: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None
+) -> ServerConfig:
+    """The server config from a file (or defaults when None), checked key by key."""
+    env = os.environ if environ is None else environ
+    data: Any = _read(Path(path)) if path else {}
+    data = data or {}
+    where = f"the config file {path}"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must hold a table (mapping) of settings")
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(sorted(unknown))} in {where}; known: "
+            f"{', '.join(sorted(_TOP_KEYS))}"
+        )
+    config = ServerConfig()
+    for key in ("host", "account_id", "token", "management_token", "log_path", "cache_url"):
+        if key in data:
+            if not isinstance(data[key], str) or not data[key]:
+                raise ConfigError(f"{key} in {where} must be a non-empty string")
+            setattr(config, key, data[key])
+    if "port" in data:
+        port = data["port"]
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ConfigError(f"port in {where} must be an integer 0 to 65535")
+        config.port = port
+    config.token = config.token or env.get(ENV_TOKEN) or None
+    config.management_token = config.management_token or env.get(ENV_MANAGEMENT_TOKEN) or None
+    for gateway_id, settings in (data.get("gateways") or {}).items():
+        if not isinstance(settings, dict):
+            raise ConfigError(f"gateways.{gateway_id} in {where} must be a table of settings")
+        try:
+            check_gateway_id(gateway_id)
+            config.gateways[gateway_id] = validate_settings(dict(settings))
+        except ValueError as exc:
+            raise ConfigError(f"gateways.{gateway_id} in {where}: {exc}") from None
+    for slug, upstream in (data.get("upstreams") or {}).items():
+        config.upstreams[slug] = _upstream(slug, upstream, where, env)
+    return config
+
+
+def _upstream(slug: str, raw: Any, where: str, env: Mapping[str, str]) -> PassThrough:
+    from ..core.providers import find_provider
+
+    if find_provider(slug) is None:
+        raise ConfigError(f"upstreams.{slug} in {where}: {slug!r} is not a provider slug")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"upstreams.{slug} in {where} must be a table with base_url")
+    unknown = set(raw) - _UPSTREAM_KEYS
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(sorted(unknown))} in upstreams.{slug} of {where}; "
+            f"known: {', '.join(sorted(_UPSTREAM_KEYS))}"
+        )
+    base_url = raw.get("base_url")
+    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"upstreams.{slug}.base_url in {where} must be an http(s) URL")
+    key = raw.get("api_key")
+    if raw.get("api_key_env"):
+        key = env.get(str(raw["api_key_env"]))
+        if not key:
+            raise ConfigError(
+                f"upstreams.{slug}.api_key_env in {where} names ${raw['api_key_env']}, "
+                "which is not set"
+            )
+    timeout = raw.get("timeout_s", 600.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ConfigError(f"upstreams.{slug}.timeout_s in {where} must be a positive number")
+    return PassThrough(base_url=base_url, api_key=key, timeout_s=float(timeout))
