@@ -77,6 +77,13 @@ def split_base_url(url: str) -> tuple[str, str | None, str | None]:
         raise ConfigError(
             f"base_url must be an http(s) URL such as http://127.0.0.1:8787; got {url!r}"
         )
+    # Every route is built by appending to it: a control character, a space, or a query or
+    # fragment would break each URL (or move our path into the query) at request time.
+    if not (root.isascii() and root.isprintable()) or any(c in root for c in " ?#"):
+        raise ConfigError(
+            "base_url must be a plain http(s) URL: printable ASCII, no spaces, no query or "
+            f"fragment, such as http://127.0.0.1:8787; got {url!r}"
+        )
     for suffix in ("/chat/completions", "/embeddings", "/models", "/compat"):
         if root.endswith(suffix):
             root = root[: -len(suffix)].rstrip("/")
