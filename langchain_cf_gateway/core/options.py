@@ -90,6 +90,16 @@ class GatewayOptions(BaseModel):
             _check_header_text(field, getattr(self, field))
         if self.metadata is not None:
             _check_metadata(self.metadata)
+            size = len(_json(self.metadata))  # as sent: non-ASCII grows to \u escapes
+            if size > Bounds.HEADER_VALUE_MAX_CHARS:
+                # A longer header is refused by HTTP servers (uvicorn's limit is 16 KiB for
+                # all headers together) with a bare 400 or a dropped connection.
+                raise InvalidOptionError(
+                    "metadata",
+                    f"must be at most {Bounds.HEADER_VALUE_MAX_CHARS} characters as JSON "
+                    f"(non-ASCII counts as \\u escapes); got {size}. Keep long text elsewhere "
+                    "and put its id in the metadata",
+                )
         if self.request_timeout_ms is not None and self.request_timeout_ms < 1:
             raise InvalidOptionError(
                 "request_timeout_ms",
