@@ -8,6 +8,7 @@ how the REST API spells its models.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -100,7 +101,10 @@ PROVIDERS: Final[tuple[Provider, ...]] = (
         native_path="bedrock-runtime/{region}/model/{model}/invoke",
     ),
     Provider(
-        "groq", compat_prefix="groq", chat_path="chat/completions", embeddings_path="embeddings"
+        # Groq's OpenAI-compatible API has no embeddings endpoint.
+        "groq",
+        compat_prefix="groq",
+        chat_path="chat/completions",
     ),
     Provider(
         "mistral",
@@ -149,6 +153,9 @@ PROVIDERS: Final[tuple[Provider, ...]] = (
     Provider("deepgram", native_path="v1/listen", auth_scheme="Token"),
 )
 
+CUSTOM_SLUG: Final = re.compile(r"^custom-[a-z0-9][a-z0-9_-]*$")
+"""A custom provider's slug: ``custom-`` then lowercase letters, digits, '-' or '_'."""
+
 _BY_NAME: Final[dict[str, Provider]] = {name: p for p in PROVIDERS for name in (p.slug, *p.aliases)}
 
 
@@ -172,7 +179,9 @@ def find_provider(name: str) -> Provider | None:
     """The row for a slug, alias or ``custom-{slug}``, case-insensitively; None if unknown."""
     key = name.strip().lower()
     row = _BY_NAME.get(key)
-    if row is None and key.startswith(CUSTOM_PREFIX) and len(key) > len(CUSTOM_PREFIX):
+    # The slug becomes a path segment: '?', '#', '%' or '\\' in it would move the rest of
+    # the URL into a query or fragment, so only the characters of a slug are accepted.
+    if row is None and CUSTOM_SLUG.match(key):
         row = custom_provider(key)
     return row
 

@@ -103,6 +103,11 @@ def parse_model_id(model_id: str) -> ModelRef:
             "'openai/gpt-4o-mini', 'workers-ai/@cf/meta/llama-3.1-8b-instruct' or 'dynamic/support'"
         )
     if text.startswith("@cf/"):
+        if text == "@cf/" or text.endswith("/"):
+            raise InvalidModelIdError(
+                f"model id {model_id!r} names no Workers AI model: write "
+                "'@cf/{author}/{model}' such as '@cf/meta/llama-3.1-8b-instruct'"
+            )
         return ModelRef(find_provider(WORKERS_AI), text)
     head, sep, rest = text.partition("/")
     if not sep or not rest or rest.startswith("/") or rest.endswith("/"):
@@ -115,6 +120,12 @@ def parse_model_id(model_id: str) -> ModelRef:
             raise InvalidModelIdError(f"dynamic route name {rest!r} must not contain '/'")
         return ModelRef(None, rest, dynamic=True)
     provider = find_provider(head)
+    if provider is None and head.lower().startswith(CUSTOM_PREFIX):
+        raise InvalidModelIdError(
+            f"unknown provider {head!r} in model id {model_id!r}: a custom provider is "
+            "'custom-' followed by letters, digits, '-' or '_' (its slug in the dashboard), "
+            "such as 'custom-acme/m'"
+        )
     if provider is None:
         raise InvalidModelIdError(
             f"unknown provider {head!r} in model id {model_id!r}; known providers: "
