@@ -87,7 +87,7 @@ TABLE: tuple[Row, ...] = (
     ),
     Row("azure-openai", ("azure",), M, None, None, None, None, "/azure-openai"),
     Row("aws-bedrock", ("bedrock",), M, f"aws-bedrock/{M}", None, None, None, "/aws-bedrock"),
-    Row("groq", (), M, f"groq/{M}", "chat/completions", "embeddings", None, "/groq"),
+    Row("groq", (), M, f"groq/{M}", "chat/completions", None, None, "/groq"),
     Row(
         "mistral",
         (),
