@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from . import clients
-from .harness import Figure, Goal, Section, interleaved_rounds, ratios, scaled
+from .harness import Figure, Goal, Section, interleaved_rounds, ratios, scaled, scaled_rounds
 from .processes import FastServer
 
 CONCURRENT = 500
@@ -17,13 +17,14 @@ SEQUENTIAL = 20
 
 def run() -> Section:
     concurrent = scaled(CONCURRENT, minimum=2)
+    rounds = scaled_rounds(ROUNDS)
     section = Section(
         "concurrency",
         "Concurrency",
         f"Bursts of {concurrent} concurrent `ainvoke` calls (`asyncio.gather`) on one model "
         f"instance, all on one event loop. A round, per client: two bursts back to back "
         f"(throughput = {2 * concurrent} calls over their wall time), then {SEQUENTIAL} "
-        f"sequential calls; {ROUNDS} interleaved rounds plus one untimed warm-up round. The "
+        f"sequential calls; {rounds} interleaved rounds plus one untimed warm-up round. The "
         "fast server counts the TCP connections it accepts. Both clients use the openai "
         "SDK's pool limits (1,000 connections, 100 kept alive for 5 s), so the first burst "
         "opens a connection per call, the second reuses the kept-alive ones, and sequential "
@@ -80,7 +81,7 @@ def run() -> Section:
             return lambda n: loop.run_until_complete(round_(n))
 
         results = interleaved_rounds(
-            {name: variant(name) for name in models}, ROUNDS, concurrent, warmup=concurrent
+            {name: variant(name) for name in models}, rounds, concurrent, warmup=concurrent
         )
         for name in models:
             del second_burst[name][0], sequential[name][0]  # the warm-up round's

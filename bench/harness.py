@@ -35,6 +35,11 @@ def scaled(count: int, minimum: int = 1) -> int:
     return max(minimum, round(count * scale()))
 
 
+def scaled_rounds(rounds: int, minimum: int = 2) -> int:
+    """Rounds shrink with a scale below 1 (never below ``minimum``) and never grow."""
+    return max(minimum, round(rounds * min(1.0, scale())))
+
+
 @dataclass(frozen=True)
 class Goal:
     """A bound on a figure's median: ``<= 1.05``, ``>= 2000``."""

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from .harness import Figure, Goal, Section, Variant, interleaved_rounds, ratios, scaled
+from .harness import Figure, Goal, Section, Variant, interleaved_rounds, ratios, scaled_rounds
 from .processes import ROOT, child_env
 
 ROUNDS = 6
@@ -33,7 +33,7 @@ def _fresh(statement: str) -> float:
 
 
 def run() -> Section:
-    rounds = scaled(ROUNDS, minimum=2)
+    rounds = scaled_rounds(ROUNDS)
     section = Section(
         "import",
         "Import time",

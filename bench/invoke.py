@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from . import clients
-from .harness import Figure, Goal, Section, interleaved_rounds, ratios, scaled, timed
+from .harness import Figure, Goal, Section, interleaved_rounds, ratios, scaled, scaled_rounds, timed
 from .processes import FastServer
 
 CALLS = 2000
@@ -14,7 +14,7 @@ ROUNDS = 40
 
 def run() -> Section:
     calls = scaled(CALLS, minimum=2)
-    rounds = min(ROUNDS, calls)
+    rounds = min(scaled_rounds(ROUNDS), calls)
     per_round = max(1, calls // rounds)
     section = Section(
         "invoke",
@@ -49,7 +49,7 @@ def run() -> Section:
                 lambda: ours.invoke(clients.PROMPT), n
             )
         cpu: dict[str, list[float]] = {}
-        results = interleaved_rounds(variants, rounds, per_round, warmup=50, cpu=cpu)
+        results = interleaved_rounds(variants, rounds, per_round, warmup=scaled(50), cpu=cpu)
         raw.close()
     ms = {name: [t / per_round * 1e3 for t in values] for name, values in results.items()}
     cpu_ms = {name: [t / per_round * 1e3 for t in values] for name, values in cpu.items()}

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import clients
-from .harness import Figure, Goal, Section, interleaved_rounds, ratios, scaled, timed
+from .harness import Figure, Goal, Section, interleaved_rounds, ratios, scaled, scaled_rounds, timed
 from .processes import FastServer
 
 CALLS = 500
@@ -21,18 +21,19 @@ def run() -> Section:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
-    calls = max(1, scaled(CALLS, minimum=ROUNDS) // ROUNDS)
-    streams = max(1, scaled(STREAMS, minimum=ROUNDS) // ROUNDS)
+    rounds = scaled_rounds(ROUNDS)
+    calls = max(1, scaled(CALLS) // rounds)
+    streams = max(1, scaled(STREAMS) // rounds)
     section = Section(
         "litellm",
         "LiteLLM",
         f"The custom provider (`cloudflare-ai-gateway/{clients.MODEL_ID}`) against stock "
         f"`litellm.completion(model='{clients.MODEL_ID}', api_base=<the same compat URL>, "
         "extra_headers=<the same gateway token>)`, both with the same provider key, against "
-        f"the fast server. Sync: {calls * ROUNDS} sequential `completion` calls each; async: "
-        f"{calls * ROUNDS} sequential `await acompletion` on one event loop; streaming: "
-        f"{streams * ROUNDS} sync streams of 200 chunks, consumed to the end. "
-        f"{ROUNDS} interleaved rounds each; LiteLLM's default settings on both sides.",
+        f"the fast server. Sync: {calls * rounds} sequential `completion` calls each; async: "
+        f"{calls * rounds} sequential `await acompletion` on one event loop; streaming: "
+        f"{streams * rounds} sync streams of 200 chunks, consumed to the end. "
+        f"{rounds} interleaved rounds each; LiteLLM's default settings on both sides.",
     )
     loop = asyncio.new_event_loop()
     with FastServer() as server:
@@ -79,7 +80,7 @@ def run() -> Section:
             ("streaming", stream, streams, streams),
         ):
             runs = interleaved_rounds(
-                {k: make(kw) for k, kw in kinds.items()}, ROUNDS, per_round, warmup=5
+                {k: make(kw) for k, kw in kinds.items()}, rounds, per_round, warmup=scaled(5)
             )
             results[mode] = {k: [t / unit_div * 1e3 for t in v] for k, v in runs.items()}
     loop.run_until_complete(loop.shutdown_asyncgens())

@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from . import clients
-from .harness import Figure, Goal, Section, percentile, scale, scaled
+from .harness import Figure, Goal, Section, percentile, scale, scaled, scaled_rounds
 from .processes import ROOT, ChildServer, FastServer, child_env
 
 NODELAY_ENV = "BENCH_GATEWAY_NODELAY"
@@ -52,13 +52,14 @@ def loadgen(url: str, *args: str, headers: dict[str, str] | None = None) -> dict
 def run() -> Section:
     why = clients.missing("langchain_cf_gateway.local")
     seconds = SECONDS * min(1.0, scale())
+    rounds = scaled_rounds(ROUNDS, minimum=1)
     section = Section(
         "gateway",
         "Local gateway",
         "Open-loop load from `bench/loadgen.py` (its own process, keep-alive connections, "
         "requests due at fixed intervals whether or not earlier ones answered; latency runs "
         f"from the due time to the last byte). Offered loads {', '.join(map(str, RATES))} "
-        f"requests/s for {seconds:g} s each after a 0.5 s warm-up, {ROUNDS} rounds; in each "
+        f"requests/s for {seconds:g} s each after a 0.5 s warm-up, {rounds} rounds; in each "
         "round the fast server is measured directly and through the gateway (`openai` "
         "provider passed through to the same fast server, compat route, non-stream), and "
         "'added' is the difference of the two percentiles. The mock row is a second gateway "
@@ -92,10 +93,17 @@ def run() -> Section:
             "gateway": f"{passing.url}/compat/chat/completions",
             "mock": f"{mocking.url}/compat/chat/completions",
         }
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             for rate in RATES:
                 count = scaled(int(rate * seconds), minimum=20)
-                args = ["--rate", str(rate), "--count", str(count), "--warmup", str(rate // 2)]
+                args = [
+                    "--rate",
+                    str(rate),
+                    "--count",
+                    str(count),
+                    "--warmup",
+                    str(scaled(rate // 2)),
+                ]
                 p: dict[str, tuple[float, float]] = {}
                 for name, url in targets.items():
                     result = loadgen(url, *args, "--connections", "256")
@@ -113,7 +121,7 @@ def run() -> Section:
                         )
         hits: list[float] = []
         hit_share: list[float] = []
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             result = loadgen(
                 targets["mock"],
                 "--duration",

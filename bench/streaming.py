@@ -10,7 +10,7 @@ import httpx
 
 from . import clients
 from .fastserver import STREAM_CHUNKS
-from .harness import Figure, Goal, Section, interleaved_rounds, ratios, scaled
+from .harness import Figure, Goal, Section, interleaved_rounds, ratios, scaled, scaled_rounds
 from .processes import FastServer
 
 STREAMS = 100
@@ -19,7 +19,7 @@ ROUNDS = 25
 
 def run() -> Section:
     streams = scaled(STREAMS, minimum=2)
-    rounds = min(ROUNDS, streams)
+    rounds = min(scaled_rounds(ROUNDS), streams)
     per_round = max(1, streams // rounds)
     section = Section(
         "streaming",
