@@ -241,7 +241,8 @@ class Outcome:
 class CachePlan:
     key: str
     ttl: int
-    read: bool
+    skip: bool
+    """``cf-aig-skip-cache``: neither read nor write, answer ``MISS``."""
 
 
 def plan_cache(
@@ -265,7 +266,7 @@ def plan_cache(
         client_body,
         opts.cache_key,
     )
-    return CachePlan(key, ttl, read=not opts.skip_cache)
+    return CachePlan(key, ttl, skip=opts.skip_cache)
 
 
 RETRY_STATUSES: Final = frozenset((408, 429))
@@ -284,7 +285,7 @@ async def execute(
 ) -> Outcome:
     """Cache lookup, then attempts against the upstream, then cache write (spec sections 3, 6)."""
     plan = plan_cache(call, opts, gateway, client_body)
-    if plan is not None and plan.read:
+    if plan is not None and not plan.skip:
         entry = await cache.get(plan.key)
         if entry is not None:
             hit = UpstreamReply(
@@ -326,7 +327,13 @@ async def execute(
             await asyncio.sleep(opts.delay_before(attempt))
     if reply is None:
         raise GatewayRequestError(ErrorCode.PROVIDER_FAILED, f"Provider request failed: {failure}")
-    if plan is not None and reply.ok and reply.body is not None and reply.chunks is None:
+    if (
+        plan is not None
+        and not plan.skip
+        and reply.ok
+        and reply.body is not None
+        and reply.chunks is None
+    ):
         await cache.set(
             plan.key,
             CacheEntry(
