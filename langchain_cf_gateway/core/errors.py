@@ -19,8 +19,10 @@ The whole tree, so that one look shows what to catch::
           ├── InsufficientCreditsError     2021: Unified Billing has no credits left
           ├── UnknownByokAliasError        2040: no stored key under that alias
           ├── ModelNotFoundError           7003: the model (or path) does not exist
-          └── ProviderError                the upstream's own error, passed through unchanged
-               └── ProviderUnavailableError   5xx from the upstream (retryable)
+          ├── ProviderError                the upstream's own error, passed through unchanged
+          │    └── ProviderUnavailableError   5xx from the upstream (retryable)
+          └── InvalidResponseError         an answer that breaks the protocol: not JSON, the
+                                           wrong shape, a stream that ended before its end
 
 ``GatewayError.retryable`` says whether sending the same request again can help
 (429 and 5xx, and 7013 scanner unavailable). :func:`error_from_response` turns
@@ -168,6 +170,21 @@ class ProviderError(GatewayError):
 
 class ProviderUnavailableError(ProviderError):
     pass
+
+
+class InvalidResponseError(GatewayError):
+    """An answer that breaks the protocol, so no result can be trusted from it.
+
+    A 2xx body that is not JSON or not the documented shape, or a stream that ended
+    without ``data: [DONE]`` and a finish reason: raised instead of returning a partial or
+    empty result. ``status_code`` is the HTTP status the answer came with (usually 200).
+    """
+
+    hint = "The answer was cut off or corrupted on its way; the request may be sent again"
+
+    @property
+    def retryable(self) -> bool:
+        return True
 
 
 _BY_CODE: dict[int, type[GatewayError]] = {
