@@ -24,10 +24,13 @@ Four things the stock SDK set-up gets wrong for a gateway, each solved once here
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any, Final
+from weakref import WeakKeyDictionary
 
 import httpx
 import openai
@@ -166,6 +169,10 @@ def http_clients(
 ) -> tuple[httpx.Client, httpx.AsyncClient]:
     """The httpx clients of one model, with the capture hook (and the fallback transport).
 
+    Models without fallbacks share one pair of clients per proxy, as langchain-openai's
+    default clients are shared: building a client (its TLS context) costs far more than
+    the rest of a model, and the hook keeps no state of its own.
+
     Redirects are not followed: the gateway never redirects, and a redirect to another host
     would carry ``cf-aig-authorization`` along (httpx strips only ``Authorization``).
     """
@@ -175,35 +182,84 @@ def http_clients(
             "http_async_client (use timeout=, max_retries= or openai_proxy= instead)"
         )
     if sync_client is None:
-        sync_transport: httpx.BaseTransport | None = None
-        if universal is not None:
-            sync_transport = UniversalTransport(
-                universal, httpx.HTTPTransport(proxy=proxy, limits=openai.DEFAULT_CONNECTION_LIMITS)
-            )
-        sync_client = httpx.Client(
-            timeout=openai.DEFAULT_TIMEOUT,
-            limits=openai.DEFAULT_CONNECTION_LIMITS,
-            follow_redirects=False,
-            proxy=None if sync_transport is not None else proxy,
-            transport=sync_transport,
-        )
+        if universal is None:
+            sync_client = _shared_sync_client(proxy)
+        else:
+            transport = httpx.HTTPTransport(proxy=proxy, limits=openai.DEFAULT_CONNECTION_LIMITS)
+            sync_client = _sync_client(transport=UniversalTransport(universal, transport))
     if async_client is None:
-        async_transport: httpx.AsyncBaseTransport | None = None
-        if universal is not None:
-            async_transport = AsyncUniversalTransport(
-                universal,
-                httpx.AsyncHTTPTransport(proxy=proxy, limits=openai.DEFAULT_CONNECTION_LIMITS),
+        if universal is None:
+            async_client = _shared_async_client(proxy)
+        else:
+            async_client = _async_client(
+                transport=AsyncUniversalTransport(universal, PerLoopTransport(proxy))
             )
-        async_client = httpx.AsyncClient(
-            timeout=openai.DEFAULT_TIMEOUT,
-            limits=openai.DEFAULT_CONNECTION_LIMITS,
-            follow_redirects=False,
-            proxy=None if async_transport is not None else proxy,
-            transport=async_transport,
-        )
     _add_hook(sync_client.event_hooks, _capture)
     _add_hook(async_client.event_hooks, _acapture)
     return sync_client, async_client
+
+
+def _sync_client(**kwargs: Any) -> httpx.Client:
+    return httpx.Client(
+        timeout=openai.DEFAULT_TIMEOUT,
+        limits=openai.DEFAULT_CONNECTION_LIMITS,
+        follow_redirects=False,
+        event_hooks={"response": [_capture]},
+        **kwargs,
+    )
+
+
+def _async_client(**kwargs: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=openai.DEFAULT_TIMEOUT,
+        limits=openai.DEFAULT_CONNECTION_LIMITS,
+        follow_redirects=False,
+        event_hooks={"response": [_acapture]},
+        **kwargs,
+    )
+
+
+@lru_cache(maxsize=8)
+def _shared_sync_client(proxy: str | None) -> httpx.Client:
+    return _sync_client(proxy=proxy)
+
+
+@lru_cache(maxsize=8)
+def _shared_async_client(proxy: str | None) -> httpx.AsyncClient:
+    return _async_client(transport=PerLoopTransport(proxy))
+
+
+class PerLoopTransport(httpx.AsyncBaseTransport):
+    """One connection pool per event loop, so a model outlives ``asyncio.run``.
+
+    A pooled connection belongs to the loop that opened it; reused from another loop it
+    fails with "Event loop is closed" (what a shared ``ChatOpenAI`` does across
+    ``asyncio.run`` calls or per-test loops). Pools of finished loops go with the loop.
+    """
+
+    def __init__(self, proxy: str | None = None) -> None:
+        self._proxy = proxy
+        self._pools: WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncHTTPTransport] = (
+            WeakKeyDictionary()
+        )
+
+    def _pool(self) -> httpx.AsyncHTTPTransport:
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = httpx.AsyncHTTPTransport(
+                proxy=self._proxy, limits=openai.DEFAULT_CONNECTION_LIMITS
+            )
+            self._pools[loop] = pool
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._pool().handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.aclose()
 
 
 def sdk_clients(

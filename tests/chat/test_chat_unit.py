@@ -1,0 +1,102 @@
+"""ChatCloudflareGateway without a server: construction, conventions, bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from langchain_cf_gateway import ChatCloudflareGateway, GatewayOptions
+from langchain_cf_gateway.core import ConfigError, InvalidModelIdError, InvalidOptionError
+
+BASE = {"model": "openai/gpt-4o-mini", "account_id": "acct", "base_url": "http://127.0.0.1:8787"}
+
+
+def make(**kwargs: Any) -> ChatCloudflareGateway:
+    return ChatCloudflareGateway(**{**BASE, **kwargs})
+
+
+def test_langchain_conventions() -> None:
+    model = make(temperature=0.2, max_tokens=50)
+
+    assert model._llm_type == "cloudflare-ai-gateway-chat"
+    assert model.get_lc_namespace() == ["langchain_cf_gateway", "chat_models"]
+    assert model.is_lc_serializable()
+    assert model.lc_secrets == {
+        "gateway_token": "CLOUDFLARE_AI_GATEWAY_TOKEN",
+        "openai_api_key": "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY",
+    }
+    assert model._get_ls_params() == {
+        "ls_provider": "cloudflare-ai-gateway",
+        "ls_model_name": "openai/gpt-4o-mini",
+        "ls_model_type": "chat",
+        "ls_temperature": 0.2,
+        "ls_max_tokens": 50,
+    }
+    assert model.stream_usage is True
+    assert model.use_responses_api is False
+
+
+def test_the_sdk_base_is_built_from_the_host() -> None:
+    for base_url in (
+        "http://127.0.0.1:8787",
+        "http://127.0.0.1:8787/v1/",
+        "http://127.0.0.1:8787/",
+    ):
+        model = make(base_url=base_url)
+        assert str(model.root_client.base_url) == "http://127.0.0.1:8787/v1/acct/default/compat/"
+        assert model.openai_api_base == "http://127.0.0.1:8787"
+    native = make(endpoint="native", gateway_id="gw")
+    assert str(native.root_client.base_url) == "http://127.0.0.1:8787/v1/acct/gw/openai/"
+
+
+def test_gateway_options_accept_a_dict_or_options_and_serialize_as_a_dict() -> None:
+    from_dict = make(gateway_options={"cache_ttl": 300, "metadata": {"team": "docs"}})
+    from_options = make(gateway_options=GatewayOptions(cache_ttl=300, metadata={"team": "docs"}))
+
+    assert from_dict.gateway_options == from_options.gateway_options
+    assert from_dict.lc_attributes == {
+        "gateway_options": {"cache_ttl": 300, "metadata": {"team": "docs"}}
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"model": "gpt-4o-mini"}, InvalidModelIdError, "needs a provider"),
+        ({"gateway_options": {"cache_ttl": 5}}, InvalidOptionError, "cache_ttl"),
+        ({"gateway_options": {"cache_tll": 60}}, InvalidOptionError, "not a gateway option"),
+        ({"account_id": None}, ConfigError, "CLOUDFLARE_ACCOUNT_ID"),
+        ({"base_url": "127.0.0.1:8787"}, ConfigError, "http"),
+        ({"endpoint": "rest", "gateway_token": "t", "api_key": "sk"}, ConfigError, "BYOK"),
+        ({"endpoint": "rest"}, ConfigError, "token"),
+        ({"fallbacks": ["openai/gpt-4o"], "endpoint": "rest"}, ConfigError, "universal"),
+        ({"fallbacks": [{"model": "openai/gpt-4o", "api_key": "sk"}]}, ConfigError, "BYOK"),
+        ({"fallbacks": [{"gateway_options": {}}]}, ConfigError, "'model'"),
+        ({"fallbacks": ["gpt-4o"]}, InvalidModelIdError, "needs a provider"),
+        (
+            {"fallbacks": [{"model": "openai/gpt-4o", "gateway_options": {"max_attempts": 9}}]},
+            InvalidOptionError,
+            "max_attempts",
+        ),
+        (
+            {"fallbacks": ["openai/gpt-4o"], "http_client": httpx.Client()},
+            ConfigError,
+            "http_client",
+        ),
+    ],
+)
+def test_bad_input_raises_the_core_error_that_names_the_fix(
+    kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        make(**kwargs)
+
+
+def test_a_user_http_client_gets_the_capture_hook_once() -> None:
+    client = httpx.Client()
+    make(http_client=client)
+    make(http_client=client)
+
+    assert len(client.event_hooks["response"]) == 1
