@@ -48,6 +48,7 @@ from .errors import (
     GatewayError,
     GatewayNotFoundError,
     InvalidOptionError,
+    InvalidResponseError,
     error_from_response,
 )
 from .info import GatewayInfo
@@ -524,10 +525,22 @@ class _GatewayClientBase(Generic[HttpClientT]):
             body = response.text
         envelope = isinstance(body, dict) and "success" in body and "result" in body
         if response.is_success and (not envelope or body.get("success") is not False):
-            if envelope:
-                info = ResultInfo.model_validate(body.get("result_info") or {})
-                return call.parse(body.get("result"), info)
-            return call.parse(body, ResultInfo())
+            try:
+                if envelope:
+                    info = ResultInfo.model_validate(body.get("result_info") or {})
+                    return call.parse(body.get("result"), info)
+                return call.parse(body, ResultInfo())
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                # A 2xx that is not JSON or not the documented shape (a proxy's HTML page, a
+                # cut body): the server's fault, never a ValueError that reads as bad input.
+                raise InvalidResponseError(
+                    f"the management API answered HTTP {response.status_code} with a body "
+                    f"that is not the v4 envelope of {call.request.url.path}: "
+                    f"{type(exc).__name__}",
+                    status_code=response.status_code,
+                    log_id=GatewayInfo.from_headers(response.headers).log_id,
+                    body=body if isinstance(body, dict) else str(body)[:500],
+                ) from exc
         raise _api_error(response, body, call.not_found)
 
     # ------------------------------------------------------------------ logs
