@@ -208,7 +208,9 @@ def _row(entry: LogEntry) -> tuple[str, ...]:
         status = f"{'ok' if entry.success else 'FAIL'}"
         if entry.status_code:
             status += f" {entry.status_code}"
-    cache = "HIT" if entry.cached else ("MISS" if entry.cached is not None else "-")
+    cache = "HIT" if entry.cached else "MISS"
+    if entry.cached is None or entry.success is False:
+        cache = "-"  # a failed request was not answered from the cache, nor stored in it
     tokens = f"{entry.tokens_in or 0}/{entry.tokens_out or 0}"
     cost = f"${entry.cost:.6f}" if entry.cost is not None else "-"
     duration = _number(entry.duration)
