@@ -43,7 +43,14 @@ from langchain_openai.chat_models.base import (
     OpenAIRateLimitError,
 )
 
-from .core import ConfigError, GatewayError, UniversalRoute, error_from_response
+from .core import (
+    ConfigError,
+    GatewayError,
+    Header,
+    InvalidResponseError,
+    UniversalRoute,
+    error_from_response,
+)
 
 NO_PROVIDER_KEY: Final = "cf-aig-no-provider-key"
 """What the SDK gets as its API key when there is none. Never sent: the header is omitted."""
@@ -58,10 +65,11 @@ OMIT_AUTHORIZATION: Final[Mapping[str, Any]] = {"Authorization": openai.omit}
 class ResponseCapture:
     """The response headers of one call, filled in by the httpx hook while the call runs."""
 
-    __slots__ = ("headers", "ref")
+    __slots__ = ("headers", "ref", "status")
 
     def __init__(self) -> None:
         self.headers: httpx.Headers | None = None
+        self.status: int | None = None
         self.ref: Any = None
         """The :class:`~langchain_cf_gateway.core.ModelRef` of a per-call model override."""
 
@@ -78,6 +86,7 @@ def _capture(response: httpx.Response) -> None:
     capture = CURRENT_CAPTURE.get()
     if capture is not None:
         capture.headers = response.headers
+        capture.status = response.status_code
 
 
 async def _acapture(response: httpx.Response) -> None:
@@ -384,3 +393,19 @@ def gateway_error(exc: openai.APIStatusError) -> GatewayError:
     err.__dict__.update(typed.__dict__)
     err.args = typed.args
     return err
+
+
+BROKEN_ANSWER: Final = (json.JSONDecodeError, httpx.TransportError)
+"""What the SDK lets through when a 2xx answer is not JSON or a stream is cut off."""
+
+
+def broken_answer(
+    exc: Exception, status: int | None, headers: httpx.Headers | None
+) -> InvalidResponseError:
+    """The core's error for an answer that broke off or is not JSON, with its log id."""
+    what = "is not valid JSON" if isinstance(exc, json.JSONDecodeError) else "was cut off"
+    return InvalidResponseError(
+        f"the answer {what} ({type(exc).__name__}: {exc})",
+        status_code=status or 200,
+        log_id=headers.get(Header.LOG_ID) if headers is not None else None,
+    )

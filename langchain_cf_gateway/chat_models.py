@@ -20,9 +20,11 @@ from pydantic import Field, PrivateAttr, SecretStr, ValidationError, model_valid
 from typing_extensions import Self
 
 from ._openai_sdk import (
+    BROKEN_ANSWER,
     CURRENT_CAPTURE,
     OMIT_AUTHORIZATION,
     ResponseCapture,
+    broken_answer,
     client_headers,
     gateway_error,
     http_clients,
@@ -35,6 +37,8 @@ from .core import (
     GatewayInfo,
     GatewayInputError,
     GatewayOptions,
+    Header,
+    InvalidResponseError,
     ModelRef,
     Route,
     Step,
@@ -546,6 +550,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
         except openai.APIStatusError as exc:
             raise gateway_error(exc) from exc
+        except BROKEN_ANSWER as exc:
+            raise broken_answer(exc, capture.status, capture.headers) from exc
         finally:
             CURRENT_CAPTURE.reset(token)
         info = self._gateway_info(capture)
@@ -568,6 +574,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             )
         except openai.APIStatusError as exc:
             raise gateway_error(exc) from exc
+        except BROKEN_ANSWER as exc:
+            raise broken_answer(exc, capture.status, capture.headers) from exc
         finally:
             CURRENT_CAPTURE.reset(token)
         info = self._gateway_info(capture)
@@ -592,6 +600,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             first = next(stream, None)
         except openai.APIStatusError as exc:
             raise gateway_error(exc) from exc
+        except BROKEN_ANSWER as exc:
+            raise broken_answer(exc, capture.status, capture.headers) from exc
         finally:
             CURRENT_CAPTURE.reset(token)
         if first is None:
@@ -599,7 +609,17 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         # One chunk only: merging two would concatenate "MISS" into "MISSMISS".
         first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
         yield first
-        yield from stream
+        # A stream cut off or corrupted half-way, or one that ends without a finish reason,
+        # raises: it never passes for a short answer.
+        finished = _finishes(first)
+        try:
+            for chunk in stream:
+                finished = finished or _finishes(chunk)
+                yield chunk
+        except BROKEN_ANSWER as exc:
+            raise broken_answer(exc, capture.status, capture.headers) from exc
+        if not finished:
+            raise _unfinished(capture)
 
     async def _astream(
         self,
@@ -617,12 +637,35 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             return
         except openai.APIStatusError as exc:
             raise gateway_error(exc) from exc
+        except BROKEN_ANSWER as exc:
+            raise broken_answer(exc, capture.status, capture.headers) from exc
         finally:
             CURRENT_CAPTURE.reset(token)
         first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
         yield first
-        async for chunk in stream:
-            yield chunk
+        finished = _finishes(first)
+        try:
+            async for chunk in stream:
+                finished = finished or _finishes(chunk)
+                yield chunk
+        except BROKEN_ANSWER as exc:
+            raise broken_answer(exc, capture.status, capture.headers) from exc
+        if not finished:
+            raise _unfinished(capture)
+
+
+def _finishes(chunk: ChatGenerationChunk) -> bool:
+    info = chunk.generation_info
+    return info is not None and info.get("finish_reason") is not None
+
+
+def _unfinished(capture: ResponseCapture) -> InvalidResponseError:
+    headers = capture.headers
+    return InvalidResponseError(
+        "the stream ended without a finish reason: the answer may be cut short",
+        status_code=capture.status or 200,
+        log_id=headers.get(Header.LOG_ID) if headers is not None else None,
+    )
 
 
 def _forwardable(value: Any) -> bool:

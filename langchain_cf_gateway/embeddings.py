@@ -20,7 +20,9 @@ from pydantic import (
 from typing_extensions import Self
 
 from ._openai_sdk import (
+    BROKEN_ANSWER,
     OMIT_AUTHORIZATION,
+    broken_answer,
     client_headers,
     gateway_error,
     http_clients,
@@ -209,7 +211,10 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
                 )
             except openai.APIStatusError as exc:
                 raise gateway_error(exc) from exc
-            vectors += _vectors(raw.parse())
+            try:
+                vectors += _vectors(raw.parse())
+            except BROKEN_ANSWER as exc:
+                raise broken_answer(exc, raw.status_code, raw.headers) from exc
             infos.append(self._info(raw.headers))
         return EmbeddingsResult(vectors, tuple(infos))
 
@@ -230,7 +235,10 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
                 )
             except openai.APIStatusError as exc:
                 raise gateway_error(exc) from exc
-            vectors += _vectors(raw.parse())
+            try:
+                vectors += _vectors(raw.parse())
+            except BROKEN_ANSWER as exc:
+                raise broken_answer(exc, raw.status_code, raw.headers) from exc
             infos.append(self._info(raw.headers))
         return EmbeddingsResult(vectors, tuple(infos))
 

@@ -14,6 +14,7 @@ from langchain_cf_gateway.core import (
     GatewayInfo,
     GatewayInputError,
     InvalidModelIdError,
+    InvalidResponseError,
     ProviderUnavailableError,
 )
 from langchain_cf_gateway.local import EMBEDDING_DIMENSIONS, LocalGateway, embedding_vector
@@ -114,6 +115,12 @@ def test_embedding_errors_are_typed_and_carry_the_log_id(gateway: LocalGateway) 
         model.embed_query("alpha")
 
     assert isinstance(caught.value, openai.InternalServerError)
+    assert caught.value.log_id == gateway.logs()[0]["id"]
+
+
+def test_an_answer_that_is_not_json_raises_the_typed_error(gateway: LocalGateway) -> None:
+    with pytest.raises(InvalidResponseError) as caught:
+        embeddings(gateway, model="openai/text-embedding-3-small~malformed").embed_query("a")
     assert caught.value.log_id == gateway.logs()[0]["id"]
 
 

@@ -27,6 +27,7 @@ from langchain_cf_gateway.core import (
     GatewayInputError,
     GatewayRateLimitError,
     InvalidOptionError,
+    InvalidResponseError,
     ProviderError,
     ProviderUnavailableError,
 )
@@ -543,3 +544,26 @@ def test_one_model_serves_successive_event_loops(gateway: LocalGateway) -> None:
     answers = [asyncio.run(model.ainvoke(f"loop {i}")) for i in range(3)]
 
     assert [a.content for a in answers] == [f"Mock answer: loop {i}" for i in range(3)]
+
+
+@pytest.mark.parametrize("fault", ["malformed", "chunk-delay=1~disconnect=3"])
+def test_a_broken_answer_raises_with_its_log_id_instead_of_a_short_one(
+    gateway: LocalGateway, fault: str
+) -> None:
+    model = chat(gateway, model=f"openai/gpt-4o-mini~{fault}")
+
+    async def astream() -> None:
+        async for _ in model.astream("one two three four five six seven"):
+            pass
+
+    calls: list[Callable[[], Any]] = [
+        lambda: list(model.stream("one two three four five six seven")),
+        lambda: asyncio.run(astream()),
+    ]
+    if fault == "malformed":
+        calls.append(lambda: model.invoke("one two"))
+    for call in calls:
+        with pytest.raises(InvalidResponseError) as caught:
+            call()
+        assert caught.value.status_code == 200
+        assert caught.value.log_id == gateway.logs()[-1]["id"]
