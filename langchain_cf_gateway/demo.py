@@ -1,48 +1,420 @@
-"""``cf-aig demo`` (``make demo``), interim: ``cf-aig route`` on a handful of model ids.
+"""``cf-aig demo`` (``make demo``): the package end to end, as a readable report.
 
-Until the local gateway and the chat model land, the demo shows how model ids become
-requests (compat, native and REST endpoints, a dynamic route, a Workers AI model, an
-embeddings route and a fallback chain) without sending anything. The gateway resolves
-as everywhere else; with nothing configured, placeholders stand in and a note says so.
+Where it runs: with Cloudflare credentials configured (``CLOUDFLARE_ACCOUNT_ID`` and a
+token, in the environment or ``~/.config/cf-aig/config.json``) against that gateway;
+otherwise, or with ``--local``, on an embedded :class:`~.local.LocalGateway` started on a
+free loopback port and stopped at the end. The steps:
+
+1. a LangChain chain (``prompt | ChatCloudflareGateway | StrOutputParser``) run twice:
+   MISS, then HIT, with the latency of each;
+2. a stream: chunks, time to the first one, the log id;
+3. a tool call (the local mock is scripted to call the tool);
+4. a fallback chain whose first step fails (the local gateway's fault grammar makes it
+   answer 503) and whose second answers;
+5. a LiteLLM completion through the ``cloudflare-ai-gateway`` custom provider;
+6. the usage tracker's totals (:func:`~.callbacks.gateway_usage`);
+7. the logs of the run, from the logs API (:class:`~.core.api_client.GatewayClient`);
+8. feedback sent for the first call's log, and read back.
+
+Exit status 0 when every step worked, 1 otherwise. Nothing keeps running afterwards:
+the local gateway's server thread and log store are stopped, every client closed.
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
-from typing import Final
+import contextlib
+import importlib
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from . import dry_run
+from .core import GatewayConfig, GatewayError, GatewayInputError
+from .core.config import ENV_ACCOUNT_ID, ENV_TOKEN
 
-ROUTE_COMMANDS: Final = (
-    "openai/gpt-4o-mini --cache-ttl 3600 --metadata team=search user=42",
-    "groq/llama-3.1-8b-instant --endpoint native",
-    "anthropic/claude-sonnet-4-5 --endpoint rest --max-attempts 3",
-    "dynamic/support --metadata plan=free",
-    "@cf/meta/llama-3.1-8b-instruct",
-    "openai/text-embedding-3-small --embeddings --endpoint native",
-    "openai/gpt-4o-mini --fallback anthropic/claude-sonnet-4-5 "
-    "workers-ai/@cf/meta/llama-3.1-8b-instruct --request-timeout 10000 --max-attempts 2",
-)
-"""The ``cf-aig route`` command lines the demo runs, each printed before its output."""
+if TYPE_CHECKING:
+    from .callbacks import GatewayUsageTracker
+
+DEFAULT_MODEL: Final = "openai/gpt-4o-mini"
+DEFAULT_FALLBACK: Final = "anthropic/claude-3-5-haiku"
+LOCAL_PROVIDER_DELAY_MS: Final = 120
+"""The mock model answers at once; a MISS is given this provider-like latency, so the
+report shows what the cache saves. A HIT never reaches the model."""
+STEPS: Final = 8
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """``cf-aig demo`` takes no arguments: the gateway comes from the environment or file."""
+    """The arguments of ``cf-aig demo``."""
     parser.description = (
-        "Dry-run `cf-aig route` on model ids covering compat, native, REST, a dynamic "
-        "route, Workers AI, embeddings and a fallback chain. Nothing is sent."
+        "Run the package end to end and print a report: a LangChain chain (MISS then HIT), "
+        "a stream, a tool call, a fallback, LiteLLM, usage totals, the logs API and feedback. "
+        "Uses the configured Cloudflare gateway when credentials are set, else an embedded "
+        "local gateway."
+    )
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="use the embedded local gateway even when Cloudflare credentials are set",
+    )
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"default {DEFAULT_MODEL}")
+    parser.add_argument(
+        "--fallback-model",
+        default=DEFAULT_FALLBACK,
+        metavar="MODEL",
+        help=f"the fallback chain's second step (default {DEFAULT_FALLBACK})",
     )
 
 
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass
+class Report:
+    """Numbered steps with indented detail lines, and whether every step worked."""
+
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    failures: list[str] = field(default_factory=list)
+    _number: int = 0
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def detail(self, text: str) -> None:
+        self.line(f"      {text}")
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        self._number += 1
+        self.line(f"[{self._number}/{STEPS}] {title}")
+        started = time.perf_counter()
+        try:
+            yield
+        except (GatewayError, GatewayInputError, OSError, RuntimeError, ValueError) as exc:
+            self.failures.append(title)
+            self.detail(f"FAILED: {type(exc).__name__}: {exc}")
+        else:
+            self.detail(f"ok ({_ms(time.perf_counter() - started)})")
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def _short(text: str, width: int = 70) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# --------------------------------------------------------------------------- where
+
+
+@dataclass
+class Target:
+    """The gateway the demo talks to, and how to reach its management API."""
+
+    config: GatewayConfig
+    management_token: str | None
+    local: Any = None
+    """The embedded :class:`~.local.LocalGateway`, or None for a configured gateway."""
+
+    @property
+    def chat_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "account_id": self.config.account_id,
+            "gateway_id": self.config.gateway_id,
+            "base_url": self.config.base_url,
+        }
+        if self.config.token is not None:
+            kwargs["gateway_token"] = self.config.token
+        return kwargs
+
+    @property
+    def litellm_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "account_id": self.config.account_id,
+            "gateway_id": self.config.gateway_id,
+        }
+        if self.config.base_url:
+            kwargs["api_base"] = self.config.base_url
+        if self.config.token is not None:
+            kwargs["gateway_token"] = self.config.token.get_secret_value()
+        return kwargs
+
+    def script(self, **kwargs: Any) -> bool:
+        """Tell the local mock what to answer; False on a real gateway (nothing to script)."""
+        if self.local is None:
+            return False
+        self.local.script(**kwargs)
+        return True
+
+
+def configured_gateway() -> GatewayConfig | None:
+    """The gateway of the environment or config file, when it has an account and a token."""
+    if not (os.environ.get(ENV_ACCOUNT_ID) or _config_file_has_account()):
+        return None
+    try:
+        config = GatewayConfig.resolve()
+    except GatewayInputError:
+        return None
+    return config if (config.token is not None or config.base_url) else None
+
+
+def _config_file_has_account() -> bool:
+    from .core import config_file_path
+
+    try:
+        return '"accountId"' in config_file_path().read_text(encoding="utf-8")
+    except OSError:
+        return False
+
+
+@contextmanager
+def open_target(use_local: bool, report: Report) -> Iterator[Target]:
+    config = None if use_local else configured_gateway()
+    if config is not None:
+        token = os.environ.get("CLOUDFLARE_API_TOKEN") or (
+            config.token.get_secret_value() if config.token else None
+        )
+        where = config.base_url or "Cloudflare"
+        report.line(
+            f"Gateway {config.gateway_id!r} of account {config.account_id} on {where} "
+            "(credentials from the environment or config file)"
+        )
+        yield Target(config, token)
+        return
+    from .local import LocalGateway
+
+    names = ", ".join((ENV_ACCOUNT_ID, ENV_TOKEN[0]))
+    with LocalGateway() as gw:
+        report.line(
+            f"Embedded local gateway on {gw.base_url} (no Cloudflare credentials set: "
+            f"{names}; the model is a deterministic mock)"
+        )
+        yield Target(gw.config(), gw.management_token, local=gw)
+    report.line(f"Local gateway stopped; port {gw.port} closed.")
+
+
+# --------------------------------------------------------------------------- the steps
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print each route of :data:`ROUTE_COMMANDS` under one resolved gateway."""
-    config, notes = dry_run.resolve_config()
-    for note in notes:
-        print(f"note: {note}")
-    route_parser = argparse.ArgumentParser(prog="cf-aig route")
-    dry_run.configure(route_parser)
-    for line in ROUTE_COMMANDS:
-        print(f"\n$ cf-aig route {line}")
-        print(dry_run.show(route_parser.parse_args(shlex.split(line)), config))
+    """Run the eight steps and print the report; 0 when all of them worked."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
+    started = time.perf_counter()
+    report = Report()
+    # LiteLLM takes seconds to import: start now, in the background, while LangChain runs.
+    preload = threading.Thread(
+        target=_import_quietly, args=("litellm",), name="cf-aig-demo-import", daemon=True
+    )
+    preload.start()
+    from .callbacks import gateway_usage
+
+    with open_target(args.local, report) as target, gateway_usage() as usage:
+        report.line()
+        demo = Demo(report, target, usage, args.model, args.fallback_model, preload)
+        for title, step in demo.steps():
+            with report.step(title):
+                step()
+        report.line()
+    elapsed = time.perf_counter() - started
+    if report.failures:
+        report.line(f"{len(report.failures)} of {STEPS} steps failed: {', '.join(report.failures)}")
+        return 1
+    report.line(f"All {STEPS} steps worked in {elapsed:.1f} s.")
     return 0
+
+
+class Demo:
+    """The steps, sharing one chat model, one usage tracker and the first call's log id."""
+
+    def __init__(
+        self,
+        report: Report,
+        target: Target,
+        usage: GatewayUsageTracker,
+        model: str,
+        fallback_model: str,
+        preload: threading.Thread,
+    ) -> None:
+        from .chat_models import ChatCloudflareGateway
+
+        self.report = report
+        self.target = target
+        self.usage = usage
+        self.model = model
+        self.fallback_model = fallback_model
+        self.preload = preload
+        self.tag = uuid.uuid4().hex[:8]
+        """In every prompt: on a real gateway the first run of this demo must be a MISS."""
+        self.since = datetime.now(timezone.utc)
+        self.first_log_id: str | None = None
+        self.llm = ChatCloudflareGateway(
+            model=model, gateway_options={"cache_ttl": 3600}, **target.chat_kwargs
+        )
+
+    def steps(self) -> list[tuple[str, Callable[[], None]]]:
+        return [
+            ("LangChain chain: prompt | ChatCloudflareGateway | StrOutputParser", self.chain),
+            ("Stream", self.stream),
+            ("Tool call", self.tool_call),
+            (f"Fallback chain: {self.model} -> {self.fallback_model}", self.fallback),
+            ("LiteLLM completion through the cloudflare-ai-gateway provider", self.litellm),
+            ("Usage tracker (gateway_usage)", self.totals),
+            ("Logs API", self.logs),
+            ("Feedback", self.feedback),
+        ]
+
+    def chain(self) -> None:
+        from langchain_core.output_parsers import StrOutputParser
+        from langchain_core.prompts import ChatPromptTemplate
+
+        prompt = ChatPromptTemplate.from_template("In one sentence, what is {topic}?")
+        chain = prompt | self.llm | StrOutputParser()
+        topic = f"an AI gateway (demo {self.tag})"
+        if self.target.script(fault=f"delay={LOCAL_PROVIDER_DELAY_MS}", times=1):
+            self.report.detail(
+                f"(the local mock model is given {LOCAL_PROVIDER_DELAY_MS} ms of provider latency)"
+            )
+        for attempt in (1, 2):
+            t0 = time.perf_counter()
+            answer = chain.invoke({"topic": topic})
+            took = time.perf_counter() - t0
+            call = self.usage.calls[-1]
+            self.report.detail(
+                f"run {attempt}: {call.cache_status or '-':4}  {_ms(took):>7}  "
+                f"log {call.log_id}  {_short(answer, 48)!r}"
+            )
+            if attempt == 1:
+                self.first_log_id = call.log_id
+        statuses = [c.cache_status for c in self.usage.calls[-2:]]
+        if statuses != ["MISS", "HIT"]:
+            raise RuntimeError(f"expected MISS then HIT; the gateway said {statuses}")
+
+    def stream(self) -> None:
+        t0 = time.perf_counter()
+        first_at: float | None = None
+        chunks = []
+        for chunk in self.llm.stream(f"Stream a short greeting (demo {self.tag})"):
+            if first_at is None:
+                first_at = time.perf_counter() - t0
+            chunks.append(chunk)
+        total = time.perf_counter() - t0
+        if not chunks:
+            raise RuntimeError("the stream ended without a chunk")
+        merged = sum(chunks[1:], chunks[0])
+        info = merged.response_metadata.get("gateway", {})
+        usage = merged.usage_metadata or {"input_tokens": 0, "output_tokens": 0}
+        self.report.detail(
+            f"{len(chunks)} chunks, first after {_ms(first_at or 0)}, all in {_ms(total)}: "
+            f"{_short(str(merged.content), 50)!r}"
+        )
+        self.report.detail(
+            f"log {info.get('log_id')}, tokens {usage['input_tokens']}/{usage['output_tokens']}"
+        )
+
+    def tool_call(self) -> None:
+        from langchain_core.tools import tool
+
+        @tool
+        def get_weather(city: str) -> str:
+            """The current weather in a city."""
+            return f"Sunny and 21 degrees in {city}"
+
+        self.target.script(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
+        ai = self.llm.bind_tools([get_weather], tool_choice="get_weather").invoke(
+            f"What is the weather in Paris? (demo {self.tag})"
+        )
+        if not ai.tool_calls:
+            raise RuntimeError("the model answered without calling the tool")
+        call = ai.tool_calls[0]
+        self.report.detail(f"the model called {call['name']}({call['args']})")
+        self.report.detail(f"the tool returned {get_weather.invoke(call['args'])!r}")
+
+    def fallback(self) -> None:
+        from .chat_models import ChatCloudflareGateway
+
+        failing = self.model
+        # The local gateway's fault grammar makes the first step answer 503; on a real
+        # gateway a model that does not exist fails the same way.
+        if not self.target.script(fault="status=503", model=self.model.split("/", 1)[-1]):
+            failing = f"{self.model}-does-not-exist"
+        chained = ChatCloudflareGateway(
+            model=failing, fallbacks=[self.fallback_model], **self.target.chat_kwargs
+        )
+        answer = chained.invoke(f"Say hello (demo {self.tag})")
+        info = answer.response_metadata["gateway"]
+        if not info.get("step"):
+            raise RuntimeError("the first step answered: no fallback was taken")
+        self.report.detail(f"step 0 {failing}: failed")
+        self.report.detail(
+            f"step {info['step']} {info['provider']}/{info['model']}: "
+            f"answered {_short(str(answer.content), 40)!r}"
+        )
+
+    def litellm(self) -> None:
+        self.preload.join()
+        import litellm
+
+        from .litellm_provider import register
+
+        register()
+        t0 = time.perf_counter()
+        response = litellm.completion(
+            model=f"cloudflare-ai-gateway/{self.model}",
+            messages=[{"role": "user", "content": f"Hello from LiteLLM (demo {self.tag})"}],
+            **self.target.litellm_kwargs,
+        )
+        call = self.usage.record(response, latency_s=time.perf_counter() - t0)
+        content = response.choices[0].message.content or ""
+        self.report.detail(
+            f"{_short(content, 50)!r}  log {call.log_id}  "
+            f"tokens {call.input_tokens}/{call.output_tokens}"
+        )
+
+    def totals(self) -> None:
+        for text in str(self.usage).splitlines():
+            self.report.detail(text)
+        for model, totals in self.usage.by_model().items():
+            self.report.detail(
+                f"  {model}: {totals.calls} calls, {totals.cache_hits} cache hits, "
+                f"{totals.input_tokens}/{totals.output_tokens} tokens, ${totals.cost:.6f}"
+            )
+
+    def logs(self) -> None:
+        from .cli_logs import render_table
+        from .core.api_client import GatewayClient
+
+        with GatewayClient(self.target.config, api_token=self.target.management_token) as client:
+            entries = list(client.iter_logs(start_date=self.since, limit=50))
+        for text in render_table(entries).splitlines():
+            self.report.detail(text)
+        failed = sum(1 for e in entries if e.success is False)
+        self.report.detail(
+            f"{len(entries)} log rows for this run; {failed} failed (the fallback's first step)"
+        )
+
+    def feedback(self) -> None:
+        from .core.api_client import GatewayClient
+
+        if self.first_log_id is None:
+            raise RuntimeError("no log id from the first step to send feedback for")
+        with GatewayClient(self.target.config, api_token=self.target.management_token) as client:
+            client.update_log(self.first_log_id, feedback=1, score=95, metadata={"demo": self.tag})
+            entry = client.get_log(self.first_log_id)
+        self.report.detail(f"sent feedback +1, score 95 for log {self.first_log_id}")
+        self.report.detail(
+            f"the logs API now shows feedback {entry.feedback}, score {entry.score}, "
+            f"metadata {entry.metadata}"
+        )
+
+
+def _import_quietly(name: str) -> None:
+    with contextlib.suppress(Exception):  # the step that needs it reports the error
+        importlib.import_module(name)

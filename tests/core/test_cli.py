@@ -12,7 +12,6 @@ import pytest
 
 from langchain_cf_gateway import cli
 from langchain_cf_gateway.cli import Command, available_commands, main
-from langchain_cf_gateway.demo import ROUTE_COMMANDS
 
 GW = "https://gateway.ai.cloudflare.com/v1/acct1/default"
 NO_TOKEN_NOTE = (
@@ -325,21 +324,8 @@ def test_serve_is_listed_exactly_when_the_local_gateway_cli_exists() -> None:
     assert ("serve" in available_commands()) == local_cli.is_file()
 
 
-def test_demo(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "demo")
-    assert (code, err) == (0, "")
-    gw = "https://gateway.ai.cloudflare.com/v1/YOUR_ACCOUNT_ID/default"
-    for line in ROUTE_COMMANDS:
-        assert f"$ cf-aig route {line}\n" in out
-    for expected in (
-        f"POST {gw}/compat/chat/completions\n",  # compat
-        f"POST {gw}/groq/chat/completions\n",  # native
-        "POST https://api.cloudflare.com/client/v4/accounts/YOUR_ACCOUNT_ID/ai/v1/chat/completions\n",
-        "body model: dynamic/support\n",
-        "body model: workers-ai/@cf/meta/llama-3.1-8b-instruct\n",
-        f"POST {gw}/openai/embeddings\n",
-        f"POST {gw}\n",  # the universal endpoint
-        '"query": {"model": "workers-ai/@cf/meta/llama-3.1-8b-instruct"}',
-    ):
-        assert expected in out
-    assert out.count("no account id is configured") == 1  # said once, not per route
+def test_demo_help(capsys: pytest.CaptureFixture[str]) -> None:
+    # The demo runs end to end (on the local gateway) in tests/observability/test_demo.py.
+    code, out, _ = run(capsys, "demo", "--help")
+    assert code == 0
+    assert "--local" in out and "local gateway" in out

@@ -174,9 +174,8 @@ def test_cli_output_and_logs(
     ]
     for argv in runs:
         main(argv)
-    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", "a")
-    monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_TOKEN", token)
-    assert main(["demo"]) == 0
+    # cf-aig demo with credentials set calls the real gateway; its token hygiene is
+    # tested on the local gateway in tests/observability/test_demo.py.
     out, err = capsys.readouterr()
     assert "Bearer ***" in out
     scan(out + err, token)

@@ -1,0 +1,121 @@
+"""``cf-aig demo`` (``make demo``) end to end: the report, exit status 0, nothing left running."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from langchain_cf_gateway.cli import main
+from langchain_cf_gateway.core import GatewayConfig
+
+SECTIONS = (
+    "[1/8] LangChain chain: prompt | ChatCloudflareGateway | StrOutputParser",
+    "[2/8] Stream",
+    "[3/8] Tool call",
+    "[4/8] Fallback chain: openai/gpt-4o-mini -> anthropic/claude-3-5-haiku",
+    "[5/8] LiteLLM completion through the cloudflare-ai-gateway provider",
+    "[6/8] Usage tracker (gateway_usage)",
+    "[7/8] Logs API",
+    "[8/8] Feedback",
+)
+CF_AIG = Path(sys.executable).with_name("cf-aig")
+
+
+def _port(out: str) -> int:
+    match = re.search(r"Embedded local gateway on http://127\.0\.0\.1:(\d+) ", out)
+    assert match, out
+    return int(match[1])
+
+
+def _closed(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def assert_full_report(out: str) -> None:
+    positions = [out.index(section) for section in SECTIONS]
+    assert positions == sorted(positions)
+    assert out.count("      ok (") == 8 and "FAILED" not in out
+    assert re.search(r"run 1: MISS +\d+ ms  log [0-9a-f-]{36}", out)
+    assert re.search(r"run 2: HIT +\d+ ms  log [0-9a-f-]{36}", out)
+    assert re.search(r"\d+ chunks, first after \d+ ms", out)
+    assert "the model called get_weather({'city': 'Paris'})" in out
+    assert "step 0 openai/gpt-4o-mini: failed" in out
+    assert "step 1 anthropic/claude-3-5-haiku: answered" in out
+    assert "Gateway calls: 6 (cache hits 1, misses 5, fallbacks 1, errors 0)" in out
+    # the logs table: seven rows (the fallback's failed first step included), one HIT
+    assert "7 log rows for this run; 1 failed" in out
+    assert len(re.findall(r"^ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  [0-9a-f-]{36} ", out, re.M)) == 7
+    first_log = re.search(r"run 1: MISS +\d+ ms  log ([0-9a-f-]{36})", out)
+    assert first_log
+    assert f"sent feedback +1, score 95 for log {first_log[1]}" in out
+    assert "the logs API now shows feedback 1, score 95" in out
+    assert "All 8 steps worked in" in out
+
+
+@pytest.mark.timeout(180)
+def test_make_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path: Path) -> None:
+    token = "demo-secret-token-0123456789"
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        # credentials are set, but --local keeps the demo on the embedded gateway
+        "CLOUDFLARE_ACCOUNT_ID": "acct-demo",
+        "CLOUDFLARE_AI_GATEWAY_TOKEN": token,
+    }
+    done = subprocess.run(
+        [str(CF_AIG), "demo", "--local"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=150,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_full_report(done.stdout)
+    assert token not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    port = _port(done.stdout)
+    assert f"Local gateway stopped; port {port} closed." in done.stdout
+    assert _closed(port)
+
+
+@pytest.mark.timeout(120)
+def test_in_process_no_thread_or_port_is_left(capsys: pytest.CaptureFixture[str]) -> None:
+    before = {t.ident for t in threading.enumerate()}
+    assert main(["demo"]) == 0  # no credentials in the environment: the local gateway
+    out, err = capsys.readouterr()
+    assert_full_report(out)
+    assert "Traceback" not in err
+    assert _closed(_port(out))
+    left = [t for t in threading.enumerate() if t.ident not in before]
+    # LiteLLM's process-wide logging pool may start on its first call; ours are all gone.
+    assert [t.name for t in left if not t.name.startswith("litellm-")] == []
+
+
+@pytest.mark.live
+@pytest.mark.timeout(180)
+def test_demo_against_the_real_gateway(live_config: GatewayConfig, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "CLOUDFLARE_ACCOUNT_ID": live_config.account_id,
+        "CLOUDFLARE_GATEWAY_ID": live_config.gateway_id,
+        "CLOUDFLARE_AI_GATEWAY_TOKEN": live_config.token.get_secret_value()  # type: ignore[union-attr]
+        if live_config.token
+        else "",
+    }
+    done = subprocess.run(
+        [str(CF_AIG), "demo"], capture_output=True, text=True, env=env, timeout=150, check=False
+    )
+    assert "of account" in done.stdout and "on Cloudflare" in done.stdout
+    for section in SECTIONS[:4]:
+        assert section in done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
