@@ -1,15 +1,21 @@
-"""Fixtures of the LiteLLM handler tests: LiteLLM loaded once, the provider registered, and
-the call keywords that point ``cloudflare-ai-gateway/...`` models at the local gateway."""
+"""Fixtures of the LiteLLM handler tests: LiteLLM loaded once, the provider registered, the
+call keywords that point ``cloudflare-ai-gateway/...`` models at the local gateway, a raw
+server for what the local gateway cannot script, and the LiteLLM proxy subprocess."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from litellm_proxy_process import LITELLM_CLI, ProxyProcess
 from litellm_rawserver import RawServer
 
 from langchain_cf_gateway.local import LocalGateway
+
+PROXY_TESTS = "test_proxy.py"
 
 
 @pytest.fixture(scope="session")
@@ -31,21 +37,22 @@ def litellm_mod() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def _own_local_gateway() -> Iterator[LocalGateway]:
-    with LocalGateway() as gw:
-        yield gw
+def session_gateway(request: pytest.FixtureRequest) -> Iterator[LocalGateway]:
+    """The shared session ``local_gateway`` of tests/conftest.py, or our own if it is absent."""
+    try:
+        shared: LocalGateway = request.getfixturevalue("local_gateway")
+    except pytest.FixtureLookupError:
+        with LocalGateway() as own:
+            yield own
+        return
+    yield shared
 
 
 @pytest.fixture
-def gw(request: pytest.FixtureRequest) -> LocalGateway:
-    """The shared ``gateway`` fixture (reset before each test), or our own until it exists."""
-    try:
-        shared: LocalGateway = request.getfixturevalue("gateway")
-        return shared
-    except pytest.FixtureLookupError:
-        own: LocalGateway = request.getfixturevalue("_own_local_gateway")
-        own.reset()
-        return own
+def gw(session_gateway: LocalGateway) -> LocalGateway:
+    """The session's local gateway, reset: no requests, scripts, cache entries or logs."""
+    session_gateway.reset()
+    return session_gateway
 
 
 @pytest.fixture
@@ -64,3 +71,44 @@ def raw_gateway() -> Iterator[RawServer]:
     """A raw HTTP server answering canned responses, for what the local gateway cannot do."""
     with RawServer() as server:
         yield server
+
+
+# --------------------------------------------------------------------------- the proxy
+
+_proxy: ProxyProcess | None = None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the LiteLLM proxy now if a proxy test will run: it boots while others run."""
+    global _proxy
+    here = Path(__file__).parent
+    wanted = any(
+        item.path.parent == here and item.path.name == PROXY_TESTS for item in session.items
+    )
+    if wanted and _proxy is None and LITELLM_CLI.exists():
+        _proxy = ProxyProcess()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    global _proxy
+    if _proxy is not None:
+        _proxy.stop()
+        _proxy = None
+
+
+@pytest.fixture(scope="session")
+def litellm_proxy() -> ProxyProcess:
+    """The running proxy (started at collection), ready; skips if litellm[proxy] is absent."""
+    global _proxy
+    if not LITELLM_CLI.exists():
+        pytest.skip(
+            f"the LiteLLM proxy CLI is not installed ({LITELLM_CLI}): install litellm[proxy]"
+        )
+    if _proxy is None:
+        _proxy = ProxyProcess()
+    try:
+        startup = _proxy.wait_ready()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    sys.stderr.write(f"\n[litellm proxy: ready {startup:.1f} s after its start]\n")
+    return _proxy
