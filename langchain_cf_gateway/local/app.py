@@ -7,7 +7,8 @@ Routes (spec section 1), under ``/v1/{account_id}/{gateway_id}/``:
 - ``{slug}/{path}`` for every provider of core's table: the OpenAI-style chat and
   embeddings paths of the table (``openai/chat/completions``,
   ``workers-ai/v1/chat/completions``, ``mistral/v1/embeddings``...),
-  ``anthropic/v1/messages`` in Anthropic's schema, ``.../models``; any other path is
+  ``anthropic/v1/messages`` in Anthropic's schema, ``workers-ai/@cf/{model}`` in Workers
+  AI's own schema (``{"result": {"response"}}``), ``.../models``; any other path is
   forwarded to a pass-through upstream, or answered 404 by the mock;
 - ``POST /v1/{account_id}/{gateway_id}`` with a JSON array of steps: the universal
   endpoint (section 1a), see :meth:`GatewayApp.universal`;
@@ -258,9 +259,13 @@ class GatewayApp:
             operation = "messages"
         elif (rest == "models" or rest.endswith("/models")) and method == "GET":
             operation = "models"
+        elif provider.slug == WORKERS_AI and rest.startswith(("@cf/", "@hf/")):
+            operation = "run"  # Workers AI's own schema: the model is the path (section 10)
         model, fault = "", None
         raw = body
-        if isinstance(parsed, dict) and isinstance(parsed.get("model"), str):
+        if operation == "run":
+            model, fault = _split_fault(rest)
+        elif isinstance(parsed, dict) and isinstance(parsed.get("model"), str):
             model, fault = _split_fault(parsed["model"])
             if fault is not None:
                 parsed = {**parsed, "model": model}

@@ -24,6 +24,9 @@ What it answers, so that tests can predict it:
   gives little-endian float32 as OpenAI does.
 - **Anthropic.** ``anthropic/v1/messages`` answers in Anthropic's Messages schema,
   streaming its event sequence (``message_start`` ... ``message_stop``).
+- **Workers AI.** ``workers-ai/@cf/{model}`` takes ``messages`` or ``prompt`` and answers
+  ``{"result": {"response", "usage"}, "success": true, ...}``; streamed, ``data:
+  {"response": piece}`` frames, a last one with ``usage``, then ``data: [DONE]``.
 """
 
 from __future__ import annotations
@@ -358,6 +361,25 @@ class MockModel:
             429: "rate_limit_exceeded",
         }.get(status, "server_error" if status >= 500 else "invalid_request_error")
         return {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
+
+    # -------------------------------------------------------------- Workers AI schema
+
+    @staticmethod
+    def workers_ai_json(c: Completion) -> dict[str, Any]:
+        """``POST workers-ai/@cf/{model}``: Workers AI's own envelope (spec section 10)."""
+        result: dict[str, Any] = {"response": c.text or "", "usage": c.usage()}
+        if c.tool_calls:
+            result["tool_calls"] = [
+                {"name": t.name, "arguments": json.loads(t.arguments or "{}")} for t in c.tool_calls
+            ]
+        return {"result": result, "success": True, "errors": [], "messages": []}
+
+    @staticmethod
+    def workers_ai_chunks(c: Completion) -> list[bytes]:
+        frames = [_sse({"response": piece}) for piece in _PIECE.findall(c.text or "")]
+        frames.append(_sse({"response": "", "usage": c.usage()}))
+        frames.append(b"data: [DONE]\n\n")
+        return frames
 
     # -------------------------------------------------------------- Anthropic schema
 

@@ -31,7 +31,7 @@ from .faults import Fault
 from .mock import MockModel
 from .scripts import Script, ScriptBook
 
-Operation = Literal["chat", "embeddings", "models", "messages", "other"]
+Operation = Literal["chat", "embeddings", "models", "messages", "run", "other"]
 JSON: Final = "application/json"
 SSE: Final = "text/event-stream; charset=utf-8"
 # Headers a pass-through upstream must not receive from the client as they are.
@@ -140,6 +140,12 @@ class MockUpstream:
                 "(configure a pass-through upstream for other paths)"
             )
             return UpstreamReply(404, JSON, _dumps(self.model.openai_error(404, message)))
+        if (
+            call.operation == "run"
+            and "messages" not in body
+            and isinstance(body.get("prompt"), str)
+        ):
+            body = {**body, "messages": [{"role": "user", "content": body["prompt"]}]}
         completion = self.model.complete(
             body,
             call.model,
@@ -152,17 +158,19 @@ class MockUpstream:
             "tokens_out": completion.completion_tokens,
         }
         if call.stream:
-            frames = (
-                self.model.anthropic_events(completion)
-                if anthropic
-                else self.model.openai_chunks(completion, int(self._clock()))
-            )
+            if anthropic:
+                frames = self.model.anthropic_events(completion)
+            elif call.operation == "run":
+                frames = self.model.workers_ai_chunks(completion)
+            else:
+                frames = self.model.openai_chunks(completion, int(self._clock()))
             return UpstreamReply(200, SSE, chunks=_frames(frames, fault), **usage)
-        data = (
-            self.model.anthropic_json(completion)
-            if anthropic
-            else self.model.openai_json(completion, int(self._clock()))
-        )
+        if anthropic:
+            data = self.model.anthropic_json(completion)
+        elif call.operation == "run":
+            data = self.model.workers_ai_json(completion)
+        else:
+            data = self.model.openai_json(completion, int(self._clock()))
         return self._finish(UpstreamReply(200, JSON, _dumps(data), **usage), fault)
 
     @staticmethod

@@ -227,3 +227,28 @@ def test_rate_limit_is_not_a_reason_to_fall_back(gateway: LocalGateway) -> None:
     limited = http.post(url, json=[step, step], headers=auth(gateway))
     assert gateway_error(limited)[:2] == (429, 2003)
     assert limited.headers[Header.STEP] == "0"
+
+
+def test_workers_ai_native_run_in_its_own_schema(gateway: LocalGateway) -> None:
+    url = f"{gateway.gateway_url}/workers-ai/@cf/meta/llama-3.1-8b-instruct"
+    answer = http.post(url, json={"prompt": "Hello there, world!"}).json()
+    assert answer["success"] is True
+    assert answer["result"]["response"] == "Mock answer: Hello there, world!"
+    streamed = http.post(url, json={"messages": HELLO, "stream": True}).text
+    assert '"response":"Mock "' in streamed and streamed.rstrip().endswith("data: [DONE]")
+    rows = gateway.logs()
+    assert [(r["model"], r["tokens_out"]) for r in rows] == [
+        ("@cf/meta/llama-3.1-8b-instruct", 8),
+        ("@cf/meta/llama-3.1-8b-instruct", 8),
+    ]
+    # The universal endpoint's documented example: a Workers AI step, then OpenAI.
+    steps = [
+        {
+            "provider": "workers-ai",
+            "endpoint": "@cf/meta/llama-3.1-8b-instruct~status=500",
+            "query": {"messages": HELLO},
+        },
+        {"provider": "openai", "endpoint": "chat/completions", "query": chat_body("gpt-4o-mini")},
+    ]
+    fallback = http.post(gateway.gateway_url, json=steps)
+    assert fallback.headers[Header.STEP] == "1" and fallback.json()["object"] == "chat.completion"
