@@ -1,0 +1,133 @@
+"""Faults seen by the logs client (GatewayClient, AsyncGatewayClient), from a raw server.
+
+The management API client never retries (see the report in the README section): every
+fault is one request on the wire, raised as the core's typed error with the status, the
+code of the v4 envelope, the log id header and ``retry_after`` for the caller to honour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from langchain_cf_gateway.core import (
+    ErrorCode,
+    GatewayAuthenticationError,
+    GatewayConfig,
+    GatewayError,
+    GatewayRateLimitError,
+    InvalidResponseError,
+    ProviderUnavailableError,
+)
+from langchain_cf_gateway.core.api_client import AsyncGatewayClient, GatewayClient
+
+from .rawserver import Act, MisbehavingServer, free_port, gateway_error, provider_error
+
+MODES = ["sync", "async"]
+
+
+def list_logs(base_url: str, mode: str, timeout: float = 5) -> Any:
+    config = GatewayConfig(account_id="acct", base_url=base_url)
+    if mode == "sync":
+        with GatewayClient(config, api_token="mgmt-token", timeout=timeout) as client:
+            return client.list_logs()
+
+    async def run() -> Any:
+        async with AsyncGatewayClient(config, api_token="mgmt-token", timeout=timeout) as client:
+            return await client.list_logs()
+
+    return asyncio.run(run())
+
+
+def envelope_error(status: int, code: int, message: str, **headers: str) -> Act:
+    body = {
+        "success": False,
+        "errors": [{"code": code, "message": message}],
+        "messages": [],
+        "result": None,
+    }
+    return Act(status, {"content-type": "application/json", **headers}, json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_5xx(raw: MisbehavingServer, mode: str, status: int) -> None:
+    raw.then(provider_error(status, "api down", log_id="log-5"))
+    with pytest.raises(ProviderUnavailableError) as err:
+        list_logs(raw.base_url, mode)
+    assert (err.value.status_code, err.value.log_id) == (status, "log-5")
+    assert err.value.retryable and len(raw.received) == 1
+    assert "mgmt-token" not in str(err.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_429_with_and_without_retry_after(raw: MisbehavingServer, mode: str) -> None:
+    raw.then(envelope_error(429, 10000, "Rate limited", **{"retry-after": "3"}))
+    with pytest.raises(GatewayRateLimitError) as err:
+        list_logs(raw.base_url, mode)
+    assert (err.value.status_code, err.value.code, err.value.retry_after) == (429, 10000, 3.0)
+    raw.then(envelope_error(429, 10000, "Rate limited"))
+    with pytest.raises(GatewayRateLimitError) as err:
+        list_logs(raw.base_url, mode)
+    assert err.value.retry_after is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_connection_refused(mode: str) -> None:
+    with pytest.raises(httpx.ConnectError):
+        list_logs(f"http://127.0.0.1:{free_port()}", mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_read_timeout(raw: MisbehavingServer, mode: str) -> None:
+    raw.then(Act(hang_s=3))
+    with pytest.raises(httpx.ReadTimeout):
+        list_logs(raw.base_url, mode, timeout=0.3)
+    assert len(raw.received) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"<html>proxy error</html>",
+        b'{"success":true,"result":[{"id":5}]}',
+        b'{"success":true,"result":"nope","result_info":{}}',
+    ],
+    ids=["invalid-json", "html", "wrong-field-type", "wrong-result-type"],
+)
+def test_a_2xx_that_is_not_the_envelope(raw: MisbehavingServer, mode: str, body: bytes) -> None:
+    raw.then(Act(200, {"content-type": "application/json", "cf-aig-log-id": "log-x"}, body))
+    with pytest.raises(InvalidResponseError) as err:
+        list_logs(raw.base_url, mode)
+    assert (err.value.status_code, err.value.log_id) == (200, "log-x")
+    assert not isinstance(err.value, ValueError)  # never mistaken for bad input
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_body_cut_short(raw: MisbehavingServer, mode: str) -> None:
+    raw.then(Act(200, {}, b'{"success":true,"result":[{"id":"a"},', end="cut"))
+    with pytest.raises((httpx.RemoteProtocolError, InvalidResponseError)):
+        list_logs(raw.base_url, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_oversized_error_body(raw: MisbehavingServer, mode: str) -> None:
+    raw.then(Act(502, {"content-type": "text/html"}, b"<p>" * 2_000_000))
+    with pytest.raises(GatewayError) as err:
+        list_logs(raw.base_url, mode)
+    assert err.value.status_code == 502 and len(str(err.value)) < 1_000
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_gateway_error_bodies(raw: MisbehavingServer, mode: str) -> None:
+    raw.then(gateway_error(ErrorCode.UNAUTHORIZED, log_id="log-401"))
+    with pytest.raises(GatewayAuthenticationError) as err:
+        list_logs(raw.base_url, mode)
+    assert (err.value.status_code, err.value.code, err.value.log_id) == (401, 2009, "log-401")
+    assert "mgmt-token" not in str(err.value) and "mgmt-token" not in repr(err.value.body)
