@@ -100,3 +100,20 @@ def test_a_user_http_client_gets_the_capture_hook_once() -> None:
     make(http_client=client)
 
     assert len(client.event_hooks["response"]) == 1
+
+
+def test_the_token_comes_from_either_variable_and_no_openai_key_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    monkeypatch.setenv("CF_AIG_TOKEN", "short-name-token")
+    short = make()
+    monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_TOKEN", "long-name-token")
+    long = make()
+
+    assert short.gateway_token is not None
+    assert short.gateway_token.get_secret_value() == "short-name-token"
+    assert long.gateway_token is not None
+    assert long.gateway_token.get_secret_value() == "long-name-token"
+    assert long.openai_api_key is None
+    assert long.root_client.api_key != "sk-from-the-environment"

@@ -157,12 +157,24 @@ def test_every_call_path_returns_the_gateway_block_of_its_own_log_row(
 ) -> None:
     messages = call(chat(gateway))
 
-    assert len(messages) == len(gateway.logs())
+    assert len(messages) == len(gateway.logs()) == len(gateway.received)
+    for sent in gateway.received:
+        assert sent.path == f"/v1/{gateway.account_id}/default/compat/chat/completions"
+        assert sent.headers["cf-aig-authorization"] == f"Bearer {gateway.token}"
+        assert "authorization" not in sent.headers
+        assert sent.json["model"] == MODEL
     for message in messages:
         info = message.response_metadata["gateway"]
         # Exact equality: a block merged twice would read "MISSMISS" or a doubled log id.
         assert info == expected_info(row_of(gateway, info["log_id"]))
     assert len({m.response_metadata["gateway"]["log_id"] for m in messages}) == len(messages)
+
+
+def test_raw_headers_stay_available_next_to_the_parsed_block(gateway: LocalGateway) -> None:
+    answer = chat(gateway, include_response_headers=True).invoke("a")
+
+    headers = answer.response_metadata["headers"]
+    assert headers["cf-aig-log-id"] == answer.response_metadata["gateway"]["log_id"]
 
 
 def test_a_stream_carries_usage_and_no_authorization(
