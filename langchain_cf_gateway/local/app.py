@@ -42,6 +42,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -70,10 +71,15 @@ class ReceivedRequest:
 
     method: str
     path: str
-    query: dict[str, str]
+    query_string: str
     headers: dict[str, str]
     """Lowercase names; values as sent (credentials included: this is the test's view)."""
     body: bytes
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query parameters (the last value of a repeated name)."""
+        return dict(parse_qsl(self.query_string, keep_blank_values=True))
 
     @property
     def json(self) -> Any:
@@ -190,12 +196,13 @@ class GatewayApp:
     async def record(self, request: Request) -> tuple[dict[str, str], bytes]:
         """Read the request and append it to :attr:`received`."""
         body = await request.body()
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
+        scope = request.scope
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         self.received.append(
             ReceivedRequest(
-                request.method,
-                request.url.path,
-                dict(request.query_params),
+                scope["method"],
+                scope["path"],
+                scope["query_string"].decode("latin-1"),
                 headers,
                 body,
             )

@@ -137,7 +137,10 @@ class LogStore:
             stop = False
             for entry in batch:
                 if isinstance(entry, tuple):
-                    pending.append(entry)
+                    row, request_body, response_body = entry
+                    values = [_column_value(c, row.get(c)) for c in _COLUMNS]
+                    values += (json.dumps(row, separators=(",", ":")), request_body, response_body)
+                    pending.append(tuple(values))
                     continue
                 self._write(conn, pending)
                 if isinstance(entry, _Stop):
@@ -169,11 +172,12 @@ class LogStore:
         request_body: bytes | None = None,
         response_body: bytes | None = None,
     ) -> None:
-        """Queue one row; it is visible to every read issued after this call."""
-        values = tuple(_column_value(c, row.get(c)) for c in _COLUMNS)
-        self._queue.put(
-            (*values, json.dumps(row, separators=(",", ":")), request_body, response_body)
-        )
+        """Queue one row; it is visible to every read issued after this call.
+
+        The row is serialized on the writer thread, not here on the event loop: the
+        caller must not change it afterwards.
+        """
+        self._queue.put((row, request_body, response_body))
 
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on the writer thread after every queued write; block for its result."""
