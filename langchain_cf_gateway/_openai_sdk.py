@@ -1,6 +1,6 @@
 """The OpenAI SDK, set up to talk to the gateway: shared by the chat model and the embeddings.
 
-Four things the stock SDK set-up gets wrong for a gateway, each solved once here:
+What the stock SDK set-up gets wrong for a gateway, each solved once here:
 
 - **No provider key, no ``Authorization``.** The SDK insists on an API key and reads
   ``OPENAI_API_KEY`` when given none. Any ``Authorization`` header stops the gateway from
@@ -19,7 +19,12 @@ Four things the stock SDK set-up gets wrong for a gateway, each solved once here
   works unchanged.
 - **Typed errors.** :func:`gateway_error` turns the SDK's status error into the core's
   :class:`~langchain_cf_gateway.core.GatewayError` subclass that *also* is the SDK's class
-  for the same status (see :func:`gateway_error` for the exact contract).
+  for the same status (see :func:`gateway_error` for the exact contract); an answer that
+  is not JSON or a stream cut off becomes :class:`~langchain_cf_gateway.core.InvalidResponseError`
+  (:func:`broken_answer`) instead of a bare ``JSONDecodeError`` or a short answer.
+- **Connection pools.** Models share their httpx clients (building one costs more than
+  the rest of a model); the async one keeps a pool per event loop (:class:`PerLoopTransport`)
+  so a model survives successive ``asyncio.run`` calls.
 """
 
 from __future__ import annotations
