@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import socket
 import sys
 import threading
 
@@ -19,22 +18,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pass-through", default=None, metavar="URL")
     parser.add_argument(
-        "--tcp-nodelay",
+        "--uvloop",
         action="store_true",
-        help="experiment: set TCP_NODELAY on the listening socket (accepted sockets inherit it "
-        "on Linux), to measure that change before it is made in LocalGateway",
+        help="experiment: run the server thread's event loop on uvloop (what uvicorn.run does "
+        "when uvloop is installed), to measure that change before it is made in LocalGateway",
     )
     args = parser.parse_args()
+    if args.uvloop:
+        import asyncio
+
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     from langchain_cf_gateway.local import LocalGateway, PassThrough
 
     upstreams = {"openai": PassThrough(base_url=args.pass_through)} if args.pass_through else None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with LocalGateway(upstreams=upstreams) as gateway:
-        if args.tcp_nodelay:
-            for server in gateway._server.servers if gateway._server else ():
-                for sock in server.sockets:
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sys.stdout.write(f"listening on {gateway.gateway_url}\n")
         sys.stdout.flush()
         stop.wait()
