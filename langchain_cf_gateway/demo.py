@@ -36,11 +36,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
+import httpx
+
 from .core import GatewayConfig, GatewayError, GatewayInputError
 from .core.config import ENV_ACCOUNT_ID, ENV_TOKEN
 
 if TYPE_CHECKING:
     from .callbacks import GatewayUsageTracker
+    from .core.api_client import LogEntry
 
 DEFAULT_MODEL: Final = "openai/gpt-4o-mini"
 DEFAULT_FALLBACK: Final = "anthropic/claude-3-5-haiku"
@@ -48,6 +51,8 @@ LOCAL_PROVIDER_DELAY_MS: Final = 120
 """The mock model answers at once; a MISS is given this provider-like latency, so the
 report shows what the cache saves. A HIT never reaches the model."""
 STEPS: Final = 8
+REMOTE_LOG_WAIT_S: Final = 20.0
+"""How long to wait for Cloudflare to store the run's logs before listing them."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -147,12 +152,32 @@ class Target:
             kwargs["gateway_token"] = self.config.token.get_secret_value()
         return kwargs
 
+    @property
+    def scriptable(self) -> bool:
+        """Whether the model behind the gateway is the local mock (embedded or served)."""
+        return self.local is not None or self._served_scripts
+
+    _served_scripts: bool = field(default=False, init=False, repr=False)
+
     def script(self, **kwargs: Any) -> bool:
         """Tell the local mock what to answer; False on a real gateway (nothing to script)."""
-        if self.local is None:
+        if self.local is not None:
+            self.local.script(**kwargs)
+            return True
+        if not self.config.base_url:
             return False
-        self.local.script(**kwargs)
-        return True
+        # A gateway served by `cf-aig serve` takes scripts on its admin route.
+        try:
+            answer = httpx.post(
+                f"{self.config.base_url}/__local/scripts",
+                json=kwargs,
+                headers={"authorization": f"Bearer {self.management_token or ''}"},
+                timeout=5,
+            )
+        except httpx.HTTPError:
+            return False
+        self._served_scripts = answer.is_success
+        return answer.is_success
 
 
 def configured_gateway() -> GatewayConfig | None:
@@ -282,7 +307,8 @@ class Demo:
             self.report.detail(
                 f"(the local mock model is given {LOCAL_PROVIDER_DELAY_MS} ms of provider latency)"
             )
-        for attempt in (1, 2):
+        attempts = (1, 2) if self.target.scriptable else (1, 2, 3)
+        for attempt in attempts:
             t0 = time.perf_counter()
             answer = chain.invoke({"topic": topic})
             took = time.perf_counter() - t0
@@ -293,7 +319,11 @@ class Demo:
             )
             if attempt == 1:
                 self.first_log_id = call.log_id
-        statuses = [c.cache_status for c in self.usage.calls[-2:]]
+            elif call.cache_status == "HIT" or self.target.scriptable:
+                break
+            else:  # Cloudflare's cache is eventually consistent: give it a moment
+                time.sleep(1.0)
+        statuses = [c.cache_status for c in (self.usage.calls[0], self.usage.calls[-1])]
         if statuses != ["MISS", "HIT"]:
             raise RuntimeError(f"expected MISS then HIT; the gateway said {statuses}")
 
@@ -393,6 +423,14 @@ class Demo:
 
         with GatewayClient(self.target.config, api_token=self.target.management_token) as client:
             entries = list(client.iter_logs(start_date=self.since, limit=50))
+            # Cloudflare stores a log a few seconds after its request; the local gateway
+            # before it answers.
+            deadline = time.monotonic() + REMOTE_LOG_WAIT_S
+            while not self.target.scriptable and not self._has_first(entries):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(1.0)
+                entries = list(client.iter_logs(start_date=self.since, limit=50))
         for text in render_table(entries).splitlines():
             self.report.detail(text)
         failed = sum(1 for e in entries if e.success is False)
@@ -400,13 +438,26 @@ class Demo:
             f"{len(entries)} log rows for this run; {failed} failed (the fallback's first step)"
         )
 
+    def _has_first(self, entries: list[LogEntry]) -> bool:
+        return any(e.id == self.first_log_id for e in entries)
+
     def feedback(self) -> None:
-        from .core.api_client import GatewayClient
+        from .core.api_client import GatewayClient, LogNotFoundError
 
         if self.first_log_id is None:
             raise RuntimeError("no log id from the first step to send feedback for")
         with GatewayClient(self.target.config, api_token=self.target.management_token) as client:
-            client.update_log(self.first_log_id, feedback=1, score=95, metadata={"demo": self.tag})
+            deadline = time.monotonic() + REMOTE_LOG_WAIT_S
+            while True:
+                try:
+                    client.update_log(
+                        self.first_log_id, feedback=1, score=95, metadata={"demo": self.tag}
+                    )
+                    break
+                except LogNotFoundError:
+                    if self.target.scriptable or time.monotonic() > deadline:
+                        raise
+                    time.sleep(1.0)  # not stored yet on Cloudflare's side
             entry = client.get_log(self.first_log_id)
         self.report.detail(f"sent feedback +1, score 95 for log {self.first_log_id}")
         self.report.detail(

@@ -14,6 +14,7 @@ import pytest
 
 from langchain_cf_gateway.cli import main
 from langchain_cf_gateway.core import GatewayConfig
+from langchain_cf_gateway.local import LocalGateway
 
 SECTIONS = (
     "[1/8] LangChain chain: prompt | ChatCloudflareGateway | StrOutputParser",
@@ -88,13 +89,31 @@ def test_make_demo_runs_end_to_end_and_leaves_nothing_running(tmp_path: Path) ->
 
 
 @pytest.mark.timeout(120)
-def test_in_process_no_thread_or_port_is_left(capsys: pytest.CaptureFixture[str]) -> None:
+def test_on_a_configured_gateway_the_logs_show_the_run(
+    gateway: LocalGateway, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With credentials set the demo uses that gateway: here a local one, as `cf-aig serve`
+    runs it, scripted through its admin route. Run in-process: no thread may be left."""
+    for name, value in {
+        "CLOUDFLARE_ACCOUNT_ID": gateway.account_id,
+        "CLOUDFLARE_AI_GATEWAY_BASE_URL": gateway.base_url,
+        "CLOUDFLARE_AI_GATEWAY_TOKEN": gateway.token,
+        "CLOUDFLARE_API_TOKEN": gateway.management_token,
+    }.items():
+        monkeypatch.setenv(name, value)
     before = {t.ident for t in threading.enumerate()}
-    assert main(["demo"]) == 0  # no credentials in the environment: the local gateway
+    assert main(["demo"]) == 0
     out, err = capsys.readouterr()
+    assert f"Gateway 'default' of account {gateway.account_id} on {gateway.base_url}" in out
     assert_full_report(out)
     assert "Traceback" not in err
-    assert _closed(_port(out))
+    for secret in (gateway.token, gateway.management_token):
+        assert secret not in out + err
+    rows = gateway.logs("default")
+    assert len(rows) == 7 and sum(1 for r in rows if r["cached"]) == 1
+    rated = [r for r in rows if r["feedback"] is not None]
+    assert len(rated) == 1 and (rated[0]["feedback"], rated[0]["score"]) == (1, 95)
+    assert f"for log {rated[0]['id']}" in out
     left = [t for t in threading.enumerate() if t.ident not in before]
     # LiteLLM's process-wide logging pool may start on its first call; ours are all gone.
     assert [t.name for t in left if not t.name.startswith("litellm-")] == []
