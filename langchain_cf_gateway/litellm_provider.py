@@ -58,6 +58,7 @@ This module is the only one that imports litellm; ``import langchain_cf_gateway`
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import os
 import sys
 import threading
@@ -117,7 +118,15 @@ PROVIDER: Final = "cloudflare-ai-gateway"
 GATEWAY_KEY: Final = "gateway"
 """Key of the gateway dict in ``_hidden_params``, and the chunk attribute on streams."""
 
-_USER_AGENT: Final = f"langchain-cf-gateway/{__version__} litellm/{getattr(litellm, 'version', '')}"
+
+def _litellm_version() -> str:
+    try:
+        return importlib.metadata.version("litellm")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+_USER_AGENT: Final = f"langchain-cf-gateway/{__version__} litellm/{_litellm_version()}"
 
 # Keys of ours that arrive in optional_params (Router/proxy litellm_params land there too).
 _GATEWAY_KEYS: Final = frozenset(
@@ -466,7 +475,7 @@ class CloudflareGatewayLLM(CustomLLM):
     # ------------------------------------------------------------------ responses
 
     @staticmethod
-    def _info(request: _Request, headers: httpx.Headers) -> dict[str, Any]:
+    def _info(request: _Request, headers: Mapping[str, str]) -> dict[str, Any]:
         info = GatewayInfo.from_headers(headers)
         routes = request.universal.routes if request.universal else (request.target.route,)
         index = info.step if info.step is not None and 0 <= info.step < len(routes) else 0
@@ -526,10 +535,11 @@ class CloudflareGatewayLLM(CustomLLM):
         return model_response
 
     def _attach(self, result: Any, request: _Request, response: httpx.Response) -> None:
+        headers = dict(response.headers.items())  # lowercase keys; one pass, read thrice
         hidden = result._hidden_params
-        hidden["additional_headers"] = process_response_headers(response.headers)
-        info = hidden[GATEWAY_KEY] = self._info(request, response.headers)
-        result._response_headers = dict(response.headers)
+        hidden["additional_headers"] = process_response_headers(headers)
+        info = hidden[GATEWAY_KEY] = self._info(request, headers)
+        result._response_headers = headers
         cost = _response_cost(info, getattr(result, "usage", None))
         if cost is not None:
             # LiteLLM cannot price 'cloudflare-ai-gateway/...' itself and would spend a
