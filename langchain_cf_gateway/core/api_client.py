@@ -603,14 +603,14 @@ class _GatewayClientBase(Generic[HttpClientT]):
 
     def _delete_logs_call(
         self, gateway_id: str | None, limit: int | None, query: LogQuery
-    ) -> _Call[None]:
+    ) -> _Call[int | None]:
         if "search" in query:
             raise InvalidOptionError("search", "delete_logs takes filters, not a search text")
         params = _log_params(query)
         if limit is not None:
             params["limit"] = _positive("limit", limit)
         url = self._url("gateways", self._gateway(gateway_id), "logs")
-        return _Call(self._request("DELETE", url, params=params), _none)
+        return _Call(self._request("DELETE", url, params=params), _deleted)
 
     # ------------------------------------------------------------------ gateways
 
@@ -790,9 +790,13 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
 
     def delete_logs(
         self, *, limit: int | None = None, gateway_id: str | None = None, **query: Unpack[LogQuery]
-    ) -> None:
-        """Delete the matching logs (all of them when no filter is given)."""
-        self._run(self._delete_logs_call(gateway_id, limit, _check_query(query)))
+    ) -> int | None:
+        """Delete the matching logs (all of them when no filter is given).
+
+        Returns how many were deleted when the API says (the local gateway does; Cloudflare
+        documents only ``{success}``), else None.
+        """
+        return self._run(self._delete_logs_call(gateway_id, limit, _check_query(query)))
 
     # ------------------------------------------------------------------ gateways
 
@@ -924,8 +928,8 @@ class AsyncGatewayClient(_GatewayClientBase[httpx.AsyncClient]):
 
     async def delete_logs(
         self, *, limit: int | None = None, gateway_id: str | None = None, **query: Unpack[LogQuery]
-    ) -> None:
-        await self._run(self._delete_logs_call(gateway_id, limit, _check_query(query)))
+    ) -> int | None:
+        return await self._run(self._delete_logs_call(gateway_id, limit, _check_query(query)))
 
     async def create_gateway(
         self, gateway_id: str, settings: GatewaySettings | None = None, **changes: Any
@@ -1067,6 +1071,11 @@ def _raw(result: Any, info: ResultInfo) -> Any:
 
 def _none(result: Any, info: ResultInfo) -> None:
     return None
+
+
+def _deleted(result: Any, info: ResultInfo) -> int | None:
+    count = result.get("deleted") if isinstance(result, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
 def _api_error(

@@ -252,10 +252,12 @@ def test_delete_logs_by_filter(gateway: LocalGateway, client: GatewayClient) -> 
     chat(gateway, "a", options={"cache_ttl": 600})
     chat(gateway, "a", options={"cache_ttl": 600})
     chat(gateway, "b")
-    client.delete_logs(cached=True)
+    assert client.delete_logs(cached=True) == 1
     rows = gateway.logs("default")
     assert len(rows) == 2 and not any(r["cached"] for r in rows)
-    client.delete_logs()
+    sent = _mgmt_requests(gateway)[-1]
+    assert sent.method == "DELETE" and "filters" in sent.query
+    assert client.delete_logs() == 2
     assert gateway.logs("default") == []
 
 
