@@ -50,8 +50,6 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, nbformat.Not
     """Every notebook, executed at the same time (each in its own kernel): most of a run
     is kernel start-up and imports, which overlap."""
     workdir = tmp_path_factory.mktemp("notebooks")
-    # One matplotlib cache for the three kernels (HOME is a fresh temporary directory).
-    os.environ.setdefault("MPLCONFIGDIR", str(tmp_path_factory.mktemp("matplotlib")))
 
     def run(path: Path) -> nbformat.NotebookNode:
         book = nbformat.read(path, as_version=4)
@@ -64,8 +62,18 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, nbformat.Not
         ).execute()
         return book
 
-    with ThreadPoolExecutor(max_workers=len(NOTEBOOKS)) as pool:
-        books = dict(zip((p.stem for p in NOTEBOOKS), pool.map(run, NOTEBOOKS), strict=True))
+    # Module-scoped, so set up before the per-test environment clean-up: the kernels get
+    # their own clean environment (no credentials of the developer, a temporary HOME, one
+    # matplotlib cache for the three of them).
+    with pytest.MonkeyPatch.context() as env:
+        for name in list(os.environ):
+            if name.startswith(("CLOUDFLARE_", "CF_AIG", "OPENAI_", "ANTHROPIC_")):
+                env.delenv(name)
+        env.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+        env.setenv("MPLCONFIGDIR", str(tmp_path_factory.mktemp("matplotlib")))
+        env.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        with ThreadPoolExecutor(max_workers=len(NOTEBOOKS)) as pool:
+            books = dict(zip((p.stem for p in NOTEBOOKS), pool.map(run, NOTEBOOKS), strict=True))
     return books
 
 
