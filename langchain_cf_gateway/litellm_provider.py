@@ -172,6 +172,8 @@ _LITELLM_PRICE_PROVIDER: Final[dict[str, str]] = {
 
 _CONFIG_ENV: Final = (ENV_ACCOUNT_ID, *ENV_GATEWAY_ID, *ENV_TOKEN, ENV_BASE_URL, ENV_CONFIG_FILE)
 _TARGET_CACHE_MAX: Final = 256
+_WRAPPER_SEARCH_DEPTH: Final = 8
+"""Frames above a stream's first step searched for LiteLLM's stream wrappers (see _adopt)."""
 
 
 class GatewayLLMError(CustomLLMError):
@@ -859,13 +861,15 @@ class _ChunkMaker:
         The wrapper is the caller driving our first step; if it is not found (another
         LiteLLM version drives streams differently), the first chunk still has the dict.
         """
-        for _ in range(3):
+        adopted: list[CustomStreamWrapper] = []
+        # Our driver, then (under the Router) the Router's own wrapper driving that one.
+        for _ in range(_WRAPPER_SEARCH_DEPTH):
             if frame is None:
-                return
+                break
             owner = frame.f_locals.get("self")
-            if isinstance(owner, CustomStreamWrapper):
+            if isinstance(owner, CustomStreamWrapper) and all(owner is not a for a in adopted):
                 _adopt(owner, self._info, self._headers)
-                return
+                adopted.append(owner)
             frame = frame.f_back
 
     def feed(self, line: str) -> list[GenericStreamingChunk]:

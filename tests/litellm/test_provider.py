@@ -487,3 +487,20 @@ def test_rate_limit_maps_to_litellm_rate_limit_error(
     assert info.value.status_code == 429
     typed = gateway_error(info.value)
     assert isinstance(typed, GatewayRateLimitError) and typed.code == 2003
+
+
+async def test_router_streams_carry_the_gateway_dict(
+    litellm_mod: Any, gw: LocalGateway, cf: dict[str, Any]
+) -> None:
+    router = litellm_mod.Router(
+        model_list=[{"model_name": "chat", "litellm_params": {"model": MINI, **cf}}]
+    )
+    sync_stream = router.completion(model="chat", messages=HELLO, stream=True)
+    sync_chunks = list(sync_stream)
+    async_stream = await router.acompletion(model="chat", messages=HELLO, stream=True)
+    async_chunks = [c async for c in async_stream]
+    log_ids = [row["id"] for row in gw.logs()]
+    # The Router wraps LiteLLM's stream wrapper in its own; both get the dict.
+    assert [gateway_info(sync_stream)["log_id"], gateway_info(async_stream)["log_id"]] == log_ids  # type: ignore[index]
+    assert gateway_info(sync_chunks[0]) == gateway_info(sync_stream)
+    assert gateway_info(async_chunks[0]) == gateway_info(async_stream)
