@@ -167,11 +167,15 @@ class LocalGateway:
                 started.set()
                 await task
 
+            # uvloop when installed (uvicorn's "auto"), as `uvicorn` itself would run.
+            factory = config.get_loop_factory()
+            loop = factory() if factory is not None else asyncio.new_event_loop()
             try:
-                asyncio.run(main())
+                loop.run_until_complete(main())
             except BaseException as exc:
                 failure.append(exc)
             finally:
+                loop.close()
                 started.set()
 
         self._thread = threading.Thread(target=serve, name="cf-aig-local-gateway", daemon=True)
