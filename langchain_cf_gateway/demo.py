@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import httpx
 
-from .core import GatewayConfig, GatewayError, GatewayInputError
+from .core import GatewayConfig, GatewayInputError
+from .core.api_client import ENV_API_TOKEN
 from .core.config import ENV_ACCOUNT_ID, ENV_TOKEN
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ class Report:
         started = time.perf_counter()
         try:
             yield
-        except (GatewayError, GatewayInputError, OSError, RuntimeError, ValueError) as exc:
+        except Exception as exc:  # a demo reports a failed step and goes on to the next
             self.failures.append(title)
             self.detail(f"FAILED: {type(exc).__name__}: {exc}")
         else:
@@ -128,6 +129,7 @@ class Target:
     management_token: str | None
     local: Any = None
     """The embedded :class:`~.local.LocalGateway`, or None for a configured gateway."""
+    _served_scripts: bool = field(default=False, init=False, repr=False)
 
     @property
     def chat_kwargs(self) -> dict[str, Any]:
@@ -157,8 +159,6 @@ class Target:
         """Whether the model behind the gateway is the local mock (embedded or served)."""
         return self.local is not None or self._served_scripts
 
-    _served_scripts: bool = field(default=False, init=False, repr=False)
-
     def script(self, **kwargs: Any) -> bool:
         """Tell the local mock what to answer; False on a real gateway (nothing to script)."""
         if self.local is not None:
@@ -181,30 +181,22 @@ class Target:
 
 
 def configured_gateway() -> GatewayConfig | None:
-    """The gateway of the environment or config file, when it has an account and a token."""
-    if not (os.environ.get(ENV_ACCOUNT_ID) or _config_file_has_account()):
-        return None
+    """The gateway of the environment or config file, when it has an account id and a token
+    (or a base URL: a gateway served by ``cf-aig serve``); None sends the demo local."""
     try:
         config = GatewayConfig.resolve()
-    except GatewayInputError:
+    except GatewayInputError:  # no account id, or a malformed setting: run locally
         return None
-    return config if (config.token is not None or config.base_url) else None
-
-
-def _config_file_has_account() -> bool:
-    from .core import config_file_path
-
-    try:
-        return '"accountId"' in config_file_path().read_text(encoding="utf-8")
-    except OSError:
-        return False
+    if config.token is None and not config.base_url and not os.environ.get(ENV_API_TOKEN):
+        return None
+    return config
 
 
 @contextmanager
 def open_target(use_local: bool, report: Report) -> Iterator[Target]:
     config = None if use_local else configured_gateway()
     if config is not None:
-        token = os.environ.get("CLOUDFLARE_API_TOKEN") or (
+        token = os.environ.get(ENV_API_TOKEN) or (
             config.token.get_secret_value() if config.token else None
         )
         where = config.base_url or "Cloudflare"
@@ -216,11 +208,14 @@ def open_target(use_local: bool, report: Report) -> Iterator[Target]:
         return
     from .local import LocalGateway
 
-    names = ", ".join((ENV_ACCOUNT_ID, ENV_TOKEN[0]))
+    why = (
+        "--local"
+        if use_local
+        else f"no Cloudflare credentials set: {ENV_ACCOUNT_ID} and {ENV_TOKEN[0]}"
+    )
     with LocalGateway() as gw:
         report.line(
-            f"Embedded local gateway on {gw.base_url} (no Cloudflare credentials set: "
-            f"{names}; the model is a deterministic mock)"
+            f"Embedded local gateway on {gw.base_url} ({why}; the model is a deterministic mock)"
         )
         yield Target(gw.config(), gw.management_token, local=gw)
     report.line(f"Local gateway stopped; port {gw.port} closed.")
