@@ -95,7 +95,8 @@ from .core import (
     config_file_path,
 )
 from .core.config import ENV_ACCOUNT_ID, ENV_BASE_URL, ENV_CONFIG_FILE, ENV_GATEWAY_ID, ENV_TOKEN
-from .core.errors import ProviderError
+from .core.errors import InvalidResponseError, ProviderError
+from .core.protocol import Header
 from .core.routing import ENDPOINTS, Endpoint, Operation
 from .core.transport import SSE_DONE, encode_json, error_from_httpx, parse_sse_line
 
@@ -183,8 +184,16 @@ class GatewayLLMError(CustomLLMError):
     lets LiteLLM read ``retry-after`` for its retry and cooldown logic.
     """
 
-    def __init__(self, error: GatewayError, headers: httpx.Headers | None = None) -> None:
-        super().__init__(status_code=error.status_code, message=str(error))  # type: ignore[no-untyped-call]
+    def __init__(
+        self,
+        error: GatewayError,
+        headers: httpx.Headers | None = None,
+        *,
+        status_code: int | None = None,
+    ) -> None:
+        # status_code overrides the one LiteLLM maps from: a broken 200 answer is a 502 to
+        # LiteLLM (retryable, a Router failure) while the typed error keeps the real 200.
+        super().__init__(status_code=status_code or error.status_code, message=str(error))  # type: ignore[no-untyped-call]
         self.gateway_error = error
         self.headers = headers
         self.body = error.body
@@ -499,13 +508,17 @@ class CloudflareGatewayLLM(CustomLLM):
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            err = ProviderError(
-                f"the gateway answered HTTP {response.status_code} with a body that is not a "
-                f"JSON object: {response.text[:200]!r}",
+            raise GatewayLLMError(
+                InvalidResponseError(
+                    f"the gateway answered HTTP {response.status_code} with a body that is "
+                    f"not a JSON object: {response.text[:200]!r}",
+                    status_code=response.status_code,
+                    log_id=response.headers.get(Header.LOG_ID),
+                    body=response.text[:2000],
+                ),
+                response.headers,
                 status_code=502,
-                body=response.text[:2000],
             )
-            raise GatewayLLMError(err, response.headers)
         return data
 
     def _chat_response(
@@ -729,6 +742,8 @@ class CloudflareGatewayLLM(CustomLLM):
                     yield chunk
                 if chunks.done:
                     break
+            else:
+                chunks.end()
         except httpx.TimeoutException as exc:
             raise _timeout_error(exc) from exc
         finally:
@@ -844,13 +859,28 @@ class _ChunkMaker:
     LiteLLM sets as attributes on the chunk it hands out (``chunk.gateway``).
     """
 
-    __slots__ = ("_first", "_headers", "_info", "done")
+    __slots__ = ("_finished", "_first", "_headers", "_info", "done")
 
     def __init__(self, info: dict[str, Any], headers: httpx.Headers) -> None:
         self._info = info
         self._headers = headers
         self._first = True
+        self._finished = False
         self.done = False
+        """``data: [DONE]`` was read: nothing more to read."""
+
+    def _invalid(self, message: str) -> GatewayLLMError:
+        err = InvalidResponseError(
+            message, status_code=200, log_id=self._headers.get(Header.LOG_ID)
+        )
+        return GatewayLLMError(err, self._headers, status_code=502)
+
+    def end(self) -> None:
+        """The body ended: a stream with neither ``[DONE]`` nor a finish reason was cut."""
+        if not self.done and not self._finished:
+            raise self._invalid(
+                "the stream ended without a finish reason or data: [DONE]; the answer is incomplete"
+            )
 
     def adopt_wrapper(self, frame: Any) -> None:
         """Give the ``CustomStreamWrapper`` iterating us the gateway dict and headers.
@@ -876,8 +906,7 @@ class _ChunkMaker:
         try:
             event = parse_sse_line(line)
         except ValueError:
-            err = ProviderError(f"malformed event in the stream: {line[:200]!r}", status_code=502)
-            raise GatewayLLMError(err) from None
+            raise self._invalid(f"malformed event in the stream: {line[:200]!r}") from None
         if event is None:
             return []
         if event is SSE_DONE:
@@ -886,9 +915,16 @@ class _ChunkMaker:
         if not isinstance(event, dict):
             return []
         if "error" in event and not event.get("choices"):
-            err = ProviderError(_stream_error_message(event["error"]), status_code=500, body=event)
-            raise GatewayLLMError(err)
+            err = ProviderError(
+                _stream_error_message(event["error"]),
+                status_code=500,
+                log_id=self._headers.get(Header.LOG_ID),
+                body=event,
+            )
+            raise GatewayLLMError(err, self._headers)
         chunks = _event_chunks(event)
+        if chunks and chunks[-1]["is_finished"]:
+            self._finished = True
         if chunks and self._first:
             self._first = False
             chunks[0]["provider_specific_fields"] = {GATEWAY_KEY: self._info}
@@ -1002,6 +1038,7 @@ class _SyncStream:
                 line = next(self._lines)
             except StopIteration:
                 self.close()
+                self._chunks.end()
                 raise
             except httpx.TimeoutException as exc:
                 self.close()

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from litellm_rawserver import Canned, RawServer
 
+from langchain_cf_gateway.core import InvalidResponseError
 from langchain_cf_gateway.litellm_provider import PROVIDER, gateway_error
 
 MINI = f"{PROVIDER}/openai/gpt-4o-mini"
@@ -31,7 +32,9 @@ def test_a_body_that_is_not_json_is_a_502(litellm_mod: Any, raw_gateway: RawServ
     with pytest.raises(litellm_mod.BadGatewayError) as info:
         litellm_mod.completion(model=MINI, messages=HELLO, num_retries=0, **_kw(raw_gateway))
     assert "not a JSON object" in str(info.value)
-    assert gateway_error(info.value) is not None
+    typed = gateway_error(info.value)
+    assert isinstance(typed, InvalidResponseError)
+    assert (typed.status_code, typed.log_id) == (200, "L2")
 
 
 def test_a_malformed_stream_event_raises(litellm_mod: Any, raw_gateway: RawServer) -> None:
@@ -103,3 +106,18 @@ def test_rest_endpoint_refuses_a_provider_key_before_sending(
             **_kw(raw_gateway),
         )
     assert raw_gateway.received == []
+
+
+def test_a_stream_cut_before_any_finish_reason_raises(
+    litellm_mod: Any, raw_gateway: RawServer
+) -> None:
+    raw_gateway.queue.append(
+        Canned(200, {"cf-aig-log-id": "L4"}, lines=[_delta("Hel"), _delta("lo")])
+    )
+    stream = litellm_mod.completion(model=MINI, messages=HELLO, stream=True, **_kw(raw_gateway))
+    with pytest.raises(Exception, match="ended without a finish reason") as info:
+        for _ in stream:
+            pass
+    typed = gateway_error(info.value)
+    assert isinstance(typed, InvalidResponseError)
+    assert (typed.status_code, typed.log_id) == (200, "L4")
