@@ -16,7 +16,14 @@ Routes (spec section 1), under ``/v1/{account_id}/{gateway_id}/``:
   with ``Authorization: Bearer <token>`` (always required) and ``cf-aig-gateway-id``;
 - the management API and the admin routes: :mod:`.management`.
 
-Choices where the spec is silent:
+Choices where the spec is silent (its open questions 1 to 7):
+
+- ``compat/embeddings`` and ``compat/models`` are served (open question 2); the models
+  list names one ``{compat prefix}/mock`` per compat provider. ``compat/responses`` and
+  dynamic routes (``dynamic/{route}``) are not: 400 with code 7001 / 2008.
+- Compat model prefixes are the slugs and the aliases of core's provider table, so both
+  ``perplexity/`` and ``perplexity-ai/``, ``grok/`` and ``xai/`` work (open question 3).
+- Log ``metadata`` is returned as a JSON object (open question 6).
 
 - Authentication (section 3) reads only ``cf-aig-authorization: Bearer <token>``; a
   provider ``Authorization`` header never stands in for it (open question 7).
@@ -182,11 +189,16 @@ class GatewayApp:
         await self.cache.close()
 
     async def reset(self) -> None:
-        """Forget received requests, scripts, cache entries and log rows; keep gateways."""
+        """Forget requests, scripts, cache entries and log rows; restore ``default``.
+
+        Other gateways are kept (with their rate-limit counters reset); ``default`` gets
+        its start-up settings back, so that a test changing it does not leak into the next.
+        """
         self.received.clear()
         self.scripts.clear()
         await self.cache.clear()
         await self.logs.arun(LogStore.delete(None))
+        self.registry.restore_default()
         for gateway in self.registry.list():
             gateway.reset_rate_limit()
         self.clock.offset = 0.0

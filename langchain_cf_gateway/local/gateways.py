@@ -216,11 +216,18 @@ def check_gateway_id(gateway_id: Any) -> str:
 class GatewayRegistry:
     """The gateways by id (one namespace for every account id)."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, default_settings: dict[str, Any] | None = None) -> None:
         self._clock = clock
         self._gateways: dict[str, GatewaySettings] = {}
         self._lock = threading.Lock()
-        self.create(DEFAULT_GATEWAY_ID)
+        self._default_settings = dict(default_settings or {})
+        self.create(DEFAULT_GATEWAY_ID, **self._default_settings)
+
+    def restore_default(self) -> None:
+        """Put ``default`` back as it was at start (recreated if deleted)."""
+        with self._lock:
+            self._gateways.pop(DEFAULT_GATEWAY_ID, None)
+        self.create(DEFAULT_GATEWAY_ID, **self._default_settings)
 
     def get(self, gateway_id: str) -> GatewaySettings | None:
         return self._gateways.get(gateway_id)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..core.protocol import Bounds, ErrorCode, Header
+from ..core.providers import PROVIDERS
 from .cache import CUSTOM_KEY_TTL_S, CacheEntry, ResponseCache, cache_key
 from .gateways import GatewaySettings
 from .upstream import ProviderCall, UpstreamReply, Upstreams, UpstreamUnreachable
@@ -35,12 +36,9 @@ SECRET_HEADERS: Final = frozenset(
     (
         Header.AUTHORIZATION,
         "authorization",
-        "x-api-key",
-        "api-key",
-        "x-goog-api-key",
-        "xi-api-key",
         "proxy-authorization",
         "cookie",
+        *(p.auth_header for p in PROVIDERS),  # x-api-key, api-key, x-goog-api-key...
     )
 )
 

@@ -122,11 +122,11 @@ class LocalGateway:
             return self
         scripts = ScriptBook()
         logs = LogStore(self._log_path)
-        registry = GatewayRegistry(self.clock)
+        registry = GatewayRegistry(
+            self.clock, dict(self._initial_gateways.get(DEFAULT_GATEWAY_ID, {}))
+        )
         for gateway_id, settings in self._initial_gateways.items():
-            if registry.get(gateway_id) is not None:
-                registry.update(gateway_id, **settings)
-            else:
+            if gateway_id != DEFAULT_GATEWAY_ID:
                 registry.create(gateway_id, **settings)
         self._app = GatewayApp(
             clock=self.clock,
@@ -301,10 +301,11 @@ class LocalGateway:
         return gateway
 
     def reset(self) -> None:
-        """Forget received requests, scripts, cache entries and log rows; keep gateways.
+        """Forget received requests, scripts, cache entries and log rows.
 
-        Gateways created since start are kept, with their rate-limit counters reset, and
-        the clock's offset goes back to 0.
+        Gateways created since start are kept, with their rate-limit counters reset;
+        ``default`` gets its start-up settings back (recreated if deleted); the clock's
+        offset goes back to 0.
         """
         self._call(self._state.reset())
 

@@ -158,3 +158,14 @@ def test_log_get_patch_and_delete(gateway: LocalGateway) -> None:
 def test_logs_of_an_unknown_gateway_are_404(gateway: LocalGateway) -> None:
     response = management(gateway, "GET", "gateways/nope/logs")
     assert (response.status_code, response.json()["errors"][0]["code"]) == (404, 7002)
+
+
+def test_reset_restores_the_default_gateway(gateway: LocalGateway) -> None:
+    ok(management(gateway, "PUT", "gateways/default", json={"cache_ttl": 600}))
+    assert compat(gateway).headers[Header.CACHE_STATUS] == "MISS"
+    gateway.reset()
+    assert Header.CACHE_STATUS not in compat(gateway).headers
+    ok(management(gateway, "DELETE", "gateways/default"))
+    assert compat(gateway).status_code == 400
+    gateway.reset()
+    assert compat(gateway).status_code == 200
