@@ -365,14 +365,17 @@ class Demo:
     def fallback(self) -> None:
         from .chat_models import ChatCloudflareGateway
 
+        chained = ChatCloudflareGateway(
+            model=self.model, fallbacks=[self.fallback_model], **self.target.chat_kwargs
+        )
         failing = self.model
         # The local gateway's fault grammar makes the first step answer 503; on a real
         # gateway a model that does not exist fails the same way.
         if not self.target.script(fault="status=503", model=self.model.split("/", 1)[-1]):
             failing = f"{self.model}-does-not-exist"
-        chained = ChatCloudflareGateway(
-            model=failing, fallbacks=[self.fallback_model], **self.target.chat_kwargs
-        )
+            chained = ChatCloudflareGateway(
+                model=failing, fallbacks=[self.fallback_model], **self.target.chat_kwargs
+            )
         answer = chained.invoke(f"Say hello (demo {self.tag})")
         info = answer.response_metadata["gateway"]
         if not info.get("step"):
@@ -390,6 +393,7 @@ class Demo:
         from .litellm_provider import register
 
         register()
+        litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banner in the report
         t0 = time.perf_counter()
         response = litellm.completion(
             model=f"cloudflare-ai-gateway/{self.model}",

@@ -119,6 +119,21 @@ def test_on_a_configured_gateway_the_logs_show_the_run(
     assert [t.name for t in left if not t.name.startswith("litellm-")] == []
 
 
+@pytest.mark.timeout(120)
+def test_a_failed_step_is_reported_the_others_run_and_the_exit_status_is_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "--local", "--fallback-model", "nosuchprovider/model"]) == 1
+    out, _ = capsys.readouterr()
+    step4 = out[out.index("[4/8]") : out.index("[5/8]")]
+    assert "FAILED: InvalidModelIdError: unknown provider 'nosuchprovider'" in step4
+    assert out.count("      ok (") == 7  # every other step still ran
+    assert out.rstrip().endswith(
+        "1 of 8 steps failed: Fallback chain: openai/gpt-4o-mini -> nosuchprovider/model"
+    )
+    assert _closed(_port(out))
+
+
 @pytest.mark.live
 @pytest.mark.timeout(180)
 def test_demo_against_the_real_gateway(live_config: GatewayConfig, tmp_path: Path) -> None:
