@@ -13,6 +13,9 @@ Choices where the spec is silent (section 6, open question 5):
   (``"stream": true``) are neither served from nor written to the cache** and get no
   ``cf-aig-cache-status`` ("Streaming responses are not cached by default", section 6).
 - ``cf-aig-skip-cache: true`` neither reads nor writes; the answer says ``MISS``.
+- A gateway update (management API ``PUT``) with ``cache_invalidate_on_update: true``
+  invalidates that gateway's entries (section 6 leaves the semantics open): a generation
+  number in the key moves on, and the old entries expire unread.
 - Bodies above 25 MB are not cached. Expiry follows the server's :class:`Clock`, so
   tests move time forward instead of sleeping; Redis also expires entries itself.
 """

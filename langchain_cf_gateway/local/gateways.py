@@ -53,12 +53,18 @@ class GatewaySettings:
     account_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     """Settings kept and echoed back but not acted on locally (dlp, otel, stripe...)."""
+    cache_generation: int = field(default=0, repr=False)
+    """Part of every cache key; bumped by an update when ``cache_invalidate_on_update``."""
     _window: deque[float] = field(default_factory=deque, repr=False)
     _window_start: float = field(default=0.0, repr=False)
     _window_count: int = field(default=0, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if not k.startswith("_") and k != "extra"}
+        data = {
+            k: v
+            for k, v in asdict(self).items()
+            if not k.startswith("_") and k not in ("extra", "cache_generation")
+        }
         data.update(self.extra)
         data["is_default"] = self.id == DEFAULT_GATEWAY_ID
         return data
@@ -266,6 +272,8 @@ class GatewayRegistry:
                     gateway.extra[name] = value
                 else:
                     setattr(gateway, name, value)
+            if gateway.cache_invalidate_on_update:
+                gateway.cache_generation += 1  # every earlier entry becomes unreachable
             gateway.modified_at = self._clock.iso()
         return gateway
 

@@ -256,7 +256,7 @@ def plan_cache(
         return None
     auth = call.headers.get(call.provider.auth_header, "")
     key = cache_key(
-        gateway.id,
+        f"{gateway.id}\x00{gateway.cache_generation}",
         call.provider.slug,
         call.log_path,
         call.model,

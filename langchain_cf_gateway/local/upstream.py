@@ -247,7 +247,11 @@ class PassThroughUpstream:
         if target.api_key:
             headers[call.provider.auth_header] = call.provider.auth_value(target.api_key)
         request = self._http().build_request(
-            call.method, url, headers=headers, content=call.raw_body or None
+            call.method,
+            url,
+            headers=headers,
+            content=call.raw_body or None,
+            timeout=httpx.Timeout(target.timeout_s, connect=min(10.0, target.timeout_s)),
         )
         try:
             response = await self._http().send(request, stream=True)

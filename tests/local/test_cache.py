@@ -5,7 +5,7 @@ from __future__ import annotations
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway
 
-from .helpers import chat_body, compat, http
+from .helpers import chat_body, compat, http, management
 
 TTL = {Header.CACHE_TTL: "60"}
 
@@ -124,3 +124,14 @@ def test_native_embeddings_are_cached_too(gateway: LocalGateway) -> None:
     second = http.post(url, json=body, headers=TTL)
     assert (status(first), status(second)) == ("MISS", "HIT")
     assert second.json() == first.json()
+
+
+def test_update_with_cache_invalidate_on_update_drops_the_entries(gateway: LocalGateway) -> None:
+    gateway.create_gateway("inv", cache_ttl=600, cache_invalidate_on_update=True)
+    gateway.create_gateway("keep", cache_ttl=600)
+    for gw_id in ("inv", "keep"):
+        assert status(compat(gateway, gateway_id=gw_id)) == "MISS"
+        assert status(compat(gateway, gateway_id=gw_id)) == "HIT"
+        assert management(gateway, "PUT", f"gateways/{gw_id}", json={"cache_ttl": 300}).is_success
+    assert status(compat(gateway, gateway_id="inv")) == "MISS"
+    assert status(compat(gateway, gateway_id="keep")) == "HIT"
