@@ -573,14 +573,15 @@ class GatewayApp:
         keep = attempted.opts is not None and attempted.opts.collect_payload
         collected: list[bytes] = []
         held: bytes | None = None
+        chunks = reply.chunks
         try:
-            async for chunk in reply.chunks:  # type: ignore[union-attr]
+            async for chunk in chunks:  # type: ignore[union-attr]
                 if keep:
                     collected.append(chunk)
                 if held is not None:
                     yield held
                 held = chunk
-        except Exception:
+        except Exception:  # the upstream broke off (a disconnect fault, a dropped upstream)
             attempted.extra["broken"] = True
             self._log_done(
                 gateway, ids, attempted, None, stream_body=b"".join(collected), status=reply.status
@@ -588,6 +589,16 @@ class GatewayApp:
             if held is not None:
                 yield held
             raise
+        except BaseException:  # the client went away: log what was sent, then stop
+            attempted.extra["broken"] = True
+            self._log_done(
+                gateway, ids, attempted, None, stream_body=b"".join(collected), status=reply.status
+            )
+            raise
+        finally:
+            close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
         self._log_done(
             gateway, ids, attempted, None, stream_body=b"".join(collected), status=reply.status
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -140,3 +141,18 @@ def test_no_log_lost_under_500_concurrent_requests(gateway: LocalGateway) -> Non
     assert len(rows) == 500
     assert {r["id"] for r in rows} == {r.headers[Header.LOG_ID] for r in responses}
     assert {r["event_id"] for r in rows} == {f"e{i}" for i in range(500)}
+
+
+def test_a_client_leaving_mid_stream_still_gets_a_row(gateway: LocalGateway) -> None:
+    url = f"{gateway.gateway_url}/compat/chat/completions"
+    body = chat_body("openai/gpt-4o-mini~chunk-delay=200", stream=True)
+    with httpx.Client(timeout=10) as client, client.stream("POST", url, json=body) as response:
+        log_id = response.headers[Header.LOG_ID]
+        next(response.iter_lines())  # the first chunk, then hang up
+    for _ in range(100):  # the server notices the hang-up at its next write
+        rows = gateway.logs()
+        if rows:
+            break
+        threading.Event().wait(0.05)
+    [row] = rows
+    assert (row["id"], row["success"], row["request_type"]) == (log_id, False, "stream")
