@@ -27,6 +27,8 @@ from .core import GatewayConfig, InvalidOptionError, MissingAccountIdError
 from .core.api_client import ENV_API_TOKEN, GatewayClient, LogEntry, LogQuery
 from .core.protocol import LogsApi
 
+PAGE_SIZE: Final = 50
+"""Logs asked for per request."""
 LOCAL_ACCOUNT_ID: Final = "local"
 """The account id used against a base URL (the local gateway) when none is configured."""
 _SINCE: Final = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -119,10 +121,15 @@ def run(args: argparse.Namespace) -> int:
         query["start_date"] = parse_since(args.since)
     with client_from_args(args) as client:
         try:
-            entries = list(
-                client.iter_logs(limit=args.limit, per_page=min(args.limit, 50), **query)
-            )
-            total = client.list_logs(per_page=1, **query).result_info.total_count
+            per_page = min(args.limit, PAGE_SIZE)
+            page = client.list_logs(per_page=per_page, **query)
+            entries, total = list(page.result), page.result_info.total_count
+            while len(entries) < args.limit and page.has_more and page.result:
+                page = client.list_logs(
+                    page=(page.result_info.page or 1) + 1, per_page=per_page, **query
+                )
+                entries.extend(page.result)
+            entries = entries[: args.limit]
         except httpx.HTTPError as exc:
             return unreachable(client, exc)
     if args.json:

@@ -107,6 +107,24 @@ def test_logs_limit_and_order(env: LocalGateway, capsys: pytest.CaptureFixture[s
     assert lines[-1] == "2 logs of 4 (raise --limit for more) in gateway 'default'"
 
 
+def test_logs_reads_as_many_pages_as_the_limit_needs(
+    env: LocalGateway, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import langchain_cf_gateway.cli_logs as cli_logs
+
+    monkeypatch.setattr(cli_logs, "PAGE_SIZE", 2)
+    ids = _traffic(env)
+    code, out, _ = cf_aig(capsys, "logs", "--limit", "3", "--order", "asc", "--json")
+    assert code == 0
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [
+        ids["miss"],
+        ids["hit"],
+        ids["claude"],
+    ]
+    pages = [r.query for r in env.received if r.path.endswith("/logs")]
+    assert [(q["page"], q["per_page"]) for q in pages] == [("1", "2"), ("2", "2")]
+
+
 def test_feedback_updates_the_log(env: LocalGateway, capsys: pytest.CaptureFixture[str]) -> None:
     ids = _traffic(env)
     code, out, err = cf_aig(
