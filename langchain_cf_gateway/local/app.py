@@ -684,10 +684,13 @@ class GatewayApp:
             "byok": False,
             "payload": payload,
         }
+        retention = None
+        if gateway.log_management:
+            retention = (gateway.log_management, gateway.log_management_strategy or "DELETE_OLDEST")
         if payload:
-            self.logs.add(row, request_body, response_body)
+            self.logs.add(row, request_body, response_body, retention)
         else:
-            self.logs.add(row)
+            self.logs.add(row, retention=retention)
 
 
 def _json_body(body: bytes) -> Any:

@@ -16,6 +16,9 @@ Fields of a row, as the logs API and :meth:`LocalGateway.logs` return it: ``id``
 ``byok``, ``payload`` (whether the bodies were kept; they are served by ``/request`` and
 ``/response``). ``cost`` is 0 unless ``cf-aig-custom-cost`` gives prices: the local
 gateway has no price table.
+
+A gateway's ``log_management`` (section 8) caps its rows; the strategy defaults to
+``DELETE_OLDEST`` when unset (the spec names no default), keeping the newest rows.
 """
 
 from __future__ import annotations
@@ -137,10 +140,14 @@ class LogStore:
             stop = False
             for entry in batch:
                 if isinstance(entry, tuple):
-                    row, request_body, response_body = entry
+                    row, request_body, response_body, retention = entry
                     values = [_column_value(c, row.get(c)) for c in _COLUMNS]
                     values += (json.dumps(row, separators=(",", ":")), request_body, response_body)
-                    pending.append(tuple(values))
+                    if retention is None:
+                        pending.append(tuple(values))
+                    else:  # rare: write now, so that the count below is exact
+                        self._write(conn, pending)
+                        self._retain(conn, str(row.get("gateway_id")), tuple(values), *retention)
                     continue
                 self._write(conn, pending)
                 if isinstance(entry, _Stop):
@@ -164,6 +171,27 @@ class LogStore:
         conn.execute("COMMIT")
         pending.clear()
 
+    @classmethod
+    def _retain(
+        cls,
+        conn: sqlite3.Connection,
+        gateway_id: str,
+        values: tuple[Any, ...],
+        limit: int,
+        strategy: str,
+    ) -> None:
+        """Insert one row of a gateway with ``log_management`` (spec section 8)."""
+        count = conn.execute("SELECT count(*) FROM logs WHERE gateway_id = ?", (gateway_id,))
+        if strategy == "STOP_INSERTING" and count.fetchone()[0] >= limit:
+            return
+        cls._write(conn, [values])
+        if strategy != "STOP_INSERTING":
+            conn.execute(
+                "DELETE FROM logs WHERE gateway_id = ? AND seq NOT IN "
+                "(SELECT seq FROM logs WHERE gateway_id = ? ORDER BY seq DESC LIMIT ?)",
+                (gateway_id, gateway_id, limit),
+            )
+
     # ------------------------------------------------------------------ API
 
     def add(
@@ -171,13 +199,16 @@ class LogStore:
         row: Mapping[str, Any],
         request_body: bytes | None = None,
         response_body: bytes | None = None,
+        retention: tuple[int, str] | None = None,
     ) -> None:
         """Queue one row; it is visible to every read issued after this call.
 
         The row is serialized on the writer thread, not here on the event loop: the
-        caller must not change it afterwards.
+        caller must not change it afterwards. ``retention`` is the gateway's
+        ``(log_management, log_management_strategy)``: at most that many rows are kept,
+        new ones dropped (``STOP_INSERTING``) or the oldest deleted (``DELETE_OLDEST``).
         """
-        self._queue.put((row, request_body, response_body))
+        self._queue.put((row, request_body, response_body, retention))
 
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on the writer thread after every queued write; block for its result."""

@@ -156,3 +156,32 @@ def test_a_client_leaving_mid_stream_still_gets_a_row(gateway: LocalGateway) -> 
         threading.Event().wait(0.05)
     [row] = rows
     assert (row["id"], row["success"], row["request_type"]) == (log_id, False, "stream")
+
+
+def test_log_management_caps_the_rows_of_a_gateway() -> None:
+    # The API's minimum cap is 10,000 rows; the store's rule is the same at any size.
+    from langchain_cf_gateway.local.logstore import LogStore
+
+    store = LogStore()
+    try:
+        for i in range(5):
+            store.add({"id": f"a{i}", "gateway_id": "a"}, retention=(3, "DELETE_OLDEST"))
+            store.add({"id": f"s{i}", "gateway_id": "s"}, retention=(3, "STOP_INSERTING"))
+            store.add({"id": f"f{i}", "gateway_id": "free"})
+        ids = {g: [r["id"] for r in store.run(LogStore.select(g))[0]] for g in ("a", "s", "free")}
+    finally:
+        store.close()
+    assert ids == {
+        "a": ["a2", "a3", "a4"],
+        "s": ["s0", "s1", "s2"],
+        "free": [f"f{i}" for i in range(5)],
+    }
+
+
+def test_log_management_through_the_gateway(gateway: LocalGateway) -> None:
+    gateway.create_gateway(
+        "capped", log_management=10_000, log_management_strategy="STOP_INSERTING"
+    )
+    compat(gateway, gateway_id="capped")
+    [row] = gateway.logs("capped")
+    assert row["success"] is True
