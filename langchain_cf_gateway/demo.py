@@ -113,6 +113,10 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _short(text: str, width: int = 70) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 3] + "..."
@@ -412,7 +416,8 @@ class Demo:
             self.report.detail(text)
         for model, totals in self.usage.by_model().items():
             self.report.detail(
-                f"  {model}: {totals.calls} calls, {totals.cache_hits} cache hits, "
+                f"  {model}: {_count(totals.calls, 'call')}, "
+                f"{_count(totals.cache_hits, 'cache hit')}, "
                 f"{totals.input_tokens}/{totals.output_tokens} tokens, ${totals.cost:.6f}"
             )
 
@@ -436,6 +441,11 @@ class Demo:
         self.report.detail(
             f"{len(entries)} log rows for this run; {failed} failed (the fallback's first step)"
         )
+        if self.target.local is not None:
+            self.report.detail(
+                "COST is the gateway's own figure: the local gateway prices a request only "
+                "when it carries cf-aig-custom-cost"
+            )
 
     def _has_first(self, entries: list[LogEntry]) -> bool:
         return any(e.id == self.first_log_id for e in entries)
