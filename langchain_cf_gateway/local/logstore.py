@@ -28,6 +28,7 @@ import json
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from typing import Any, Final, TypeVar
@@ -81,6 +82,7 @@ _INSERT: Final = (
     f"VALUES ({', '.join('?' for _ in range(len(_COLUMNS) + 3))})"
 )
 _BATCH: Final = 512
+_GATHER_S: Final = 0.002
 
 
 class LogQueryError(ValueError):
@@ -131,6 +133,11 @@ class LogStore:
         pending: list[tuple[Any, ...]] = []
         while True:
             item = self._queue.get()
+            if isinstance(item, tuple):
+                # Let a burst of rows gather: one wake-up per batch instead of one per
+                # request keeps this thread from taking the GIL from the event loop at
+                # every response. Reads (_Query) never wait for this.
+                time.sleep(_GATHER_S)
             batch = [item]
             while len(batch) < _BATCH:
                 try:
