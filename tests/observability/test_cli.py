@@ -215,6 +215,16 @@ def test_config_file_resolution_as_the_library(
     assert sent.headers["authorization"] == f"Bearer {gateway.management_token}"
 
 
+def test_a_local_gateway_needs_no_account_id(
+    env: LocalGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chat(env)
+    code, out, _ = cf_aig(capsys, "logs")  # only the base URL and the token are set
+    assert code == 0 and out.splitlines()[-1] == "1 log in gateway 'default'"
+    sent = [r for r in env.received if r.path.startswith("/client/v4/")][-1]
+    assert sent.path == "/client/v4/accounts/local/ai-gateway/gateways/default/logs"
+
+
 def test_without_an_account_or_a_base_url_it_says_what_to_set(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
