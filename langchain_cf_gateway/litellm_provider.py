@@ -569,11 +569,12 @@ class CloudflareGatewayLLM(CustomLLM):
         messages: list[Any],
         api_base: str | None,
         api_key: str | None,
-        optional_params: Mapping[str, Any],
+        optional_params: dict[str, Any],
         headers: Mapping[str, str] | None,
         stream: bool,
+        logging_obj: Any,
     ) -> _Request:
-        return self._request(
+        request = self._request(
             model=model,
             api_base=api_base,
             api_key=api_key,
@@ -583,6 +584,8 @@ class CloudflareGatewayLLM(CustomLLM):
             payload={"messages": messages},
             stream=stream,
         )
+        _scrub_secrets(optional_params, logging_obj)
+        return request
 
     def completion(
         self,
@@ -604,7 +607,7 @@ class CloudflareGatewayLLM(CustomLLM):
         client: Any = None,
     ) -> ModelResponse:
         request = self._chat_request(
-            model, messages, api_base, api_key, optional_params, headers, False
+            model, messages, api_base, api_key, optional_params, headers, False, logging_obj
         )
         try:
             response = self._sync_client(client).post(
@@ -635,7 +638,7 @@ class CloudflareGatewayLLM(CustomLLM):
         client: Any = None,
     ) -> ModelResponse:
         request = self._chat_request(
-            model, messages, api_base, api_key, optional_params, headers, False
+            model, messages, api_base, api_key, optional_params, headers, False, logging_obj
         )
         try:
             response = await self._async_client(client).post(
@@ -666,7 +669,7 @@ class CloudflareGatewayLLM(CustomLLM):
         client: Any = None,
     ) -> Iterator[GenericStreamingChunk]:
         request = self._chat_request(
-            model, messages, api_base, api_key, optional_params, headers, True
+            model, messages, api_base, api_key, optional_params, headers, True, logging_obj
         )
         http = self._sync_client(client)
         # Sent here, not on the first next(): an error answer raises from litellm.completion()
@@ -714,7 +717,7 @@ class CloudflareGatewayLLM(CustomLLM):
         # LiteLLM calls this from a worker thread and iterates the result on the event loop,
         # so nothing may be awaited before the first __anext__: the request starts there.
         request = self._chat_request(
-            model, messages, api_base, api_key, optional_params, headers, True
+            model, messages, api_base, api_key, optional_params, headers, True, logging_obj
         )
         http = self._async_client(client)
         try:
@@ -757,9 +760,10 @@ class CloudflareGatewayLLM(CustomLLM):
         input: list[Any],
         api_base: str | None,
         api_key: str | None,
-        optional_params: Mapping[str, Any],
+        optional_params: dict[str, Any],
+        logging_obj: Any,
     ) -> _Request:
-        return self._request(
+        request = self._request(
             model=model,
             api_base=api_base,
             api_key=api_key,
@@ -768,6 +772,8 @@ class CloudflareGatewayLLM(CustomLLM):
             operation="embeddings",
             payload={"input": input},
         )
+        _scrub_secrets(optional_params, logging_obj)
+        return request
 
     def embedding(
         self,
@@ -782,7 +788,9 @@ class CloudflareGatewayLLM(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         litellm_params: dict[str, Any] | None = None,
     ) -> EmbeddingResponse:
-        request = self._embedding_request(model, input, api_base, api_key, optional_params)
+        request = self._embedding_request(
+            model, input, api_base, api_key, optional_params, logging_obj
+        )
         try:
             response = self._sync_client(None).post(
                 request.url, content=request.content, headers=request.headers, timeout=timeout
@@ -805,7 +813,9 @@ class CloudflareGatewayLLM(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         litellm_params: dict[str, Any] | None = None,
     ) -> EmbeddingResponse:
-        request = self._embedding_request(model, input, api_base, api_key, optional_params)
+        request = self._embedding_request(
+            model, input, api_base, api_key, optional_params, logging_obj
+        )
         try:
             response = await self._async_client(None).post(
                 request.url, content=request.content, headers=request.headers, timeout=timeout
@@ -814,6 +824,27 @@ class CloudflareGatewayLLM(CustomLLM):
             raise _timeout_error(exc) from exc
         self._raise_for_status(response)
         return self._embedding_response(request, response, self._decode(response), model_response)
+
+
+_REDACTED: Final = "[redacted]"
+
+
+def _scrub_secrets(optional_params: dict[str, Any], logging_obj: Any) -> None:
+    """Blank the gateway token where LiteLLM keeps the call's keywords once it is read.
+
+    LiteLLM puts unknown keywords such as ``gateway_token`` into ``optional_params`` and
+    into its logging object, whose ``model_call_details`` go to every success and failure
+    callback; the token must not travel there.
+    """
+    if optional_params.get("gateway_token") is not None:
+        optional_params["gateway_token"] = _REDACTED
+    details = getattr(logging_obj, "model_call_details", None)
+    if isinstance(details, dict):
+        if details.get("gateway_token") is not None:
+            details["gateway_token"] = _REDACTED
+        logged = details.get("optional_params")
+        if isinstance(logged, dict) and logged.get("gateway_token") is not None:
+            logged["gateway_token"] = _REDACTED
 
 
 def _timeout_error(exc: httpx.TimeoutException) -> GatewayLLMError:

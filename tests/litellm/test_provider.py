@@ -504,3 +504,41 @@ async def test_router_streams_carry_the_gateway_dict(
     assert [gateway_info(sync_stream)["log_id"], gateway_info(async_stream)["log_id"]] == log_ids  # type: ignore[index]
     assert gateway_info(sync_chunks[0]) == gateway_info(sync_stream)
     assert gateway_info(async_chunks[0]) == gateway_info(async_stream)
+
+
+def test_the_gateway_token_is_blanked_where_litellm_logs_the_call(
+    litellm_mod: Any, gw: LocalGateway
+) -> None:
+    # LiteLLM hands its success/failure callbacks the logging object's model_call_details,
+    # which hold the call's keywords and optional_params: the same dicts the handler gets.
+    params: dict[str, Any] = {
+        "account_id": gw.account_id,
+        "gateway_id": gw.gateway_id,
+        "gateway_token": gw.token,
+        "temperature": 0,
+    }
+
+    class Logging:
+        model_call_details: dict[str, Any] = {"gateway_token": gw.token, "optional_params": params}
+
+    response = handler.completion(
+        model="openai/gpt-4o-mini",
+        messages=HELLO,
+        api_base=gw.base_url,
+        custom_prompt_dict={},
+        model_response=litellm_mod.ModelResponse(),
+        print_verbose=print,
+        encoding=None,
+        api_key=None,
+        logging_obj=Logging(),
+        optional_params=params,
+    )
+    assert gw.received[0].headers["cf-aig-authorization"] == f"Bearer {gw.token}"
+    assert gw.received[0].json == {
+        "model": "openai/gpt-4o-mini",
+        "messages": HELLO,
+        "temperature": 0,
+    }
+    assert gw.token not in repr(Logging.model_call_details)
+    assert params["gateway_token"] == "[redacted]"
+    assert gw.token not in repr(response._hidden_params)
