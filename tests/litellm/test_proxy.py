@@ -56,11 +56,15 @@ def test_proxy_answers_the_openai_sdk_with_the_gateway_cache_status(
 def test_proxy_streams_a_workers_ai_model(litellm_proxy: ProxyProcess, client: Any) -> None:
     gw = litellm_proxy.gateway
     gw.script("Streamed through the proxy.")
-    stream = client.chat.completions.create(
+    with client.chat.completions.with_streaming_response.create(
         model="cf-llama", messages=[{"role": "user", "content": "hi"}], stream=True
-    )
-    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    ) as raw:
+        text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
+        headers = raw.headers
     assert text == "Streamed through the proxy."
+    # The stream's HTTP headers too: the handler hands the gateway's headers to the
+    # stream wrapper at the first chunk, which the proxy reads before it answers.
+    assert headers["llm_provider-cf-aig-log-id"] == gw.logs()[0]["id"]
     request = gw.received[0]
     assert request.json["model"] == "workers-ai/@cf/meta/llama-3.1-8b-instruct"
     assert request.headers["authorization"] == f"Bearer {WORKERS_AI_KEY}"
