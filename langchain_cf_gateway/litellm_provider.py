@@ -50,7 +50,11 @@ What comes back:
 - errors: the gateway's HTTP status decides LiteLLM's exception (429 ->
   ``litellm.RateLimitError``, 401 -> ``AuthenticationError``...), so Router retries,
   cooldowns and fallbacks work; :func:`gateway_error` recovers the core's typed
-  :class:`~.core.GatewayError` (code, log id) from LiteLLM's exception.
+  :class:`~.core.GatewayError` (code, log id) from LiteLLM's exception. A broken answer
+  (not JSON, a malformed or cut stream) is an ``InvalidResponseError``, a 502 to LiteLLM.
+
+The gateway token is blanked in what LiteLLM logs once it has been read (see
+:func:`_scrub_secrets`).
 
 This module is the only one that imports litellm; ``import langchain_cf_gateway`` does not.
 """
