@@ -7,7 +7,9 @@ generator costs little and never shares an interpreter with the server it measur
   not earlier ones have answered; it goes out on an idle connection, or a new one up to
   ``--connections``, else waits for one. Latency runs from the due time to the last byte
   of the answer, so a server that falls behind is charged for the queue it builds
-  (no coordinated omission).
+  (no coordinated omission). Answers still missing ``--drain`` seconds after the last
+  request was due are cut off and counted as ``unanswered``, their latency as the time
+  they had waited (a lower bound), so a run never outlasts its schedule by much.
 - ``--duration S --connections C``: closed loop. C connections send back to back for S
   seconds; the answer is the rate of completed requests (and of cache hits).
 
@@ -68,7 +70,14 @@ def build_request(url: str, body: bytes, headers: dict[str, str]) -> tuple[str, 
 
 
 async def open_loop(
-    host: str, port: int, raw: bytes, rate: float, count: int, warmup: int, max_connections: int
+    host: str,
+    port: int,
+    raw: bytes,
+    rate: float,
+    count: int,
+    warmup: int,
+    max_connections: int,
+    drain: float,
 ) -> dict[str, Any]:
     idle: list[Connection] = []
     opened = 0
@@ -110,7 +119,7 @@ async def open_loop(
             statuses[status] = statuses.get(status, 0) + 1
             hits += hit
 
-    tasks = []
+    tasks: dict[asyncio.Task[None], tuple[float, bool]] = {}
     total = warmup + count
     t0 = time.perf_counter()
     for i in range(total):
@@ -118,8 +127,19 @@ async def open_loop(
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(due, i >= warmup)))
-    await asyncio.gather(*tasks)
+        tasks[asyncio.create_task(one(due, i >= warmup))] = (due, i >= warmup)
+    # Bounded: what a server has not answered `drain` seconds after the last request was
+    # due is cut off, and its latency counts as at least the time it waited.
+    _, pending = await asyncio.wait(tasks, timeout=drain)
+    cut = time.perf_counter()
+    unanswered = 0
+    for task in pending:
+        task.cancel()
+        due, record = tasks[task]
+        if record:
+            unanswered += 1
+            latencies.append((cut - due) * 1e3)
+    await asyncio.gather(*pending, return_exceptions=True)
     elapsed = time.perf_counter() - t0
     for conn in idle:
         conn.writer.close()
@@ -131,6 +151,7 @@ async def open_loop(
         "statuses": statuses,
         "errors": errors[:5],
         "error_count": len(errors),
+        "unanswered": unanswered,
         "cache_hits": hits,
         "elapsed_s": elapsed,
         "connections": opened,
@@ -181,10 +202,18 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=0)
     parser.add_argument("--duration", type=float)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=3.0,
+        help="open loop: seconds to wait for answers after the last request was due",
+    )
     args = parser.parse_args()
     host, port, raw = build_request(args.url, args.body.encode(), json.loads(args.headers))
     if args.rate and args.count:
-        coro = open_loop(host, port, raw, args.rate, args.count, args.warmup, args.connections)
+        coro = open_loop(
+            host, port, raw, args.rate, args.count, args.warmup, args.connections, args.drain
+        )
     elif args.duration:
         coro = closed_loop(host, port, raw, args.duration, args.connections)
     else:
