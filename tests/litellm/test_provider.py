@@ -542,3 +542,32 @@ def test_the_gateway_token_is_blanked_where_litellm_logs_the_call(
     assert gw.token not in repr(Logging.model_call_details)
     assert params["gateway_token"] == "[redacted]"
     assert gw.token not in repr(response._hidden_params)
+
+
+async def test_concurrent_calls_share_the_pool_and_keep_their_answers(
+    litellm_mod: Any, gw: LocalGateway, cf: dict[str, Any]
+) -> None:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    prompts = [f"question {i}" for i in range(12)]
+
+    async def ask(prompt: str) -> Any:
+        return await litellm_mod.acompletion(
+            model=MINI, messages=[{"role": "user", "content": prompt}], **cf
+        )
+
+    answers = await asyncio.gather(*(ask(p) for p in prompts))
+    with ThreadPoolExecutor(4) as pool:
+        sync_answers = list(
+            pool.map(
+                lambda p: litellm_mod.completion(
+                    model=MINI, messages=[{"role": "user", "content": p}], **cf
+                ),
+                prompts,
+            )
+        )
+    for prompt, answer in zip(prompts * 2, answers + sync_answers, strict=True):
+        assert prompt in answer.choices[0].message.content
+    log_ids = {gateway_info(a)["log_id"] for a in answers + sync_answers}  # type: ignore[index]
+    assert log_ids == {row["id"] for row in gw.logs()} and len(log_ids) == 24
