@@ -445,7 +445,12 @@ class GatewayApp:
         tried: list[_Attempted] = []
         for index, step in enumerate(steps):
             step_started = time.perf_counter()
-            step_headers = {str(k).lower(): str(v) for k, v in (step.get("headers") or {}).items()}
+            raw_headers = step.get("headers")
+            step_headers = (
+                {str(k).lower(): str(v) for k, v in raw_headers.items()}
+                if isinstance(raw_headers, dict)
+                else {}
+            )
             merged = {**headers, **step_headers}  # step headers > request headers (section 1a)
             provider = str(step.get("provider", ""))
             endpoint = str(step.get("endpoint", "")).lstrip("/")

@@ -23,10 +23,9 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-import httpx
-
 from ..core.providers import Provider
 from .clock import Clock
+from .connections import BodyBroken, ConnectionFailed, ConnectionPool, UpstreamResponse
 from .faults import Fault
 from .mock import MockModel
 from .scripts import Script, ScriptBook
@@ -224,16 +223,11 @@ def _dumps(data: Any) -> bytes:
 
 
 class PassThroughUpstream:
-    """Forwards calls to configured OpenAI-compatible servers over one httpx client."""
+    """Forwards calls to configured OpenAI-compatible servers (see :mod:`.connections`)."""
 
     def __init__(self, targets: Mapping[str, PassThrough]) -> None:
         self.targets = dict(targets)
-        self._client: httpx.AsyncClient | None = None
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0))
-        return self._client
+        self._pool = ConnectionPool()
 
     async def send(self, call: ProviderCall, target: PassThrough) -> UpstreamReply:
         url = f"{target.base_url.rstrip('/')}/{call.path}"
@@ -246,42 +240,41 @@ class PassThroughUpstream:
         }
         if target.api_key:
             headers[call.provider.auth_header] = call.provider.auth_value(target.api_key)
-        request = self._http().build_request(
-            call.method,
-            url,
-            headers=headers,
-            content=call.raw_body or None,
-            timeout=httpx.Timeout(target.timeout_s, connect=min(10.0, target.timeout_s)),
-        )
         try:
-            response = await self._http().send(request, stream=True)
-        except httpx.HTTPError as exc:
+            response = await asyncio.wait_for(
+                self._pool.request(
+                    call.method,
+                    url,
+                    headers,
+                    call.raw_body or b"",
+                    connect_timeout=min(10.0, target.timeout_s),
+                ),
+                target.timeout_s,
+            )
+        except (ConnectionFailed, asyncio.TimeoutError) as exc:
             raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
         content_type = response.headers.get("content-type", JSON)
-        if call.stream and response.is_success and "event-stream" in content_type:
-            reply = UpstreamReply(response.status_code, content_type)
+        if call.stream and 200 <= response.status < 300 and "event-stream" in content_type:
+            reply = UpstreamReply(response.status, content_type)
             reply.chunks = _relay(response, reply)
             return reply
         try:
-            body = await response.aread()
-        except httpx.HTTPError as exc:
-            raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
-        finally:
+            body = await asyncio.wait_for(response.read(), target.timeout_s)
+        except (BodyBroken, asyncio.TimeoutError) as exc:
             await response.aclose()
-        reply = UpstreamReply(response.status_code, content_type, body)
+            raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
+        reply = UpstreamReply(response.status, content_type, body)
         reply.tokens_in, reply.tokens_out = usage_of(body)
         return reply
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._pool.close()
 
 
-async def _relay(response: httpx.Response, reply: UpstreamReply) -> AsyncIterator[bytes]:
+async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncIterator[bytes]:
     """The upstream's stream, read for its usage chunk on the way through."""
     try:
-        async for chunk in response.aiter_raw():
+        async for chunk in response.body:
             if b'"usage"' in chunk:
                 for line in chunk.split(b"\n"):
                     if line.startswith(b"data:") and b'"usage"' in line:
@@ -289,8 +282,8 @@ async def _relay(response: httpx.Response, reply: UpstreamReply) -> AsyncIterato
                         if tokens != (None, None):
                             reply.tokens_in, reply.tokens_out = tokens
             yield chunk
-    except httpx.HTTPError as exc:
-        raise UpstreamDisconnect(f"upstream stream broke: {type(exc).__name__}") from exc
+    except BodyBroken as exc:
+        raise UpstreamDisconnect(f"upstream stream broke: {exc}") from exc
     finally:
         await response.aclose()
 

@@ -1,0 +1,116 @@
+"""The pass-through connection pool against a tiny raw HTTP server with awkward habits."""
+
+from __future__ import annotations
+
+import json
+import socketserver
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from langchain_cf_gateway.core import Header
+from langchain_cf_gateway.local import LocalGateway, PassThrough
+
+from .helpers import chat_body, compat, gateway_error
+
+ANSWER = json.dumps(
+    {
+        "id": "x",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "raw"}}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+    }
+).encode()
+
+
+class RawUpstream(socketserver.ThreadingTCPServer):
+    """Answers one request per connection as told by ``mode``, then closes it."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    mode = "close-delimited"
+    requests: list[bytes]
+
+
+class Handler(socketserver.StreamRequestHandler):
+    server: RawUpstream
+
+    def handle(self) -> None:
+        while True:
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                byte = self.rfile.read(1)
+                if not byte:
+                    return
+                head += byte
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+            self.server.requests.append(head + self.rfile.read(length))
+            mode = self.server.mode
+            if mode == "close-delimited":  # no length, no chunks: the body ends at close
+                self.wfile.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n" + ANSWER
+                )
+                return
+            if mode == "keep-alive-then-drop":  # a keep-alive answer, then a silent close
+                self.wfile.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    + f"content-length: {len(ANSWER)}\r\n\r\n".encode()
+                    + ANSWER
+                )
+                return
+            if mode == "cut":  # promises more than it sends
+                self.wfile.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    b"content-length: 1000\r\n\r\n" + ANSWER[:10]
+                )
+                return
+            if mode == "garbage":
+                self.wfile.write(b"SSH-2.0-OpenSSH\r\n\r\n")
+                return
+
+
+@pytest.fixture(scope="module")
+def raw() -> Iterator[RawUpstream]:
+    server = RawUpstream(("127.0.0.1", 0), Handler)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def front(raw: RawUpstream) -> Iterator[LocalGateway]:
+    port = raw.server_address[1]
+    with LocalGateway(upstreams={"openai": PassThrough(f"http://127.0.0.1:{port}/v1")}) as gw:
+        yield gw
+
+
+def test_close_delimited_body(raw: RawUpstream, front: LocalGateway) -> None:
+    raw.mode, raw.requests = "close-delimited", []
+    answer = compat(front, chat_body())
+    assert answer.json()["choices"][0]["message"]["content"] == "raw"
+    assert raw.requests[0].startswith(b"POST /v1/chat/completions HTTP/1.1\r\n")
+    assert b"cf-aig-" not in raw.requests[0]
+    assert front.logs()[-1]["tokens_in"] == 3
+
+
+def test_a_dropped_keep_alive_connection_is_replaced(raw: RawUpstream, front: LocalGateway) -> None:
+    raw.mode, raw.requests = "keep-alive-then-drop", []
+    for _ in range(3):  # each reuse finds the pooled connection closed, and reconnects
+        assert compat(front, chat_body()).json()["choices"][0]["message"]["content"] == "raw"
+    assert len(raw.requests) == 3
+
+
+@pytest.mark.parametrize("mode", ["cut", "garbage"])
+def test_a_broken_upstream_is_2005(raw: RawUpstream, front: LocalGateway, mode: str) -> None:
+    raw.mode = mode
+    status, code, message = gateway_error(compat(front, chat_body(), {Header.MAX_ATTEMPTS: "1"}))
+    assert (status, code) == (502, 2005)
+    assert "unreachable" in message
