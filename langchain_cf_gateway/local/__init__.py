@@ -3,8 +3,10 @@
 Import it on demand; ``import langchain_cf_gateway`` never loads it (nor starlette or
 uvicorn). Modules: :mod:`.server` (``LocalGateway``), :mod:`.app` (routes), :mod:`.pipeline`
 (options, cache, retries), :mod:`.mock` (the mock model), :mod:`.faults` (fault grammar),
-:mod:`.scripts`, :mod:`.cache`, :mod:`.logstore`, :mod:`.gateways`, :mod:`.upstream`,
-:mod:`.management`, :mod:`.cli`.
+:mod:`.scripts`, :mod:`.cache`, :mod:`.logstore`, :mod:`.gateways`, :mod:`.upstream`
+(mock or pass-through) and :mod:`.connections` (its HTTP client), :mod:`.management`,
+:mod:`.config` (the config file) and :mod:`.cli` (``cf-aig serve``). README.md in this
+directory has the curl examples.
 """
 
 from .app import ReceivedRequest
