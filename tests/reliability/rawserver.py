@@ -151,8 +151,13 @@ class MisbehavingServer:
     def __init__(self) -> None:
         self.plan: deque[Act] = deque()
         self.default = provider_error(500, "nothing planned")
+        self.echo = False
+        """When True and nothing is planned: a proper answer, streamed if asked for."""
         self.received: list[Seen] = []
         self.connections = 0
+        """Connections accepted since the last reset."""
+        self.open_connections = 0
+        """Connections open right now."""
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -209,6 +214,15 @@ class MisbehavingServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def _default(self, seen: Seen) -> Act:
+        if not self.echo:
+            return self.default
+        try:
+            streamed = bool(seen.json.get("stream"))
+        except (ValueError, AttributeError):
+            streamed = False
+        return sse(stream_events()) if streamed else ok()
+
     def then(self, *acts: Act) -> MisbehavingServer:
         """Queue answers, in order."""
         with self._lock:
@@ -220,12 +234,14 @@ class MisbehavingServer:
             self.plan.clear()
             self.received.clear()
             self.connections = 0
+            self.echo = False
 
     # ------------------------------------------------------------------ HTTP
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with self._lock:
             self.connections += 1
+            self.open_connections += 1
         self._writers.add(writer)
         try:
             while True:
@@ -243,7 +259,7 @@ class MisbehavingServer:
                 body = await reader.readexactly(int(headers.get("content-length") or 0))
                 with self._lock:
                     self.received.append(Seen(method, path, headers, body, time.monotonic()))
-                    act = self.plan.popleft() if self.plan else self.default
+                    act = self.plan.popleft() if self.plan else self._default(self.received[-1])
                 if act.hang_s:
                     await asyncio.sleep(act.hang_s)
                 if not await self._answer(writer, act):
@@ -251,6 +267,8 @@ class MisbehavingServer:
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             return
         finally:
+            with self._lock:
+                self.open_connections -= 1
             self._writers.discard(writer)
             if not writer.transport.is_closing():
                 writer.close()
