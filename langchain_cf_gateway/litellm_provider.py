@@ -63,7 +63,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import logging
 import os
+import re
 import sys
 import threading
 import weakref
@@ -73,6 +75,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import httpx
 import litellm
+from litellm.exceptions import BadRequestError as LiteLLMBadRequestError
 from litellm.litellm_core_utils.core_helpers import process_response_headers
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 from litellm.llms.custom_llm import CustomLLM, CustomLLMError
@@ -89,6 +92,7 @@ from .core import (
     GatewayConfig,
     GatewayError,
     GatewayInfo,
+    GatewayInputError,
     GatewayOptions,
     Route,
     Step,
@@ -435,8 +439,11 @@ class CloudflareGatewayLLM(CustomLLM):
     ) -> _Request:
         """Split LiteLLM's parameters into gateway config, headers and the upstream body."""
         gw = {k: v for k, v in optional_params.items() if k in _GATEWAY_KEYS}
-        target = self._target(model, api_base, gw, operation)
-        options: GatewayOptions | None = coerce_options(gw.get("gateway_options"))
+        try:
+            target = self._target(model, api_base, gw, operation)
+            options: GatewayOptions | None = coerce_options(gw.get("gateway_options"))
+        except GatewayInputError as err:
+            raise _input_error(err, model) from None
 
         for key, value in optional_params.items():
             if key not in _NOT_UPSTREAM:
@@ -466,7 +473,10 @@ class CloudflareGatewayLLM(CustomLLM):
             if options is not None:
                 headers.update(options.to_headers())
             if api_key:
-                headers.update(self._provider_auth(route, api_key))
+                try:
+                    headers.update(self._provider_auth(route, api_key))
+                except GatewayInputError as err:
+                    raise _input_error(err, model) from None
             url = route.url
             body = {"model": route.body_model, **payload}
         if extra_headers:
@@ -699,7 +709,7 @@ class CloudflareGatewayLLM(CustomLLM):
             self._raise_for_status(response)
         return _SyncStream(response, self._info(request, response.headers))
 
-    async def astreaming(  # type: ignore[override,misc]
+    def astreaming(  # type: ignore[override]
         self,
         model: str,
         messages: list[Any],
@@ -718,11 +728,17 @@ class CloudflareGatewayLLM(CustomLLM):
         timeout: float | httpx.Timeout | None = None,
         client: Any = None,
     ) -> AsyncIterator[GenericStreamingChunk]:
-        # LiteLLM calls this from a worker thread and iterates the result on the event loop,
-        # so nothing may be awaited before the first __anext__: the request starts there.
+        # LiteLLM calls this from a worker thread and iterates the result on the event loop:
+        # the request is built here, so bad input raises from acompletion() itself, and
+        # sent on the first __anext__ (nothing can be awaited before LiteLLM wraps it).
         request = self._chat_request(
             model, messages, api_base, api_key, optional_params, headers, True, logging_obj
         )
+        return self._astream(request, client, timeout)
+
+    async def _astream(
+        self, request: _Request, client: Any, timeout: float | httpx.Timeout | None
+    ) -> AsyncIterator[GenericStreamingChunk]:
         http = self._async_client(client)
         try:
             response = await http.send(
@@ -831,6 +847,32 @@ class CloudflareGatewayLLM(CustomLLM):
 
 
 _REDACTED: Final = "[redacted]"
+
+_INPUT_ERROR_TYPES: dict[type[GatewayInputError], type[Exception]] = {}
+
+
+def _input_error(err: GatewayInputError, model: str) -> Exception:
+    """Bad input as both the core's error (a ``ValueError``) and ``litellm.BadRequestError``.
+
+    LiteLLM re-raises its own exception classes unchanged and maps anything else without
+    a status to ``APIConnectionError``, which the Router retries and cools down on; bad
+    input is neither, so it keeps its class (``InvalidModelIdError``...) and is a 400.
+    """
+    cls = type(err)
+    combined = _INPUT_ERROR_TYPES.get(cls)
+    if combined is None:
+        combined = type(
+            cls.__name__,
+            (cls, LiteLLMBadRequestError),
+            {"__module__": __name__, "__doc__": cls.__doc__, "__str__": Exception.__str__},
+        )
+        _INPUT_ERROR_TYPES[cls] = combined
+    exc = cast(LiteLLMBadRequestError, combined.__new__(combined))
+    LiteLLMBadRequestError.__init__(exc, message=str(err), model=model, llm_provider=PROVIDER)
+    exc.args = err.args
+    for key, value in vars(err).items():  # InvalidOptionError.field
+        setattr(exc, key, value)
+    return exc
 
 
 def _scrub_secrets(optional_params: dict[str, Any], logging_obj: Any) -> None:
@@ -1105,14 +1147,46 @@ handler: Final = CloudflareGatewayLLM()
 
 _register_lock = threading.Lock()
 
+_LITELLM_LOGGERS: Final = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
+_TOKEN_IN_TEXT: Final = re.compile(
+    r"""(["']?gateway_token["']?\s*[:=]\s*)(["'])(?:\\.|(?!\2).)*\2"""
+)
+
+
+class _RedactGatewayToken(logging.Filter):
+    """Blanks ``'gateway_token': '...'`` in LiteLLM's own log records.
+
+    LiteLLM logs a call's keywords and optional params at DEBUG before any handler runs
+    (so before :func:`_scrub_secrets`); filters run only for records that pass the
+    level check, so this costs nothing while DEBUG is off.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a record whose args do not fit its format: leave it to logging
+            return True
+        if "gateway_token" in text:
+            record.msg = _TOKEN_IN_TEXT.sub(rf"\1\2{_REDACTED}\2", text)
+            record.args = ()
+        return True
+
+
+_REDACT_FILTER: Final = _RedactGatewayToken()
+
 
 def register(custom_handler: CloudflareGatewayLLM | None = None) -> None:
     """Add the provider ``cloudflare-ai-gateway`` to ``litellm.custom_provider_map`` once.
 
     Safe to call any number of times and from several threads: an entry for the
     provider that is already there (ours, or one the proxy's config.yaml made) is kept.
+    Also installs a filter on LiteLLM's loggers that blanks ``gateway_token`` values.
     """
     with _register_lock:
+        for name in _LITELLM_LOGGERS:
+            logger = logging.getLogger(name)
+            if _REDACT_FILTER not in logger.filters:
+                logger.addFilter(_REDACT_FILTER)
         current = list(litellm.custom_provider_map or [])
         if any(item.get("provider") == PROVIDER for item in current):
             return

@@ -11,7 +11,12 @@ from litellm.exceptions import MidStreamFallbackError
 from litellm.router_utils.cooldown_handlers import async_get_cooldown_deployments
 from litellm_rawserver import Canned, RawServer
 
-from langchain_cf_gateway.core import GATEWAY_INFO_KEYS, GatewayRateLimitError
+from langchain_cf_gateway.core import (
+    GATEWAY_INFO_KEYS,
+    GatewayRateLimitError,
+    InvalidModelIdError,
+    InvalidOptionError,
+)
 from langchain_cf_gateway.core.errors import GatewayAuthenticationError
 from langchain_cf_gateway.litellm_provider import (
     PROVIDER,
@@ -207,13 +212,31 @@ def test_native_endpoint(litellm_mod: Any, gw: LocalGateway, cf: dict[str, Any])
     assert response._hidden_params["gateway"]["provider"] == "openai"
 
 
-def test_bad_model_id_fails_before_anything_is_sent(
+def test_bad_input_fails_before_anything_is_sent(
     litellm_mod: Any, gw: LocalGateway, cf: dict[str, Any]
 ) -> None:
-    with pytest.raises(Exception, match="unknown provider 'nosuch'"):
+    # Both the core's ValueError (naming the fix) and litellm.BadRequestError: LiteLLM
+    # passes its own classes through, and the Router neither retries nor cools down on it.
+    with pytest.raises(InvalidModelIdError, match="unknown provider 'nosuch'") as info:
         litellm_mod.completion(model=f"{PROVIDER}/nosuch/model", messages=HELLO, **cf)
-    with pytest.raises(Exception, match="cache_ttl: must be from 60"):
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, litellm_mod.BadRequestError)
+    assert info.value.status_code == 400
+    with pytest.raises(InvalidOptionError, match="cache_ttl: must be from 60") as option:
         litellm_mod.completion(model=MINI, messages=HELLO, gateway_options={"cache_ttl": 5}, **cf)
+    assert option.value.field == "cache_ttl"
+    assert gw.received == []
+
+
+async def test_bad_input_on_an_async_stream_raises_from_the_call(
+    litellm_mod: Any, gw: LocalGateway, cf: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidOptionError, match="max_attempts"):
+        await litellm_mod.acompletion(
+            model=MINI, messages=HELLO, stream=True, gateway_options={"max_attempts": 9}, **cf
+        )
+    with pytest.raises(InvalidModelIdError):
+        await litellm_mod.aembedding(model=f"{PROVIDER}/nosuch/e", input=["a"], **cf)
     assert gw.received == []
 
 
