@@ -53,8 +53,10 @@ What comes back:
   :class:`~.core.GatewayError` (code, log id) from LiteLLM's exception. A broken answer
   (not JSON, a malformed or cut stream) is an ``InvalidResponseError``, a 502 to LiteLLM.
 
-The gateway token is blanked in what LiteLLM logs once it has been read (see
-:func:`_scrub_secrets`).
+Bad input raises before anything is sent, as the core's ``ValueError`` and
+``litellm.BadRequestError`` at once. The gateway token is blanked in what LiteLLM hands
+its callbacks (:func:`_scrub_secrets`) and in LiteLLM's own log records (a filter that
+:func:`register` installs).
 
 This module is the only one that imports litellm; ``import langchain_cf_gateway`` does not.
 """
