@@ -77,10 +77,11 @@ def run() -> Section:
         "answering from its built-in mock model, over the same direct baseline. Cache hits: "
         f"{CACHE_CONNECTIONS} keep-alive connections sending the same request with "
         f"`cf-aig-cache-ttl` back to back for {CACHE_SECONDS * min(1.0, scale()):g} s "
-        "(closed loop), one gateway process. CPU per request is the server process's CPU time "
-        "(all threads, from /proc) over the requests it answered: its own cost, which the load "
-        "of other processes disturbs far less than latency; 1,000 over it is the requests per "
-        "second one core could serve.",
+        "(closed loop), one gateway process; the same load on a bare uvicorn + Starlette app "
+        "answering canned bytes (`bench/asgi_floor.py`) gives the floor of that stack. CPU "
+        "per request is the server process's CPU time (all threads, from /proc) over the "
+        "requests it answered: its own cost, which the load of other processes disturbs far "
+        "less than latency; 1,000 over it is the requests per second one core could serve.",
     )
     if why is not None:
         for rate in RATES:
@@ -146,6 +147,22 @@ def run() -> Section:
                         )
         hits: list[float] = []
         hit_share: list[float] = []
+        floor_rate: list[float] = []
+        with ChildServer("bench.asgi_floor") as floor:
+            for _ in range(rounds):
+                cpu_before = floor.cpu_seconds()
+                result = loadgen(
+                    f"{floor.url}/compat/chat/completions",
+                    "--duration",
+                    str(CACHE_SECONDS * min(1.0, scale())),
+                    "--connections",
+                    str(CACHE_CONNECTIONS),
+                )
+                floor_rate.append(result["count"] / result["elapsed_s"])
+                answered = result["count"] + CACHE_CONNECTIONS
+                cpu.setdefault("floor", []).append(
+                    (floor.cpu_seconds() - cpu_before) / answered * 1e3
+                )
         for _ in range(rounds):
             cpu_before = mocking.cpu_seconds()
             result = loadgen(
@@ -175,6 +192,13 @@ def run() -> Section:
             )
     section.add(Figure("cache hits per second (one process)", hits, "/s", Goal(">=", 2000)))
     section.add(Figure("share of cache-test answers that were HITs", hit_share, ""))
+    section.add(
+        Figure(
+            "uvicorn + Starlette answering canned bytes, same load (the stack's floor)",
+            floor_rate,
+            "/s",
+        )
+    )
     section.add(Figure("errors and non-200 answers (all runs)", [float(errors)], "", Goal("==", 0)))
     for name, n in unanswered.items():
         if n:
@@ -199,6 +223,7 @@ def run() -> Section:
         "gateway": "gateway (pass-through)",
         "mock": "gateway (mock)",
         "cache hits": "gateway (cache hits)",
+        "floor": "uvicorn + Starlette answering canned bytes (the stack's floor)",
     }
     for name, values in cpu.items():
         what, _, rest = name.partition(" at ")
