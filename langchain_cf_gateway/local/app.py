@@ -30,6 +30,9 @@ Choices where the spec is silent (its open questions 1 to 7):
 - Gateway-made errors (2001, 2008, 2009, 2003, 7001, 2005) use core's body shape
   (section 5). Requests rejected before authentication (2001, 2009) are not logged;
   later ones are, with ``success: false``.
+- A request body over 25 MB (the cacheable limit of section 6; Cloudflare states no
+  request limit) is refused with HTTP 413 and the gateway error shape (code 7001,
+  ``httpCode`` 413) as soon as the limit is passed, without reading the rest; not logged.
 - Every answer carries ``cf-aig-log-id`` (UUIDv7), ``cf-aig-request-id`` (the log id for
   single-step requests, its own UUIDv7 on the universal endpoint) and
   ``cf-aig-event-id`` (the client's, else the request id); universal answers add
@@ -41,11 +44,13 @@ Choices where the spec is silent (its open questions 1 to 7):
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -56,7 +61,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from ..core.protocol import DEFAULT_GATEWAY_ID, ERROR_STATUS, ErrorCode, Header, gateway_error_body
+from ..core.protocol import (
+    DEFAULT_GATEWAY_ID,
+    ERROR_STATUS,
+    Bounds,
+    ErrorCode,
+    Header,
+    gateway_error_body,
+)
 from ..core.providers import COMPAT, CUSTOM_PREFIX, PROVIDERS, WORKERS_AI, Provider, find_provider
 from .cache import ResponseCache
 from .clock import Clock
@@ -70,6 +82,96 @@ from .upstream import JSON, ProviderCall, Upstreams, models_list
 _COMPAT_OPS: Final = {"chat/completions": "chat", "embeddings": "embeddings", "models": "models"}
 _REST_PROVIDERS: Final[dict[str, Provider]] = {p.rest_prefix: p for p in PROVIDERS if p.rest_prefix}
 _JSON_HEADERS: Final = {"content-type": JSON}
+
+
+MAX_BODY_BYTES: Final = Bounds.CACHEABLE_BODY_MAX_BYTES
+"""Largest request body the local gateway reads (25 MB, the cacheable limit of section 6)."""
+
+
+class BodyLimit:
+    """ASGI wrapper: a body over :data:`MAX_BODY_BYTES` gets 413 without being kept.
+
+    A declared ``content-length`` over the limit is answered before the body is read; a
+    chunked body is buffered up to the limit (the app would read it whole anyway), then
+    replayed to the app or refused. The 413 is sent whole first and the rest of the
+    body then read and dropped until the client stops, so that closing the connection
+    never resets it under the client before it has read the answer.
+    """
+
+    def __init__(self, app: Any, clock: Clock) -> None:
+        self.app = app
+        self._clock = clock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)  # .routes, .state... of the Starlette app inside
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = chunked = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+        if length is not None:
+            if length.isdigit() and int(length) > MAX_BODY_BYTES:
+                await self._refuse(receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        if not chunked:
+            await self.app(scope, receive, send)
+            return
+        pieces: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            piece = message.get("body", b"")
+            size += len(piece)
+            if size > MAX_BODY_BYTES:
+                await self._refuse(receive, send)
+                return
+            pieces.append(piece)
+            if not message.get("more_body"):
+                break
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(pieces), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, receive: Any, send: Any) -> None:
+        body = gateway_error_body(
+            ErrorCode.INVALID_REQUEST,
+            f"Invalid request: the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB",
+        )
+        body["httpCode"] = 413
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        log_id = self._clock.uuid7().encode()
+        headers = [
+            (b"content-type", JSON.encode()),
+            (b"content-length", str(len(payload)).encode()),
+            (b"connection", b"close"),
+            (Header.LOG_ID.encode(), log_id),
+            (Header.REQUEST_ID.encode(), log_id),
+            (Header.EVENT_ID.encode(), log_id),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": payload, "more_body": True})
+        while True:  # drop what the client still sends until it stops or hangs up
+            message = await receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body"):
+                break
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +264,7 @@ class GatewayApp:
         self._token = f"Bearer {token}".encode() if token else None
         self._management_token = f"Bearer {management_token}".encode() if management_token else None
         self.received: deque[ReceivedRequest] = deque(maxlen=received_max)
-        self.app = Starlette(routes=self._routes(), lifespan=self._lifespan)
+        self.app = BodyLimit(Starlette(routes=self._routes(), lifespan=self._lifespan), self.clock)
 
     def _routes(self) -> list[Route]:
         from .management import management_routes
@@ -207,9 +309,9 @@ class GatewayApp:
 
     async def record(self, request: Request) -> tuple[dict[str, str], bytes]:
         """Read the request and append it to :attr:`received`."""
-        body = await request.body()
         scope = request.scope
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await request.body()  # at most MAX_BODY_BYTES: BodyLimit saw to it
         self.received.append(
             ReceivedRequest(
                 scope["method"],
@@ -370,7 +472,7 @@ class GatewayApp:
             None,
             ids.log_id,
         )
-        return self._answer(gateway, ids, headers, body, [attempted], universal=False)
+        return await self._answer(gateway, ids, headers, body, [attempted], universal=False)
 
     async def rest_chat(self, request: Request) -> Response:
         """``/client/v4/accounts/{acct}/ai/v1/chat/completions`` (section 1, REST API)."""
@@ -408,12 +510,12 @@ class GatewayApp:
                     ids.log_id,
                     log_path="ai/v1/chat/completions",
                 )
-                return self._answer(gateway, ids, headers, body, [attempted], universal=False)
+                return await self._answer(gateway, ids, headers, body, [attempted], universal=False)
         invalid = GatewayRequestError(ErrorCode.INVALID_PROVIDER)
         attempted = _Attempted(
             None, None, None, invalid, started, None, ids.log_id, path="ai/v1/chat/completions"
         )
-        return self._answer(gateway, ids, headers, body, [attempted], universal=False)
+        return await self._answer(gateway, ids, headers, body, [attempted], universal=False)
 
     async def universal(self, request: Request) -> Response:
         """The universal endpoint: steps in order, fallback on error or timeout (section 1a)."""
@@ -441,7 +543,7 @@ class GatewayApp:
                 "{provider, endpoint, headers, config, query}",
             )
             attempted = _Attempted(None, None, None, malformed, started, None, ids.log_id)
-            return self._answer(gateway, ids, headers, body, [attempted], universal=True)
+            return await self._answer(gateway, ids, headers, body, [attempted], universal=True)
         tried: list[_Attempted] = []
         for index, step in enumerate(steps):
             step_started = time.perf_counter()
@@ -478,7 +580,7 @@ class GatewayApp:
             if attempted.error is not None and attempted.error.code in (ErrorCode.RATE_LIMITED,):
                 break  # a gateway rate limit is not a step failure (section 7: no fallback)
         ids.log_id = tried[-1].log_id
-        return self._answer(gateway, ids, headers, body, tried, universal=True)
+        return await self._answer(gateway, ids, headers, body, tried, universal=True)
 
     async def _attempt(
         self,
@@ -531,7 +633,7 @@ class GatewayApp:
 
     # ------------------------------------------------------------------ answers and logs
 
-    def _answer(
+    async def _answer(
         self,
         gateway: GatewaySettings,
         ids: _Ids,
@@ -545,13 +647,13 @@ class GatewayApp:
         out_headers = ids.headers()
         if universal and final.step is not None:
             out_headers[Header.STEP] = str(final.step)
-        for earlier in tried[:-1]:
-            self._log_done(gateway, ids, earlier, None)
+        acks = [self._log_done(gateway, ids, earlier, None) for earlier in tried[:-1]]
         outcome = final.outcome
         if outcome is None:
             err = final.error or GatewayRequestError(ErrorCode.PROVIDER_FAILED)
             response = _error_response(err, out_headers)
-            self._log_done(gateway, ids, final, response)
+            acks.append(self._log_done(gateway, ids, final, response))
+            await _committed(acks)
             return response
         if outcome.cache_status is not None:
             out_headers[Header.CACHE_STATUS] = outcome.cache_status
@@ -560,8 +662,10 @@ class GatewayApp:
             response = Response(
                 reply.body, reply.status, out_headers, media_type=reply.content_type
             )
-            self._log_done(gateway, ids, final, response)
+            acks.append(self._log_done(gateway, ids, final, response))
+            await _committed(acks)
             return response
+        await _committed(acks)
         return StreamingResponse(
             self._relay(gateway, ids, final, out_headers),
             reply.status,
@@ -588,15 +692,16 @@ class GatewayApp:
                 held = chunk
         except Exception:  # the upstream broke off (a disconnect fault, a dropped upstream)
             attempted.extra["broken"] = True
-            self._log_done(
+            ack = self._log_done(
                 gateway, ids, attempted, None, stream_body=b"".join(collected), status=reply.status
             )
+            await _committed([ack])
             if held is not None:
                 yield held
             raise
         except BaseException:  # the client went away: log what was sent, then stop
             attempted.extra["broken"] = True
-            self._log_done(
+            self._log_done(  # no waiting for the commit: the client is gone
                 gateway, ids, attempted, None, stream_body=b"".join(collected), status=reply.status
             )
             raise
@@ -604,9 +709,10 @@ class GatewayApp:
             close = getattr(chunks, "aclose", None)
             if close is not None:
                 await close()
-        self._log_done(
+        ack = self._log_done(
             gateway, ids, attempted, None, stream_body=b"".join(collected), status=reply.status
         )
+        await _committed([ack])
         if held is not None:
             yield held
 
@@ -619,12 +725,15 @@ class GatewayApp:
         *,
         stream_body: bytes | None = None,
         status: int | None = None,
-    ) -> None:
-        """Queue the log row of one attempted call (unless logging is off for it)."""
+    ) -> Future[None] | None:
+        """Queue the log row of one attempted call (unless logging is off for it).
+
+        Returns the store's commit future for a durable (file) store, else None.
+        """
         opts = attempted.opts
         collect = opts.collect_log if opts is not None else gateway.collect_logs
         if not collect:
-            return
+            return None
         outcome = attempted.outcome
         call = attempted.call
         reply = outcome.reply if outcome is not None else None
@@ -693,9 +802,15 @@ class GatewayApp:
         if gateway.log_management:
             retention = (gateway.log_management, gateway.log_management_strategy or "DELETE_OLDEST")
         if payload:
-            self.logs.add(row, request_body, response_body, retention)
-        else:
-            self.logs.add(row, retention=retention)
+            return self.logs.add(row, request_body, response_body, retention)
+        return self.logs.add(row, retention=retention)
+
+
+async def _committed(acks: list[Future[None] | None]) -> None:
+    """Wait until the rows are committed (durable stores only; see :mod:`.logstore`)."""
+    for ack in acks:
+        if ack is not None:
+            await asyncio.wrap_future(ack)
 
 
 def _json_body(body: bytes) -> Any:

@@ -16,7 +16,9 @@ Choices where the spec is silent (section 6, open question 5):
 - A gateway update (management API ``PUT``) with ``cache_invalidate_on_update: true``
   invalidates that gateway's entries (section 6 leaves the semantics open): a generation
   number in the key moves on, and the old entries expire unread.
-- Bodies above 25 MB are not cached. Expiry follows the server's :class:`Clock`, so
+- Bodies above 25 MB are not cached.
+- Redis down (or slower than 1 s) is a cache miss, never an error: the request goes to
+  the upstream, the answer says ``MISS``, and a warning is logged once per outage. Expiry follows the server's :class:`Clock`, so
   tests move time forward instead of sleeping; Redis also expires entries itself.
 """
 
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -31,6 +35,10 @@ from typing import Any, Final, Protocol
 
 from .clock import Clock
 
+logger = logging.getLogger(__name__)
+
+REDIS_TIMEOUT_S: Final = 1.0
+"""Seconds a Redis call may take before the request goes on without the cache."""
 CUSTOM_KEY_TTL_S: Final = 300
 """TTL of a ``cf-aig-cache-key`` entry when neither the request nor the gateway sets one."""
 MEMORY_MAX_ENTRIES: Final = 100_000
@@ -130,13 +138,37 @@ class RedisCache:
 
     def __init__(self, url: str, clock: Clock) -> None:
         import redis.asyncio as redis_asyncio
+        from redis.exceptions import RedisError
 
         self._clock = clock
-        self._client: Any = redis_asyncio.Redis.from_url(url)
+        self._client: Any = redis_asyncio.Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+        )
+        self._errors: tuple[type[BaseException], ...] = (RedisError, OSError)
+        self._down = False
         self.url = url
 
+    def _failed(self, exc: BaseException) -> None:
+        if not self._down:  # say it once per outage, not once per request
+            self._down = True
+            logger.warning(
+                "Redis cache at %s is unreachable (%s): serving without the cache until it is back",
+                _safe_url(self.url),
+                type(exc).__name__,
+            )
+
+    def _ok(self) -> None:
+        if self._down:
+            self._down = False
+            logger.warning("Redis cache at %s is back", _safe_url(self.url))
+
     async def get(self, key: str) -> CacheEntry | None:
-        raw = await self._client.get(self.PREFIX + key)
+        try:
+            raw = await self._client.get(self.PREFIX + key)
+        except self._errors as exc:
+            self._failed(exc)
+            return None  # a cache that is down is a miss, not an error
+        self._ok()
         if raw is None:
             return None
         entry = CacheEntry.loads(raw)
@@ -145,7 +177,10 @@ class RedisCache:
         return entry
 
     async def set(self, key: str, entry: CacheEntry, ttl: int) -> None:
-        await self._client.set(self.PREFIX + key, entry.dumps(), ex=max(1, ttl))
+        try:
+            await self._client.set(self.PREFIX + key, entry.dumps(), ex=max(1, ttl))
+        except self._errors as exc:
+            self._failed(exc)
 
     async def clear(self) -> None:
         keys = [k async for k in self._client.scan_iter(match=self.PREFIX + "*", count=1000)]
@@ -154,6 +189,11 @@ class RedisCache:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password (``redis://:secret@host`` -> ``redis://:***@host``)."""
+    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def open_cache(url: str | None, clock: Clock) -> ResponseCache:

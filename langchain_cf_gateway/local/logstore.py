@@ -1,7 +1,9 @@
 """The log store: one SQLite row per request (or per universal step), Cloudflare's log object.
 
 Rows are written by one thread that owns the connection and commits in batches, so
-the event loop never waits for SQLite. Reads go through the same thread, behind every
+the event loop never runs SQLite. With a file store, an answer is sent once its row is
+committed (group commit: rows of concurrent requests share one commit), so that every
+acknowledged request survives a kill -9 of the server; in memory, answers never wait. Reads go through the same thread, behind every
 write queued before them: a row queued before its response was sent is always seen by
 ``logs()`` and by the logs API (spec section 8).
 
@@ -106,6 +108,8 @@ class LogStore:
 
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
+        self.durable = path not in ("", ":memory:")
+        """Rows live in a file: each answer waits for its row's commit (see :meth:`add`)."""
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -131,9 +135,10 @@ class LogStore:
             return
         self._ready.set()
         pending: list[tuple[Any, ...]] = []
+        acks: list[Future[None]] = []
         while True:
             item = self._queue.get()
-            if isinstance(item, tuple):
+            if isinstance(item, tuple) and not self.durable:
                 # Let a burst of rows gather: one wake-up per batch instead of one per
                 # request keeps this thread from taking the GIL from the event loop at
                 # every response. Reads (_Query) never wait for this.
@@ -147,7 +152,9 @@ class LogStore:
             stop = False
             for entry in batch:
                 if isinstance(entry, tuple):
-                    row, request_body, response_body, retention = entry
+                    row, request_body, response_body, retention, ack = entry
+                    if ack is not None:
+                        acks.append(ack)
                     values = [_column_value(c, row.get(c)) for c in _COLUMNS]
                     values += (json.dumps(row, separators=(",", ":")), request_body, response_body)
                     if retention is None:
@@ -165,6 +172,9 @@ class LogStore:
                 except BaseException as exc:
                     entry.future.set_exception(exc)
             self._write(conn, pending)
+            for ack in acks:  # committed: the responses waiting on these may go
+                ack.set_result(None)
+            acks.clear()
             if stop:
                 conn.close()
                 return
@@ -207,15 +217,21 @@ class LogStore:
         request_body: bytes | None = None,
         response_body: bytes | None = None,
         retention: tuple[int, str] | None = None,
-    ) -> None:
+    ) -> Future[None] | None:
         """Queue one row; it is visible to every read issued after this call.
 
         The row is serialized on the writer thread, not here on the event loop: the
         caller must not change it afterwards. ``retention`` is the gateway's
         ``(log_management, log_management_strategy)``: at most that many rows are kept,
         new ones dropped (``STOP_INSERTING``) or the oldest deleted (``DELETE_OLDEST``).
+
+        A store in a file (:attr:`durable`) returns a future that is done once the row is
+        committed: the gateway answers only then, so that a row acknowledged to a client
+        survives a crash of the server (kill -9). In memory there is nothing to wait for.
         """
-        self._queue.put((row, request_body, response_body, retention))
+        ack: Future[None] | None = Future() if self.durable else None
+        self._queue.put((row, request_body, response_body, retention, ack))
+        return ack
 
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on the writer thread after every queued write; block for its result."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -258,3 +259,26 @@ def test_management_errors_have_their_codes(gateway: LocalGateway) -> None:
     assert api_error(
         management(gateway, "GET", "gateways/default/logs", params={"order_by": "cost"})
     ) == (400, 7001)
+
+
+def test_a_body_over_25_mb_is_413_before_it_is_read(gateway: LocalGateway) -> None:
+    import socket as sockets
+
+    with sockets.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST /v1/{gateway.account_id}/default/compat/chat/completions HTTP/1.1\r\n"
+            f"host: x\r\ncontent-type: application/json\r\ncontent-length: {26 * 1024 * 1024}"
+            "\r\n\r\n".encode()
+        )  # not a byte of the body follows: the answer must not wait for it
+        answer = b""
+        while b"}" not in answer:
+            answer += sock.recv(65536)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    parsed = json.loads(body)
+    assert (parsed["httpCode"], parsed["internalCode"], parsed["name"]) == (
+        413,
+        7001,
+        "AiGatewayError",
+    )
+    assert "25 MB" in parsed["message"]
