@@ -13,6 +13,7 @@ generator costs little and never shares an interpreter with the server it measur
 - ``--duration S --connections C``: closed loop. C connections send back to back for S
   seconds; the answer is the rate of completed requests (and of cache hits).
 
+``--serve`` keeps one process for many runs (a JSON list of arguments per stdin line).
 Writes one JSON object to stdout: latencies in ms (open loop), counts, statuses,
 ``cache_hits`` (answers with ``cf-aig-cache-status: HIT``), elapsed seconds.
 """
@@ -192,7 +193,7 @@ async def closed_loop(
     }
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--body", required=True, help="the JSON body, sent as is")
@@ -208,7 +209,12 @@ def main() -> None:
         default=3.0,
         help="open loop: seconds to wait for answers after the last request was due",
     )
-    args = parser.parse_args()
+    return parser
+
+
+def run(argv: list[str]) -> dict[str, Any]:
+    parser = _parser()
+    args = parser.parse_args(argv)
     host, port, raw = build_request(args.url, args.body.encode(), json.loads(args.headers))
     if args.rate and args.count:
         coro = open_loop(
@@ -218,8 +224,20 @@ def main() -> None:
         coro = closed_loop(host, port, raw, args.duration, args.connections)
     else:
         parser.error("give --rate and --count (open loop) or --duration (closed loop)")
-    result = asyncio.run(coro)
-    json.dump(result, sys.stdout)
+    return asyncio.run(coro)
+
+
+def main() -> None:
+    if sys.argv[1:] == ["--serve"]:
+        # One process for many runs: each stdin line is a JSON list of arguments, each
+        # answer one JSON line (saves an interpreter start-up per run).
+        sys.stdout.write("listening on stdin\n")
+        sys.stdout.flush()
+        for line in sys.stdin:
+            sys.stdout.write(json.dumps(run(json.loads(line))) + "\n")
+            sys.stdout.flush()
+        return
+    json.dump(run(sys.argv[1:]), sys.stdout)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,14 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import ExitStack
 from typing import Any
+
+from langchain_cf_gateway.core import Header
 
 from . import clients
 from .harness import Figure, Goal, Section, percentile, scale, scaled, scaled_rounds
-from .processes import ROOT, ChildServer, FastServer, child_env
+from .processes import ROOT, ChildServer, FastServer, LoadGenerator, child_env
 
 UVLOOP_ENV = "BENCH_GATEWAY_UVLOOP"
 RATES = (100, 500)
@@ -34,10 +37,17 @@ BODY = json.dumps(
 )
 
 
-def loadgen(url: str, *args: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def loadgen(
+    url: str, *args: str, headers: dict[str, str] | None = None, gen: LoadGenerator | None = None
+) -> dict[str, Any]:
+    """One load-generator run against ``url`` (in ``gen`` if given, else a fresh process)."""
+    argv = ["--url", url, "--body", BODY, *args]
+    if headers:
+        argv += ["--headers", json.dumps(headers)]
+    if gen is not None:
+        return gen.run(*argv)
     out = subprocess.run(
-        [sys.executable, "-m", "bench.loadgen", "--url", url, "--body", BODY, *args]
-        + (["--headers", json.dumps(headers)] if headers else []),
+        [sys.executable, "-m", "bench.loadgen", *argv],
         cwd=ROOT,
         env=child_env(),
         capture_output=True,
@@ -99,11 +109,17 @@ def run() -> Section:
     unanswered: dict[str, int] = {}
     absolute: dict[str, list[float]] = {}
     errors = 0
-    with (
-        FastServer() as upstream,
-        ChildServer("bench.gateway_process", "--pass-through", upstream.url, *extra) as passing,
-        ChildServer("bench.gateway_process", *extra) as mocking,
-    ):
+    with ExitStack() as stack:
+        # Start-ups overlap: only the pass-through gateway needs another's address first.
+        upstream = FastServer().start()
+        mocking = ChildServer("bench.gateway_process", *extra).start()
+        floor = ChildServer("bench.asgi_floor").start()
+        gen = LoadGenerator().start()
+        stack.enter_context(upstream)
+        passing = ChildServer("bench.gateway_process", "--pass-through", upstream.url, *extra)
+        passing.start()
+        for child in (mocking, floor, gen, passing):
+            stack.enter_context(child)
         direct_url = f"{upstream.url}/chat/completions"
         processes = {"direct": upstream, "gateway": passing, "mock": mocking}
         targets = {
@@ -125,7 +141,7 @@ def run() -> Section:
                 p: dict[str, tuple[float, ...]] = {}
                 for name, url in targets.items():
                     cpu_before = processes[name].cpu_seconds()
-                    result = loadgen(url, *args, "--connections", "256")
+                    result = loadgen(url, *args, "--connections", "256", gen=gen)
                     sent = count + scaled(rate // 2)
                     cpu.setdefault(f"{name} at {rate} rps", []).append(
                         (processes[name].cpu_seconds() - cpu_before) / sent * 1e3
@@ -148,21 +164,19 @@ def run() -> Section:
         hits: list[float] = []
         hit_share: list[float] = []
         floor_rate: list[float] = []
-        with ChildServer("bench.asgi_floor") as floor:
-            for _ in range(rounds):
-                cpu_before = floor.cpu_seconds()
-                result = loadgen(
-                    f"{floor.url}/compat/chat/completions",
-                    "--duration",
-                    str(CACHE_SECONDS * min(1.0, scale())),
-                    "--connections",
-                    str(CACHE_CONNECTIONS),
-                )
-                floor_rate.append(result["count"] / result["elapsed_s"])
-                answered = result["count"] + CACHE_CONNECTIONS
-                cpu.setdefault("floor", []).append(
-                    (floor.cpu_seconds() - cpu_before) / answered * 1e3
-                )
+        for _ in range(rounds):
+            cpu_before = floor.cpu_seconds()
+            result = loadgen(
+                f"{floor.url}/compat/chat/completions",
+                "--duration",
+                str(CACHE_SECONDS * min(1.0, scale())),
+                "--connections",
+                str(CACHE_CONNECTIONS),
+                gen=gen,
+            )
+            floor_rate.append(result["count"] / result["elapsed_s"])
+            answered = result["count"] + CACHE_CONNECTIONS
+            cpu.setdefault("floor", []).append((floor.cpu_seconds() - cpu_before) / answered * 1e3)
         for _ in range(rounds):
             cpu_before = mocking.cpu_seconds()
             result = loadgen(
@@ -171,7 +185,8 @@ def run() -> Section:
                 str(CACHE_SECONDS * min(1.0, scale())),
                 "--connections",
                 str(CACHE_CONNECTIONS),
-                headers={"cf-aig-cache-ttl": "3600"},
+                headers={Header.CACHE_TTL: "3600"},
+                gen=gen,
             )
             hits.append(result["cache_hits"] / result["elapsed_s"])
             answered = result["count"] + CACHE_CONNECTIONS  # with each connection's warm-up

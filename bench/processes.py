@@ -31,16 +31,23 @@ class ChildServer:
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
+    def start(self: _S) -> _S:
+        """Start the process without waiting for it: start several, then enter each."""
+        if self.proc is None:
+            self.proc = subprocess.Popen(
+                self.argv,
+                cwd=ROOT,
+                env=child_env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=None,
+                text=True,
+            )
+        return self
+
     def __enter__(self: _S) -> _S:
-        self.proc = subprocess.Popen(
-            self.argv,
-            cwd=ROOT,
-            env=child_env(),
-            stdout=subprocess.PIPE,
-            stderr=None,
-            text=True,
-        )
-        assert self.proc.stdout is not None
+        self.start()
+        assert self.proc is not None and self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith("listening on "):
             self.stop()
@@ -76,9 +83,27 @@ class ChildServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe:
+                pipe.close()
         self.proc = None
+
+
+class LoadGenerator(ChildServer):
+    """:mod:`bench.loadgen` kept running: one interpreter start-up for all the runs."""
+
+    def __init__(self) -> None:
+        super().__init__("bench.loadgen", "--serve")
+
+    def run(self, *argv: str) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(json.dumps(list(argv)) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the load generator died; see its traceback above")
+        result: dict[str, Any] = json.loads(line)
+        return result
 
 
 class FastServer(ChildServer):

@@ -13,6 +13,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from langchain_cf_gateway.core import Header
+
 from .local_gateway import loadgen
 from .processes import FastServer
 
@@ -48,7 +50,7 @@ def main() -> None:
                 profiler.stop()
 
             url = f"{gateway.gateway_url}/compat/chat/completions"
-            headers = {"cf-aig-cache-ttl": "3600"} if args.case == "cache" else None
+            headers = {Header.CACHE_TTL: "3600"} if args.case == "cache" else None
             loadgen(url, "--duration", "1", "--connections", str(args.connections), headers=headers)
             asyncio.run_coroutine_threadsafe(start(), loop).result()
             result = loadgen(
