@@ -81,6 +81,8 @@ _proxy: ProxyProcess | None = None
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the LiteLLM proxy now if a proxy test will run: it boots while others run."""
     global _proxy
+    if session.config.option.collectonly:
+        return
     here = Path(__file__).parent
     wanted = any(
         item.path.parent == here and item.path.name == PROXY_TESTS for item in session.items
