@@ -69,8 +69,7 @@ def call(model: ChatCloudflareGateway, mode: str, *, stream: bool = False) -> st
 # --------------------------------------------------------------------------- raw server
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("status", [500, 502, 503])
+@pytest.mark.parametrize(("status", "mode"), [(500, "sync"), (502, "async"), (503, "sync")])
 def test_upstream_5xx_is_typed_and_retried_before_any_byte(
     raw: MisbehavingServer, mode: str, status: int
 ) -> None:

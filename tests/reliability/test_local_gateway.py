@@ -70,13 +70,13 @@ def test_kill_9_mid_load_keeps_every_acknowledged_row(tmp_path: Path) -> None:
                 ACCOUNT,
                 100_000,
                 concurrency=50,
-                kill_after=300,
+                kill_after=150,
                 kill=process.kill,
             )
         )
     finally:
         process.stop()
-    assert len(report.acked) >= 300  # the kill came mid-load, with requests in flight
+    assert len(report.acked) >= 150  # the kill came mid-load, with requests in flight
     with sqlite3.connect(db) as conn:  # before a restart: what the crash left on disk
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     with GatewayProcess(log_path=db) as again:  # the store reopens and serves the rows
@@ -270,11 +270,6 @@ def _send_oversized(base_url: str, account: str, *, chunked: bool, size: int) ->
     return sent, answer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a request over 25 MB is read whole (peak RSS +60 MB for 30 MB) and answered 400 "
-    "after parsing, never 413; fix pending in langchain_cf_gateway/local/app.py (record())",
-)
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_oversized_request_gets_413_without_being_read_whole(
     gateway: LocalGateway, chunked: bool
@@ -314,11 +309,6 @@ def redis_url() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         proc.wait(5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with Redis gone every request fails (500, redis ConnectionError) instead of "
-    "a cache miss; fix pending in langchain_cf_gateway/local/cache.py (RedisCache)",
-)
 def test_redis_down_mid_run(
     redis_url: tuple[str, subprocess.Popen[bytes]], caplog: pytest.LogCaptureFixture
 ) -> None:

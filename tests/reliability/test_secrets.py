@@ -152,13 +152,6 @@ def test_litellm_handler(
     litellm_scan(secure, caplog, capsys, SecretStr)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway_token= passed as a plain str shows in LiteLLM's own DEBUG records "
-    "('Params passed to completion()', 'self.optional_params') before the handler scrubs "
-    "it; fix pending in langchain_cf_gateway/litellm_provider.py (a redacting filter on "
-    "LiteLLM's loggers, installed by register())",
-)
 def test_litellm_handler_plain_str_token(
     secure: tuple[LocalGateway, str],
     caplog: pytest.LogCaptureFixture,
