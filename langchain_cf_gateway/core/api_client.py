@@ -23,9 +23,11 @@ sent, as httpx's own clients do.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
@@ -59,6 +61,11 @@ ENV_API_TOKEN = "CLOUDFLARE_API_TOKEN"
 """A Cloudflare API token for the management API; the gateway token is the fallback."""
 
 DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MAX_RETRIES = 2
+"""GETs sent again after a connection failure, a timeout, a 429 or a 5xx (see ``_retry_delay``)."""
+RETRY_AFTER_MAX_S = 60.0
+"""A longer ``Retry-After`` is not waited for: the error is raised, with ``retry_after`` set."""
+_RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 
 FilterOperator = Literal["eq", "neq", "contains", "lt", "gt"]
 OrderBy = Literal["created_at", "provider", "model", "model_type", "success", "cached"]
@@ -436,7 +443,11 @@ class _GatewayClientBase(Generic[HttpClientT]):
         base_url: str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_S,
         http_client: HttpClientT | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise InvalidOptionError("max_retries", f"must be an integer >= 0; got {max_retries!r}")
+        self._max_retries = max_retries
         if config is None:
             config = GatewayConfig.resolve(
                 account_id=account_id, gateway_id=gateway_id, base_url=base_url
@@ -476,6 +487,28 @@ class _GatewayClientBase(Generic[HttpClientT]):
 
     def _new_http(self) -> HttpClientT:
         raise NotImplementedError
+
+    def _retry_delay(
+        self, call: _Call[Any], attempt: int, response: httpx.Response | None
+    ) -> float | None:
+        """Seconds to wait before sending ``call`` again; None when it must not be sent again.
+
+        Only GETs are sent again: reading logs and gateways changes nothing, while a PATCH,
+        POST or DELETE that failed half-way may have been applied. They are sent again after
+        a connection failure or a timeout (``response`` None), a 429 or a 502/503/504/500, at
+        most ``max_retries`` times; ``Retry-After`` is honoured up to
+        :data:`RETRY_AFTER_MAX_S`, else the waits are 0.5 s, 1 s, 2 s...
+        """
+        if attempt >= self._max_retries or call.request.method != "GET":
+            return None
+        if response is None:
+            return 0.5 * 2.0**attempt
+        if response.status_code not in _RETRY_STATUSES:
+            return None
+        after = _retry_after_s(response)
+        if after is None:
+            return 0.5 * 2.0**attempt
+        return after if after <= RETRY_AFTER_MAX_S else None
 
     def __repr__(self) -> str:
         token = "set" if self._token is not None else "none"
@@ -670,6 +703,11 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
             client = GatewayClient(account_id="...", gateway_id="my-gw", api_token="...")
             client = GatewayClient(local_gateway.config(), api_token=local_gateway.management_token)
 
+    Retries:
+        Reads (logs, gateways) are sent again up to ``max_retries`` times (2) after a
+        connection failure, a timeout, a 429 or a 5xx, honouring ``Retry-After`` up to 60 s;
+        writes (feedback, deletes, gateway changes) are never sent twice.
+
     Logs:
         .. code-block:: python
 
@@ -710,7 +748,20 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
             self._http.close()
 
     def _run(self, call: _Call[T]) -> T:
-        return self._read(self._http.send(call.request), call)
+        attempt = 0
+        while True:
+            try:
+                response = self._http.send(call.request)
+            except httpx.TransportError:  # refused, reset, timed out: no answer to read
+                delay = self._retry_delay(call, attempt, None)
+                if delay is None:
+                    raise
+            else:
+                delay = self._retry_delay(call, attempt, response)
+                if delay is None:
+                    return self._read(response, call)
+            time.sleep(delay)
+            attempt += 1
 
     # ------------------------------------------------------------------ logs
 
@@ -855,7 +906,20 @@ class AsyncGatewayClient(_GatewayClientBase[httpx.AsyncClient]):
             await self._http.aclose()
 
     async def _run(self, call: _Call[T]) -> T:
-        return self._read(await self._http.send(call.request), call)
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.send(call.request)
+            except httpx.TransportError:  # refused, reset, timed out: no answer to read
+                delay = self._retry_delay(call, attempt, None)
+                if delay is None:
+                    raise
+            else:
+                delay = self._retry_delay(call, attempt, response)
+                if delay is None:
+                    return self._read(response, call)
+            await asyncio.sleep(delay)
+            attempt += 1
 
     async def list_logs(
         self,
@@ -1076,6 +1140,11 @@ def _none(result: Any, info: ResultInfo) -> None:
 def _deleted(result: Any, info: ResultInfo) -> int | None:
     count = result.get("deleted") if isinstance(result, dict) else None
     return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+def _retry_after_s(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds, as the core's errors read it."""
+    return error_from_response(response.status_code, response.headers, None).retry_after
 
 
 def _api_error(
