@@ -1,8 +1,8 @@
 """Faults seen by the logs client (GatewayClient, AsyncGatewayClient), from a raw server.
 
-The management API client never retries (see the report in the README section): every
-fault is one request on the wire, raised as the core's typed error with the status, the
-code of the v4 envelope, the log id header and ``retry_after`` for the caller to honour.
+Reads are sent again (``max_retries``) after a connection failure, a timeout, a 429 or a
+5xx, honouring ``Retry-After``; writes never are. What is finally raised is the core's
+typed error with the status, the code of the v4 envelope, the log id and ``retry_after``.
 """
 
 from __future__ import annotations
@@ -30,17 +30,33 @@ from .rawserver import Act, MisbehavingServer, free_port, gateway_error, provide
 MODES = ["sync", "async"]
 
 
-def list_logs(base_url: str, mode: str, timeout: float = 5) -> Any:
+def list_logs(
+    base_url: str,
+    mode: str,
+    timeout: float = 5,
+    max_retries: int = 0,
+    method: str = "list_logs",
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
     config = GatewayConfig(account_id="acct", base_url=base_url)
+    kw: dict[str, Any] = {"api_token": "mgmt-token", "timeout": timeout, "max_retries": max_retries}
     if mode == "sync":
-        with GatewayClient(config, api_token="mgmt-token", timeout=timeout) as client:
-            return client.list_logs()
+        with GatewayClient(config, **kw) as client:
+            return getattr(client, method)(*args, **kwargs)
 
     async def run() -> Any:
-        async with AsyncGatewayClient(config, api_token="mgmt-token", timeout=timeout) as client:
-            return await client.list_logs()
+        async with AsyncGatewayClient(config, **kw) as client:
+            return await getattr(client, method)(*args, **kwargs)
 
     return asyncio.run(run())
+
+
+ENVELOPE_OK = Act(
+    200,
+    {"content-type": "application/json"},
+    b'{"success":true,"errors":[],"messages":[],"result":[],"result_info":{}}',
+)
 
 
 def envelope_error(status: int, code: int, message: str, **headers: str) -> Act:
@@ -84,10 +100,41 @@ def test_connection_refused(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_read_timeout(raw: MisbehavingServer, mode: str) -> None:
-    raw.then(Act(hang_s=3))
+    raw.then(Act(hang_s=3), Act(hang_s=3))
     with pytest.raises(httpx.ReadTimeout):
-        list_logs(raw.base_url, mode, timeout=0.3)
-    assert len(raw.received) == 1
+        list_logs(raw.base_url, mode, timeout=0.3, max_retries=1)
+    assert len(raw.received) == 2  # a read is sent again once, then the timeout is raised
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_reads_retried_after_5xx(raw: MisbehavingServer, mode: str) -> None:
+    raw.then(provider_error(503, "api down"), ENVELOPE_OK)
+    assert list(list_logs(raw.base_url, mode, max_retries=1)) == []
+    assert [r.method for r in raw.received] == ["GET", "GET"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_retry_after_is_honoured(raw: MisbehavingServer, mode: str) -> None:
+    raw.then(envelope_error(429, 10000, "Rate limited", **{"retry-after": "1"}), ENVELOPE_OK)
+    assert list(list_logs(raw.base_url, mode, max_retries=1)) == []
+    first, second = raw.received
+    assert second.at - first.at >= 0.9
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_long_retry_after_is_raised_not_waited(raw: MisbehavingServer, mode: str) -> None:
+    raw.then(envelope_error(429, 10000, "Rate limited", **{"retry-after": "120"}))
+    with pytest.raises(GatewayRateLimitError) as err:
+        list_logs(raw.base_url, mode, max_retries=2)
+    assert err.value.retry_after == 120.0 and len(raw.received) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_writes_are_never_sent_twice(raw: MisbehavingServer, mode: str) -> None:
+    raw.then(provider_error(503, "api down"), provider_error(503, "api down"))
+    with pytest.raises(ProviderUnavailableError):
+        list_logs(raw.base_url, mode, 5, 2, "update_log", "log-1", feedback=1)
+    assert [r.method for r in raw.received] == ["PATCH"]
 
 
 @pytest.mark.parametrize("mode", MODES)
