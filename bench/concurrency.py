@@ -141,6 +141,11 @@ def run() -> Section:
                 "ChatCloudflareGateway / ChatOpenAI, client CPU per call",
                 ratios(cpu_ms["ChatCloudflareGateway"], cpu_ms["ChatOpenAI"]),
                 "x",
+                # The throughput goal (at least 0.95 x) as CPU per call: at most 1 / 0.95.
+                Goal("<=", 1.05),
+                note="CPU per call is this process's CPU time over a round's calls: the "
+                "client's own cost, which other processes on the machine disturb far less "
+                "than a burst's wall time; its goal is the throughput goal inverted.",
             )
         )
     for name in models:
