@@ -9,7 +9,8 @@ time slice with the client under test in the same interpreter.
 - non-stream: one chat completion with usage, and the ``cf-aig-*`` response headers a
   gateway sends (spec section 4), so a gateway-aware client does its real parsing work;
 - ``"stream": true`` in the body: a Server-Sent Events stream of
-  :data:`STREAM_CHUNKS` content chunks, a finish chunk, a usage chunk and ``[DONE]``;
+  :data:`STREAM_CHUNKS` content chunks, a finish chunk, a usage chunk and ``[DONE]``, in
+  chunked transfer encoding (one HTTP chunk per event), as streaming servers send it;
 - ``GET /stats``: ``{"connections": n, "requests": m, "open": k}``, the TCP
   connections accepted since start, so the concurrency benchmark can prove that
   connections are reused (count them where they are made, at the server).
@@ -70,7 +71,9 @@ def completion_body() -> bytes:
     ).encode()
 
 
-def stream_body(chunks: int = STREAM_CHUNKS) -> bytes:
+def stream_events(chunks: int = STREAM_CHUNKS) -> list[bytes]:
+    """The SSE events of one streamed answer, one ``data: ...\\n\\n`` each."""
+
     def event(choices: list[object], usage: object = None) -> bytes:
         data: dict[str, object] = {
             "id": "chatcmpl-bench",
@@ -103,11 +106,19 @@ def stream_body(chunks: int = STREAM_CHUNKS) -> bytes:
         event([], {"prompt_tokens": 9, "completion_tokens": chunks, "total_tokens": 9 + chunks})
     )
     parts.append(b"data: [DONE]\n\n")
-    return b"".join(parts)
+    return parts
+
+
+def chunked(parts: list[bytes]) -> bytes:
+    """HTTP/1.1 chunked framing, one chunk per event, as streaming servers send it."""
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
 
 
 COMPLETION = _response("200 OK", "application/json", completion_body(), _GATEWAY_HEADERS)
-STREAM = _response("200 OK", "text/event-stream", stream_body(), _GATEWAY_HEADERS)
+STREAM = (
+    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n"
+    f"{_GATEWAY_HEADERS}\r\n"
+).encode() + chunked(stream_events())
 NOT_FOUND = _response("404 Not Found", "application/json", b'{"error":"not found"}')
 
 

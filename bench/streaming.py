@@ -14,6 +14,7 @@ from .harness import Figure, Goal, Section, interleaved_rounds, ratios, scaled, 
 from .processes import FastServer
 
 STREAMS = 100
+REUSE_STREAMS = 10
 ROUNDS = 25
 
 
@@ -25,7 +26,8 @@ def run() -> Section:
         "streaming",
         "Streaming",
         f"{per_round * rounds} streams per client of {STREAM_CHUNKS} content chunks each "
-        "(plus the finish chunk, the usage chunk and `[DONE]`), from the fast server, in "
+        "(plus the finish chunk, the usage chunk and `[DONE]`, chunked transfer encoding, "
+        "one HTTP chunk per event), from the fast server, in "
         f"{rounds} interleaved rounds of {per_round}. Time per chunk is the whole stream's "
         f"time over {STREAM_CHUNKS}; time to first chunk (TTFC) runs from the call to the "
         "first chunk the iterator yields. The floor iterates the SSE lines with raw httpx "
@@ -87,6 +89,17 @@ def run() -> Section:
         results = interleaved_rounds(
             {n: variant(n) for n in sources}, rounds, per_round, warmup=3, cpu=cpu
         )
+        # Connection reuse: streams that end at [DONE] without reading the chunked
+        # terminator leave the connection unusable, and the next stream opens a new one.
+        reuse_streams = min(REUSE_STREAMS, streams)
+        new_connections: dict[str, float] = {}
+        for name, source in sources.items():
+            before = server.stats()["connections"]
+            for _ in range(reuse_streams):
+                for _chunk in source():
+                    pass
+            # The stats request is a connection of its own.
+            new_connections[name] = (server.stats()["connections"] - before - 1) / reuse_streams
         raw.close()
     for name in sources:
         del ttfc[name][0]  # the warm-up's entry
@@ -133,6 +146,20 @@ def run() -> Section:
         section.add(Figure(f"{labels[name]}, client CPU per chunk", cpu_per_chunk[name], "µs"))
     for name in sources:
         section.add(Figure(f"{labels[name]}, time to first chunk", first_ms[name], "ms"))
+    for name in sources:
+        section.add(
+            Figure(
+                f"{labels[name]}, new TCP connections per stream",
+                [new_connections[name]],
+                "",
+                note="New connections per stream, counted at the fast server over "
+                f"{min(REUSE_STREAMS, streams)} sequential streams per client after the rounds: "
+                "0 when a finished stream hands its connection back to the pool, 1 when every "
+                "stream needs a new one."
+                if name == "httpx"
+                else "",
+            )
+        )
     section.notes.append(
         "Chunks yielded per stream: "
         + ", ".join(f"{labels[n]} {c}" for n, c in chunk_counts.items())
