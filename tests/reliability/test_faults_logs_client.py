@@ -178,3 +178,28 @@ def test_gateway_error_bodies(raw: MisbehavingServer, mode: str) -> None:
         list_logs(raw.base_url, mode)
     assert (err.value.status_code, err.value.code, err.value.log_id) == (401, 2009, "log-401")
     assert "mgmt-token" not in str(err.value) and "mgmt-token" not in repr(err.value.body)
+
+
+@pytest.mark.parametrize(
+    ("code", "mode"),
+    [(c, MODES[i % 2]) for i, c in enumerate(ErrorCode)],
+    ids=[f"{c.name}-{MODES[i % 2]}" for i, c in enumerate(ErrorCode)],
+)
+def test_gateway_error_body_of_each_code(
+    raw: MisbehavingServer, mode: str, code: ErrorCode
+) -> None:
+    from langchain_cf_gateway.core import error_from_response
+    from langchain_cf_gateway.core.protocol import ERROR_STATUS, gateway_error_body
+
+    raw.then(gateway_error(code, log_id=f"log-{int(code)}"))
+    expected = error_from_response(ERROR_STATUS[code], {}, gateway_error_body(code))
+    with pytest.raises(GatewayError) as err:
+        list_logs(raw.base_url, mode, max_retries=0)
+    # 401 and 404 are the management API's own subclasses of the core's classes.
+    assert isinstance(err.value, type(expected)) or err.value.status_code in (401, 404)
+    assert (err.value.status_code, err.value.code, err.value.log_id) == (
+        ERROR_STATUS[code],
+        int(code),
+        f"log-{int(code)}",
+    )
+    assert len(raw.received) == 1
