@@ -241,16 +241,29 @@ def test_litellm_never_bypasses_the_gateway(
     strict=True,
     reason="run metadata forwarded into cf-aig-metadata is sized by characters, not by its "
     "JSON-escaped length: long non-ASCII values (1,500 x 'é' is 9,000 chars escaped) now "
-    "fail the call with InvalidOptionError(metadata) since core bounds the header; fix "
-    "pending in langchain_cf_gateway/chat_models.py (_forwardable/_forwarded_metadata: "
-    "count len(json.dumps(value)) against the budget, skip what does not fit)",
+    "fail the call with InvalidOptionError(metadata) since core bounds the header, and a "
+    "key with CR/LF fails it too; fix pending in langchain_cf_gateway/chat_models.py "
+    "(_forwarded_metadata: skip keys core rejects and values whose escaped JSON does not "
+    "fit)",
 )
 @settings(CASES, max_examples=100)
 @given(seed=SEEDS)
 def test_forwarded_run_metadata_never_breaks_a_call(seed: int, quiet_gateway: LocalGateway) -> None:
     rng = random.Random(seed)
-    run_metadata = {
-        f"k{i}": rng.choice(["é", "x", "\r\n", "日本", "🙂"]) * rng.randint(0, 1700)
+    keys = ["k{}", "a\r\nb{}", "cf.k{}", "ls_k{}", "é{}", " {} ", "\0{}"]
+    run_metadata: dict[str, Any] = {
+        rng.choice(keys).format(i): rng.choice(
+            [
+                rng.choice(["é", "x", "\r\n", "日本", "🙂", "\0"]) * rng.randint(0, 1700),
+                rng.randint(-(2**70), 2**70),
+                rng.random(),
+                True,
+                None,
+                [1],
+                {"a": 1},
+                float("nan"),
+            ]
+        )
         for i in range(rng.randint(1, 7))
     }
     model = ChatCloudflareGateway(
@@ -267,3 +280,4 @@ def test_forwarded_run_metadata_never_breaks_a_call(seed: int, quiet_gateway: Lo
         assert len(header) <= 8192
         forwarded = json.loads(header)
         assert all(run_metadata[k] == v for k, v in forwarded.items())
+        assert len(forwarded) <= 5
