@@ -11,7 +11,7 @@ from .harness import Figure, Goal, Section, interleaved_rounds, ratios, scaled, 
 from .processes import FastServer
 
 CONCURRENT = 500
-ROUNDS = 5
+ROUNDS = 8
 SEQUENTIAL = 20
 
 
@@ -24,7 +24,10 @@ def run() -> Section:
         f"Bursts of {concurrent} concurrent `ainvoke` calls (`asyncio.gather`) on one model "
         f"instance, all on one event loop. A round, per client: one burst (throughput = "
         f"{concurrent} calls over its wall time), then {SEQUENTIAL} sequential calls; "
-        f"{rounds} interleaved rounds plus one untimed warm-up round. The fast server counts "
+        f"{rounds} rounds plus one untimed warm-up round, alternating strictly (each burst "
+        "follows the other model's: a burst right after the same model's own burst is up "
+        "to twice as slow, as httpcore scans its full pool on every request). The fast "
+        "server counts "
         "the TCP connections it accepts. Both clients use the openai SDK's pool limits "
         "(1,000 connections, 100 kept alive for 5 s): a burst opens a connection per call it "
         "cannot serve from the kept-alive ones, sequential calls after it need no new "
@@ -89,7 +92,15 @@ def run() -> Section:
 
         cpu: dict[str, list[float]] = {}
         results = interleaved_rounds(
-            {name: variant(name) for name in models}, rounds, concurrent, warmup=concurrent, cpu=cpu
+            {name: variant(name) for name in models},
+            rounds,
+            concurrent,
+            warmup=concurrent,
+            cpu=cpu,
+            # A burst right after the same model's own burst finds its pool full of
+            # kept-alive connections, which httpcore scans on every request: every burst
+            # must follow the other model's, or the order decides the ratio.
+            rotate=False,
         )
         for name in models:
             del sequential[name][0]  # the warm-up round's

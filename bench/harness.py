@@ -127,8 +127,13 @@ def interleaved_rounds(
     per_round: int,
     warmup: int = 0,
     cpu: dict[str, list[float]] | None = None,
+    rotate: bool = True,
 ) -> dict[str, list[float]]:
     """Per-round results of each variant; the order rotates every round.
+
+    With two variants, rotating runs each twice in a row at every round boundary (A B | B
+    A | A B); ``rotate=False`` keeps A B A B, so every run follows the other variant's
+    (for benchmarks where a variant's own previous run leaves state behind: pools).
 
     Each variant gets ``warmup`` untimed operations first (connections opened, caches
     filled, lazy imports done): we measure the steady state a long-lived app sees.
@@ -142,7 +147,8 @@ def interleaved_rounds(
             variants[name](warmup)
     out: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
+        shift = r % len(names) if rotate else 0
+        order = names[shift:] + names[:shift]
         for name in order:
             cpu_start = time.process_time()
             out[name].append(variants[name](per_round))
