@@ -24,10 +24,10 @@ def run() -> Section:
         f"Bursts of {concurrent} concurrent `ainvoke` calls (`asyncio.gather`) on one model "
         f"instance, all on one event loop. A round, per client: one burst (throughput = "
         f"{concurrent} calls over its wall time), then {SEQUENTIAL} sequential calls; "
-        f"{rounds} rounds plus one untimed warm-up round, alternating strictly (each burst "
-        "follows the other model's: a burst right after the same model's own burst is up "
-        "to twice as slow, as httpcore scans its full pool on every request). The fast "
-        "server counts "
+        f"{rounds} rounds plus one untimed warm-up round, alternating strictly so that every "
+        "burst follows the other model's (with the rotated order of the other benchmarks, "
+        "a model running twice in a row at a round boundary made single rounds differ by "
+        "up to 2x, by position alone). The fast server counts "
         "the TCP connections it accepts. Both clients use the openai SDK's pool limits "
         "(1,000 connections, 100 kept alive for 5 s): a burst opens a connection per call it "
         "cannot serve from the kept-alive ones, sequential calls after it need no new "
@@ -97,9 +97,8 @@ def run() -> Section:
             concurrent,
             warmup=concurrent,
             cpu=cpu,
-            # A burst right after the same model's own burst finds its pool full of
-            # kept-alive connections, which httpcore scans on every request: every burst
-            # must follow the other model's, or the order decides the ratio.
+            # Rotated, a model runs twice in a row at each round boundary, and single rounds
+            # then differed by up to 2x by position alone: every burst follows the other's.
             rotate=False,
         )
         for name in models:
