@@ -11,7 +11,7 @@ from .harness import Figure, Goal, Section, interleaved_rounds, ratios, scaled, 
 from .processes import FastServer
 
 CONCURRENT = 500
-ROUNDS = 8
+ROUNDS = 12
 SEQUENTIAL = 20
 
 
