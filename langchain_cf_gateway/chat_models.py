@@ -38,6 +38,7 @@ from .core import (
     GatewayInputError,
     GatewayOptions,
     Header,
+    InvalidOptionError,
     InvalidResponseError,
     ModelRef,
     Route,
@@ -511,6 +512,12 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             if key.lower().startswith(Bounds.METADATA_RESERVED_PREFIX) or not key.strip():
                 continue
             if not _forwardable(run_metadata[key]):
+                continue
+            try:
+                # Best effort: what the core would reject (a key with CR/LF, a header that
+                # grows past its bound once non-ASCII becomes \u escapes) is left out.
+                GatewayOptions(metadata={**explicit, **forwarded, key: run_metadata[key]})
+            except InvalidOptionError:
                 continue
             forwarded[key] = run_metadata[key]
             if len(forwarded) == budget:
