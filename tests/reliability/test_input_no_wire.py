@@ -237,15 +237,6 @@ def test_litellm_never_bypasses_the_gateway(
     assert received == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run metadata forwarded into cf-aig-metadata is sized by characters, not by its "
-    "JSON-escaped length: long non-ASCII values (1,500 x 'é' is 9,000 chars escaped) now "
-    "fail the call with InvalidOptionError(metadata) since core bounds the header, and a "
-    "key with CR/LF fails it too; fix pending in langchain_cf_gateway/chat_models.py "
-    "(_forwarded_metadata: skip keys core rejects and values whose escaped JSON does not "
-    "fit)",
-)
 @settings(CASES, max_examples=100)
 @given(seed=SEEDS)
 def test_forwarded_run_metadata_never_breaks_a_call(seed: int, quiet_gateway: LocalGateway) -> None:
