@@ -493,13 +493,36 @@ class Management:
                     "path": r.path,
                     "query": r.query,
                     "headers": redact(r.headers),
-                    "body": r.body.decode("utf-8", "replace"),
+                    "body": _redacted_body(r.body),
                 }
                 for r in list(self.app.received)
             ]
             return envelope(items)
         except ApiError as err:
             return api_error(err)
+
+
+def _redacted_body(body: bytes) -> str:
+    """A received body as text; a universal request's step headers (provider keys) redacted.
+
+    The universal endpoint carries each step's ``authorization`` inside the JSON array
+    (spec section 1a), where the request-head redaction does not reach.
+    """
+    text = body.decode("utf-8", "replace")
+    if not body.lstrip().startswith(b"["):
+        return text
+    try:
+        steps = json.loads(body)
+    except ValueError:
+        return text
+    if not isinstance(steps, list):
+        return text
+    for step in steps:
+        headers = step.get("headers") if isinstance(step, dict) else None
+        if isinstance(headers, dict):
+            lowered = {str(k).lower(): v for k, v in headers.items()}
+            step["headers"] = redact(lowered)
+    return json.dumps(steps, separators=(",", ":"))
 
 
 def management_routes(app: GatewayApp) -> list[Route]:
