@@ -282,13 +282,6 @@ def test_local_gateway_stored_logs(secure: tuple[LocalGateway, str]) -> None:
     assert_clean("\n".join(stored), gw.token, provider_key, gw.management_token)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /__local/received (admin) redacts request heads but returns universal-endpoint "
-    "bodies as sent, with each step's 'authorization: Bearer <provider key>'; fix pending in "
-    "langchain_cf_gateway/local/management.py (admin_received: redact the headers of each "
-    "step of a JSON-array body with pipeline.redact)",
-)
 def test_local_gateway_admin_received_route(secure: tuple[LocalGateway, str]) -> None:
     import httpx
 
