@@ -35,7 +35,6 @@ from .core import (
     ConfigError,
     GatewayConfig,
     GatewayInfo,
-    GatewayInputError,
     GatewayOptions,
     Header,
     InvalidOptionError,
@@ -50,6 +49,7 @@ from .core import (
     parse_model_id,
 )
 from .core.config import ENV_TOKEN
+from .core.errors import wrapped_input_error
 from .core.routing import Endpoint
 
 GATEWAY_METADATA_KEY: Final = "gateway"
@@ -312,10 +312,9 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         except ValidationError as exc:
             # A bad model id, option or config raises the core's own ValueError subclass,
             # which names the fix, rather than pydantic's wrapper around it.
-            for error in exc.errors(include_url=False):
-                original = (error.get("ctx") or {}).get("error")
-                if isinstance(original, GatewayInputError):
-                    raise original from None
+            original = wrapped_input_error(exc)
+            if original is not None:
+                raise original from None
             raise
 
     # ------------------------------------------------------------------ LangChain conventions

@@ -31,13 +31,13 @@ from ._openai_sdk import (
 from .core import (
     GatewayConfig,
     GatewayInfo,
-    GatewayInputError,
     GatewayOptions,
     Route,
     build_route,
     coerce_options,
 )
 from .core.config import ENV_TOKEN
+from .core.errors import wrapped_input_error
 
 
 class EmbeddingsResult(NamedTuple):
@@ -133,10 +133,9 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         try:
             super().__init__(**kwargs)
         except ValidationError as exc:
-            for error in exc.errors(include_url=False):
-                original = (error.get("ctx") or {}).get("error")
-                if isinstance(original, GatewayInputError):
-                    raise original from None
+            original = wrapped_input_error(exc)
+            if original is not None:
+                raise original from None
             raise
 
     def __repr_args__(self) -> Any:

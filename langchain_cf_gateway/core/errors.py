@@ -68,6 +68,22 @@ class InvalidOptionError(GatewayInputError):
         super().__init__(f"{field}: {message}")
 
 
+def wrapped_input_error(exc: ValueError) -> GatewayInputError | None:
+    """The core input error a pydantic ``ValidationError`` wraps, if it wraps one.
+
+    A validator that raises one of ours inside a pydantic model comes out wrapped; the
+    integrations re-raise the original, which names the fix, instead of the wrapper.
+    """
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return None
+    for error in errors(include_url=False):
+        original = (error.get("ctx") or {}).get("error")
+        if isinstance(original, GatewayInputError):
+            return original
+    return None
+
+
 # --------------------------------------------------------------------------- HTTP errors
 
 
