@@ -27,6 +27,13 @@ def litellm_mod() -> Iterator[Any]:
     """
     import litellm
 
+    # LiteLLM imports its MCP stack on the first call with tools=. Importing it here, on
+    # the main thread and once, keeps that import (and pytest's rewrite of the anyio
+    # plugin it pulls in) away from the local gateway's server thread: CPython 3.11's
+    # parser can fail with "AST constructor recursion depth mismatch" when two threads
+    # compile at once.
+    import litellm.responses.mcp.chat_completions_handler
+
     from langchain_cf_gateway.litellm_provider import register
 
     before = litellm.disable_hf_tokenizer_download
