@@ -161,6 +161,9 @@ class ErrorCode(IntEnum):
     INVALID_REQUEST = 7001
     MODEL_NOT_FOUND = 7003
     SCANNER_UNAVAILABLE = 7013
+    LOG_STORE_UNAVAILABLE = 2503
+    """Local gateway only (Cloudflare documents none): the request's log row could not be
+    committed in time to a file-backed log store; HTTP 503."""
 
 
 ERROR_STATUS: Final[dict[ErrorCode, int]] = {
@@ -179,6 +182,7 @@ ERROR_STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.INVALID_REQUEST: 400,
     ErrorCode.MODEL_NOT_FOUND: 404,
     ErrorCode.SCANNER_UNAVAILABLE: 503,
+    ErrorCode.LOG_STORE_UNAVAILABLE: 503,
 }
 """HTTP status the gateway pairs with each code (section 5; 'n/d' there is 424 here)."""
 
@@ -198,6 +202,10 @@ ERROR_MESSAGE: Final[dict[ErrorCode, str]] = {
     ErrorCode.INVALID_REQUEST: "Invalid request",
     ErrorCode.MODEL_NOT_FOUND: "Model not found",
     ErrorCode.SCANNER_UNAVAILABLE: "Guardrails scanner unavailable",
+    ErrorCode.LOG_STORE_UNAVAILABLE: (
+        "Log store unavailable: the request's log row could not be written in time; "
+        "the gateway's operator sees why in its log. Retry later"
+    ),
 }
 """Canonical messages, as captured from the live gateway where known (section 5)."""
 

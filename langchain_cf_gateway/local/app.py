@@ -44,7 +44,6 @@ Choices where the spec is silent (its open questions 1 to 7):
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import math
@@ -76,7 +75,7 @@ from .cache import ResponseCache
 from .clock import Clock
 from .faults import split_model
 from .gateways import GatewayRegistry, GatewaySettings
-from .logstore import LogStore
+from .logstore import LogStore, LogStoreUnavailable
 from .pipeline import GatewayRequestError, Outcome, RequestOptions, execute, redact
 from .scripts import ScriptBook
 from .upstream import JSON, ProviderCall, Upstreams, models_list
@@ -655,7 +654,8 @@ class GatewayApp:
             err = final.error or GatewayRequestError(ErrorCode.PROVIDER_FAILED)
             response = _error_response(err, out_headers)
             acks.append(self._log_done(gateway, ids, final, response))
-            await _committed(acks)
+            if not await _committed(self.logs, acks):
+                return _log_store_unavailable(out_headers)
             return response
         if outcome.cache_status is not None:
             out_headers[Header.CACHE_STATUS] = outcome.cache_status
@@ -663,9 +663,11 @@ class GatewayApp:
         if reply.chunks is None:
             response = _BytesResponse(reply.body, reply.status, out_headers, reply.content_type)
             acks.append(self._log_done(gateway, ids, final, response))
-            await _committed(acks)
+            if not await _committed(self.logs, acks):
+                return _log_store_unavailable(out_headers)
             return response
-        await _committed(acks)
+        if not await _committed(self.logs, acks):
+            return _log_store_unavailable(out_headers)
         return StreamingResponse(
             self._relay(gateway, ids, final, out_headers),
             reply.status,
@@ -695,7 +697,7 @@ class GatewayApp:
             ack = self._log_done(
                 gateway, ids, attempted, None, stream_body=b"".join(collected), status=reply.status
             )
-            await _committed([ack])
+            await _committed(self.logs, [ack])
             if held is not None:
                 yield held
             raise
@@ -712,7 +714,9 @@ class GatewayApp:
         ack = self._log_done(
             gateway, ids, attempted, None, stream_body=b"".join(collected), status=reply.status
         )
-        await _committed([ack])
+        if not await _committed(self.logs, [ack]):
+            # The head went out long ago: cutting the stream short is the only honest answer.
+            raise LogStoreUnavailable(f"log row {attempted.log_id} not committed in time")
         if held is not None:
             yield held
 
@@ -885,11 +889,21 @@ def _iso(at: float) -> str:
     return f"{prefix}.{micro // 1000:03d}Z"
 
 
-async def _committed(acks: list[Future[None] | None]) -> None:
-    """Wait until the rows are committed (durable stores only; see :mod:`.logstore`)."""
-    for ack in acks:
-        if ack is not None:
-            await asyncio.wrap_future(ack)
+async def _committed(logs: LogStore, acks: list[Future[None] | None]) -> bool:
+    """Wait until the rows are committed (durable stores only; see :mod:`.logstore`).
+
+    False when the store could not commit them within ``logs.commit_timeout`` seconds
+    (``cf-aig serve --log-commit-timeout``): the request is then answered by
+    :func:`_log_store_unavailable`, never left hanging.
+    """
+    if all(ack is None for ack in acks):
+        return True
+    return await logs.committed(acks)
+
+
+def _log_store_unavailable(headers: Mapping[str, str]) -> Response:
+    """HTTP 503, code 2503 (``ErrorCode.LOG_STORE_UNAVAILABLE``), in the gateway's error shape."""
+    return _error_response(GatewayRequestError(ErrorCode.LOG_STORE_UNAVAILABLE), headers)
 
 
 def _json_body(body: bytes) -> Any:

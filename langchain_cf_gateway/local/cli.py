@@ -3,7 +3,8 @@
 ::
 
     cf-aig serve [--host 127.0.0.1] [--port 8787] [--config local.toml|.yaml]
-                 [--cache-url redis://127.0.0.1:6379/0]
+                 [--cache-url redis://127.0.0.1:6379/0] [--log-path FILE]
+                 [--log-max-rows 100000] [--log-commit-timeout 5]
 
 Serves until interrupted (Ctrl-C or SIGTERM). At start it prints the base URL, the
 compat URL to give an OpenAI SDK, and the tokens it generated (only those it generated:
@@ -20,6 +21,7 @@ import threading
 from typing import Any
 
 from .config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ENV_TOKEN, load_config
+from .logstore import DEFAULT_COMMIT_TIMEOUT, DEFAULT_MAX_ROWS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +45,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-path", default=None, metavar="FILE", help="SQLite file of the logs (default: memory)"
     )
+    parser.add_argument(
+        "--log-max-rows",
+        type=int,
+        default=DEFAULT_MAX_ROWS,
+        metavar="N",
+        help=f"log rows kept, the oldest deleted first (default {DEFAULT_MAX_ROWS:,}, "
+        "Cloudflare's free-plan limit; 0 keeps every row)",
+    )
+    parser.add_argument(
+        "--log-commit-timeout",
+        type=float,
+        default=DEFAULT_COMMIT_TIMEOUT,
+        metavar="SECONDS",
+        help="with --log-path, how long a request waits for its log row to be written "
+        f"before it gets HTTP 503, code 2503 (default {DEFAULT_COMMIT_TIMEOUT:g})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         management_token=config.management_token,
         account_id=config.account_id,
         log_path=args.log_path or config.log_path,
+        log_max_rows=args.log_max_rows,
+        log_commit_timeout=args.log_commit_timeout,
         cache_url=args.cache_url or config.cache_url,
         upstreams=config.upstreams,
         gateways=config.gateways,

@@ -3,9 +3,10 @@
 Rows are written by one thread that owns the connection and commits in batches, so
 the event loop never runs SQLite. With a file store, an answer is sent once its row is
 committed (group commit: rows of concurrent requests share one commit), so that every
-acknowledged request survives a kill -9 of the server; in memory, answers never wait. Reads go through the same thread, behind every
-write queued before them: a row queued before its response was sent is always seen by
-``logs()`` and by the logs API (spec section 8).
+acknowledged request survives a kill -9 of the server; in memory, answers never wait.
+Reads go through the same thread, behind every write queued before them: a row queued
+before its response was sent is always seen by ``logs()`` and by the logs API (spec
+section 8).
 
 Fields of a row, as the logs API and :meth:`LocalGateway.logs` return it: ``id``
 (UUIDv7, also ``cf-aig-log-id``), ``created_at``, ``gateway_id``, ``provider``, ``model``,
@@ -19,25 +20,64 @@ Fields of a row, as the logs API and :meth:`LocalGateway.logs` return it: ``id``
 ``/response``). ``cost`` is 0 unless ``cf-aig-custom-cost`` gives prices: the local
 gateway has no price table.
 
-A gateway's ``log_management`` (section 8) caps its rows; the strategy defaults to
-``DELETE_OLDEST`` when unset (the spec names no default), keeping the newest rows.
+Retention. The store keeps at most ``max_rows`` rows (:data:`DEFAULT_MAX_ROWS`, 100,000,
+by default, across all gateways), deleting the oldest as new ones come: Cloudflare's
+Legacy Logs keep 100,000 logs per account on the free plan and delete the oldest when
+*Automatic Log Deletion* is on
+(https://developers.cloudflare.com/ai-gateway/reference/limits/,
+https://developers.cloudflare.com/ai-gateway/observability/logging/legacy-logs/).
+``cf-aig serve --log-max-rows N`` changes it; ``0`` keeps every row. A gateway's
+``log_management`` caps its own rows too; its strategy defaults to ``DELETE_OLDEST`` when
+unset (the spec names no default), keeping the newest rows.
+
+Faults. Nothing a client or an upstream sends can stop the store: every value is made
+storable first (:func:`storable`: unpaired surrogates become U+FFFD, integers outside
+SQLite's signed 64 bits and non-finite floats become null), and a row SQLite still refuses
+is stored as a stub (id, gateway, time, status) with ``log_error`` saying why. When the
+database cannot be written (another process holds its lock, the disk is full, a write
+fails), rows wait in memory (at most :data:`MAX_UNWRITTEN`; later ones are dropped and
+counted) and the writer retries with back-off until it can write again; reads keep
+working on what is committed. With a file store a request waits at most
+``commit_timeout`` seconds (:data:`DEFAULT_COMMIT_TIMEOUT`; ``cf-aig serve
+--log-commit-timeout``) for its row, then gets HTTP 503 with the gateway error body, code
+:attr:`ErrorCode.LOG_STORE_UNAVAILABLE` (2503, local to this gateway: Cloudflare
+documents no such failure); its row is stored later with that 503. The operator gets
+one warning on the ``langchain_cf_gateway.local.logstore`` logger when an outage starts
+and one when it ends.
+
+The writer thread is supervised: an unexpected exception in its loop is logged with its
+traceback, counted in :attr:`LogStore.restarts`, and the loop starts again on the same
+connection and the same waiting rows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import math
 import queue
+import re
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from ..core.protocol import LogsApi
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_ROWS: Final = 100_000
+"""Rows kept by default, across gateways (Cloudflare's free-plan log limit); oldest go first."""
+DEFAULT_COMMIT_TIMEOUT: Final = 5.0
+"""Seconds a request waits for its row's commit (file store) before it gets a 503."""
+MAX_UNWRITTEN: Final = 10_000
+"""Rows held in memory while the database cannot be written; later rows are dropped."""
 
 ORDER_KEYS: Final = LogsApi.ORDER_BY
 FILTER_OPERATORS: Final = LogsApi.FILTER_OPERATORS
@@ -79,16 +119,62 @@ CREATE TABLE IF NOT EXISTS logs (
 CREATE UNIQUE INDEX IF NOT EXISTS logs_id ON logs (id);
 CREATE INDEX IF NOT EXISTS logs_gateway ON logs (gateway_id, seq);
 """
+# OR IGNORE: a batch retried after a commit whose outcome was unknown (an I/O error while
+# committing) may meet its own rows; the log id is unique, so the second copy is dropped.
 _INSERT: Final = (
-    f"INSERT INTO logs ({', '.join(_COLUMNS)}, data, request_body, response_body) "
+    f"INSERT OR IGNORE INTO logs ({', '.join(_COLUMNS)}, data, request_body, response_body) "
     f"VALUES ({', '.join('?' for _ in range(len(_COLUMNS) + 3))})"
 )
 _BATCH: Final = 512
 _GATHER_S: Final = 0.002
+_BUSY_TIMEOUT_MS: Final = 200
+"""How long one write attempt waits for another connection's lock before backing off."""
+_RETRY_FIRST_S: Final = 0.05
+_RETRY_MAX_S: Final = 1.0
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_UNAVAILABLE_STATUS: Final = 503
 
 
 class LogQueryError(ValueError):
     """A filter or order the logs API does not accept (answered with 400, code 7001)."""
+
+
+class LogStoreUnavailable(RuntimeError):
+    """A row could not be committed in time: the request is answered 503 (code 2503)."""
+
+
+def storable(value: Any) -> Any:
+    """``value`` with everything SQLite or strict JSON would refuse replaced, recursively.
+
+    The one place where client- and upstream-controlled values are made safe for the
+    store, applied to the whole row (every column and the JSON copy): unpaired surrogates
+    (``"\\ud800"`` from a JSON escape) become U+FFFD, integers outside signed 64 bits
+    (SQLite's INTEGER) and non-finite floats become None, mapping keys become text, any
+    other object becomes its ``str``.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if _INT64_MIN <= value <= _INT64_MAX else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, Mapping):
+        return {_text(str(k)): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(v) for v in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _text(bytes(value).decode("utf-8", "replace"))
+    return _text(str(value))
+
+
+def _text(value: str) -> str:
+    if value.isascii():
+        return value
+    return _SURROGATE.sub("\ufffd", value)
 
 
 class _Stop:
@@ -103,17 +189,75 @@ class _Query:
         self.future = future
 
 
-class LogStore:
-    """SQLite rows of Cloudflare's log object, written by a background thread."""
+@dataclass(slots=True)
+class _Row:
+    """A row waiting for its commit, and the request waiting for it (file store)."""
 
-    def __init__(self, path: str = ":memory:") -> None:
+    row: Mapping[str, Any]
+    request_body: bytes | None
+    response_body: bytes | None
+    retention: tuple[int, str] | None
+    ack: Future[None] | None
+    answered_503: bool = False
+    """Its request got the 503 (its commit came too late): the row says so."""
+
+    def values(self, stub: str | None = None) -> tuple[Any, ...]:
+        row = storable(self.row)
+        if self.answered_503:
+            row.update(success=False, status_code=_UNAVAILABLE_STATUS, log_store_unavailable=True)
+        request_body, response_body = self.request_body, self.response_body
+        if stub is not None:  # SQLite refused the full row: keep who, when and what status
+            keep = ("id", "gateway_id", "created_at", "status_code", "success", "event_id")
+            row = {k: row.get(k) for k in keep} | {"log_error": stub}
+            request_body = response_body = None
+        values = [_column_value(c, row.get(c)) for c in _COLUMNS]
+        data = json.dumps(row, separators=(",", ":"), allow_nan=False)
+        return (*values, data, request_body, response_body)
+
+
+class LogStore:
+    """SQLite rows of Cloudflare's log object, written by a supervised background thread.
+
+    Args:
+        path: SQLite file, or ``":memory:"`` (the default: answers never wait for a commit).
+        max_rows: rows kept across gateways, oldest deleted first; None or 0 keeps all.
+        commit_timeout: seconds a request waits for its row's commit (file store only)
+            before it is answered 503, code 2503.
+    """
+
+    def __init__(
+        self,
+        path: str = ":memory:",
+        *,
+        max_rows: int | None = DEFAULT_MAX_ROWS,
+        commit_timeout: float = DEFAULT_COMMIT_TIMEOUT,
+    ) -> None:
+        if max_rows is not None and max_rows < 0:
+            raise ValueError(f"max_rows must be 0 (keep every row) or more; got {max_rows}")
+        if not commit_timeout > 0:
+            raise ValueError(
+                f"commit_timeout must be a positive number of seconds; got {commit_timeout}"
+            )
         self.path = path
         self.durable = path not in ("", ":memory:")
         """Rows live in a file: each answer waits for its row's commit (see :meth:`add`)."""
+        self.max_rows = max_rows or None
+        self.commit_timeout = float(commit_timeout)
+        self.restarts = 0
+        """How many times the writer loop failed and was started again (see the module doc)."""
+        self.dropped = 0
+        """Rows dropped because :data:`MAX_UNWRITTEN` rows were already waiting."""
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._waiting: list[_Row] = []  # writer thread only
+        self._unwritten = 0  # rows added and not yet written or dropped
+        self._lock = threading.Lock()  # _unwritten, dropped and the outage state
+        self._outage_since: float | None = None
+        self._outage_reason = ""
+        self._pruned_to = 0
+        self._calls: list[Any] = []  # reads and the stop of the batch in hand
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="cf-aig-logstore", daemon=True)
+        self._thread = threading.Thread(target=self._supervise, name="cf-aig-logstore", daemon=True)
         self._thread.start()
         self._ready.wait()
         if self._error is not None:
@@ -121,72 +265,233 @@ class LogStore:
 
     # ------------------------------------------------------------------ writer thread
 
-    def _run(self) -> None:
+    def _connect(self) -> sqlite3.Connection:
+        # At start, wait as long as a request would for another process's lock.
+        conn = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=self.commit_timeout
+        )
+        conn.execute("PRAGMA journal_mode=WAL" if self.durable else "PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+        # Then each write attempt waits briefly, so that reads and retries keep going.
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        return conn
+
+    def _supervise(self) -> None:
+        """The thread: runs :meth:`_serve`, and starts it again if it ever fails."""
         try:
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            conn.execute(
-                "PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA temp_store=MEMORY"
-            )
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
+            conn = self._connect()
         except BaseException as exc:  # surfaced to the constructor
             self._error = exc
             self._ready.set()
             return
         self._ready.set()
-        pending: list[tuple[Any, ...]] = []
-        acks: list[Future[None]] = []
+        delay = _RETRY_FIRST_S
         while True:
-            item = self._queue.get()
-            if isinstance(item, tuple) and not self.durable:
+            try:
+                self._serve(conn)
+                return
+            except BaseException:
+                self.restarts += 1
+                log.exception(
+                    "cf-aig log store: the writer failed (restart %d); starting it again",
+                    self.restarts,
+                )
+                # Rows are kept in _waiting; the calls of the failed batch are answered.
+                calls, self._calls = self._calls, []
+                for entry in calls:
+                    if isinstance(entry, _Stop):
+                        self._stop(conn)
+                        return
+                    if not entry.future.done():
+                        entry.future.set_exception(
+                            RuntimeError("the log store's writer failed; try again")
+                        )
+                time.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX_S)
+
+    def _serve(self, conn: sqlite3.Connection) -> None:
+        retry_at: float | None = None
+        delay = _RETRY_FIRST_S
+        while True:
+            timeout = None if retry_at is None else max(0.0, retry_at - time.monotonic())
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            if isinstance(item, _Row) and not self.durable and retry_at is None:
                 # Let a burst of rows gather: one wake-up per batch instead of one per
                 # request keeps this thread from taking the GIL from the event loop at
                 # every response. Reads (_Query) never wait for this.
                 time.sleep(_GATHER_S)
-            batch = [item]
+            batch = [] if item is None else [item]
             while len(batch) < _BATCH:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            stop = False
-            for entry in batch:
-                if isinstance(entry, tuple):
-                    row, request_body, response_body, retention, ack = entry
-                    if ack is not None:
-                        acks.append(ack)
-                    values = [_column_value(c, row.get(c)) for c in _COLUMNS]
-                    values += (json.dumps(row, separators=(",", ":")), request_body, response_body)
-                    if retention is None:
-                        pending.append(tuple(values))
-                    else:  # rare: write now, so that the count below is exact
-                        self._write(conn, pending)
-                        self._retain(conn, str(row.get("gateway_id")), tuple(values), *retention)
-                    continue
-                self._write(conn, pending)
+            self._waiting.extend(e for e in batch if isinstance(e, _Row))
+            self._calls = [e for e in batch if not isinstance(e, _Row)]
+            if retry_at is None or time.monotonic() >= retry_at:
+                if self._flush(conn):
+                    retry_at, delay = None, _RETRY_FIRST_S
+                else:
+                    retry_at, delay = time.monotonic() + delay, min(delay * 2, _RETRY_MAX_S)
+            calls, self._calls = self._calls, []
+            for entry in calls:
                 if isinstance(entry, _Stop):
-                    stop = True
-                    break
-                try:
+                    self._stop(conn)
+                    return
+                try:  # on what is committed, even while rows wait for an outage to end
                     entry.future.set_result(entry.fn(conn))
                 except BaseException as exc:
                     entry.future.set_exception(exc)
-            self._write(conn, pending)
-            for ack in acks:  # committed: the responses waiting on these may go
-                ack.set_result(None)
-            acks.clear()
-            if stop:
-                conn.close()
-                return
 
-    @staticmethod
-    def _write(conn: sqlite3.Connection, pending: list[tuple[Any, ...]]) -> None:
-        if not pending:
+    def _stop(self, conn: sqlite3.Connection) -> None:
+        """Write what waits (trying for at most ``commit_timeout`` s), then close."""
+        deadline = time.monotonic() + self.commit_timeout
+        delay = _RETRY_FIRST_S
+        while not self._flush(conn) and time.monotonic() < deadline:
+            time.sleep(delay)
+            delay = min(delay * 2, _RETRY_MAX_S)
+        self._give_up_waiting()
+        conn.close()
+
+    def _flush(self, conn: sqlite3.Connection) -> bool:
+        """Commit every waiting row; False (rows kept, outage reported) if the store refuses."""
+        rows = self._waiting
+        if not rows:
+            return True
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            self._insert(conn, rows)
+            self._prune(conn)
+            # From here the requests can no longer give up on their rows: a request whose
+            # wait ended a moment ago gets its row marked with the 503 it was sent.
+            late = [
+                r for r in rows if r.ack is not None and not r.ack.set_running_or_notify_cancel()
+            ]
+            for r in late:
+                r.ack, r.answered_503 = None, True
+                conn.execute(
+                    "UPDATE logs SET status_code = ?, success = 0, data = json_set(data, "
+                    "'$.status_code', ?, '$.success', json('false'), "
+                    "'$.log_store_unavailable', json('true')) WHERE id = ?",
+                    (_UNAVAILABLE_STATUS, _UNAVAILABLE_STATUS, _text(str(r.row.get("id")))),
+                )
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                for r in rows:  # claimed above: they cannot wait for another try
+                    if r.ack is not None:
+                        _resolve(r.ack, LogStoreUnavailable(self._outage_reason or "commit failed"))
+                        r.ack, r.answered_503 = None, True
+                raise
+        except Exception as exc:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            self._outage(f"{type(exc).__name__}: {exc}")
+            return False
+        for r in rows:
+            if r.ack is not None:
+                _resolve(r.ack, None)
+        with self._lock:
+            self._unwritten -= len(rows)
+        rows.clear()
+        self._recovered()
+        return True
+
+    def _insert(self, conn: sqlite3.Connection, rows: list[_Row]) -> None:
+        plain: list[tuple[Any, ...]] = []
+        try:
+            for r in rows:
+                if r.retention is None:
+                    plain.append(r.values())
+                    continue
+                if plain:  # rare: write now, so that the count below is exact
+                    conn.executemany(_INSERT, plain)
+                    plain.clear()
+                self._retain(conn, str(r.row.get("gateway_id")), r.values(), *r.retention)
+            if plain:
+                conn.executemany(_INSERT, plain)
             return
-        conn.execute("BEGIN")
-        conn.executemany(_INSERT, pending)
-        conn.execute("COMMIT")
-        pending.clear()
+        except sqlite3.OperationalError:
+            raise  # locked, full, I/O: the store's fault, not a row's
+        except Exception:
+            pass
+        # A row SQLite refuses even after storable(): find it, one savepoint per row.
+        conn.execute("ROLLBACK")
+        conn.execute("BEGIN IMMEDIATE")
+        for r in rows:
+            conn.execute("SAVEPOINT one_row")
+            try:
+                if r.retention is None:
+                    conn.execute(_INSERT, r.values())
+                else:
+                    self._retain(conn, str(r.row.get("gateway_id")), r.values(), *r.retention)
+            except sqlite3.OperationalError:
+                raise
+            except Exception as exc:
+                conn.execute("ROLLBACK TO one_row")
+                reason = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "cf-aig log store: row %s stored as a stub: %s", r.row.get("id"), reason
+                )
+                conn.execute(_INSERT, r.values(stub=reason))  # if this fails, the store is at fault
+            conn.execute("RELEASE one_row")
+
+    def _prune(self, conn: sqlite3.Connection) -> None:
+        """Keep the newest ``max_rows`` rows (by insertion order) of the whole store."""
+        if self.max_rows is None:
+            return
+        newest = conn.execute("SELECT max(seq) FROM logs").fetchone()[0] or 0
+        below = newest - self.max_rows
+        if below > self._pruned_to:
+            conn.execute("DELETE FROM logs WHERE seq <= ?", (below,))
+            self._pruned_to = below
+
+    def _give_up_waiting(self) -> None:
+        """At close: rows the store could not write are dropped, and their requests told."""
+        if self._waiting:
+            log.warning(
+                "cf-aig log store: closing with %d rows that could not be written (%s)",
+                len(self._waiting),
+                self._outage_reason,
+            )
+        for r in self._waiting:
+            if r.ack is not None:
+                _resolve(r.ack, LogStoreUnavailable("the log store was closed"))
+        self._waiting.clear()
+
+    def _outage(self, reason: str) -> None:
+        with self._lock:
+            self._outage_reason = reason
+            if self._outage_since is not None:
+                return
+            self._outage_since = time.monotonic()
+        log.warning(
+            "cf-aig log store: cannot write to %s (%s); rows wait in memory and writing is "
+            "retried until it works%s",
+            self.path,
+            reason,
+            f"; requests wait up to {self.commit_timeout:g} s for their row, then get HTTP 503 "
+            "(code 2503)"
+            if self.durable
+            else "",
+        )
+
+    def _recovered(self) -> None:
+        with self._lock:
+            since, self._outage_since = self._outage_since, None
+            dropped, self.dropped = self.dropped, 0
+        if since is not None:
+            log.warning(
+                "cf-aig log store: writing to %s again after %.1f s%s",
+                self.path,
+                time.monotonic() - since,
+                f"; {dropped} rows were dropped meanwhile" if dropped else "",
+            )
 
     @classmethod
     def _retain(
@@ -201,7 +506,7 @@ class LogStore:
         count = conn.execute("SELECT count(*) FROM logs WHERE gateway_id = ?", (gateway_id,))
         if strategy == "STOP_INSERTING" and count.fetchone()[0] >= limit:
             return
-        cls._write(conn, [values])
+        conn.execute(_INSERT, values)
         if strategy != "STOP_INSERTING":
             conn.execute(
                 "DELETE FROM logs WHERE gateway_id = ? AND seq NOT IN "
@@ -210,6 +515,11 @@ class LogStore:
             )
 
     # ------------------------------------------------------------------ API
+
+    @property
+    def unavailable(self) -> bool:
+        """The database cannot be written at the moment (an outage is under way)."""
+        return self._outage_since is not None
 
     def add(
         self,
@@ -226,12 +536,51 @@ class LogStore:
         new ones dropped (``STOP_INSERTING``) or the oldest deleted (``DELETE_OLDEST``).
 
         A store in a file (:attr:`durable`) returns a future that is done once the row is
-        committed: the gateway answers only then, so that a row acknowledged to a client
-        survives a crash of the server (kill -9). In memory there is nothing to wait for.
+        committed: the gateway answers only then (see :meth:`committed`), so that a row
+        acknowledged to a client survives a crash of the server (kill -9). In memory
+        there is nothing to wait for.
         """
         ack: Future[None] | None = Future() if self.durable else None
-        self._queue.put((row, request_body, response_body, retention, ack))
+        with self._lock:
+            if self._unwritten >= MAX_UNWRITTEN:
+                self.dropped += 1
+                if ack is not None:
+                    ack.set_exception(LogStoreUnavailable("too many rows wait for the store"))
+                return ack
+            self._unwritten += 1
+        self._queue.put(_Row(row, request_body, response_body, retention, ack))
         return ack
+
+    async def committed(self, acks: Iterable[Future[None] | None]) -> bool:
+        """Wait for the commit of these rows, at most :attr:`commit_timeout` s in all.
+
+        False if any was not committed in time: the caller answers 503 (code 2503), and
+        those rows, written once the store recovers, carry that 503.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.commit_timeout
+        ok = True
+        for ack in acks:
+            if ack is not None and not await self._committed_one(ack, deadline - loop.time()):
+                ok = False
+        return ok
+
+    async def _committed_one(self, ack: Future[None], remaining: float) -> bool:
+        waiting = asyncio.wrap_future(ack)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiting), max(remaining, 0.0))
+            return True
+        except TimeoutError:
+            if ack.cancel():  # the writer has not taken it: the row will say 503
+                self._outage(f"no commit within {self.commit_timeout:g} s")
+                return False
+        except LogStoreUnavailable:
+            return False
+        try:  # taken by the writer while we gave up: its commit is under way, briefly
+            await waiting
+            return True
+        except LogStoreUnavailable:
+            return False
 
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on the writer thread after every queued write; block for its result."""
@@ -300,7 +649,8 @@ class LogStore:
     def get(gateway_id: str, log_id: str) -> Callable[[sqlite3.Connection], dict[str, Any] | None]:
         def query(conn: sqlite3.Connection) -> dict[str, Any] | None:
             row = conn.execute(
-                "SELECT data FROM logs WHERE gateway_id = ? AND id = ?", (gateway_id, log_id)
+                "SELECT data FROM logs WHERE gateway_id = ? AND id = ?",
+                (_text(gateway_id), _text(log_id)),
             ).fetchone()
             return None if row is None else dict(json.loads(row[0]))
 
@@ -315,7 +665,8 @@ class LogStore:
 
         def query(conn: sqlite3.Connection) -> tuple[bool, bytes | None]:
             row = conn.execute(
-                f"SELECT {column} FROM logs WHERE gateway_id = ? AND id = ?", (gateway_id, log_id)
+                f"SELECT {column} FROM logs WHERE gateway_id = ? AND id = ?",
+                (_text(gateway_id), _text(log_id)),
             ).fetchone()
             return (False, None) if row is None else (True, row[0])
 
@@ -325,7 +676,8 @@ class LogStore:
     def patch(
         gateway_id: str, log_id: str, changes: Mapping[str, Any]
     ) -> Callable[[sqlite3.Connection], dict[str, Any] | None]:
-        """Set ``feedback``, ``score`` and/or ``metadata`` of one row."""
+        """Set ``feedback``, ``score`` and/or ``metadata`` of one row (made :func:`storable`)."""
+        changes = storable(changes)
 
         def query(conn: sqlite3.Connection) -> dict[str, Any] | None:
             found = conn.execute(
@@ -339,7 +691,12 @@ class LogStore:
             values = [_column_value(k, v) for k, v in changes.items()]
             conn.execute(
                 f"UPDATE logs SET {sets}, data = ? WHERE gateway_id = ? AND id = ?",
-                (*values, json.dumps(data, separators=(",", ":")), gateway_id, log_id),
+                (
+                    *values,
+                    json.dumps(data, separators=(",", ":"), allow_nan=False),
+                    _text(gateway_id),
+                    _text(log_id),
+                ),
             )
             return data
 
@@ -447,7 +804,16 @@ def _where(gateway_id: str | None, filters: Iterable[Mapping[str, Any]]) -> tupl
             ors.append(inner)
             params.extend(arg)
         clauses.append("(" + " OR ".join(ors) + ")")
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", [_bindable(p) for p in params]
+
+
+def _bindable(value: Any) -> Any:
+    """A filter value SQLite can bind: a huge integer compares as a float, text is made valid."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return value
+        return math.copysign(math.inf, value) if abs(value) > 2**1023 else float(value)
+    return storable(value)
 
 
 def _compare(column: str, op: str, value: Any) -> tuple[str, list[Any]]:
@@ -459,3 +825,13 @@ def _compare(column: str, op: str, value: Any) -> tuple[str, list[Any]]:
     if op == "neq":
         return f"({column} IS NULL OR {column} {sql} ?)", [value]
     return f"{column} {sql} ?", [value]
+
+
+def _resolve(future: Future[None], error: BaseException | None) -> None:
+    try:
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+    except InvalidStateError:  # already settled (cancelled by its request, or dropped)
+        pass

@@ -30,7 +30,7 @@ from .cache import open_cache
 from .clock import Clock
 from .faults import Fault
 from .gateways import GatewayRegistry, GatewaySettings
-from .logstore import LogStore
+from .logstore import DEFAULT_COMMIT_TIMEOUT, DEFAULT_MAX_ROWS, LogStore
 from .mock import ToolCall
 from .scripts import Script, ScriptBook, make_script
 from .upstream import PassThrough, UpstreamDisconnect, Upstreams
@@ -68,6 +68,10 @@ class LocalGateway:
             generated if None.
         account_id: the account id of :meth:`config` (the server accepts any).
         log_path: SQLite file of the logs; ``":memory:"`` by default.
+        log_max_rows: log rows kept, oldest deleted first (100,000 by default, Cloudflare's
+            free-plan limit; 0 keeps every row). See :mod:`.logstore`.
+        log_commit_timeout: seconds a request waits for its row with a ``log_path``
+            before it gets HTTP 503, code 2503 (5 by default).
         cache_url: ``memory://`` (default) or ``redis://host:port/db``.
         upstreams: pass-through upstreams per provider slug.
         gateways: more gateways to create at start, id -> settings.
@@ -84,6 +88,8 @@ class LocalGateway:
         management_token: str | None = None,
         account_id: str = LOCAL_ACCOUNT_ID,
         log_path: str = ":memory:",
+        log_max_rows: int | None = DEFAULT_MAX_ROWS,
+        log_commit_timeout: float = DEFAULT_COMMIT_TIMEOUT,
         cache_url: str | None = None,
         upstreams: Mapping[str, PassThrough | Mapping[str, Any]] | None = None,
         gateways: Mapping[str, Mapping[str, Any]] | None = None,
@@ -98,6 +104,7 @@ class LocalGateway:
         self._management_token = management_token or secrets.token_urlsafe(24)
         self.clock = clock if isinstance(clock, Clock) else Clock(clock) if clock else Clock()
         self._log_path = log_path
+        self._log_max_rows, self._log_commit_timeout = log_max_rows, log_commit_timeout
         self._cache_url = cache_url
         self._targets = {
             slug: t if isinstance(t, PassThrough) else PassThrough(**dict(t))
@@ -121,7 +128,9 @@ class LocalGateway:
         if self._server is not None:
             return self
         scripts = ScriptBook()
-        logs = LogStore(self._log_path)
+        logs = LogStore(
+            self._log_path, max_rows=self._log_max_rows, commit_timeout=self._log_commit_timeout
+        )
         registry = GatewayRegistry(
             self.clock, dict(self._initial_gateways.get(DEFAULT_GATEWAY_ID, {}))
         )
