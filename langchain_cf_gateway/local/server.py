@@ -30,7 +30,7 @@ from .cache import open_cache
 from .clock import Clock
 from .faults import Fault
 from .gateways import GatewayRegistry, GatewaySettings
-from .logstore import DEFAULT_COMMIT_TIMEOUT, DEFAULT_MAX_ROWS, LogStore
+from .logstore import DEFAULT_COMMIT_TIMEOUT, DEFAULT_MAX_ROWS, LogStore, LogStoreUnavailable
 from .mock import ToolCall
 from .scripts import Script, ScriptBook, make_script
 from .upstream import PassThrough, UpstreamDisconnect, Upstreams
@@ -41,12 +41,15 @@ LOCAL_ACCOUNT_ID = "local-account"
 
 
 class _QuietDisconnects(logging.Filter):
-    """Drop uvicorn's traceback for connections we drop on purpose (a disconnect fault)."""
+    """Drop uvicorn's traceback for connections we drop on purpose (a disconnect fault; a
+    stream cut because its log row could not be committed: the log store warns once)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        while exc is not None:
-            if isinstance(exc, UpstreamDisconnect):
+        seen: set[int] = set()  # a chain can loop (anyio's groups): walk each link once
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            if isinstance(exc, (UpstreamDisconnect, LogStoreUnavailable)):
                 return False
             group = getattr(exc, "exceptions", None)  # an ExceptionGroup from anyio
             exc = group[0] if group else (exc.__cause__ or exc.__context__)

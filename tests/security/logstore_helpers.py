@@ -1,0 +1,76 @@
+"""Shared pieces of the log store's adversarial tests: strict JSON, rows, a held lock."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from langchain_cf_gateway.core import Header
+from langchain_cf_gateway.local import LocalGateway
+
+from local.helpers import gateway_error, management
+
+LOG_STORE_UNAVAILABLE = 2503
+"""The code of the 503 a request gets when its row cannot be committed in time."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise AssertionError(f"non-strict JSON: {name} in a gateway answer")
+
+
+def strict_json(response: httpx.Response) -> Any:
+    """The body as strict JSON: no NaN/Infinity, every string encodable as UTF-8."""
+    data = json.loads(response.content, parse_constant=_refuse_constant)
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            value.encode("utf-8")  # a lone surrogate raises here
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(key)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(data)
+    return data
+
+
+def logged_rows(gw: LocalGateway) -> dict[str, dict[str, Any]]:
+    """Every row of the default gateway, by id, through the logs API (strict JSON)."""
+    answer = management(gw, "GET", "gateways/default/logs?per_page=1000&order_by_direction=asc")
+    assert answer.status_code == 200, answer.text
+    return {row["id"]: row for row in strict_json(answer)["result"]}
+
+
+def log_id(response: httpx.Response) -> str:
+    value = response.headers.get(Header.LOG_ID)
+    assert value, f"no {Header.LOG_ID} on the answer: {response.status_code} {response.text}"
+    return value
+
+
+def assert_store_unavailable(response: httpx.Response) -> None:
+    """The 503 of a row that could not be committed in time, in the gateway's error shape."""
+    strict_json(response)
+    status, code, message = gateway_error(response)
+    assert (status, code) == (503, LOG_STORE_UNAVAILABLE), response.text
+    assert "log" in message.lower()
+
+
+@contextmanager
+def database_locked(path: Path) -> Iterator[sqlite3.Connection]:
+    """Another connection holds the write lock (``BEGIN EXCLUSIVE``) until the block ends."""
+    holder = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        yield holder
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
