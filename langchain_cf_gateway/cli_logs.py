@@ -10,6 +10,11 @@
 The gateway is resolved as the library resolves it (arguments > environment > config
 file); the token is ``--token``, else ``CLOUDFLARE_API_TOKEN``, else the gateway token.
 It is never printed. ``cf-aig feedback`` (:mod:`.cli_feedback`) shares these options.
+
+Stored values come from clients and upstreams: the table shows them through
+:func:`printable`, so that a model name holding an ANSI escape, a carriage return or a
+bidi override cannot repaint or reorder the operator's terminal. ``--json`` escapes them
+as JSON does (``\u001b``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import json
 import re
 import sys
+import unicodedata
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
@@ -202,7 +208,40 @@ def render_table(entries: list[LogEntry]) -> str:
     return "\n".join(lines)
 
 
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on shown as an escape instead.
+
+    C0 and C1 controls (ESC, CR, BEL...), DEL, format characters (bidi overrides and
+    isolates, zero-width characters) and line or paragraph separators become ``\\xNN`` or
+    ``\\uNNNN``; everything else is kept as it is.
+    """
+    if text.isprintable():  # the common case: nothing to escape
+        return text
+    return "".join(_ESCAPES.get(c) or _escape(c) for c in text)
+
+
+_ESCAPES: Final = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_UNSAFE: Final = frozenset(("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"))
+
+
+def _escape(char: str) -> str:
+    if unicodedata.category(char) not in _UNSAFE:
+        return char
+    code = ord(char)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
+
+
 def _row(entry: LogEntry) -> tuple[str, ...]:
+    return tuple(printable(cell) for cell in _cells(entry))
+
+
+def _cells(entry: LogEntry) -> tuple[str, ...]:
     created = (
         entry.created_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         if entry.created_at

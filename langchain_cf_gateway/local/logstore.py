@@ -36,7 +36,7 @@ SQLite's signed 64 bits and non-finite floats become null), and a row SQLite sti
 is stored as a stub (id, gateway, time, status) with ``log_error`` saying why. When the
 database cannot be written (another process holds its lock, the disk is full, a write
 fails), rows wait in memory (at most :data:`MAX_UNWRITTEN`; later ones are dropped and
-counted) and the writer retries with back-off until it can write again; reads keep
+counted in the warning that ends the outage) and the writer retries with back-off until it can write again; reads keep
 working on what is committed. With a file store a request waits at most
 ``commit_timeout`` seconds (:data:`DEFAULT_COMMIT_TIMEOUT`; ``cf-aig serve
 --log-commit-timeout``) for its row, then gets HTTP 503 with the gateway error body, code
@@ -77,7 +77,8 @@ DEFAULT_MAX_ROWS: Final = 100_000
 DEFAULT_COMMIT_TIMEOUT: Final = 5.0
 """Seconds a request waits for its row's commit (file store) before it gets a 503."""
 MAX_UNWRITTEN: Final = 10_000
-"""Rows held in memory while the database cannot be written; later rows are dropped."""
+"""Rows held in memory during an outage (the database cannot be written); later ones are
+dropped and counted. A writer that is merely behind drops nothing."""
 
 ORDER_KEYS: Final = LogsApi.ORDER_BY
 FILTER_OPERATORS: Final = LogsApi.FILTER_OPERATORS
@@ -542,7 +543,7 @@ class LogStore:
         """
         ack: Future[None] | None = Future() if self.durable else None
         with self._lock:
-            if self._unwritten >= MAX_UNWRITTEN:
+            if self._outage_since is not None and self._unwritten >= MAX_UNWRITTEN:
                 self.dropped += 1
                 if ack is not None:
                     ack.set_exception(LogStoreUnavailable("too many rows wait for the store"))
