@@ -11,7 +11,12 @@ Phases, each bounded; the whole run takes a few minutes on a 2-core machine:
    log id must have a row with the same status.
 3. **Crash**: three rounds of ``kill -9`` mid-load and a restart on the same SQLite file;
    every acknowledged row must be there and ``PRAGMA integrity_check`` must say ok.
-4. **Client leaks**: 1,000 calls over every client path (chat model and LiteLLM, sync and
+4. **Faulted store**: ``cf-aig serve --log-path`` under steady load (concurrency 20, one
+   in ten streamed) while another process holds the database locked for 4 s, then while
+   the gateway's writes are refused as on a full disk for 4 s (its RLIMIT_FSIZE lowered,
+   then restored); no request may hang, a 503 (code 2503) or a cut stream may only come
+   to a request in flight during a fault, and every acknowledged answer must have its row.
+5. **Client leaks**: 1,000 calls over every client path (chat model and LiteLLM, sync and
    async, plain and streamed) against a raw server; open sockets and threads are counted
    before and after.
 
@@ -25,12 +30,14 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import sqlite3
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +201,131 @@ def phase_crash(workdir: Path, rounds: int, concurrency: int) -> list[str]:
     return failures
 
 
+@dataclass
+class _Answer:
+    started: float
+    ended: float
+    outcome: str
+    """``ok``, ``HTTP <status>``, ``cut`` (a stream that broke off) or an exception name."""
+    log_id: str | None
+    stream: bool
+
+
+LOCK_S = 4.0
+REFUSED_S = 4.0
+COMMIT_TIMEOUT_S = 2.0
+GRACE_S = COMMIT_TIMEOUT_S + 1.5
+"""A request that started this long after a fault ended may still meet it (back-off)."""
+
+
+async def _steady_load(
+    base_url: str, concurrency: int, stop: asyncio.Event, answers: list[_Answer]
+) -> None:
+    url = f"{base_url}/v1/{ACCOUNT}/default/compat/chat/completions"
+    loop = asyncio.get_running_loop()
+    counter = iter(range(10**9))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        for i in counter:
+            if stop.is_set():
+                return
+            stream = i % 10 == 0
+            body = {"model": "openai/gpt-4o-mini", "stream": stream, "messages": [
+                {"role": "user", "content": f"store fault {i}"}
+            ]}  # fmt: skip
+            started = loop.time()
+            log_id = None
+            try:
+                async with client.stream("POST", url, json=body) as r:
+                    log_id = r.headers.get(Header.LOG_ID)
+                    text = (await r.aread()).decode()
+                if r.status_code == 200:
+                    outcome = "ok" if not stream or "[DONE]" in text else "cut"
+                else:
+                    outcome = f"HTTP {r.status_code}"
+                    if r.status_code == 503 and json.loads(text)["internalCode"] != 2503:
+                        outcome += " (not 2503)"
+            except httpx.RemoteProtocolError:
+                outcome = "cut"
+            except httpx.HTTPError as exc:
+                outcome = type(exc).__name__
+            answers.append(_Answer(started, loop.time(), outcome, log_id, stream))
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+
+
+async def _faulted_run(
+    gw: GatewayProcess, db: Path, concurrency: int
+) -> tuple[list[_Answer], list[tuple[float, float]]]:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    answers: list[_Answer] = []
+    windows: list[tuple[float, float]] = []
+    load = asyncio.create_task(_steady_load(gw.base_url, concurrency, stop, answers))
+    await asyncio.sleep(2)
+    # Another process (this one) holds the write lock.
+    holder = sqlite3.connect(db, isolation_level=None, timeout=30, check_same_thread=False)
+    await asyncio.to_thread(holder.execute, "BEGIN EXCLUSIVE")
+    begun = loop.time()
+    await asyncio.sleep(LOCK_S)
+    await asyncio.to_thread(holder.execute, "ROLLBACK")
+    holder.close()
+    windows.append((begun, loop.time()))
+    await asyncio.sleep(3)
+    # Writes refused as on a full disk: no file of the gateway may grow past one byte.
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    begun = loop.time()
+    resource.prlimit(gw.pid, resource.RLIMIT_FSIZE, (1, hard))
+    await asyncio.sleep(REFUSED_S)
+    resource.prlimit(gw.pid, resource.RLIMIT_FSIZE, (soft, hard))
+    windows.append((begun, loop.time()))
+    await asyncio.sleep(4)
+    stop.set()
+    await load
+    return answers, windows
+
+
+def phase_faulted_store(workdir: Path, concurrency: int) -> list[str]:
+    db = workdir / "faulted.sqlite"
+    started = time.monotonic()
+    gw = GatewayProcess("--log-commit-timeout", str(COMMIT_TIMEOUT_S), log_path=db).start()
+    try:
+        answers, windows = asyncio.run(_faulted_run(gw, db, concurrency))
+    finally:
+        gw.stop()
+    rows = stored_rows(db)
+
+    def during_fault(a: _Answer) -> bool:
+        return any(a.started <= end + GRACE_S and a.ended >= begin for begin, end in windows)
+
+    outcomes = Counter(a.outcome for a in answers)
+    faulted = [a for a in answers if a.outcome != "ok"]
+    outside = [a for a in faulted if not during_fault(a)]
+    unexpected = [a for a in faulted if a.outcome not in ("HTTP 503", "cut")]
+    acked = [a for a in answers if a.outcome == "ok"]
+    missing = [a for a in acked if a.log_id not in rows or rows[a.log_id]["status_code"] != 200]
+    marked = [a for a in faulted if a.log_id in rows and rows[a.log_id]["status_code"] == 503]
+    slowest = max((a.ended - a.started for a in answers), default=0.0)
+    say(
+        f"[4 faulted store] requests={len(answers)} acknowledged={len(acked)} "
+        f"outcomes={dict(sorted(outcomes.items()))} faulted_outside_a_fault={len(outside)} "
+        f"unexpected_errors={len(unexpected)} missing_acknowledged_rows={len(missing)} "
+        f"rows={len(rows)} rows_of_503_answers_saying_503={len(marked)} "
+        f"slowest_answer_s={slowest:.1f} faults=lock {LOCK_S:g} s + refused writes "
+        f"{REFUSED_S:g} s seconds={time.monotonic() - started:.1f} integrity={integrity(db)}"
+    )
+    failures = []
+    if outside or unexpected or missing or not acked or not faulted:
+        failures.append(
+            f"faulted store: {len(outside)} faults outside a fault window, {len(unexpected)} "
+            f"unexpected errors, {len(missing)} acknowledged rows missing, "
+            f"{len(faulted)} faulted answers in all"
+        )
+    return failures
+
+
 def open_sockets() -> int:
     count = 0
     for fd in list(Path("/proc/self/fd").iterdir()):
@@ -219,7 +351,7 @@ def phase_client_leaks(calls: int) -> list[str]:
         # may hold up to POOLS connections more after a burst. Beyond that is a leak.
         leaked = max(0, (after_sockets - sockets) // 2 - POOLS)
         say(
-            f"[4 client leaks] calls={calls} answered={len(raw.received) - 100} "
+            f"[5 client leaks] calls={calls} answered={len(raw.received) - 100} "
             f"connections_opened={raw.connections} open_now={raw.open_connections} "
             f"sockets {sockets}->{after_sockets} leaked_connections={leaked} "
             f"threads {threads}->{after_threads} seconds={seconds:.1f}"
@@ -250,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         failures += phase_no_loss(workdir, args.requests, args.concurrency)
         failures += phase_faults(workdir, args.fault_requests, args.concurrency)
         failures += phase_crash(workdir, args.crash_rounds, 50)
+        failures += phase_faulted_store(workdir, 20)
     failures += phase_client_leaks(args.client_calls)
     say(f"soak: {'FAILED' if failures else 'ok'} in {time.monotonic() - started:.0f} s")
     for failure in failures:

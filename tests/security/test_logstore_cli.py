@@ -6,11 +6,10 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from local.helpers import chat_body, compat
 
 from langchain_cf_gateway.cli import main
 from langchain_cf_gateway.local import LocalGateway
-
-from local.helpers import chat_body, compat
 
 HOSTILE = {
     "ansi clear screen": ("evil\x1b[2J", "evil\\x1b[2J"),
@@ -43,13 +42,13 @@ def test_logs_table_escapes_control_characters_of_stored_values(
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", gateway.management_token)
 
     assert main(["logs", "--limit", "50"]) == 0
-    out, err = capsys.readouterr()
+    out, _ = capsys.readouterr()
     [line] = [line for line in out.splitlines() if log_id in line]
     assert f"openai/{shown}" in line
     for char in "\x1b\r\x07\x00\x9b\u202e":
         assert char not in out, f"{char!r} reached the terminal"
 
     assert main(["logs", "--limit", "50", "--json"]) == 0
-    out, err = capsys.readouterr()
+    out, _ = capsys.readouterr()
     assert all(c.isprintable() for c in out.replace("\n", ""))
     assert any(json.loads(line)["model"] == model for line in out.splitlines())

@@ -21,14 +21,14 @@ from typing import Any
 
 import httpx
 import pytest
+from local.helpers import HELLO, chat_body, compat, management
+from reliability.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
+from reliability.rawserver import Act, MisbehavingServer, completion
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway, PassThrough
 from langchain_cf_gateway.local.logstore import LogStore
 
-from local.helpers import HELLO, chat_body, compat, management
-from reliability.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
-from reliability.rawserver import Act, MisbehavingServer, completion
 from .logstore_helpers import (
     assert_store_unavailable,
     database_locked,
@@ -191,10 +191,12 @@ def test_a_stream_is_cut_not_hung_while_the_database_is_locked(tmp_path: Path) -
         url = f"{gw.base_url}/v1/{gw.account_id}/default/compat/chat/completions"
         with database_locked(db):
             received = b""
-            with pytest.raises(httpx.HTTPError):  # the stream never completes as if logged
-                with http.stream("POST", url, json=chat_body(stream=True)) as answer:
-                    for piece in answer.iter_bytes():
-                        received += piece
+            with (
+                pytest.raises(httpx.HTTPError),  # the stream never completes as if logged
+                http.stream("POST", url, json=chat_body(stream=True)) as answer,
+            ):
+                for piece in answer.iter_bytes():
+                    received += piece
             assert b"[DONE]" not in received
         after = compat(gw, chat_body())
         assert after.status_code == 200
