@@ -367,27 +367,7 @@ class LogStore:
             conn.execute("BEGIN IMMEDIATE")
             self._insert(conn, rows)
             self._prune(conn)
-            # From here the requests can no longer give up on their rows: a request whose
-            # wait ended a moment ago gets its row marked with the 503 it was sent.
-            late = [
-                r for r in rows if r.ack is not None and not r.ack.set_running_or_notify_cancel()
-            ]
-            for r in late:
-                r.ack, r.answered_503 = None, True
-                conn.execute(
-                    "UPDATE logs SET status_code = ?, success = 0, data = json_set(data, "
-                    "'$.status_code', ?, '$.success', json('false'), "
-                    "'$.log_store_unavailable', json('true')) WHERE id = ?",
-                    (_UNAVAILABLE_STATUS, _UNAVAILABLE_STATUS, _text(str(r.row.get("id")))),
-                )
-            try:
-                conn.execute("COMMIT")
-            except BaseException:
-                for r in rows:  # claimed above: they cannot wait for another try
-                    if r.ack is not None:
-                        _resolve(r.ack, LogStoreUnavailable(self._outage_reason or "commit failed"))
-                        r.ack, r.answered_503 = None, True
-                raise
+            self._commit(conn, rows)
         except Exception as exc:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
@@ -402,6 +382,36 @@ class LogStore:
         rows.clear()
         self._recovered()
         return True
+
+    def _commit(self, conn: sqlite3.Connection, rows: list[_Row]) -> None:
+        """COMMIT, once every waiting request is held to it (it can no longer give up).
+
+        A request whose wait ended a moment ago has its row marked with the 503 it got.
+        If anything fails from here, the requests held are answered 503 at once (they
+        cannot wait for another try) and their rows will say so.
+        """
+        held: list[_Row] = []
+        try:
+            for r in rows:
+                if r.ack is None:
+                    continue
+                if r.ack.set_running_or_notify_cancel():
+                    held.append(r)
+                    continue
+                r.ack, r.answered_503 = None, True
+                conn.execute(
+                    "UPDATE logs SET status_code = ?, success = 0, data = json_set(data, "
+                    "'$.status_code', ?, '$.success', json('false'), "
+                    "'$.log_store_unavailable', json('true')) WHERE id = ?",
+                    (_UNAVAILABLE_STATUS, _UNAVAILABLE_STATUS, _text(str(r.row.get("id")))),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            for r in held:
+                assert r.ack is not None
+                _resolve(r.ack, LogStoreUnavailable(self._outage_reason or "commit failed"))
+                r.ack, r.answered_503 = None, True
+            raise
 
     def _insert(self, conn: sqlite3.Connection, rows: list[_Row]) -> None:
         plain: list[tuple[Any, ...]] = []
@@ -517,11 +527,6 @@ class LogStore:
 
     # ------------------------------------------------------------------ API
 
-    @property
-    def unavailable(self) -> bool:
-        """The database cannot be written at the moment (an outage is under way)."""
-        return self._outage_since is not None
-
     def add(
         self,
         row: Mapping[str, Any],
@@ -568,20 +573,15 @@ class LogStore:
 
     async def _committed_one(self, ack: Future[None], remaining: float) -> bool:
         waiting = asyncio.wrap_future(ack)
-        try:
-            await asyncio.wait_for(asyncio.shield(waiting), max(remaining, 0.0))
-            return True
-        except TimeoutError:
-            if ack.cancel():  # the writer has not taken it: the row will say 503
+        if not waiting.done():
+            await asyncio.wait((waiting,), timeout=max(remaining, 0.0))
+        if not waiting.done():
+            if ack.cancel():  # the writer has not taken it: its row will say 503
                 self._outage(f"no commit within {self.commit_timeout:g} s")
                 return False
-        except LogStoreUnavailable:
-            return False
-        try:  # taken by the writer while we gave up: its commit is under way, briefly
-            await waiting
-            return True
-        except LogStoreUnavailable:
-            return False
+            # Taken by the writer as we gave up: its commit is under way and brief.
+            await asyncio.wait((waiting,))
+        return not waiting.cancelled() and waiting.exception() is None
 
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on the writer thread after every queued write; block for its result."""

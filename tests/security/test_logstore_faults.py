@@ -208,7 +208,7 @@ def test_a_full_disk_gets_503_and_recovers_when_space_is_freed(
 ) -> None:
     db = tmp_path / "logs.sqlite"
     big = chat_body(messages=[{"role": "user", "content": "x" * 60_000}])
-    with LocalGateway(log_path=str(db), log_commit_timeout=1.0) as gw:
+    with LocalGateway(log_path=str(db)) as gw:  # the default bound: 5 s
         for _ in range(3):
             assert compat(gw, big).status_code == 200
         store: LogStore = gw._app.logs  # type: ignore[union-attr]
