@@ -32,18 +32,24 @@ unset (the spec names no default), keeping the newest rows.
 
 Faults. Nothing a client or an upstream sends can stop the store: every value is made
 storable first (:func:`storable`: unpaired surrogates become U+FFFD, integers outside
-SQLite's signed 64 bits and non-finite floats become null), and a row SQLite still refuses
-is stored as a stub (id, gateway, time, status) with ``log_error`` saying why. When the
-database cannot be written (another process holds its lock, the disk is full, a write
-fails), rows wait in memory (at most :data:`MAX_UNWRITTEN`; later ones are dropped and
-counted in the warning that ends the outage) and the writer retries with back-off until it can write again; reads keep
-working on what is committed. With a file store a request waits at most
-``commit_timeout`` seconds (:data:`DEFAULT_COMMIT_TIMEOUT`; ``cf-aig serve
---log-commit-timeout``) for its row, then gets HTTP 503 with the gateway error body, code
-:attr:`ErrorCode.LOG_STORE_UNAVAILABLE` (2503, local to this gateway: Cloudflare
-documents no such failure); its row is stored later with that 503. The operator gets
-one warning on the ``langchain_cf_gateway.local.logstore`` logger when an outage starts
-and one when it ends.
+SQLite's signed 64 bits and non-finite floats become null), and a row SQLite still
+refuses is stored as a stub (id, gateway, time, status) with ``log_error`` saying why.
+When the database cannot be written (another process holds its lock, the disk is full,
+a write fails), rows wait in memory (at most :data:`MAX_UNWRITTEN`; later ones are
+dropped and counted in the warning that ends the outage) and the writer retries with
+back-off (50 ms doubling to 1 s; each try waits 200 ms for a lock) until it can write
+again. Reads keep working meanwhile, on what is committed (rows still waiting are not
+seen yet).
+
+With a file store a request waits at most ``commit_timeout`` seconds for its row
+(:data:`DEFAULT_COMMIT_TIMEOUT`, 10 s; ``cf-aig serve --log-commit-timeout``), plus the
+few milliseconds of a commit already under way, then gets HTTP 503 with the gateway's
+error body, code 2503 (``ErrorCode.LOG_STORE_UNAVAILABLE``; local to this gateway,
+Cloudflare documents no such failure). A stream, whose head has gone out, is cut short
+instead (its last chunk is never sent). The row is stored once the store recovers,
+saying 503 (``log_store_unavailable: true``). The operator gets one warning on the
+``langchain_cf_gateway.local.logstore`` logger when an outage starts and one when it
+ends, never one per request.
 
 The writer thread is supervised: an unexpected exception in its loop is logged with its
 traceback, counted in :attr:`LogStore.restarts`, and the loop starts again on the same
@@ -74,8 +80,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_ROWS: Final = 100_000
 """Rows kept by default, across gateways (Cloudflare's free-plan log limit); oldest go first."""
-DEFAULT_COMMIT_TIMEOUT: Final = 5.0
-"""Seconds a request waits for its row's commit (file store) before it gets a 503."""
+DEFAULT_COMMIT_TIMEOUT: Final = 10.0
+"""Seconds a request waits for its row's commit (file store) before it gets a 503: long
+enough to ride out a checkpoint's fsync on a busy disk or a lock held for a few seconds."""
 MAX_UNWRITTEN: Final = 10_000
 """Rows held in memory during an outage (the database cannot be written); later ones are
 dropped and counted. A writer that is merely behind drops nothing."""

@@ -74,7 +74,7 @@ class LocalGateway:
         log_max_rows: log rows kept, oldest deleted first (100,000 by default, Cloudflare's
             free-plan limit; 0 keeps every row). See :mod:`.logstore`.
         log_commit_timeout: seconds a request waits for its row with a ``log_path``
-            before it gets HTTP 503, code 2503 (5 by default).
+            before it gets HTTP 503, code 2503 (10 by default).
         cache_url: ``memory://`` (default) or ``redis://host:port/db``.
         upstreams: pass-through upstreams per provider slug.
         gateways: more gateways to create at start, id -> settings.

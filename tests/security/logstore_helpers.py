@@ -66,10 +66,11 @@ def assert_store_unavailable(response: httpx.Response) -> None:
 @contextmanager
 def database_locked(path: Path) -> Iterator[sqlite3.Connection]:
     """Another connection holds the write lock (``BEGIN EXCLUSIVE``) until the block ends."""
-    holder = sqlite3.connect(path, isolation_level=None, timeout=30)
+    holder = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
     try:
         holder.execute("BEGIN EXCLUSIVE")
-        yield holder
-        holder.execute("ROLLBACK")
+        yield holder  # the block may end the lock itself (ROLLBACK), from any thread
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
     finally:
         holder.close()

@@ -208,7 +208,7 @@ def test_a_full_disk_gets_503_and_recovers_when_space_is_freed(
 ) -> None:
     db = tmp_path / "logs.sqlite"
     big = chat_body(messages=[{"role": "user", "content": "x" * 60_000}])
-    with LocalGateway(log_path=str(db)) as gw:  # the default bound: 5 s
+    with LocalGateway(log_path=str(db)) as gw:  # the default bound: 10 s
         for _ in range(3):
             assert compat(gw, big).status_code == 200
         store: LogStore = gw._app.logs  # type: ignore[union-attr]
@@ -259,23 +259,29 @@ def _process_rows(gw: GatewayProcess) -> dict[str, dict[str, Any]]:
 
 
 def test_cf_aig_serve_survives_a_database_locked_for_8_seconds(tmp_path: Path) -> None:
-    """The issue's trigger as reported: ``cf-aig serve --log-path`` and another process."""
+    """The issue's trigger as reported: ``cf-aig serve --log-path`` and another process.
+
+    Within the default bound (10 s) a request waits out the lock and is answered; past
+    it (``--log-commit-timeout``), the 503 is tested in-process above.
+    """
     db = tmp_path / "logs.sqlite"
     gw = GatewayProcess(log_path=db).start()
     try:
         url = f"{gw.base_url}/v1/{ACCOUNT}/default/compat/chat/completions"
         body = {"model": "openai/gpt-4o-mini", "messages": HELLO}
         assert http.post(url, json=body).status_code == 200
-        with database_locked(db):
-            locked_at = time.monotonic()
-            during = http.post(url, json=body)  # waits the default 5 s, then 503
-            assert_store_unavailable(during)
-            time.sleep(max(0.0, 8 - (time.monotonic() - locked_at)))
+        with database_locked(db) as holder:
+            release = threading.Timer(8, holder.execute, ("ROLLBACK",))
+            release.start()
+            time.sleep(2)
+            during = http.post(url, json=body)  # waits out the rest of the lock
+            release.join()
+        assert during.status_code == 200, during.text
         after = http.post(url, json=body)
         assert after.status_code == 200, after.text
         rows = _process_rows(gw)
+        assert rows[log_id(during)]["status_code"] == 200
         assert rows[log_id(after)]["status_code"] == 200
-        assert rows[log_id(during)]["status_code"] == 503
         later = [http.post(url, json=body) for _ in range(3)]
         assert [r.status_code for r in later] == [200, 200, 200]
         assert all(log_id(r) in _process_rows(gw) for r in later)
@@ -286,6 +292,7 @@ def test_cf_aig_serve_survives_a_database_locked_for_8_seconds(tmp_path: Path) -
         gw.stop()
     assert output.count("cannot write") == 1, output  # the operator's line, once
     assert "database is locked" in output
+    assert output.count("again after") == 1, output
 
 
 def test_concurrent_requests_during_a_lock_all_get_an_answer(tmp_path: Path) -> None:
