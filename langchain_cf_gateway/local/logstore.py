@@ -150,7 +150,9 @@ class LogQueryError(ValueError):
 
 
 class LogStoreUnavailable(RuntimeError):
-    """A row could not be committed in time: the request is answered 503 (code 2503)."""
+    """The store cannot be written now (locked, full): a request whose row could not be
+    committed in time is answered 503 (code 2503); :meth:`LogStore.run` and
+    :meth:`LogStore.arun` raise it for a call that met such an outage."""
 
 
 def storable(value: Any) -> Any:
@@ -352,6 +354,14 @@ class LogStore:
                     return
                 try:  # on what is committed, even while rows wait for an outage to end
                     entry.future.set_result(entry.fn(conn))
+                except sqlite3.OperationalError as exc:  # locked, full: the store, not the call
+                    if conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
+                    self._outage(f"{type(exc).__name__}: {exc}")
+                    unavailable = LogStoreUnavailable(f"the log store cannot be written: {exc}")
+                    unavailable.__cause__ = exc
+                    entry.future.set_exception(unavailable)
                 except BaseException as exc:
                     entry.future.set_exception(exc)
 
