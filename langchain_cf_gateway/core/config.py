@@ -278,19 +278,24 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{key} in the config file {path} must be a string")
     if data.get("token"):
-        _warn_if_readable(path)
+        warn_if_readable(path, "a gateway token", stacklevel=3)
     return data
 
 
-def _warn_if_readable(path: Path) -> None:
+def warn_if_readable(path: Path, holds: str, *, stacklevel: int = 2) -> None:
+    """Warn (:class:`ConfigFileWarning`) if ``path``, which holds ``holds``, is readable by others.
+
+    One check for every config file that can hold a secret: the client's and
+    ``cf-aig serve --config``. ``stacklevel`` 1 points the warning at the caller of
+    this function, 2 at its caller, and so on.
+    """
     try:
         mode = path.stat().st_mode
     except OSError:
         return
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         warnings.warn(
-            f"{path} holds a gateway token and is readable by group or others; "
-            f"run: chmod 600 {path}",
+            f"{path} holds {holds} and is readable by group or others; run: chmod 600 {path}",
             ConfigFileWarning,
-            stacklevel=4,  # _warn_if_readable < _read_config_file < resolve < caller
+            stacklevel=stacklevel + 1,
         )
