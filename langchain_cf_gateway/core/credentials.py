@@ -58,9 +58,6 @@ CREDENTIAL_NAMES: Final[frozenset[str]] = frozenset(
 NOT_CREDENTIALS: Final[frozenset[str]] = frozenset(("idempotency-key", "x-idempotency-key"))
 """Names the pattern would match that carry no secret (and differ on every request)."""
 
-GATEWAY_CREDENTIAL_HEADERS: Final[frozenset[str]] = frozenset((Header.AUTHORIZATION,))
-"""Headers that only ever carry the gateway's own token, whatever their value."""
-
 _WORD: Final = re.compile(
     r"(?:^|[-_.])(?:auth|authorization|token|secret|password|passwd|pwd|apikey|api[-_]key|key"
     r"|cookie|credentials?|signature|sig)(?:$|[-_.])"
@@ -78,9 +75,21 @@ HOP_BY_HOP_HEADERS: Final[frozenset[str]] = frozenset(
 
 
 def carries_secret(value: str, secrets: Collection[str]) -> bool:
-    """True if a header value is, or holds, one of ``secrets`` (``Bearer <token>`` included)."""
+    """True if a header value is, or holds, one of ``secrets`` (``Bearer <token>`` included).
+
+    A secret shorter than 8 characters counts only as the whole value or the whole part
+    after an auth scheme, so that a short token does not match every header.
+    """
+    if not secrets:
+        return False
+    stripped = value.strip()
+    after_scheme = stripped.partition(" ")[2].strip()
     for secret in secrets:
-        if secret and (value == secret or (len(secret) >= _MIN_SCRUB_CHARS and secret in value)):
+        if not secret:
+            continue
+        if secret in (stripped, after_scheme):
+            return True
+        if len(secret) >= _MIN_SCRUB_CHARS and secret in value:
             return True
     return False
 
@@ -115,24 +124,22 @@ def is_credential(name: str) -> bool:
     return _WORD.search(lowered) is not None
 
 
-def redact_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
-    """Headers with every credential's value replaced by :data:`REDACTED`."""
-    return {k: (REDACTED if is_credential(str(k)) else v) for k, v in headers.items()}
+def redact_headers(headers: Mapping[str, Any], secrets: Collection[str] = ()) -> dict[str, Any]:
+    """Headers with every credential's value replaced by :data:`REDACTED`.
+
+    The values of those credentials, and ``secrets``, are also hidden inside the other
+    headers (a key copied into ``x-forward-me``).
+    """
+    found = credential_values(headers) | set(secrets)
+    return {
+        k: (REDACTED if is_credential(str(k)) else scrub(v, found) if isinstance(v, str) else v)
+        for k, v in headers.items()
+    }
 
 
 def query_pairs(query_string: str) -> list[tuple[str, str]]:
     """The parameters of a query string, blank values kept, in order."""
     return parse_qsl(query_string, keep_blank_values=True)
-
-
-def redact_query(query_string: str) -> str:
-    """A query string with every credential parameter's value replaced by :data:`REDACTED`."""
-    if not query_string:
-        return query_string
-    pairs = query_pairs(query_string)
-    if not any(is_credential(k) for k, _ in pairs):
-        return query_string
-    return urlencode([(k, REDACTED if is_credential(k) else v) for k, v in pairs], safe="[]")
 
 
 def credential_values(
@@ -182,9 +189,13 @@ def _header_objects(data: Any, depth: int = 0) -> Iterable[dict[str, Any]]:
 
 
 def redact_json(data: Any, depth: int = 0) -> Any:
-    """Parsed JSON with every ``headers`` object's credentials redacted (a copy)."""
+    """Parsed JSON with every ``headers`` object's credentials redacted (a copy).
+
+    Past 64 levels the rest is shown as :data:`REDACTED`: nothing that deep is read as
+    headers, and nothing unread is shown.
+    """
     if depth > 64:
-        return data
+        return REDACTED
     if isinstance(data, dict):
         return {
             k: (
@@ -221,7 +232,21 @@ def scrub(text: str, secrets: Collection[str]) -> str:
 
 
 def scrub_bytes(data: bytes, secrets: Collection[str]) -> bytes:
-    """:func:`scrub` on bytes (each secret searched as UTF-8)."""
+    """:func:`scrub` on a body, in the body's own encoding.
+
+    UTF-8 (the usual case) is searched as bytes; a body in UTF-16 or UTF-32 (which JSON
+    allows, RFC 8259 section 8.1) is decoded, scrubbed and encoded again.
+    """
+    if not secrets:
+        return data
+    encoding = json.detect_encoding(data)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+        else:
+            return scrub(text, secrets).encode(encoding)
     for value in sorted(secrets, key=len, reverse=True):
         raw = value.encode("utf-8", "surrogatepass")
         if len(value) >= _MIN_SCRUB_CHARS and raw in data:

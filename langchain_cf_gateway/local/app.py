@@ -803,7 +803,7 @@ class GatewayApp:
             "response_content_type": response_type,
             "request_size": len(request_body),
             "response_size": len(response_body or b""),
-            "request_head": redact(request_headers),
+            "request_head": redact(request_headers, self.secrets.values),
             "request_head_complete": True,
             "response_head": response_head,
             "response_head_complete": True,

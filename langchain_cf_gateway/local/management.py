@@ -516,7 +516,7 @@ def received_view(received: ReceivedRequest, withheld: Collection[str] = ()) -> 
             k: (REDACTED if is_credential(k) else scrub(v, secrets))
             for k, v in received.query.items()
         },
-        "headers": {k: scrub(v, secrets) for k, v in redact(received.headers).items()},
+        "headers": redact(received.headers, secrets),
         "body": redact_body_text(received.body, secrets),
     }
 

@@ -34,6 +34,7 @@ from ..core.credentials import (
     forwardable_headers,
     is_credential,
     mask_urls,
+    parse_json_body,
     query_pairs,
     redact_headers,
     scrub_bytes,
@@ -84,12 +85,13 @@ class GatewayRequestError(Exception):
         super().__init__(message or code.name)
 
 
-def redact(headers: Mapping[str, str]) -> dict[str, str]:
+def redact(headers: Mapping[str, str], secrets: Collection[str] = ()) -> dict[str, str]:
     """Headers as stored in logs: every credential replaced by ``[REDACTED]``.
 
-    A credential is known by its name (:func:`..core.credentials.is_credential`).
+    A credential is known by its name (:func:`..core.credentials.is_credential`); its
+    value, and ``secrets``, are hidden in the other headers too.
     """
-    return redact_headers(headers)
+    return redact_headers(headers, secrets)
 
 
 def scrub_stored(
@@ -98,18 +100,22 @@ def scrub_stored(
     """A request or response body as stored in a log row: no credential of the call in it.
 
     The values of the call's credentials (its headers, a universal step's headers, its
-    query) and the gateway's tokens are redacted wherever they appear, such as in an
-    upstream error that echoes the key back.
+    query, any ``headers`` object in a JSON body) and the gateway's tokens are redacted
+    wherever they appear, such as in an upstream error that echoes the key back.
     """
     if not body:
         return body
     found = set(secrets)
     if call is not None:
         found |= credential_values(call.headers, call.query_string)
+    if b"eaders" in body or not body[:1].isascii() or b"\x00" in body[:4]:
+        found |= credential_values(body=parse_json_body(body))  # headers inside the body
     return scrub_bytes(body, found) if found else body
 
 
-def credential_digest(call: ProviderCall, secrets: GatewaySecrets) -> str:
+def credential_digest(
+    call: ProviderCall, secrets: GatewaySecrets, forwarded: Mapping[str, str] | None = None
+) -> str:
     """A keyed digest (HMAC-SHA256) of every credential the call carries to the provider.
 
     Covered: each forwarded header whose name is a credential (any auth header, not only
@@ -121,7 +127,8 @@ def credential_digest(call: ProviderCall, secrets: GatewaySecrets) -> str:
     that a cache key never lets anyone test a guessed provider key.
     """
     mac = hmac.new(secrets.digest_key, digestmod=hashlib.sha256)
-    forwarded = forwardable_headers(call.headers, secrets.values)
+    if forwarded is None:
+        forwarded = forwardable_headers(call.headers, secrets.values)
     for name in sorted(k for k in forwarded if is_credential(k)):
         mac.update(b"h\x00" + name.encode("latin-1", "replace") + b"\x00")
         mac.update(forwarded[name].encode("utf-8", "surrogatepass") + b"\x00")
@@ -326,6 +333,7 @@ def plan_cache(
     gateway: GatewaySettings,
     client_body: bytes,
     secrets: GatewaySecrets = NO_SECRETS,
+    forwarded: Mapping[str, str] | None = None,
 ) -> CachePlan | None:
     """Whether and how this call uses the cache (spec section 6; module :mod:`.cache`)."""
     if call.stream or call.method != "POST":
@@ -340,7 +348,7 @@ def plan_cache(
         call.provider.slug,
         f"{call.method} {call.log_path} {call.path}",
         call.model,
-        credential_digest(call, secrets),
+        credential_digest(call, secrets, forwarded),
         client_body,
         opts.cache_key,
     )
@@ -367,8 +375,8 @@ async def execute(
     The upstream gets the call with only :func:`forwardable_headers`: no gateway token
     ever leaves the gateway, whichever header carries it.
     """
-    plan = plan_cache(call, opts, gateway, client_body, secrets)
-    sent = replace(call, headers=forwardable_headers(call.headers, secrets.values))
+    forwarded = forwardable_headers(call.headers, secrets.values)
+    plan = plan_cache(call, opts, gateway, client_body, secrets, forwarded)
     if plan is not None and not plan.skip:
         entry = await cache.get(plan.key)
         if entry is not None:
@@ -381,6 +389,7 @@ async def execute(
                 entry.tokens_out,
             )
             return Outcome(hit, "HIT", 0)
+    sent = replace(call, headers=forwarded)
     reply: UpstreamReply | None = None
     failure = ""
     attempt = 0

@@ -169,3 +169,18 @@ def test_no_gateway_credential_reaches_the_upstream(
     assert not any(k.lower().startswith("cf-aig-") for k, _ in received.headers)
     # the client's provider key is still forwarded: the scan above is not vacuous
     assert PROVIDER_KEY in seen
+
+
+def test_a_short_gateway_token_is_withheld_on_the_rest_route(upstream: RecordingUpstream) -> None:
+    targets = {"anthropic": PassThrough(base_url=upstream.base_url)}
+    with LocalGateway(token="tok", upstreams=targets) as gateway:
+        upstream.clear()
+        response = http.post(
+            f"{gateway.base_url}/client/v4/accounts/{gateway.account_id}/ai/v1/chat/completions",
+            json={"model": "anthropic/claude-3-5-haiku", "messages": HELLO},
+            headers={"authorization": "Bearer tok", "x-api-key": PROVIDER_KEY},
+        )
+        assert response.status_code == 200, response.text
+    [received] = upstream.requests
+    assert "authorization" not in {k.lower() for k, _ in received.headers}
+    assert ("x-api-key", PROVIDER_KEY) in [(k.lower(), v) for k, v in received.headers]

@@ -12,7 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import socket
 import stat
+import subprocess
+import sys
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -242,3 +246,54 @@ def test_serve_config_without_secrets_does_not_warn(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConfigFileWarning)
         load_config(loose)
+
+
+def test_serve_command_warns_about_a_readable_config(tmp_path: Path) -> None:
+    token = secret("serve-token")
+    config = _write(tmp_path / "local.toml", f'port = 0\ntoken = "{token}"\n', 0o644)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "langchain_cf_gateway.cli", "serve", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        assert banner.startswith("cf-aig local gateway listening on"), banner
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert f"chmod 600 {config}" in err
+    assert token not in banner + out + err
+
+
+def test_unreachable_upstream_error_masks_the_url_password() -> None:
+    password = secret("upstream-pw")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    target = PassThrough(base_url=f"http://alice:{password}@127.0.0.1:{port}/v1", timeout_s=5)
+    with LocalGateway(upstreams={"openai": target}) as gateway:
+        response = http.post(
+            f"{gateway.gateway_url}/compat/chat/completions",
+            json={"model": "openai/gpt-4o-mini", "messages": HELLO},
+        )
+        assert response.status_code == 502, response.text
+        assert "upstream unreachable" in response.text
+        assert password not in response.text
+        assert password not in json.dumps(gateway.logs())
+
+
+def test_a_credential_copied_into_another_header_is_hidden_in_logs(gw: LocalGateway) -> None:
+    gw.reset()
+    key = secret("copied")
+    response = http.post(
+        f"{gw.gateway_url}/compat/chat/completions",
+        json={"model": "openai/gpt-4o-mini", "messages": HELLO},
+        headers={"authorization": f"Bearer {key}", "x-trace-note": f"sent with {key}"},
+    )
+    assert response.status_code == 200, response.text
+    [row] = gw.logs()
+    assert row["request_head"]["x-trace-note"] == "sent with [REDACTED]"
+    assert key not in received_view(gw) and key not in logged_view(gw)

@@ -7,6 +7,7 @@ connections the silent Redis saw, not by timing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
@@ -14,6 +15,8 @@ import pytest
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway
+from langchain_cf_gateway.local.cache import RedisCache
+from langchain_cf_gateway.local.clock import Clock
 
 from .creds_helpers import SilentRedis
 
@@ -39,4 +42,29 @@ def test_silent_redis_costs_one_timeout_then_the_cache_is_bypassed(
         assert fake.connections == 1  # one timeout, then no more attempts during the back-off
     warned = [r.getMessage() for r in caplog.records if "Redis" in r.getMessage()]
     assert len(warned) == 1, warned
+    assert "hunter2" not in caplog.text
+
+
+def test_breaker_tries_redis_again_after_the_back_off(caplog: pytest.LogCaptureFixture) -> None:
+    """The breaker's clock is injected: the back-off passes without waiting for it."""
+    from langchain_cf_gateway.local.cache import REDIS_BACKOFF_S  # absent before the breaker
+
+    caplog.set_level(logging.WARNING)
+    now = [1000.0]
+    with SilentRedis() as fake:
+        cache = RedisCache(fake.url, Clock(), monotonic=lambda: now[0])
+
+        async def calls() -> list[int]:
+            seen = []
+            for advance in (0.0, 1.0, REDIS_BACKOFF_S - 2, 2.0, 1.0):
+                now[0] += advance
+                assert await cache.get("k") is None
+                seen.append(fake.connections)
+            await cache.close()
+            return seen
+
+        # one timeout; skipped during the back-off; tried once when it is over; skipped again
+        assert asyncio.run(calls()) == [1, 1, 1, 2, 2]
+    warned = [r.getMessage() for r in caplog.records if "Redis" in r.getMessage()]
+    assert len(warned) == 1, warned  # one warning per outage, not per attempt
     assert "hunter2" not in caplog.text
