@@ -148,17 +148,17 @@ def credential_values(
     """The values of every credential in a request: head, query, step headers in the body.
 
     ``body`` is parsed JSON (a universal step or a list of them). A header value such as
-    ``Bearer sk-...`` also yields the part after the scheme.
+    ``Bearer sk-...`` yields the part after the scheme.
     """
     found: set[str] = set()
 
     def add(value: Any) -> None:
         text = str(value).strip()
+        scheme, _, rest = text.partition(" ")
+        if rest.strip() and scheme.isalpha():
+            text = rest.strip()  # the secret without its scheme also hides "Bearer <it>"
         if text:
             found.add(text)
-            scheme, _, rest = text.partition(" ")
-            if rest.strip() and scheme.isalpha():
-                found.add(rest.strip())
 
     for name, value in (headers or {}).items():
         if is_credential(str(name)):
