@@ -145,10 +145,12 @@ def query_pairs(query_string: str) -> list[tuple[str, str]]:
 def credential_values(
     headers: Mapping[str, Any] | None = None, query_string: str = "", body: Any = None
 ) -> set[str]:
-    """The values of every credential in a request: head, query, step headers in the body.
+    """The values of every credential in a request: head, query, credentials in the body.
 
-    ``body`` is parsed JSON (a universal step or a list of them). A header value such as
-    ``Bearer sk-...`` yields the part after the scheme.
+    ``body`` is parsed JSON: its ``headers`` objects at any depth (a universal body, an
+    array of steps or a single one) and, in a JSON object, its own top-level fields named
+    as credentials (``{"api_key": ...}``). A value such as ``Bearer sk-...`` yields the
+    part after the scheme.
     """
     found: set[str] = set()
 
@@ -170,7 +172,16 @@ def credential_values(
         for name, value in step_headers.items():
             if is_credential(str(name)):
                 add(value)
+    for value in credential_fields(body).values():
+        add(value)
     return found
+
+
+def credential_fields(body: Any) -> dict[str, str]:
+    """The top-level string fields of a JSON object body whose name is a credential."""
+    if not isinstance(body, dict):
+        return {}
+    return {k: v for k, v in body.items() if isinstance(v, str) and is_credential(str(k))}
 
 
 def _header_objects(data: Any, depth: int = 0) -> Iterable[dict[str, Any]]:
@@ -191,12 +202,16 @@ def _header_objects(data: Any, depth: int = 0) -> Iterable[dict[str, Any]]:
 def redact_json(data: Any, depth: int = 0) -> Any:
     """Parsed JSON with every ``headers`` object's credentials redacted (a copy).
 
+    A top-level field named as a credential (``{"api_key": ...}``) is redacted too.
+
     Past 64 levels the rest is shown as :data:`REDACTED`: nothing that deep is read as
     headers, and nothing unread is shown.
     """
     if depth > 64:
         return REDACTED
     if isinstance(data, dict):
+        if depth == 0:
+            data = {**data, **dict.fromkeys(credential_fields(data), REDACTED)}
         return {
             k: (
                 redact_headers(v)

@@ -30,6 +30,7 @@ from typing import Any, Final
 
 from ..core.credentials import (
     REDACTED,
+    credential_fields,
     credential_values,
     forwardable_headers,
     is_credential,
@@ -107,7 +108,7 @@ def scrub_stored(
         return body
     found = set(secrets)
     if call is not None:
-        found |= credential_values(call.headers, call.query_string)
+        found |= credential_values(call.headers, call.query_string, call.body)
     if b"eaders" in body or not body[:1].isascii() or b"\x00" in body[:4]:
         found |= credential_values(body=parse_json_body(body))  # headers inside the body
     return scrub_bytes(body, found) if found else body
@@ -120,8 +121,8 @@ def credential_digest(
 
     Covered: each forwarded header whose name is a credential (any auth header, not only
     the provider's own: a compat client sends ``Authorization`` to Anthropic), the query
-    string (Google AI Studio's ``?key=``), and ``cf-aig-byok-alias``, which picks a key
-    stored in the gateway
+    string (Google AI Studio's ``?key=``), top-level body fields named as credentials,
+    and ``cf-aig-byok-alias``, which picks a key stored in the gateway
     (https://developers.cloudflare.com/ai-gateway/configuration/bring-your-own-keys/).
     The gateway's own tokens are not covered: they never reach the provider. Keyed, so
     that a cache key never lets anyone test a guessed provider key.
@@ -138,6 +139,11 @@ def credential_digest(
     alias = call.headers.get(Header.BYOK_ALIAS)
     if alias is not None:
         mac.update(b"byok\x00" + alias.encode("utf-8", "surrogatepass"))
+    for name, value in sorted(credential_fields(call.body).items()):
+        # a key in the body (``{"api_key": ...}``) counts too when cf-aig-cache-key
+        # takes the body out of the key
+        mac.update(b"f\x00" + name.encode("utf-8", "surrogatepass") + b"\x00")
+        mac.update(value.encode("utf-8", "surrogatepass") + b"\x00")
     return mac.hexdigest()
 
 

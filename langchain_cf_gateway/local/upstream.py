@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from ..core.credentials import forwardable_headers
+from ..core.credentials import forwardable_headers, mask_url
 from ..core.providers import Provider
 from .clock import Clock
 from .connections import BodyBroken, ConnectionFailed, ConnectionPool, UpstreamResponse
@@ -97,7 +97,8 @@ class PassThrough:
     timeout_s: float = 600.0
 
     def __repr__(self) -> str:  # never show the key
-        return f"PassThrough(base_url={self.base_url!r}, api_key={'***' if self.api_key else None})"
+        shown = mask_url(self.base_url)
+        return f"PassThrough(base_url={shown!r}, api_key={'***' if self.api_key else None})"
 
 
 class MockUpstream:

@@ -228,3 +228,18 @@ def test_redis_cache_keys_cover_credentials_and_never_hold_them(redis_url: str) 
         client.flushall()
     finally:
         client.close()
+
+
+def test_custom_cache_key_is_scoped_to_a_key_in_the_body(gw: LocalGateway) -> None:
+    gw.reset()
+    custom = {Header.CACHE_KEY: f"shared-{uuid.uuid4().hex[:6]}"}
+    a, b, _ = _keys()
+    sent = [
+        http.post(
+            f"{gw.gateway_url}/compat/chat/completions",
+            json={"model": "openai/gpt-4o-mini", "messages": HELLO, "api_key": k},
+            headers=custom,
+        )
+        for k in (a, b, a)
+    ]
+    assert _statuses(sent) == ["MISS", "MISS", "HIT"]

@@ -297,3 +297,14 @@ def test_a_credential_copied_into_another_header_is_hidden_in_logs(gw: LocalGate
     [row] = gw.logs()
     assert row["request_head"]["x-trace-note"] == "sent with [REDACTED]"
     assert key not in received_view(gw) and key not in logged_view(gw)
+
+
+def test_a_key_in_the_body_is_hidden_in_received_and_stored_bodies(gw: LocalGateway) -> None:
+    gw.reset()
+    key = secret("body-key")
+    response = http.post(
+        f"{gw.gateway_url}/openai/chat/completions",
+        json={"model": "gpt-4o-mini", "messages": HELLO, "api_key": key},
+    )
+    assert response.status_code == 200, response.text
+    assert key not in received_view(gw) and key not in logged_view(gw)
