@@ -29,7 +29,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from ..core.credentials import (
-    REDACTED,
     credential_fields,
     credential_values,
     forwardable_headers,
@@ -44,8 +43,6 @@ from ..core.protocol import Bounds, ErrorCode, Header
 from .cache import CUSTOM_KEY_TTL_S, CacheEntry, ResponseCache, cache_key
 from .gateways import GatewaySettings
 from .upstream import ProviderCall, UpstreamReply, Upstreams, UpstreamUnreachable
-
-__all__ = ["REDACTED", "GatewaySecrets", "redact", "scrub_stored"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,22 +125,25 @@ def credential_digest(
     that a cache key never lets anyone test a guessed provider key.
     """
     mac = hmac.new(secrets.digest_key, digestmod=hashlib.sha256)
+
+    def part(tag: bytes, *texts: str) -> None:
+        for text in texts:  # length-prefixed: no value can imitate a boundary
+            data = text.encode("utf-8", "surrogatepass")
+            mac.update(tag + len(data).to_bytes(8, "big") + data)
+
     if forwarded is None:
         forwarded = forwardable_headers(call.headers, secrets.values)
     for name in sorted(k for k in forwarded if is_credential(k)):
-        mac.update(b"h\x00" + name.encode("latin-1", "replace") + b"\x00")
-        mac.update(forwarded[name].encode("utf-8", "surrogatepass") + b"\x00")
+        part(b"h", name, forwarded[name])
     for name, value in sorted(query_pairs(call.query_string)):
-        mac.update(b"q\x00" + name.encode("utf-8", "surrogatepass") + b"\x00")
-        mac.update(value.encode("utf-8", "surrogatepass") + b"\x00")
+        part(b"q", name, value)
     alias = call.headers.get(Header.BYOK_ALIAS)
     if alias is not None:
-        mac.update(b"byok\x00" + alias.encode("utf-8", "surrogatepass"))
+        part(b"b", alias)
+    # a key in the body ({"api_key": ...}) counts too, for when cf-aig-cache-key takes
+    # the body out of the cache key
     for name, value in sorted(credential_fields(call.body).items()):
-        # a key in the body (``{"api_key": ...}``) counts too when cf-aig-cache-key
-        # takes the body out of the key
-        mac.update(b"f\x00" + name.encode("utf-8", "surrogatepass") + b"\x00")
-        mac.update(value.encode("utf-8", "surrogatepass") + b"\x00")
+        part(b"f", name, value)
     return mac.hexdigest()
 
 
