@@ -283,6 +283,8 @@ def redact_body_text(body: bytes, secrets: Collection[str] = ()) -> str:
         text = json.dumps(redact_json(data), ensure_ascii=False, separators=(",", ":"))
     else:
         text = body.decode("utf-8", "replace")
+        if "=" in text:  # a form body (key=...&password=...) names its credentials too
+            found |= credential_values(query_string=text)
     return scrub(text, found)
 
 

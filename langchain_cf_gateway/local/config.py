@@ -27,6 +27,9 @@ environment::
     api_key_env = "OPENAI_API_KEY"  # or api_key = "..."; replaces the client's key
 
 The YAML and JSON forms have the same keys. Unknown keys are errors that name the key.
+A file that holds a token, an upstream ``api_key`` or a password in ``cache_url`` and
+is readable by group or others gets a :class:`~langchain_cf_gateway.core.config.ConfigFileWarning`
+(``chmod 600`` it), the same check as the client's config file.
 """
 
 from __future__ import annotations

@@ -308,3 +308,16 @@ def test_a_key_in_the_body_is_hidden_in_received_and_stored_bodies(gw: LocalGate
     )
     assert response.status_code == 200, response.text
     assert key not in received_view(gw) and key not in logged_view(gw)
+
+
+def test_a_form_body_credential_is_hidden_in_received(gw: LocalGateway) -> None:
+    gw.reset()
+    key, password = secret("form-key"), secret("form-pw")
+    http.post(
+        f"{gw.gateway_url}/openai/echo",
+        content=f"key={key}&password={password}&n=1",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    view = received_view(gw)
+    assert "n=1" in view  # the request was recorded
+    assert key not in view and password not in view
