@@ -25,7 +25,8 @@ Choices where the spec is silent (section 6, open question 5):
   the upstream, the answer says ``MISS``, and a warning is logged once per outage. A
   failed call opens a circuit breaker: for :data:`REDIS_BACKOFF_S` the cache is not
   called at all, so a Redis that accepts connections and never answers costs one
-  timeout per back-off period, not one per request; then one call tries again.
+  timeout per back-off period, not one per request; then one call (a single probe,
+  the others still bypass) tries again.
   Expiry follows the server's :class:`Clock`, so tests move time forward instead of
   sleeping; Redis also expires entries itself. URLs in warnings show no password.
 """
@@ -175,8 +176,18 @@ class RedisCache:
         return f"RedisCache({mask_url(self.url)!r})"
 
     def _bypassed(self) -> bool:
-        """True while the breaker is open: the call is skipped as a miss."""
-        return self._down and self._monotonic() < self._closed_at
+        """True while the breaker is open: the call is skipped as a miss.
+
+        When the back-off is over, this call is the one probe (half-open): the others
+        keep bypassing until it succeeds or fails.
+        """
+        if not self._down:
+            return False
+        now = self._monotonic()
+        if now < self._closed_at:
+            return True
+        self._closed_at = now + REDIS_BACKOFF_S
+        return False
 
     def _failed(self, exc: BaseException) -> None:
         self._closed_at = self._monotonic() + REDIS_BACKOFF_S

@@ -68,3 +68,22 @@ def test_breaker_tries_redis_again_after_the_back_off(caplog: pytest.LogCaptureF
     warned = [r.getMessage() for r in caplog.records if "Redis" in r.getMessage()]
     assert len(warned) == 1, warned  # one warning per outage, not per attempt
     assert "hunter2" not in caplog.text
+
+
+def test_after_the_back_off_one_probe_goes_to_redis_not_every_request() -> None:
+    from langchain_cf_gateway.local.cache import REDIS_BACKOFF_S  # absent before the breaker
+
+    now = [1000.0]
+    with SilentRedis() as fake:
+        cache = RedisCache(fake.url, Clock(), monotonic=lambda: now[0])
+
+        async def calls() -> int:
+            assert await cache.get("k") is None  # the first timeout opens the breaker
+            now[0] += REDIS_BACKOFF_S + 1
+            # many concurrent requests when the back-off is over: one probe, one connection
+            results = await asyncio.gather(*(cache.get(f"k{i}") for i in range(8)))
+            assert results == [None] * 8
+            await cache.close()
+            return fake.connections
+
+        assert asyncio.run(calls()) == 2
