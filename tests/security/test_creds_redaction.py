@@ -321,3 +321,14 @@ def test_a_form_body_credential_is_hidden_in_received(gw: LocalGateway) -> None:
     view = received_view(gw)
     assert "n=1" in view  # the request was recorded
     assert key not in view and password not in view
+
+
+def test_cli_logs_masks_a_password_in_the_base_url(capsys: pytest.CaptureFixture[str]) -> None:
+    password = secret("logs-url-password")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    status = main(["logs", "--base-url", f"http://alice:{password}@127.0.0.1:{port}"])
+    out, err = capsys.readouterr()
+    assert status == 1 and "cannot reach" in err
+    assert password not in out + err
