@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from .credentials import mask_url
 from .errors import ConfigError, MissingAccountIdError
 from .protocol import (
     CLOUDFLARE_API_BASE,
@@ -75,14 +76,14 @@ def split_base_url(url: str) -> tuple[str, str | None, str | None]:
     root = url.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", root):
         raise ConfigError(
-            f"base_url must be an http(s) URL such as http://127.0.0.1:8787; got {url!r}"
+            f"base_url must be an http(s) URL such as http://127.0.0.1:8787; got {mask_url(url)!r}"
         )
     # Every route is built by appending to it: a control character, a space, or a query or
     # fragment would break each URL (or move our path into the query) at request time.
     if not (root.isascii() and root.isprintable()) or any(c in root for c in " ?#"):
         raise ConfigError(
             "base_url must be a plain http(s) URL: printable ASCII, no spaces, no query or "
-            f"fragment, such as http://127.0.0.1:8787; got {url!r}"
+            f"fragment, such as http://127.0.0.1:8787; got {mask_url(url)!r}"
         )
     for suffix in ("/chat/completions", "/embeddings", "/models", "/compat"):
         if root.endswith(suffix):
@@ -219,7 +220,7 @@ class GatewayConfig(BaseModel):
             except ConfigError:
                 raise ConfigError(
                     f"base_url must be an http(s) URL such as http://127.0.0.1:8787 "
-                    f"(from {origin['base_url']}); got {url!r}"
+                    f"(from {origin['base_url']}); got {mask_url(str(url))!r}"
                 ) from None
         account = pick("account_id", account_id, (ENV_ACCOUNT_ID,), ("accountId", "account_id"))
         gateway = pick(

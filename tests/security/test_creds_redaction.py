@@ -332,3 +332,14 @@ def test_cli_logs_masks_a_password_in_the_base_url(capsys: pytest.CaptureFixture
     out, err = capsys.readouterr()
     assert status == 1 and "cannot reach" in err
     assert password not in out + err
+
+
+@pytest.mark.parametrize("bad", ["http://alice:{pw}@host x", "http://alice:{pw}@host/v1?x=1"])
+def test_a_rejected_base_url_is_echoed_without_its_password(bad: str) -> None:
+    from langchain_cf_gateway.core import ConfigError, GatewayConfig
+
+    password = secret("bad-url")
+    with pytest.raises((ConfigError, ValueError)) as err:
+        GatewayConfig.resolve(account_id="acct", base_url=bad.format(pw=password))
+    assert password not in str(err.value)
+    assert "alice:***@host" in str(err.value)
