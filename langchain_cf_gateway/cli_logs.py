@@ -31,6 +31,7 @@ import httpx
 
 from .core import GatewayConfig, InvalidOptionError, MissingAccountIdError
 from .core.api_client import ENV_API_TOKEN, GatewayClient, LogEntry, LogQuery
+from .core.credentials import mask_urls
 from .core.protocol import LogsApi
 
 PAGE_SIZE: Final = 50
@@ -152,8 +153,9 @@ def run(args: argparse.Namespace) -> int:
 
 def unreachable(client: GatewayClient, exc: httpx.HTTPError) -> int:
     # httpx's message names the URL, never the headers: the token stays out of it.
+    message = f"cannot reach the management API at {client.api_base}: {exc}"
     print(
-        f"cf-aig: cannot reach the management API at {client.api_base}: {exc}. "
+        f"cf-aig: {mask_urls(message)}. "  # a password in --base-url never shows
         "Check --base-url / CLOUDFLARE_AI_GATEWAY_BASE_URL and the network",
         file=sys.stderr,
     )

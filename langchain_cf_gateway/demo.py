@@ -41,6 +41,7 @@ import httpx
 from .core import GatewayConfig, GatewayInputError
 from .core.api_client import ENV_API_TOKEN
 from .core.config import ENV_ACCOUNT_ID, ENV_TOKEN
+from .core.credentials import mask_url
 
 if TYPE_CHECKING:
     from .callbacks import GatewayUsageTracker
@@ -203,7 +204,7 @@ def open_target(use_local: bool, report: Report) -> Iterator[Target]:
         token = os.environ.get(ENV_API_TOKEN) or (
             config.token.get_secret_value() if config.token else None
         )
-        where = config.base_url or "Cloudflare"
+        where = mask_url(config.base_url) if config.base_url else "Cloudflare"
         report.line(
             f"Gateway {config.gateway_id!r} of account {config.account_id} on {where} "
             "(credentials from the environment or config file)"

@@ -14,7 +14,8 @@ a placeholder and named in a ``note:`` line, so the dry run also works on a mach
 no Cloudflare set-up: the account id becomes ``YOUR_ACCOUNT_ID``; on ``--endpoint rest``,
 which cannot go without a token, a placeholder token stands in. A value that is given but
 malformed (an account id with a space, a TTL of 10 s, an unknown provider) is an error,
-exit status 2. Tokens are printed as ``***``.
+exit status 2. Tokens, and any credential header, are printed as ``***``; a password in
+the URL (``http://user:pw@host``) as ``user:***``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .core import (
     config_file_path,
 )
 from .core.config import ENV_ACCOUNT_ID, ENV_TOKEN
+from .core.credentials import is_credential, mask_url
 from .core.protocol import Bounds
 from .core.routing import ENDPOINTS, Endpoint, Operation
 
@@ -184,7 +186,7 @@ def show(args: argparse.Namespace, config: GatewayConfig) -> str:
     headers = {**route.headers, **options.to_headers()}
     return "\n".join(
         [
-            f"POST {route.url}",
+            f"POST {mask_url(route.url)}",
             *_header_lines(headers, config),
             f"body model: {route.body_model}",
             *lines,
@@ -209,7 +211,7 @@ def _show_universal(
     steps_json = ",\n".join(f"  {json.dumps(step)}" for step in universal.body({}))
     return "\n".join(
         [
-            f"POST {universal.url}",
+            f"POST {mask_url(universal.url)}",
             *_header_lines(universal.headers, config),
             "body (universal endpoint: one step per model, tried in order; each query also "
             "carries your messages):",
@@ -224,7 +226,7 @@ def _header_lines(headers: Mapping[str, str], config: GatewayConfig) -> list[str
     for name, value in headers.items():
         if secret and value == f"Bearer {secret}":
             value = "Bearer ***"
-        elif secret and secret in value:
+        elif (secret and secret in value) or is_credential(name):
             value = "***"
         lines.append(f"  {name}: {value}")
     return lines

@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from .credentials import mask_url
 from .errors import ConfigError, MissingAccountIdError
 from .protocol import (
     CLOUDFLARE_API_BASE,
@@ -75,14 +76,14 @@ def split_base_url(url: str) -> tuple[str, str | None, str | None]:
     root = url.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", root):
         raise ConfigError(
-            f"base_url must be an http(s) URL such as http://127.0.0.1:8787; got {url!r}"
+            f"base_url must be an http(s) URL such as http://127.0.0.1:8787; got {mask_url(url)!r}"
         )
     # Every route is built by appending to it: a control character, a space, or a query or
     # fragment would break each URL (or move our path into the query) at request time.
     if not (root.isascii() and root.isprintable()) or any(c in root for c in " ?#"):
         raise ConfigError(
             "base_url must be a plain http(s) URL: printable ASCII, no spaces, no query or "
-            f"fragment, such as http://127.0.0.1:8787; got {url!r}"
+            f"fragment, such as http://127.0.0.1:8787; got {mask_url(url)!r}"
         )
     for suffix in ("/chat/completions", "/embeddings", "/models", "/compat"):
         if root.endswith(suffix):
@@ -219,7 +220,7 @@ class GatewayConfig(BaseModel):
             except ConfigError:
                 raise ConfigError(
                     f"base_url must be an http(s) URL such as http://127.0.0.1:8787 "
-                    f"(from {origin['base_url']}); got {url!r}"
+                    f"(from {origin['base_url']}); got {mask_url(str(url))!r}"
                 ) from None
         account = pick("account_id", account_id, (ENV_ACCOUNT_ID,), ("accountId", "account_id"))
         gateway = pick(
@@ -278,19 +279,24 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{key} in the config file {path} must be a string")
     if data.get("token"):
-        _warn_if_readable(path)
+        warn_if_readable(path, "a gateway token", stacklevel=3)
     return data
 
 
-def _warn_if_readable(path: Path) -> None:
+def warn_if_readable(path: Path, holds: str, *, stacklevel: int = 2) -> None:
+    """Warn (:class:`ConfigFileWarning`) if ``path``, which holds ``holds``, is readable by others.
+
+    One check for every config file that can hold a secret: the client's and
+    ``cf-aig serve --config``. ``stacklevel`` 1 points the warning at the caller of
+    this function, 2 at its caller, and so on.
+    """
     try:
         mode = path.stat().st_mode
     except OSError:
         return
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         warnings.warn(
-            f"{path} holds a gateway token and is readable by group or others; "
-            f"run: chmod 600 {path}",
+            f"{path} holds {holds} and is readable by group or others; run: chmod 600 {path}",
             ConfigFileWarning,
-            stacklevel=4,  # _warn_if_readable < _read_config_file < resolve < caller
+            stacklevel=stacklevel + 1,
         )

@@ -76,7 +76,15 @@ from .clock import Clock
 from .faults import split_model
 from .gateways import GatewayRegistry, GatewaySettings
 from .logstore import LogStore, LogStoreUnavailable
-from .pipeline import GatewayRequestError, Outcome, RequestOptions, execute, redact
+from .pipeline import (
+    GatewayRequestError,
+    GatewaySecrets,
+    Outcome,
+    RequestOptions,
+    execute,
+    redact,
+    scrub_stored,
+)
 from .scripts import ScriptBook
 from .upstream import JSON, ProviderCall, Upstreams, models_list
 
@@ -264,6 +272,7 @@ class GatewayApp:
         self.account_id = account_id
         self._token = f"Bearer {token}".encode() if token else None
         self._management_token = f"Bearer {management_token}".encode() if management_token else None
+        self.secrets = GatewaySecrets.of(token, management_token)
         self.received: deque[ReceivedRequest] = deque(maxlen=received_max)
         self.app = BodyLimit(Starlette(routes=self._routes(), lifespan=self._lifespan), self.clock)
 
@@ -622,6 +631,7 @@ class GatewayApp:
                 self.clock(),
                 body,
                 timeout_every_attempt=not last_step,
+                secrets=self.secrets,
             )
         except GatewayRequestError as err:
             attempted.error = err
@@ -797,7 +807,7 @@ class GatewayApp:
             "response_content_type": response_type,
             "request_size": len(request_body),
             "response_size": len(response_body or b""),
-            "request_head": redact(request_headers),
+            "request_head": redact(request_headers, self.secrets.values),
             "request_head_complete": True,
             "response_head": response_head,
             "response_head_complete": True,
@@ -810,6 +820,8 @@ class GatewayApp:
         if gateway.log_management:
             retention = (gateway.log_management, gateway.log_management_strategy or "DELETE_OLDEST")
         if payload:
+            request_body = scrub_stored(call, request_body, self.secrets.values) or b""
+            response_body = scrub_stored(call, response_body, self.secrets.values)
             return self.logs.add(row, request_body, response_body, retention)
         return self.logs.add(row, retention=retention)
 

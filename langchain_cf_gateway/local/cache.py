@@ -2,10 +2,14 @@
 
 Choices where the spec is silent (section 6, open question 5):
 
-- The key is SHA-256 over the gateway id, provider slug, endpoint path, model, the
-  value of the provider's auth header and the request body, each separated by a NUL
-  byte; ``cf-aig-cache-key`` replaces everything but the gateway id. Two provider keys
-  therefore never share an entry.
+- The key is SHA-256 over the gateway id, provider slug, endpoint (method, gateway path
+  and upstream path), model, a keyed digest of every credential the request carries
+  and the request body, each separated by a NUL byte. Cloudflare keys on "the provider
+  auth header"; we take every credential (any auth header, credential query keys such
+  as Google's ``?key=``, ``cf-aig-byok-alias``), since a compat client sends
+  ``Authorization`` to every provider. ``cf-aig-cache-key`` replaces the model and the
+  body only: an entry under a custom key is still never served to another credential
+  or another endpoint. The credential itself is never stored, only its HMAC.
 - TTL: ``cf-aig-cache-ttl`` (60 s to 30 days, else HTTP 400 code 7001), else the gateway's
   ``cache_ttl``; a request with ``cf-aig-cache-key`` on a gateway without caching gets
   300 s (section 3).
@@ -18,8 +22,13 @@ Choices where the spec is silent (section 6, open question 5):
   number in the key moves on, and the old entries expire unread.
 - Bodies above 25 MB are not cached.
 - Redis down (or slower than 1 s) is a cache miss, never an error: the request goes to
-  the upstream, the answer says ``MISS``, and a warning is logged once per outage. Expiry follows the server's :class:`Clock`, so
-  tests move time forward instead of sleeping; Redis also expires entries itself.
+  the upstream, the answer says ``MISS``, and a warning is logged once per outage. A
+  failed call opens a circuit breaker: for :data:`REDIS_BACKOFF_S` the cache is not
+  called at all, so a Redis that accepts connections and never answers costs one
+  timeout per back-off period, not one per request; then one call (a single probe,
+  the others still bypass) tries again.
+  Expiry follows the server's :class:`Clock`, so tests move time forward instead of
+  sleeping; Redis also expires entries itself. URLs in warnings show no password.
 """
 
 from __future__ import annotations
@@ -27,18 +36,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from ..core.credentials import mask_url
 from .clock import Clock
 
 logger = logging.getLogger(__name__)
 
 REDIS_TIMEOUT_S: Final = 1.0
 """Seconds a Redis call may take before the request goes on without the cache."""
+REDIS_BACKOFF_S: Final = 30.0
+"""Seconds the cache is bypassed after a failed Redis call (the circuit breaker is open)."""
 CUSTOM_KEY_TTL_S: Final = 300
 """TTL of a ``cf-aig-cache-key`` entry when neither the request nor the gateway sets one."""
 MEMORY_MAX_ENTRIES: Final = 100_000
@@ -49,17 +62,23 @@ def cache_key(
     provider: str,
     endpoint: str,
     model: str,
-    auth: str,
+    credentials: str,
     body: bytes,
     custom_key: str | None = None,
 ) -> str:
-    """The entry key of a request (spec section 6)."""
-    h = hashlib.sha256(gateway_id.encode())
+    """The entry key of a request (spec section 6; module docstring).
+
+    ``credentials`` is the keyed digest of every credential of the request, never a
+    credential itself; ``custom_key`` (``cf-aig-cache-key``) replaces ``model`` and
+    ``body`` only.
+    """
+    h = hashlib.sha256(gateway_id.encode("utf-8", "surrogatepass"))
+    for part in (provider, endpoint, credentials):
+        h.update(b"\x00" + part.encode("utf-8", "surrogatepass"))
     if custom_key is not None:
-        h.update(b"\x00custom\x00" + custom_key.encode())
+        h.update(b"\x00custom\x00" + custom_key.encode("utf-8", "surrogatepass"))
     else:
-        for part in (provider, endpoint, model, auth):
-            h.update(b"\x00" + part.encode())
+        h.update(b"\x00" + model.encode("utf-8", "surrogatepass"))
         h.update(b"\x00" + body)
     return h.hexdigest()
 
@@ -136,33 +155,60 @@ class RedisCache:
 
     PREFIX: Final = "cf-aig:cache:"
 
-    def __init__(self, url: str, clock: Clock) -> None:
+    def __init__(
+        self, url: str, clock: Clock, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         import redis.asyncio as redis_asyncio
         from redis.exceptions import RedisError
 
         self._clock = clock
+        self._monotonic = monotonic
         self._client: Any = redis_asyncio.Redis.from_url(
             url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
         )
-        self._errors: tuple[type[BaseException], ...] = (RedisError, OSError)
+        self._errors: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
         self._down = False
+        self._closed_at = 0.0
+        """Monotonic time from which Redis is called again (the breaker is open before it)."""
         self.url = url
 
+    def __repr__(self) -> str:
+        return f"RedisCache({mask_url(self.url)!r})"
+
+    def _bypassed(self) -> bool:
+        """True while the breaker is open: the call is skipped as a miss.
+
+        When the back-off is over, this call is the one probe (half-open): the others
+        keep bypassing until it succeeds or fails.
+        """
+        if not self._down:
+            return False
+        now = self._monotonic()
+        if now < self._closed_at:
+            return True
+        self._closed_at = now + REDIS_BACKOFF_S
+        return False
+
     def _failed(self, exc: BaseException) -> None:
+        self._closed_at = self._monotonic() + REDIS_BACKOFF_S
         if not self._down:  # say it once per outage, not once per request
             self._down = True
             logger.warning(
-                "Redis cache at %s is unreachable (%s): serving without the cache until it is back",
-                _safe_url(self.url),
+                "Redis cache at %s is unreachable (%s): serving without the cache, "
+                "trying again every %.0f s until it is back",
+                mask_url(self.url),
                 type(exc).__name__,
+                REDIS_BACKOFF_S,
             )
 
     def _ok(self) -> None:
         if self._down:
             self._down = False
-            logger.warning("Redis cache at %s is back", _safe_url(self.url))
+            logger.warning("Redis cache at %s is back", mask_url(self.url))
 
     async def get(self, key: str) -> CacheEntry | None:
+        if self._bypassed():
+            return None
         try:
             raw = await self._client.get(self.PREFIX + key)
         except self._errors as exc:
@@ -171,16 +217,23 @@ class RedisCache:
         self._ok()
         if raw is None:
             return None
-        entry = CacheEntry.loads(raw)
+        try:
+            entry = CacheEntry.loads(raw)
+        except (ValueError, TypeError):
+            return None  # not an entry of ours (another writer, an older format): a miss
         if entry.expires_at <= self._clock():  # the injected clock may run ahead of Redis
             return None
         return entry
 
     async def set(self, key: str, entry: CacheEntry, ttl: int) -> None:
+        if self._bypassed():
+            return
         try:
             await self._client.set(self.PREFIX + key, entry.dumps(), ex=max(1, ttl))
         except self._errors as exc:
             self._failed(exc)
+        else:
+            self._ok()
 
     async def clear(self) -> None:
         keys = [k async for k in self._client.scan_iter(match=self.PREFIX + "*", count=1000)]
@@ -191,15 +244,10 @@ class RedisCache:
         await self._client.aclose()
 
 
-def _safe_url(url: str) -> str:
-    """The URL without its password (``redis://:secret@host`` -> ``redis://:***@host``)."""
-    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
 def open_cache(url: str | None, clock: Clock) -> ResponseCache:
     """The store for ``--cache-url``: None or ``memory://`` in memory, ``redis://`` Redis."""
     if not url or url.startswith("memory:"):
         return MemoryCache(clock)
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisCache(url, clock)
-    raise ValueError(f"cache URL must be memory:// or redis://host:port/db; got {url!r}")
+    raise ValueError(f"cache URL must be memory:// or redis://host:port/db; got {mask_url(url)!r}")

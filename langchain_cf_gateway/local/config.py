@@ -27,6 +27,9 @@ environment::
     api_key_env = "OPENAI_API_KEY"  # or api_key = "..."; replaces the client's key
 
 The YAML and JSON forms have the same keys. Unknown keys are errors that name the key.
+A file that holds a token, an upstream ``api_key`` or a password in ``cache_url`` and
+is readable by group or others gets a :class:`~langchain_cf_gateway.core.config.ConfigFileWarning`
+(``chmod 600`` it), the same check as the client's config file.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from ..core.config import warn_if_readable
+from ..core.credentials import mask_url
 from ..core.errors import ConfigError
 from .gateways import check_gateway_id, validate_settings
 from .upstream import PassThrough
@@ -146,7 +151,22 @@ def load_config(
             raise ConfigError(f"gateways.{gateway_id} in {where}: {exc}") from None
     for slug, upstream in (data.get("upstreams") or {}).items():
         config.upstreams[slug] = _upstream(slug, upstream, where, env)
+    held = _secrets_held(data)
+    if path and held:
+        warn_if_readable(Path(path), " and ".join(held), stacklevel=2)
     return config
+
+
+def _secrets_held(data: Mapping[str, Any]) -> list[str]:
+    """What secrets the file itself holds (names of environment variables do not count)."""
+    held = [f"a {key.replace('_', ' ')}" for key in ("token", "management_token") if data.get(key)]
+    upstreams = data.get("upstreams") or {}
+    if any(isinstance(u, dict) and u.get("api_key") for u in upstreams.values()):
+        held.append("an upstream api_key")
+    cache_url = data.get("cache_url")
+    if isinstance(cache_url, str) and mask_url(cache_url) != cache_url:
+        held.append("a cache_url password")
+    return held
 
 
 def _upstream(slug: str, raw: Any, where: str, env: Mapping[str, str]) -> PassThrough:
@@ -164,7 +184,10 @@ def _upstream(slug: str, raw: Any, where: str, env: Mapping[str, str]) -> PassTh
         )
     base_url = raw.get("base_url")
     if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"upstreams.{slug}.base_url in {where} must be an http(s) URL")
+        shown = mask_url(base_url) if isinstance(base_url, str) else type(base_url).__name__
+        raise ConfigError(
+            f"upstreams.{slug}.base_url in {where} must be an http(s) URL; got {shown!r}"
+        )
     key = raw.get("api_key")
     if raw.get("api_key_env"):
         key = env.get(str(raw["api_key_env"]))

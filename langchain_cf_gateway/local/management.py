@@ -39,13 +39,20 @@ outside Python (``cf-aig serve``)::
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..core.credentials import (
+    REDACTED,
+    credential_values,
+    is_credential,
+    redact_body_text,
+    scrub,
+)
 from ..core.protocol import API_ERROR_STATUS, ApiErrorCode, Bounds, LogsApi
 from .gateways import GatewaySettings, check_gateway_id
 from .logstore import LogQueryError, LogStore
@@ -53,7 +60,7 @@ from .pipeline import redact
 from .scripts import make_script
 
 if TYPE_CHECKING:
-    from .app import GatewayApp
+    from .app import GatewayApp, ReceivedRequest
 
 PER_PAGE_DEFAULT: Final = 20
 PER_PAGE_MAX: Final = 1000
@@ -487,42 +494,31 @@ class Management:
     async def admin_received(self, request: Request) -> Response:
         try:
             await self._enter(request)
-            items = [
-                {
-                    "method": r.method,
-                    "path": r.path,
-                    "query": r.query,
-                    "headers": redact(r.headers),
-                    "body": _redacted_body(r.body),
-                }
-                for r in list(self.app.received)
-            ]
-            return envelope(items)
+            withheld = self.app.secrets.values
+            return envelope([received_view(r, withheld) for r in list(self.app.received)])
         except ApiError as err:
             return api_error(err)
 
 
-def _redacted_body(body: bytes) -> str:
-    """A received body as text; a universal request's step headers (provider keys) redacted.
+def received_view(received: ReceivedRequest, withheld: Collection[str] = ()) -> dict[str, Any]:
+    """One received request as ``GET /__local/received`` shows it: no credential in clear.
 
-    The universal endpoint carries each step's ``authorization`` inside the JSON array
-    (spec section 1a), where the request-head redaction does not reach.
+    Credentials are found by name in the head, the query and every ``headers`` object of
+    a JSON body in any encoding (a universal body, an array or a single step, UTF-8 with
+    a BOM, UTF-16); their values, and the gateway's own tokens, are then hidden
+    wherever else they appear (the path, the rest of the body).
     """
-    text = body.decode("utf-8", "replace")
-    if not body.lstrip().startswith(b"["):
-        return text
-    try:
-        steps = json.loads(body)
-    except ValueError:
-        return text
-    if not isinstance(steps, list):
-        return text
-    for step in steps:
-        headers = step.get("headers") if isinstance(step, dict) else None
-        if isinstance(headers, dict):
-            lowered = {str(k).lower(): v for k, v in headers.items()}
-            step["headers"] = redact(lowered)
-    return json.dumps(steps, separators=(",", ":"))
+    secrets = credential_values(received.headers, received.query_string) | set(withheld)
+    return {
+        "method": received.method,
+        "path": scrub(received.path, secrets),
+        "query": {
+            k: (REDACTED if is_credential(k) else scrub(v, secrets))
+            for k, v in received.query.items()
+        },
+        "headers": redact(received.headers, secrets),
+        "body": redact_body_text(received.body, secrets),
+    }
 
 
 def management_routes(app: GatewayApp) -> list[Route]:

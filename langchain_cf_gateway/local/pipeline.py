@@ -20,27 +20,58 @@ Choices where the spec is silent (documented here, tested in tests/local):
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+import os
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
+from ..core.credentials import (
+    credential_fields,
+    credential_values,
+    forwardable_headers,
+    is_credential,
+    mask_urls,
+    parse_json_body,
+    query_pairs,
+    redact_headers,
+    scrub_bytes,
+)
 from ..core.protocol import Bounds, ErrorCode, Header
-from ..core.providers import PROVIDERS
 from .cache import CUSTOM_KEY_TTL_S, CacheEntry, ResponseCache, cache_key
 from .gateways import GatewaySettings
 from .upstream import ProviderCall, UpstreamReply, Upstreams, UpstreamUnreachable
 
-REDACTED: Final = "[REDACTED]"
-SECRET_HEADERS: Final = frozenset(
-    (
-        Header.AUTHORIZATION,
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        *(p.auth_header for p in PROVIDERS),  # x-api-key, api-key, x-goog-api-key...
-    )
-)
+
+@dataclass(frozen=True, slots=True)
+class GatewaySecrets:
+    """The gateway's own tokens: never forwarded upstream; they key the credential digest."""
+
+    values: frozenset[str]
+    """The gateway token and the management token (never sent to a provider)."""
+    digest_key: bytes
+    """HMAC key of the credential digest in cache keys (see :func:`credential_digest`)."""
+
+    def __repr__(self) -> str:  # never show the tokens
+        return f"GatewaySecrets({len(self.values)} tokens)"
+
+    @classmethod
+    def of(cls, token: str | None, management_token: str | None = None) -> GatewaySecrets:
+        """From the tokens; the digest key follows the gateway token.
+
+        Two gateways with the same configured token (sharing one Redis) therefore share
+        entries; a generated token gives a key of this process only.
+        """
+        values = frozenset(t for t in (token, management_token) if t)
+        seed = token.encode() if token else os.urandom(32)
+        digest_key = hashlib.sha256(b"cf-aig cache credential digest\x00" + seed).digest()
+        return cls(values, digest_key)
+
+
+NO_SECRETS: Final = GatewaySecrets.of(None)
+"""For callers of :func:`execute` that hold no gateway token (a random digest key)."""
 
 
 class GatewayRequestError(Exception):
@@ -52,9 +83,68 @@ class GatewayRequestError(Exception):
         super().__init__(message or code.name)
 
 
-def redact(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers as stored in logs: every credential replaced by ``[REDACTED]``."""
-    return {k: (REDACTED if k in SECRET_HEADERS else v) for k, v in headers.items()}
+def redact(headers: Mapping[str, str], secrets: Collection[str] = ()) -> dict[str, str]:
+    """Headers as stored in logs: every credential replaced by ``[REDACTED]``.
+
+    A credential is known by its name (:func:`..core.credentials.is_credential`); its
+    value, and ``secrets``, are hidden in the other headers too.
+    """
+    return redact_headers(headers, secrets)
+
+
+def scrub_stored(
+    call: ProviderCall | None, body: bytes | None, secrets: Collection[str] = ()
+) -> bytes | None:
+    """A request or response body as stored in a log row: no credential of the call in it.
+
+    The values of the call's credentials (its headers, a universal step's headers, its
+    query, any ``headers`` object in a JSON body) and the gateway's tokens are redacted
+    wherever they appear, such as in an upstream error that echoes the key back.
+    """
+    if not body:
+        return body
+    found = set(secrets)
+    if call is not None:
+        found |= credential_values(call.headers, call.query_string, call.body)
+    if b"eaders" in body or not body[:1].isascii() or b"\x00" in body[:4]:
+        found |= credential_values(body=parse_json_body(body))  # headers inside the body
+    return scrub_bytes(body, found) if found else body
+
+
+def credential_digest(
+    call: ProviderCall, secrets: GatewaySecrets, forwarded: Mapping[str, str] | None = None
+) -> str:
+    """A keyed digest (HMAC-SHA256) of every credential the call carries to the provider.
+
+    Covered: each forwarded header whose name is a credential (any auth header, not only
+    the provider's own: a compat client sends ``Authorization`` to Anthropic), the query
+    string (Google AI Studio's ``?key=``), top-level body fields named as credentials,
+    and ``cf-aig-byok-alias``, which picks a key stored in the gateway
+    (https://developers.cloudflare.com/ai-gateway/configuration/bring-your-own-keys/).
+    The gateway's own tokens are not covered: they never reach the provider. Keyed, so
+    that a cache key never lets anyone test a guessed provider key.
+    """
+    mac = hmac.new(secrets.digest_key, digestmod=hashlib.sha256)
+
+    def part(tag: bytes, *texts: str) -> None:
+        for text in texts:  # length-prefixed: no value can imitate a boundary
+            data = text.encode("utf-8", "surrogatepass")
+            mac.update(tag + len(data).to_bytes(8, "big") + data)
+
+    if forwarded is None:
+        forwarded = forwardable_headers(call.headers, secrets.values)
+    for name in sorted(k for k in forwarded if is_credential(k)):
+        part(b"h", name, forwarded[name])
+    for name, value in sorted(query_pairs(call.query_string)):
+        part(b"q", name, value)
+    alias = call.headers.get(Header.BYOK_ALIAS)
+    if alias is not None:
+        part(b"b", alias)
+    # a key in the body ({"api_key": ...}) counts too, for when cf-aig-cache-key takes
+    # the body out of the cache key
+    for name, value in sorted(credential_fields(call.body).items()):
+        part(b"f", name, value)
+    return mac.hexdigest()
 
 
 def _true(value: str | None) -> bool | None:
@@ -244,7 +334,12 @@ class CachePlan:
 
 
 def plan_cache(
-    call: ProviderCall, opts: RequestOptions, gateway: GatewaySettings, client_body: bytes
+    call: ProviderCall,
+    opts: RequestOptions,
+    gateway: GatewaySettings,
+    client_body: bytes,
+    secrets: GatewaySecrets = NO_SECRETS,
+    forwarded: Mapping[str, str] | None = None,
 ) -> CachePlan | None:
     """Whether and how this call uses the cache (spec section 6; module :mod:`.cache`)."""
     if call.stream or call.method != "POST":
@@ -254,13 +349,12 @@ def plan_cache(
         ttl = CUSTOM_KEY_TTL_S
     if not ttl or len(client_body) > Bounds.CACHEABLE_BODY_MAX_BYTES:
         return None
-    auth = call.headers.get(call.provider.auth_header, "")
     key = cache_key(
         f"{gateway.id}\x00{gateway.cache_generation}",
         call.provider.slug,
-        call.log_path,
+        f"{call.method} {call.log_path} {call.path}",
         call.model,
-        auth,
+        credential_digest(call, secrets, forwarded),
         client_body,
         opts.cache_key,
     )
@@ -280,9 +374,15 @@ async def execute(
     client_body: bytes,
     *,
     timeout_every_attempt: bool = False,
+    secrets: GatewaySecrets = NO_SECRETS,
 ) -> Outcome:
-    """Cache lookup, then attempts against the upstream, then cache write (spec sections 3, 6)."""
-    plan = plan_cache(call, opts, gateway, client_body)
+    """Cache lookup, then attempts against the upstream, then cache write (spec sections 3, 6).
+
+    The upstream gets the call with only :func:`forwardable_headers`: no gateway token
+    ever leaves the gateway, whichever header carries it.
+    """
+    forwarded = forwardable_headers(call.headers, secrets.values)
+    plan = plan_cache(call, opts, gateway, client_body, secrets, forwarded)
     if plan is not None and not plan.skip:
         entry = await cache.get(plan.key)
         if entry is not None:
@@ -295,6 +395,7 @@ async def execute(
                 entry.tokens_out,
             )
             return Outcome(hit, "HIT", 0)
+    sent = replace(call, headers=forwarded)
     reply: UpstreamReply | None = None
     failure = ""
     attempt = 0
@@ -304,9 +405,9 @@ async def execute(
         timeout = None if unbounded or opts.timeout_ms is None else opts.timeout_ms / 1000
         try:
             if timeout is None:
-                reply = await upstreams.send(call, attempt)
+                reply = await upstreams.send(sent, attempt)
             else:
-                reply = await asyncio.wait_for(upstreams.send(call, attempt), timeout)
+                reply = await asyncio.wait_for(upstreams.send(sent, attempt), timeout)
             failure = ""
         except asyncio.TimeoutError:
             reply, failure = (
@@ -314,7 +415,7 @@ async def execute(
                 f"request timed out after {opts.timeout_ms} ms ({Header.REQUEST_TIMEOUT})",
             )
         except UpstreamUnreachable as exc:
-            reply, failure = None, f"upstream unreachable: {exc}"
+            reply, failure = None, f"upstream unreachable: {mask_urls(str(exc))}"
         if reply is not None and (
             reply.ok or (reply.status < 500 and reply.status not in RETRY_STATUSES)
         ):

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from ..core.credentials import forwardable_headers, mask_url
 from ..core.providers import Provider
 from .clock import Clock
 from .connections import BodyBroken, ConnectionFailed, ConnectionPool, UpstreamResponse
@@ -33,10 +34,6 @@ from .scripts import Script, ScriptBook
 Operation = Literal["chat", "embeddings", "models", "messages", "run", "other"]
 JSON: Final = "application/json"
 SSE: Final = "text/event-stream; charset=utf-8"
-# Headers a pass-through upstream must not receive from the client as they are.
-_HOP_HEADERS: Final = frozenset(
-    ("host", "content-length", "connection", "keep-alive", "transfer-encoding", "accept-encoding")
-)
 
 
 class UpstreamDisconnect(Exception):
@@ -100,7 +97,8 @@ class PassThrough:
     timeout_s: float = 600.0
 
     def __repr__(self) -> str:  # never show the key
-        return f"PassThrough(base_url={self.base_url!r}, api_key={'***' if self.api_key else None})"
+        shown = mask_url(self.base_url)
+        return f"PassThrough(base_url={shown!r}, api_key={'***' if self.api_key else None})"
 
 
 class MockUpstream:
@@ -233,11 +231,7 @@ class PassThroughUpstream:
         url = f"{target.base_url.rstrip('/')}/{call.path}"
         if call.query_string:
             url += "?" + call.query_string
-        headers = {
-            k: v
-            for k, v in call.headers.items()
-            if k not in _HOP_HEADERS and not k.startswith("cf-aig-")
-        }
+        headers = forwardable_headers(call.headers)
         if target.api_key:
             headers[call.provider.auth_header] = call.provider.auth_value(target.api_key)
         try:
