@@ -23,9 +23,16 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from ..core.protocol import ErrorCode
 from ..core.providers import Provider
 from .clock import Clock
-from .connections import BodyBroken, ConnectionFailed, ConnectionPool, UpstreamResponse
+from .connections import (
+    BodyBroken,
+    ConnectionFailed,
+    ConnectionPool,
+    RequestRefused,
+    UpstreamResponse,
+)
 from .faults import Fault
 from .mock import MockModel
 from .scripts import Script, ScriptBook
@@ -33,9 +40,24 @@ from .scripts import Script, ScriptBook
 Operation = Literal["chat", "embeddings", "models", "messages", "run", "other"]
 JSON: Final = "application/json"
 SSE: Final = "text/event-stream; charset=utf-8"
-# Headers a pass-through upstream must not receive from the client as they are.
+# Headers a pass-through upstream must not receive from the client as they are: the
+# hop-by-hop ones (RFC 9110 section 7.6.1), and those the HTTP client sets itself for the
+# body it sends (framing, host, expect). accept-encoding goes too: the body is relayed as
+# received, and the client must be able to read it.
 _HOP_HEADERS: Final = frozenset(
-    ("host", "content-length", "connection", "keep-alive", "transfer-encoding", "accept-encoding")
+    (
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "accept-encoding",
+    )
 )
 
 
@@ -251,6 +273,8 @@ class PassThroughUpstream:
                 ),
                 target.timeout_s,
             )
+        except RequestRefused:
+            raise _refused(headers) from None
         except (ConnectionFailed, asyncio.TimeoutError) as exc:
             raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
         content_type = response.headers.get("content-type", JSON)
@@ -271,16 +295,48 @@ class PassThroughUpstream:
         await self._pool.close()
 
 
+def _refused(headers: Mapping[str, str]) -> Exception:
+    """The gateway's 400 for a request the HTTP client would not write (never a 500).
+
+    The header names are named; their values are not (one may be a credential).
+    """
+    from .pipeline import GatewayRequestError  # pipeline imports this module
+
+    def bad(text: str) -> bool:
+        return any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in text)
+
+    names = sorted({repr(k[:64]) for k, v in headers.items() if bad(k) or bad(v)})
+    where = f"header(s) {', '.join(names)}" if names else "its path or headers"
+    return GatewayRequestError(
+        ErrorCode.INVALID_REQUEST,
+        f"Invalid request: {where} cannot be forwarded to the upstream; header names and "
+        "values, paths and query strings must not hold control characters (CR, LF, NUL)",
+    )
+
+
+_MAX_LINE: Final = 1 << 20
+"""Bytes of a partial SSE line kept across chunks while looking for the usage chunk."""
+
+
 async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncIterator[bytes]:
-    """The upstream's stream, read for its usage chunk on the way through."""
+    """The upstream's stream, read for its usage chunk on the way through.
+
+    An SSE line may arrive split across reads, so the last incomplete line is carried
+    over to the next chunk (up to ``_MAX_LINE`` bytes).
+    """
+    partial = b""
     try:
         async for chunk in response.body:
-            if b'"usage"' in chunk:
-                for line in chunk.split(b"\n"):
-                    if line.startswith(b"data:") and b'"usage"' in line:
-                        tokens = usage_of(line[5:])
-                        if tokens != (None, None):
-                            reply.tokens_in, reply.tokens_out = tokens
+            text = partial + chunk
+            lines = text.split(b"\n")
+            partial = lines.pop()
+            if len(partial) > _MAX_LINE:
+                partial = b""
+            for line in lines:
+                if line.startswith(b"data:") and b'"usage"' in line:
+                    tokens = usage_of(line[5:])
+                    if tokens != (None, None):
+                        reply.tokens_in, reply.tokens_out = tokens
             yield chunk
     except BodyBroken as exc:
         raise UpstreamDisconnect(f"upstream stream broke: {exc}") from exc

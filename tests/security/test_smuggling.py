@@ -248,3 +248,99 @@ def test_an_abandoned_stream_closes_its_connection(
         )
     assert answer_of(answer) == echo("after the stream")
     assert _last_connection_of(upstream, "after the stream") != stream_connection
+
+
+# --------------------------------------------------------------------- the client itself
+
+
+def _call(headers: dict[str, str], content: str, path: str = "chat/completions") -> Any:
+    from langchain_cf_gateway.core.providers import find_provider
+    from langchain_cf_gateway.local.upstream import ProviderCall
+
+    provider = find_provider("openai")
+    assert provider is not None
+    body = {"model": "m", "messages": user(content)}
+    return ProviderCall(
+        provider=provider,
+        operation="chat",
+        path=path,
+        model="m",
+        fault=None,
+        body=body,
+        raw_body=json.dumps(body).encode(),
+        headers=headers,
+        stream=False,
+        log_path=path,
+    )
+
+
+async def _send_all(upstream: RecordingUpstream, calls: list[Any]) -> list[Any]:
+    """Each call through one pass-through client (one pool); an exception is a result."""
+    from langchain_cf_gateway.local.upstream import PassThrough, PassThroughUpstream
+
+    target = PassThrough(upstream.base_url, api_key="sk-held")
+    client = PassThroughUpstream({"openai": target})
+    results: list[Any] = []
+    try:
+        for call in calls:
+            try:
+                results.append(await client.send(call, target))
+            except Exception as exc:
+                results.append(exc)
+    finally:
+        await client.close()
+    return results
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-a": "1\r\ncontent-length: 0\r\n\r\nPOST /v1/chat/completions HTTP/1.1\r\nx-b: 2"},
+        {"x-a": "1\ncontent-length: 0\n\nGET /x HTTP/1.1"},
+        {"x-a": "1\rx"},
+        {"x-a": "1\x00POST /v1/chat/completions HTTP/1.1\r\n"},
+        {"x-a\r\n\r\nPOST /v1/chat/completions HTTP/1.1\r\nx": "2"},
+        {"api-key": "sk-secret\r\nx-b: 2"},
+    ],
+    ids=["crlf", "lf", "cr", "nul", "name", "credential"],
+)
+async def test_the_client_refuses_a_header_it_cannot_write(
+    upstream: RecordingUpstream, headers: dict[str, str]
+) -> None:
+    """Below the edge's own checks: the HTTP client itself never writes such a header.
+
+    The refusal is the gateway's 400 naming the header (never its value, which may be a
+    credential), and the pooled connection still serves the next call correctly.
+    """
+    from langchain_cf_gateway.core import ErrorCode
+    from langchain_cf_gateway.local.pipeline import GatewayRequestError
+
+    first = len(upstream.requests)
+    refused, after = await _send_all(
+        upstream, [_call(headers, "REFUSED TEXT"), _call({}, "the next call")]
+    )
+    assert isinstance(refused, GatewayRequestError), refused
+    assert refused.code == ErrorCode.INVALID_REQUEST
+    assert repr(next(iter(headers))) in str(refused)
+    assert "sk-secret" not in str(refused)
+    assert json.loads(after.body)["choices"][0]["message"]["content"] == echo("the next call")
+    assert_one_request_per_forward(upstream, first, sent=1)
+    assert all(b"REFUSED TEXT" not in bytes(c.raw) for c in upstream.connections)
+
+
+async def test_the_client_adds_no_surprises(upstream: RecordingUpstream) -> None:
+    """No cookie carried from one answer to the next call, no redirect followed, no
+    headers of the client library's own (user-agent, accept, accept-encoding)."""
+    first = len(upstream.requests)
+    cookie, redirect, _ = await _send_all(
+        upstream,
+        [_call({}, "MODE:cookie"), _call({}, "MODE:redirect"), _call({"x-mine": "1"}, "plain")],
+    )
+    assert cookie.status == 200 and redirect.status == 307
+    assert json.loads(redirect.body) == {"redirected": True}
+    received = upstream.requests[first:]
+    assert [r.content for r in received] == ["MODE:cookie", "MODE:redirect", "plain"]
+    names = {name for name, _ in received[-1].headers}
+    assert names == {b"host", b"content-length", b"authorization", b"x-mine"}
+    assert all(b"attacker" not in value for r in received for _, value in r.headers)
+    assert received[-1].request_line == b"POST /v1/chat/completions HTTP/1.1"

@@ -157,9 +157,27 @@ class RecordingUpstream:
           rest never comes.
         - ``MODE:stream``: an SSE stream in chunks, slowly, for as long as the
           connection stays open (up to ~10 s).
+        - ``MODE:cookie``: the answer sets a cookie.
+        - ``MODE:redirect``: a 307 to another path of this server.
         """
         content = request.content
-        if content == "MODE:extra-response":
+        if content == "MODE:cookie":
+            body = completion(content)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                b"set-cookie: session=attacker; Path=/\r\n"
+                + f"content-length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+        elif content == "MODE:redirect":
+            body = b'{"redirected":true}'
+            writer.write(
+                b"HTTP/1.1 307 Temporary Redirect\r\ncontent-type: application/json\r\n"
+                b"location: /v1/elsewhere\r\n"
+                + f"content-length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+        elif content == "MODE:extra-response":
             writer.write(keep_alive(completion(content)) + keep_alive(completion("SMUGGLED")))
         elif content == "MODE:short-body":
             body = completion(content)
