@@ -327,16 +327,17 @@ async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncItera
     partial = b""
     try:
         async for chunk in response.body:
-            text = partial + chunk
-            lines = text.split(b"\n")
-            partial = lines.pop()
+            text = partial + chunk if partial else chunk
+            cut = text.rfind(b"\n") + 1
+            complete, partial = text[:cut], text[cut:]
             if len(partial) > _MAX_LINE:
                 partial = b""
-            for line in lines:
-                if line.startswith(b"data:") and b'"usage"' in line:
-                    tokens = usage_of(line[5:])
-                    if tokens != (None, None):
-                        reply.tokens_in, reply.tokens_out = tokens
+            if b'"usage"' in complete:
+                for line in complete.split(b"\n"):
+                    if line.startswith(b"data:") and b'"usage"' in line:
+                        tokens = usage_of(line[5:])
+                        if tokens != (None, None):
+                            reply.tokens_in, reply.tokens_out = tokens
             yield chunk
     except BodyBroken as exc:
         raise UpstreamDisconnect(f"upstream stream broke: {exc}") from exc

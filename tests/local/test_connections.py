@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway, PassThrough
 
-from .helpers import chat_body, compat, gateway_error
+from .helpers import chat_body, compat, gateway_error, http
 
 ANSWER = json.dumps(
     {
@@ -69,6 +70,22 @@ class Handler(socketserver.StreamRequestHandler):
                     b"content-length: 1000\r\n\r\n" + ANSWER[:10]
                 )
                 return
+            if mode == "split-usage":  # an SSE stream whose usage line spans two chunks
+                usage = (
+                    b'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":5}}\n\n'
+                )
+                frames = [b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n']
+                frames += [usage[:30], usage[30:], b"data: [DONE]\n\n"]
+                self.wfile.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                    b"transfer-encoding: chunked\r\n\r\n"
+                )
+                for frame in frames:
+                    self.wfile.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
+                    self.wfile.flush()
+                    time.sleep(0.05)  # separate reads at the gateway
+                self.wfile.write(b"0\r\n\r\n")
+                continue
             if mode == "garbage":
                 self.wfile.write(b"SSH-2.0-OpenSSH\r\n\r\n")
                 return
@@ -114,3 +131,13 @@ def test_a_broken_upstream_is_2005(raw: RawUpstream, front: LocalGateway, mode: 
     status, code, message = gateway_error(compat(front, chat_body(), {Header.MAX_ATTEMPTS: "1"}))
     assert (status, code) == (502, 2005)
     assert "unreachable" in message
+
+
+def test_a_usage_line_split_across_reads_is_counted(raw: RawUpstream, front: LocalGateway) -> None:
+    raw.mode = "split-usage"
+    url = f"{front.base_url}/v1/{front.account_id}/default/compat/chat/completions"
+    with http.stream("POST", url, json=chat_body(stream=True)) as stream:
+        body = b"".join(stream.iter_raw())
+    assert b"[DONE]" in body
+    row = front.logs()[-1]
+    assert (row["tokens_in"], row["tokens_out"]) == (7, 5)
