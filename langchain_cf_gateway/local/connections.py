@@ -132,10 +132,13 @@ class ConnectionPool:
                 allow_redirects=False,
                 timeout=timeout,
             )
-        except (ValueError, aiohttp.InvalidURL) as exc:  # a header or URL it will not write
+        except aiohttp.InvalidURL as exc:
             raise RequestRefused(str(exc)) from None
+        # Before ValueError: a certificate that fails verification is both.
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
+        except ValueError as exc:  # a header it will not write (control characters)
+            raise RequestRefused(str(exc)) from None
         return UpstreamResponse(
             response.status, _joined(response.headers.items()), self._body(response)
         )
