@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -54,14 +54,18 @@ class UpstreamResponse:
     status: int
     headers: dict[str, str]
     body: AsyncIterator[bytes]
+    close_connection: Callable[[], None] = lambda: None
+    """Closes the connection unless the body was read to the end (then it is pooled)."""
 
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.body])
 
     async def aclose(self) -> None:
+        """Stop reading; a connection that still owes bytes is closed, started or not."""
         close = getattr(self.body, "aclose", None)
         if close is not None:
             await close()
+        self.close_connection()
 
 
 def _joined(items: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -140,7 +144,10 @@ class ConnectionPool:
         except ValueError as exc:  # a header it will not write (control characters)
             raise RequestRefused(str(exc)) from None
         return UpstreamResponse(
-            response.status, _joined(response.headers.items()), self._body(response)
+            response.status,
+            _joined(response.headers.items()),
+            self._body(response),
+            response.close,  # a no-op once the body was read and the connection released
         )
 
     @staticmethod

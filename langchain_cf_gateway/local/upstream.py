@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -280,7 +280,7 @@ class PassThroughUpstream:
         content_type = response.headers.get("content-type", JSON)
         if call.stream and 200 <= response.status < 300 and "event-stream" in content_type:
             reply = UpstreamReply(response.status, content_type)
-            reply.chunks = _relay(response, reply)
+            reply.chunks = _Relay(response, reply)
             return reply
         try:
             body = await asyncio.wait_for(response.read(), target.timeout_s)
@@ -318,7 +318,26 @@ _MAX_LINE: Final = 1 << 20
 """Bytes of a partial SSE line kept across chunks while looking for the usage chunk."""
 
 
-async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncIterator[bytes]:
+class _Relay:
+    """The relayed stream; ``aclose`` closes the upstream's answer even if never iterated
+    (an async generator that never started runs no ``finally`` on ``aclose``)."""
+
+    def __init__(self, response: UpstreamResponse, reply: UpstreamReply) -> None:
+        self._chunks = _relay(response, reply)
+        self._response = response
+
+    def __aiter__(self) -> _Relay:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        await self._chunks.aclose()
+        await self._response.aclose()
+
+
+async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncGenerator[bytes, None]:
     """The upstream's stream, read for its usage chunk on the way through.
 
     An SSE line may arrive split across reads, so the last incomplete line is carried

@@ -10,6 +10,7 @@ bytes (a stream the client abandoned, a body longer or shorter than its
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -253,7 +254,9 @@ def test_an_abandoned_stream_closes_its_connection(
 # --------------------------------------------------------------------- the client itself
 
 
-def _call(headers: dict[str, str], content: str, path: str = "chat/completions") -> Any:
+def _call(
+    headers: dict[str, str], content: str, path: str = "chat/completions", *, stream: bool = False
+) -> Any:
     from langchain_cf_gateway.core.providers import find_provider
     from langchain_cf_gateway.local.upstream import ProviderCall
 
@@ -269,7 +272,7 @@ def _call(headers: dict[str, str], content: str, path: str = "chat/completions")
         body=body,
         raw_body=json.dumps(body).encode(),
         headers=headers,
-        stream=False,
+        stream=stream,
         log_path=path,
     )
 
@@ -344,3 +347,23 @@ async def test_the_client_adds_no_surprises(upstream: RecordingUpstream) -> None
     assert names == {b"host", b"content-length", b"authorization", b"x-mine"}
     assert all(b"attacker" not in value for r in received for _, value in r.headers)
     assert received[-1].request_line == b"POST /v1/chat/completions HTTP/1.1"
+
+
+async def test_a_stream_dropped_before_its_first_chunk_closes_its_connection(
+    upstream: RecordingUpstream,
+) -> None:
+    """A relayed stream closed before anyone read from it (the caller went away first)
+    still closes the upstream connection that owes the rest of it."""
+    from langchain_cf_gateway.local.upstream import PassThrough, PassThroughUpstream
+
+    target = PassThrough(upstream.base_url)
+    client = PassThroughUpstream({"openai": target})
+    try:
+        reply = await client.send(_call({}, "MODE:stream", stream=True), target)
+        assert reply.status == 200 and reply.chunks is not None
+        connection = _last_connection_of(upstream, "MODE:stream")
+        await reply.chunks.aclose()  # type: ignore[attr-defined]
+        closed = await asyncio.to_thread(upstream.wait_closed, connection)
+        assert closed, "a connection owing the rest of a stream stayed open"
+    finally:
+        await client.close()
