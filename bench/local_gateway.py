@@ -37,6 +37,22 @@ BODY = json.dumps(
 )
 
 
+CLIENT_NOTE = (
+    "Pass-through client, before and after issue 11: the gateway forwards through aiohttp's "
+    "client (aiohttp 3.14.5) since the hand-written HTTP/1.1 pool it replaced let a CR/LF in "
+    "a step header smuggle a second request into a pooled connection. Before (hand-written "
+    "pool), added at 500 rps P50 / P95 / P99: 0.73 / 1.00 / 1.78 ms in the full run of "
+    "2026-11-23, and P50 0.48 ms (CPU 0.50 ms per request) on 2026-11-30 at load 1.5. After "
+    "(aiohttp), same settings, 2026-11-30: P50 0.71 ms (CPU 0.68 ms per request) at load "
+    "2.8; in back-to-back pairs at load 7, CPU per request 0.54-0.60 ms before and "
+    "0.76-0.80 ms after (latency at that load is the other processes' noise, P50 0.7-7 ms "
+    "either way). httpcore 1.0.9 (h11), measured as the other candidate, did not keep up at "
+    "500 rps (P50 added 725 ms, CPU 1.6-2.8 ms per request) and reused a connection that "
+    "had received bytes after its answer. See bench/PROFILES.md."
+)
+"""What changed in the pass-through path and the figures before it (those runs are gone)."""
+
+
 def loadgen(
     url: str, *args: str, headers: dict[str, str] | None = None, gen: LoadGenerator | None = None
 ) -> dict[str, Any]:
@@ -104,6 +120,7 @@ def run() -> Section:
             f"{UVLOOP_ENV} was set: the gateway processes ran their event loop on uvloop "
             "(an experiment, not the shipped behaviour)."
         )
+    section.notes.append(CLIENT_NOTE)
     added: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
     unanswered: dict[str, int] = {}
