@@ -331,9 +331,16 @@ async def test_the_client_refuses_a_header_it_cannot_write(
     assert all(b"REFUSED TEXT" not in bytes(c.raw) for c in upstream.connections)
 
 
-async def test_the_client_adds_no_surprises(upstream: RecordingUpstream) -> None:
+async def test_the_client_adds_no_surprises(
+    upstream: RecordingUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No cookie carried from one answer to the next call, no redirect followed, no
-    headers of the client library's own (user-agent, accept, accept-encoding)."""
+    headers of the client library's own (user-agent, accept, accept-encoding), no proxy
+    taken from the environment (one that does not exist is set: the calls still arrive)."""
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
     first = len(upstream.requests)
     cookie, redirect, _ = await _send_all(
         upstream,
