@@ -37,6 +37,27 @@ BODY = json.dumps(
 )
 
 
+CLIENT_NOTE = (
+    "Pass-through client, before and after issue 11: the gateway forwards through aiohttp's "
+    "client (aiohttp 3.14.5) since the hand-written HTTP/1.1 pool it replaced let a CR/LF in "
+    "a step header smuggle a second request into a pooled connection. The last full run "
+    "before (2026-11-23, another machine: AMD EPYC, load 1.2) added P50 / P95 / P99 0.73 / "
+    "1.00 / 1.78 ms at 500 rps. On 2026-11-30, this machine shared with other work, five "
+    "back-to-back pairs at the same settings (before = the hand-written pool): P50 added at "
+    "500 rps 0.48 / 0.76 / 1.40 / 0.69 / 0.86 ms before and 0.71 / 0.96 / 2.58 / 6.93 / "
+    "0.85 ms after (load averages 1.5-7.3; the two misses after were at load 7), gateway "
+    "CPU per pass-through request 0.50-0.69 ms before and 0.66-0.82 ms after: aiohttp costs "
+    "about 0.15 ms of CPU per request more, and P50 stays under 1 ms while the machine is "
+    "not saturated. P99 added under that load is the other processes' noise, and misses "
+    "the 5 ms goal with either client (9-91 ms before, -2-185 ms after, same runs; the run "
+    "in this table, at load 6.3, is the last 'after'). httpcore 1.0.9 (h11), measured as the "
+    "other candidate, did not keep up at 500 rps (P50 added 725 ms, CPU 1.6-2.8 ms per "
+    "request) and reused a connection that had received bytes after its answer. See "
+    "bench/PROFILES.md."
+)
+"""What changed in the pass-through path and the figures before it (those runs are gone)."""
+
+
 def loadgen(
     url: str, *args: str, headers: dict[str, str] | None = None, gen: LoadGenerator | None = None
 ) -> dict[str, Any]:
@@ -104,6 +125,7 @@ def run() -> Section:
             f"{UVLOOP_ENV} was set: the gateway processes ran their event loop on uvloop "
             "(an experiment, not the shipped behaviour)."
         )
+    section.notes.append(CLIENT_NOTE)
     added: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
     unanswered: dict[str, int] = {}

@@ -26,6 +26,7 @@ PACKAGES = (
     "httpx",
     "starlette",
     "uvicorn",
+    "aiohttp",
     "pydantic",
 )
 

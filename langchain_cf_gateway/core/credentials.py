@@ -69,9 +69,26 @@ _URL: Final = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s\"'<>]+", re.IGNORECASE)
 
 
 HOP_BY_HOP_HEADERS: Final[frozenset[str]] = frozenset(
-    ("host", "content-length", "connection", "keep-alive", "transfer-encoding", "accept-encoding")
+    (
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "accept-encoding",
+    )
 )
-"""Headers that describe one connection or one encoding; the client's never go upstream."""
+"""Headers a pass-through upstream never receives from the client as they are.
+
+The hop-by-hop ones (RFC 9110 section 7.6.1), and those the HTTP client sets itself for
+the body it sends (framing, host, expect). ``accept-encoding`` goes too: the body is
+relayed as received, and the client must be able to read it.
+"""
 
 
 def carries_secret(value: str, secrets: Collection[str]) -> bool:

@@ -1,27 +1,38 @@
-"""Keep-alive HTTP/1.1 connections to pass-through upstreams, over asyncio streams.
+"""Keep-alive HTTP/1.1 connections to pass-through upstreams, through aiohttp's client.
 
-The gateway's own hop must stay cheap (issue 7: p50 added <= 1 ms at 500 rps); httpx's
-async client costs ~2 ms of CPU per request, this ~0.1 ms. It does only what a
-pass-through needs: one request per connection at a time, the whole head and body in
-one write (with ``TCP_NODELAY``), ``Content-Length``, chunked and read-to-close
-bodies, TLS for ``https://``, and one silent retry when a pooled connection turns out
-to have been closed by the upstream before it answered. No proxies, no HTTP/2, no
-redirects: an upstream is a base URL the user configured.
+A well-kept client writes every request: it refuses a header name or value with a
+control character (CR, LF, NUL...) instead of writing it, so no string a client
+supplies can end one request early and start another on a pooled connection, and it
+puts a connection back in the pool only when its answer was read to the end and
+nothing more arrived; a connection that still owes bytes (an abandoned stream, a body
+longer or shorter than its ``content-length``) is closed, never reused.
+
+What the gateway asks of it: per-origin keep-alive pooling, bodies streamed as they
+arrive, a connect timeout (the overall deadline is the caller's), TLS for
+``https://``. And no surprises upstream: no proxies from the environment
+(``trust_env=False``), no redirects followed, bodies relayed as received (no
+decompression), and no headers added beyond ``host`` and ``content-length``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import aiohttp
 
 _MAX_HEAD: Final = 64 * 1024
-_READ: Final = 64 * 1024
-_IDLE_PER_ORIGIN: Final = 512
+"""Longest status line or header line accepted from an upstream."""
+_IDLE_SECONDS: Final = 4.0
+"""How long an idle keep-alive connection is kept: less than the 5 s after which uvicorn
+and Node.js close theirs, so that the pool seldom picks a connection the upstream is
+closing at that moment (aiohttp does not retry a POST that met a closed connection)."""
+_SKIP_AUTO_HEADERS: Final = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+"""Headers aiohttp would add on its own; the upstream gets the client's, or none."""
 
 
 class ConnectionFailed(Exception):
@@ -32,14 +43,8 @@ class BodyBroken(Exception):
     """The upstream closed the connection in the middle of a body."""
 
 
-@dataclass(slots=True)
-class _Connection:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    reused: bool = False
-
-    def close(self) -> None:
-        self.writer.close()
+class RequestRefused(Exception):
+    """The HTTP client refused to write the request (a header or URL it cannot carry)."""
 
 
 @dataclass(slots=True)
@@ -49,22 +54,62 @@ class UpstreamResponse:
     status: int
     headers: dict[str, str]
     body: AsyncIterator[bytes]
+    close_connection: Callable[[], None] = lambda: None
+    """Closes the connection unless the body was read to the end (then it is pooled)."""
 
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.body])
 
     async def aclose(self) -> None:
+        """Stop reading; a connection that still owes bytes is closed, started or not."""
         close = getattr(self.body, "aclose", None)
         if close is not None:
             await close()
+        self.close_connection()
+
+
+def _joined(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Header pairs as one dict, lowercase names, repeated headers joined with ", "."""
+    headers: dict[str, str] = {}
+    for name, value in items:
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
 
 
 class ConnectionPool:
-    """Idle keep-alive connections per origin (scheme, host, port)."""
+    """Idle keep-alive connections per origin, kept by an aiohttp session.
+
+    The session is made on first use, on the event loop that uses it (aiohttp binds a
+    session to its loop; the gateway's loop runs in its own thread).
+    """
 
     def __init__(self) -> None:
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
-        self._tls: ssl.SSLContext | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+    def _client(self) -> aiohttp.ClientSession:
+        import aiohttp  # ~0.1 s: only once a pass-through upstream is called
+
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=0,  # no cap: the gateway's callers are its own back-pressure
+                keepalive_timeout=_IDLE_SECONDS,
+                ssl=ssl.create_default_context(),
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                # A cookie one upstream answer sets must never ride on another user's call.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=False,
+                auto_decompress=False,
+                skip_auto_headers=_SKIP_AUTO_HEADERS,
+                timeout=aiohttp.ClientTimeout(total=None),
+                raise_for_status=False,
+                max_line_size=_MAX_HEAD,
+                max_field_size=_MAX_HEAD,
+            )
+        return self._session
 
     async def request(
         self,
@@ -75,152 +120,54 @@ class ConnectionPool:
         *,
         connect_timeout: float = 10.0,
     ) -> UpstreamResponse:
-        """Send one request; return once the status line and headers have arrived."""
-        parts = urlsplit(url)
-        scheme = parts.scheme
-        if scheme not in ("http", "https") or not parts.hostname:
-            raise ConnectionFailed(f"not an http(s) URL: {url!r}")
-        host = parts.hostname
-        port = parts.port or (443 if scheme == "https" else 80)
-        target = parts.path or "/"
-        if parts.query:
-            target += "?" + parts.query
-        origin = (scheme, host, port)
-        authority = host if parts.port is None else f"{host}:{port}"
-        head = [f"{method} {target} HTTP/1.1", f"host: {authority}"]
-        head += [f"{k}: {v}" for k, v in headers.items() if k not in ("host", "content-length")]
-        if body or method in ("POST", "PUT", "PATCH"):
-            head.append(f"content-length: {len(body)}")
-        payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
-        for _ in range(2):
-            conn = await self._acquire(origin, connect_timeout)
-            try:
-                conn.writer.write(payload)
-                await conn.writer.drain()
-                status, response_headers = await _read_head(conn.reader)
-            except (OSError, asyncio.IncompleteReadError, ConnectionFailed) as exc:
-                conn.close()
-                if conn.reused:
-                    continue  # the upstream dropped an idle connection: one fresh try
-                raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
-            return UpstreamResponse(
-                status, response_headers, self._body(origin, conn, method, status, response_headers)
-            )
-        raise ConnectionFailed("the upstream closed the connection before answering")
+        import aiohttp
 
-    async def _acquire(self, origin: tuple[str, str, int], timeout: float) -> _Connection:
-        idle = self._idle.get(origin)
-        while idle:
-            conn = idle.pop()
-            if not conn.reader.at_eof() and not conn.writer.is_closing():
-                conn.reused = True
-                return conn
-            conn.close()
-        scheme, host, port = origin
-        tls = self._tls_context() if scheme == "https" else None
+        timeout = self._timeouts.get(connect_timeout)
+        if timeout is None:
+            timeout = self._timeouts[connect_timeout] = aiohttp.ClientTimeout(
+                total=None, connect=connect_timeout
+            )
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port, ssl=tls, limit=_MAX_HEAD), timeout
+            response = await self._client().request(
+                method,
+                url,
+                headers=headers,
+                data=body if body or method in ("POST", "PUT", "PATCH") else None,
+                allow_redirects=False,
+                timeout=timeout,
             )
-        except (OSError, asyncio.TimeoutError) as exc:
-            raise ConnectionFailed(f"cannot connect to {host}:{port}: {exc}") from exc
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return _Connection(reader, writer)
+        except aiohttp.InvalidURL as exc:
+            raise RequestRefused(str(exc)) from None
+        # Before ValueError: a certificate that fails verification is both.
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
+        except ValueError as exc:  # a header it will not write (control characters)
+            raise RequestRefused(str(exc)) from None
+        return UpstreamResponse(
+            response.status,
+            _joined(response.headers.items()),
+            self._body(response),
+            response.close,  # a no-op once the body was read and the connection released
+        )
 
-    def _release(self, origin: tuple[str, str, int], conn: _Connection) -> None:
-        idle = self._idle.setdefault(origin, [])
-        if len(idle) < _IDLE_PER_ORIGIN:
-            conn.reused = False
-            idle.append(conn)
-        else:
-            conn.close()
+    @staticmethod
+    async def _body(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+        import aiohttp
 
-    def _tls_context(self) -> ssl.SSLContext:
-        if self._tls is None:
-            self._tls = ssl.create_default_context()
-        return self._tls
-
-    async def _body(
-        self,
-        origin: tuple[str, str, int],
-        conn: _Connection,
-        method: str,
-        status: int,
-        headers: Mapping[str, str],
-    ) -> AsyncIterator[bytes]:
-        reader = conn.reader
-        reusable = headers.get("connection", "").lower() != "close"
         done = False
         try:
-            if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-                done = True
-            elif "chunked" in headers.get("transfer-encoding", "").lower():
-                while True:
-                    size_line = await reader.readline()
-                    if not size_line:
-                        raise BodyBroken("the upstream closed the connection mid-body")
-                    size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-                    if size == 0:
-                        while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                            pass  # trailers
-                        break
-                    yield await reader.readexactly(size)
-                    await reader.readexactly(2)
-                done = True
-            elif "content-length" in headers:
-                remaining = int(headers["content-length"])
-                while remaining:
-                    chunk = await reader.read(min(remaining, _READ))
-                    if not chunk:
-                        raise BodyBroken("the upstream closed the connection mid-body")
-                    remaining -= len(chunk)
-                    yield chunk
-                done = True
-            else:  # the body ends when the upstream closes the connection
-                reusable = False
-                while chunk := await reader.read(_READ):
-                    yield chunk
-                done = True
-        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            async for chunk in response.content.iter_any():
+                yield chunk
+            done = True
+        except (aiohttp.ClientError, OSError) as exc:
             raise BodyBroken(f"{type(exc).__name__}: {exc}") from exc
         finally:
-            if done and reusable:
-                self._release(origin, conn)
+            if done:
+                response.release()  # read to the end: back to the pool if it is clean
             else:
-                conn.close()
+                response.close()  # it still owes bytes: never reused
 
     async def close(self) -> None:
-        for idle in self._idle.values():
-            for conn in idle:
-                conn.close()
-        self._idle.clear()
-
-
-async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
-    while True:
-        try:
-            raw = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.LimitOverrunError as exc:
-            raise ConnectionFailed("the upstream's response head is too large") from exc
-        lines = raw.decode("latin-1").split("\r\n")
-        status_line = lines[0].split(" ", 2)
-        if (
-            len(status_line) < 2
-            or not status_line[0].startswith("HTTP/1.")
-            or not status_line[1].isdigit()
-        ):
-            raise ConnectionFailed(f"not an HTTP/1.1 answer: {lines[0][:80]!r}")
-        status = int(status_line[1])
-        if status == 100:
-            continue  # 100 Continue: the real head follows
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            if not line:
-                continue
-            name, _, value = line.partition(":")
-            key = name.strip().lower()
-            value = value.strip()
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
-        return status, headers
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -19,14 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from ..core.credentials import forwardable_headers, mask_url
+from ..core.protocol import ErrorCode
 from ..core.providers import Provider
 from .clock import Clock
-from .connections import BodyBroken, ConnectionFailed, ConnectionPool, UpstreamResponse
+from .connections import (
+    BodyBroken,
+    ConnectionFailed,
+    ConnectionPool,
+    RequestRefused,
+    UpstreamResponse,
+)
 from .faults import Fault
 from .mock import MockModel
 from .scripts import Script, ScriptBook
@@ -245,12 +252,14 @@ class PassThroughUpstream:
                 ),
                 target.timeout_s,
             )
+        except RequestRefused:
+            raise _refused(headers) from None
         except (ConnectionFailed, asyncio.TimeoutError) as exc:
             raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
         content_type = response.headers.get("content-type", JSON)
         if call.stream and 200 <= response.status < 300 and "event-stream" in content_type:
             reply = UpstreamReply(response.status, content_type)
-            reply.chunks = _relay(response, reply)
+            reply.chunks = _Relay(response, reply)
             return reply
         try:
             body = await asyncio.wait_for(response.read(), target.timeout_s)
@@ -265,12 +274,64 @@ class PassThroughUpstream:
         await self._pool.close()
 
 
-async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncIterator[bytes]:
-    """The upstream's stream, read for its usage chunk on the way through."""
+def _refused(headers: Mapping[str, str]) -> Exception:
+    """The gateway's 400 for a request the HTTP client would not write (never a 500).
+
+    The header names are named; their values are not (one may be a credential).
+    """
+    from .pipeline import GatewayRequestError  # pipeline imports this module
+
+    def bad(text: str) -> bool:
+        return any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in text)
+
+    names = sorted({repr(k[:64]) for k, v in headers.items() if bad(k) or bad(v)})
+    where = f"header(s) {', '.join(names)}" if names else "its path or headers"
+    return GatewayRequestError(
+        ErrorCode.INVALID_REQUEST,
+        f"Invalid request: {where} cannot be forwarded to the upstream; header names and "
+        "values, paths and query strings must not hold control characters (CR, LF, NUL)",
+    )
+
+
+_MAX_LINE: Final = 1 << 20
+"""Bytes of a partial SSE line kept across chunks while looking for the usage chunk."""
+
+
+class _Relay:
+    """The relayed stream; ``aclose`` closes the upstream's answer even if never iterated
+    (an async generator that never started runs no ``finally`` on ``aclose``)."""
+
+    def __init__(self, response: UpstreamResponse, reply: UpstreamReply) -> None:
+        self._chunks = _relay(response, reply)
+        self._response = response
+
+    def __aiter__(self) -> _Relay:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        await self._chunks.aclose()
+        await self._response.aclose()
+
+
+async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncGenerator[bytes, None]:
+    """The upstream's stream, read for its usage chunk on the way through.
+
+    An SSE line may arrive split across reads, so the last incomplete line is carried
+    over to the next chunk (up to ``_MAX_LINE`` bytes).
+    """
+    partial = b""
     try:
         async for chunk in response.body:
-            if b'"usage"' in chunk:
-                for line in chunk.split(b"\n"):
+            text = partial + chunk if partial else chunk
+            cut = text.rfind(b"\n") + 1
+            complete, partial = text[:cut], text[cut:]
+            if len(partial) > _MAX_LINE:
+                partial = b""
+            if b'"usage"' in complete:
+                for line in complete.split(b"\n"):
                     if line.startswith(b"data:") and b'"usage"' in line:
                         tokens = usage_of(line[5:])
                         if tokens != (None, None):

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import socket
 import socketserver
+import ssl
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway, PassThrough
 
-from .helpers import chat_body, compat, gateway_error
+from .helpers import chat_body, compat, gateway_error, http
 
 ANSWER = json.dumps(
     {
@@ -69,6 +75,22 @@ class Handler(socketserver.StreamRequestHandler):
                     b"content-length: 1000\r\n\r\n" + ANSWER[:10]
                 )
                 return
+            if mode == "split-usage":  # an SSE stream whose usage line spans two chunks
+                usage = (
+                    b'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":5}}\n\n'
+                )
+                frames = [b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n']
+                frames += [usage[:30], usage[30:], b"data: [DONE]\n\n"]
+                self.wfile.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                    b"transfer-encoding: chunked\r\n\r\n"
+                )
+                for frame in frames:
+                    self.wfile.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
+                    self.wfile.flush()
+                    time.sleep(0.05)  # separate reads at the gateway
+                self.wfile.write(b"0\r\n\r\n")
+                continue
             if mode == "garbage":
                 self.wfile.write(b"SSH-2.0-OpenSSH\r\n\r\n")
                 return
@@ -114,3 +136,76 @@ def test_a_broken_upstream_is_2005(raw: RawUpstream, front: LocalGateway, mode: 
     status, code, message = gateway_error(compat(front, chat_body(), {Header.MAX_ATTEMPTS: "1"}))
     assert (status, code) == (502, 2005)
     assert "unreachable" in message
+
+
+def test_a_usage_line_split_across_reads_is_counted(raw: RawUpstream, front: LocalGateway) -> None:
+    raw.mode = "split-usage"
+    url = f"{front.base_url}/v1/{front.account_id}/default/compat/chat/completions"
+    with http.stream("POST", url, json=chat_body(stream=True)) as stream:
+        body = b"".join(stream.iter_raw())
+    assert b"[DONE]" in body
+    row = front.logs()[-1]
+    assert (row["tokens_in"], row["tokens_out"]) == (7, 5)
+
+
+class TlsUpstream(RawUpstream):
+    """The same awkward server behind TLS, with a self-signed certificate for 127.0.0.1."""
+
+    context: ssl.SSLContext
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        try:
+            return self.context.wrap_socket(sock, server_side=True), address
+        except (ssl.SSLError, OSError):
+            sock.close()
+            raise
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TlsUpstream, Path]]:
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = TlsUpstream(("127.0.0.1", 0), Handler)
+    server.requests, server.mode = [], "keep-alive-then-drop"
+    server.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.context.load_cert_chain(cert, key)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server, cert
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["trusted", "untrusted"])
+def test_an_https_upstream_is_verified(
+    tls: tuple[TlsUpstream, Path], monkeypatch: pytest.MonkeyPatch, trusted: bool
+) -> None:
+    """TLS for https:// with the system's verification: a certificate nobody vouches for is
+    a 502/2005 and the upstream never sees the request; trusted (SSL_CERT_FILE), it answers."""
+    server, cert = tls
+    if trusted:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    else:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    server.requests = []
+    port = server.server_address[1]
+    upstreams = {"openai": PassThrough(f"https://127.0.0.1:{port}/v1")}
+    with LocalGateway(upstreams=upstreams) as gw:
+        answer = compat(gw, chat_body(), {Header.MAX_ATTEMPTS: "1"})
+    if trusted:
+        assert answer.json()["choices"][0]["message"]["content"] == "raw"
+        assert len(server.requests) == 1
+    else:
+        status, code, _ = gateway_error(answer)
+        assert (status, code) == (502, 2005)
+        assert server.requests == []
