@@ -39,7 +39,7 @@ from ..core.protocol import LogsApi
 
 T = TypeVar("T")
 
-ORDER_KEYS: Final = LogsApi.ORDER_BY
+ORDER_KEYS: Final = LogsApi.DELETE_ORDER_BY  # the list API checks its narrower set itself
 FILTER_OPERATORS: Final = LogsApi.FILTER_OPERATORS
 _COLUMNS: Final = (
     "id",
