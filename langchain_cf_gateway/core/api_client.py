@@ -151,8 +151,8 @@ class LogEntry(BaseModel):
     event_id: str | None = None
     metadata: dict[str, Any] | str | None = None
     """The ``cf-aig-metadata`` of the request, parsed from JSON where the API sends a string."""
-    feedback: int | None = None
-    """-1 (thumbs down), 1 (thumbs up), or None."""
+    feedback: float | None = None
+    """-1 (thumbs down) to 1 (thumbs up), or None."""
     score: float | None = None
     request_type: str | None = None
     request_content_type: str | None = None
