@@ -151,8 +151,8 @@ class LogEntry(BaseModel):
     event_id: str | None = None
     metadata: dict[str, Any] | str | None = None
     """The ``cf-aig-metadata`` of the request, parsed from JSON where the API sends a string."""
-    feedback: float | None = None
-    """-1 (thumbs down) to 1 (thumbs up), or None."""
+    feedback: int | float | None = None
+    """-1 (thumbs down) to 1 (thumbs up), or None; an int when the API sends one."""
     score: float | None = None
     request_type: str | None = None
     request_content_type: str | None = None

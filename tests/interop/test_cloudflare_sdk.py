@@ -62,6 +62,8 @@ def bad_request(call: Any) -> str:
         call()
     body = info.value.body
     assert isinstance(body, dict) and body["success"] is False
+    # An object, as the schema declares the 4XX answers of the AI Gateway routes.
+    assert body["result"] == {} and body["messages"] == []
     [error] = body["errors"]
     assert error["code"] == 7001
     return str(error["message"])
@@ -194,6 +196,24 @@ def test_logs_list_pages_and_typed_fields(gw: Served, cf: cloudflare.Cloudflare)
     # The schema types metadata as a string (of JSON).
     assert isinstance(first.metadata, str) and json.loads(first.metadata) == {"n": 1}
     assert first.status_code == 200
+
+
+def test_logs_list_result_info_totals_are_numbers(gw: Served, cf: cloudflare.Cloudflare) -> None:
+    """Issue 12 fault 5: the min_/max_ totals of result_info are numbers, 0 when nothing matches."""
+    gw.seed(2)
+    page = cf.ai_gateway.logs.list("default", account_id=gw.account)
+    assert page.result_info is not None
+    info = page.result_info.to_dict()
+    assert (info["page"], info["per_page"], info["count"], info["total_count"]) == (1, 20, 2, 2)
+    assert info["min_tokens_in"] > 0 and info["max_tokens_in"] >= info["min_tokens_in"]
+    none = cf.ai_gateway.logs.list(
+        "default",
+        account_id=gw.account,
+        filters=[{"key": "event_id", "operator": "eq", "value": ["nothing"]}],
+    )
+    assert none.result == [] and none.result_info is not None
+    totals = {k: v for k, v in none.result_info.to_dict().items() if k.startswith(("min_", "max_"))}
+    assert len(totals) == 10 and set(totals.values()) == {0}
 
 
 def test_logs_list_per_page_is_capped_at_50(gw: Served, cf: cloudflare.Cloudflare) -> None:
