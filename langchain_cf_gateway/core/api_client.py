@@ -885,6 +885,9 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
     ) -> int | None:
         """Delete the matching logs (all of them when no filter is given).
 
+        With ``limit``, the first ``limit`` logs in ``order_by`` order go, oldest first unless
+        ``order_by_direction="desc"`` (the API's default direction of the delete is ``asc``).
+
         Returns how many were deleted when the API says (the local gateway does; Cloudflare
         documents only ``{success}``), else None.
         """
@@ -910,7 +913,13 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
     def update_gateway(
         self, gateway_id: str | None = None, settings: GatewaySettings | None = None, **changes: Any
     ) -> Gateway:
-        """Change some settings, keeping the others (read, then PUT)."""
+        """Change some settings, keeping every other one (read, then PUT).
+
+        Cloudflare's PUT replaces the whole gateway (a PUT without ``guardrails`` turns
+        Guardrails off), so the body is the gateway as the API returned it, minus its
+        read-only fields (:data:`READ_ONLY_GATEWAY_FIELDS`), plus the changes: settings this
+        package does not model, and any Cloudflare adds later, are sent back unchanged.
+        """
         wanted = _settings(settings, changes)
         current = self.get_gateway(gateway_id)
         return self._run(self._put_gateway_call(current, wanted))

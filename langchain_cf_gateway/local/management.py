@@ -8,21 +8,25 @@ Management API, under ``/client/v4/accounts/{account_id}/ai-gateway/``, with
 ``GET, POST gateways``                     list (``page``, ``per_page``, ``search``); create (``id``
                                            and the settings of section 8)
 ``GET, PUT, DELETE gateways/{gw}``         read, update (the fields given), delete
-``GET, DELETE gateways/{gw}/logs``         list (``filters`` JSON array of ``{key, operator,
-                                           value}``, the deprecated one-field parameters,
+``GET, DELETE gateways/{gw}/logs``         list (``filters`` as a JSON array or in the SDK's
+                                           dotted form, the deprecated one-field parameters,
                                            ``search``, ``start_date``, ``end_date``, ``min_*`` /
                                            ``max_*``, ``order_by``, ``order_by_direction``,
-                                           ``page``, ``per_page``); delete (same filters, ``limit``)
-``GET, PATCH, DELETE gateways/{gw}/logs/{id}``  read; set ``feedback`` / ``score`` / ``metadata``
+                                           ``page``, ``per_page``); delete (``filters``,
+                                           ``limit``, ``order_by``, ``order_by_direction``):
+                                           see :mod:`.log_query`; anything else is a 400
+``GET, PATCH, DELETE gateways/{gw}/logs/{id}``  read; set ``feedback`` (-1 to 1) / ``score`` /
+                                           ``metadata``
 ``GET gateways/{gw}/logs/{id}/request``    the stored request body, as it was sent
 ``GET gateways/{gw}/logs/{id}/response``   the stored response body (SSE text for streams)
 =========================================  =======================================================
 
 Choices where Cloudflare documents nothing: errors carry core's :class:`ApiErrorCode`
 (401/10000 for a missing or wrong token, 400/7001 for a bad body or query, 404/7002 for
-an unknown gateway or log, 409/7004 for a gateway id that exists). ``per_page`` defaults
-to 20 and goes up to 1000; the logs list is newest first unless ``order_by_direction``
-says otherwise; ``search`` matches id, provider, model, path, event id and metadata.
+an unknown gateway or log, 409/7004 for a gateway id that exists). The logs list is newest
+first unless ``order_by_direction`` (or the deprecated ``direction``) says otherwise;
+``search`` matches id, provider, model, path, event id and metadata. A log is returned
+typed as the schema declares it (:func:`wire_log`).
 The gateway token is not a management token: only ``management_token`` is accepted.
 
 Admin routes of the local gateway (same bearer token), for scripting the mock from
