@@ -170,6 +170,9 @@ def _json_filters(raw: str) -> list[dict[str, Any]]:
         parsed = [parsed]
     if not isinstance(parsed, list) or not all(isinstance(f, dict) for f in parsed):
         raise LogQueryError(f"filters must be {_FILTER_SHAPE}; got {raw[:80]!r}")
+    if not parsed:
+        # An empty array cannot be told from a client that failed to build its filters.
+        raise LogQueryError("filters is an empty array: leave filters out to select every log")
     out = []
     for entry in parsed:
         extra = set(entry) - {"key", "operator", "value"}
