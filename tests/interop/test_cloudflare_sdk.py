@@ -108,6 +108,7 @@ def test_gateway_create_get_list_update_delete(gw: Served, cf: cloudflare.Cloudf
         "interop-crud",
         account_id=gw.account,
         **{**REQUIRED, "cache_ttl": 300},
+        authentication=True,
         guardrails=GUARDRAILS,  # type: ignore[arg-type]
     )
     assert (updated.cache_ttl, updated.authentication) == (300, True)
