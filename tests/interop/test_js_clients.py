@@ -36,17 +36,6 @@ pytestmark = [
     ),
 ]
 
-FAULT_4 = pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 fault 4: ai-gateway-provider sends universal steps with "
-    '"endpoint": "v1/chat/completions" and the local gateway answers 404',
-)
-FAULT_4_RESPONSES = pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 fault 4: the mock does not serve the OpenAI Responses API "
-    "(openai/v1/responses), which @ai-sdk/openai uses by default",
-)
-
 
 def run_js(script: str, args: dict[str, Any]) -> dict[str, Any]:
     """Run ``js/<script>`` with one JSON argument; its JSON answer, or the Node error."""
@@ -126,7 +115,6 @@ def test_openai_npm_sdk_streams_on_compat(gw: Served) -> None:
 # --------------------------------------------------------------------------- ai-gateway-provider
 
 
-@FAULT_4
 def test_generate_text_with_cache_metadata_and_event_id(gw: Served) -> None:
     options = {"cacheTtl": 600, "metadata": {"team": "js", "n": 1}, "eventId": "js-gen"}
     first = provider(gw, options=options)
@@ -141,7 +129,6 @@ def test_generate_text_with_cache_metadata_and_event_id(gw: Served) -> None:
     assert json.loads(rows[0]["metadata"]) == {"team": "js", "n": 1}
 
 
-@FAULT_4
 def test_skip_cache_goes_to_the_provider(gw: Served) -> None:
     provider(gw, options={"cacheTtl": 600})
     skipped = provider(gw, options={"cacheTtl": 600, "skipCache": True})
@@ -149,7 +136,6 @@ def test_skip_cache_goes_to_the_provider(gw: Served) -> None:
     assert [r["cached"] for r in gw.raw_logs()] == [False, False]
 
 
-@FAULT_4
 def test_stream_text(gw: Served) -> None:
     answer = provider(gw, stream=True, options={"eventId": "js-stream"})
     assert answer["text"] and answer["finishReason"] == "stop"
@@ -157,7 +143,6 @@ def test_stream_text(gw: Served) -> None:
     assert (row["event_id"], row["success"]) == ("js-stream", True)
 
 
-@FAULT_4
 def test_retries_header_recovers_from_a_503(gw: Served) -> None:
     answer = provider(
         gw,
@@ -169,7 +154,6 @@ def test_retries_header_recovers_from_a_503(gw: Served) -> None:
     assert row["success"] is True and row.get("attempts", 2) == 2
 
 
-@FAULT_4
 def test_fallback_to_the_second_model(gw: Served) -> None:
     answer = provider(gw, models=["gpt-4o-mini~status=503", "gpt-4o"])
     assert answer["text"]
@@ -178,7 +162,6 @@ def test_fallback_to_the_second_model(gw: Served) -> None:
     assert [(r["success"], r["model"]) for r in rows][-1] == (True, "gpt-4o")
 
 
-@FAULT_4
 def test_tool_call(gw: Served) -> None:
     gw.admin(
         "POST",
@@ -190,13 +173,11 @@ def test_tool_call(gw: Served) -> None:
     assert answer["toolCalls"] == [{"toolName": "weather", "input": {"city": "Paris"}}]
 
 
-@FAULT_4_RESPONSES
 def test_responses_api_generate(gw: Served) -> None:
     answer = provider(gw, api="responses")
     assert answer["text"] and only_log(gw)["success"] is True
 
 
-@FAULT_4_RESPONSES
 def test_responses_api_stream(gw: Served) -> None:
     answer = provider(gw, api="responses", stream=True)
     assert answer["text"] and only_log(gw)["success"] is True
