@@ -181,3 +181,15 @@ def test_responses_api_generate(gw: Served) -> None:
 def test_responses_api_stream(gw: Served) -> None:
     answer = provider(gw, api="responses", stream=True)
     assert answer["text"] and only_log(gw)["success"] is True
+
+
+def test_responses_api_tool_call(gw: Served) -> None:
+    gw.admin(
+        "POST",
+        "/__local/scripts",
+        json={"tool_calls": [{"name": "weather", "arguments": {"city": "Paris"}}]},
+    )
+    answer = provider(gw, api="responses", tools=True, prompt="Weather in Paris?")
+    assert answer["finishReason"] == "tool-calls"
+    assert answer["toolCalls"] == [{"toolName": "weather", "input": {"city": "Paris"}}]
+    assert only_log(gw)["path"] == "openai/v1/responses"

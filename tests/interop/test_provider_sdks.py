@@ -14,6 +14,7 @@ import anthropic
 import httpx
 import pytest
 from google import genai
+from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
 from langchain_cf_gateway.core import GatewayConfig, Header, provider_base_url
@@ -124,6 +125,11 @@ def test_anthropic_count_tokens(gw: Served, claude: anthropic.Anthropic) -> None
         model=MODEL, messages=[{"role": "user", "content": "How many tokens is this?"}]
     )
     assert counted.input_tokens > 0
+    row = only_log(gw)
+    assert (row["path"], row["tokens_in"]) == (
+        "anthropic/v1/messages/count_tokens",
+        counted.input_tokens,
+    )
 
 
 def test_an_unserved_anthropic_path_answers_in_anthropics_error_shape(gw: Served) -> None:
@@ -154,9 +160,25 @@ def gemini(gw: Served) -> genai.Client:
 def test_gemini_generate_content(gw: Served, gemini: genai.Client) -> None:
     answer = gemini.models.generate_content(model="gemini-2.0-flash", contents="Hello, Gemini")
     assert answer.text
-    assert answer.usage_metadata is not None and answer.usage_metadata.prompt_token_count
+    usage = answer.usage_metadata
+    assert usage is not None and usage.prompt_token_count and usage.candidates_token_count
     row = only_log(gw)
-    assert (row["provider"], row["event_id"]) == ("google-ai-studio", "genai-sdk")
+    assert (row["provider"], row["model"], row["event_id"]) == (
+        "google-ai-studio",
+        "gemini-2.0-flash",
+        "genai-sdk",
+    )
+    assert (row["tokens_in"], row["tokens_out"]) == (
+        usage.prompt_token_count,
+        usage.candidates_token_count,
+    )
+
+
+def test_gemini_errors_are_typed_by_the_sdk(gw: Served, gemini: genai.Client) -> None:
+    """A provider error reaches the SDK in Google's shape, as its own exception class."""
+    with pytest.raises(genai_errors.ClientError) as info:
+        gemini.models.generate_content(model="gemini-2.0-flash~status=429", contents="hi")
+    assert (info.value.code, info.value.status) == (429, "RESOURCE_EXHAUSTED")
 
 
 def test_gemini_stream_generate_content(gw: Served, gemini: genai.Client) -> None:
