@@ -8,8 +8,10 @@ Routes (spec section 1), under ``/v1/{account_id}/{gateway_id}/``:
   embeddings paths of the table (``openai/chat/completions``,
   ``workers-ai/v1/chat/completions``, ``mistral/v1/embeddings``...),
   ``anthropic/v1/messages`` in Anthropic's schema, ``workers-ai/@cf/{model}`` in Workers
-  AI's own schema (``{"result": {"response"}}``), ``.../models``; any other path is
-  forwarded to a pass-through upstream, or answered 404 by the mock;
+  AI's own schema (``{"result": {"response"}}``), ``.../models``; the native APIs and
+  endpoint forms of :mod:`.native_routes` (OpenAI Responses, Anthropic count_tokens,
+  Gemini); any other path is forwarded to a pass-through upstream, or answered 404 by the
+  mock in its provider's error shape;
 - ``POST /v1/{account_id}/{gateway_id}`` with a JSON array of steps: the universal
   endpoint (section 1a), see :meth:`GatewayApp.universal`;
 - ``POST /client/v4/accounts/{account_id}/ai/v1/chat/completions``: the REST API shape,
