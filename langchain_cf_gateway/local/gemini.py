@@ -12,7 +12,9 @@ answers, token counts, scripted tool calls and embeddings as everyone else
   else as one JSON array streamed element by element;
 - ``:embedContent`` (``{"embedding": {"values"}}``) and ``:batchEmbedContents``
   (``{"embeddings": [...]}``), the mock's unit vectors (``outputDimensionality`` honoured);
+- ``:countTokens``: ``{"totalTokens"}``, the prompt tokens by the mock's rule;
 - ``GET models``: ``{"models": [...]}`` naming ``models/mock`` (and the embedding model);
+  ``GET models/{model}``: that model;
 - errors: ``{"error": {"code", "message", "status"}}`` (https://ai.google.dev/gemini-api/docs/troubleshooting).
 """
 
@@ -173,8 +175,11 @@ def embeddings(body: Mapping[str, Any], path: str) -> tuple[dict[str, Any], int]
     return {"embedding": values[0] if values else {"values": []}}, tokens
 
 
-def models() -> dict[str, Any]:
-    """``GET models``: the mock's chat and embedding models in Gemini's ``Model`` schema."""
+def models(name: str | None = None) -> dict[str, Any]:
+    """``GET models``: the mock's chat and embedding models in Gemini's ``Model`` schema.
+
+    With ``name`` (``GET models/{name}``), that one model, described as the chat model.
+    """
     chat = {
         "name": "models/mock",
         "version": "1",
@@ -190,4 +195,6 @@ def models() -> dict[str, Any]:
         "displayName": "Local gateway mock embeddings",
         "supportedGenerationMethods": ["embedContent"],
     }
+    if name is not None:
+        return {**chat, "name": f"models/{name}", "displayName": name}
     return {"models": [chat, embed]}

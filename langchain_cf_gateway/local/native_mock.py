@@ -73,10 +73,14 @@ def answer(
         return NativeAnswer(fault.status, JSON, _dumps(err))
     body = call.body or {}
     if call.operation == "model_list":
-        return NativeAnswer(200, JSON, _dumps(gemini.models()))
+        return NativeAnswer(200, JSON, _dumps(gemini.models(call.model or None)))
     if call.operation == "embed_content":
         data, tokens = gemini.embeddings(body, call.path)
         return NativeAnswer(200, JSON, _dumps(data), tokens_in=tokens, tokens_out=0)
+    if call.operation == "count_tokens" and slug == GOOGLE_AI_STUDIO:
+        chat = gemini.chat_body(body.get("generateContentRequest") or body)
+        tokens = model.complete(chat, call.model, system=gemini.system_of(body)).prompt_tokens
+        return NativeAnswer(200, JSON, _dumps({"totalTokens": tokens}), tokens_in=tokens)
     if call.operation == "count_tokens":
         tokens = model.complete(body, call.model, system=body.get("system")).prompt_tokens
         tokens += sum(count_tokens(json.dumps(t)) for t in body.get("tools") or ())

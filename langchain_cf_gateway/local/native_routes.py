@@ -20,8 +20,9 @@ here before the gateway picks an operation:
 - **Google AI Studio** (https://developers.cloudflare.com/ai-gateway/usage/providers/google-ai-studio/):
   ``v1beta/models/{model}:generateContent``, ``:streamGenerateContent`` (SSE with
   ``alt=sse``, else a streamed JSON array, as https://ai.google.dev/api/generate-content
-  describes), ``:embedContent``, ``:batchEmbedContents`` and ``GET v1beta/models``
-  (``v1`` as well as ``v1beta``); the model is in the path.
+  describes), ``:embedContent``, ``:batchEmbedContents``, ``:countTokens``,
+  ``GET v1beta/models`` and ``GET v1beta/models/{model}`` (``v1`` as well as ``v1beta``);
+  the model is in the path.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ _GEMINI_METHODS: Final[dict[str, NativeOperation]] = {
     "streamGenerateContent": "generate_content",
     "embedContent": "embed_content",
     "batchEmbedContents": "embed_content",
+    "countTokens": "count_tokens",
 }
 
 
@@ -84,6 +86,8 @@ def _gemini(path: str, method: str) -> NativeEndpoint:
     if rest == "models" and method == "GET":
         return NativeEndpoint(path, "model_list")
     name, sep, verb = rest[len("models/") :].rpartition(":")
+    if method == "GET" and not sep and verb:  # models/{model}: one model's description
+        return NativeEndpoint(path, "model_list", model=verb)
     operation = _GEMINI_METHODS.get(verb) if sep and method == "POST" else None
     if operation is None or not name:
         return NativeEndpoint(path, "other")

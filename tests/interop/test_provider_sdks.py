@@ -199,3 +199,10 @@ def test_gemini_models_list(gw: Served, gemini: genai.Client) -> None:
     names = [m.name for m in gemini.models.list()]
     assert names and all(isinstance(n, str) for n in names)
     assert json.dumps(names)
+
+
+def test_gemini_count_tokens_and_get_model(gw: Served, gemini: genai.Client) -> None:
+    counted = gemini.models.count_tokens(model="gemini-2.0-flash", contents="How many tokens?")
+    assert counted.total_tokens == 4  # "How", "many", "tokens", "?"
+    model = gemini.models.get(model="gemini-2.0-flash")
+    assert model.name == "models/gemini-2.0-flash"

@@ -202,7 +202,7 @@ def test_anthropic_count_tokens_is_served_and_logged(gateway: LocalGateway) -> N
             "anthropic",
         ),
         ("google-ai-studio/v1beta/cachedContents", {"model": MODEL}, "google"),
-        (gemini_path("countTokens"), GEMINI_HELLO, "google"),
+        (gemini_path("predict"), GEMINI_HELLO, "google"),
         (gemini_path("generateContent", f"{MODEL}~status=429"), GEMINI_HELLO, "google"),
         ("openai/images/generations", {"model": "dall-e-3", "prompt": "cat"}, "openai"),
     ],
@@ -315,3 +315,10 @@ def test_gemini_models_list(gateway: LocalGateway) -> None:
     assert response.status_code == 200
     names = [m["name"] for m in response.json()["models"]]
     assert names == ["models/mock", "models/mock-embedding"]
+
+
+def test_gemini_count_tokens_and_one_model(gateway: LocalGateway) -> None:
+    counted = native(gateway, gemini_path("countTokens"), GEMINI_HELLO)
+    assert counted.json() == {"totalTokens": 5}
+    one = native(gateway, f"google-ai-studio/v1beta/models/{MODEL}")
+    assert (one.status_code, one.json()["name"]) == (200, f"models/{MODEL}")
