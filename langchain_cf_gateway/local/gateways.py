@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Final, Literal
 
 from ..core.protocol import DEFAULT_GATEWAY_ID, Bounds
@@ -193,6 +193,8 @@ _EXTRA_SETTINGS: Final = frozenset(
         "log_classification",
     )
 )
+_REPLACEABLE: Final = frozenset(set(_SETTING_RULES) - _EXTRA_SETTINGS)
+"""The settings a PUT replaces that are fields of :class:`GatewaySettings`."""
 _READ_ONLY: Final = frozenset(
     ("is_default", "id", "created_at", "modified_at", "internal_id", "account_id", "account_tag")
 )
@@ -272,18 +274,29 @@ class GatewayRegistry:
             self._gateways[gateway_id] = gateway
         return gateway
 
-    def update(self, gateway_id: str, **settings: Any) -> GatewaySettings | None:
+    def replace(self, gateway_id: str, **settings: Any) -> GatewaySettings | None:
+        """``PUT gateways/{id}``: the gateway's settings become exactly ``settings``.
+
+        Cloudflare's update replaces the whole gateway: a setting left out takes its
+        default, so leaving out ``guardrails`` turns Guardrails off
+        (https://developers.cloudflare.com/api/resources/ai_gateway/methods/update/,
+        https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/).
+        Identity fields, the creation time and the rate-limit counters are kept.
+        """
         values = validate_settings(settings)
         with self._lock:
             gateway = self._gateways.get(gateway_id)
             if gateway is None:
                 return None
-            for name, value in values.items():
-                if name in _EXTRA_SETTINGS:
-                    gateway.extra[name] = value
-                else:
-                    setattr(gateway, name, value)
-            if gateway.cache_invalidate_on_update:
+            # Either setting empties the cache: an update that also turns invalidation
+            # off must not leave answers cached under the settings it replaced.
+            invalidate = gateway.cache_invalidate_on_update
+            for spec in fields(GatewaySettings):
+                if spec.name in _REPLACEABLE:
+                    default = None if spec.default is MISSING else spec.default
+                    setattr(gateway, spec.name, values.get(spec.name, default))
+            gateway.extra = {k: v for k, v in values.items() if k in _EXTRA_SETTINGS}
+            if invalidate or gateway.cache_invalidate_on_update:
                 gateway.cache_generation += 1  # every earlier entry becomes unreachable
             gateway.modified_at = self._clock.iso()
         return gateway

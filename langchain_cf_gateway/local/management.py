@@ -7,7 +7,8 @@ Management API, under ``/client/v4/accounts/{account_id}/ai-gateway/``, with
 =========================================  =======================================================
 ``GET, POST gateways``                     list (``page``, ``per_page``, ``search``); create (``id``
                                            and the settings of section 8)
-``GET, PUT, DELETE gateways/{gw}``         read, update (the fields given), delete
+``GET, PUT, DELETE gateways/{gw}``         read, replace (a setting left out takes its
+                                           default, as at Cloudflare), delete
 ``GET, DELETE gateways/{gw}/logs``         list (``filters`` as a JSON array or in the SDK's
                                            dotted form, the deprecated one-field parameters,
                                            ``search``, ``start_date``, ``end_date``, ``min_*`` /
@@ -232,7 +233,7 @@ class Management:
                 if not isinstance(data, dict):
                     raise ApiError(ApiErrorCode.INVALID_REQUEST, "the body must be a JSON object")
                 try:
-                    updated = self.app.registry.update(gateway_id, **data)
+                    updated = self.app.registry.replace(gateway_id, **data)
                 except ValueError as exc:
                     raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
                 if updated is None:

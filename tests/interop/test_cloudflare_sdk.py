@@ -113,6 +113,9 @@ def test_gateway_create_get_list_update_delete(gw: Served, cf: cloudflare.Cloudf
     )
     assert (updated.cache_ttl, updated.authentication) == (300, True)
     assert updated.guardrails is not None and updated.guardrails.prompt.p1 == "BLOCK"
+    # Cloudflare's PUT replaces the gateway: leaving guardrails out turns them off.
+    bare = cf.ai_gateway.update("interop-crud", account_id=gw.account, **REQUIRED)
+    assert (bare.guardrails, bare.authentication, bare.retry_max_attempts) == (None, False, None)
 
     deleted = cf.ai_gateway.delete("interop-crud", account_id=gw.account)
     assert deleted.id == "interop-crud"

@@ -45,8 +45,15 @@ def test_gateways_create_list_get_update_delete(gateway: LocalGateway) -> None:
     assert [g["id"] for g in ok(listing)] == ["team-a"]
     assert listing.json()["result_info"]["total_count"] == 1
 
-    updated = ok(management(gateway, "PUT", "gateways/team-a", json={"cache_ttl": 60}))
+    # A PUT replaces the whole gateway, as Cloudflare's does: what it leaves out (dlp
+    # here) is gone, and a setting left out takes its default.
+    put = {"cache_ttl": 60, "authentication": True}
+    updated = ok(management(gateway, "PUT", "gateways/team-a", json=put))
     assert (updated["cache_ttl"], updated["authentication"]) == (60, True)
+    assert "dlp" not in updated
+    bare = ok(management(gateway, "PUT", "gateways/team-a", json={"cache_ttl": 60}))
+    assert (bare["authentication"], "dlp" in bare) == (False, False)
+    ok(management(gateway, "PUT", "gateways/team-a", json=put))
     assert ok(management(gateway, "GET", "gateways/team-a"))["cache_ttl"] == 60
     # The new gateway serves requests with its settings.
     response = compat(
