@@ -25,7 +25,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .mock import Completion, count_tokens, embedding_vector
+from .mock import EMBEDDING_DIMENSIONS, Completion, count_tokens, embedding_vector
+from .native_routes import as_list, as_object
 
 _STATUS: Final = {
     400: "INVALID_ARGUMENT",
@@ -38,6 +39,8 @@ _STATUS: Final = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
+MAX_EMBEDDING_DIMENSIONS: Final = 3072
+"""Largest ``outputDimensionality`` (Gemini's embedding models give at most 3072 values)."""
 _FINISH: Final = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP"}
 _PIECES: Final = re.compile(r"\S+\s*|\s+")
 
@@ -71,8 +74,7 @@ def chat_body(body: Mapping[str, Any]) -> dict[str, Any]:
             "role": "assistant" if role == "model" else "user",
             "content": _parts_text(content),
         }
-        parts = content.get("parts") if isinstance(content, Mapping) else None
-        for part in parts if isinstance(parts, list) else ():
+        for part in as_list(as_object(content).get("parts")):
             if isinstance(part, Mapping) and isinstance(part.get("functionResponse"), Mapping):
                 message["content"] += " " + json.dumps(part["functionResponse"].get("response"))
         messages.append(message)
@@ -82,28 +84,26 @@ def chat_body(body: Mapping[str, Any]) -> dict[str, Any]:
             "type": "function",
             "function": {"name": f.get("name"), "parameters": f.get("parameters", {})},
         }
-        for tool in body.get("tools") or ()
-        if isinstance(tool, Mapping)
-        for f in tool.get("functionDeclarations") or ()
+        for tool in as_list(body.get("tools"))
+        for f in as_list(as_object(tool).get("functionDeclarations"))
         if isinstance(f, Mapping)
     ]
     if tools:
         chat["tools"] = tools
-    calling = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
-    if isinstance(calling, Mapping) and calling.get("mode") == "ANY":
-        names = calling.get("allowedFunctionNames") or []
+    calling = as_object(as_object(body.get("toolConfig")).get("functionCallingConfig"))
+    if calling.get("mode") == "ANY":
+        names = as_list(calling.get("allowedFunctionNames"))
         chat["tool_choice"] = {"type": "function", "name": names[0]} if names else "required"
-    config = body.get("generationConfig") or {}
-    if isinstance(config, Mapping):
-        if isinstance(config.get("maxOutputTokens"), int):
-            chat["max_tokens"] = config["maxOutputTokens"]
-        if config.get("responseMimeType") == "application/json":
-            schema = config.get("responseSchema") or config.get("responseJsonSchema")
-            chat["response_format"] = (
-                {"type": "json_schema", "json_schema": {"schema": schema}}
-                if isinstance(schema, Mapping)
-                else {"type": "json_object"}
-            )
+    config = as_object(body.get("generationConfig"))
+    if isinstance(config.get("maxOutputTokens"), int):
+        chat["max_tokens"] = config["maxOutputTokens"]
+    if config.get("responseMimeType") == "application/json":
+        schema = config.get("responseSchema") or config.get("responseJsonSchema")
+        chat["response_format"] = (
+            {"type": "json_schema", "json_schema": {"schema": schema}}
+            if isinstance(schema, Mapping)
+            else {"type": "json_object"}
+        )
     return chat
 
 
@@ -158,17 +158,25 @@ def generate_frames(c: Completion, *, sse: bool) -> list[bytes]:
 
 
 def embeddings(body: Mapping[str, Any], path: str) -> tuple[dict[str, Any], int]:
-    """(``:embedContent`` or ``:batchEmbedContents`` answer, prompt tokens)."""
+    """(``:embedContent`` or ``:batchEmbedContents`` answer, prompt tokens).
+
+    Raises:
+        ValueError: ``outputDimensionality`` is not an integer from 1 to
+            :data:`MAX_EMBEDDING_DIMENSIONS` (answered 400 in Google's error shape).
+    """
     batch = path.endswith(":batchEmbedContents")
-    requests = body.get("requests") if batch else [body]
     values, tokens = [], 0
-    for request in requests if isinstance(requests, list) else ():
-        if not isinstance(request, Mapping):
-            continue
-        text = _parts_text(request.get("content") or {})
+    for request in as_list(body.get("requests")) if batch else [body]:
+        request = as_object(request)
+        text = _parts_text(request.get("content"))
         size = request.get("outputDimensionality") or body.get("outputDimensionality")
-        vector = embedding_vector(text, size) if isinstance(size, int) and size > 0 else None
-        values.append({"values": vector or embedding_vector(text)})
+        if size is not None and (
+            not isinstance(size, int) or not 0 < size <= MAX_EMBEDDING_DIMENSIONS
+        ):
+            raise ValueError(
+                f"outputDimensionality must be an integer from 1 to {MAX_EMBEDDING_DIMENSIONS}"
+            )
+        values.append({"values": embedding_vector(text, size or EMBEDDING_DIMENSIONS)})
         tokens += count_tokens(text)
     if batch:
         return {"embeddings": values}, tokens

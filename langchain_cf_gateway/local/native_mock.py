@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from . import gemini, responses_api
 from .faults import Fault
 from .mock import MockModel, count_tokens
-from .native_routes import GOOGLE_AI_STUDIO
+from .native_routes import GOOGLE_AI_STUDIO, as_list, as_object
 
 if TYPE_CHECKING:
     from .scripts import Script
@@ -75,15 +75,19 @@ def answer(
     if call.operation == "model_list":
         return NativeAnswer(200, JSON, _dumps(gemini.models(call.model or None)))
     if call.operation == "embed_content":
-        data, tokens = gemini.embeddings(body, call.path)
+        try:
+            data, tokens = gemini.embeddings(body, call.path)
+        except ValueError as exc:
+            return NativeAnswer(400, JSON, _dumps(error_body(slug, 400, str(exc))))
         return NativeAnswer(200, JSON, _dumps(data), tokens_in=tokens, tokens_out=0)
     if call.operation == "count_tokens" and slug == GOOGLE_AI_STUDIO:
-        chat = gemini.chat_body(body.get("generateContentRequest") or body)
+        chat = gemini.chat_body(as_object(body.get("generateContentRequest")) or body)
         tokens = model.complete(chat, call.model, system=gemini.system_of(body)).prompt_tokens
         return NativeAnswer(200, JSON, _dumps({"totalTokens": tokens}), tokens_in=tokens)
     if call.operation == "count_tokens":
-        tokens = model.complete(body, call.model, system=body.get("system")).prompt_tokens
-        tokens += sum(count_tokens(json.dumps(t)) for t in body.get("tools") or ())
+        messages = {"messages": as_list(body.get("messages"))}
+        tokens = model.complete(messages, call.model, system=body.get("system")).prompt_tokens
+        tokens += sum(count_tokens(json.dumps(t)) for t in as_list(body.get("tools")))
         return NativeAnswer(200, JSON, _dumps({"input_tokens": tokens}), tokens_in=tokens)
     responses = call.operation == "responses"
     chat = responses_api.chat_body(body) if responses else gemini.chat_body(body)

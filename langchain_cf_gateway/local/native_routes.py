@@ -27,8 +27,9 @@ here before the gateway picks an operation:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from ..core.providers import WORKERS_AI
 
@@ -48,6 +49,16 @@ _GEMINI_METHODS: Final[dict[str, NativeOperation]] = {
     "batchEmbedContents": "embed_content",
     "countTokens": "count_tokens",
 }
+
+
+def as_object(value: Any) -> Mapping[str, Any]:
+    """A field of a request body that should be a JSON object; ``{}`` when it is not."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """A field of a request body that should be a JSON array; ``[]`` when it is not."""
+    return value if isinstance(value, list) else []
 
 
 @dataclass(frozen=True, slots=True)

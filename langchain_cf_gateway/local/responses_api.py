@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from .mock import Completion
+from .native_routes import as_list, as_object
 
 _PIECES: Final = re.compile(r"\S+\s*|\s+")
 
@@ -41,11 +42,9 @@ def _text(content: Any) -> str:
 def chat_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """A Responses API request as the mock's OpenAI-style chat body."""
     raw = body.get("input")
-    items = [{"role": "user", "content": raw}] if isinstance(raw, str) else raw
+    items = [{"role": "user", "content": raw}] if isinstance(raw, str) else as_list(raw)
     messages: list[dict[str, Any]] = []
-    for item in items if isinstance(items, list) else ():
-        if not isinstance(item, Mapping):
-            continue
+    for item in map(as_object, items):
         kind = item.get("type", "message")
         if kind == "message":
             role = item.get("role", "user")
@@ -63,8 +62,8 @@ def chat_body(body: Mapping[str, Any]) -> dict[str, Any]:
             "type": "function",
             "function": {"name": t.get("name"), "parameters": t.get("parameters", {})},
         }
-        for t in body.get("tools") or ()
-        if isinstance(t, Mapping) and t.get("type") == "function"
+        for t in map(as_object, as_list(body.get("tools")))
+        if t.get("type") == "function"
     ]
     if tools:
         chat["tools"] = tools
@@ -72,13 +71,13 @@ def chat_body(body: Mapping[str, Any]) -> dict[str, Any]:
         chat["tool_choice"] = body["tool_choice"]
     if isinstance(body.get("max_output_tokens"), int):
         chat["max_tokens"] = body["max_output_tokens"]
-    fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), Mapping) else None
-    if isinstance(fmt, Mapping) and fmt.get("type") == "json_schema":
+    fmt = as_object(as_object(body.get("text")).get("format"))
+    if fmt.get("type") == "json_schema":
         chat["response_format"] = {
             "type": "json_schema",
             "json_schema": {"schema": fmt.get("schema", {})},
         }
-    elif isinstance(fmt, Mapping) and fmt.get("type") == "json_object":
+    elif fmt.get("type") == "json_object":
         chat["response_format"] = {"type": "json_object"}
     return chat
 
@@ -143,7 +142,7 @@ def response_json(
         "temperature": 1.0,
         "text": {"format": {"type": "text"}},
         "tool_choice": request.get("tool_choice", "auto"),
-        "tools": list(request.get("tools") or []),
+        "tools": as_list(request.get("tools")),
         "top_p": 1.0,
         "truncation": "disabled",
         "usage": usage if done else None,

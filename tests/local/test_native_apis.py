@@ -308,6 +308,13 @@ def test_gemini_embed_content_and_batch(gateway: LocalGateway) -> None:
         ("embeddings", 2),
         ("embeddings", 4),
     ]
+    too_big = native(
+        gateway,
+        gemini_path("embedContent", "text-embedding-004"),
+        {"content": {"parts": [{"text": "x"}]}, "outputDimensionality": 10**9},
+    )
+    assert too_big.status_code == 400
+    assert too_big.json()["error"]["status"] == "INVALID_ARGUMENT"
 
 
 def test_gemini_models_list(gateway: LocalGateway) -> None:
