@@ -135,10 +135,15 @@ def _response(c: Completion, parts: list[dict[str, Any]], finish: str | None) ->
 
 
 def _call_parts(c: Completion) -> list[dict[str, Any]]:
-    return [
-        {"functionCall": {"name": t.name, "args": json.loads(t.arguments or "{}")}}
-        for t in c.tool_calls
-    ]
+    return [{"functionCall": {"name": t.name, "args": _args(t.arguments)}} for t in c.tool_calls]
+
+
+def _args(arguments: str) -> Any:
+    """A tool call's arguments as an object (a scripted string that is not JSON: ``{}``)."""
+    try:
+        return json.loads(arguments) if arguments else {}
+    except ValueError:
+        return {}
 
 
 def generate_json(c: Completion) -> dict[str, Any]:
@@ -171,7 +176,9 @@ def embeddings(body: Mapping[str, Any], path: str) -> tuple[dict[str, Any], int]
         text = _parts_text(request.get("content"))
         size = request.get("outputDimensionality") or body.get("outputDimensionality")
         if size is not None and (
-            not isinstance(size, int) or not 0 < size <= MAX_EMBEDDING_DIMENSIONS
+            isinstance(size, bool)
+            or not isinstance(size, int)
+            or not 0 < size <= MAX_EMBEDDING_DIMENSIONS
         ):
             raise ValueError(
                 f"outputDimensionality must be an integer from 1 to {MAX_EMBEDDING_DIMENSIONS}"

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .scripts import Script
     from .upstream import ProviderCall
 
-JSON: Final = "application/json"
+JSON: Final = "application/json"  # as in .upstream, which imports this module
 SSE: Final = "text/event-stream; charset=utf-8"
 OPERATIONS: Final = frozenset(
     ("responses", "count_tokens", "generate_content", "embed_content", "model_list", "other")
@@ -62,15 +62,15 @@ def answer(
     if call.operation not in OPERATIONS:
         return None
     slug = call.provider.slug
+    if fault is not None and fault.status is not None and fault.status >= 300:
+        err = error_body(slug, fault.status, f"mock fault: HTTP {fault.status}")
+        return NativeAnswer(fault.status, JSON, _dumps(err))
     if call.operation == "other":
         message = (
             f"the local gateway's mock model does not serve {slug}/{call.path}; "
             "configure a pass-through upstream for other paths"
         )
         return NativeAnswer(404, JSON, _dumps(error_body(slug, 404, message)))
-    if fault is not None and fault.status is not None and fault.status >= 300:
-        err = error_body(slug, fault.status, f"mock fault: HTTP {fault.status}")
-        return NativeAnswer(fault.status, JSON, _dumps(err))
     body = call.body or {}
     if call.operation == "model_list":
         return NativeAnswer(200, JSON, _dumps(gemini.models(call.model or None)))
