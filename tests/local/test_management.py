@@ -181,3 +181,12 @@ def test_reset_restores_the_default_gateway(gateway: LocalGateway) -> None:
     assert compat(gateway).status_code == 400
     gateway.reset()
     assert compat(gateway).status_code == 200
+
+
+def test_local_update_gateway_changes_only_what_it_is_given(gateway: LocalGateway) -> None:
+    """The Python helper keeps the other settings, as GatewayClient.update_gateway does."""
+    guardrails = {"prompt": {"p1": "BLOCK"}}
+    gateway.create_gateway("patchy", cache_ttl=60, authentication=True, guardrails=guardrails)
+    gateway.update_gateway("patchy", cache_ttl=120)
+    got = ok(management(gateway, "GET", "gateways/patchy"))
+    assert (got["cache_ttl"], got["authentication"], got["guardrails"]) == (120, True, guardrails)
