@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # LiteLLM downloads its price map at import and waits for the network when offline.
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: venv test lint typecheck pytest demo bench soak lock clean
+.PHONY: venv js test lint typecheck pytest demo bench soak lock clean
 
 venv: $(STAMP)
 
@@ -19,6 +19,20 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --no-index -e .
 	touch $(STAMP)
 
+# Cloudflare's own JS clients (tests/interop/js), installed from the committed lockfile.
+# Without npm the JS interop tests skip and say why; CI installs Node (.ci/run).
+JS_DIR := tests/interop/js
+JS_STAMP := $(JS_DIR)/node_modules/.package-lock.json
+
+js: $(JS_STAMP)
+
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd $(JS_DIR) && npm ci --omit=optional --no-audit --no-fund; \
+	else \
+		echo "npm not found: tests/interop/js will be skipped (install nodejs and npm)"; \
+	fi
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -27,7 +41,7 @@ typecheck: venv
 	$(BIN)/mypy langchain_cf_gateway
 
 # pytest exits 5 when it collects no tests: that is a failure here, never hidden.
-pytest: venv
+pytest: venv js
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
@@ -47,4 +61,4 @@ lock: venv
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(JS_DIR)/node_modules

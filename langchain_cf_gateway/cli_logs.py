@@ -262,7 +262,7 @@ def _cells(entry: LogEntry) -> tuple[str, ...]:
     tokens = f"{entry.tokens_in or 0}/{entry.tokens_out or 0}"
     cost = f"${entry.cost:.6f}" if entry.cost is not None else "-"
     duration = _number(entry.duration)
-    feedback = {1: "+1", -1: "-1"}.get(entry.feedback or 0, "")
+    feedback = {1.0: "+1", -1.0: "-1"}.get(entry.feedback or 0, "")  # feedback is a number
     if entry.score is not None:
         feedback = f"{feedback} {_number(entry.score)}".strip()
     return (created, entry.id, model, status, cache, tokens, cost, duration, feedback)

@@ -69,6 +69,7 @@ _RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 
 FilterOperator = Literal["eq", "neq", "contains", "lt", "gt"]
 OrderBy = Literal["created_at", "provider", "model", "model_type", "success", "cached"]
+DeleteOrderBy = Literal["cost", "tokens_in", "tokens_out", "duration", "feedback"]
 OrderDirection = Literal["asc", "desc"]
 RateLimitTechnique = Literal["fixed", "sliding"]
 FilterValue = str | int | float | bool | None
@@ -150,8 +151,8 @@ class LogEntry(BaseModel):
     event_id: str | None = None
     metadata: dict[str, Any] | str | None = None
     """The ``cf-aig-metadata`` of the request, parsed from JSON where the API sends a string."""
-    feedback: int | None = None
-    """-1 (thumbs down), 1 (thumbs up), or None."""
+    feedback: int | float | None = None
+    """-1 (thumbs down) to 1 (thumbs up), or None; an int when the API sends one."""
     score: float | None = None
     request_type: str | None = None
     request_content_type: str | None = None
@@ -222,19 +223,24 @@ class GatewaySettings(BaseModel):
     )
     retry_backoff: Literal["constant", "linear", "exponential"] | None = None
     retry_delay: int | None = Field(
-        default=None, ge=Bounds.RETRY_DELAY_MIN_MS, le=Bounds.RETRY_DELAY_MAX_MS
+        default=None, ge=Bounds.RETRY_DELAY_MIN_MS, le=Bounds.GATEWAY_RETRY_DELAY_MAX_MS
     )
-    """Milliseconds."""
+    """Milliseconds, 0 to 60000 (``ai_gateway_update_params.py`` in cloudflare-python)."""
     retry_max_attempts: int | None = Field(
         default=None, ge=Bounds.MAX_ATTEMPTS_MIN, le=Bounds.MAX_ATTEMPTS_MAX
     )
     zdr: bool | None = None
     byok_only: bool | None = None
     store_id: str | None = None
-    workers_ai_billing_mode: str | None = None
+    workers_ai_billing_mode: Literal["postpaid", "unified"] | None = None
     dlp: dict[str, Any] | None = None
     otel: list[dict[str, Any]] | None = None
     stripe: dict[str, Any] | None = None
+    guardrails: dict[str, Any] | None = None
+    """``{"prompt": {"P1": "BLOCK"}, "response": {"S9": "FLAG"}}``; a PUT without it turns
+    Guardrails off (https://developers.cloudflare.com/ai-gateway/features/guardrails/)."""
+    spend_limits: dict[str, Any] | None = None
+    log_classification: bool | None = None
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -259,8 +265,21 @@ NEW_GATEWAY_DEFAULTS: Mapping[str, Any] = {
 gateway has them: logs on, cache and rate limit off."""
 
 
+READ_ONLY_GATEWAY_FIELDS = frozenset(
+    ("id", "created_at", "modified_at", "is_default", "account_id", "account_tag", "internal_id")
+)
+"""Fields of a gateway the API returns but an update does not take: those of
+``ai_gateway_get_response.py`` missing from ``ai_gateway_update_params.py`` in
+cloudflare-python, and the account fields the API adds."""
+
+
 class Gateway(BaseModel):
-    """A gateway as the management API returns it: its settings and read-only fields."""
+    """A gateway as the management API returns it: its settings and read-only fields.
+
+    Fields this package does not model (``guardrails``, ``spend_limits``, anything Cloudflare
+    adds later) are kept as extras, so that :meth:`GatewayClient.update_gateway` sends them
+    back unchanged.
+    """
 
     model_config = ConfigDict(extra="allow")
 
@@ -287,10 +306,9 @@ class Gateway(BaseModel):
     byok_only: bool | None = None
 
     def settings(self) -> dict[str, Any]:
-        """The writable fields that have a value, ready for an update body."""
-        names = GatewaySettings.model_fields
-        data = self.model_dump(mode="json")
-        return {k: v for k, v in data.items() if k in names and v is not None}
+        """Every writable field as the API returned it, unknown ones included."""
+        data = self.model_dump(mode="json", exclude_unset=True)
+        return {k: v for k, v in data.items() if k not in READ_ONLY_GATEWAY_FIELDS}
 
 
 class LogFilter(BaseModel):
@@ -347,14 +365,21 @@ class LogQuery(TypedDict, total=False):
     success: bool
     provider: str
     model: str
+    model_type: str
+    request_type: str
     event_id: str
+    user_agent: str
     feedback: int
     metadata: Mapping[str, MetadataValue]
     """Each pair becomes a ``metadata.key`` and a ``metadata.value`` filter; the API matches
     them independently, not as a pair (section 8)."""
     start_date: datetime | str
+    """Logs created after this instant: sent as a ``created_at`` ``gt`` filter."""
     end_date: datetime | str
-    order_by: OrderBy
+    """Logs created before this instant: sent as a ``created_at`` ``lt`` filter."""
+    order_by: OrderBy | DeleteOrderBy
+    """List: created_at, provider, model, model_type, success, cached; delete also takes
+    cost, tokens_in, tokens_out, duration and feedback."""
     order_by_direction: OrderDirection
 
 
@@ -425,6 +450,8 @@ class _Call(NamedTuple, Generic[T]):
     request: httpx.Request
     parse: Callable[[Any, ResultInfo], T]
     not_found: type[GatewayNotFoundError] = GatewayNotFoundError
+    raw: bool = False
+    """The answer is a stored body, not a v4 envelope: returned as it is, never unwrapped."""
 
 
 class _GatewayClientBase(Generic[HttpClientT]):
@@ -531,7 +558,7 @@ class _GatewayClientBase(Generic[HttpClientT]):
         method: str,
         url: str,
         *,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
         body: Any = None,
     ) -> httpx.Request:
         headers = {"accept": "application/json"}
@@ -540,7 +567,7 @@ class _GatewayClientBase(Generic[HttpClientT]):
         return self._http.build_request(
             method,
             url,
-            params={k: v for k, v in (params or {}).items() if v is not None} or None,
+            params=httpx.QueryParams(_query_items(params)),
             json=body,
             headers=headers,
             timeout=self._timeout,
@@ -556,6 +583,8 @@ class _GatewayClientBase(Generic[HttpClientT]):
             body = response.json() if response.content else None
         except ValueError:
             body = response.text
+        if call.raw and response.is_success:
+            return call.parse(body, ResultInfo())
         envelope = isinstance(body, dict) and "success" in body and "result" in body
         if response.is_success and (not envelope or body.get("success") is not False):
             try:
@@ -581,20 +610,22 @@ class _GatewayClientBase(Generic[HttpClientT]):
     def _list_logs_call(
         self, page: int, per_page: int, gateway_id: str | None, query: LogQuery
     ) -> _Call[LogPage]:
-        params = _log_params(query)
-        params["page"] = _positive("page", page)
-        params["per_page"] = _positive("per_page", per_page)
+        params = _log_params(query, delete=False)
+        params.append(("page", str(_positive("page", page))))
+        params.append(("per_page", str(_per_page(per_page))))
         url = self._url("gateways", self._gateway(gateway_id), "logs")
         return _Call(self._request("GET", url, params=params), _parse_log_page)
 
     def _get_log_call(self, log_id: str, gateway_id: str | None, part: str = "") -> _Call[Any]:
         parts = ["gateways", self._gateway(gateway_id), "logs", _path_id("log_id", log_id)]
         if part:
+            # The stored body itself, not an envelope: cloudflare-python's logs.request() and
+            # logs.response() read it with cast_to=object and no ResultWrapper
+            # (src/cloudflare/resources/ai_gateway/logs.py). A body that looks like an
+            # envelope (a Workers AI answer) must come back whole.
             parts.append(part)
-            parse: Callable[[Any, ResultInfo], Any] = _raw
-        else:
-            parse = _parse_log
-        return _Call(self._request("GET", self._url(*parts)), parse, LogNotFoundError)
+            return _Call(self._request("GET", self._url(*parts)), _raw, LogNotFoundError, raw=True)
+        return _Call(self._request("GET", self._url(*parts)), _parse_log, LogNotFoundError)
 
     def _update_log_call(
         self,
@@ -606,9 +637,15 @@ class _GatewayClientBase(Generic[HttpClientT]):
     ) -> _Call[None]:
         body: dict[str, Any] = {}
         if feedback is not None:
-            if isinstance(feedback, bool) or feedback not in LogsApi.FEEDBACK_VALUES:
+            if (
+                isinstance(feedback, bool)
+                or not isinstance(feedback, (int, float))
+                or not LogsApi.FEEDBACK_MIN <= feedback <= LogsApi.FEEDBACK_MAX
+            ):
                 raise InvalidOptionError(
-                    "feedback", f"must be 1 (thumbs up) or -1 (thumbs down); got {feedback!r}"
+                    "feedback",
+                    f"must be a number from {LogsApi.FEEDBACK_MIN} to {LogsApi.FEEDBACK_MAX} "
+                    f"(1 thumbs up, -1 thumbs down); got {feedback!r}",
                 )
             body["feedback"] = feedback
         if score is not None:
@@ -637,11 +674,13 @@ class _GatewayClientBase(Generic[HttpClientT]):
     def _delete_logs_call(
         self, gateway_id: str | None, limit: int | None, query: LogQuery
     ) -> _Call[int | None]:
-        if "search" in query:
-            raise InvalidOptionError("search", "delete_logs takes filters, not a search text")
-        params = _log_params(query)
+        params = _log_params(query, delete=True)
         if limit is not None:
-            params["limit"] = _positive("limit", limit)
+            if _positive("limit", limit) > LogsApi.DELETE_LIMIT_MAX:
+                raise InvalidOptionError(
+                    "limit", f"must be 1 to {LogsApi.DELETE_LIMIT_MAX}; got {limit!r}"
+                )
+            params.append(("limit", str(limit)))
         url = self._url("gateways", self._gateway(gateway_id), "logs")
         return _Call(self._request("DELETE", url, params=params), _deleted)
 
@@ -666,8 +705,10 @@ class _GatewayClientBase(Generic[HttpClientT]):
         return _Call(self._request("GET", url), _parse_gateway)
 
     def _put_gateway_call(self, current: Gateway, settings: GatewaySettings) -> _Call[Gateway]:
-        # PUT replaces: send the fields the API requires from the current gateway, then the
-        # changes, so an update never resets a setting the caller did not name (section 8).
+        # PUT replaces the whole gateway: a field left out is reset (a PUT without
+        # `guardrails` turns Guardrails off). So the body is the current object as the API
+        # returned it, every field this package does not know included, minus the read-only
+        # ones, plus the changes; required fields it lacks take the defaults.
         body = {**NEW_GATEWAY_DEFAULTS, **current.settings(), **settings.to_body()}
         url = self._url("gateways", self._gateway(current.id))
         return _Call(self._request("PUT", url, body=body), _parse_gateway)
@@ -844,6 +885,9 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
     ) -> int | None:
         """Delete the matching logs (all of them when no filter is given).
 
+        With ``limit``, the first ``limit`` logs in ``order_by`` order go, oldest first unless
+        ``order_by_direction="desc"`` (the API's default direction of the delete is ``asc``).
+
         Returns how many were deleted when the API says (the local gateway does; Cloudflare
         documents only ``{success}``), else None.
         """
@@ -869,7 +913,13 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
     def update_gateway(
         self, gateway_id: str | None = None, settings: GatewaySettings | None = None, **changes: Any
     ) -> Gateway:
-        """Change some settings, keeping the others (read, then PUT)."""
+        """Change some settings, keeping every other one (read, then PUT).
+
+        Cloudflare's PUT replaces the whole gateway (a PUT without ``guardrails`` turns
+        Guardrails off), so the body is the gateway as the API returned it, minus its
+        read-only fields (:data:`READ_ONLY_GATEWAY_FIELDS`), plus the changes: settings this
+        package does not model, and any Cloudflare adds later, are sent back unchanged.
+        """
         wanted = _settings(settings, changes)
         current = self.get_gateway(gateway_id)
         return self._run(self._put_gateway_call(current, wanted))
@@ -1063,18 +1113,36 @@ def _iso(field: str, value: datetime | str) -> str:
     return value
 
 
-def _log_params(query: LogQuery) -> dict[str, Any]:
-    """Query parameters of the logs list and delete endpoints (section 8).
+def _log_params(query: LogQuery, *, delete: bool) -> list[tuple[str, str]]:
+    """Query parameters of the logs list (``delete=False``) or delete, as Cloudflare's SDKs send them.
 
-    Every filter travels in ``filters``, a JSON-encoded array of ``{key, operator, value}``
-    (the form Cloudflare answers with 7001 for a bad key); the older one-parameter filters
-    (``cached=``, ``model=``...) are marked deprecated in the API schema, so we never send them.
+    Every filter, the dates included, travels in ``filters``, encoded as cloudflare-python
+    (generated from Cloudflare's API schema) encodes it: nested keys joined by dots and arrays
+    repeated, every ``filters.key`` first, then every ``filters.operator``, then every
+    ``filters.value`` (``Querystring(nested_format="dots", array_format="repeat")`` in
+    ``src/cloudflare/_client.py``; cloudflare-go sends the same). We found no public
+    evidence that the API refuses this form. It cannot say which value belongs to which
+    filter when several filters have other than one value each, nor carry a null value: those
+    raise :class:`InvalidOptionError` rather than send a query the API could read otherwise.
+    ``start_date``/``end_date`` and the one-field filters are deprecated parameters in the
+    schema (https://developers.cloudflare.com/api/resources/ai_gateway/subresources/logs/methods/list):
+    they become ``created_at`` ``gt``/``lt`` and ``eq`` filters.
     """
     filters: list[LogFilter] = []
     for raw in query.get("filters", ()):
         filters.append(raw if isinstance(raw, LogFilter) else LogFilter(**dict(raw)))
     plain: Mapping[str, Any] = query
-    for key in ("cached", "success", "provider", "model", "event_id", "feedback"):
+    for key in (
+        "cached",
+        "success",
+        "provider",
+        "model",
+        "model_type",
+        "request_type",
+        "event_id",
+        "user_agent",
+        "feedback",
+    ):
         value = plain.get(key)
         if value is not None:
             if key in ("cached", "success") and not isinstance(value, bool):
@@ -1087,30 +1155,79 @@ def _log_params(query: LogQuery) -> dict[str, Any]:
         for k, v in GatewayOptions(metadata=dict(metadata)).metadata.items():  # type: ignore[union-attr]
             filters.append(LogFilter("metadata.key", "eq", k))
             filters.append(LogFilter("metadata.value", "eq", v))
-    params: dict[str, Any] = {}
-    if filters:
-        params["filters"] = json.dumps([f.to_json() for f in filters], separators=(",", ":"))
+    dates: tuple[tuple[str, FilterOperator], ...] = (("start_date", "gt"), ("end_date", "lt"))
+    for name, operator in dates:
+        date = plain.get(name)
+        if date is not None:
+            filters.append(LogFilter("created_at", operator, _iso(name, date)))
+    params: list[tuple[str, str]] = _dotted_filters(filters)
     if query.get("search"):
-        params["search"] = query["search"]
+        if delete:
+            raise InvalidOptionError("search", "delete_logs takes filters, not a search text")
+        params.append(("search", query["search"]))
     order_by = query.get("order_by")
     if order_by is not None:
-        if order_by not in LogsApi.ORDER_BY:
+        allowed = LogsApi.DELETE_ORDER_BY if delete else LogsApi.ORDER_BY
+        if order_by not in allowed:
             raise InvalidOptionError(
-                "order_by", f"must be one of {', '.join(LogsApi.ORDER_BY)}; got {order_by!r}"
+                "order_by", f"must be one of {', '.join(allowed)}; got {order_by!r}"
             )
-        params["order_by"] = order_by
+        params.append(("order_by", order_by))
     direction = query.get("order_by_direction")
     if direction is not None:
         if direction not in LogsApi.ORDER_DIRECTIONS:
             raise InvalidOptionError(
                 "order_by_direction", f"must be 'asc' or 'desc'; got {direction!r}"
             )
-        params["order_by_direction"] = direction
-    for key in ("start_date", "end_date"):
-        date = plain.get(key)
-        if date is not None:
-            params[key] = _iso(key, date)
+        params.append(("order_by_direction", direction))
     return params
+
+
+def _dotted_filters(filters: Sequence[LogFilter]) -> list[tuple[str, str]]:
+    """``filters`` in the dotted, repeated form (see :func:`_log_params`)."""
+    if len(filters) > 1 and any(len(f.value) != 1 for f in filters):
+        raise InvalidOptionError(
+            "filters",
+            "with several filters each must have exactly one value: Cloudflare's query "
+            "encoding (filters.key / filters.operator / filters.value) cannot tell which value "
+            "belongs to which filter; list once per value instead",
+        )
+    for f in filters:
+        if not f.value or any(v is None for v in f.value):
+            raise InvalidOptionError(
+                "filters", f"the filter on {f.key!r} needs at least one value and no null value"
+            )
+    return [
+        *(("filters.key", f.key) for f in filters),
+        *(("filters.operator", f.operator) for f in filters),
+        *(("filters.value", _query_value(v)) for f in filters for v in f.value),
+    ]
+
+
+def _query_value(value: FilterValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _query_items(
+    params: Mapping[str, Any] | Sequence[tuple[str, str]] | None,
+) -> list[tuple[str, Any]]:
+    """Query pairs, in order, without the ``None`` values."""
+    if params is None:
+        return []
+    pairs = params.items() if isinstance(params, Mapping) else params
+    return [(k, str(v)) for k, v in pairs if v is not None]
+
+
+def _per_page(value: int) -> int:
+    if _positive("per_page", value) > LogsApi.PER_PAGE_MAX:
+        raise InvalidOptionError(
+            "per_page",
+            f"must be 1 to {LogsApi.PER_PAGE_MAX} (the logs API's bound); got {value!r}; "
+            "iter_logs() reads every page",
+        )
+    return value
 
 
 def _parse_log_page(result: Any, info: ResultInfo) -> LogPage:

@@ -73,8 +73,18 @@ class Bounds:
     """Not a documented gateway limit: a sane ceiling well below what HTTP servers accept."""
     CACHEABLE_BODY_MAX_BYTES: Final = 25 * 1024 * 1024
     GATEWAY_ID_MAX_CHARS: Final = 64
+    GATEWAY_ID_PATTERN: Final = r"^[a-z0-9_]+(?:-[a-z0-9_]+)*$"
+    """A gateway id the management API creates: lowercase words joined by single dashes
+    (the ``id`` of ``POST /accounts/{account_id}/ai-gateway/gateways`` in Cloudflare's API
+    schema, github.com/cloudflare/api-schemas ``openapi.json``)."""
     # Gateway settings of the management API (section 8).
     RATE_LIMIT_TECHNIQUES: Final = ("fixed", "sliding")
+    GATEWAY_RETRY_DELAY_MAX_MS: Final = 60_000
+    """A gateway's ``retry_delay`` setting: "Delay between retry attempts in milliseconds
+    (0-60000)" (cloudflare-python ``src/cloudflare/types/ai_gateway/ai_gateway_update_params.py``);
+    the per-request ``cf-aig-retry-delay`` header keeps :attr:`RETRY_DELAY_MAX_MS`."""
+    WORKERS_AI_BILLING_MODES: Final = ("postpaid", "unified")
+    """``workers_ai_billing_mode`` (cloudflare-python ``ai_gateway_update_params.py``)."""
     LOG_MANAGEMENT_MIN: Final = 10_000
     LOG_MANAGEMENT_MAX: Final = 10_000_000
     LOG_MANAGEMENT_STRATEGIES: Final = ("STOP_INSERTING", "DELETE_OLDEST")
@@ -109,13 +119,36 @@ class LogsApi:
         "wholesale",
         "compatibilityMode",
         "dlp_action",
+        "user_agent",
     )
-    """Keys of ``filters[]`` entries; Cloudflare answers 7001 to any other."""
+    """Keys of ``filters[]`` entries (cloudflare-python
+    ``src/cloudflare/types/ai_gateway/log_list_params.py``); Cloudflare answers 7001 to any other."""
     FILTER_OPERATORS: Final = ("eq", "neq", "contains", "lt", "gt")
     ORDER_BY: Final = ("created_at", "provider", "model", "model_type", "success", "cached")
+    """``order_by`` of the logs list (``log_list_params.py``)."""
+    DELETE_ORDER_BY: Final = (
+        *ORDER_BY,
+        "cost",
+        "tokens_in",
+        "tokens_out",
+        "duration",
+        "feedback",
+    )
+    """``order_by`` of the logs delete, which takes more than the list (``log_delete_params.py``;
+    https://developers.cloudflare.com/api/resources/ai_gateway/subresources/logs/methods/delete)."""
     ORDER_DIRECTIONS: Final = ("asc", "desc")
+    DELETE_DEFAULT_DIRECTION: Final = "asc"
+    """A delete with ``limit`` and no direction removes the oldest rows first (the API schema's
+    default ``order_by_direction`` of the delete)."""
+    PER_PAGE_MAX: Final = 50
+    """``per_page`` of the logs list is 1 to 50 in the API schema."""
+    DELETE_LIMIT_MAX: Final = 10_000
+    """``limit`` of the logs delete: 1 to 10000 (API reference of the delete, above)."""
     FEEDBACK_VALUES: Final = (-1, 1)
     """Thumbs down and thumbs up, as the human-feedback docs send them."""
+    FEEDBACK_MIN: Final = -1
+    FEEDBACK_MAX: Final = 1
+    """The PATCH of a log takes any number in this range (``log_edit_params.py`` types it a float)."""
     SCORE_MIN: Final = 0
     SCORE_MAX: Final = 100
 

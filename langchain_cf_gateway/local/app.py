@@ -8,8 +8,10 @@ Routes (spec section 1), under ``/v1/{account_id}/{gateway_id}/``:
   embeddings paths of the table (``openai/chat/completions``,
   ``workers-ai/v1/chat/completions``, ``mistral/v1/embeddings``...),
   ``anthropic/v1/messages`` in Anthropic's schema, ``workers-ai/@cf/{model}`` in Workers
-  AI's own schema (``{"result": {"response"}}``), ``.../models``; any other path is
-  forwarded to a pass-through upstream, or answered 404 by the mock;
+  AI's own schema (``{"result": {"response"}}``), ``.../models``; the native APIs and
+  endpoint forms of :mod:`.native_routes` (OpenAI Responses, Anthropic count_tokens,
+  Gemini); any other path is forwarded to a pass-through upstream, or answered 404 by the
+  mock in its provider's error shape;
 - ``POST /v1/{account_id}/{gateway_id}`` with a JSON array of steps: the universal
   endpoint (section 1a), see :meth:`GatewayApp.universal`;
 - ``POST /client/v4/accounts/{account_id}/ai/v1/chat/completions``: the REST API shape,
@@ -76,6 +78,7 @@ from .clock import Clock
 from .faults import split_model
 from .gateways import GatewayRegistry, GatewaySettings
 from .logstore import LogStore, LogStoreUnavailable
+from .native_routes import native_endpoint
 from .pipeline import (
     GatewayRequestError,
     GatewaySecrets,
@@ -381,8 +384,12 @@ class GatewayApp:
         if provider is None or (provider.slug != head and not head.startswith(CUSTOM_PREFIX)):
             raise GatewayRequestError(ErrorCode.INVALID_PROVIDER)
         parsed = _json_body(body) if body else None
+        endpoint = native_endpoint(provider.slug, rest, method)  # the forms clients send
+        rest = endpoint.path
         operation = "other"
-        if rest == provider.chat_path:
+        if endpoint.operation is not None:
+            operation = endpoint.operation
+        elif rest == provider.chat_path:
             operation = "chat"
         elif rest == provider.embeddings_path:
             operation = "embeddings"
@@ -396,12 +403,14 @@ class GatewayApp:
         raw = body
         if operation == "run":
             model, fault = _split_fault(rest)
+        elif endpoint.model is not None:
+            model, fault = _split_fault(endpoint.model)
         elif isinstance(parsed, dict) and isinstance(parsed.get("model"), str):
             model, fault = _split_fault(parsed["model"])
             if fault is not None:
                 parsed = {**parsed, "model": model}
                 raw = _dumps(parsed)
-        elif operation in ("chat", "embeddings", "messages"):
+        elif operation in ("chat", "embeddings", "messages", "responses", "count_tokens"):
             raise GatewayRequestError(
                 ErrorCode.INVALID_REQUEST, "Invalid request: the body needs a 'model' string"
             )
@@ -415,7 +424,9 @@ class GatewayApp:
             body=body_dict,
             raw_body=raw,
             headers=headers,
-            stream=bool(body_dict and body_dict.get("stream")),
+            stream=bool(body_dict and body_dict.get("stream"))
+            if endpoint.stream is None
+            else endpoint.stream,
             log_path=path,
             query_string=query_string,
             method=method,
@@ -565,7 +576,7 @@ class GatewayApp:
             )
             merged = {**headers, **step_headers}  # step headers > request headers (section 1a)
             provider = str(step.get("provider", ""))
-            endpoint = str(step.get("endpoint", "")).lstrip("/")
+            endpoint, _, step_query = str(step.get("endpoint", "")).lstrip("/").partition("?")
             query = step.get("query")
             step_body = _dumps(query) if query is not None else b""
             config = step.get("config") if isinstance(step.get("config"), dict) else None
@@ -576,7 +587,7 @@ class GatewayApp:
                 "POST",
                 merged,
                 step_body,
-                "",
+                step_query,
                 step_started,
                 index,
                 log_id,

@@ -11,16 +11,17 @@ Choices where Cloudflare's behaviour is not documented or does not apply locally
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Final, Literal
 
 from ..core.protocol import DEFAULT_GATEWAY_ID, Bounds
 from .clock import Clock
 
 RateTechnique = Literal["fixed", "sliding"]
-_ID_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+_ID: Final = re.compile(Bounds.GATEWAY_ID_PATTERN)
 
 
 @dataclass(slots=True)
@@ -139,8 +140,8 @@ _SETTING_RULES: Final[dict[str, tuple[Any, str]]] = {
         f"{Bounds.MAX_ATTEMPTS_MIN} to {Bounds.MAX_ATTEMPTS_MAX} or null",
     ),
     "retry_delay": (
-        _int_in(Bounds.RETRY_DELAY_MIN_MS, Bounds.RETRY_DELAY_MAX_MS),
-        f"{Bounds.RETRY_DELAY_MIN_MS} to {Bounds.RETRY_DELAY_MAX_MS} ms or null",
+        _int_in(Bounds.RETRY_DELAY_MIN_MS, Bounds.GATEWAY_RETRY_DELAY_MAX_MS),
+        f"{Bounds.RETRY_DELAY_MIN_MS} to {Bounds.GATEWAY_RETRY_DELAY_MAX_MS} ms or null",
     ),
     "retry_backoff": (
         _one_of(None, *Bounds.BACKOFF_CHOICES),
@@ -166,12 +167,19 @@ _SETTING_RULES: Final[dict[str, tuple[Any, str]]] = {
         f"a string of {Bounds.LOGPUSH_KEY_MIN_CHARS} to {Bounds.LOGPUSH_KEY_MAX_CHARS} characters",
     ),
     "store_id": (lambda v: v is None or isinstance(v, str), "a string or null"),
-    "workers_ai_billing_mode": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "workers_ai_billing_mode": (
+        _one_of(*Bounds.WORKERS_AI_BILLING_MODES),
+        " or ".join(Bounds.WORKERS_AI_BILLING_MODES),
+    ),
     "dlp": (lambda v: v is None or isinstance(v, dict), "an object or null"),
     "otel": (lambda v: v is None or isinstance(v, list), "a list or null"),
     "stripe": (lambda v: v is None or isinstance(v, dict), "an object or null"),
-    "guardrails": (lambda v: v is None or isinstance(v, (dict, list)), "an object or null"),
+    "guardrails": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+    "spend_limits": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+    "log_classification": (_bool, "true or false"),
 }
+"""Every setting of ``ai_gateway_update_params.py`` in cloudflare-python (the SDK generated
+from Cloudflare's API schema); the ones below without a local effect are kept and returned."""
 _EXTRA_SETTINGS: Final = frozenset(
     (
         "logpush_public_key",
@@ -181,10 +189,14 @@ _EXTRA_SETTINGS: Final = frozenset(
         "otel",
         "stripe",
         "guardrails",
+        "spend_limits",
+        "log_classification",
     )
 )
+_REPLACEABLE: Final = frozenset(set(_SETTING_RULES) - _EXTRA_SETTINGS)
+"""The settings a PUT replaces that are fields of :class:`GatewaySettings`."""
 _READ_ONLY: Final = frozenset(
-    ("is_default", "id", "created_at", "modified_at", "internal_id", "account_id")
+    ("is_default", "id", "created_at", "modified_at", "internal_id", "account_id", "account_tag")
 )
 
 
@@ -207,14 +219,15 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_gateway_id(gateway_id: Any) -> str:
+    """The id, if the management API would create it (``Bounds.GATEWAY_ID_PATTERN``)."""
     if (
         not isinstance(gateway_id, str)
         or not 1 <= len(gateway_id) <= Bounds.GATEWAY_ID_MAX_CHARS
-        or not set(gateway_id) <= _ID_CHARS
+        or not _ID.match(gateway_id)
     ):
         raise ValueError(
-            f"gateway id must be 1 to {Bounds.GATEWAY_ID_MAX_CHARS} letters, digits, '-' or '_'; "
-            f"got {gateway_id!r}"
+            f"gateway id must be 1 to {Bounds.GATEWAY_ID_MAX_CHARS} lowercase letters, digits or "
+            f"'_', in words joined by single '-' (such as 'team-a'); got {gateway_id!r}"
         )
     return gateway_id
 
@@ -261,18 +274,29 @@ class GatewayRegistry:
             self._gateways[gateway_id] = gateway
         return gateway
 
-    def update(self, gateway_id: str, **settings: Any) -> GatewaySettings | None:
+    def replace(self, gateway_id: str, **settings: Any) -> GatewaySettings | None:
+        """``PUT gateways/{id}``: the gateway's settings become exactly ``settings``.
+
+        Cloudflare's update replaces the whole gateway: a setting left out takes its
+        default, so leaving out ``guardrails`` turns Guardrails off
+        (https://developers.cloudflare.com/api/resources/ai_gateway/methods/update/,
+        https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/).
+        Identity fields, the creation time and the rate-limit counters are kept.
+        """
         values = validate_settings(settings)
         with self._lock:
             gateway = self._gateways.get(gateway_id)
             if gateway is None:
                 return None
-            for name, value in values.items():
-                if name in _EXTRA_SETTINGS:
-                    gateway.extra[name] = value
-                else:
-                    setattr(gateway, name, value)
-            if gateway.cache_invalidate_on_update:
+            # Either setting empties the cache: an update that also turns invalidation
+            # off must not leave answers cached under the settings it replaced.
+            invalidate = gateway.cache_invalidate_on_update
+            for spec in fields(GatewaySettings):
+                if spec.name in _REPLACEABLE:
+                    default = None if spec.default is MISSING else spec.default
+                    setattr(gateway, spec.name, values.get(spec.name, default))
+            gateway.extra = {k: v for k, v in values.items() if k in _EXTRA_SETTINGS}
+            if invalidate or gateway.cache_invalidate_on_update:
                 gateway.cache_generation += 1  # every earlier entry becomes unreachable
             gateway.modified_at = self._clock.iso()
         return gateway

@@ -87,7 +87,7 @@ MAX_UNWRITTEN: Final = 10_000
 """Rows held in memory during an outage (the database cannot be written); later ones are
 dropped and counted. A writer that is merely behind drops nothing."""
 
-ORDER_KEYS: Final = LogsApi.ORDER_BY
+ORDER_KEYS: Final = LogsApi.DELETE_ORDER_BY  # the list API checks its narrower set itself
 FILTER_OPERATORS: Final = LogsApi.FILTER_OPERATORS
 _COLUMNS: Final = (
     "id",

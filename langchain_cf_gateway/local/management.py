@@ -7,22 +7,27 @@ Management API, under ``/client/v4/accounts/{account_id}/ai-gateway/``, with
 =========================================  =======================================================
 ``GET, POST gateways``                     list (``page``, ``per_page``, ``search``); create (``id``
                                            and the settings of section 8)
-``GET, PUT, DELETE gateways/{gw}``         read, update (the fields given), delete
-``GET, DELETE gateways/{gw}/logs``         list (``filters`` JSON array of ``{key, operator,
-                                           value}``, the deprecated one-field parameters,
+``GET, PUT, DELETE gateways/{gw}``         read, replace (a setting left out takes its
+                                           default, as at Cloudflare), delete
+``GET, DELETE gateways/{gw}/logs``         list (``filters`` as a JSON array or in the SDK's
+                                           dotted form, the deprecated one-field parameters,
                                            ``search``, ``start_date``, ``end_date``, ``min_*`` /
                                            ``max_*``, ``order_by``, ``order_by_direction``,
-                                           ``page``, ``per_page``); delete (same filters, ``limit``)
-``GET, PATCH, DELETE gateways/{gw}/logs/{id}``  read; set ``feedback`` / ``score`` / ``metadata``
+                                           ``page``, ``per_page``); delete (``filters``,
+                                           ``limit``, ``order_by``, ``order_by_direction``):
+                                           see :mod:`.log_query`; anything else is a 400
+``GET, PATCH, DELETE gateways/{gw}/logs/{id}``  read; set ``feedback`` (-1 to 1) / ``score`` /
+                                           ``metadata``
 ``GET gateways/{gw}/logs/{id}/request``    the stored request body, as it was sent
 ``GET gateways/{gw}/logs/{id}/response``   the stored response body (SSE text for streams)
 =========================================  =======================================================
 
 Choices where Cloudflare documents nothing: errors carry core's :class:`ApiErrorCode`
 (401/10000 for a missing or wrong token, 400/7001 for a bad body or query, 404/7002 for
-an unknown gateway or log, 409/7004 for a gateway id that exists). ``per_page`` defaults
-to 20 and goes up to 1000; the logs list is newest first unless ``order_by_direction``
-says otherwise; ``search`` matches id, provider, model, path, event id and metadata.
+an unknown gateway or log, 409/7004 for a gateway id that exists). The logs list is newest
+first unless ``order_by_direction`` (or the deprecated ``direction``) says otherwise;
+``search`` matches id, provider, model, path, event id and metadata. A log is returned
+typed as the schema declares it (:func:`wire_log`).
 The gateway token is not a management token: only ``management_token`` is accepted.
 
 Admin routes of the local gateway (same bearer token), for scripting the mock from
@@ -55,6 +60,7 @@ from ..core.credentials import (
 )
 from ..core.protocol import API_ERROR_STATUS, ApiErrorCode, Bounds, LogsApi
 from .gateways import GatewaySettings, check_gateway_id
+from .log_query import parse_delete_query, parse_list_query
 from .logstore import LogQueryError, LogStore
 from .pipeline import redact
 from .scripts import make_script
@@ -64,18 +70,7 @@ if TYPE_CHECKING:
 
 PER_PAGE_DEFAULT: Final = 20
 PER_PAGE_MAX: Final = 1000
-_ONE_FIELD_FILTERS: Final = (
-    "cached",
-    "success",
-    "provider",
-    "model",
-    "model_type",
-    "feedback",
-    "event_id",
-    "request_content_type",
-    "response_content_type",
-)
-_RANGE_FIELDS: Final = ("cost", "duration", "tokens_in", "tokens_out", "total_tokens")
+"""Of the gateways list; the logs list takes at most ``LogsApi.PER_PAGE_MAX``."""
 JSON_TYPE: Final = "application/json"
 
 
@@ -100,7 +95,8 @@ def api_error(err: ApiError) -> Response:
         "success": False,
         "errors": [{"code": int(err.code), "message": err.message}],
         "messages": [],
-        "result": None,
+        # An object, as the 4XX answers of the AI Gateway routes are declared in the schema.
+        "result": {},
     }
     return Response(
         json.dumps(body, separators=(",", ":")), API_ERROR_STATUS[err.code], media_type=JSON_TYPE
@@ -120,14 +116,26 @@ def _int_param(params: Mapping[str, str], name: str, default: int, low: int, hig
     return value
 
 
-def _query_bool(raw: str) -> Any:
-    lowered = raw.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    try:
-        return int(raw)
-    except ValueError:
-        return raw
+_LOG_TEXT_FIELDS: Final = ("metadata", "request_head", "response_head")
+
+
+def wire_log(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored row as the logs API returns it, typed as Cloudflare's schema declares it.
+
+    ``metadata``, ``request_head`` and ``response_head`` are strings (JSON text) and
+    ``duration`` an integer of milliseconds (cloudflare-python
+    ``src/cloudflare/types/ai_gateway/log_get_response.py``); the store keeps them as
+    objects for ``LocalGateway.logs()``.
+    """
+    data = dict(row)
+    for name in _LOG_TEXT_FIELDS:
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            data[name] = json.dumps(value, separators=(",", ":"))
+    duration = data.get("duration")
+    if isinstance(duration, float):
+        data["duration"] = round(duration)
+    return data
 
 
 class Management:
@@ -232,7 +240,7 @@ class Management:
                 if not isinstance(data, dict):
                     raise ApiError(ApiErrorCode.INVALID_REQUEST, "the body must be a JSON object")
                 try:
-                    updated = self.app.registry.update(gateway_id, **data)
+                    updated = self.app.registry.replace(gateway_id, **data)
                 except ValueError as exc:
                     raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
                 if updated is None:
@@ -246,107 +254,47 @@ class Management:
 
     # ------------------------------------------------------------------ logs
 
-    def _filters(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
-        filters: list[dict[str, Any]] = []
-        raw = params.get("filters")
-        if raw:
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                raise ApiError(
-                    ApiErrorCode.INVALID_REQUEST,
-                    "filters must be a JSON array of {key, operator, value}",
-                ) from None
-            if isinstance(parsed, dict):
-                parsed = [parsed]
-            if not isinstance(parsed, list) or not all(isinstance(f, dict) for f in parsed):
-                raise ApiError(
-                    ApiErrorCode.INVALID_REQUEST,
-                    "filters must be a JSON array of {key, operator, value}",
-                )
-            filters.extend(parsed)
-        for key in _ONE_FIELD_FILTERS:
-            if key in params:
-                filters.append({"key": key, "operator": "eq", "value": [_query_bool(params[key])]})
-        for name in _RANGE_FIELDS:
-            key = "tokens" if name == "total_tokens" else name
-            for bound, op in (("min_", "gte"), ("max_", "lte")):
-                if bound + name in params:
-                    try:
-                        value = float(params[bound + name])
-                    except ValueError:
-                        raise ApiError(
-                            ApiErrorCode.INVALID_REQUEST, f"{bound}{name} must be a number"
-                        ) from None
-                    filters.append(
-                        {"key": key, "operator": op, "value": [value], "_internal": True}
-                    )
-        if "start_date" in params:
-            filters.append(
-                {
-                    "key": "created_at",
-                    "operator": "gte",
-                    "value": [params["start_date"]],
-                    "_internal": True,
-                }
-            )
-        if "end_date" in params:
-            filters.append(
-                {
-                    "key": "created_at",
-                    "operator": "lte",
-                    "value": [params["end_date"]],
-                    "_internal": True,
-                }
-            )
-        if params.get("search"):
-            filters.append(
-                {
-                    "key": "_search",
-                    "operator": "contains",
-                    "value": [params["search"]],
-                    "_internal": True,
-                }
-            )
-        return filters
-
     async def log_list(self, request: Request) -> Response:
+        """List or delete logs; any parameter not understood is a 400, never "all logs".
+
+        The query is parsed by :mod:`.log_query` (both filter encodings, the schema's bounds).
+        """
         try:
             await self._enter(request)
             gateway = self._gateway_or_404(request.path_params["gateway_id"])
-            params = request.query_params
-            filters = self._filters(params)
-            order_by = params.get("order_by", "created_at")
-            direction = params.get("order_by_direction", "desc")
+            items = request.query_params.multi_items()
             try:
                 if request.method == "DELETE":
-                    limit = params.get("limit")
+                    query = parse_delete_query(items)
                     count = await self.logs.arun(
                         LogStore.delete(
                             gateway.id,
-                            filters=filters,
-                            limit=int(limit) if limit else None,
-                            order_by=order_by,
-                            direction=direction,
+                            filters=query.filters,
+                            limit=query.limit,
+                            order_by=query.order_by,
+                            direction=query.direction,
                         )
                     )
                     return envelope({"success": True, "deleted": count})
-                page = _int_param(params, "page", 1, 1, 1_000_000)
-                per_page = _int_param(params, "per_page", PER_PAGE_DEFAULT, 1, PER_PAGE_MAX)
+                query = parse_list_query(items)
                 rows, info = await self.logs.arun(
                     LogStore.select(
                         gateway.id,
-                        filters=filters,
-                        order_by=order_by,
-                        direction=direction,
-                        page=page,
-                        per_page=per_page,
+                        filters=query.filters,
+                        order_by=query.order_by,
+                        direction=query.direction,
+                        page=query.page,
+                        per_page=query.per_page,
                         with_stats=True,
                     )
                 )
             except (LogQueryError, ValueError) as exc:
                 raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
-            return envelope(rows, {"page": page, "per_page": per_page, "count": len(rows), **info})
+            totals = {k: (0 if v is None else v) for k, v in info.items()}
+            return envelope(
+                [wire_log(row) for row in rows],
+                {"page": query.page, "per_page": query.per_page, "count": len(rows), **totals},
+            )
         except ApiError as err:
             return api_error(err)
 
@@ -366,7 +314,7 @@ class Management:
                 row = await self.logs.arun(LogStore.get(gateway.id, log_id))
             if row is None:
                 raise ApiError(ApiErrorCode.NOT_FOUND, f"log {log_id!r} not found")
-            return envelope(row)
+            return envelope(wire_log(row))
         except ApiError as err:
             return api_error(err)
 
@@ -379,10 +327,17 @@ class Management:
         changes: dict[str, Any] = {}
         for key, value in data.items():
             if key == "feedback":
+                # A number from -1 to 1 (log_edit_params.py types it a float), not only +-1.
                 if value is not None and (
-                    isinstance(value, bool) or value not in (*LogsApi.FEEDBACK_VALUES, 0)
+                    isinstance(value, bool)
+                    or not isinstance(value, (int, float))
+                    or not LogsApi.FEEDBACK_MIN <= value <= LogsApi.FEEDBACK_MAX
                 ):
-                    raise ApiError(ApiErrorCode.INVALID_REQUEST, "feedback must be 1, -1 or 0")
+                    raise ApiError(
+                        ApiErrorCode.INVALID_REQUEST,
+                        f"feedback must be a number {LogsApi.FEEDBACK_MIN} to "
+                        f"{LogsApi.FEEDBACK_MAX} (1 thumbs up, -1 thumbs down)",
+                    )
             elif key == "score":
                 if value is not None and (
                     isinstance(value, bool)

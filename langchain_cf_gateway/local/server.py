@@ -307,7 +307,18 @@ class LocalGateway:
         return registry.create(gateway_id, **settings)
 
     def update_gateway(self, gateway_id: str, **settings: Any) -> GatewaySettings:
-        gateway = self._state.registry.update(gateway_id, **settings)
+        """Change the given settings and keep the others.
+
+        As ``GatewayClient.update_gateway`` does over HTTP: the gateway as it is, plus the
+        changes, replaces it (a management API PUT replaces the whole gateway).
+        """
+        registry = self._state.registry
+        current = registry.get(gateway_id)
+        gateway = (
+            None
+            if current is None
+            else registry.replace(gateway_id, **{**current.as_dict(), **settings})
+        )
         if gateway is None:
             raise ValueError(f"no gateway {gateway_id!r}; create it with create_gateway()")
         return gateway

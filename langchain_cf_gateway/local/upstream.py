@@ -26,6 +26,7 @@ from typing import Any, Final, Literal
 from ..core.credentials import forwardable_headers, mask_url
 from ..core.protocol import ErrorCode
 from ..core.providers import Provider
+from . import native_mock
 from .clock import Clock
 from .connections import (
     BodyBroken,
@@ -36,9 +37,17 @@ from .connections import (
 )
 from .faults import Fault
 from .mock import MockModel
+from .native_routes import NativeOperation
 from .scripts import Script, ScriptBook
 
-Operation = Literal["chat", "embeddings", "models", "messages", "run", "other"]
+# The native operations (issue 12) are those of .native_routes, answered by .native_mock.
+Operation = Literal["chat", "embeddings", "models", "messages", "run", "other"] | NativeOperation
+_MODEL_TYPES: Final = {
+    "embeddings": "embeddings",
+    "embed_content": "embeddings",
+    "models": "models",
+    "model_list": "models",
+}
 JSON: Final = "application/json"
 SSE: Final = "text/event-stream; charset=utf-8"
 
@@ -75,7 +84,7 @@ class ProviderCall:
 
     @property
     def model_type(self) -> str:
-        return {"embeddings": "embeddings", "models": "models"}.get(self.operation, "chat")
+        return _MODEL_TYPES.get(self.operation, "chat")
 
 
 @dataclass(slots=True)
@@ -120,6 +129,13 @@ class MockUpstream:
     ) -> UpstreamReply:
         if fault is not None and fault.delay_ms:
             await asyncio.sleep(fault.delay_ms / 1000)
+        native = native_mock.answer(self.model, call, script, fault, int(self._clock()))
+        if native is not None:  # Responses, count_tokens, Gemini, unserved paths (issue 12)
+            reply = UpstreamReply(native.status, native.content_type, native.body)
+            reply.tokens_in, reply.tokens_out = native.tokens_in, native.tokens_out
+            if native.frames is not None:
+                reply.chunks = _frames(native.frames, fault)
+            return self._finish(reply, fault)
         anthropic = call.operation == "messages"
         if fault is not None and fault.status is not None and fault.status >= 300:
             message = f"mock fault: HTTP {fault.status}"
@@ -137,13 +153,6 @@ class MockUpstream:
             )
         if call.operation == "models":
             return UpstreamReply(200, JSON, _dumps(models_list(call.provider)))
-        if call.operation == "other":
-            message = (
-                f"the local gateway's mock model does not serve {call.provider.slug}/{call.path}; "
-                "it serves chat completions, embeddings, models and anthropic/v1/messages "
-                "(configure a pass-through upstream for other paths)"
-            )
-            return UpstreamReply(404, JSON, _dumps(self.model.openai_error(404, message)))
         if (
             call.operation == "run"
             and "messages" not in body

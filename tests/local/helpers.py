@@ -73,7 +73,7 @@ def gateway_error(response: httpx.Response) -> tuple[int, int, str]:
 def api_error(response: httpx.Response) -> tuple[int, int]:
     """(HTTP status, code) of a management API error, checking the v4 envelope."""
     body = response.json()
-    assert body["success"] is False and body["result"] is None and body["messages"] == []
+    assert body["success"] is False and body["result"] == {} and body["messages"] == []
     [error] = body["errors"]
     assert isinstance(error["message"], str) and error["message"]
     return response.status_code, error["code"]

@@ -45,8 +45,15 @@ def test_gateways_create_list_get_update_delete(gateway: LocalGateway) -> None:
     assert [g["id"] for g in ok(listing)] == ["team-a"]
     assert listing.json()["result_info"]["total_count"] == 1
 
-    updated = ok(management(gateway, "PUT", "gateways/team-a", json={"cache_ttl": 60}))
+    # A PUT replaces the whole gateway, as Cloudflare's does: what it leaves out (dlp
+    # here) is gone, and a setting left out takes its default.
+    put = {"cache_ttl": 60, "authentication": True}
+    updated = ok(management(gateway, "PUT", "gateways/team-a", json=put))
     assert (updated["cache_ttl"], updated["authentication"]) == (60, True)
+    assert "dlp" not in updated
+    bare = ok(management(gateway, "PUT", "gateways/team-a", json={"cache_ttl": 60}))
+    assert (bare["authentication"], "dlp" in bare) == (False, False)
+    ok(management(gateway, "PUT", "gateways/team-a", json=put))
     assert ok(management(gateway, "GET", "gateways/team-a"))["cache_ttl"] == 60
     # The new gateway serves requests with its settings.
     response = compat(
@@ -114,7 +121,12 @@ def test_logs_list_filters_order_and_pagination(gateway: LocalGateway) -> None:
 def test_log_get_patch_and_delete(gateway: LocalGateway) -> None:
     ids = _seed(gateway)
     row = ok(management(gateway, "GET", f"gateways/default/logs/{ids[0]}"))
-    assert (row["id"], row["event_id"], row["metadata"]) == (ids[0], "evt-0", {"user": "u1"})
+    # The API types metadata as a string of JSON (cloudflare-python's LogGetResponse).
+    assert (row["id"], row["event_id"], json.loads(row["metadata"])) == (
+        ids[0],
+        "evt-0",
+        {"user": "u1"},
+    )
     patched = ok(
         management(
             gateway,
@@ -123,7 +135,7 @@ def test_log_get_patch_and_delete(gateway: LocalGateway) -> None:
             json={"feedback": 1, "score": 95, "metadata": {"reviewed": True}},
         )
     )
-    assert (patched["feedback"], patched["score"], patched["metadata"]) == (
+    assert (patched["feedback"], patched["score"], json.loads(patched["metadata"])) == (
         1,
         95,
         {"reviewed": True},
@@ -169,3 +181,12 @@ def test_reset_restores_the_default_gateway(gateway: LocalGateway) -> None:
     assert compat(gateway).status_code == 400
     gateway.reset()
     assert compat(gateway).status_code == 200
+
+
+def test_local_update_gateway_changes_only_what_it_is_given(gateway: LocalGateway) -> None:
+    """The Python helper keeps the other settings, as GatewayClient.update_gateway does."""
+    guardrails = {"prompt": {"p1": "BLOCK"}}
+    gateway.create_gateway("patchy", cache_ttl=60, authentication=True, guardrails=guardrails)
+    gateway.update_gateway("patchy", cache_ttl=120)
+    got = ok(management(gateway, "GET", "gateways/patchy"))
+    assert (got["cache_ttl"], got["authentication"], got["guardrails"]) == (120, True, guardrails)

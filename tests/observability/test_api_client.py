@@ -6,9 +6,9 @@ the log store, the request on the wire, the exception class and its text.
 
 from __future__ import annotations
 
-import json
 import pickle
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -81,17 +81,35 @@ def test_the_request_carries_the_bearer_token_and_the_v4_path(
     assert sent.query == {"page": "2", "per_page": "5", "search": "weather"}
 
 
-def test_keyword_filters_travel_as_one_json_filters_array(
+def test_keyword_filters_travel_as_cloudflares_sdks_encode_them(
     gateway: LocalGateway, client: GatewayClient
 ) -> None:
     client.list_logs(cached=True, metadata={"team": "search"}, order_by="model")
     sent = _mgmt_requests(gateway)[-1]
-    assert json.loads(sent.query["filters"]) == [
-        {"key": "cached", "operator": "eq", "value": [True]},
-        {"key": "metadata.key", "operator": "eq", "value": ["team"]},
-        {"key": "metadata.value", "operator": "eq", "value": ["search"]},
+    # cloudflare-python's query format: dotted keys, arrays repeated, grouped by field.
+    assert parse_qsl(sent.query_string)[:9] == [
+        ("filters.key", "cached"),
+        ("filters.key", "metadata.key"),
+        ("filters.key", "metadata.value"),
+        ("filters.operator", "eq"),
+        ("filters.operator", "eq"),
+        ("filters.operator", "eq"),
+        ("filters.value", "true"),
+        ("filters.value", "team"),
+        ("filters.value", "search"),
     ]
     assert sent.query["order_by"] == "model"
+
+
+def test_several_filters_with_several_values_are_refused_before_sending(
+    gateway: LocalGateway, client: GatewayClient
+) -> None:
+    with pytest.raises(InvalidOptionError, match="exactly one value") as info:
+        client.list_logs(
+            filters=[LogFilter("provider", "eq", ["openai", "anthropic"])], cached=True
+        )
+    assert info.value.field == "filters"
+    assert _mgmt_requests(gateway) == []
 
 
 def test_filters_by_cache_status_provider_model_event_id_and_metadata(
@@ -203,7 +221,8 @@ def test_update_log_sets_feedback_score_and_metadata(
     ("kwargs", "field"),
     [
         ({"feedback": 2}, "feedback"),
-        ({"feedback": 0}, "feedback"),
+        ({"feedback": -1.5}, "feedback"),
+        ({"feedback": "1"}, "feedback"),
         ({"feedback": True}, "feedback"),
         ({"score": 101}, "score"),
         ({"score": -1}, "score"),
@@ -256,7 +275,7 @@ def test_delete_logs_by_filter(gateway: LocalGateway, client: GatewayClient) -> 
     rows = gateway.logs("default")
     assert len(rows) == 2 and not any(r["cached"] for r in rows)
     sent = _mgmt_requests(gateway)[-1]
-    assert sent.method == "DELETE" and "filters" in sent.query
+    assert sent.method == "DELETE" and sent.query["filters.key"] == "cached"
     assert client.delete_logs() == 2
     assert gateway.logs("default") == []
 
@@ -331,7 +350,8 @@ def test_gateway_lifecycle(gateway: LocalGateway, client: GatewayClient) -> None
 @pytest.mark.parametrize(
     ("settings", "field"),
     [
-        ({"retry_delay": 9000}, "retry_delay"),
+        ({"retry_delay": 60_001}, "retry_delay"),
+        ({"workers_ai_billing_mode": "prepaid"}, "workers_ai_billing_mode"),
         ({"retry_max_attempts": 6}, "retry_max_attempts"),
         ({"cache_ttl": -1}, "cache_ttl"),
         ({"rate_limiting_technique": "leaky"}, "rate_limiting_technique"),
@@ -471,6 +491,13 @@ def test_naive_and_aware_dates_are_sent_as_utc(
     naive = datetime(2026, 1, 2, 3, 4, 5)
     aware = datetime(2026, 1, 2, 4, 4, 5, tzinfo=timezone(timedelta(hours=1)))
     client.list_logs(start_date=naive, end_date=aware)
-    query = _mgmt_requests(gateway)[-1].query
-    assert query["start_date"] == "2026-01-02T03:04:05Z"
-    assert query["end_date"] == "2026-01-02T03:04:05Z"
+    # Dates travel as created_at filters: start_date and end_date are deprecated parameters.
+    pairs = parse_qsl(_mgmt_requests(gateway)[-1].query_string)
+    assert [v for k, v in pairs if k.startswith("filters.")] == [
+        "created_at",
+        "created_at",
+        "gt",
+        "lt",
+        "2026-01-02T03:04:05Z",
+        "2026-01-02T03:04:05Z",
+    ]
