@@ -3,7 +3,9 @@
 ::
 
     cf-aig serve [--host 127.0.0.1] [--port 8787] [--config local.toml|.yaml]
-                 [--cache-url redis://127.0.0.1:6379/0]
+                 [--cache-url redis://127.0.0.1:6379/0] [--allowed-host NAME ...]
+                 [--allowed-origin URL ...] [--max-head-bytes 65536] [--head-timeout 10]
+                 [--max-connections 500] [--backlog 2048]
 
 Serves until interrupted (Ctrl-C or SIGTERM). At start it prints the base URL, the
 compat URL to give an OpenAI SDK, and the tokens it generated (only those it generated:
@@ -20,6 +22,12 @@ import threading
 from typing import Any
 
 from .config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ENV_TOKEN, load_config
+from .listener import (
+    DEFAULT_BACKLOG,
+    DEFAULT_HEAD_TIMEOUT_S,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEAD_BYTES,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +51,52 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-path", default=None, metavar="FILE", help="SQLite file of the logs (default: memory)"
     )
+    edge = parser.add_argument_group("exposure and bounds (langchain_cf_gateway.local.listener)")
+    edge.add_argument(
+        "--allowed-host",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="a Host name served besides loopback (repeatable; * serves any); "
+        "other hosts get 421 (DNS rebinding)",
+    )
+    edge.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="a browser Origin served besides pages on an allowed host (repeatable; "
+        "e.g. https://app.example); others get 403",
+    )
+    edge.add_argument(
+        "--max-head-bytes",
+        type=int,
+        default=DEFAULT_MAX_HEAD_BYTES,
+        metavar="N",
+        help=f"largest request line + headers; larger gets 431 (default {DEFAULT_MAX_HEAD_BYTES})",
+    )
+    edge.add_argument(
+        "--head-timeout",
+        type=float,
+        default=DEFAULT_HEAD_TIMEOUT_S,
+        metavar="S",
+        help="seconds to send a whole request head; then 408 and closed "
+        f"(default {DEFAULT_HEAD_TIMEOUT_S:g})",
+    )
+    edge.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"connections served at once; past it 503 (default {DEFAULT_MAX_CONNECTIONS})",
+    )
+    edge.add_argument(
+        "--backlog",
+        type=int,
+        default=DEFAULT_BACKLOG,
+        metavar="N",
+        help=f"connections the kernel queues before accept (default {DEFAULT_BACKLOG})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +116,12 @@ def run(args: argparse.Namespace) -> int:
         upstreams=config.upstreams,
         gateways=config.gateways,
         log_level="info",
+        allowed_hosts=[*config.allowed_hosts, *(args.allowed_host or [])],
+        allowed_origins=[*config.allowed_origins, *(args.allowed_origin or [])],
+        max_head_bytes=args.max_head_bytes,
+        head_timeout_s=args.head_timeout,
+        max_connections=args.max_connections,
+        backlog=args.backlog,
     )
     stop = threading.Event()
 
