@@ -320,7 +320,9 @@ class GatewayApp:
             Route("/v1/{account_id}/{gateway_id}", self.universal, methods=["POST"]),
             Route("/v1/{account_id}/{gateway_id}/", self.universal, methods=["POST"]),
             Route(
-                "/v1/{account_id}/{gateway_id}/{path:gateway_path}", self.provider_route, methods=methods
+                "/v1/{account_id}/{gateway_id}/{path:gateway_path}",
+                self.provider_route,
+                methods=methods,
             ),
             Route(
                 "/client/v4/accounts/{account_id}/ai/v1/chat/completions",
@@ -396,7 +398,7 @@ class GatewayApp:
     def new_ids(self, headers: Mapping[str, str]) -> _Ids:
         log_id = self.clock.uuid7()
         event_id = headers.get(Header.EVENT_ID)
-        return _Ids(log_id, log_id, event_id if edge.echoable(event_id) else log_id)
+        return _Ids(log_id, log_id, event_id if event_id and edge.echoable(event_id) else log_id)
 
     def gateway(self, gateway_id: str) -> GatewaySettings:
         gateway = self.registry.get(gateway_id)
@@ -668,7 +670,7 @@ class GatewayApp:
             checked.append((provider, endpoint, step_headers, config))
         tried: list[_Attempted] = []
         for index, (step, (provider, endpoint, step_headers, config)) in enumerate(
-            zip(steps, checked)
+            zip(steps, checked, strict=True)
         ):
             step_started = time.perf_counter()
             merged = {**headers, **step_headers}  # step headers > request headers (section 1a)

@@ -224,7 +224,9 @@ class EdgeLimits:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer of at least {low}; got {value!r}")
         if not self.head_timeout_s > 0:
-            raise ValueError(f"head_timeout_s must be a positive number; got {self.head_timeout_s!r}")
+            raise ValueError(
+                f"head_timeout_s must be a positive number; got {self.head_timeout_s!r}"
+            )
 
     def protocol(self) -> type[EdgeProtocol]:
         """The uvicorn protocol class enforcing these limits."""

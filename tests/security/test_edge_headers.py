@@ -24,9 +24,7 @@ from .edge_helpers import (
     universal_body,
 )
 
-SMUGGLE = (
-    "1\r\ncontent-length: 0\r\n\r\nPOST /v1/chat/completions HTTP/1.1\r\nx-b: 2"
-)  # the body of issue 11, item 1
+SMUGGLE = "1\r\ncontent-length: 0\r\n\r\nPOST /v1/chat/completions HTTP/1.1\r\nx-b: 2"  # the body of issue 11, item 1
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 
 from langchain_cf_gateway.local import LocalGateway
 
-from .edge_helpers import gateway_error, raw_request
+from .edge_helpers import RawResponse, gateway_error, raw_request
 
 CHAT = b'{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
 
@@ -28,7 +28,7 @@ def gw() -> Iterator[LocalGateway]:
         yield gateway
 
 
-def _chat(gw: LocalGateway, host: bytes | None, origin: bytes | None = None):  # type: ignore[no-untyped-def]
+def _chat(gw: LocalGateway, host: bytes | None, origin: bytes | None = None) -> RawResponse:
     headers = [(b"content-type", b"application/json")]
     if origin is not None:
         headers.append((b"origin", origin))
@@ -82,7 +82,12 @@ def test_other_hosts_get_421_and_are_neither_logged_nor_kept(gw: LocalGateway, h
 
 @pytest.mark.parametrize(
     "origin",
-    [b"http://attacker.example", b"https://127.0.0.1.attacker.example", b"null", b"http://10.0.0.1:8787"],
+    [
+        b"http://attacker.example",
+        b"https://127.0.0.1.attacker.example",
+        b"null",
+        b"http://10.0.0.1:8787",
+    ],
 )
 def test_a_cross_origin_browser_request_gets_403(gw: LocalGateway, origin: bytes) -> None:
     gw.reset()
@@ -125,7 +130,9 @@ def test_the_config_file_takes_allowed_hosts(tmp_path: Path) -> None:
     from langchain_cf_gateway.local.config import load_config
 
     path = tmp_path / "local.json"
-    path.write_text(json.dumps({"allowed_hosts": ["gw.internal"], "allowed_origins": ["https://a.b"]}))
+    path.write_text(
+        json.dumps({"allowed_hosts": ["gw.internal"], "allowed_origins": ["https://a.b"]})
+    )
     config = load_config(path, environ={})
     assert config.allowed_hosts == ["gw.internal"]
     assert config.allowed_origins == ["https://a.b"]
@@ -141,7 +148,13 @@ def test_cf_aig_serve_refuses_a_foreign_host_and_serves_an_allowed_one(tmp_path:
     try:
         port = int(process.base_url.rsplit(":", 1)[1])
         target = b"/v1/acct/default/compat/chat/completions"
-        ok = raw_request(port, target, headers=[(b"content-type", b"application/json")], body=CHAT, host=b"gw.internal")
+        ok = raw_request(
+            port,
+            target,
+            headers=[(b"content-type", b"application/json")],
+            body=CHAT,
+            host=b"gw.internal",
+        )
         assert ok.status == 200
         bad = raw_request(port, target, body=CHAT, host=b"rebound.example")
         assert gateway_error(bad)[0] == 421

@@ -60,7 +60,9 @@ def test_dot_segments_in_a_gateway_path_get_400(
 ) -> None:
     before = upstream.raw_bytes
     target = f"/v1/{gw.account_id}/default/openai/".encode() + path
-    response = raw_request(gw.port, target, headers=[(b"content-type", b"application/json")], body=CHAT)
+    response = raw_request(
+        gw.port, target, headers=[(b"content-type", b"application/json")], body=CHAT
+    )
     status, code, message = gateway_error(response)
     assert (status, code) == (400, 7001), message
     assert "path" in message
@@ -88,7 +90,9 @@ def test_dot_segments_in_a_step_endpoint_get_400(
 ) -> None:
     before, rows = upstream.raw_bytes, len(gw.logs())
     step = {**chat_step("x"), "endpoint": endpoint}
-    response = raw_request(gw.port, f"/v1/{gw.account_id}/default".encode(), body=universal_body([step]))
+    response = raw_request(
+        gw.port, f"/v1/{gw.account_id}/default".encode(), body=universal_body([step])
+    )
     status, code, message = gateway_error(response)
     assert (status, code) == (400, 7001), message
     assert "steps[0].endpoint" in message
@@ -96,11 +100,19 @@ def test_dot_segments_in_a_step_endpoint_get_400(
     assert gw.logs()[rows:][-1]["success"] is False
 
 
-def test_ordinary_paths_still_reach_the_upstream(gw: LocalGateway, upstream: RecordingUpstream) -> None:
+def test_ordinary_paths_still_reach_the_upstream(
+    gw: LocalGateway, upstream: RecordingUpstream
+) -> None:
     before = len(upstream.requests)
     for path in (b"chat/completions", b"v1/files:upload", b"models/gpt-4o-mini@2024~x"):
         target = f"/v1/{gw.account_id}/default/openai/".encode() + path
-        response = raw_request(gw.port, target, headers=[(b"content-type", b"application/json")], body=CHAT)
+        response = raw_request(
+            gw.port, target, headers=[(b"content-type", b"application/json")], body=CHAT
+        )
         assert response.status == 200, response
     sent = upstream.requests[before:]
-    assert [r.target for r in sent] == [b"/chat/completions", b"/v1/files:upload", b"/models/gpt-4o-mini@2024~x"]
+    assert [r.target for r in sent] == [
+        b"/chat/completions",
+        b"/v1/files:upload",
+        b"/models/gpt-4o-mini@2024~x",
+    ]

@@ -183,7 +183,10 @@ raw_body = st.one_of(
 step = st.fixed_dictionaries(
     {
         "provider": st.one_of(
-            st.just("openai"), st.just("openai"), st.sampled_from(["compat", "workers-ai"]), nasty_text
+            st.just("openai"),
+            st.just("openai"),
+            st.sampled_from(["compat", "workers-ai"]),
+            nasty_text,
         ),
         "endpoint": endpoint,
         "query": st.builds(chat_body, model_id, st.one_of(plain_text, nasty_text), body_extra),
@@ -196,7 +199,9 @@ step = st.fixed_dictionaries(
         ),
         "config": st.one_of(
             st.dictionaries(
-                st.sampled_from(["requestTimeout", "maxAttempts", "backoff", "cacheKey", "eventId"]),
+                st.sampled_from(
+                    ["requestTimeout", "maxAttempts", "backoff", "cacheKey", "eventId"]
+                ),
                 json_value,
                 max_size=2,
             ),
@@ -212,7 +217,13 @@ wire_value = st.text(
 wire_headers = st.lists(
     st.tuples(
         st.sampled_from(
-            ["x-note", "cf-aig-event-id", "cf-aig-metadata", "cf-aig-cache-key", "cf-aig-skip-cache"]
+            [
+                "x-note",
+                "cf-aig-event-id",
+                "cf-aig-metadata",
+                "cf-aig-cache-key",
+                "cf-aig-skip-cache",
+            ]
         ),
         wire_value,
     ),
@@ -296,7 +307,11 @@ def well_formed(response: RawResponse) -> str:
         assert data["httpCode"] == response.status
         assert data["error"] == [{"code": data["internalCode"], "message": data["message"]}]
         return "gateway"
-    if response.status == 200 and isinstance(data, dict) and str(data.get("id", "")).startswith("rec-"):
+    if (
+        response.status == 200
+        and isinstance(data, dict)
+        and str(data.get("id", "")).startswith("rec-")
+    ):
         return "upstream"
     # the mock model answers faults (``~status=503``) and non-pass-through providers
     assert isinstance(data, dict) and ("error" in data or "choices" in data or "result" in data), (
@@ -317,9 +332,12 @@ def test_universal_steps(
 @settings(EXAMPLES, max_examples=500)
 @given(
     route=path,
-    body=st.one_of(st.builds(chat_body, model_id, nasty_text, body_extra).map(
-        lambda b: json.dumps(b).encode()
-    ), raw_body),
+    body=st.one_of(
+        st.builds(chat_body, model_id, nasty_text, body_extra).map(
+            lambda b: json.dumps(b).encode()
+        ),
+        raw_body,
+    ),
     headers=wire_headers,
 )
 def test_gateway_paths(

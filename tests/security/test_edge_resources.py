@@ -16,7 +16,7 @@ import pytest
 
 from langchain_cf_gateway.local import LocalGateway
 
-from .edge_helpers import exchange, gateway_error, raw_request, read_response, strict_json
+from .edge_helpers import RawResponse, exchange, gateway_error, raw_request, strict_json
 
 CHAT = b'{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
 
@@ -28,9 +28,9 @@ def gw() -> Iterator[LocalGateway]:
         yield gateway
 
 
-def _compat(gw: LocalGateway, body: bytes, gateway_id: str = "default", **kw: object):  # type: ignore[no-untyped-def]
+def _compat(gw: LocalGateway, body: bytes, gateway_id: str = "default") -> RawResponse:
     target = f"/v1/{gw.account_id}/{gateway_id}/compat/chat/completions".encode()
-    return raw_request(gw.port, target, headers=[(b"content-type", b"application/json")], body=body, **kw)  # type: ignore[arg-type]
+    return raw_request(gw.port, target, headers=[(b"content-type", b"application/json")], body=body)
 
 
 def test_requests_refused_before_authentication_keep_nothing(gw: LocalGateway) -> None:
@@ -54,7 +54,11 @@ def test_requests_refused_before_authentication_keep_nothing(gw: LocalGateway) -
 
 def test_what_received_keeps_is_bounded_in_bytes() -> None:
     with LocalGateway(received_max_bytes=1_000_000) as gw:
-        body = b'{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"' + b"y" * 300_000 + b'"}]}'
+        body = (
+            b'{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"'
+            + b"y" * 300_000
+            + b'"}]}'
+        )
         for _ in range(6):
             assert _compat(gw, body).status == 200
         kept = gw.received
@@ -65,7 +69,9 @@ def test_what_received_keeps_is_bounded_in_bytes() -> None:
 def _long_head(size: int) -> bytes:
     return (
         b"GET /v1/a/default/compat/models HTTP/1.1\r\nhost: 127.0.0.1\r\n"
-        + b"x-pad: " + b"p" * size + b"\r\nconnection: close\r\n\r\n"
+        + b"x-pad: "
+        + b"p" * size
+        + b"\r\nconnection: close\r\n\r\n"
     )
 
 
@@ -93,7 +99,7 @@ def _closed_within(sock: socket.socket, seconds: float, trickle: bytes = b"") ->
             if trickle:
                 sock.sendall(trickle)
             chunk = sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             continue
         except (ConnectionResetError, BrokenPipeError):
             return got
@@ -119,7 +125,7 @@ def test_connections_past_the_bound_get_a_gateway_503() -> None:
         idle = [socket.create_connection(("127.0.0.1", gw.port)) for _ in range(2)]
         try:
             time.sleep(0.2)  # let the server accept both
-            status, code, _ = gateway_error(exchange(gw.port, _long_head(10)))
+            status, _, _ = gateway_error(exchange(gw.port, _long_head(10)))
             assert status == 503
         finally:
             for sock in idle:
@@ -141,12 +147,18 @@ def test_cf_aig_serve_has_flags_for_the_bounds() -> None:
     configure(parser)
     args = parser.parse_args(
         [
-            "--max-head-bytes", "8192",
-            "--head-timeout", "3",
-            "--max-connections", "50",
-            "--backlog", "64",
-            "--allowed-host", "gw.internal",
-            "--allowed-host", "10.0.0.5",
+            "--max-head-bytes",
+            "8192",
+            "--head-timeout",
+            "3",
+            "--max-connections",
+            "50",
+            "--backlog",
+            "64",
+            "--allowed-host",
+            "gw.internal",
+            "--allowed-host",
+            "10.0.0.5",
         ]
     )
     assert args.max_head_bytes == 8192 and args.head_timeout == 3
@@ -159,11 +171,17 @@ def test_cf_aig_serve_has_flags_for_the_bounds() -> None:
     [
         b"[" * 100_000 + b"]" * 100_000,
         b'{"model":"openai/gpt-4o-mini","messages":' + b"[" * 500 + b"]" * 500 + b"}",
-        b'{"model":"openai/gpt-4o-mini","messages":[],"x":' + b'{"a":' * 300 + b"1" + b"}" * 300 + b"}",
+        b'{"model":"openai/gpt-4o-mini","messages":[],"x":'
+        + b'{"a":' * 300
+        + b"1"
+        + b"}" * 300
+        + b"}",
     ],
     ids=["100k-deep", "500-deep-list", "300-deep-object"],
 )
-def test_deeply_nested_json_gets_the_gateway_400_and_a_log_row(gw: LocalGateway, body: bytes) -> None:
+def test_deeply_nested_json_gets_the_gateway_400_and_a_log_row(
+    gw: LocalGateway, body: bytes
+) -> None:
     gw.reset()
     for target in (
         f"/v1/{gw.account_id}/default/compat/chat/completions",
@@ -181,7 +199,11 @@ def test_deeply_nested_json_gets_the_gateway_400_and_a_log_row(gw: LocalGateway,
 @pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e309", b"-1e400"])
 def test_non_finite_numbers_are_refused_at_the_edge(gw: LocalGateway, number: bytes) -> None:
     gw.reset()
-    body = b'{"model":"openai/gpt-4o-mini","temperature":' + number + b',"messages":[{"role":"user","content":"hi"}]}'
+    body = (
+        b'{"model":"openai/gpt-4o-mini","temperature":'
+        + number
+        + b',"messages":[{"role":"user","content":"hi"}]}'
+    )
     status, code, message = gateway_error(_compat(gw, body))
     assert (status, code) == (400, 7001)
     assert "temperature" in message, message
@@ -215,7 +237,13 @@ def test_an_unparsable_request_gets_the_gateway_error_body(gw: LocalGateway) -> 
 
 def test_the_logs_api_stays_strict_json_after_odd_bodies(gw: LocalGateway) -> None:
     gw.reset()
-    body = json.dumps({"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "ok"}], "n": 10**30})
+    body = json.dumps(
+        {
+            "model": "openai/gpt-4o-mini",
+            "messages": [{"role": "user", "content": "ok"}],
+            "n": 10**30,
+        }
+    )
     assert _compat(gw, body.encode()).status in (200, 400)
     rows = gw.logs()
     assert rows
