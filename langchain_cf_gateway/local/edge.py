@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -60,22 +61,6 @@ class EdgeError(GatewayRequestError):
 
 class NotJson(EdgeError):
     """The body is not JSON at all (as opposed to JSON the gateway refuses)."""
-
-
-class _NonFinite:
-    """Stands in for ``NaN``, ``Infinity`` or an overflowing number while parsing."""
-
-    __slots__ = ("literal",)
-
-    def __init__(self, literal: str) -> None:
-        self.literal = literal
-
-
-def _finite_float(text: str) -> float | _NonFinite:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        return _NonFinite(text)
-    return value
 
 
 def field_name(key: str) -> str:
@@ -225,36 +210,61 @@ def query_string(raw: bytes) -> None:
 # ---------------------------------------------------------------------- JSON
 
 
+class _NonFiniteSeen(Exception):
+    """Raised by the strict decoder's hooks: the body holds NaN, Infinity or 1e309."""
+
+
+def _strict_float(text: str) -> float:
+    value = float(text)
+    if math.isfinite(value):
+        return value
+    raise _NonFiniteSeen
+
+
+def _strict_constant(text: str) -> float:
+    raise _NonFiniteSeen
+
+
+# Built once: json.loads with hooks would build a decoder per call. The hooks run only
+# for float literals and the NaN / Infinity constants, so a usual chat body costs the
+# same as with json.loads.
+_STRICT: Final = json.JSONDecoder(parse_float=_strict_float, parse_constant=_strict_constant)
+
+
 def parse_json(body: bytes, where: str = "body") -> Any:
     """``json.loads`` for request bodies: strict, bounded in depth, valid Unicode.
 
     Raises :class:`NotJson` for text that is not JSON, :class:`EdgeError` (naming the
-    field, such as ``body.temperature``) for JSON the gateway refuses.
+    field, such as ``body.temperature``) for JSON the gateway refuses. The tree is
+    walked (for depth and surrogates) only when a scan of the bytes in C says it may
+    need it: more brackets than the depth bound, or a surrogate escape; a usual chat
+    body is never walked.
     """
-    flagged: list[bool] = []
-
-    def constant(literal: str) -> _NonFinite:
-        flagged.append(True)
-        return _NonFinite(literal)
-
-    def number(text: str) -> float | _NonFinite:
-        value = _finite_float(text)
-        if isinstance(value, _NonFinite):
-            flagged.append(True)
-        return value
-
     try:
-        data = json.loads(body, parse_constant=constant, parse_float=number)
+        # decoded as json.loads decodes bytes (UTF-8/16/32 by detection, BOM allowed)
+        data = _STRICT.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except RecursionError:
         raise EdgeError(_too_deep(where)) from None
+    except _NonFiniteSeen:
+        _locate_non_finite(body, where)
+        raise  # pragma: no cover - _locate_non_finite always raises
     except ValueError:
         raise NotJson("the body is not valid JSON") from None
     surrogates = _MAYBE_SURROGATE.search(body) is not None
-    # nesting deeper than the bound needs more brackets than the bound: count them in C
-    deep = body.count(b"[") + body.count(b"{") > Bounds.JSON_MAX_DEPTH
-    if flagged or surrogates or deep:
+    # nesting deeper than the bound needs more brackets than the bound: counted in C
+    if surrogates or body.count(b"[") + body.count(b"{") > Bounds.JSON_MAX_DEPTH:
         _walk(data, where, surrogates)
     return data
+
+
+def _locate_non_finite(body: bytes, where: str) -> None:
+    """Raise the :class:`EdgeError` naming the field that holds NaN, Infinity or 1e309."""
+    try:
+        data = json.loads(body)  # NaN and Infinity as floats, 1e309 as inf
+    except RecursionError:
+        raise EdgeError(_too_deep(where)) from None
+    _walk(data, where, surrogates=False)
+    raise EdgeError(f"{where} holds a number that is not finite (NaN, Infinity or 1e309)")
 
 
 def _too_deep(where: str) -> str:
@@ -280,10 +290,10 @@ def _walk(data: Any, where: str, surrogates: bool) -> None:
             if depth >= Bounds.JSON_MAX_DEPTH:
                 raise EdgeError(_too_deep(where))
             stack.extend((item, (link, i), depth + 1) for i, item in enumerate(value))
-        elif isinstance(value, _NonFinite):
+        elif isinstance(value, float) and not math.isfinite(value):
             raise EdgeError(
-                f"{_spell(where, link)} is {value.literal}; JSON numbers must be finite "
-                "(no NaN, Infinity or numbers beyond 1.8e308)"
+                f"{_spell(where, link)} is not a finite number; JSON numbers must be finite "
+                "(no NaN, Infinity, nor numbers beyond 1.8e308 such as 1e309)"
             )
         elif surrogates and isinstance(value, str):
             _check_unicode(value, where, link)

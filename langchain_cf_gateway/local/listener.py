@@ -107,6 +107,7 @@ class HostPolicy:
     allowed_origins: tuple[str, ...] = ()
     _hosts: frozenset[str] = field(init=False, repr=False)
     _origins: frozenset[str] = field(init=False, repr=False)
+    _verdicts: dict[bytes, str | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         hosts = set()
@@ -122,6 +123,8 @@ class HostPolicy:
         object.__setattr__(self, "_hosts", frozenset(hosts))
         origins = {o.strip().lower().rstrip("/") for o in self.allowed_origins}
         object.__setattr__(self, "_origins", frozenset(origins))
+        # Host values repeat (one or two per deployment): remember the verdicts, bounded.
+        object.__setattr__(self, "_verdicts", {})
 
     @classmethod
     def of(
@@ -140,6 +143,16 @@ class HostPolicy:
         """Why a ``Host`` header is refused, or None."""
         if value is None or _WILDCARD in self._hosts:
             return None
+        try:
+            return self._verdicts[value]
+        except KeyError:
+            pass
+        if len(self._verdicts) >= 256:
+            self._verdicts.clear()
+        verdict = self._verdicts[value] = self._host_problem(value)
+        return verdict
+
+    def _host_problem(self, value: bytes) -> str | None:
         host = _split_host(value.decode("latin-1"))
         if host is not None and self.host_allowed(host):
             return None
