@@ -77,6 +77,9 @@ class Bounds:
     """Deepest nesting of arrays and objects a request body may have (the local gateway's
     choice; Cloudflare states none). Chat bodies with tool schemas stay far below it, and
     it keeps every parser and serialiser of the body well inside Python's recursion limit."""
+    UNIVERSAL_STEPS_MAX: Final = 32
+    """Most steps one universal request may have (the local gateway's choice, so that one
+    request cannot fan out into thousands of upstream calls and log rows)."""
     STEP_HEADERS_MAX: Final = 100
     """Most entries a universal step's ``headers`` object may have (the local gateway's choice)."""
     GATEWAY_ID_MAX_CHARS: Final = 64

@@ -642,6 +642,13 @@ class GatewayApp:
             )
             attempted = _Attempted(None, None, None, malformed, started, None, ids.log_id)
             return await self._answer(gateway, ids, headers, body, [attempted], universal=True)
+        if len(steps) > Bounds.UNIVERSAL_STEPS_MAX:
+            too_many = edge.EdgeError(
+                f"the universal endpoint takes at most {Bounds.UNIVERSAL_STEPS_MAX} steps; "
+                f"got {len(steps)}"
+            )
+            refused = _Attempted(None, None, None, too_many, started, None, ids.log_id)
+            return await self._answer(gateway, ids, headers, body, [refused], universal=True)
         checked: list[tuple[str, str, dict[str, str], dict[str, Any] | None]] = []
         for index, step in enumerate(steps):
             where = f"steps[{index}]"

@@ -57,6 +57,8 @@ DEFAULT_BACKLOG: Final = 2048
 _LINGER_S: Final = 2.0
 """How long a refused connection keeps reading (and dropping) before it is closed, so
 that closing it does not reset the connection under a client still writing."""
+_DRAIN_MAX_BYTES: Final = 1024 * 1024
+"""How much of a refused request's body is read and dropped before closing anyway."""
 _WILDCARD: Final = "*"
 
 
@@ -194,16 +196,21 @@ class HostGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        host = origin = None
+        hosts: list[bytes] = []
+        origins: list[bytes] = []
         for name, value in scope["headers"]:
             if name == b"host":
-                host = value
+                hosts.append(value)
             elif name == b"origin":
-                origin = value
-        problem = self.policy.host_problem(host)
-        status = 421
-        if problem is None:
-            problem, status = self.policy.origin_problem(origin), 403
+                origins.append(value)
+        status, problem = 400, None
+        if len(hosts) > 1:  # RFC 9112 section 3.2: more than one Host is a 400
+            problem = "Invalid request: more than one Host header"
+        else:
+            status, problem = 421, self.policy.host_problem(hosts[0] if hosts else None)
+        for origin in origins:
+            if problem is None:
+                status, problem = 403, self.policy.origin_problem(origin)
         if problem is None:
             await self.app(scope, receive, send)
             return
@@ -215,8 +222,10 @@ class HostGuard:
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload, "more_body": True})
-        while True:  # drop what the client still sends, so that closing does not reset
-            message = await receive()
+        dropped = 0
+        while dropped < _DRAIN_MAX_BYTES:  # drop what the client still sends (a little), so
+            message = await receive()  # that closing does not reset it under the client
+            dropped += len(message.get("body", b""))
             if message["type"] == "http.disconnect" or not message.get("more_body"):
                 break
         await send({"type": "http.response.body", "body": b"", "more_body": False})

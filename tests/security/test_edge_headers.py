@@ -172,3 +172,10 @@ def test_the_logs_api_shows_no_refused_header_value(gw: LocalGateway) -> None:
     _universal(gw, [chat_step("x", headers={"x-secret-ish": "v\r\nx-injected: 1"})])
     text = json.dumps(gw.logs())
     assert "x-injected" not in text
+
+
+def test_a_universal_request_fans_out_to_a_bounded_number_of_steps(
+    gw: LocalGateway, upstream: RecordingUpstream
+) -> None:
+    message = _refused(gw, upstream, [chat_step(f"s{i}") for i in range(33)])
+    assert "at most 32 steps" in message

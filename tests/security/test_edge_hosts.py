@@ -161,3 +161,11 @@ def test_cf_aig_serve_refuses_a_foreign_host_and_serves_an_allowed_one(tmp_path:
     finally:
         process.stop()
     assert sys.executable and subprocess  # the process helper runs this interpreter
+
+
+def test_two_host_headers_get_400(gw: LocalGateway) -> None:
+    target = f"/v1/{gw.account_id}/default/compat/chat/completions".encode()
+    response = raw_request(
+        gw.port, target, headers=[(b"host", b"attacker.example")], body=CHAT, host=b"127.0.0.1"
+    )
+    assert gateway_error(response)[0] == 400
