@@ -194,7 +194,8 @@ def upstream_path(path: str, field: str) -> str:
         bad = next(c for c in path if _PATH.fullmatch(c) is None)
         what = "'%' (a percent-escape left after decoding)" if bad == "%" else describe(bad)
         raise EdgeError(f"{field} holds {what}; a provider path takes {_PATH_CHARS}")
-    if any(segment in (".", "..") for segment in path.split("/")):
+    # "..;x" counts too: servers that take ;-parameters off a segment read it as ".."
+    if any(segment.partition(";")[0] in (".", "..") for segment in path.split("/")):
         raise EdgeError(
             f"{field} holds a dot segment ('.' or '..', percent-encoded or not); "
             "give the provider path without them"

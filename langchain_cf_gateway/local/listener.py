@@ -17,9 +17,10 @@ bound                         default    past it
 
 The head bound and the head timeout are enforced in :class:`EdgeProtocol`, a subclass
 of uvicorn's httptools protocol: uvicorn's own ``h11_max_incomplete_event_size`` applies
-to its h11 protocol only (about twice as slow per request), and no uvicorn protocol
-times out a head that never ends (``timeout_keep_alive`` only covers the idle time
-between requests). uvicorn's ``limit_concurrency`` answers 503 in plain text; the
+to its h11 protocol only (measured: a cache hit's p50 through an httpx client went from
+~0.93 ms to ~1.09 ms with h11, while this subclass is within the run-to-run noise of
+plain httptools), and no uvicorn protocol times out a head that never ends
+(``timeout_keep_alive`` only covers the idle time between requests). uvicorn's ``limit_concurrency`` answers 503 in plain text; the
 protocol answers every refusal it makes (400 unparsable, 408, 431, 503) with the
 gateway error body instead. All refusals here happen before authentication, so they
 are neither logged nor kept in ``received``.

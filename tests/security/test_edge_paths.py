@@ -51,6 +51,8 @@ ESCAPES = [
     b"chat/completions%00",
     b"chat/..",
     b"chat/.",
+    b"chat/..;/admin",
+    b"chat/.;x=1/completions",
 ]
 
 
