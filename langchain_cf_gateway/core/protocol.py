@@ -77,6 +77,14 @@ class Bounds:
     """Deepest nesting of arrays and objects a request body may have (the local gateway's
     choice; Cloudflare states none). Chat bodies with tool schemas stay far below it, and
     it keeps every parser and serialiser of the body well inside Python's recursion limit."""
+    JSON_MAX_CONTAINERS: Final = 200_000
+    """Most arrays and objects a request body may hold (the local gateway's choice): far
+    above any chat or embeddings request (2,048 token arrays), and it keeps the worst
+    25 MB body from costing seconds of parsing on the event loop."""
+    JSON_MAX_VALUES: Final = 1_000_000
+    """Most values (array items and object members) a request body may hold (the local
+    gateway's choice): above OpenAI's 300,000 tokens per embeddings request given as
+    token arrays, and parsed in about a tenth of a second."""
     UNIVERSAL_STEPS_MAX: Final = 32
     """Most steps one universal request may have (the local gateway's choice, so that one
     request cannot fan out into thousands of upstream calls and log rows)."""

@@ -226,46 +226,107 @@ def _strict_constant(text: str) -> float:
     raise _NonFiniteSeen
 
 
-# Built once: json.loads with hooks would build a decoder per call. The hooks run only
-# for float literals and the NaN / Infinity constants, so a usual chat body costs the
-# same as with json.loads.
+# Built once (json.loads with hooks builds a decoder per call). The hooks run only for
+# float literals and the NaN / Infinity constants: a usual body parses at json.loads speed.
 _STRICT: Final = json.JSONDecoder(parse_float=_strict_float, parse_constant=_strict_constant)
+# A JSON string, unrolled so that the engine runs [^"\\]* in a tight loop.
+_STRING: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
+_ONE_KIND: Final = bytes.maketrans(b"{}", b"[]")
+_LOCATE_MAX_BYTES: Final = 1024 * 1024
+"""Bodies up to this size are walked in Python to name the offending field; a larger
+one is refused with a message that names no field, so the refusal stays cheap."""
 
 
 def parse_json(body: bytes, where: str = "body") -> Any:
-    """``json.loads`` for request bodies: strict, bounded in depth, valid Unicode.
+    """``json.loads`` for request bodies: strict, bounded, valid Unicode.
 
     Raises :class:`NotJson` for text that is not JSON, :class:`EdgeError` (naming the
-    field, such as ``body.temperature``) for JSON the gateway refuses. The tree is
-    walked (for depth and surrogates) only when a scan of the bytes in C says it may
-    need it: more brackets than the depth bound, or a surrogate escape; a usual chat
-    body is never walked.
+    field, such as ``body.temperature``, for bodies up to 1 MiB) for JSON the gateway
+    refuses. Every check runs at C speed (``bytes.count``, ``re``, the json module) and
+    only when a scan says it may matter, so a usual chat body costs what ``json.loads``
+    costs, and the worst 25 MB body is refused or parsed without a walk in Python:
+
+    - more than ``Bounds.JSON_MAX_VALUES`` values or ``Bounds.JSON_MAX_CONTAINERS``
+      arrays and objects: refused before parsing (json.loads of 25 MB of small numbers
+      would hold the event loop for over a second);
+    - nesting deeper than ``Bounds.JSON_MAX_DEPTH``: the brackets outside strings are
+      reduced pair by pair, at most 2 x the bound passes;
+    - ``NaN``, ``Infinity``, ``1e309``: the decoder's hooks;
+    - an unpaired surrogate: re-encoding the parsed data as UTF-8, only when the bytes
+      hold a surrogate escape.
     """
     try:
         # decoded as json.loads decodes bytes (UTF-8/16/32 by detection, BOM allowed)
-        data = _STRICT.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
+        encoding = json.detect_encoding(body)
+        text = body.decode(encoding, "surrogatepass")
+    except ValueError:
+        raise NotJson("the body is not valid JSON") from None
+    skeleton = None
+    # a million values need more than a megabyte; deep nesting needs many brackets
+    if len(body) > _LOCATE_MAX_BYTES or body.count(b"[") + body.count(b"{") > Bounds.JSON_MAX_DEPTH:
+        utf8 = body if encoding == "utf-8" else text.encode("utf-8", "surrogatepass")
+        outside = _STRING.sub(b"", utf8)  # what is left outside strings
+        if outside.count(b",") >= Bounds.JSON_MAX_VALUES:
+            raise EdgeError(
+                f"{where} has more than {Bounds.JSON_MAX_VALUES} values (array items and "
+                "object members); send fewer"
+            )
+        # the brackets, of one kind: valid JSON nests them properly
+        skeleton = outside.translate(_ONE_KIND, _NOT_BRACKETS)
+        containers = len(skeleton) // 2
+        if containers > Bounds.JSON_MAX_CONTAINERS:
+            raise EdgeError(
+                f"{where} has {containers} arrays and objects; at most {Bounds.JSON_MAX_CONTAINERS}"
+            )
+    try:
+        data = _STRICT.decode(text)
     except RecursionError:
         raise EdgeError(_too_deep(where)) from None
     except _NonFiniteSeen:
-        _locate_non_finite(body, where)
-        raise  # pragma: no cover - _locate_non_finite always raises
+        _locate(body, where)
+        raise EdgeError(
+            f"{where} holds a number that is not finite; JSON numbers must be finite "
+            "(no NaN, Infinity, nor numbers beyond 1.8e308 such as 1e309)"
+        ) from None
     except ValueError:
         raise NotJson("the body is not valid JSON") from None
-    surrogates = _MAYBE_SURROGATE.search(body) is not None
-    # nesting deeper than the bound needs more brackets than the bound: counted in C
-    if surrogates or body.count(b"[") + body.count(b"{") > Bounds.JSON_MAX_DEPTH:
-        _walk(data, where, surrogates)
+    if skeleton is not None and _deeper_than(skeleton, Bounds.JSON_MAX_DEPTH):
+        raise EdgeError(_too_deep(where))
+    if (b"\\u" in body or b"\xed" in body) and _MAYBE_SURROGATE.search(body) is not None:
+        try:
+            json.dumps(data, ensure_ascii=False, check_circular=False).encode("utf-8")
+        except UnicodeEncodeError:
+            _locate(body, where)
+            raise EdgeError(
+                f"{where} holds an unpaired UTF-16 surrogate; send valid Unicode (a "
+                "surrogate escape such as \\ud83d must be followed by its pair)"
+            ) from None
     return data
 
 
-def _locate_non_finite(body: bytes, where: str) -> None:
-    """Raise the :class:`EdgeError` naming the field that holds NaN, Infinity or 1e309."""
+def _deeper_than(skeleton: bytes, bound: int) -> bool:
+    """Whether properly nested brackets (``[[][[]]]``) nest deeper than ``bound``.
+
+    Each pass removes the innermost pairs (``bytes.replace`` does not rescan what a
+    removal joins), so exactly one level: depth d is gone after d passes.
+    """
+    for _ in range(bound):
+        if not skeleton:
+            return False
+        skeleton = skeleton.replace(b"[]", b"")
+    return bool(skeleton)
+
+
+def _locate(body: bytes, where: str) -> None:
+    """Raise the :class:`EdgeError` naming the offending field, if the body is small."""
+    if len(body) > _LOCATE_MAX_BYTES:
+        return
     try:
         data = json.loads(body)  # NaN and Infinity as floats, 1e309 as inf
-    except RecursionError:
-        raise EdgeError(_too_deep(where)) from None
-    _walk(data, where, surrogates=False)
-    raise EdgeError(f"{where} holds a number that is not finite (NaN, Infinity or 1e309)")
+    except (RecursionError, ValueError):
+        return
+    _walk(data, where)
 
 
 def _too_deep(where: str) -> str:
@@ -275,28 +336,23 @@ def _too_deep(where: str) -> str:
     )
 
 
-def _walk(data: Any, where: str, surrogates: bool) -> None:
+def _walk(data: Any, where: str) -> None:
     # Paths are kept as (parent, key) links and only spelled out for an error message.
-    stack: list[tuple[Any, Any, int]] = [(data, None, 0)]
+    stack: list[tuple[Any, Any]] = [(data, None)]
     while stack:
-        value, link, depth = stack.pop()
+        value, link = stack.pop()
         if isinstance(value, dict):
-            if depth >= Bounds.JSON_MAX_DEPTH:
-                raise EdgeError(_too_deep(where))
             for key, item in value.items():
-                if surrogates:
-                    _check_unicode(key, where, link, key)
-                stack.append((item, (link, key), depth + 1))
+                _check_unicode(key, where, link, key)
+                stack.append((item, (link, key)))
         elif isinstance(value, list):
-            if depth >= Bounds.JSON_MAX_DEPTH:
-                raise EdgeError(_too_deep(where))
-            stack.extend((item, (link, i), depth + 1) for i, item in enumerate(value))
+            stack.extend((item, (link, i)) for i, item in enumerate(value))
         elif isinstance(value, float) and not math.isfinite(value):
             raise EdgeError(
                 f"{_spell(where, link)} is not a finite number; JSON numbers must be finite "
                 "(no NaN, Infinity, nor numbers beyond 1.8e308 such as 1e309)"
             )
-        elif surrogates and isinstance(value, str):
+        elif isinstance(value, str):
             _check_unicode(value, where, link)
 
 

@@ -248,3 +248,30 @@ def test_the_logs_api_stays_strict_json_after_odd_bodies(gw: LocalGateway) -> No
     rows = gw.logs()
     assert rows
     strict_json(json.dumps(rows, allow_nan=False).encode())
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b'{"model":"openai/gpt-4o-mini","x":[' + b"1," * 1_100_000 + b"1]}", "values"),
+        (b'{"model":"openai/gpt-4o-mini","x":[' + b"[]," * 250_000 + b"[]]}", "arrays and objects"),
+    ],
+    ids=["1.1M-values", "250k-arrays"],
+)
+def test_bodies_too_costly_to_parse_are_refused_before_parsing(
+    gw: LocalGateway, body: bytes, words: str
+) -> None:
+    gw.reset()
+    status, code, message = gateway_error(_compat(gw, body))
+    assert (status, code) == (400, 7001) and words in message, message
+    assert [r["success"] for r in gw.logs()] == [False]
+
+
+def test_a_large_embeddings_request_of_token_arrays_is_still_served(gw: LocalGateway) -> None:
+    inputs = [[i % 50_000 for i in range(146)] for _ in range(2048)]  # ~300k tokens
+    body = json.dumps({"model": "openai/text-embedding-3-small", "input": inputs}).encode()
+    target = f"/v1/{gw.account_id}/default/compat/embeddings".encode()
+    response = raw_request(
+        gw.port, target, headers=[(b"content-type", b"application/json")], body=body
+    )
+    assert response.status == 200, response
