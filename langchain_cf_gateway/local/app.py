@@ -28,8 +28,13 @@ Choices where the spec is silent (its open questions 1 to 7):
 - Authentication (section 3) reads only ``cf-aig-authorization: Bearer <token>``; a
   provider ``Authorization`` header never stands in for it (open question 7).
 - Gateway-made errors (2001, 2008, 2009, 2003, 7001, 2005) use core's body shape
-  (section 5). Requests rejected before authentication (2001, 2009) are not logged;
-  later ones are, with ``success: false``.
+  (section 5). Requests rejected before authentication (2001, 2009) are neither logged
+  nor kept in :attr:`GatewayApp.received`; later ones are logged, with ``success: false``.
+- After authentication and before any upstream call, the request is held to the
+  edge's rules (:mod:`.edge`: header syntax of step headers and config, upstream paths
+  without dot segments, strict and bounded JSON); a breach is a logged 400 naming the
+  field. ``Host``/``Origin`` and the transport bounds come first (:mod:`.listener`).
+  404 and 405 outside the routes use the gateway error shape too.
 - A request body over 25 MB (the cacheable limit of section 6; Cloudflare states no
   request limit) is refused with HTTP 413 and the gateway error shape (code 7001,
   ``httpCode`` 413) as soon as the limit is passed, without reading the rest; not logged.
@@ -366,7 +371,7 @@ class GatewayApp:
         """Append an authenticated request to :attr:`received`, within its bounds.
 
         Only requests that passed authentication are kept, so that a client without
-        the token cannot make the gateway hold anything (issue 11, item 6).
+        the token cannot make the gateway hold anything.
         """
         scope = request.scope
         size = len(body) + sum(len(k) + len(v) for k, v in headers.items())

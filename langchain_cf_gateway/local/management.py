@@ -155,7 +155,7 @@ class Management:
         headers, body = await self.app.read(request)
         if not self.app.management_token_matches(headers.get("authorization")):
             raise ApiError(ApiErrorCode.AUTHENTICATION, "Authentication error")
-        self.app.keep(request, headers, body)  # only once authenticated (issue 11, item 6)
+        self.app.keep(request, headers, body)  # only once authenticated
         return headers, body
 
     @staticmethod
