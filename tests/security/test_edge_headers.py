@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -179,3 +180,39 @@ def test_a_universal_request_fans_out_to_a_bounded_number_of_steps(
 ) -> None:
     message = _refused(gw, upstream, [chat_step(f"s{i}") for i in range(33)])
     assert "at most 32 steps" in message
+
+
+def test_two_victims_after_the_smuggling_body_each_get_their_own_answer_from_cf_aig_serve(
+    tmp_path: Path,
+) -> None:
+    """The issue's scenario against a real ``cf-aig serve`` process with caching on."""
+    from tests.reliability.gateway_process import GatewayProcess
+
+    with RecordingUpstream() as recorder:
+        config = tmp_path / "local.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "upstreams": {"openai": {"base_url": recorder.base_url, "api_key": "sk-held"}},
+                    "gateways": {"default": {"cache_ttl": 300}},
+                }
+            )
+        )
+        process = GatewayProcess("--config", str(config)).start()
+        try:
+            port = int(process.base_url.rsplit(":", 1)[1])
+
+            def send(steps: list[dict[str, Any]]) -> RawResponse:
+                return raw_request(port, b"/v1/acct/default", body=universal_body(steps))
+
+            attacker = send([chat_step("ATTACKER TEXT", headers={"x-a": SMUGGLE})])
+            assert gateway_error(attacker)[:2] == (400, 7001)
+            for victim in ("victim one", "victim two"):
+                answer = send([chat_step(victim)])
+                assert answer.status == 200, answer
+                content = answer.json()["choices"][0]["message"]["content"]
+                assert content == f"echo:{victim}"
+            assert len(recorder.requests) == 2 and not recorder.errors
+            assert all(r.header(b"x-b") is None for r in recorder.requests)
+        finally:
+            process.stop()
