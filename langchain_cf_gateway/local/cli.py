@@ -19,15 +19,19 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ENV_TOKEN, load_config
+from ..core.errors import ConfigError
+from .config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ENV_TOKEN, ServerConfig, load_config
 from .listener import (
     DEFAULT_BACKLOG,
     DEFAULT_HEAD_TIMEOUT_S,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEAD_BYTES,
 )
+
+if TYPE_CHECKING:
+    from .server import LocalGateway
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -100,29 +104,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .server import LocalGateway
-
     config = load_config(args.config)
     generated_token = config.token is None
     generated_management = config.management_token is None
-    gateway = LocalGateway(
-        host=args.host or config.host,
-        port=config.port if args.port is None else args.port,
-        token=config.token,
-        management_token=config.management_token,
-        account_id=config.account_id,
-        log_path=args.log_path or config.log_path,
-        cache_url=args.cache_url or config.cache_url,
-        upstreams=config.upstreams,
-        gateways=config.gateways,
-        log_level="info",
-        allowed_hosts=[*config.allowed_hosts, *(args.allowed_host or [])],
-        allowed_origins=[*config.allowed_origins, *(args.allowed_origin or [])],
-        max_head_bytes=args.max_head_bytes,
-        head_timeout_s=args.head_timeout,
-        max_connections=args.max_connections,
-        backlog=args.backlog,
-    )
+    try:
+        gateway = _gateway(args, config)
+    except ValueError as exc:  # a bound out of range, an allowed host that is no host
+        raise ConfigError(f"cf-aig serve: {exc}") from None
     stop = threading.Event()
 
     def on_signal(*_: Any) -> None:
@@ -149,3 +137,26 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _gateway(args: argparse.Namespace, config: ServerConfig) -> LocalGateway:
+    from .server import LocalGateway  # starlette and uvicorn only when serving
+
+    return LocalGateway(
+        host=args.host or config.host,
+        port=config.port if args.port is None else args.port,
+        token=config.token,
+        management_token=config.management_token,
+        account_id=config.account_id,
+        log_path=args.log_path or config.log_path,
+        cache_url=args.cache_url or config.cache_url,
+        upstreams=config.upstreams,
+        gateways=config.gateways,
+        log_level="info",
+        allowed_hosts=[*config.allowed_hosts, *(args.allowed_host or [])],
+        allowed_origins=[*config.allowed_origins, *(args.allowed_origin or [])],
+        max_head_bytes=args.max_head_bytes,
+        head_timeout_s=args.head_timeout,
+        max_connections=args.max_connections,
+        backlog=args.backlog,
+    )

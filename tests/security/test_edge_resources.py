@@ -275,3 +275,22 @@ def test_a_large_embeddings_request_of_token_arrays_is_still_served(gw: LocalGat
         gw.port, target, headers=[(b"content-type", b"application/json")], body=body
     )
     assert response.status == 200, response
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--max-head-bytes", "10"], "max_head_bytes"),
+        (["--head-timeout", "0"], "head_timeout_s"),
+        (["--allowed-host", "a b:x:y"], "allowed host"),
+    ],
+)
+def test_cf_aig_serve_names_a_bad_bound_without_a_traceback(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from langchain_cf_gateway.cli import main
+
+    assert main(["serve", "--port", "0", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert named in err, err
