@@ -8,6 +8,7 @@ local gateway) both import them. Section numbers refer to
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 from typing import Final
 
@@ -72,6 +73,23 @@ class Bounds:
     HEADER_VALUE_MAX_CHARS: Final = 8192
     """Not a documented gateway limit: a sane ceiling well below what HTTP servers accept."""
     CACHEABLE_BODY_MAX_BYTES: Final = 25 * 1024 * 1024
+    JSON_MAX_DEPTH: Final = 100
+    """Deepest nesting of arrays and objects a request body may have (the local gateway's
+    choice; Cloudflare states none). Chat bodies with tool schemas stay far below it, and
+    it keeps every parser and serialiser of the body well inside Python's recursion limit."""
+    JSON_MAX_CONTAINERS: Final = 200_000
+    """Most arrays and objects a request body may hold (the local gateway's choice): far
+    above any chat or embeddings request (2,048 token arrays), and it keeps the worst
+    25 MB body from costing seconds of parsing on the event loop."""
+    JSON_MAX_VALUES: Final = 1_000_000
+    """Most values (array items and object members) a request body may hold (the local
+    gateway's choice): above OpenAI's 300,000 tokens per embeddings request given as
+    token arrays, and parsed in about a tenth of a second."""
+    UNIVERSAL_STEPS_MAX: Final = 32
+    """Most steps one universal request may have (the local gateway's choice, so that one
+    request cannot fan out into thousands of upstream calls and log rows)."""
+    STEP_HEADERS_MAX: Final = 100
+    """Most entries a universal step's ``headers`` object may have (the local gateway's choice)."""
     GATEWAY_ID_MAX_CHARS: Final = 64
     GATEWAY_ID_PATTERN: Final = r"^[a-z0-9_]+(?:-[a-z0-9_]+)*$"
     """A gateway id the management API creates: lowercase words joined by single dashes
@@ -90,6 +108,24 @@ class Bounds:
     LOG_MANAGEMENT_STRATEGIES: Final = ("STOP_INSERTING", "DELETE_OLDEST")
     LOGPUSH_KEY_MIN_CHARS: Final = 16
     LOGPUSH_KEY_MAX_CHARS: Final = 1024
+
+
+class HeaderSyntax:
+    """What may travel as an HTTP header, per RFC 9110 (https://www.rfc-editor.org/rfc/rfc9110).
+
+    - ``NAME``: a field name is a ``token`` (section 5.1, 5.6.2): letters, digits and
+      ``!#$%&'*+-.^_`|~``; no space, colon or control character.
+    - ``WIRE_VALUE``: a field value as bytes on the wire, read as latin-1 (section 5.5):
+      visible ASCII, space, tab and ``obs-text`` (0x80-0xFF, which is how UTF-8 arrives);
+      no CR, LF, NUL, other C0 control or DEL.
+    - ``TEXT_VALUE``: a header value given as text (a universal step's ``headers``,
+      a step ``config`` string): printable latin-1, i.e. the wire rule without the C1
+      controls U+0080-U+009F; anything outside latin-1 cannot be written as a header.
+    """
+
+    NAME: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+    WIRE_VALUE: Final = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+    TEXT_VALUE: Final = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 
 
 class LogsApi:

@@ -5,7 +5,9 @@ uvicorn). Modules: :mod:`.server` (``LocalGateway``), :mod:`.app` (routes), :mod
 (options, cache, retries), :mod:`.mock` (the mock model), :mod:`.faults` (fault grammar),
 :mod:`.scripts`, :mod:`.cache`, :mod:`.logstore`, :mod:`.gateways`, :mod:`.upstream`
 (mock or pass-through) and :mod:`.connections` (its HTTP client), :mod:`.management`,
-:mod:`.config` (the config file) and :mod:`.cli` (``cf-aig serve``). README.md in this
+:mod:`.config` (the config file), :mod:`.cli` (``cf-aig serve``), :mod:`.edge` (what a
+request must be before it is forwarded) and :mod:`.listener` (Host, Origin, connection
+and request-head bounds). README.md in this
 directory has the curl examples.
 """
 

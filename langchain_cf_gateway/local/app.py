@@ -30,8 +30,13 @@ Choices where the spec is silent (its open questions 1 to 7):
 - Authentication (section 3) reads only ``cf-aig-authorization: Bearer <token>``; a
   provider ``Authorization`` header never stands in for it (open question 7).
 - Gateway-made errors (2001, 2008, 2009, 2003, 7001, 2005) use core's body shape
-  (section 5). Requests rejected before authentication (2001, 2009) are not logged;
-  later ones are, with ``success: false``.
+  (section 5). Requests rejected before authentication (2001, 2009) are neither logged
+  nor kept in :attr:`GatewayApp.received`; later ones are logged, with ``success: false``.
+- After authentication and before any upstream call, the request is held to the
+  edge's rules (:mod:`.edge`: header syntax of step headers and config, upstream paths
+  without dot segments, strict and bounded JSON); a breach is a logged 400 naming the
+  field. ``Host``/``Origin`` and the transport bounds come first (:mod:`.listener`).
+  404 and 405 outside the routes use the gateway error shape too.
 - A request body over 25 MB (the cacheable limit of section 6; Cloudflare states no
   request limit) is refused with HTTP 413 and the gateway error shape (code 7001,
   ``httpCode`` 413) as soon as the limit is passed, without reading the rest; not logged.
@@ -60,6 +65,8 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -73,10 +80,12 @@ from ..core.protocol import (
     gateway_error_body,
 )
 from ..core.providers import COMPAT, CUSTOM_PREFIX, PROVIDERS, WORKERS_AI, Provider, find_provider
+from . import edge
 from .cache import ResponseCache
 from .clock import Clock
 from .faults import split_model
 from .gateways import GatewayRegistry, GatewaySettings
+from .listener import HostGuard, HostPolicy
 from .logstore import LogStore, LogStoreUnavailable
 from .native_routes import native_endpoint
 from .pipeline import (
@@ -94,6 +103,34 @@ from .upstream import JSON, ProviderCall, Upstreams, models_list
 _COMPAT_OPS: Final = {"chat/completions": "chat", "embeddings": "embeddings", "models": "models"}
 _REST_PROVIDERS: Final[dict[str, Provider]] = {p.rest_prefix: p for p in PROVIDERS if p.rest_prefix}
 _JSON_HEADERS: Final = {"content-type": JSON}
+
+
+class _AnyPath(Convertor[str]):
+    """Starlette's ``path`` convertor, but matching CR and LF too (``.`` does not), so
+    that a gateway path holding them reaches :func:`.edge.upstream_path` (a logged 400)
+    instead of falling through to a 404."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("gateway_path", _AnyPath())
+
+
+async def _not_routed(request: Request, exc: Exception) -> Response:
+    """404 and 405 outside the gateway's routes, in the gateway error shape."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    text = "Not found: no route of the local gateway has this path"
+    if status == 405:
+        text = f"Method not allowed: this route does not take {request.method}"
+    body = gateway_error_body(ErrorCode.INVALID_REQUEST, f"Invalid request: {text}")
+    body["httpCode"] = status
+    return Response(_dumps(body), status, _JSON_HEADERS)
 
 
 MAX_BODY_BYTES: Final = Bounds.CACHEABLE_BODY_MAX_BYTES
@@ -265,6 +302,8 @@ class GatewayApp:
         management_token: str | None,
         account_id: str = "local",
         received_max: int = 100_000,
+        received_max_bytes: int = 64 * 1024 * 1024,
+        hosts: HostPolicy | None = None,
     ) -> None:
         self.clock = clock
         self.registry = registry
@@ -276,8 +315,18 @@ class GatewayApp:
         self._token = f"Bearer {token}".encode() if token else None
         self._management_token = f"Bearer {management_token}".encode() if management_token else None
         self.secrets = GatewaySecrets.of(token, management_token)
-        self.received: deque[ReceivedRequest] = deque(maxlen=received_max)
-        self.app = BodyLimit(Starlette(routes=self._routes(), lifespan=self._lifespan), self.clock)
+        self.received: deque[ReceivedRequest] = deque()
+        """Authenticated requests, newest last; at most ``received_max`` of them and
+        ``received_max_bytes`` of bodies and headers (the oldest go first)."""
+        self._received_max = received_max
+        self._received_max_bytes = received_max_bytes
+        self._received_bytes = 0
+        starlette = Starlette(
+            routes=self._routes(),
+            lifespan=self._lifespan,
+            exception_handlers={404: _not_routed, 405: _not_routed},
+        )
+        self.app = HostGuard(BodyLimit(starlette, self.clock), hosts or HostPolicy())
 
     def _routes(self) -> list[Route]:
         from .management import management_routes
@@ -287,7 +336,9 @@ class GatewayApp:
             Route("/v1/{account_id}/{gateway_id}", self.universal, methods=["POST"]),
             Route("/v1/{account_id}/{gateway_id}/", self.universal, methods=["POST"]),
             Route(
-                "/v1/{account_id}/{gateway_id}/{path:path}", self.provider_route, methods=methods
+                "/v1/{account_id}/{gateway_id}/{path:gateway_path}",
+                self.provider_route,
+                methods=methods,
             ),
             Route(
                 "/client/v4/accounts/{account_id}/ai/v1/chat/completions",
@@ -310,6 +361,7 @@ class GatewayApp:
         its start-up settings back, so that a test changing it does not leak into the next.
         """
         self.received.clear()
+        self._received_bytes = 0
         self.scripts.clear()
         await self.cache.clear()
         await self.logs.arun(LogStore.delete(None))
@@ -320,11 +372,20 @@ class GatewayApp:
 
     # ------------------------------------------------------------------ shared steps
 
-    async def record(self, request: Request) -> tuple[dict[str, str], bytes]:
-        """Read the request and append it to :attr:`received`."""
-        scope = request.scope
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    async def read(self, request: Request) -> tuple[dict[str, str], bytes]:
+        """The request's headers (lowercase names) and body; nothing is kept yet."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
         body = await _read_body(request)  # at most MAX_BODY_BYTES: BodyLimit saw to it
+        return headers, body
+
+    def keep(self, request: Request, headers: dict[str, str], body: bytes) -> None:
+        """Append an authenticated request to :attr:`received`, within its bounds.
+
+        Only requests that passed authentication are kept, so that a client without
+        the token cannot make the gateway hold anything.
+        """
+        scope = request.scope
+        size = len(body) + sum(len(k) + len(v) for k, v in headers.items())
         self.received.append(
             ReceivedRequest(
                 scope["method"],
@@ -334,11 +395,26 @@ class GatewayApp:
                 body,
             )
         )
+        self._received_bytes += size
+        while self.received and (
+            len(self.received) > self._received_max
+            or self._received_bytes > self._received_max_bytes
+        ):
+            old = self.received.popleft()
+            self._received_bytes -= len(old.body) + sum(
+                len(k) + len(v) for k, v in old.headers.items()
+            )
+
+    async def record(self, request: Request) -> tuple[dict[str, str], bytes]:
+        """Read the request and keep it (for routes that authenticate nothing)."""
+        headers, body = await self.read(request)
+        self.keep(request, headers, body)
         return headers, body
 
     def new_ids(self, headers: Mapping[str, str]) -> _Ids:
         log_id = self.clock.uuid7()
-        return _Ids(log_id, log_id, headers.get(Header.EVENT_ID) or log_id)
+        event_id = headers.get(Header.EVENT_ID)
+        return _Ids(log_id, log_id, event_id if event_id and edge.echoable(event_id) else log_id)
 
     def gateway(self, gateway_id: str) -> GatewaySettings:
         gateway = self.registry.get(gateway_id)
@@ -470,7 +546,7 @@ class GatewayApp:
 
     async def provider_route(self, request: Request) -> Response:
         """Compat and provider-native routes."""
-        headers, body = await self.record(request)
+        headers, body = await self.read(request)
         started = time.perf_counter()
         ids = self.new_ids(headers)
         params = request.path_params
@@ -480,6 +556,16 @@ class GatewayApp:
             self.authenticate(gateway, headers)
         except GatewayRequestError as err:
             return _error_response(err, ids.headers())
+        self.keep(request, headers, body)
+        try:
+            edge.upstream_path(path, "the path")
+            edge.query_string(request.scope["query_string"])
+            edge.request_headers(headers)
+        except edge.EdgeError as err:
+            refused = _Attempted(
+                None, None, None, err, started, None, ids.log_id, path=edge.printable(path)
+            )
+            return await self._answer(gateway, ids, headers, body, [refused], universal=False)
         if path == f"{COMPAT}/models":
             return Response(_dumps(models_list(None)), 200, {**ids.headers(), **_JSON_HEADERS})
         attempted = await self._attempt(
@@ -497,7 +583,7 @@ class GatewayApp:
 
     async def rest_chat(self, request: Request) -> Response:
         """``/client/v4/accounts/{acct}/ai/v1/chat/completions`` (section 1, REST API)."""
-        headers, body = await self.record(request)
+        headers, body = await self.read(request)
         started = time.perf_counter()
         ids = self.new_ids(headers)
         try:
@@ -506,10 +592,16 @@ class GatewayApp:
                 raise GatewayRequestError(ErrorCode.UNAUTHORIZED)
         except GatewayRequestError as err:
             return _error_response(err, ids.headers())
+        self.keep(request, headers, body)
+        rest_path = "ai/v1/chat/completions"
         try:
-            parsed = _json_body(body)
-        except GatewayRequestError:
+            edge.request_headers(headers)
+            parsed = edge.parse_json(body)
+        except edge.NotJson:
             parsed = None
+        except edge.EdgeError as err:
+            refused = _Attempted(None, None, None, err, started, None, ids.log_id, path=rest_path)
+            return await self._answer(gateway, ids, headers, body, [refused], universal=False)
         model = parsed.get("model") if isinstance(parsed, dict) else None
         if isinstance(model, str):
             prefix, sep, rest = model.partition("/")
@@ -539,22 +631,31 @@ class GatewayApp:
         return await self._answer(gateway, ids, headers, body, [attempted], universal=False)
 
     async def universal(self, request: Request) -> Response:
-        """The universal endpoint: steps in order, fallback on error or timeout (section 1a)."""
-        headers, body = await self.record(request)
+        """The universal endpoint: steps in order, fallback on error or timeout (section 1a).
+
+        Every step is checked (headers, config, provider, endpoint) before the first is
+        sent: a bad one refuses the whole request with 400 naming the field.
+        """
+        headers, body = await self.read(request)
         started = time.perf_counter()
         ids = self.new_ids(headers)
         ids.request_id = self.clock.uuid7()
-        if Header.EVENT_ID not in headers:
+        if not edge.echoable(headers.get(Header.EVENT_ID)):
             ids.event_id = ids.request_id
         try:
             gateway = self.gateway(request.path_params["gateway_id"])
             self.authenticate(gateway, headers)
         except GatewayRequestError as err:
             return _error_response(err, ids.headers())
+        self.keep(request, headers, body)
         try:
-            steps = _json_body(body)
-        except GatewayRequestError:
+            edge.request_headers(headers)
+            steps = edge.parse_json(body, "steps")
+        except edge.NotJson:
             steps = None
+        except edge.EdgeError as err:
+            refused = _Attempted(None, None, None, err, started, None, ids.log_id)
+            return await self._answer(gateway, ids, headers, body, [refused], universal=True)
         if isinstance(steps, dict):
             steps = [steps]
         if not isinstance(steps, list) or not steps or not all(isinstance(s, dict) for s in steps):
@@ -565,21 +666,50 @@ class GatewayApp:
             )
             attempted = _Attempted(None, None, None, malformed, started, None, ids.log_id)
             return await self._answer(gateway, ids, headers, body, [attempted], universal=True)
-        tried: list[_Attempted] = []
-        for index, step in enumerate(steps):
-            step_started = time.perf_counter()
-            raw_headers = step.get("headers")
-            step_headers = (
-                {str(k).lower(): str(v) for k, v in raw_headers.items()}
-                if isinstance(raw_headers, dict)
-                else {}
+        if len(steps) > Bounds.UNIVERSAL_STEPS_MAX:
+            too_many = edge.EdgeError(
+                f"the universal endpoint takes at most {Bounds.UNIVERSAL_STEPS_MAX} steps; "
+                f"got {len(steps)}"
             )
+            refused = _Attempted(None, None, None, too_many, started, None, ids.log_id)
+            return await self._answer(gateway, ids, headers, body, [refused], universal=True)
+        checked: list[tuple[str, str, str, dict[str, str], dict[str, Any] | None]] = []
+        for index, step in enumerate(steps):
+            where = f"steps[{index}]"
+            provider = step.get("provider", "")
+            endpoint = step.get("endpoint", "")
+            try:
+                for name, value in (("provider", provider), ("endpoint", endpoint)):
+                    if not isinstance(value, str):
+                        raise edge.EdgeError(f"{where}.{name} must be a string")
+                provider = edge.upstream_path(provider, f"{where}.provider")
+                # An endpoint may carry its query (Gemini's "...:streamGenerateContent?alt=sse").
+                endpoint, _, step_query = endpoint.lstrip("/").partition("?")
+                endpoint = edge.upstream_path(endpoint, f"{where}.endpoint")
+                edge.query_string(step_query.encode("utf-8", "surrogatepass"), f"{where}.endpoint")
+                step_headers = edge.step_headers(step.get("headers"), f"{where}.headers")
+                config = edge.step_config(step.get("config"), f"{where}.config")
+            except edge.EdgeError as err:
+                refused = _Attempted(
+                    None,
+                    None,
+                    None,
+                    err,
+                    started,
+                    index,
+                    ids.log_id,
+                    path=edge.printable(f"{provider}/{endpoint}"),
+                )
+                return await self._answer(gateway, ids, headers, body, [refused], universal=True)
+            checked.append((provider, endpoint, step_query, step_headers, config))
+        tried: list[_Attempted] = []
+        for index, (step, (provider, endpoint, step_query, step_headers, config)) in enumerate(
+            zip(steps, checked, strict=True)
+        ):
+            step_started = time.perf_counter()
             merged = {**headers, **step_headers}  # step headers > request headers (section 1a)
-            provider = str(step.get("provider", ""))
-            endpoint, _, step_query = str(step.get("endpoint", "")).lstrip("/").partition("?")
             query = step.get("query")
             step_body = _dumps(query) if query is not None else b""
-            config = step.get("config") if isinstance(step.get("config"), dict) else None
             log_id = ids.log_id if index == 0 else self.clock.uuid7()
             attempted = await self._attempt(
                 gateway,
@@ -930,12 +1060,8 @@ def _log_store_unavailable(headers: Mapping[str, str]) -> Response:
 
 
 def _json_body(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise GatewayRequestError(
-            ErrorCode.INVALID_REQUEST, "Invalid request: the body is not valid JSON"
-        ) from None
+    """The body as JSON, held to the edge's rules (:func:`.edge.parse_json`)."""
+    return edge.parse_json(body)
 
 
 def _dumps(data: Any) -> bytes:

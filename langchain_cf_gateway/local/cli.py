@@ -4,7 +4,10 @@
 
     cf-aig serve [--host 127.0.0.1] [--port 8787] [--config local.toml|.yaml]
                  [--cache-url redis://127.0.0.1:6379/0] [--log-path FILE]
-                 [--log-max-rows 100000] [--log-commit-timeout 5]
+                 [--log-max-rows 100000] [--log-commit-timeout 10]
+                 [--allowed-host NAME ...] [--allowed-origin URL ...]
+                 [--max-head-bytes 65536] [--head-timeout 10]
+                 [--max-connections 500] [--backlog 2048]
 
 Serves until interrupted (Ctrl-C or SIGTERM). At start it prints the base URL, the
 compat URL to give an OpenAI SDK, and the tokens it generated (only those it generated:
@@ -18,10 +21,20 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ENV_TOKEN, load_config
+from ..core.errors import ConfigError
+from .config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ENV_TOKEN, ServerConfig, load_config
+from .listener import (
+    DEFAULT_BACKLOG,
+    DEFAULT_HEAD_TIMEOUT_S,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEAD_BYTES,
+)
 from .logstore import DEFAULT_COMMIT_TIMEOUT, DEFAULT_MAX_ROWS
+
+if TYPE_CHECKING:
+    from .server import LocalGateway
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -61,28 +74,62 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="with --log-path, how long a request waits for its log row to be written "
         f"before it gets HTTP 503, code 2503 (default {DEFAULT_COMMIT_TIMEOUT:g})",
     )
+    edge = parser.add_argument_group("exposure and bounds (langchain_cf_gateway.local.listener)")
+    edge.add_argument(
+        "--allowed-host",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="a Host name served besides loopback (repeatable; * serves any); "
+        "other hosts get 421 (DNS rebinding)",
+    )
+    edge.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="a browser Origin served besides pages on an allowed host (repeatable; "
+        "e.g. https://app.example); others get 403",
+    )
+    edge.add_argument(
+        "--max-head-bytes",
+        type=int,
+        default=DEFAULT_MAX_HEAD_BYTES,
+        metavar="N",
+        help=f"largest request line + headers; larger gets 431 (default {DEFAULT_MAX_HEAD_BYTES})",
+    )
+    edge.add_argument(
+        "--head-timeout",
+        type=float,
+        default=DEFAULT_HEAD_TIMEOUT_S,
+        metavar="S",
+        help="seconds to send a whole request head; then 408 and closed "
+        f"(default {DEFAULT_HEAD_TIMEOUT_S:g})",
+    )
+    edge.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"connections served at once; past it 503 (default {DEFAULT_MAX_CONNECTIONS})",
+    )
+    edge.add_argument(
+        "--backlog",
+        type=int,
+        default=DEFAULT_BACKLOG,
+        metavar="N",
+        help=f"connections the kernel queues before accept (default {DEFAULT_BACKLOG})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from .server import LocalGateway
-
     config = load_config(args.config)
     generated_token = config.token is None
     generated_management = config.management_token is None
-    gateway = LocalGateway(
-        host=args.host or config.host,
-        port=config.port if args.port is None else args.port,
-        token=config.token,
-        management_token=config.management_token,
-        account_id=config.account_id,
-        log_path=args.log_path or config.log_path,
-        log_max_rows=args.log_max_rows,
-        log_commit_timeout=args.log_commit_timeout,
-        cache_url=args.cache_url or config.cache_url,
-        upstreams=config.upstreams,
-        gateways=config.gateways,
-        log_level="info",
-    )
+    try:
+        gateway = _gateway(args, config)
+    except ValueError as exc:  # a bound out of range, an allowed host that is no host
+        raise ConfigError(f"cf-aig serve: {exc}") from None
     stop = threading.Event()
 
     def on_signal(*_: Any) -> None:
@@ -109,3 +156,28 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _gateway(args: argparse.Namespace, config: ServerConfig) -> LocalGateway:
+    from .server import LocalGateway  # starlette and uvicorn only when serving
+
+    return LocalGateway(
+        host=args.host or config.host,
+        port=config.port if args.port is None else args.port,
+        token=config.token,
+        management_token=config.management_token,
+        account_id=config.account_id,
+        log_path=args.log_path or config.log_path,
+        log_max_rows=args.log_max_rows,
+        log_commit_timeout=args.log_commit_timeout,
+        cache_url=args.cache_url or config.cache_url,
+        upstreams=config.upstreams,
+        gateways=config.gateways,
+        log_level="info",
+        allowed_hosts=[*config.allowed_hosts, *(args.allowed_host or [])],
+        allowed_origins=[*config.allowed_origins, *(args.allowed_origin or [])],
+        max_head_bytes=args.max_head_bytes,
+        head_timeout_s=args.head_timeout,
+        max_connections=args.max_connections,
+        backlog=args.backlog,
+    )

@@ -12,6 +12,8 @@ environment::
                                     # else $CF_AIG_LOCAL_MANAGEMENT_TOKEN, else generated
     log_path = "cf-aig-logs.sqlite" # SQLite file of the logs; default in memory
     cache_url = "redis://127.0.0.1:6379/0"   # --cache-url; default memory://
+    allowed_hosts = ["gw.internal"] # Host names served besides loopback (--allowed-host)
+    allowed_origins = []            # browser Origins served (--allowed-origin)
 
     [gateways.default]              # settings of spec section 8, per gateway id
     cache_ttl = 300
@@ -60,6 +62,8 @@ _TOP_KEYS: Final = frozenset(
         "management_token",
         "log_path",
         "cache_url",
+        "allowed_hosts",
+        "allowed_origins",
         "gateways",
         "upstreams",
     )
@@ -80,6 +84,8 @@ class ServerConfig:
     cache_url: str | None = None
     gateways: dict[str, dict[str, Any]] = field(default_factory=dict)
     upstreams: dict[str, PassThrough] = field(default_factory=dict)
+    allowed_hosts: list[str] = field(default_factory=list)
+    allowed_origins: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:  # the tokens never show
         return (
@@ -139,6 +145,12 @@ def load_config(
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigError(f"port in {where} must be an integer 0 to 65535")
         config.port = port
+    for key in ("allowed_hosts", "allowed_origins"):
+        if key in data:
+            names = data[key]
+            if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+                raise ConfigError(f"{key} in {where} must be a list of non-empty strings")
+            setattr(config, key, list(names))
     config.token = config.token or env.get(ENV_TOKEN) or None
     config.management_token = config.management_token or env.get(ENV_MANAGEMENT_TOKEN) or None
     for gateway_id, settings in (data.get("gateways") or {}).items():

@@ -30,6 +30,14 @@ from .cache import open_cache
 from .clock import Clock
 from .faults import Fault
 from .gateways import GatewayRegistry, GatewaySettings
+from .listener import (
+    DEFAULT_BACKLOG,
+    DEFAULT_HEAD_TIMEOUT_S,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEAD_BYTES,
+    EdgeLimits,
+    HostPolicy,
+)
 from .logstore import DEFAULT_COMMIT_TIMEOUT, DEFAULT_MAX_ROWS, LogStore, LogStoreUnavailable
 from .mock import ToolCall
 from .scripts import Script, ScriptBook, make_script
@@ -80,6 +88,21 @@ class LocalGateway:
         gateways: more gateways to create at start, id -> settings.
         clock: a :class:`Clock` (or a callable returning epoch seconds); tests move it
             forward with ``gw.clock.advance(seconds)``.
+        allowed_hosts: ``Host`` names served besides loopback (``localhost``,
+            ``127.0.0.0/8``, ``[::1]``) and a specific bound ``host``; ``["*"]`` serves any.
+            Others get 421 (DNS rebinding; see :mod:`.listener`).
+        allowed_origins: browser ``Origin`` values served besides pages on an allowed
+            host (``"https://app.example"``, or ``"*"``); others get 403.
+        max_head_bytes: largest request head (request line and headers); larger gets
+            431. Default 64 KiB.
+        head_timeout_s: seconds a client has to send a whole request head; then 408 and
+            the connection is closed. Default 10.
+        max_connections: connections served at once; one past it gets 503 at its first
+            request and is closed. Default 500.
+        backlog: the listening socket's backlog (connections queued by the kernel).
+            Default 2048.
+        received_max_bytes: bytes of bodies and headers :attr:`received` keeps (the
+            oldest requests go first). Default 64 MiB.
     """
 
     def __init__(
@@ -98,6 +121,13 @@ class LocalGateway:
         gateways: Mapping[str, Mapping[str, Any]] | None = None,
         clock: Clock | Callable[[], float] | None = None,
         log_level: str = "warning",
+        allowed_hosts: Sequence[str] = (),
+        allowed_origins: Sequence[str] = (),
+        max_head_bytes: int = DEFAULT_MAX_HEAD_BYTES,
+        head_timeout_s: float = DEFAULT_HEAD_TIMEOUT_S,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        backlog: int = DEFAULT_BACKLOG,
+        received_max_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.host = host
         self._port = port
@@ -115,6 +145,9 @@ class LocalGateway:
         }
         self._initial_gateways = dict(gateways or {})
         self._log_level = log_level
+        self._hosts = HostPolicy.of(allowed_hosts, allowed_origins, bound=host)
+        self._limits = EdgeLimits(max_head_bytes, head_timeout_s, max_connections, backlog)
+        self._received_max_bytes = received_max_bytes
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -150,6 +183,8 @@ class LocalGateway:
             token=self._token,
             management_token=self._management_token,
             account_id=self.account_id,
+            received_max_bytes=self._received_max_bytes,
+            hosts=self._hosts,
         )
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -164,6 +199,8 @@ class LocalGateway:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=2,
+            http=self._limits.protocol(),
+            backlog=self._limits.backlog,
         )
         self._server = uvicorn.Server(config)
         started = threading.Event()

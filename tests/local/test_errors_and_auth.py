@@ -267,7 +267,7 @@ def test_a_body_over_25_mb_is_413_before_it_is_read(gateway: LocalGateway) -> No
     with sockets.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
         sock.sendall(
             f"POST /v1/{gateway.account_id}/default/compat/chat/completions HTTP/1.1\r\n"
-            f"host: x\r\ncontent-type: application/json\r\ncontent-length: {26 * 1024 * 1024}"
+            f"host: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {26 * 1024 * 1024}"
             "\r\n\r\n".encode()
         )  # not a byte of the body follows: the answer must not wait for it
         answer = b""

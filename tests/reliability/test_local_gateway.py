@@ -234,7 +234,7 @@ def _send_oversized(base_url: str, account: str, *, chunked: bool, size: int) ->
     sock = socket.create_connection((host, int(port)), timeout=30)
     length = "transfer-encoding: chunked" if chunked else f"content-length: {size}"
     sock.sendall(
-        f"POST /v1/{account}/default/compat/chat/completions HTTP/1.1\r\nhost: x\r\n"
+        f"POST /v1/{account}/default/compat/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
         f"content-type: application/json\r\n{length}\r\n\r\n".encode()
     )
     sock.setblocking(False)
