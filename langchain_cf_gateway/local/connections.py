@@ -68,6 +68,26 @@ class UpstreamResponse:
         self.close_connection()
 
 
+def _as_written(headers: Mapping[str, str]) -> dict[str, str]:
+    """Header values as aiohttp must be given them to write what the client meant.
+
+    Values arrive as text whose code points are the bytes received (ASGI decodes
+    headers as latin-1), or as JSON text (a universal step's ``headers``, held to
+    printable latin-1 at the edge); aiohttp writes every value as UTF-8. So bytes that
+    already form UTF-8 are handed over decoded, and aiohttp writes them unchanged (not
+    encoded twice); other non-ASCII text goes as its UTF-8 encoding. ASCII is as given.
+    """
+    written: dict[str, str] = {}
+    for name, value in headers.items():
+        if not value.isascii():
+            try:
+                value = value.encode("latin-1").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                pass  # latin-1 text: sent as its UTF-8 encoding
+        written[name] = value
+    return written
+
+
 def _joined(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Header pairs as one dict, lowercase names, repeated headers joined with ", "."""
     headers: dict[str, str] = {}
@@ -131,7 +151,7 @@ class ConnectionPool:
             response = await self._client().request(
                 method,
                 url,
-                headers=headers,
+                headers=_as_written(headers),
                 data=body if body or method in ("POST", "PUT", "PATCH") else None,
                 allow_redirects=False,
                 timeout=timeout,

@@ -44,9 +44,17 @@ def strict_json(response: httpx.Response) -> Any:
 
 def logged_rows(gw: LocalGateway) -> dict[str, dict[str, Any]]:
     """Every row of the default gateway, by id, through the logs API (strict JSON)."""
-    answer = management(gw, "GET", "gateways/default/logs?per_page=1000&order_by_direction=asc")
-    assert answer.status_code == 200, answer.text
-    return {row["id"]: row for row in strict_json(answer)["result"]}
+    rows: dict[str, dict[str, Any]] = {}
+    for page in range(1, 1000):  # per_page is at most 50, as in Cloudflare's API schema
+        answer = management(
+            gw, "GET", f"gateways/default/logs?per_page=50&page={page}&order_by_direction=asc"
+        )
+        assert answer.status_code == 200, answer.text
+        result = strict_json(answer)["result"]
+        rows.update((row["id"], row) for row in result)
+        if len(result) < 50:
+            break
+    return rows
 
 
 def log_id(response: httpx.Response) -> str:

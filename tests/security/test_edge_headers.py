@@ -159,7 +159,26 @@ def test_numbers_and_booleans_in_step_headers_travel_as_their_json_text(
     assert sent.header(b"x-count") == b"3"
     assert sent.header(b"x-ratio") == b"0.5"
     assert sent.header(b"x-flag") == b"true"
-    assert sent.header(b"x-latin") == "caf\u00e9".encode("latin-1")
+    # JSON text: the upstream gets its UTF-8 encoding.
+    assert sent.header(b"x-latin") == "caf\u00e9".encode()
+
+
+def test_non_ascii_bytes_of_a_request_header_reach_the_upstream_unchanged(
+    gw: LocalGateway, upstream: RecordingUpstream
+) -> None:
+    """UTF-8 in a header (``X-Title`` of an app name) is relayed as sent, not encoded twice."""
+    before = len(upstream.requests)
+    target = f"/v1/{gw.account_id}/default/openai/chat/completions".encode()
+    title = "caf\u00e9 \u2615".encode()
+    response = raw_request(
+        gw.port,
+        target,
+        headers=[(b"content-type", b"application/json"), (b"x-title", title)],
+        body=json.dumps(chat_step("t")["query"]).encode(),
+    )
+    assert response.status == 200, response
+    [sent] = upstream.requests[before:]
+    assert sent.header(b"x-title") == title
 
 
 def test_the_event_id_is_echoed_only_when_it_is_a_valid_header_value(gw: LocalGateway) -> None:

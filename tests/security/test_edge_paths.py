@@ -81,7 +81,6 @@ def test_dot_segments_in_a_gateway_path_get_400(
         "chat/%2f../admin",
         "chat\\..\\admin",
         "chat/completions HTTP/1.1\r\nx-injected: 1\r\n\r\nGET /",
-        "chat/completions?key=1",
         "chat/completions#frag",
         "chat/\u00e9",
         "chat/\ud800",
@@ -106,7 +105,7 @@ def test_ordinary_paths_still_reach_the_upstream(
     gw: LocalGateway, upstream: RecordingUpstream
 ) -> None:
     before = len(upstream.requests)
-    for path in (b"chat/completions", b"v1/files:upload", b"models/gpt-4o-mini@2024~x"):
+    for path in (b"chat/completions", b"files:upload", b"models/gpt-4o-mini@2024~x"):
         target = f"/v1/{gw.account_id}/default/openai/".encode() + path
         response = raw_request(
             gw.port, target, headers=[(b"content-type", b"application/json")], body=CHAT
@@ -115,6 +114,6 @@ def test_ordinary_paths_still_reach_the_upstream(
     sent = upstream.requests[before:]
     assert [r.target for r in sent] == [
         b"/chat/completions",
-        b"/v1/files:upload",
+        b"/files:upload",
         b"/models/gpt-4o-mini@2024~x",
     ]

@@ -124,9 +124,42 @@ def test_a_bad_value_in_a_request_never_stops_the_log_store(
     bad = _raw_post(gateway, path, text, **headers)
     assert bad.status_code < 500 or bad.status_code == 502, bad.text
     rows = _then_logging_still_works(gateway, log_id(bad))
-    stored = json.dumps(rows[log_id(bad)], ensure_ascii=False)
-    if "surrogate" in trigger:  # kept, as the replacement character: the row stays readable
-        assert "\ufffd" in stored
+    bad_row = rows[log_id(bad)]
+    assert bad_row["success"] is False or "surrogate" not in trigger, bad_row
+
+
+@pytest.mark.parametrize("path", [None, "file"])
+def test_the_store_itself_sanitises_every_value_that_reaches_it(
+    tmp_path: Path, path: str | None
+) -> None:
+    """Behind the edge's checks, the store still cleans what an upstream or a bug hands it."""
+    store = LogStore(str(tmp_path / "logs.sqlite")) if path else LogStore()
+    try:
+        bad = {
+            "id": "bad",
+            "gateway_id": "default",
+            "created_at": "2026-11-30T00:00:00.000Z",
+            "model": "m\ud800",
+            "path": "openai/\udfff",
+            "tokens_in": 10**30,
+            "tokens_out": -(2**63) - 1,
+            "cost": float("nan"),
+            "duration": float("inf"),
+            "metadata": {"user\ud800": "\udfff", "n": 10**30},
+        }
+        store.add(bad, b"request", b"response")
+        store.add({"id": "next", "gateway_id": "default", "created_at": "2026-11-30"})
+        got = store.run(LogStore.get("default", "bad"))
+        following = store.run(LogStore.get("default", "next"))
+    finally:
+        store.close()
+    assert got is not None and following is not None
+    assert got["model"] == "m\ufffd" and got["path"] == "openai/\ufffd"
+    assert got["tokens_in"] is None and got["tokens_out"] is None
+    assert got["cost"] is None or math.isfinite(got["cost"])
+    strict = json.dumps(got, allow_nan=False)  # the logs API emits strict JSON
+    strict.encode("utf-8")  # and no lone surrogate
+    assert "\ufffd" in json.dumps(got["metadata"], ensure_ascii=False)
 
 
 def test_a_huge_usage_count_from_an_upstream_never_stops_the_log_store(tmp_path: Path) -> None:
@@ -208,7 +241,8 @@ def test_a_full_disk_gets_503_and_recovers_when_space_is_freed(
 ) -> None:
     db = tmp_path / "logs.sqlite"
     big = chat_body(messages=[{"role": "user", "content": "x" * 60_000}])
-    with LocalGateway(log_path=str(db)) as gw:  # the default bound: 10 s
+    # A bound shorter than the test client's 10 s read timeout (the default is 10 s too).
+    with LocalGateway(log_path=str(db), log_commit_timeout=3) as gw:
         for _ in range(3):
             assert compat(gw, big).status_code == 200
         store: LogStore = gw._app.logs  # type: ignore[union-attr]
@@ -249,13 +283,19 @@ def test_the_writer_is_restarted_after_an_unexpected_failure(
 
 
 def _process_rows(gw: GatewayProcess) -> dict[str, dict[str, Any]]:
-    answer = http.get(
-        f"{gw.base_url}/client/v4/accounts/{ACCOUNT}/ai-gateway/gateways/default/logs"
-        "?per_page=1000",
-        headers={"authorization": f"Bearer {MANAGEMENT_TOKEN}"},
-    )
-    assert answer.status_code == 200, answer.text
-    return {row["id"]: row for row in strict_json(answer)["result"]}
+    rows: dict[str, dict[str, Any]] = {}
+    for page in range(1, 1000):  # per_page is at most 50, as in Cloudflare's API schema
+        answer = http.get(
+            f"{gw.base_url}/client/v4/accounts/{ACCOUNT}/ai-gateway/gateways/default/logs"
+            f"?per_page=50&page={page}",
+            headers={"authorization": f"Bearer {MANAGEMENT_TOKEN}"},
+        )
+        assert answer.status_code == 200, answer.text
+        result = strict_json(answer)["result"]
+        rows.update((row["id"], row) for row in result)
+        if len(result) < 50:
+            break
+    return rows
 
 
 def test_cf_aig_serve_survives_a_database_locked_for_8_seconds(tmp_path: Path) -> None:
