@@ -51,11 +51,15 @@ from .errors import (
     GatewayNotFoundError,
     InvalidOptionError,
     InvalidResponseError,
+    credentials_of,
     error_from_response,
+    redact,
+    redact_body,
 )
 from .info import GatewayInfo
 from .options import GatewayOptions, MetadataValue
 from .protocol import Bounds, LogsApi
+from .transport import MAX_RESPONSE_BYTES, limit_response
 
 ENV_API_TOKEN = "CLOUDFLARE_API_TOKEN"
 """A Cloudflare API token for the management API; the gateway token is the fallback."""
@@ -444,10 +448,20 @@ class _GatewayClientBase(Generic[HttpClientT]):
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_S,
         http_client: HttpClientT | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise InvalidOptionError("max_retries", f"must be an integer >= 0; got {max_retries!r}")
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise InvalidOptionError(
+                "max_response_bytes", f"must be an integer >= 1; got {max_response_bytes!r}"
+            )
         self._max_retries = max_retries
+        self._max_response_bytes = max_response_bytes
         if config is None:
             config = GatewayConfig.resolve(
                 account_id=account_id, gateway_id=gateway_id, base_url=base_url
@@ -549,8 +563,21 @@ class _GatewayClientBase(Generic[HttpClientT]):
     def _gateway(self, gateway_id: str | None) -> str:
         return _path_id("gateway_id", gateway_id or self.config.gateway_id)
 
+    def _bounded(self, response: httpx.Response) -> httpx.Response:
+        """``response`` (sent with ``stream=True``) with its body bounded, then read."""
+        limit_response(response, max_bytes=self._max_response_bytes)
+        return response
+
+    def _secrets(self, request: httpx.Request) -> tuple[str, ...]:
+        token = self._token.get_secret_value() if self._token is not None else None
+        return credentials_of(request.headers.multi_items(), None, token)
+
     def _read(self, response: httpx.Response, call: _Call[T]) -> T:
-        """The call's result from the v4 envelope, or the error class for the answer."""
+        """The call's result from the v4 envelope, or the error class for the answer.
+
+        Credentials the body echoes (the token, anything shaped like a key) are masked
+        in the error.
+        """
         body: Any
         try:
             body = response.json() if response.content else None
@@ -572,9 +599,11 @@ class _GatewayClientBase(Generic[HttpClientT]):
                     f"{type(exc).__name__}",
                     status_code=response.status_code,
                     log_id=GatewayInfo.from_headers(response.headers).log_id,
-                    body=body if isinstance(body, dict) else str(body)[:500],
-                ) from exc
-        raise _api_error(response, body, call.not_found)
+                    body=redact_body(body, self._secrets(call.request))
+                    if isinstance(body, dict)
+                    else redact(str(body)[:500], self._secrets(call.request)),
+                ) from None
+        raise _api_error(response, body, call.not_found, self._secrets(call.request))
 
     # ------------------------------------------------------------------ logs
 
@@ -751,7 +780,11 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
         attempt = 0
         while True:
             try:
-                response = self._http.send(call.request)
+                response = self._http.send(call.request, stream=True)
+                try:
+                    self._bounded(response).read()
+                finally:
+                    response.close()
             except httpx.TransportError:  # refused, reset, timed out: no answer to read
                 delay = self._retry_delay(call, attempt, None)
                 if delay is None:
@@ -909,7 +942,11 @@ class AsyncGatewayClient(_GatewayClientBase[httpx.AsyncClient]):
         attempt = 0
         while True:
             try:
-                response = await self._http.send(call.request)
+                response = await self._http.send(call.request, stream=True)
+                try:
+                    await self._bounded(response).aread()
+                finally:
+                    await response.aclose()
             except httpx.TransportError:  # refused, reset, timed out: no answer to read
                 delay = self._retry_delay(call, attempt, None)
                 if delay is None:
@@ -1148,10 +1185,13 @@ def _retry_after_s(response: httpx.Response) -> float | None:
 
 
 def _api_error(
-    response: httpx.Response, body: Any, not_found: type[GatewayNotFoundError]
+    response: httpx.Response,
+    body: Any,
+    not_found: type[GatewayNotFoundError],
+    secrets: tuple[str, ...] = (),
 ) -> GatewayError:
     """The typed error of a management API answer; its message never holds the token."""
-    error = error_from_response(response.status_code, response.headers, body)
+    error = error_from_response(response.status_code, response.headers, body, secrets=secrets)
     cls: type[GatewayError] | None = None
     if response.status_code in (401, 403):
         cls = ManagementAuthenticationError
