@@ -34,6 +34,7 @@ from ._openai_sdk import (
 from .core import (
     Bounds,
     ConfigError,
+    GatewayError,
     GatewayConfig,
     GatewayInfo,
     GatewayOptions,
@@ -250,8 +251,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         An answer's body is read up to ``max_response_bytes`` (32 MiB by default,
         counted after decompression), else ``ResponseTooLargeError``. ``timeout`` is the
         OpenAI SDK's (per connect, read and write); ``stream_timeout`` is a deadline for
-        a whole stream, else ``GatewayTimeoutError`` (also ``openai.APITimeoutError``
-        and ``TimeoutError``).
+        a whole stream, else ``GatewayTimeoutError`` (also ``openai.APITimeoutError``).
 
         ```python
         model = ChatCloudflareGateway(model="openai/gpt-4o-mini", stream_timeout=120)
@@ -313,14 +313,14 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     stream_timeout: float | None = Field(default=None, gt=0)
     """Seconds a whole streamed answer may take, from sending the request to its last chunk.
 
-    Past it the stream raises ``GatewayTimeoutError`` (also ``openai.APITimeoutError``
-    and ``TimeoutError``) and the connection is closed. ``timeout`` bounds each read,
+    Past it the stream raises ``GatewayTimeoutError`` (also ``openai.APITimeoutError``)
+    and the connection is closed. ``timeout`` bounds each read,
     not the stream: a server that sends a byte now and then never trips it. Async
     streams end at the deadline itself; sync streams when the next piece arrives, or at
     the read timeout, which ``stream_timeout`` caps. None (default): no overall deadline.
     """
-    max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, ge=1)
-    """Largest answer body read, in bytes after decompression (default 32 MiB).
+    max_response_bytes: int | None = Field(default=None, ge=1)
+    """Largest answer body read, in bytes after decompression; None: 32 MiB.
 
     A larger one (a small gzip body that inflates to gigabytes, say) raises
     ``ResponseTooLargeError`` once the cap is passed, on every call path.
@@ -564,7 +564,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         if self.forward_run_metadata and run_manager is not None and run_manager.metadata:
             kwargs[_RUN_METADATA] = run_manager.metadata
         return ResponseCapture(
-            max_bytes=self.max_response_bytes,
+            max_bytes=self.max_response_bytes or MAX_RESPONSE_BYTES,
             stream_timeout=self.stream_timeout if stream else None,
         )
 
@@ -620,6 +620,10 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
         except openai.APIStatusError as exc:
             raise gateway_error(exc, *self._credentials()) from exc
+        except openai.APIError as exc:
+            if (ours := _ours(exc)) is None:
+                raise
+            raise ours from None
         except BROKEN_ANSWER as exc:
             raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
         finally:
@@ -644,6 +648,10 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             )
         except openai.APIStatusError as exc:
             raise gateway_error(exc, *self._credentials()) from exc
+        except openai.APIError as exc:
+            if (ours := _ours(exc)) is None:
+                raise
+            raise ours from None
         except BROKEN_ANSWER as exc:
             raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
         finally:
@@ -670,6 +678,10 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             first = next(stream, None)
         except openai.APIStatusError as exc:
             raise gateway_error(exc, *self._credentials()) from exc
+        except openai.APIError as exc:
+            if (ours := _ours(exc)) is None:
+                raise
+            raise ours from None
         except BROKEN_ANSWER as exc:
             raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
         finally:
@@ -686,6 +698,10 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             for chunk in stream:
                 finished = finished or _finishes(chunk)
                 yield chunk
+        except openai.APIError as exc:
+            if (ours := _ours(exc)) is None:
+                raise
+            raise ours from None
         except BROKEN_ANSWER as exc:
             raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
         if not finished:
@@ -707,6 +723,10 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             return
         except openai.APIStatusError as exc:
             raise gateway_error(exc, *self._credentials()) from exc
+        except openai.APIError as exc:
+            if (ours := _ours(exc)) is None:
+                raise
+            raise ours from None
         except BROKEN_ANSWER as exc:
             raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
         finally:
@@ -718,10 +738,23 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             async for chunk in stream:
                 finished = finished or _finishes(chunk)
                 yield chunk
+        except openai.APIError as exc:
+            if (ours := _ours(exc)) is None:
+                raise
+            raise ours from None
         except BROKEN_ANSWER as exc:
             raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
         if not finished:
             raise _unfinished(capture)
+
+
+def _ours(exc: BaseException) -> GatewayError | None:
+    """Our error (body too large, past the deadline) behind ``exc``, which langchain-openai
+    raised as its own class from ours (``raise OpenAITimeoutError(...) from e``)."""
+    current: BaseException | None = exc
+    while current is not None and not isinstance(current, GatewayError):
+        current = current.__cause__
+    return current
 
 
 def _capped_timeout(timeout: Any, cap: float) -> httpx.Timeout:

@@ -125,8 +125,8 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     """Retries of a failed request (429 and 5xx), by the OpenAI SDK."""
     default_headers: Mapping[str, str] | None = None
     """More headers for every request."""
-    max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, ge=1)
-    """Largest answer body read, in bytes after decompression (default 32 MiB); past it
+    max_response_bytes: int | None = Field(default=None, ge=1)
+    """Largest answer body read, in bytes after decompression (None: 32 MiB); past it
     ``ResponseTooLargeError``. Raise it for large batches of long vectors."""
 
     _route: Route = PrivateAttr()
@@ -211,7 +211,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         vectors: list[list[float]] = []
         infos: list[GatewayInfo] = []
         for batch in self._batches(texts):
-            token = CURRENT_CAPTURE.set(ResponseCapture(max_bytes=self.max_response_bytes))
+            token = CURRENT_CAPTURE.set(self._capture())
             try:
                 raw = self._client.embeddings.with_raw_response.create(
                     **self._request(batch, headers)
@@ -240,7 +240,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         vectors: list[list[float]] = []
         infos: list[GatewayInfo] = []
         for batch in self._batches(texts):
-            token = CURRENT_CAPTURE.set(ResponseCapture(max_bytes=self.max_response_bytes))
+            token = CURRENT_CAPTURE.set(self._capture())
             try:
                 raw = await self._async_client.embeddings.with_raw_response.create(
                     **self._request(batch, headers)
@@ -259,6 +259,10 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         return EmbeddingsResult(vectors, tuple(infos))
 
     # ------------------------------------------------------------------ pieces
+
+    def _capture(self) -> ResponseCapture:
+        """The bounds of one request's answer, read by the httpx hook as it arrives."""
+        return ResponseCapture(max_bytes=self.max_response_bytes or MAX_RESPONSE_BYTES)
 
     def _credentials(self) -> tuple[str, ...]:
         keys = [

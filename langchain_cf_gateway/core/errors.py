@@ -21,8 +21,7 @@ The whole tree, so that one look shows what to catch::
           ├── ModelNotFoundError           7003: the model (or path) does not exist
           ├── ProviderError                the upstream's own error, passed through unchanged
           │    └── ProviderUnavailableError   5xx from the upstream (retryable)
-          ├── GatewayTimeoutError          no whole answer by the caller's deadline (also a
-          │                                builtin TimeoutError)
+          ├── GatewayTimeoutError          no whole answer by the caller's deadline
           └── InvalidResponseError         an answer that breaks the protocol: not JSON, the
                │                           wrong shape, a stream that ended before its end
                └── ResponseTooLargeError   a body past the client's cap (max_response_bytes)
@@ -286,10 +285,11 @@ class ProviderUnavailableError(ProviderError):
     pass
 
 
-class GatewayTimeoutError(GatewayError, TimeoutError):
+class GatewayTimeoutError(GatewayError):
     """No whole answer by the deadline the caller set (``stream_timeout``, LiteLLM's ``timeout``).
 
-    Also a builtin :class:`TimeoutError`. ``status_code`` is 408, as for a request timeout.
+    ``status_code`` is 408, as for a request timeout. Not a builtin ``TimeoutError``:
+    frameworks read that as their own timeouts firing (langchain-openai's chunk timeout).
     """
 
     hint = "Raise the deadline if the answer is expected to take longer, or send again"

@@ -62,7 +62,6 @@ def _model(server: HostileServer) -> ChatCloudflareGateway:
 def _assert_timeout_error(exc: BaseException) -> None:
     names = _names(exc)
     assert "GatewayTimeoutError" in names, names
-    assert isinstance(exc, TimeoutError)
     assert "stream_timeout" in str(exc)
 
 
