@@ -34,8 +34,8 @@ from ._openai_sdk import (
 from .core import (
     Bounds,
     ConfigError,
-    GatewayError,
     GatewayConfig,
+    GatewayError,
     GatewayInfo,
     GatewayOptions,
     Header,
