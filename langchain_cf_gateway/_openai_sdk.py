@@ -500,11 +500,15 @@ def _masked_response(response: httpx.Response, secrets: Iterable[str]) -> httpx.
         for name, value in response.headers.multi_items()
         if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
     ]
+    try:
+        request: httpx.Request | None = _masked_request(response.request, secrets)
+    except RuntimeError:  # a response built without its request
+        request = None
     return httpx.Response(
         response.status_code,
         headers=headers,
         content=redact(text, secrets).encode(),
-        request=_masked_request(response.request, secrets),
+        request=request,
     )
 
 

@@ -97,8 +97,15 @@ def error_from_httpx(response: httpx.Response, *also: str | None) -> GatewayErro
     The credentials of the request (and ``also``, credentials the request carried in its
     body, such as a fallback step's key) are masked in the error's message and body.
     """
-    request = response.request
-    secrets = credentials_of(request.headers.multi_items(), request.url.params.multi_items(), *also)
+    try:
+        request: httpx.Request | None = response.request
+    except RuntimeError:  # a response built by hand, without its request
+        request = None
+    secrets = (
+        credentials_of(request.headers.multi_items(), request.url.params.multi_items(), *also)
+        if request is not None
+        else credentials_of(None, None, *also)
+    )
     return error_from_response(
         response.status_code, response.headers, response.content, secrets=secrets
     )
