@@ -737,6 +737,12 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
         connection failure, a timeout, a 429 or a 5xx, honouring ``Retry-After`` up to 60 s;
         writes (feedback, deletes, gateway changes) are never sent twice.
 
+    Bounds:
+        An answer's body is read up to ``max_response_bytes`` (32 MiB, counted after
+        decompression), else ``ResponseTooLargeError``; a stored request or response of
+        a log larger than that needs a larger cap. Errors never show the token, nor
+        anything else shaped like a key that an error body echoes.
+
     Logs:
         .. code-block:: python
 
