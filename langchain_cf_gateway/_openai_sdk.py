@@ -73,7 +73,7 @@ from .core.errors import (
     redact,
     redact_body,
 )
-from .core.transport import MAX_RESPONSE_BYTES, limit_response
+from .core.transport import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
 
 NO_PROVIDER_KEY: Final = "cf-aig-no-provider-key"
 """What the SDK gets as its API key when there is none. Never sent: the header is omitted."""
@@ -253,6 +253,7 @@ def _sync_client(**kwargs: Any) -> httpx.Client:
         limits=openai.DEFAULT_CONNECTION_LIMITS,
         follow_redirects=False,
         event_hooks={"response": [_capture]},
+        headers={"accept-encoding": ACCEPT_ENCODING},
         **kwargs,
     )
 
@@ -263,6 +264,7 @@ def _async_client(**kwargs: Any) -> httpx.AsyncClient:
         limits=openai.DEFAULT_CONNECTION_LIMITS,
         follow_redirects=False,
         event_hooks={"response": [_acapture]},
+        headers={"accept-encoding": ACCEPT_ENCODING},
         **kwargs,
     )
 

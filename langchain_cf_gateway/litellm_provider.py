@@ -127,6 +127,7 @@ from .core.errors import (
 from .core.protocol import Header
 from .core.routing import ENDPOINTS, Endpoint, Operation
 from .core.transport import (
+    ACCEPT_ENCODING,
     MAX_RESPONSE_BYTES,
     SSE_DONE,
     encode_json,
@@ -207,6 +208,8 @@ _LITELLM_PRICE_PROVIDER: Final[dict[str, str]] = {
     "azure-openai": "azure",
 }
 
+_HEADERS: Final = {"accept-encoding": ACCEPT_ENCODING}
+"""Only the codings the body cap decodes (see :func:`.core.transport.limit_response`)."""
 _CONFIG_ENV: Final = (ENV_ACCOUNT_ID, *ENV_GATEWAY_ID, *ENV_TOKEN, ENV_BASE_URL, ENV_CONFIG_FILE)
 _TARGET_CACHE_MAX: Final = 256
 _WRAPPER_SEARCH_DEPTH: Final = 8
@@ -390,7 +393,7 @@ class CloudflareGatewayLLM(CustomLLM):
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = httpx.Client(limits=self._limits, timeout=None)
+                    self._client = httpx.Client(limits=self._limits, timeout=None, headers=_HEADERS)
         return self._client
 
     def _async_client(self, client: Any) -> httpx.AsyncClient:
@@ -403,7 +406,7 @@ class CloudflareGatewayLLM(CustomLLM):
             with self._lock:
                 found = self._async_clients.get(loop)
                 if found is None:
-                    found = httpx.AsyncClient(limits=self._limits, timeout=None)
+                    found = httpx.AsyncClient(limits=self._limits, timeout=None, headers=_HEADERS)
                     self._async_clients[loop] = found
         return found
 

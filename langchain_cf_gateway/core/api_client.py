@@ -59,7 +59,7 @@ from .errors import (
 from .info import GatewayInfo
 from .options import GatewayOptions, MetadataValue
 from .protocol import Bounds, LogsApi
-from .transport import MAX_RESPONSE_BYTES, limit_response
+from .transport import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
 
 ENV_API_TOKEN = "CLOUDFLARE_API_TOKEN"
 """A Cloudflare API token for the management API; the gateway token is the fallback."""
@@ -769,7 +769,7 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
     """
 
     def _new_http(self) -> httpx.Client:
-        return httpx.Client(timeout=self._timeout)
+        return httpx.Client(timeout=self._timeout, headers={"accept-encoding": ACCEPT_ENCODING})
 
     def __enter__(self) -> GatewayClient:
         return self
@@ -932,7 +932,9 @@ class AsyncGatewayClient(_GatewayClientBase[httpx.AsyncClient]):
     """
 
     def _new_http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=self._timeout)
+        return httpx.AsyncClient(
+            timeout=self._timeout, headers={"accept-encoding": ACCEPT_ENCODING}
+        )
 
     async def __aenter__(self) -> AsyncGatewayClient:
         return self

@@ -47,6 +47,20 @@ takes ``max_response_bytes`` to change it (a LiteLLM embedding call of 2,048 inp
 the cap at its peak (the pieces, then the joined body or a stream's line buffer).
 """
 
+
+def _has_zstd() -> bool:
+    try:
+        import zstandard  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+ACCEPT_ENCODING: Final = "gzip, deflate, zstd" if _has_zstd() else "gzip, deflate"
+"""The ``Accept-Encoding`` of the clients the package builds: the codings
+:func:`limit_response` decodes under its cap. httpx's default adds ``br`` when brotli is
+installed, which the cap could not bound as it decodes."""
+
 _PIECE: Final = 64 * 1024
 """Largest piece a decoder hands on at once: what decoding one chunk may hold in memory."""
 
@@ -229,8 +243,8 @@ class _BodyLimit:
                 self._decoders.append(_ZlibDecoder(coding))
             elif coding == "zstd" and _has_zstd():
                 self._decoders.append(_ZstdDecoder(_Counted(self)))
-            # Anything else (identity, br without brotli bounds) is passed on as it
-            # came, as httpx does with codings it cannot decode; the cap still counts it.
+            # Anything else (identity; br, which our clients do not ask for) is passed on
+            # as it came, as httpx does with codings it cannot decode; the cap counts it.
 
     def too_large(self) -> BaseException:
         err = ResponseTooLargeError(
@@ -278,14 +292,6 @@ class _BodyLimit:
 def _chain(decode: Callable[[bytes], Iterator[bytes]], pieces: Iterator[bytes]) -> Iterator[bytes]:
     for piece in pieces:
         yield from decode(piece)
-
-
-def _has_zstd() -> bool:
-    try:
-        import zstandard  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 class _LimitedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
