@@ -17,6 +17,14 @@ What the stock SDK set-up gets wrong for a gateway, each solved once here:
   (spec section 1a). :class:`UniversalTransport` turns the SDK's chat request into that
   array on its way out, so every SDK and LangChain path (tools, parse, beta streams)
   works unchanged.
+- **Bounded answers.** The same hook bounds every response body
+  (:func:`~langchain_cf_gateway.core.transport.limit_response`): at most
+  ``max_response_bytes`` after decompression and, for a stream with ``stream_timeout``,
+  whole by its deadline. Its errors are raised as the core's class *and* the SDK's
+  (``openai.APIError``, ``openai.APITimeoutError``), which the SDK passes on untouched.
+- **No credentials in errors.** :func:`gateway_error` masks the request's credentials
+  (and anything shaped like a key) in the message, ``body``, ``response`` and
+  ``request`` of the error, and in the SDK's error it is raised from.
 - **Typed errors.** :func:`gateway_error` turns the SDK's status error into the core's
   :class:`~langchain_cf_gateway.core.GatewayError` subclass that *also* is the SDK's class
   for the same status (see :func:`gateway_error` for the exact contract); an answer that
@@ -31,7 +39,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, Final
@@ -56,6 +65,15 @@ from .core import (
     UniversalRoute,
     error_from_response,
 )
+from .core.errors import (
+    REDACTED,
+    GatewayTimeoutError,
+    credentials_of,
+    is_credential_header,
+    redact,
+    redact_body,
+)
+from .core.transport import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
 
 NO_PROVIDER_KEY: Final = "cf-aig-no-provider-key"
 """What the SDK gets as its API key when there is none. Never sent: the header is omitted."""
@@ -68,15 +86,22 @@ OMIT_AUTHORIZATION: Final[Mapping[str, Any]] = {"Authorization": openai.omit}
 
 
 class ResponseCapture:
-    """The response headers of one call, filled in by the httpx hook while the call runs."""
+    """One call's response headers (filled in by the httpx hook) and its body bounds."""
 
-    __slots__ = ("headers", "ref", "status")
+    __slots__ = ("headers", "max_bytes", "ref", "started", "status", "stream_timeout")
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, max_bytes: int = MAX_RESPONSE_BYTES, stream_timeout: float | None = None
+    ) -> None:
         self.headers: httpx.Headers | None = None
         self.status: int | None = None
         self.ref: Any = None
         """The :class:`~langchain_cf_gateway.core.ModelRef` of a per-call model override."""
+        self.max_bytes = max_bytes
+        """The cap of the answer's body (``max_response_bytes``)."""
+        self.stream_timeout = stream_timeout
+        """Seconds the whole answer may take, counted from :attr:`started`; None: no deadline."""
+        self.started = time.monotonic()
 
 
 CURRENT_CAPTURE: ContextVar[ResponseCapture | None] = ContextVar(
@@ -92,6 +117,15 @@ def _capture(response: httpx.Response) -> None:
     if capture is not None:
         capture.headers = response.headers
         capture.status = response.status_code
+    # Before the SDK reads a byte of the body: bound it (size, and a stream's deadline).
+    limit_response(
+        response,
+        max_bytes=capture.max_bytes if capture is not None else MAX_RESPONSE_BYTES,
+        timeout_s=capture.stream_timeout if capture is not None else None,
+        started=capture.started if capture is not None else None,
+        deadline_setting="stream_timeout",
+        map_error=sdk_error,
+    )
 
 
 async def _acapture(response: httpx.Response) -> None:
@@ -219,6 +253,7 @@ def _sync_client(**kwargs: Any) -> httpx.Client:
         limits=openai.DEFAULT_CONNECTION_LIMITS,
         follow_redirects=False,
         event_hooks={"response": [_capture]},
+        headers={"accept-encoding": ACCEPT_ENCODING},
         **kwargs,
     )
 
@@ -229,6 +264,7 @@ def _async_client(**kwargs: Any) -> httpx.AsyncClient:
         limits=openai.DEFAULT_CONNECTION_LIMITS,
         follow_redirects=False,
         event_hooks={"response": [_acapture]},
+        headers={"accept-encoding": ACCEPT_ENCODING},
         **kwargs,
     )
 
@@ -329,11 +365,11 @@ def _sdk_error_class(status: int) -> type[openai.APIStatusError]:
     return _SDK_ERROR_BY_STATUS.get(status, openai.APIStatusError)
 
 
-_COMBINED: dict[tuple[type[GatewayError], type[openai.APIStatusError]], type[GatewayError]] = {}
+_COMBINED: dict[tuple[type[GatewayError], type[openai.APIError]], type[GatewayError]] = {}
 
 
 def _combined_class(
-    gateway_cls: type[GatewayError], sdk_cls: type[openai.APIStatusError]
+    gateway_cls: type[GatewayError], sdk_cls: type[openai.APIError]
 ) -> type[GatewayError]:
     combined = _COMBINED.get((gateway_cls, sdk_cls))
     if combined is not None:
@@ -363,7 +399,7 @@ def _reduce_combined(self: GatewayError) -> tuple[Any, ...]:
 
 def _rebuild_combined(
     gateway_cls: type[GatewayError],
-    sdk_cls: type[openai.APIStatusError],
+    sdk_cls: type[openai.APIError],
     args: tuple[Any, ...],
     state: dict[str, Any],
 ) -> GatewayError:
@@ -374,7 +410,7 @@ def _rebuild_combined(
     return err
 
 
-def gateway_error(exc: openai.APIStatusError) -> GatewayError:
+def gateway_error(exc: openai.APIStatusError, *also: str | None) -> GatewayError:
     """The typed gateway error for an SDK status error, also an instance of the SDK's class.
 
     The result is an instance of the core's class for the answer (``GatewayRateLimitError``
@@ -384,14 +420,25 @@ def gateway_error(exc: openai.APIStatusError) -> GatewayError:
     ``except openai.RateLimitError`` and ``except ModelRateLimitError`` all catch it.
     Where both define an attribute (``message``, ``code``, ``body``, ``status_code``) the
     gateway's meaning wins: ``code`` is the gateway's internal code and ``body`` the whole
-    parsed body. ``response``, ``request`` and ``request_id`` are the SDK's.
+    parsed body. ``response``, ``request`` and ``request_id`` are the SDK's, with the
+    credentials masked.
+
+    The credentials of the request (its credential headers and query values, and
+    ``also``: those the request carried elsewhere, such as a fallback step's key) and
+    anything shaped like a key are masked in the message, ``body``, ``response`` and
+    ``request``, and in ``exc`` itself, which the caller chains the result from.
     """
     response = exc.response
+    request = response.request
+    secrets = credentials_of(request.headers.multi_items(), request.url.params.multi_items(), *also)
     try:
         body: Any = response.content
     except httpx.ResponseNotRead:
         body = exc.body
-    typed = error_from_response(response.status_code, response.headers, body)
+    typed = error_from_response(response.status_code, response.headers, body, secrets=secrets)
+    # The SDK's error is chained (``raise ... from exc``), and langchain-openai's from the
+    # SDK's own: tracebacks print them all, so all are masked.
+    mask_exception_chain(exc, secrets)
     cls = _combined_class(type(typed), _sdk_error_class(response.status_code))
     err = cls.__new__(cls)
     err.__dict__.update(exc.__dict__)
@@ -400,15 +447,106 @@ def gateway_error(exc: openai.APIStatusError) -> GatewayError:
     return err
 
 
+def mask_exception_chain(exc: BaseException, secrets: Iterable[str]) -> None:
+    """Mask credentials in ``exc`` and every exception it was raised from, in place.
+
+    Their text (``args``, ``message``, a ``JSONDecodeError``'s ``doc``), ``body`` and
+    their HTTP ``response`` and ``request`` (replaced by masked copies).
+    """
+    secrets = tuple(secrets)
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in current.args)
+        state = vars(current)
+        for name, value in list(state.items()):
+            if name in ("message", "doc") and isinstance(value, str):
+                state[name] = redact(value, secrets)
+            elif name == "body":
+                state[name] = redact_body(value, secrets)
+            elif isinstance(value, httpx.Response):
+                state[name] = _masked_response(value, secrets)
+            elif isinstance(value, httpx.Request):  # httpx keeps it as ``_request``
+                state[name] = _masked_request(value, secrets)
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+
+
+def _masked_request(request: httpx.Request, secrets: Iterable[str]) -> httpx.Request:
+    headers = [
+        (name, REDACTED if is_credential_header(name) else redact(value, secrets))
+        for name, value in request.headers.multi_items()
+    ]
+    try:
+        content = redact(request.content.decode("utf-8", "replace"), secrets).encode()
+    except httpx.RequestNotRead:
+        content = b""
+    url = httpx.URL(redact(str(request.url), secrets))
+    masked = httpx.Request(request.method, url, headers=headers, content=content)
+    masked.extensions = request.extensions
+    return masked
+
+
+def _masked_response(response: httpx.Response, secrets: Iterable[str]) -> httpx.Response:
+    """A read copy of ``response`` with its body, and its request's, credentials masked."""
+    secrets = tuple(secrets)
+    try:
+        text = response.content.decode(response.encoding or "utf-8", "replace")
+    except httpx.ResponseNotRead:
+        text = ""
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    try:
+        request: httpx.Request | None = _masked_request(response.request, secrets)
+    except RuntimeError:  # a response built without its request
+        request = None
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=redact(text, secrets).encode(),
+        request=request,
+    )
+
+
+def sdk_error(error: GatewayError, response: httpx.Response) -> GatewayError:
+    """A core error of the answer's body (too large, past its deadline) as the SDK's too.
+
+    The SDK passes its own errors on without retrying or wrapping them, so the caller
+    gets the core's class, which is also ``openai.APITimeoutError`` for a deadline and
+    ``openai.APIError`` otherwise (so LangChain's and the SDK's ``except`` clauses work).
+    """
+    sdk_cls = openai.APITimeoutError if isinstance(error, GatewayTimeoutError) else openai.APIError
+    cls = _combined_class(type(error), sdk_cls)
+    err = cls.__new__(cls)
+    err.__dict__.update(error.__dict__)
+    err.__dict__.update(
+        {"request": _masked_request(response.request, ()), "param": None, "type": None}
+    )
+    err.args = error.args
+    return err
+
+
 BROKEN_ANSWER: Final = (json.JSONDecodeError, httpx.TransportError)
 """What the SDK lets through when a 2xx answer is not JSON or a stream is cut off."""
 
 
 def broken_answer(
-    exc: Exception, status: int | None, headers: httpx.Headers | None
+    exc: Exception, status: int | None, headers: httpx.Headers | None, *secrets: str | None
 ) -> InvalidResponseError:
-    """The core's error for an answer that broke off or is not JSON, with its log id."""
+    """The core's error for an answer that broke off or is not JSON, with its log id.
+
+    ``exc`` is chained from the result: the body a ``JSONDecodeError`` keeps (``doc``) is
+    masked first, as it may echo credentials.
+    """
     what = "is not valid JSON" if isinstance(exc, json.JSONDecodeError) else "was cut off"
+    if isinstance(exc, json.JSONDecodeError):
+        exc.doc = redact(exc.doc, [s for s in secrets if s])
     return InvalidResponseError(
         f"the answer {what} ({type(exc).__name__}: {exc})",
         status_code=status or 200,

@@ -6,6 +6,7 @@ import math
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal
 
+import httpx
 import openai
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -34,6 +35,7 @@ from .core import (
     Bounds,
     ConfigError,
     GatewayConfig,
+    GatewayError,
     GatewayInfo,
     GatewayOptions,
     Header,
@@ -49,8 +51,9 @@ from .core import (
     parse_model_id,
 )
 from .core.config import ENV_TOKEN
-from .core.errors import wrapped_input_error
+from .core.errors import credentials_of, redact, wrapped_input_error
 from .core.routing import Endpoint
+from .core.transport import MAX_RESPONSE_BYTES
 
 GATEWAY_METADATA_KEY: Final = "gateway"
 """Key of the parsed gateway block in ``response_metadata``."""
@@ -239,6 +242,20 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         ``ModelRateLimitError`` family), so existing ``except`` clauses keep working.
         Where both define an attribute, the gateway's meaning wins: ``code`` is the
         gateway's internal code and ``body`` the whole parsed error body.
+
+        Error bodies that echo a credential (``Incorrect API key provided: sk-...``) have
+        it masked as ``[redacted]``: the keys this model sends and anything shaped like
+        a key, in the message, ``body``, ``response`` and ``request``.
+
+    Bounds:
+        An answer's body is read up to ``max_response_bytes`` (32 MiB by default,
+        counted after decompression), else ``ResponseTooLargeError``. ``timeout`` is the
+        OpenAI SDK's (per connect, read and write); ``stream_timeout`` is a deadline for
+        a whole stream, else ``GatewayTimeoutError`` (also ``openai.APITimeoutError``).
+
+        ```python
+        model = ChatCloudflareGateway(model="openai/gpt-4o-mini", stream_timeout=120)
+        ```
     """
 
     model_name: str = Field(alias="model")
@@ -293,6 +310,21 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     """
     stream_usage: bool | None = True
     """Include token usage in streams (the gateway passes ``stream_options`` on)."""
+    stream_timeout: float | None = Field(default=None, gt=0)
+    """Seconds a whole streamed answer may take, from sending the request to its last chunk.
+
+    Past it the stream raises ``GatewayTimeoutError`` (also ``openai.APITimeoutError``)
+    and the connection is closed. ``timeout`` bounds each read,
+    not the stream: a server that sends a byte now and then never trips it. Async
+    streams end at the deadline itself; sync streams when the next piece arrives, or at
+    the read timeout, which ``stream_timeout`` caps. None (default): no overall deadline.
+    """
+    max_response_bytes: int | None = Field(default=None, ge=1)
+    """Largest answer body read, in bytes after decompression; None: 32 MiB.
+
+    A larger one (a small gzip body that inflates to gigabytes, say) raises
+    ``ResponseTooLargeError`` once the cap is passed, on every call path.
+    """
     use_responses_api: bool | None = False
     """The compat endpoint has no Responses API, so chat completions it is."""
 
@@ -446,6 +478,9 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         run_metadata = kwargs.pop(_RUN_METADATA, None)
         payload = super()._get_request_payload(input_, stop=stop, **kwargs)
         payload["model"] = self._body_model(payload.get("model"))
+        if payload.get("stream") and self.stream_timeout is not None:
+            # A sync read cannot be cut at the deadline: no single wait may outlast it.
+            payload["timeout"] = _capped_timeout(self.request_timeout, self.stream_timeout)
         headers = self._call_headers(options, run_metadata)
         user_headers = payload.get("extra_headers")
         payload["extra_headers"] = {**headers, **user_headers} if user_headers else headers
@@ -523,10 +558,39 @@ class ChatCloudflareGateway(BaseChatOpenAI):
                 break
         return forwarded
 
-    def _begin(self, run_manager: Any, kwargs: dict[str, Any]) -> ResponseCapture:
+    def _begin(
+        self, run_manager: Any, kwargs: dict[str, Any], *, stream: bool = False
+    ) -> ResponseCapture:
         if self.forward_run_metadata and run_manager is not None and run_manager.metadata:
             kwargs[_RUN_METADATA] = run_manager.metadata
-        return ResponseCapture()
+        return ResponseCapture(
+            max_bytes=self.max_response_bytes or MAX_RESPONSE_BYTES,
+            stream_timeout=self.stream_timeout if stream else None,
+        )
+
+    def _credentials(self) -> tuple[str, ...]:
+        """What this model sends as credentials, masked in every error it raises."""
+        keys = [
+            secret.get_secret_value() if secret is not None else None
+            for secret in (self.openai_api_key, self.gateway_token)
+        ]
+        return credentials_of(self.default_headers, None, *keys)
+
+    def _create_chat_result(
+        self, response: Any, generation_info: dict[str, Any] | None = None
+    ) -> ChatResult:
+        if not isinstance(response, dict | openai.BaseModel):
+            # The SDK hands over the body as text when it is not JSON (a proxy's HTML
+            # page); langchain-openai would quote it, unmasked, in a bare ValueError.
+            capture = CURRENT_CAPTURE.get()
+            headers = capture.headers if capture is not None else None
+            preview = redact(str(response)[:200], self._credentials())
+            raise InvalidResponseError(
+                f"the answer is not valid JSON: {preview!r}",
+                status_code=(capture.status if capture is not None else None) or 200,
+                log_id=headers.get(Header.LOG_ID) if headers is not None else None,
+            )
+        return super()._create_chat_result(response, generation_info)
 
     def _gateway_info(self, capture: ResponseCapture) -> dict[str, Any]:
         info = GatewayInfo.from_headers(capture.headers)
@@ -555,9 +619,13 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         try:
             result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
         except openai.APIStatusError as exc:
-            raise gateway_error(exc) from exc
+            raise gateway_error(exc, *self._credentials()) from exc
+        except openai.APIError as exc:
+            if (ours := _ours(exc)) is None:
+                raise
+            raise ours from None
         except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers) from exc
+            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
         finally:
             CURRENT_CAPTURE.reset(token)
         info = self._gateway_info(capture)
@@ -579,9 +647,13 @@ class ChatCloudflareGateway(BaseChatOpenAI):
                 messages, stop=stop, run_manager=run_manager, **kwargs
             )
         except openai.APIStatusError as exc:
-            raise gateway_error(exc) from exc
+            raise gateway_error(exc, *self._credentials()) from exc
+        except openai.APIError as exc:
+            if (ours := _ours(exc)) is None:
+                raise
+            raise ours from None
         except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers) from exc
+            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
         finally:
             CURRENT_CAPTURE.reset(token)
         info = self._gateway_info(capture)
@@ -596,7 +668,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        capture = self._begin(run_manager, kwargs)
+        capture = self._begin(run_manager, kwargs, stream=True)
         stream = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
         # The request goes out, and its headers come back, while the first chunk is made;
         # that includes the structured-output path (beta.chat.completions.stream) whose
@@ -605,9 +677,13 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         try:
             first = next(stream, None)
         except openai.APIStatusError as exc:
-            raise gateway_error(exc) from exc
+            raise gateway_error(exc, *self._credentials()) from exc
+        except openai.APIError as exc:
+            if (ours := _ours(exc)) is None:
+                raise
+            raise ours from None
         except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers) from exc
+            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
         finally:
             CURRENT_CAPTURE.reset(token)
         if first is None:
@@ -622,8 +698,12 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             for chunk in stream:
                 finished = finished or _finishes(chunk)
                 yield chunk
+        except openai.APIError as exc:
+            if (ours := _ours(exc)) is None:
+                raise
+            raise ours from None
         except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers) from exc
+            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
         if not finished:
             raise _unfinished(capture)
 
@@ -634,7 +714,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        capture = self._begin(run_manager, kwargs)
+        capture = self._begin(run_manager, kwargs, stream=True)
         stream = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
         token = CURRENT_CAPTURE.set(capture)
         try:
@@ -642,9 +722,13 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         except StopAsyncIteration:
             return
         except openai.APIStatusError as exc:
-            raise gateway_error(exc) from exc
+            raise gateway_error(exc, *self._credentials()) from exc
+        except openai.APIError as exc:
+            if (ours := _ours(exc)) is None:
+                raise
+            raise ours from None
         except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers) from exc
+            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
         finally:
             CURRENT_CAPTURE.reset(token)
         first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
@@ -654,10 +738,39 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             async for chunk in stream:
                 finished = finished or _finishes(chunk)
                 yield chunk
+        except openai.APIError as exc:
+            if (ours := _ours(exc)) is None:
+                raise
+            raise ours from None
         except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers) from exc
+            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
         if not finished:
             raise _unfinished(capture)
+
+
+def _ours(exc: BaseException) -> GatewayError | None:
+    """Our error (body too large, past the deadline) behind ``exc``, which langchain-openai
+    raised as its own class from ours (``raise OpenAITimeoutError(...) from e``)."""
+    current: BaseException | None = exc
+    while current is not None and not isinstance(current, GatewayError):
+        current = current.__cause__
+    return current
+
+
+def _capped_timeout(timeout: Any, cap: float) -> httpx.Timeout:
+    """``timeout`` (the SDK's: a number, a pair, an ``httpx.Timeout`` or None) with no
+    phase longer than ``cap`` seconds."""
+    if isinstance(timeout, httpx.Timeout):
+        base = timeout
+    elif isinstance(timeout, tuple):
+        base = httpx.Timeout(timeout[1], connect=timeout[0])
+    elif isinstance(timeout, int | float):
+        base = httpx.Timeout(timeout)
+    else:
+        base = openai.DEFAULT_TIMEOUT
+    phases = base.as_dict()
+    capped = {k: cap if v is None else min(v, cap) for k, v in phases.items()}
+    return httpx.Timeout(**capped)
 
 
 def _finishes(chunk: ChatGenerationChunk) -> bool:

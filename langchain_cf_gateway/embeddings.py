@@ -21,7 +21,9 @@ from typing_extensions import Self
 
 from ._openai_sdk import (
     BROKEN_ANSWER,
+    CURRENT_CAPTURE,
     OMIT_AUTHORIZATION,
+    ResponseCapture,
     broken_answer,
     client_headers,
     gateway_error,
@@ -37,7 +39,8 @@ from .core import (
     coerce_options,
 )
 from .core.config import ENV_TOKEN
-from .core.errors import wrapped_input_error
+from .core.errors import credentials_of, wrapped_input_error
+from .core.transport import MAX_RESPONSE_BYTES
 
 
 class EmbeddingsResult(NamedTuple):
@@ -88,7 +91,8 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
 
     Without ``api_key`` no ``Authorization`` header is sent (BYOK or Unified Billing), and
     ``OPENAI_API_KEY`` is never read. Gateway errors raise the same typed exceptions as
-    :class:`~langchain_cf_gateway.ChatCloudflareGateway`.
+    :class:`~langchain_cf_gateway.ChatCloudflareGateway`, with credentials masked, and an
+    answer past ``max_response_bytes`` raises ``ResponseTooLargeError``.
     """
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
@@ -121,6 +125,9 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     """Retries of a failed request (429 and 5xx), by the OpenAI SDK."""
     default_headers: Mapping[str, str] | None = None
     """More headers for every request."""
+    max_response_bytes: int | None = Field(default=None, ge=1)
+    """Largest answer body read, in bytes after decompression (None: 32 MiB); past it
+    ``ResponseTooLargeError``. Raise it for large batches of long vectors."""
 
     _route: Route = PrivateAttr()
     _client: openai.OpenAI = PrivateAttr()
@@ -204,16 +211,21 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         vectors: list[list[float]] = []
         infos: list[GatewayInfo] = []
         for batch in self._batches(texts):
+            token = CURRENT_CAPTURE.set(self._capture())
             try:
                 raw = self._client.embeddings.with_raw_response.create(
                     **self._request(batch, headers)
                 )
             except openai.APIStatusError as exc:
-                raise gateway_error(exc) from exc
+                raise gateway_error(exc, *self._credentials()) from exc
+            finally:
+                CURRENT_CAPTURE.reset(token)
             try:
                 vectors += _vectors(raw.parse())
             except BROKEN_ANSWER as exc:
-                raise broken_answer(exc, raw.status_code, raw.headers) from exc
+                raise broken_answer(
+                    exc, raw.status_code, raw.headers, *self._credentials()
+                ) from exc
             infos.append(self._info(raw.headers))
         return EmbeddingsResult(vectors, tuple(infos))
 
@@ -228,20 +240,36 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         vectors: list[list[float]] = []
         infos: list[GatewayInfo] = []
         for batch in self._batches(texts):
+            token = CURRENT_CAPTURE.set(self._capture())
             try:
                 raw = await self._async_client.embeddings.with_raw_response.create(
                     **self._request(batch, headers)
                 )
             except openai.APIStatusError as exc:
-                raise gateway_error(exc) from exc
+                raise gateway_error(exc, *self._credentials()) from exc
+            finally:
+                CURRENT_CAPTURE.reset(token)
             try:
                 vectors += _vectors(raw.parse())
             except BROKEN_ANSWER as exc:
-                raise broken_answer(exc, raw.status_code, raw.headers) from exc
+                raise broken_answer(
+                    exc, raw.status_code, raw.headers, *self._credentials()
+                ) from exc
             infos.append(self._info(raw.headers))
         return EmbeddingsResult(vectors, tuple(infos))
 
     # ------------------------------------------------------------------ pieces
+
+    def _capture(self) -> ResponseCapture:
+        """The bounds of one request's answer, read by the httpx hook as it arrives."""
+        return ResponseCapture(max_bytes=self.max_response_bytes or MAX_RESPONSE_BYTES)
+
+    def _credentials(self) -> tuple[str, ...]:
+        keys = [
+            secret.get_secret_value() if secret is not None else None
+            for secret in (self.api_key, self.gateway_token)
+        ]
+        return credentials_of(self.default_headers, None, *keys)
 
     def _headers(self, options: GatewayOptions | Mapping[str, Any] | None) -> dict[str, Any]:
         if options is None:

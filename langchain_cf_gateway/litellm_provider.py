@@ -30,7 +30,16 @@ proxy's ``config.yaml``), all optional:
 ``gateway_options`` a :class:`~.core.GatewayOptions` or a dict of its fields
 ``endpoint``        ``compat`` (default), ``native`` or ``rest``
 ``gateway_fallbacks`` model ids tried in order after ``model`` on the universal endpoint
+``max_response_bytes`` cap of one answer's body after decompression (default 32 MiB)
 =================== =========================================================================
+
+``timeout`` is what LiteLLM documents it to be, the call's maximum execution time: a
+number is a deadline for the whole call, a stream's last chunk included (past it,
+``litellm.Timeout`` with a :class:`~.core.GatewayTimeoutError` behind it); an
+``httpx.Timeout`` keeps httpx's per-phase meaning. An answer past ``max_response_bytes``
+(a small gzip body inflating to gigabytes) raises a 502 with a
+:class:`~.core.ResponseTooLargeError` behind it. Credentials an error body echoes are
+masked in the exception.
 
 Unset keys come from the environment and the config file, as everywhere in this package
 (:meth:`GatewayConfig.resolve <.core.GatewayConfig.resolve>`). The gateway's fallback list
@@ -70,6 +79,7 @@ import os
 import re
 import sys
 import threading
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -105,10 +115,26 @@ from .core import (
     config_file_path,
 )
 from .core.config import ENV_ACCOUNT_ID, ENV_BASE_URL, ENV_CONFIG_FILE, ENV_GATEWAY_ID, ENV_TOKEN
-from .core.errors import InvalidResponseError, ProviderError
+from .core.errors import (
+    GatewayTimeoutError,
+    InvalidOptionError,
+    InvalidResponseError,
+    ProviderError,
+    credentials_of,
+    redact,
+    redact_body,
+)
 from .core.protocol import Header
 from .core.routing import ENDPOINTS, Endpoint, Operation
-from .core.transport import SSE_DONE, encode_json, error_from_httpx, parse_sse_line
+from .core.transport import (
+    ACCEPT_ENCODING,
+    MAX_RESPONSE_BYTES,
+    SSE_DONE,
+    encode_json,
+    error_from_httpx,
+    limit_response,
+    parse_sse_line,
+)
 
 if TYPE_CHECKING:
     from litellm.litellm_core_utils.litellm_logging import Logging
@@ -148,6 +174,7 @@ _GATEWAY_KEYS: Final = frozenset(
         "gateway_options",
         "endpoint",
         "gateway_fallbacks",
+        "max_response_bytes",
     )
 )
 # LiteLLM's own keys that reach optional_params but are not part of the upstream API:
@@ -181,6 +208,8 @@ _LITELLM_PRICE_PROVIDER: Final[dict[str, str]] = {
     "azure-openai": "azure",
 }
 
+_HEADERS: Final = {"accept-encoding": ACCEPT_ENCODING}
+"""Only the codings the body cap decodes (see :func:`.core.transport.limit_response`)."""
 _CONFIG_ENV: Final = (ENV_ACCOUNT_ID, *ENV_GATEWAY_ID, *ENV_TOKEN, ENV_BASE_URL, ENV_CONFIG_FILE)
 _TARGET_CACHE_MAX: Final = 256
 _WRAPPER_SEARCH_DEPTH: Final = 8
@@ -271,6 +300,9 @@ class _Request:
     content: bytes
     target: _Target
     universal: UniversalRoute | None
+    secrets: tuple[str, ...]
+    """The credentials the request carries, masked in every error of its answer."""
+    max_bytes: int
 
 
 def _as_str(value: Any, name: str) -> str | None:
@@ -331,10 +363,17 @@ class CloudflareGatewayLLM(CustomLLM):
     client) is used instead.
     """
 
-    def __init__(self, *, limits: httpx.Limits | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
         super().__init__()
         self._limits = limits or httpx.Limits(max_connections=200, max_keepalive_connections=50)
         """Connection pool bounds of the clients this handler opens."""
+        self._max_response_bytes = max_response_bytes
+        """Default cap of an answer's body (per call: ``max_response_bytes``)."""
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
         self._async_clients: weakref.WeakKeyDictionary[
@@ -354,7 +393,7 @@ class CloudflareGatewayLLM(CustomLLM):
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = httpx.Client(limits=self._limits, timeout=None)
+                    self._client = httpx.Client(limits=self._limits, timeout=None, headers=_HEADERS)
         return self._client
 
     def _async_client(self, client: Any) -> httpx.AsyncClient:
@@ -367,7 +406,7 @@ class CloudflareGatewayLLM(CustomLLM):
             with self._lock:
                 found = self._async_clients.get(loop)
                 if found is None:
-                    found = httpx.AsyncClient(limits=self._limits, timeout=None)
+                    found = httpx.AsyncClient(limits=self._limits, timeout=None, headers=_HEADERS)
                     self._async_clients[loop] = found
         return found
 
@@ -483,7 +522,15 @@ class CloudflareGatewayLLM(CustomLLM):
             body = {"model": route.body_model, **payload}
         if extra_headers:
             headers.update(extra_headers)
-        return _Request(url, headers, encode_json(body), target, universal)
+        token = target.config.token.get_secret_value() if target.config.token else None
+        secrets = credentials_of(headers, None, api_key, token)
+        max_bytes = gw.get("max_response_bytes", self._max_response_bytes)
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+            bad = InvalidOptionError(
+                "max_response_bytes", f"must be an integer >= 1; got {max_bytes!r}"
+            )
+            raise _input_error(bad, model) from None
+        return _Request(url, headers, encode_json(body), target, universal, secrets, max_bytes)
 
     @staticmethod
     def _provider_auth(route: Route, api_key: str) -> dict[str, str]:
@@ -513,24 +560,25 @@ class CloudflareGatewayLLM(CustomLLM):
         return info.with_defaults(model=ref.model, provider=ref.slug, step=step).as_dict()
 
     @staticmethod
-    def _raise_for_status(response: httpx.Response) -> None:
+    def _raise_for_status(response: httpx.Response, request: _Request) -> None:
         if response.status_code >= 400:
-            raise GatewayLLMError(error_from_httpx(response), response.headers)
+            raise GatewayLLMError(error_from_httpx(response, *request.secrets), response.headers)
 
     @staticmethod
-    def _decode(response: httpx.Response) -> dict[str, Any]:
+    def _decode(response: httpx.Response, request: _Request) -> dict[str, Any]:
         try:
             data = response.json()
         except ValueError:
             data = None
         if not isinstance(data, dict):
+            text = redact(response.text[:2000], request.secrets)
             raise GatewayLLMError(
                 InvalidResponseError(
                     f"the gateway answered HTTP {response.status_code} with a body that is "
-                    f"not a JSON object: {response.text[:200]!r}",
+                    f"not a JSON object: {text[:200]!r}",
                     status_code=response.status_code,
                     log_id=response.headers.get(Header.LOG_ID),
-                    body=response.text[:2000],
+                    body=text,
                 ),
                 response.headers,
                 status_code=502,
@@ -625,14 +673,9 @@ class CloudflareGatewayLLM(CustomLLM):
         request = self._chat_request(
             model, messages, api_base, api_key, optional_params, headers, False, logging_obj
         )
-        try:
-            response = self._sync_client(client).post(
-                request.url, content=request.content, headers=request.headers, timeout=timeout
-            )
-        except httpx.TimeoutException as exc:
-            raise _timeout_error(exc) from exc
-        self._raise_for_status(response)
-        return self._chat_response(request, response, self._decode(response))
+        response = _send(self._sync_client(client), request, timeout, stream=False)
+        self._raise_for_status(response, request)
+        return self._chat_response(request, response, self._decode(response, request))
 
     async def acompletion(
         self,
@@ -656,14 +699,9 @@ class CloudflareGatewayLLM(CustomLLM):
         request = self._chat_request(
             model, messages, api_base, api_key, optional_params, headers, False, logging_obj
         )
-        try:
-            response = await self._async_client(client).post(
-                request.url, content=request.content, headers=request.headers, timeout=timeout
-            )
-        except httpx.TimeoutException as exc:
-            raise _timeout_error(exc) from exc
-        self._raise_for_status(response)
-        return self._chat_response(request, response, self._decode(response))
+        response = await _asend(self._async_client(client), request, timeout, stream=False)
+        self._raise_for_status(response, request)
+        return self._chat_response(request, response, self._decode(response, request))
 
     def streaming(
         self,
@@ -687,29 +725,11 @@ class CloudflareGatewayLLM(CustomLLM):
         request = self._chat_request(
             model, messages, api_base, api_key, optional_params, headers, True, logging_obj
         )
-        http = self._sync_client(client)
         # Sent here, not on the first next(): an error answer raises from litellm.completion()
         # itself, where the Router's retries and fallbacks see it, as with stock providers.
-        try:
-            response = http.send(
-                http.build_request(
-                    "POST",
-                    request.url,
-                    content=request.content,
-                    headers=request.headers,
-                    timeout=timeout,
-                ),
-                stream=True,
-            )
-        except httpx.TimeoutException as exc:
-            raise _timeout_error(exc) from exc
-        if response.status_code >= 400:
-            try:
-                response.read()
-            finally:
-                response.close()
-            self._raise_for_status(response)
-        return _SyncStream(response, self._info(request, response.headers))
+        response = _send(self._sync_client(client), request, timeout, stream=True)
+        self._raise_for_status(response, request)
+        return _SyncStream(response, self._info(request, response.headers), request.secrets)
 
     def astreaming(  # type: ignore[override]
         self,
@@ -741,25 +761,12 @@ class CloudflareGatewayLLM(CustomLLM):
     async def _astream(
         self, request: _Request, client: Any, timeout: float | httpx.Timeout | None
     ) -> AsyncIterator[GenericStreamingChunk]:
-        http = self._async_client(client)
+        response = await _asend(self._async_client(client), request, timeout, stream=True)
         try:
-            response = await http.send(
-                http.build_request(
-                    "POST",
-                    request.url,
-                    content=request.content,
-                    headers=request.headers,
-                    timeout=timeout,
-                ),
-                stream=True,
+            self._raise_for_status(response, request)
+            chunks = _ChunkMaker(
+                self._info(request, response.headers), response.headers, request.secrets
             )
-        except httpx.TimeoutException as exc:
-            raise _timeout_error(exc) from exc
-        try:
-            if response.status_code >= 400:
-                await response.aread()
-                self._raise_for_status(response)
-            chunks = _ChunkMaker(self._info(request, response.headers), response.headers)
             caller = sys._getframe(1) if hasattr(sys, "_getframe") else None
             chunks.adopt_wrapper(caller)
             async for line in response.aiter_lines():
@@ -813,14 +820,11 @@ class CloudflareGatewayLLM(CustomLLM):
         request = self._embedding_request(
             model, input, api_base, api_key, optional_params, logging_obj
         )
-        try:
-            response = self._sync_client(None).post(
-                request.url, content=request.content, headers=request.headers, timeout=timeout
-            )
-        except httpx.TimeoutException as exc:
-            raise _timeout_error(exc) from exc
-        self._raise_for_status(response)
-        return self._embedding_response(request, response, self._decode(response), model_response)
+        response = _send(self._sync_client(None), request, timeout, stream=False)
+        self._raise_for_status(response, request)
+        return self._embedding_response(
+            request, response, self._decode(response, request), model_response
+        )
 
     async def aembedding(
         self,
@@ -838,14 +842,11 @@ class CloudflareGatewayLLM(CustomLLM):
         request = self._embedding_request(
             model, input, api_base, api_key, optional_params, logging_obj
         )
-        try:
-            response = await self._async_client(None).post(
-                request.url, content=request.content, headers=request.headers, timeout=timeout
-            )
-        except httpx.TimeoutException as exc:
-            raise _timeout_error(exc) from exc
-        self._raise_for_status(response)
-        return self._embedding_response(request, response, self._decode(response), model_response)
+        response = await _asend(self._async_client(None), request, timeout, stream=False)
+        self._raise_for_status(response, request)
+        return self._embedding_response(
+            request, response, self._decode(response, request), model_response
+        )
 
 
 _REDACTED: Final = "[redacted]"
@@ -903,6 +904,82 @@ def _timeout_error(exc: httpx.TimeoutException) -> GatewayLLMError:
     return GatewayLLMError(err)
 
 
+def _build(
+    http: httpx.Client | httpx.AsyncClient, request: _Request, timeout: float | httpx.Timeout | None
+) -> httpx.Request:
+    return http.build_request(
+        "POST", request.url, content=request.content, headers=request.headers, timeout=timeout
+    )
+
+
+def _bound(
+    response: httpx.Response, request: _Request, timeout: Any, started: float
+) -> httpx.Response:
+    """The body of ``response`` capped, and due by the call's deadline (LiteLLM's
+    ``timeout`` when it is a number: "the maximum execution time" of the call)."""
+
+    def as_litellm(error: GatewayError, answer: httpx.Response) -> BaseException:
+        # 408: litellm.Timeout, retried by the Router; 502: a broken answer.
+        status = 408 if isinstance(error, GatewayTimeoutError) else 502
+        return GatewayLLMError(error, answer.headers, status_code=status)
+
+    total = float(timeout) if isinstance(timeout, int | float) and timeout > 0 else None
+    return limit_response(
+        response,
+        max_bytes=request.max_bytes,
+        timeout_s=total,
+        started=started,
+        deadline_setting="timeout",
+        map_error=as_litellm,
+    )
+
+
+def _send(
+    http: httpx.Client, request: _Request, timeout: float | httpx.Timeout | None, *, stream: bool
+) -> httpx.Response:
+    """Send ``request``; its body bounded, and read unless ``stream`` (error bodies always)."""
+    started = time.monotonic()
+    try:
+        response = http.send(_build(http, request, timeout), stream=True)
+    except httpx.TimeoutException as exc:
+        raise _timeout_error(exc) from exc
+    _bound(response, request, timeout, started)
+    if stream and response.status_code < 400:
+        return response
+    try:
+        response.read()
+    except httpx.TimeoutException as exc:
+        raise _timeout_error(exc) from exc
+    finally:
+        response.close()
+    return response
+
+
+async def _asend(
+    http: httpx.AsyncClient,
+    request: _Request,
+    timeout: float | httpx.Timeout | None,
+    *,
+    stream: bool,
+) -> httpx.Response:
+    """The async twin of :func:`_send`."""
+    started = time.monotonic()
+    try:
+        response = await http.send(_build(http, request, timeout), stream=True)
+    except httpx.TimeoutException as exc:
+        raise _timeout_error(exc) from exc
+    _bound(response, request, timeout, started)
+    if stream and response.status_code < 400:
+        return response
+    try:
+        await response.aread()
+    except httpx.TimeoutException as exc:
+        raise _timeout_error(exc) from exc
+    finally:
+        await response.aclose()
+    return response
+
+
 def _response_cost(info: Mapping[str, Any], usage: Any) -> float | None:
     """The provider's price of one answer from LiteLLM's price map; 0.0 for a cache HIT."""
     if info.get("cache_status") == "HIT":
@@ -938,11 +1015,14 @@ class _ChunkMaker:
     LiteLLM sets as attributes on the chunk it hands out (``chunk.gateway``).
     """
 
-    __slots__ = ("_finished", "_first", "_headers", "_info", "done")
+    __slots__ = ("_finished", "_first", "_headers", "_info", "_secrets", "done")
 
-    def __init__(self, info: dict[str, Any], headers: httpx.Headers) -> None:
+    def __init__(
+        self, info: dict[str, Any], headers: httpx.Headers, secrets: tuple[str, ...] = ()
+    ) -> None:
         self._info = info
         self._headers = headers
+        self._secrets = secrets
         self._first = True
         self._finished = False
         self.done = False
@@ -985,7 +1065,8 @@ class _ChunkMaker:
         try:
             event = parse_sse_line(line)
         except ValueError:
-            raise self._invalid(f"malformed event in the stream: {line[:200]!r}") from None
+            line = redact(line[:200], self._secrets)
+            raise self._invalid(f"malformed event in the stream: {line!r}") from None
         if event is None:
             return []
         if event is SSE_DONE:
@@ -995,10 +1076,10 @@ class _ChunkMaker:
             return []
         if "error" in event and not event.get("choices"):
             err = ProviderError(
-                _stream_error_message(event["error"]),
+                redact(_stream_error_message(event["error"]), self._secrets),
                 status_code=500,
                 log_id=self._headers.get(Header.LOG_ID),
-                body=event,
+                body=redact_body(event, self._secrets),
             )
             raise GatewayLLMError(err, self._headers)
         chunks = _event_chunks(event)
@@ -1095,10 +1176,12 @@ def _tool_use(call: dict[str, Any]) -> Any:
 class _SyncStream:
     """The chunks of one streamed answer; closes the HTTP response when done or dropped."""
 
-    def __init__(self, response: httpx.Response, info: dict[str, Any]) -> None:
+    def __init__(
+        self, response: httpx.Response, info: dict[str, Any], secrets: tuple[str, ...] = ()
+    ) -> None:
         self._response = response
         self._lines = response.iter_lines()
-        self._chunks = _ChunkMaker(info, response.headers)
+        self._chunks = _ChunkMaker(info, response.headers, secrets)
         self._pending: list[GenericStreamingChunk] = []
         self._started = False
 

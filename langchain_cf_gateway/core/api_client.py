@@ -51,11 +51,15 @@ from .errors import (
     GatewayNotFoundError,
     InvalidOptionError,
     InvalidResponseError,
+    credentials_of,
     error_from_response,
+    redact,
+    redact_body,
 )
 from .info import GatewayInfo
 from .options import GatewayOptions, MetadataValue
 from .protocol import Bounds, LogsApi
+from .transport import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
 
 ENV_API_TOKEN = "CLOUDFLARE_API_TOKEN"
 """A Cloudflare API token for the management API; the gateway token is the fallback."""
@@ -471,10 +475,20 @@ class _GatewayClientBase(Generic[HttpClientT]):
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_S,
         http_client: HttpClientT | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise InvalidOptionError("max_retries", f"must be an integer >= 0; got {max_retries!r}")
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise InvalidOptionError(
+                "max_response_bytes", f"must be an integer >= 1; got {max_response_bytes!r}"
+            )
         self._max_retries = max_retries
+        self._max_response_bytes = max_response_bytes
         if config is None:
             config = GatewayConfig.resolve(
                 account_id=account_id, gateway_id=gateway_id, base_url=base_url
@@ -576,8 +590,21 @@ class _GatewayClientBase(Generic[HttpClientT]):
     def _gateway(self, gateway_id: str | None) -> str:
         return _path_id("gateway_id", gateway_id or self.config.gateway_id)
 
+    def _bounded(self, response: httpx.Response) -> httpx.Response:
+        """``response`` (sent with ``stream=True``) with its body bounded, then read."""
+        limit_response(response, max_bytes=self._max_response_bytes)
+        return response
+
+    def _secrets(self, request: httpx.Request) -> tuple[str, ...]:
+        token = self._token.get_secret_value() if self._token is not None else None
+        return credentials_of(request.headers.multi_items(), None, token)
+
     def _read(self, response: httpx.Response, call: _Call[T]) -> T:
-        """The call's result from the v4 envelope, or the error class for the answer."""
+        """The call's result from the v4 envelope, or the error class for the answer.
+
+        Credentials the body echoes (the token, anything shaped like a key) are masked
+        in the error.
+        """
         body: Any
         try:
             body = response.json() if response.content else None
@@ -601,9 +628,11 @@ class _GatewayClientBase(Generic[HttpClientT]):
                     f"{type(exc).__name__}",
                     status_code=response.status_code,
                     log_id=GatewayInfo.from_headers(response.headers).log_id,
-                    body=body if isinstance(body, dict) else str(body)[:500],
-                ) from exc
-        raise _api_error(response, body, call.not_found)
+                    body=redact_body(body, self._secrets(call.request))
+                    if isinstance(body, dict)
+                    else redact(str(body)[:500], self._secrets(call.request)),
+                ) from None
+        raise _api_error(response, body, call.not_found, self._secrets(call.request))
 
     # ------------------------------------------------------------------ logs
 
@@ -749,6 +778,12 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
         connection failure, a timeout, a 429 or a 5xx, honouring ``Retry-After`` up to 60 s;
         writes (feedback, deletes, gateway changes) are never sent twice.
 
+    Bounds:
+        An answer's body is read up to ``max_response_bytes`` (32 MiB, counted after
+        decompression), else ``ResponseTooLargeError``; a stored request or response of
+        a log larger than that needs a larger cap. Errors never show the token, nor
+        anything else shaped like a key that an error body echoes.
+
     Logs:
         .. code-block:: python
 
@@ -775,7 +810,7 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
     """
 
     def _new_http(self) -> httpx.Client:
-        return httpx.Client(timeout=self._timeout)
+        return httpx.Client(timeout=self._timeout, headers={"accept-encoding": ACCEPT_ENCODING})
 
     def __enter__(self) -> GatewayClient:
         return self
@@ -792,7 +827,11 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
         attempt = 0
         while True:
             try:
-                response = self._http.send(call.request)
+                response = self._http.send(call.request, stream=True)
+                try:
+                    self._bounded(response).read()
+                finally:
+                    response.close()
             except httpx.TransportError:  # refused, reset, timed out: no answer to read
                 delay = self._retry_delay(call, attempt, None)
                 if delay is None:
@@ -943,7 +982,9 @@ class AsyncGatewayClient(_GatewayClientBase[httpx.AsyncClient]):
     """
 
     def _new_http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=self._timeout)
+        return httpx.AsyncClient(
+            timeout=self._timeout, headers={"accept-encoding": ACCEPT_ENCODING}
+        )
 
     async def __aenter__(self) -> AsyncGatewayClient:
         return self
@@ -959,7 +1000,11 @@ class AsyncGatewayClient(_GatewayClientBase[httpx.AsyncClient]):
         attempt = 0
         while True:
             try:
-                response = await self._http.send(call.request)
+                response = await self._http.send(call.request, stream=True)
+                try:
+                    await self._bounded(response).aread()
+                finally:
+                    await response.aclose()
             except httpx.TransportError:  # refused, reset, timed out: no answer to read
                 delay = self._retry_delay(call, attempt, None)
                 if delay is None:
@@ -1265,10 +1310,13 @@ def _retry_after_s(response: httpx.Response) -> float | None:
 
 
 def _api_error(
-    response: httpx.Response, body: Any, not_found: type[GatewayNotFoundError]
+    response: httpx.Response,
+    body: Any,
+    not_found: type[GatewayNotFoundError],
+    secrets: tuple[str, ...] = (),
 ) -> GatewayError:
     """The typed error of a management API answer; its message never holds the token."""
-    error = error_from_response(response.status_code, response.headers, body)
+    error = error_from_response(response.status_code, response.headers, body, secrets=secrets)
     cls: type[GatewayError] | None = None
     if response.status_code in (401, 403):
         cls = ManagementAuthenticationError

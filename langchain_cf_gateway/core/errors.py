@@ -21,20 +21,27 @@ The whole tree, so that one look shows what to catch::
           ├── ModelNotFoundError           7003: the model (or path) does not exist
           ├── ProviderError                the upstream's own error, passed through unchanged
           │    └── ProviderUnavailableError   5xx from the upstream (retryable)
+          ├── GatewayTimeoutError          no whole answer by the caller's deadline
           └── InvalidResponseError         an answer that breaks the protocol: not JSON, the
-                                           wrong shape, a stream that ended before its end
+               │                           wrong shape, a stream that ended before its end
+               └── ResponseTooLargeError   a body past the client's cap (max_response_bytes)
 
 ``GatewayError.retryable`` says whether sending the same request again can help
 (429 and 5xx, and 7013 scanner unavailable). :func:`error_from_response` turns
 ``(status, headers, body)`` into the right class; it is a pure function.
+
+Error bodies may echo credentials ("Incorrect API key provided: sk-..."); what an error
+shows (its message, ``body``) has them masked by :func:`redact`: the exact credentials
+the client sent (:func:`credentials_of`) and anything shaped like a key.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from typing import Any, ClassVar
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Final
 
 from .protocol import ErrorCode, Header
 
@@ -82,6 +89,96 @@ def wrapped_input_error(exc: ValueError) -> GatewayInputError | None:
         if isinstance(original, GatewayInputError):
             return original
     return None
+
+
+# --------------------------------------------------------------------------- credentials
+
+REDACTED: Final = "[redacted]"
+"""What a masked credential reads as."""
+
+_CREDENTIAL_HEADERS: Final = frozenset(
+    (
+        "authorization",
+        "proxy-authorization",
+        "cf-aig-authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "xi-api-key",
+        "openai-api-key",
+        "x-auth-token",
+    )
+)
+_CREDENTIAL_WORDS: Final = ("key", "token", "secret", "auth", "password")
+_CREDENTIAL_QUERY: Final = frozenset(("key", "api_key", "api-key", "token", "access_token"))
+_AUTH_SCHEME: Final = re.compile(r"^(?:Bearer|Basic|Token)\s+", re.IGNORECASE)
+_MIN_SECRET_CHARS: Final = 6
+"""Shorter values are not masked by value: masking "abc" everywhere would garble text."""
+
+_KEY_SHAPES: Final = re.compile(
+    r"(?<![A-Za-z0-9])(?:"
+    r"sk-[A-Za-z0-9_*\-]{6,}"  # OpenAI (sk-, sk-proj-), Anthropic (sk-ant-), DeepSeek...
+    r"|AIza[0-9A-Za-z_\-]{20,}"  # Google API keys
+    r"|(?:gsk|xai|pplx|hf|r8|csk|sk_live|sk_test)[-_][A-Za-z0-9_\-]{12,}"  # Groq, xAI...
+    r")"
+)
+_SCHEMED: Final = re.compile(r"(?i)\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=\-]{6,}")
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether a header carries a credential: a known name, or one that says key/token/auth."""
+    lowered = name.lower()
+    return lowered in _CREDENTIAL_HEADERS or any(w in lowered for w in _CREDENTIAL_WORDS)
+
+
+def credentials_of(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    query: Iterable[tuple[str, str]] | None = None,
+    *also: str | None,
+) -> tuple[str, ...]:
+    """The credentials a request carries: credential header values (and the part after
+    ``Bearer``), credential query values (Gemini's ``?key=``), and ``also``."""
+    found: list[str] = [value for value in also if value]
+    items = headers.items() if isinstance(headers, Mapping) else (headers or ())
+    for name, value in items:
+        if is_credential_header(str(name)) and value:
+            found.append(str(value))
+            bare = _AUTH_SCHEME.sub("", str(value))
+            if bare != value:
+                found.append(bare)
+    for name, value in query or ():
+        if str(name).lower() in _CREDENTIAL_QUERY and value:
+            found.append(str(value))
+    return tuple(s for s in dict.fromkeys(found) if len(s.strip()) >= _MIN_SECRET_CHARS)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with ``secrets`` and anything shaped like a key (``sk-...``, ``AIza...``,
+    ``Bearer <value>``) replaced by ``[redacted]``."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) >= _MIN_SECRET_CHARS and secret in text:
+            text = text.replace(secret, REDACTED)
+    text = _KEY_SHAPES.sub(REDACTED, text)
+    return _SCHEMED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+
+
+_REDACT_MAX_DEPTH: Final = 64
+
+
+def redact_body(body: Any, secrets: Iterable[str] = (), _depth: int = 0) -> Any:
+    """A parsed body (JSON values) with every string, key included, passed through :func:`redact`."""
+    secrets = tuple(secrets)
+    if isinstance(body, str):
+        return redact(body, secrets)
+    if _depth >= _REDACT_MAX_DEPTH and isinstance(body, dict | list):
+        return REDACTED  # deeper than any error body: not worth walking
+    if isinstance(body, dict):
+        return {
+            redact(str(k), secrets): redact_body(v, secrets, _depth + 1) for k, v in body.items()
+        }
+    if isinstance(body, list):
+        return [redact_body(v, secrets, _depth + 1) for v in body]
+    return body
 
 
 # --------------------------------------------------------------------------- HTTP errors
@@ -188,6 +285,19 @@ class ProviderUnavailableError(ProviderError):
     pass
 
 
+class GatewayTimeoutError(GatewayError):
+    """No whole answer by the deadline the caller set (``stream_timeout``, LiteLLM's ``timeout``).
+
+    ``status_code`` is 408, as for a request timeout. Not a builtin ``TimeoutError``:
+    frameworks read that as their own timeouts firing (langchain-openai's chunk timeout).
+    """
+
+    hint = "Raise the deadline if the answer is expected to take longer, or send again"
+
+    def __init__(self, message: str, *, log_id: str | None = None) -> None:
+        super().__init__(message, status_code=408, log_id=log_id)
+
+
 class InvalidResponseError(GatewayError):
     """An answer that breaks the protocol, so no result can be trusted from it.
 
@@ -201,6 +311,40 @@ class InvalidResponseError(GatewayError):
     @property
     def retryable(self) -> bool:
         return True
+
+
+class ResponseTooLargeError(InvalidResponseError):
+    """A response body past the client's cap: reading stopped there, nothing of it is used.
+
+    ``max_bytes`` is the cap; compressed bodies count as they inflate, so a small gzip
+    body that inflates past the cap is refused too. ``status_code`` is the HTTP status
+    the answer came with.
+    """
+
+    hint = ""
+
+    def __init__(
+        self, max_bytes: int, setting: str, *, status_code: int, log_id: str | None = None
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.setting = setting
+        super().__init__(
+            f"the answer is larger than {setting}={max_bytes} bytes{_mib(max_bytes)}; reading "
+            f"stopped there. Raise {setting} if an answer this large is expected",
+            status_code=status_code,
+            log_id=log_id,
+        )
+
+    @property
+    def retryable(self) -> bool:
+        return False  # the same request gets the same oversized answer
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), str(self), self.__dict__))
+
+
+def _mib(size: int) -> str:
+    return f" ({size / 2**20:g} MiB)" if size >= 2**20 else ""
 
 
 _BY_CODE: dict[int, type[GatewayError]] = {
@@ -280,10 +424,18 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
 
 
 def error_from_response(
-    status_code: int, headers: Mapping[str, str] | None, body: Any
+    status_code: int,
+    headers: Mapping[str, str] | None,
+    body: Any,
+    *,
+    secrets: Iterable[str] = (),
 ) -> GatewayError:
-    """The exception for an error answer: gateway codes first, then the HTTP status."""
-    parsed = _parse_body(body)
+    """The exception for an error answer: gateway codes first, then the HTTP status.
+
+    ``secrets`` (the credentials the request carried, see :func:`credentials_of`) and
+    anything shaped like a key are masked in the message and the parsed ``body``.
+    """
+    parsed = redact_body(_parse_body(body), secrets)
     log_id = _header(headers, Header.LOG_ID)
     retry_after = _retry_after(headers)
     code, message = _gateway_code(parsed)

@@ -7,19 +7,62 @@ The LangChain chat model talks to the gateway through the OpenAI SDK; the LiteLL
   ``Message`` handed back in a conversation, say) are dumped rather than rejected;
 - :func:`parse_sse_line`: one line of an OpenAI-style event stream -> the parsed event,
   :data:`SSE_DONE`, or None for lines that carry no event;
-- :func:`error_from_httpx`: an error answer -> the typed :class:`~.errors.GatewayError`.
+- :func:`error_from_httpx`: an error answer -> the typed :class:`~.errors.GatewayError`,
+  with the request's credentials masked;
+- :func:`limit_response`: a response whose body is read at most to a cap (however it is
+  compressed) and, when the caller set one, by a deadline. Every client of the package
+  (the OpenAI SDK's clients, the LiteLLM handler, the management client) reads its
+  answers through it.
 
-No framework imports here: ``httpx`` only, and only for typing the response.
+No framework imports here: ``httpx`` (and ``anyio``, which httpx brings) only.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+import time
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Final, cast
 
+import anyio
 import httpx
 
-from .errors import GatewayError, error_from_response
+from .errors import (
+    GatewayError,
+    GatewayTimeoutError,
+    ResponseTooLargeError,
+    credentials_of,
+    error_from_response,
+)
+from .protocol import Header
+
+MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
+"""Default cap of one response body (32 MiB), counted after decompression.
+
+Far above any chat answer, and above an embeddings answer of a hundred 3072-float vectors
+(~6 MB); an answer past it raises :class:`~.errors.ResponseTooLargeError`. Every client
+takes ``max_response_bytes`` to change it (a LiteLLM embedding call of 2,048 inputs with
+1,536 dimensions answers ~60 MB, for one). Reading a body to the cap holds about twice
+the cap at its peak (the pieces, then the joined body or a stream's line buffer).
+"""
+
+
+def _has_zstd() -> bool:
+    try:
+        import zstandard  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+ACCEPT_ENCODING: Final = "gzip, deflate, zstd" if _has_zstd() else "gzip, deflate"
+"""The ``Accept-Encoding`` of the clients the package builds: the codings
+:func:`limit_response` decodes under its cap. httpx's default adds ``br`` when brotli is
+installed, which the cap could not bound as it decodes."""
+
+_PIECE: Final = 64 * 1024
+"""Largest piece a decoder hands on at once: what decoding one chunk may hold in memory."""
 
 SSE_DONE: Final = object()
 """Returned by :func:`parse_sse_line` for ``data: [DONE]``, the end of an OpenAI stream."""
@@ -62,6 +105,282 @@ def parse_sse_line(line: str) -> Any:
     return json.loads(payload)
 
 
-def error_from_httpx(response: httpx.Response) -> GatewayError:
-    """The typed error of an HTTP error answer; the body must have been read already."""
-    return error_from_response(response.status_code, response.headers, response.content)
+def error_from_httpx(response: httpx.Response, *also: str | None) -> GatewayError:
+    """The typed error of an HTTP error answer; the body must have been read already.
+
+    The credentials of the request (and ``also``, credentials the request carried in its
+    body, such as a fallback step's key) are masked in the error's message and body.
+    """
+    try:
+        request: httpx.Request | None = response.request
+    except RuntimeError:  # a response built by hand, without its request
+        request = None
+    secrets = (
+        credentials_of(request.headers.multi_items(), request.url.params.multi_items(), *also)
+        if request is not None
+        else credentials_of(None, None, *also)
+    )
+    return error_from_response(
+        response.status_code, response.headers, response.content, secrets=secrets
+    )
+
+
+# --------------------------------------------------------------------------- bounded bodies
+
+
+class _ZlibDecoder:
+    """gzip or deflate, inflated in pieces of at most :data:`_PIECE` bytes."""
+
+    def __init__(self, coding: str) -> None:
+        self._deflate = coding == "deflate"
+        # gzip: wbits | 32 reads a gzip or zlib header; deflate: zlib first, raw on error
+        # (servers send both under that name), as httpx's own decoder does.
+        self._inflate = zlib.decompressobj(zlib.MAX_WBITS | (0 if self._deflate else 32))
+        self._started = False
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            try:
+                out = self._inflate.decompress(data, _PIECE)
+            except zlib.error as exc:
+                if self._deflate and not self._started:
+                    self._deflate = False
+                    self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise httpx.DecodingError(
+                    f"the answer's compressed body is corrupt: {exc}"
+                ) from exc
+            self._started = True
+            if out:
+                yield out
+            data = self._inflate.unconsumed_tail
+            if not data and len(out) < _PIECE:
+                return
+
+    def flush(self) -> Iterator[bytes]:
+        rest = self._inflate.flush()
+        for start in range(0, len(rest), _PIECE):
+            yield rest[start : start + _PIECE]
+
+
+class _Counted:
+    """The decoded bytes so far, against the cap; raises the moment the cap is passed."""
+
+    __slots__ = ("done", "limit")
+
+    def __init__(self, limit: _BodyLimit) -> None:
+        self.limit = limit
+        self.done = 0
+
+    def add(self, size: int) -> None:
+        self.done += size
+        if self.done > self.limit.max_bytes:
+            raise self.limit.too_large()
+
+
+class _ZstdDecoder:
+    """zstd, through ``zstandard``'s writer, which hands its output on in pieces.
+
+    The writer decodes a whole input chunk in one call; its sink counts each piece as it
+    comes, so a bomb stops at the cap instead of after the chunk.
+    """
+
+    def __init__(self, counted: _Counted) -> None:
+        import zstandard  # httpx decodes zstd only when it is installed, and so do we
+
+        self._pieces: list[bytes] = []
+        sink = self
+
+        class _Sink:
+            def write(self, data: bytes) -> int:
+                counted.add(len(data))
+                sink._pieces.append(bytes(data))
+                return len(data)
+
+        self._writer = zstandard.ZstdDecompressor().stream_writer(
+            cast(Any, _Sink()), write_size=_PIECE, write_return_read=False
+        )
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        self._writer.write(data)
+        pieces, self._pieces = self._pieces, []
+        yield from pieces
+
+    def flush(self) -> Iterator[bytes]:
+        return iter(())
+
+
+class _BodyLimit:
+    """Decodes one response's body (its ``content-encoding``) under a cap and a deadline."""
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        max_bytes: int,
+        deadline: float | None,
+        max_bytes_setting: str,
+        deadline_setting: str,
+        timeout_s: float | None,
+        map_error: Callable[[GatewayError, httpx.Response], BaseException],
+    ) -> None:
+        self.response = response
+        self.max_bytes = max_bytes
+        self.deadline = deadline
+        self._max_bytes_setting = max_bytes_setting
+        self._deadline_setting = deadline_setting
+        self._timeout_s = timeout_s
+        self._map_error = map_error
+        self._counted = _Counted(self)
+        codings = [
+            c.strip().lower()
+            for c in response.headers.get("content-encoding", "").split(",")
+            if c.strip()
+        ]
+        self._decoders: list[Any] = []
+        for coding in reversed(codings):  # the last coding applied is the first undone
+            if coding in ("gzip", "x-gzip", "deflate"):
+                self._decoders.append(_ZlibDecoder(coding))
+            elif coding == "zstd" and _has_zstd():
+                self._decoders.append(_ZstdDecoder(_Counted(self)))
+            # Anything else (identity; br, which our clients do not ask for) is passed on
+            # as it came, as httpx does with codings it cannot decode; the cap counts it.
+
+    def too_large(self) -> BaseException:
+        err = ResponseTooLargeError(
+            self.max_bytes,
+            self._max_bytes_setting,
+            status_code=self.response.status_code,
+            log_id=self.response.headers.get(Header.LOG_ID),
+        )
+        return self._map_error(err, self.response)
+
+    def timed_out(self) -> BaseException:
+        err = GatewayTimeoutError(
+            f"no whole answer within {self._deadline_setting}={self._timeout_s:g} s; "
+            "the answer was cut off there",
+            log_id=self.response.headers.get(Header.LOG_ID),
+        )
+        return self._map_error(err, self.response)
+
+    def remaining(self) -> float | None:
+        if self.deadline is None:
+            return None
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise self.timed_out()
+        return left
+
+    def feed(self, raw: bytes) -> Iterator[bytes]:
+        pieces: Iterator[bytes] = iter((raw,))
+        for decoder in self._decoders:
+            pieces = _chain(decoder.decode, pieces)
+        for piece in pieces:
+            self._counted.add(len(piece))
+            yield piece
+
+    def flush(self) -> Iterator[bytes]:
+        for index, decoder in enumerate(self._decoders):
+            pieces: Iterator[bytes] = decoder.flush()
+            for later in self._decoders[index + 1 :]:
+                pieces = _chain(later.decode, pieces)
+            for piece in pieces:
+                self._counted.add(len(piece))
+                yield piece
+
+
+def _chain(decode: Callable[[bytes], Iterator[bytes]], pieces: Iterator[bytes]) -> Iterator[bytes]:
+    for piece in pieces:
+        yield from decode(piece)
+
+
+class _LimitedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """The body of a response, through its :class:`_BodyLimit`; sync or async as the inner."""
+
+    def __init__(self, inner: Any, limit: _BodyLimit) -> None:
+        self._inner = inner
+        self._limit = limit
+
+    def __iter__(self) -> Iterator[bytes]:
+        limit = self._limit
+        limit.remaining()
+        for raw in self._inner:
+            # A sync read cannot be interrupted: the deadline is checked as each chunk
+            # arrives (a server that stops sending is caught by the read timeout).
+            limit.remaining()
+            yield from limit.feed(raw)
+        yield from limit.flush()
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        limit = self._limit
+        chunks = self._inner.__aiter__()
+        while True:
+            left = limit.remaining()
+            try:
+                if left is None:
+                    raw = await chunks.__anext__()
+                else:
+                    # The scope covers this one read, never a yield to our caller.
+                    with anyio.fail_after(left):
+                        raw = await chunks.__anext__()
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                if limit.deadline is not None and time.monotonic() >= limit.deadline:
+                    raise limit.timed_out() from None
+                raise
+            for piece in limit.feed(raw):
+                yield piece
+        for piece in limit.flush():
+            yield piece
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _same(error: GatewayError, response: httpx.Response) -> BaseException:
+    return error
+
+
+def limit_response(
+    response: httpx.Response,
+    *,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    timeout_s: float | None = None,
+    started: float | None = None,
+    max_bytes_setting: str = "max_response_bytes",
+    deadline_setting: str = "timeout",
+    map_error: Callable[[GatewayError, httpx.Response], BaseException] = _same,
+) -> httpx.Response:
+    """Bound the body of ``response``, which must not have been read yet.
+
+    The body is decoded here (gzip, deflate, zstd) in pieces of at most 64 KiB, and
+    reading stops with :class:`~.errors.ResponseTooLargeError` once more than
+    ``max_bytes`` have come out: a small compressed body that inflates to gigabytes
+    costs at most the cap. With ``timeout_s``, the whole body must have arrived
+    ``timeout_s`` seconds after ``started`` (``time.monotonic()``; now by default), else
+    :class:`~.errors.GatewayTimeoutError`. ``map_error`` turns either error into the
+    exception to raise (an SDK's own class, say). ``content-encoding`` is removed from
+    the headers, as the body now comes decoded.
+    """
+    deadline = None
+    if timeout_s is not None:
+        deadline = (time.monotonic() if started is None else started) + timeout_s
+    limit = _BodyLimit(
+        response,
+        max_bytes=max_bytes,
+        deadline=deadline,
+        max_bytes_setting=max_bytes_setting,
+        deadline_setting=deadline_setting,
+        timeout_s=timeout_s,
+        map_error=map_error,
+    )
+    if "content-encoding" in response.headers:
+        # httpx picks its decoder from this header when the body is first read; the
+        # body now comes decoded, and a second decoder would undo it again.
+        del response.headers["content-encoding"]
+    response.stream = _LimitedStream(response.stream, limit)
+    return response

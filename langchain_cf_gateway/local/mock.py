@@ -22,6 +22,14 @@ What it answers, so that tests can predict it:
 - **Embeddings.** Unit vectors of :data:`EMBEDDING_DIMENSIONS` floats (or the request's
   ``dimensions``), a function of the text and the size only; ``encoding_format: "base64"``
   gives little-endian float32 as OpenAI does.
+- **Bounds.** The mock bounds its own work: embeddings ``dimensions`` up to
+  :data:`EMBEDDING_DIMENSIONS_MAX` (8192) and at most :data:`EMBEDDING_INPUTS_MAX` (2048,
+  OpenAI's own limit) inputs; a schema it builds arguments or a structured answer from
+  nests at most :data:`SCHEMA_DEPTH_MAX` (64) levels, holds at most
+  :data:`SCHEMA_VALUES_MAX` (10000) JSON values, and expands (through ``$ref``) to at
+  most :data:`EXAMPLE_VALUES_MAX` (10000) values. Past a bound the answer is HTTP 400
+  in the provider's error shape, naming the field and the bound
+  (:meth:`MockModel.refusal`); every check is a loop, never a recursion.
 - **Anthropic.** ``anthropic/v1/messages`` answers in Anthropic's Messages schema,
   streaming its event sequence (``message_start`` ... ``message_stop``).
 - **Workers AI.** ``workers-ai/@cf/{model}`` takes ``messages`` or ``prompt`` and answers
@@ -43,6 +51,16 @@ from typing import Any, Final
 
 EMBEDDING_DIMENSIONS: Final = 32
 """Length of a mock embedding unless the request asks for ``dimensions``."""
+EMBEDDING_DIMENSIONS_MAX: Final = 8192
+"""Largest ``dimensions`` the mock computes (OpenAI's largest model has 3072)."""
+EMBEDDING_INPUTS_MAX: Final = 2048
+"""Most inputs in one embeddings request: OpenAI's documented limit."""
+SCHEMA_DEPTH_MAX: Final = 64
+"""Deepest nesting of JSON values in a schema the mock builds an example from."""
+SCHEMA_VALUES_MAX: Final = 10_000
+"""Most JSON values (objects, arrays, strings, numbers) in such a schema."""
+EXAMPLE_VALUES_MAX: Final = 10_000
+"""Most values in one example built from a schema (``$ref`` can multiply a small schema)."""
 
 ANSWER_PREFIX: Final = "Mock answer: "
 ANSWER_MAX_ECHO_TOKENS: Final = 50
@@ -123,6 +141,17 @@ class Completion:
         }
 
 
+class MockLimitError(ValueError):
+    """A request past one of the mock model's bounds; ``field`` names the request field.
+
+    Answered with HTTP 400 in the provider's error shape (:meth:`MockModel.refusal`).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
@@ -178,50 +207,114 @@ def default_answer(messages: Sequence[Any]) -> str:
 # ------------------------------------------------------------------ JSON schema examples
 
 
-def example_from_schema(schema: Any, defs: Mapping[str, Any] | None = None, depth: int = 0) -> Any:
-    """A deterministic value that satisfies a (simple) JSON schema."""
-    if not isinstance(schema, dict) or depth > 8:
-        return "mock"
-    defs = {**(defs or {}), **schema.get("$defs", {}), **schema.get("definitions", {})}
-    if "$ref" in schema:
-        name = str(schema["$ref"]).rsplit("/", 1)[-1]
-        return example_from_schema(defs.get(name, {}), defs, depth + 1)
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    if "default" in schema:
-        return schema["default"]
-    for combo in ("anyOf", "oneOf", "allOf"):
-        options = schema.get(combo)
-        if options:
-            chosen = next(
-                (o for o in options if not (isinstance(o, dict) and o.get("type") == "null")),
-                options[0],
+def check_schema(schema: Any, field: str) -> None:
+    """Raise :class:`MockLimitError` for a schema past :data:`SCHEMA_DEPTH_MAX` or
+    :data:`SCHEMA_VALUES_MAX`; a loop, so a schema 10,000 levels deep costs no recursion."""
+    stack: list[tuple[Any, int]] = [(schema, 1)]
+    seen = 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if seen > SCHEMA_VALUES_MAX:
+            raise MockLimitError(
+                field,
+                f"the schema holds more than {SCHEMA_VALUES_MAX} JSON values, the mock "
+                "model's bound; send a smaller schema",
             )
-            return example_from_schema(chosen, defs, depth + 1)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object" or "properties" in schema:
-        props = schema.get("properties") or {}
-        return {name: example_from_schema(sub, defs, depth + 1) for name, sub in props.items()}
-    if kind == "array":
-        return [example_from_schema(schema.get("items", {}), defs, depth + 1)]
-    if kind == "integer":
-        return max(1, int(schema.get("minimum", 1)))
-    if kind == "number":
-        return float(max(1.0, float(schema.get("minimum", 1.0))))
-    if kind == "boolean":
-        return True
-    if kind == "null":
-        return None
-    return "mock"
+        if depth > SCHEMA_DEPTH_MAX:
+            raise MockLimitError(
+                field,
+                f"the schema nests deeper than {SCHEMA_DEPTH_MAX} levels, the mock model's "
+                "bound; send a shallower schema",
+            )
+        if isinstance(value, dict):
+            stack += [(v, depth + 1) for v in value.values()]
+        elif isinstance(value, list):
+            stack += [(v, depth + 1) for v in value]
 
 
-def _forced_tool(body: Mapping[str, Any]) -> tuple[str, Any] | None:
-    """(name, parameters schema) of the function a request forces, if it forces one."""
-    tools = [t for t in body.get("tools") or () if isinstance(t, dict)]
+class _Example:
+    """Builds one example value from a schema, counting what it builds against a budget."""
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        self.values = 0
+
+    def build(self, schema: Any, defs: Mapping[str, Any], depth: int) -> Any:
+        self.values += 1
+        if self.values > EXAMPLE_VALUES_MAX:
+            raise MockLimitError(
+                self.field,
+                f"the schema expands (through $ref) to more than {EXAMPLE_VALUES_MAX} values, "
+                "the mock model's bound; send a schema that refers to itself less",
+            )
+        if not isinstance(schema, dict) or depth > 8:
+            return "mock"
+        own = [d for d in (schema.get("$defs"), schema.get("definitions")) if isinstance(d, dict)]
+        if own:
+            defs = {**defs, **{k: v for d in own for k, v in d.items()}}
+        if "$ref" in schema:
+            name = str(schema["$ref"]).rsplit("/", 1)[-1]
+            return self.build(defs.get(name, {}), defs, depth + 1)
+        if "const" in schema:
+            return schema["const"]
+        enum = schema.get("enum")
+        if isinstance(enum, list) and enum:
+            return enum[0]
+        if "default" in schema:
+            return schema["default"]
+        for combo in ("anyOf", "oneOf", "allOf"):
+            options = schema.get(combo)
+            if isinstance(options, list) and options:
+                chosen = next(
+                    (o for o in options if not (isinstance(o, dict) and o.get("type") == "null")),
+                    options[0],
+                )
+                return self.build(chosen, defs, depth + 1)
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind == "object" or "properties" in schema:
+            props = schema.get("properties")
+            if not isinstance(props, dict):
+                return {}
+            return {name: self.build(sub, defs, depth + 1) for name, sub in props.items()}
+        if kind == "array":
+            return [self.build(schema.get("items", {}), defs, depth + 1)]
+        if kind == "integer":
+            return max(1, _number(schema.get("minimum"), 1))
+        if kind == "number":
+            return float(max(1.0, _number(schema.get("minimum"), 1.0)))
+        if kind == "boolean":
+            return True
+        if kind == "null":
+            return None
+        return "mock"
+
+
+def _number(value: Any, default: float) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return default
+    return int(value) if isinstance(default, int) else value
+
+
+def example_from_schema(
+    schema: Any, defs: Mapping[str, Any] | None = None, depth: int = 0, *, field: str = "schema"
+) -> Any:
+    """A deterministic value that satisfies a (simple) JSON schema.
+
+    Raises :class:`MockLimitError` (naming ``field``) for a schema past the mock's bounds.
+    """
+    check_schema(schema, field)
+    return _Example(field).build(schema, defs or {}, depth)
+
+
+def _forced_tool(body: Mapping[str, Any]) -> tuple[str, Any, str] | None:
+    """(name, parameters schema, its field path) of the function a request forces, if any."""
+    raw = body.get("tools")
+    tools = (
+        [(i, t) for i, t in enumerate(raw) if isinstance(t, dict)] if isinstance(raw, list) else []
+    )
     choice = body.get("tool_choice")
     wanted: str | None = None
     if isinstance(choice, dict):
@@ -233,11 +326,19 @@ def _forced_tool(body: Mapping[str, Any]) -> tuple[str, Any] | None:
         wanted = ""
     if wanted is None or not tools:
         return None
-    for tool in tools:
-        fn = tool.get("function", tool)  # OpenAI nests it; Anthropic does not
+    for index, tool in tools:
+        nested = isinstance(tool.get("function"), dict)
+        fn = tool["function"] if nested else tool  # OpenAI nests it; Anthropic does not
         name = fn.get("name")
         if wanted in ("", name):
-            return str(name), fn.get("parameters", fn.get("input_schema", {}))
+            if "parameters" in fn:
+                key = "parameters"
+            elif "input_schema" in fn:
+                key = "input_schema"
+            else:
+                return str(name), {}, ""
+            path = f"tools[{index}].function.{key}" if nested else f"tools[{index}].{key}"
+            return str(name), fn[key], path
     return None
 
 
@@ -246,6 +347,26 @@ def _forced_tool(body: Mapping[str, Any]) -> tuple[str, Any] | None:
 
 class MockModel:
     """Decides answers and renders them in OpenAI's and Anthropic's schemas."""
+
+    def refusal(self, body: Mapping[str, Any], operation: str) -> dict[str, Any] | None:
+        """The 400 error body for a request past the mock's bounds, else None.
+
+        Checked before any answer is made, in the provider's shape (Anthropic's for
+        ``messages``, OpenAI's otherwise), so one request never holds the event loop.
+        """
+        try:
+            if operation == "embeddings":
+                _embedding_texts(body)
+            elif operation in ("chat", "messages", "run"):
+                forced = _forced_tool(body)
+                if forced is not None and forced[2]:
+                    example_from_schema(forced[1], field=forced[2])
+                self._structured(body)
+        except MockLimitError as exc:
+            if operation == "messages":
+                return self.anthropic_error(400, str(exc))
+            return self.openai_error(400, str(exc))
+        return None
 
     def complete(
         self,
@@ -267,8 +388,8 @@ class MockModel:
             content = text
             calls = [ToolCall.coerce(c, i, seed) for i, c in enumerate(tool_calls or ())]
         elif (forced := _forced_tool(body)) is not None:
-            name, params = forced
-            args = json.dumps(example_from_schema(params), separators=(",", ":"))
+            name, params, path = forced
+            args = json.dumps(example_from_schema(params, field=path), separators=(",", ":"))
             calls = [ToolCall(name, args, f"call_{_digest(seed, name)[:24]}")]
             content = None
         else:
@@ -297,8 +418,10 @@ class MockModel:
         if not isinstance(fmt, dict):
             return None
         if fmt.get("type") == "json_schema":
-            schema = (fmt.get("json_schema") or {}).get("schema", {})
-            return json.dumps(example_from_schema(schema), separators=(",", ":"))
+            spec = fmt.get("json_schema")
+            schema = spec.get("schema", {}) if isinstance(spec, dict) else {}
+            example = example_from_schema(schema, field="response_format.json_schema.schema")
+            return json.dumps(example, separators=(",", ":"))
         if fmt.get("type") == "json_object":
             return "{}"
         return None
@@ -461,17 +584,7 @@ class MockModel:
     @staticmethod
     def embeddings(body: Mapping[str, Any], model: str) -> tuple[dict[str, Any], int]:
         """(OpenAI embeddings response, prompt tokens)."""
-        raw = body.get("input", "")
-        if isinstance(raw, str):
-            texts = [raw]
-        elif isinstance(raw, list) and raw and all(isinstance(x, int) for x in raw):
-            texts = [" ".join(map(str, raw))]  # one pre-tokenized input
-        elif isinstance(raw, list):
-            texts = [x if isinstance(x, str) else " ".join(map(str, x)) for x in raw]
-        else:
-            texts = [str(raw)]
-        size = body.get("dimensions")
-        size = size if isinstance(size, int) and size > 0 else EMBEDDING_DIMENSIONS
+        texts, size = _embedding_texts(body)
         as_base64 = body.get("encoding_format") == "base64"
         data = []
         tokens = 0
@@ -486,6 +599,37 @@ class MockModel:
             data.append({"object": "embedding", "index": index, "embedding": value})
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         return {"object": "list", "data": data, "model": model, "usage": usage}, tokens
+
+
+def _embedding_texts(body: Mapping[str, Any]) -> tuple[list[str], int]:
+    """(input texts, vector size) of an embeddings request, within the mock's bounds."""
+    raw = body.get("input", "")
+    if isinstance(raw, list) and len(raw) > EMBEDDING_INPUTS_MAX:
+        raise MockLimitError(
+            "input",
+            f"{len(raw)} inputs is more than {EMBEDDING_INPUTS_MAX}, the most one request may "
+            "send; send them in batches",
+        )
+    if isinstance(raw, str):
+        texts = [raw]
+    elif isinstance(raw, list) and raw and all(isinstance(x, int) for x in raw):
+        texts = [" ".join(map(str, raw))]  # one pre-tokenized input
+    elif isinstance(raw, list):
+        texts = [
+            x if isinstance(x, str) else " ".join(map(str, x)) if isinstance(x, list) else str(x)
+            for x in raw
+        ]
+    else:
+        texts = [str(raw)]
+    size = body.get("dimensions")
+    if isinstance(size, int) and not isinstance(size, bool) and size > EMBEDDING_DIMENSIONS_MAX:
+        raise MockLimitError(
+            "dimensions",
+            f"{size} is more than {EMBEDDING_DIMENSIONS_MAX}, the mock model's bound; ask for "
+            f"at most {EMBEDDING_DIMENSIONS_MAX}",
+        )
+    size = size if isinstance(size, int) and size > 0 else EMBEDDING_DIMENSIONS
+    return texts, size
 
 
 def embedding_vector(text: str, size: int = EMBEDDING_DIMENSIONS) -> list[float]:

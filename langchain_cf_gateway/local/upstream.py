@@ -146,6 +146,9 @@ class MockUpstream:
             )
             return UpstreamReply(fault.status, JSON, _dumps(err))
         body = call.body or {}
+        refused = self.model.refusal(body, call.operation)  # past the mock's own bounds
+        if refused is not None:
+            return UpstreamReply(400, JSON, _dumps(refused))
         if call.operation == "embeddings":
             data, tokens = self.model.embeddings(body, call.model)
             return self._finish(
