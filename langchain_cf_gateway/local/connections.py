@@ -17,6 +17,7 @@ decompression), and no headers added beyond ``host`` and ``content-length``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -80,10 +81,9 @@ def _as_written(headers: Mapping[str, str]) -> dict[str, str]:
     written: dict[str, str] = {}
     for name, value in headers.items():
         if not value.isascii():
-            try:
+            # latin-1 text that is not UTF-8 bytes is sent as its UTF-8 encoding
+            with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
                 value = value.encode("latin-1").decode("utf-8")
-            except (UnicodeEncodeError, UnicodeDecodeError):
-                pass  # latin-1 text: sent as its UTF-8 encoding
         written[name] = value
     return written
 
