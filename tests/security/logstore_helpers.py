@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,19 +42,27 @@ def strict_json(response: httpx.Response) -> Any:
     return data
 
 
-def logged_rows(gw: LocalGateway) -> dict[str, dict[str, Any]]:
-    """Every row of the default gateway, by id, through the logs API (strict JSON)."""
+def every_row(page: Callable[[int], httpx.Response]) -> dict[str, dict[str, Any]]:
+    """Every row a logs listing returns, by id, page by page (``per_page`` is at most 50,
+    as in Cloudflare's API schema), each page read as strict JSON."""
     rows: dict[str, dict[str, Any]] = {}
-    for page in range(1, 1000):  # per_page is at most 50, as in Cloudflare's API schema
-        answer = management(
-            gw, "GET", f"gateways/default/logs?per_page=50&page={page}&order_by_direction=asc"
-        )
+    for number in range(1, 1000):
+        answer = page(number)
         assert answer.status_code == 200, answer.text
         result = strict_json(answer)["result"]
         rows.update((row["id"], row) for row in result)
         if len(result) < 50:
             break
     return rows
+
+
+def logged_rows(gw: LocalGateway) -> dict[str, dict[str, Any]]:
+    """Every row of the default gateway, by id, through the logs API (strict JSON)."""
+    return every_row(
+        lambda number: management(
+            gw, "GET", f"gateways/default/logs?per_page=50&page={number}&order_by_direction=asc"
+        )
+    )
 
 
 def log_id(response: httpx.Response) -> str:

@@ -32,9 +32,9 @@ from langchain_cf_gateway.local.logstore import LogStore
 from .logstore_helpers import (
     assert_store_unavailable,
     database_locked,
+    every_row,
     log_id,
     logged_rows,
-    strict_json,
 )
 
 http = httpx.Client(timeout=20)
@@ -283,19 +283,13 @@ def test_the_writer_is_restarted_after_an_unexpected_failure(
 
 
 def _process_rows(gw: GatewayProcess) -> dict[str, dict[str, Any]]:
-    rows: dict[str, dict[str, Any]] = {}
-    for page in range(1, 1000):  # per_page is at most 50, as in Cloudflare's API schema
-        answer = http.get(
+    return every_row(
+        lambda number: http.get(
             f"{gw.base_url}/client/v4/accounts/{ACCOUNT}/ai-gateway/gateways/default/logs"
-            f"?per_page=50&page={page}",
+            f"?per_page=50&page={number}",
             headers={"authorization": f"Bearer {MANAGEMENT_TOKEN}"},
         )
-        assert answer.status_code == 200, answer.text
-        result = strict_json(answer)["result"]
-        rows.update((row["id"], row) for row in result)
-        if len(result) < 50:
-            break
-    return rows
+    )
 
 
 def test_cf_aig_serve_survives_a_database_locked_for_8_seconds(tmp_path: Path) -> None:
