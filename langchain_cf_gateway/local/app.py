@@ -28,7 +28,10 @@ Choices where the spec is silent (its open questions 1 to 7):
 - Log ``metadata`` is returned as a JSON object (open question 6).
 
 - Authentication (section 3) reads only ``cf-aig-authorization: Bearer <token>``; a
-  provider ``Authorization`` header never stands in for it (open question 7).
+  provider ``Authorization`` header never stands in for it (open question 7). Every
+  route (provider, universal, REST, management, admin) decides the gateway and the
+  token from the request head, before reading the body: a refused request is answered
+  at once, with no ``100 Continue`` first and nothing of its body read.
 - Gateway-made errors (2001, 2008, 2009, 2003, 7001, 2005) use core's body shape
   (section 5). Requests rejected before authentication (2001, 2009) are neither logged
   nor kept in :attr:`GatewayApp.received`; later ones are logged, with ``success: false``.
@@ -53,6 +56,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import math
 import time
 from collections import deque
@@ -103,6 +107,7 @@ from .upstream import JSON, ProviderCall, Upstreams, models_list
 _COMPAT_OPS: Final = {"chat/completions": "chat", "embeddings": "embeddings", "models": "models"}
 _REST_PROVIDERS: Final[dict[str, Provider]] = {p.rest_prefix: p for p in PROVIDERS if p.rest_prefix}
 _JSON_HEADERS: Final = {"content-type": JSON}
+_log = logging.getLogger(__name__)
 
 
 class _AnyPath(Convertor[str]):
@@ -141,10 +146,16 @@ class BodyLimit:
     """ASGI wrapper: a body over :data:`MAX_BODY_BYTES` gets 413 without being kept.
 
     A declared ``content-length`` over the limit is answered before the body is read; a
-    chunked body is buffered up to the limit (the app would read it whole anyway), then
-    replayed to the app or refused. The 413 is sent whole first and the rest of the
-    body then read and dropped until the client stops, so that closing the connection
-    never resets it under the client before it has read the answer.
+    chunked body is counted as the application reads it and refused as soon as it
+    passes the limit (the application then sees a disconnect). Nothing is read here
+    before the application asks for it, so a route can refuse a request from its head
+    (authentication) without a byte of the body being read. A 413 goes out with
+    ``connection: close``; :class:`.listener.EdgeProtocol` then drops what the client
+    still sends before closing.
+
+    A client that disconnects before its body is complete ends its request quietly (one
+    debug line): Starlette raises ``ClientDisconnect``, which would otherwise be logged
+    with a full traceback by the server.
     """
 
     def __init__(self, app: Any, clock: Clock) -> None:
@@ -164,41 +175,49 @@ class BodyLimit:
                 length = value
             elif name == b"transfer-encoding":
                 chunked = b"chunked" in value.lower()
-        if length is not None:
-            if length.isdigit() and int(length) > MAX_BODY_BYTES:
-                await self._refuse(receive, send)
+        try:
+            if length is not None:
+                if length.isdigit() and int(length) > MAX_BODY_BYTES:
+                    await self._refuse(send)
+                else:
+                    await self.app(scope, receive, send)
+            elif chunked:
+                await self._counted(scope, receive, send)
             else:
                 await self.app(scope, receive, send)
-            return
-        if not chunked:
-            await self.app(scope, receive, send)
-            return
-        pieces: list[bytes] = []
+        except ClientDisconnect:
+            _log.debug(
+                "client disconnected before its request body was complete: %s %s",
+                scope.get("method"),
+                edge.printable(scope.get("path", ""))[:200],
+            )
+
+    async def _counted(self, scope: Any, receive: Any, send: Any) -> None:
         size = 0
-        while True:
+        started = refused = False
+
+        async def counted_receive() -> Any:
+            nonlocal size, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            piece = message.get("body", b"")
-            size += len(piece)
-            if size > MAX_BODY_BYTES:
-                await self._refuse(receive, send)
-                return
-            pieces.append(piece)
-            if not message.get("more_body"):
-                break
-        replayed = False
+            size += len(message.get("body", b""))
+            if size > MAX_BODY_BYTES and not started:
+                refused = True
+                await self._refuse(send)
+                return {"type": "http.disconnect"}
+            return message
 
-        async def replay() -> Any:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(pieces), "more_body": False}
-            return await receive()
+        async def watched_send(message: Any) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 went out instead
+            started = True
+            await send(message)
 
-        await self.app(scope, replay, send)
+        await self.app(scope, counted_receive, watched_send)
 
-    async def _refuse(self, receive: Any, send: Any) -> None:
+    async def _refuse(self, send: Any) -> None:
         body = gateway_error_body(
             ErrorCode.INVALID_REQUEST,
             f"Invalid request: the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB",
@@ -215,12 +234,7 @@ class BodyLimit:
             (Header.EVENT_ID.encode(), log_id),
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": payload, "more_body": True})
-        while True:  # drop what the client still sends until it stops or hangs up
-            message = await receive()
-            if message["type"] == "http.disconnect" or not message.get("more_body"):
-                break
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await send({"type": "http.response.body", "body": payload})
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +340,9 @@ class GatewayApp:
             lifespan=self._lifespan,
             exception_handlers={404: _not_routed, 405: _not_routed},
         )
+        # No 307 to the path without its trailing slash: the redirect would be answered
+        # before authentication; a path without a route gets the gateway's 404 instead.
+        starlette.router.redirect_slashes = False
         self.app = HostGuard(BodyLimit(starlette, self.clock), hosts or HostPolicy())
 
     def _routes(self) -> list[Route]:
@@ -372,11 +389,20 @@ class GatewayApp:
 
     # ------------------------------------------------------------------ shared steps
 
-    async def read(self, request: Request) -> tuple[dict[str, str], bytes]:
-        """The request's headers (lowercase names) and body; nothing is kept yet."""
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
-        body = await _read_body(request)  # at most MAX_BODY_BYTES: BodyLimit saw to it
-        return headers, body
+    @staticmethod
+    def head(request: Request) -> dict[str, str]:
+        """The request's headers (lowercase names), from its head: no body byte is read.
+
+        Every route decides the gateway and the authentication from these before it
+        reads the body (:meth:`body`), so that a refused request is answered at once,
+        with no ``100 Continue`` first and nothing of its body read or kept.
+        """
+        return {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
+
+    @staticmethod
+    async def body(request: Request) -> bytes:
+        """The request body (at most :data:`MAX_BODY_BYTES`: :class:`BodyLimit` sees to it)."""
+        return await _read_body(request)
 
     def keep(self, request: Request, headers: dict[str, str], body: bytes) -> None:
         """Append an authenticated request to :attr:`received`, within its bounds.
@@ -404,12 +430,6 @@ class GatewayApp:
             self._received_bytes -= len(old.body) + sum(
                 len(k) + len(v) for k, v in old.headers.items()
             )
-
-    async def record(self, request: Request) -> tuple[dict[str, str], bytes]:
-        """Read the request and keep it (for routes that authenticate nothing)."""
-        headers, body = await self.read(request)
-        self.keep(request, headers, body)
-        return headers, body
 
     def new_ids(self, headers: Mapping[str, str]) -> _Ids:
         log_id = self.clock.uuid7()
@@ -546,8 +566,7 @@ class GatewayApp:
 
     async def provider_route(self, request: Request) -> Response:
         """Compat and provider-native routes."""
-        headers, body = await self.read(request)
-        started = time.perf_counter()
+        headers = self.head(request)
         ids = self.new_ids(headers)
         params = request.path_params
         path: str = params["path"]
@@ -556,6 +575,8 @@ class GatewayApp:
             self.authenticate(gateway, headers)
         except GatewayRequestError as err:
             return _error_response(err, ids.headers())
+        body = await self.body(request)
+        started = time.perf_counter()
         self.keep(request, headers, body)
         try:
             edge.upstream_path(path, "the path")
@@ -583,8 +604,7 @@ class GatewayApp:
 
     async def rest_chat(self, request: Request) -> Response:
         """``/client/v4/accounts/{acct}/ai/v1/chat/completions`` (section 1, REST API)."""
-        headers, body = await self.read(request)
-        started = time.perf_counter()
+        headers = self.head(request)
         ids = self.new_ids(headers)
         try:
             gateway = self.gateway(headers.get(Header.GATEWAY_ID) or DEFAULT_GATEWAY_ID)
@@ -592,6 +612,8 @@ class GatewayApp:
                 raise GatewayRequestError(ErrorCode.UNAUTHORIZED)
         except GatewayRequestError as err:
             return _error_response(err, ids.headers())
+        body = await self.body(request)
+        started = time.perf_counter()
         self.keep(request, headers, body)
         rest_path = "ai/v1/chat/completions"
         try:
@@ -636,8 +658,7 @@ class GatewayApp:
         Every step is checked (headers, config, provider, endpoint) before the first is
         sent: a bad one refuses the whole request with 400 naming the field.
         """
-        headers, body = await self.read(request)
-        started = time.perf_counter()
+        headers = self.head(request)
         ids = self.new_ids(headers)
         ids.request_id = self.clock.uuid7()
         if not edge.echoable(headers.get(Header.EVENT_ID)):
@@ -647,6 +668,8 @@ class GatewayApp:
             self.authenticate(gateway, headers)
         except GatewayRequestError as err:
             return _error_response(err, ids.headers())
+        body = await self.body(request)
+        started = time.perf_counter()
         self.keep(request, headers, body)
         try:
             edge.request_headers(headers)

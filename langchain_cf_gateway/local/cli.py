@@ -7,7 +7,7 @@
                  [--log-max-rows 100000] [--log-commit-timeout 10]
                  [--allowed-host NAME ...] [--allowed-origin URL ...]
                  [--max-head-bytes 65536] [--head-timeout 10]
-                 [--max-connections 500] [--backlog 2048]
+                 [--body-timeout 60] [--max-connections 500] [--backlog 2048]
 
 Serves until interrupted (Ctrl-C or SIGTERM). At start it prints the base URL, the
 compat URL to give an OpenAI SDK, and the tokens it generated (only those it generated:
@@ -27,6 +27,7 @@ from ..core.errors import ConfigError
 from .config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ENV_TOKEN, ServerConfig, load_config
 from .listener import (
     DEFAULT_BACKLOG,
+    DEFAULT_BODY_TIMEOUT_S,
     DEFAULT_HEAD_TIMEOUT_S,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEAD_BYTES,
@@ -107,6 +108,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         f"(default {DEFAULT_HEAD_TIMEOUT_S:g})",
     )
     edge.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULT_BODY_TIMEOUT_S,
+        metavar="S",
+        help="seconds to send a whole request body after its head; then 408 and closed "
+        f"(default {DEFAULT_BODY_TIMEOUT_S:g})",
+    )
+    edge.add_argument(
         "--max-connections",
         type=int,
         default=DEFAULT_MAX_CONNECTIONS,
@@ -180,4 +189,5 @@ def _gateway(args: argparse.Namespace, config: ServerConfig) -> LocalGateway:
         head_timeout_s=args.head_timeout,
         max_connections=args.max_connections,
         backlog=args.backlog,
+        body_timeout_s=args.body_timeout,
     )

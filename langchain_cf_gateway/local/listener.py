@@ -7,6 +7,8 @@ bound                         default    past it
 ============================  =========  ==============================================
 ``--max-head-bytes``          64 KiB     request line + headers larger: HTTP 431
 ``--head-timeout`` (seconds)  10         a head not complete in time: 408, then closed
+``--body-timeout`` (seconds)  60         a body not complete this long after its head:
+                                         408 (if no answer was started), then closed
 ``--max-connections``         500        a connection past it: 503 at its first request,
                                          then closed (never served)
 ``--backlog``                 2048       connections the kernel queues before accept
@@ -24,6 +26,22 @@ plain httptools), and no uvicorn protocol times out a head that never ends
 protocol answers every refusal it makes (400 unparsable, 408, 431, 503) with the
 gateway error body instead. All refusals here happen before authentication, so they
 are neither logged nor kept in ``received``.
+
+The body deadline is one deadline for the whole body, counted from the end of its
+head, not an idle timeout between chunks: an idle timeout alone lets a client that
+sends a byte every few seconds hold a connection slot for ever (the "slowloris" kind
+of attack), which is what a deadline stops. 60 s lets a body of the largest size the
+gateway reads (25 MB) arrive over a ~3.5 Mbit/s link; LLM request bodies are mostly
+a few KB.
+
+An answer sent before the body was read (a refusal from the head: 401, 400 for an
+unknown gateway, 404, 413, 421...) goes out with ``connection: close``; the server
+then half-closes the connection and reads and drops whatever the client still sends
+(never buffering it) until the client has been quiet for 2 s, or at the latest until
+the body deadline, and closes. Closing at once would reset the connection under a
+client still writing, which may then never read its answer (RFC 9112, section 9.6:
+https://www.rfc-editor.org/rfc/rfc9112#section-9.6). No ``100 Continue`` is sent
+before such an answer: it is sent only once the application reads the body.
 
 ``Host`` (:class:`HostGuard`): loopback names (``localhost``, ``127.0.0.0/8``,
 ``[::1]``) are always served, plus the configured names and the address the server is
@@ -52,14 +70,14 @@ from ..core.protocol import ErrorCode, gateway_error_body
 
 DEFAULT_MAX_HEAD_BYTES: Final = 64 * 1024
 DEFAULT_HEAD_TIMEOUT_S: Final = 10.0
+DEFAULT_BODY_TIMEOUT_S: Final = 60.0
 DEFAULT_MAX_CONNECTIONS: Final = 500
 """Half the usual 1024 open-file limit: each connection may hold an upstream one too."""
 DEFAULT_BACKLOG: Final = 2048
 _LINGER_S: Final = 2.0
-"""How long a refused connection keeps reading (and dropping) before it is closed, so
-that closing it does not reset the connection under a client still writing."""
-_DRAIN_MAX_BYTES: Final = 1024 * 1024
-"""How much of a refused request's body is read and dropped before closing anyway."""
+"""How long an answered connection whose client is quiet keeps reading (and dropping)
+before it is closed, so that closing it does not reset the connection under a client
+still writing."""
 _WILDCARD: Final = "*"
 
 
@@ -221,15 +239,9 @@ class HostGuard:
             (b"content-length", str(len(payload)).encode()),
             (b"connection", b"close"),
         ]
+        # Answered from the head: the body is never read (EdgeProtocol lingers, then closes).
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload, "more_body": True})
-        dropped = 0
-        while dropped < _DRAIN_MAX_BYTES:  # drop what the client still sends (a little), so
-            message = await receive()  # that closing does not reset it under the client
-            dropped += len(message.get("body", b""))
-            if message["type"] == "http.disconnect" or not message.get("more_body"):
-                break
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await send({"type": "http.response.body", "body": payload})
 
 
 @dataclass(frozen=True)
@@ -240,29 +252,56 @@ class EdgeLimits:
     head_timeout_s: float = DEFAULT_HEAD_TIMEOUT_S
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     backlog: int = DEFAULT_BACKLOG
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
 
     def __post_init__(self) -> None:
         for name, low in (("max_head_bytes", 1024), ("max_connections", 1), ("backlog", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer of at least {low}; got {value!r}")
-        if not self.head_timeout_s > 0:
-            raise ValueError(
-                f"head_timeout_s must be a positive number; got {self.head_timeout_s!r}"
-            )
+        for name in ("head_timeout_s", "body_timeout_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a positive number; got {value!r}")
 
     def protocol(self) -> type[EdgeProtocol]:
         """The uvicorn protocol class enforcing these limits."""
         return type("BoundEdgeProtocol", (EdgeProtocol,), {"limits": self})
 
 
+class _AnswerTransport:
+    """The transport as uvicorn's request cycle sees it: closing it after an answer sent
+    before the request body was read lingers instead (:meth:`EdgeProtocol._linger`)."""
+
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: EdgeProtocol) -> None:
+        self._protocol = protocol
+
+    def write(self, data: bytes) -> None:
+        self._protocol.transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self._protocol.transport.is_closing()
+
+    def close(self) -> None:
+        self._protocol._close_after_answer()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._protocol.transport, name)
+
+
 class EdgeProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a bounded, timed request head and connection count.
+    """uvicorn's httptools protocol with a bounded, timed request head and connection count,
+    and a deadline on the request body.
 
     Bytes are counted from the first byte of a head until httptools reports the headers
     complete; past :attr:`EdgeLimits.max_head_bytes` the head is refused with 431. The
     head timer starts with the connection (or the first byte of a later head) and stops
-    at the end of the head.
+    at the end of the head. The body deadline starts at the end of the head (once a body
+    is still to come) and stops when the body is complete. While the body is incomplete
+    the request cycle's ``keep_alive`` is off, so that an answer started before it ends
+    says ``connection: close``; it is restored when the body completes first.
     """
 
     limits: ClassVar[EdgeLimits] = EdgeLimits()
@@ -275,6 +314,14 @@ class EdgeProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._refused = False
         self._over_limit = False
+        self._body_pending = False
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._body_deadline = 0.0
+        self._keep_alive = True
+        self._answer_transport = _AnswerTransport(self)
+        self._linger_timer: asyncio.TimerHandle | None = None
+        self._linger_until = 0.0
+        self._last_data = 0.0
 
     # ------------------------------------------------------------------ connection
 
@@ -285,11 +332,16 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
+        self._cancel_body_timer()
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
-            return  # a refused connection only drains until it is closed
+            self._last_data = self.loop.time()
+            return  # an answered or refused connection only drains until it is closed
         if self._in_head:
             if self._head_timer is None:
                 self._arm_head_timer()
@@ -312,6 +364,13 @@ class EdgeProtocol(HttpToolsProtocol):
             else:
                 self._head_bytes += len(data)
         super().data_received(data)
+        if self._body_pending and self._body_timer is None and not self._refused:
+            self._body_deadline = self.loop.time() + self.limits.body_timeout_s
+            self._body_timer = self.loop.call_at(self._body_deadline, self._body_timeout)
+
+    def shutdown(self) -> None:
+        self._keep_alive = False  # not restored when the body completes
+        super().shutdown()
 
     # ------------------------------------------------------------------ parser callbacks
 
@@ -327,7 +386,14 @@ class EdgeProtocol(HttpToolsProtocol):
                 "(the bound is cf-aig serve --max-connections)",
             )
             return
+        previous = self.cycle
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle is not previous:
+            self._body_pending = True
+            self._keep_alive = cycle.keep_alive
+            cycle.keep_alive = False  # until the body is complete: see on_message_complete
+            cycle.transport = self._answer_transport  # type: ignore[assignment]
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
@@ -336,9 +402,20 @@ class EdgeProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         if self._refused:
             return
+        self._body_pending = False
+        self._cancel_body_timer()
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_started:
+            cycle.keep_alive = self._keep_alive
         super().on_message_complete()
         self._in_head = True
         self._head_bytes = 0
+
+    def on_response_complete(self) -> None:
+        if self._refused:  # answered before the body was read: lingering, then closed
+            self.server_state.total_requests += 1
+            return
+        super().on_response_complete()
 
     def send_400_response(self, msg: str) -> None:
         if not self._refused:
@@ -348,8 +425,6 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer with the gateway error body, stop parsing, drain briefly, close."""
-        self._refused = True
-        self._cancel_head_timer()
         payload = error_payload(status, message)
         head = [
             STATUS_LINE[status],
@@ -357,13 +432,47 @@ class EdgeProtocol(HttpToolsProtocol):
             b"content-length: " + str(len(payload)).encode() + b"\r\n",
             b"connection: close\r\n\r\n",
         ]
+        self.transport.write(b"".join(head) + payload)
+        self._linger(self.loop.time() + _LINGER_S)
+
+    def _close_after_answer(self) -> None:
+        """The request cycle closes the connection after an answer with ``connection: close``."""
+        if self._refused:
+            return  # already lingering: it closes the connection
+        if self._body_pending and not self.transport.is_closing():
+            until = self._body_deadline if self._body_timer is not None else 0.0
+            self._linger(until or self.loop.time() + self.limits.body_timeout_s)
+        else:
+            self.transport.close()
+
+    def _linger(self, until: float) -> None:
+        """Half-close; read and drop what comes until the client is quiet for
+        :data:`_LINGER_S` or ``until`` (loop time) passes; then close."""
+        self._refused = True
+        self._cancel_head_timer()
+        self._cancel_body_timer()
         transport = self.transport
-        transport.write(b"".join(head) + payload)
-        if transport.can_write_eof():
-            transport.write_eof()  # the answer is complete; read until the client closes
-            self.loop.call_later(_LINGER_S, transport.close)
-        else:  # pragma: no cover - TLS transports cannot half-close
+        if transport.is_closing():
+            return
+        if not transport.can_write_eof():  # pragma: no cover - TLS cannot half-close
             transport.close()
+            return
+        transport.write_eof()  # the answer is complete; read until the client closes
+        self.flow.resume_reading()
+        self._last_data = now = self.loop.time()
+        self._linger_until = until
+        self._linger_timer = self.loop.call_at(min(now + _LINGER_S, until), self._linger_check)
+
+    def _linger_check(self) -> None:
+        self._linger_timer = None
+        if self.transport.is_closing():
+            return
+        now = self.loop.time()
+        end = min(self._last_data + _LINGER_S, self._linger_until)
+        if now >= end - 0.005:
+            self.transport.close()
+        else:
+            self._linger_timer = self.loop.call_at(end, self._linger_check)
 
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
@@ -373,6 +482,11 @@ class EdgeProtocol(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+
+    def _cancel_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
 
     def _head_timeout(self) -> None:
         self._head_timer = None
@@ -388,4 +502,26 @@ class EdgeProtocol(HttpToolsProtocol):
             408,
             f"Request timeout: the request head was not complete within "
             f"{self.limits.head_timeout_s:g} s (the bound is cf-aig serve --head-timeout)",
+        )
+
+    def _body_timeout(self) -> None:
+        self._body_timer = None
+        if not self._body_pending or self._refused or self.transport.is_closing():
+            return
+        if self.pipeline:  # queued behind a running answer, reading paused: not its fault
+            self._body_deadline = self.loop.time() + self.limits.body_timeout_s
+            self._body_timer = self.loop.call_at(self._body_deadline, self._body_timeout)
+            return
+        cycle = self.cycle
+        if cycle is not None and cycle.response_started:
+            self.transport.close()  # an answer is under way: it cannot become a 408
+            return
+        if cycle is not None:
+            cycle.disconnected = True  # the application's reads end; its answer goes nowhere
+            cycle.message_event.set()
+        self._refuse(
+            408,
+            f"Request timeout: the request body was not complete within "
+            f"{self.limits.body_timeout_s:g} s after its head (the bound is cf-aig serve "
+            "--body-timeout)",
         )

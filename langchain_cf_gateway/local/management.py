@@ -167,9 +167,10 @@ class Management:
     # ------------------------------------------------------------------ common
 
     async def _enter(self, request: Request) -> tuple[Mapping[str, str], bytes]:
-        headers, body = await self.app.read(request)
+        headers = self.app.head(request)  # the token is checked before the body is read
         if not self.app.management_token_matches(headers.get("authorization")):
             raise ApiError(ApiErrorCode.AUTHENTICATION, "Authentication error")
+        body = await self.app.body(request)
         self.app.keep(request, headers, body)  # only once authenticated
         return headers, body
 

@@ -32,6 +32,7 @@ from .faults import Fault
 from .gateways import GatewayRegistry, GatewaySettings
 from .listener import (
     DEFAULT_BACKLOG,
+    DEFAULT_BODY_TIMEOUT_S,
     DEFAULT_HEAD_TIMEOUT_S,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEAD_BYTES,
@@ -101,6 +102,9 @@ class LocalGateway:
             request and is closed. Default 500.
         backlog: the listening socket's backlog (connections queued by the kernel).
             Default 2048.
+        body_timeout_s: seconds a client has, after the head, to send the whole request
+            body; then 408 (if no answer was started) and the connection is closed.
+            Default 60.
         received_max_bytes: bytes of bodies and headers :attr:`received` keeps (the
             oldest requests go first). Default 64 MiB.
     """
@@ -127,6 +131,7 @@ class LocalGateway:
         head_timeout_s: float = DEFAULT_HEAD_TIMEOUT_S,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         backlog: int = DEFAULT_BACKLOG,
+        body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S,
         received_max_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.host = host
@@ -146,7 +151,9 @@ class LocalGateway:
         self._initial_gateways = dict(gateways or {})
         self._log_level = log_level
         self._hosts = HostPolicy.of(allowed_hosts, allowed_origins, bound=host)
-        self._limits = EdgeLimits(max_head_bytes, head_timeout_s, max_connections, backlog)
+        self._limits = EdgeLimits(
+            max_head_bytes, head_timeout_s, max_connections, backlog, body_timeout_s
+        )
         self._received_max_bytes = received_max_bytes
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
