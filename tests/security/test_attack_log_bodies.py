@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from local.helpers import api_error, management
+from reliability.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
 
 from langchain_cf_gateway.core.config import ConfigFileWarning
 from langchain_cf_gateway.local import LocalGateway, logstore
@@ -173,3 +174,28 @@ def test_an_existing_log_database_readable_by_others_is_warned_of(tmp_path: Path
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConfigFileWarning)
         LocalGateway(log_path=str(path)).start().stop()
+
+
+def test_cf_aig_serve_takes_both_body_bounds_and_creates_a_private_file(tmp_path: Path) -> None:
+    path = tmp_path / "served.db"
+    flags = ("--log-body-max-bytes", "1000", "--log-max-body-bytes", "5000")
+    with GatewayProcess(*flags, log_path=path) as gw:
+        url = f"{gw.base_url}/v1/{ACCOUNT}/default/workers-ai/{MODEL}"
+        api = f"{gw.base_url}/client/v4/accounts/{ACCOUNT}/ai-gateway/gateways/default/logs"
+        auth = {"authorization": f"Bearer {MANAGEMENT_TOKEN}"}
+        ids = []
+        for number in range(10):
+            answer = httpx.post(url, json={"prompt": f"{number}" + "w" * 3000}, timeout=30)
+            assert answer.status_code == 200
+            ids.append(log_id(answer))
+        newest = httpx.get(f"{api}/{ids[-1]}/request", headers=auth, timeout=30)
+        assert newest.status_code == 200 and len(newest.content) == 1000
+        oldest = httpx.get(f"{api}/{ids[0]}/request", headers=auth, timeout=30)
+        assert oldest.status_code == 404
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with sqlite3.connect(path) as conn:
+        total = conn.execute(
+            "SELECT sum(coalesce(length(request_body), 0) + coalesce(length(response_body), 0)),"
+            " count(*) FROM logs"
+        ).fetchone()
+    assert total[0] <= 5000 and total[1] == 10
