@@ -194,13 +194,15 @@ class ApiErrorCode(IntEnum):
 
     Cloudflare documents none of them for AI Gateway: 10000 is the v4 API's generic
     authentication error, 7001 what the logs API answered to a bad filter (section 8, TP);
-    7002 (not found) and 7004 (already exists) are the local gateway's choice.
+    7002 (not found) and 7004 (already exists) are the local gateway's choice, and so is
+    2503 (the log store cannot be written now), the code of the proxy routes' 503.
     """
 
     INVALID_REQUEST = 7001
     NOT_FOUND = 7002
     ALREADY_EXISTS = 7004
     AUTHENTICATION = 10000
+    LOG_STORE_UNAVAILABLE = 2503
 
 
 API_ERROR_STATUS: Final[dict[ApiErrorCode, int]] = {
@@ -208,6 +210,7 @@ API_ERROR_STATUS: Final[dict[ApiErrorCode, int]] = {
     ApiErrorCode.NOT_FOUND: 404,
     ApiErrorCode.ALREADY_EXISTS: 409,
     ApiErrorCode.AUTHENTICATION: 401,
+    ApiErrorCode.LOG_STORE_UNAVAILABLE: 503,
 }
 """HTTP status the local management API pairs with each code."""
 

@@ -5,6 +5,7 @@
     cf-aig serve [--host 127.0.0.1] [--port 8787] [--config local.toml|.yaml]
                  [--cache-url redis://127.0.0.1:6379/0] [--log-path FILE]
                  [--log-max-rows 100000] [--log-commit-timeout 10]
+                 [--log-body-max-bytes 1048576] [--log-max-body-bytes 268435456]
                  [--allowed-host NAME ...] [--allowed-origin URL ...]
                  [--max-head-bytes 65536] [--head-timeout 10]
                  [--body-timeout 60] [--max-connections 500] [--backlog 2048]
@@ -32,7 +33,12 @@ from .listener import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEAD_BYTES,
 )
-from .logstore import DEFAULT_COMMIT_TIMEOUT, DEFAULT_MAX_ROWS
+from .logstore import (
+    DEFAULT_BODY_MAX_BYTES,
+    DEFAULT_COMMIT_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_ROWS,
+)
 
 if TYPE_CHECKING:
     from .server import LocalGateway
@@ -74,6 +80,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="with --log-path, how long a request waits for its log row to be written "
         f"before it gets HTTP 503, code 2503 (default {DEFAULT_COMMIT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--log-body-max-bytes",
+        type=int,
+        default=DEFAULT_BODY_MAX_BYTES,
+        metavar="N",
+        help="bytes kept of each logged request or response body; the rest is cut and the "
+        f"row says so (default {DEFAULT_BODY_MAX_BYTES:,}, 1 MiB; 0 keeps whole bodies)",
+    )
+    parser.add_argument(
+        "--log-max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        metavar="N",
+        help="bytes of logged bodies kept across rows; past it the oldest rows lose their "
+        f"bodies, never the rows (default {DEFAULT_MAX_BODY_BYTES:,}, 256 MiB; 0: no bound)",
     )
     edge = parser.add_argument_group("exposure and bounds (langchain_cf_gateway.local.listener)")
     edge.add_argument(
@@ -179,6 +201,8 @@ def _gateway(args: argparse.Namespace, config: ServerConfig) -> LocalGateway:
         log_path=args.log_path or config.log_path,
         log_max_rows=args.log_max_rows,
         log_commit_timeout=args.log_commit_timeout,
+        log_body_max_bytes=args.log_body_max_bytes,
+        log_max_body_bytes=args.log_max_body_bytes,
         cache_url=args.cache_url or config.cache_url,
         upstreams=config.upstreams,
         gateways=config.gateways,

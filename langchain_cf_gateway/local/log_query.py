@@ -15,6 +15,14 @@ Filters come in either encoding Cloudflare's clients send:
   ``filters.value``: the values pair with the filters only when there is one filter, or
   one value per filter; anything else is ambiguous and refused, never guessed.
 
+Each filter value is checked against its key, in both encodings: ``success``, ``cached``,
+``authentication`` and ``wholesale`` take booleans (or ``"true"``/``"false"``); ``cost``,
+``tokens``, ``tokens_in``, ``tokens_out``, ``duration`` and ``feedback`` finite numbers (or
+their text); ``metadata.value`` text, a number or a boolean; every other key text. Any
+key takes null (no value). An object, a nested list or any other type is a 400 naming
+the filter and what it takes (the schema types a value as string, number, boolean or
+null: ``log_list_params.py`` below).
+
 Bounds and enums follow the API reference generated from Cloudflare's schema
 (https://developers.cloudflare.com/api/resources/ai_gateway/subresources/logs/methods/list
 and ``.../logs/methods/delete``) and cloudflare-python's
@@ -23,7 +31,9 @@ and ``.../logs/methods/delete``) and cloudflare-python's
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -203,8 +213,7 @@ def _dotted_filters(
             f"value per filter, or send filters as {_FILTER_SHAPE} (filters=[...])"
         )
     return [
-        _checked(key, op, [_typed(key, v) for v in group])
-        for key, op, group in zip(keys, operators, grouped, strict=True)
+        _checked(key, op, group) for key, op, group in zip(keys, operators, grouped, strict=True)
     ]
 
 
@@ -221,7 +230,43 @@ def _checked(key: Any, operator: Any, values: list[Any]) -> dict[str, Any]:
         )
     if not values:
         raise LogQueryError(f"the filter on {key!r} needs at least one value")
-    return {"key": key, "operator": operator, "value": values}
+    return {"key": key, "operator": operator, "value": [_value(key, v) for v in values]}
+
+
+def _value(key: str, value: Any) -> Any:
+    """One filter value as its key takes it, or a :class:`LogQueryError` naming the filter."""
+    if value is None:
+        return None
+    if key in _BOOL_KEYS:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        takes = 'true or false (a boolean, or the text "true"/"false")'
+    elif key in _NUMBER_KEYS:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, int) or math.isfinite(value):
+                return value
+        elif isinstance(value, str):
+            with contextlib.suppress(LogQueryError):
+                return _number(key, value)
+        takes = "a finite number"
+    elif key == "metadata.value":
+        if isinstance(value, (str, bool, int)) or (
+            isinstance(value, float) and math.isfinite(value)
+        ):
+            return value
+        takes = "text, a finite number or a boolean"
+    else:
+        if isinstance(value, str):
+            return value
+        takes = "text"
+    shown = json.dumps(value, default=str)
+    raise LogQueryError(
+        f"the filter on {key!r} takes {takes} (or null) as each value; got "
+        f"{shown[:80]}{'...' if len(shown) > 80 else ''}: send "
+        f'{{"key": "{key}", "operator": "eq", "value": [...]}} with such values'
+    )
 
 
 def _typed(key: str, raw: str) -> Any:

@@ -17,8 +17,25 @@ Fields of a row, as the logs API and :meth:`LocalGateway.logs` return it: ``id``
 ``response_size``, ``request_head``, ``response_head`` (auth headers redacted),
 ``request_head_complete``, ``response_head_complete``, ``authentication``, ``wholesale``,
 ``byok``, ``payload`` (whether the bodies were kept; they are served by ``/request`` and
-``/response``). ``cost`` is 0 unless ``cf-aig-custom-cost`` gives prices: the local
-gateway has no price table.
+``/response``), ``request_body_complete`` and ``response_body_complete`` (whether the
+stored body is the whole body: false when it was cut to the cap or dropped, see below;
+these two are local to this gateway, after Cloudflare's ``request_head_complete``) and
+``bodies_dropped`` (true once the total bound below removed the row's bodies). ``cost``
+is 0 unless ``cf-aig-custom-cost`` gives prices: the local gateway has no price table.
+
+Bodies. Each stored body is at most ``body_max_bytes`` (:data:`DEFAULT_BODY_MAX_BYTES`,
+1 MiB; ``cf-aig serve --log-body-max-bytes``): a longer one keeps its first bytes (cut on
+a UTF-8 character boundary), the row says ``*_body_complete: false`` and ``request_size``
+/ ``response_size`` stay the real sizes; ``/request`` and ``/response`` serve the stored
+prefix. The bodies of all rows together are at most ``max_body_bytes``
+(:data:`DEFAULT_MAX_BODY_BYTES`, 256 MiB; ``cf-aig serve --log-max-body-bytes``): past
+it, the bodies of the oldest rows are dropped (down to three quarters of the bound), the
+rows are kept. So the store holds at most ``max_rows`` rows plus that many body bytes.
+Cloudflare documents no such bounds (its logs keep bodies up to its own request limits).
+A database the store creates is readable and writable by its owner only (0600; SQLite
+gives its ``-wal`` and ``-shm`` files the same mode); an existing one readable by group
+or others gets a :class:`~langchain_cf_gateway.core.config.ConfigFileWarning`, since
+rows hold whole prompts.
 
 Retention. The store keeps at most ``max_rows`` rows (:data:`DEFAULT_MAX_ROWS`, 100,000,
 by default, across all gateways), deleting the oldest as new ones come: Cloudflare's
@@ -63,6 +80,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import queue
 import re
 import sqlite3
@@ -71,8 +89,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from ..core.config import warn_if_readable
 from ..core.protocol import LogsApi
 
 T = TypeVar("T")
@@ -83,6 +103,10 @@ DEFAULT_MAX_ROWS: Final = 100_000
 DEFAULT_COMMIT_TIMEOUT: Final = 10.0
 """Seconds a request waits for its row's commit (file store) before it gets a 503: long
 enough to ride out a checkpoint's fsync on a busy disk or a lock held for a few seconds."""
+DEFAULT_BODY_MAX_BYTES: Final = 1024 * 1024
+"""Bytes kept of each request or response body (1 MiB); the rest is cut, the row says so."""
+DEFAULT_MAX_BODY_BYTES: Final = 256 * 1024 * 1024
+"""Bytes of bodies kept across all rows (256 MiB); past it the oldest rows lose theirs."""
 MAX_UNWRITTEN: Final = 10_000
 """Rows held in memory during an outage (the database cannot be written); later ones are
 dropped and counted. A writer that is merely behind drops nothing."""
@@ -210,9 +234,20 @@ class _Row:
     ack: Future[None] | None
     answered_503: bool = False
     """Its request got the 503 (its commit came too late): the row says so."""
+    request_complete: bool = True
+    response_complete: bool = True
+    bodies_dropped: bool = False
+
+    @property
+    def body_bytes(self) -> int:
+        return len(self.request_body or b"") + len(self.response_body or b"")
 
     def values(self, stub: str | None = None) -> tuple[Any, ...]:
         row = storable(self.row)
+        row["request_body_complete"] = self.request_complete
+        row["response_body_complete"] = self.response_complete
+        if self.bodies_dropped:
+            row["bodies_dropped"] = True
         if self.answered_503:
             row.update(success=False, status_code=_UNAVAILABLE_STATUS, log_store_unavailable=True)
         request_body, response_body = self.request_body, self.response_body
@@ -233,6 +268,9 @@ class LogStore:
         max_rows: rows kept across gateways, oldest deleted first; None or 0 keeps all.
         commit_timeout: seconds a request waits for its row's commit (file store only)
             before it is answered 503, code 2503.
+        body_max_bytes: bytes kept of each body; None or 0 keeps whole bodies.
+        max_body_bytes: bytes of bodies kept across rows, the oldest rows' dropped
+            first; None or 0 keeps them all.
     """
 
     def __init__(
@@ -241,9 +279,14 @@ class LogStore:
         *,
         max_rows: int | None = DEFAULT_MAX_ROWS,
         commit_timeout: float = DEFAULT_COMMIT_TIMEOUT,
+        body_max_bytes: int | None = DEFAULT_BODY_MAX_BYTES,
+        max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         if max_rows is not None and max_rows < 0:
             raise ValueError(f"max_rows must be 0 (keep every row) or more; got {max_rows}")
+        for name, bound in (("body_max_bytes", body_max_bytes), ("max_body_bytes", max_body_bytes)):
+            if bound is not None and bound < 0:
+                raise ValueError(f"{name} must be 0 (no bound) or more; got {bound}")
         if not commit_timeout > 0:
             raise ValueError(
                 f"commit_timeout must be a positive number of seconds; got {commit_timeout}"
@@ -253,6 +296,11 @@ class LogStore:
         """Rows live in a file: each answer waits for its row's commit (see :meth:`add`)."""
         self.max_rows = max_rows or None
         self.commit_timeout = float(commit_timeout)
+        self.body_max_bytes = body_max_bytes or None
+        self.max_body_bytes = max_body_bytes or None
+        self._body_bytes = 0  # writer thread: at least the bytes of stored bodies
+        self._bodies_from = 0  # writer thread: rows up to this seq have no bodies left
+        self._unwritten_body_bytes = 0  # under _lock: bodies of rows not yet written
         self.restarts = 0
         """How many times the writer loop failed and was started again (see the module doc)."""
         self.dropped = 0
@@ -267,6 +315,8 @@ class LogStore:
         self._calls: list[Any] = []  # reads and the stop of the batch in hand
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        if self.durable:
+            _private_file(path)
         self._thread = threading.Thread(target=self._supervise, name="cf-aig-logstore", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -282,7 +332,10 @@ class LogStore:
         )
         conn.execute("PRAGMA journal_mode=WAL" if self.durable else "PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA synchronous=NORMAL")
+        if self.durable:  # a WAL grown by a large batch is cut back after its checkpoint
+            conn.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")
         conn.executescript(_SCHEMA)
+        self._body_bytes = conn.execute(_BODY_SUM).fetchone()[0]
         # Then each write attempt waits briefly, so that reads and retries keep going.
         conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         return conn
@@ -335,11 +388,14 @@ class LogStore:
                 # every response. Reads (_Query) never wait for this.
                 time.sleep(_GATHER_S)
             batch = [] if item is None else [item]
-            while len(batch) < _BATCH:
+            size = item.body_bytes if isinstance(item, _Row) else 0
+            while len(batch) < _BATCH and size < _BATCH_BYTES:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+                if isinstance(batch[-1], _Row):
+                    size += batch[-1].body_bytes
             self._waiting.extend(e for e in batch if isinstance(e, _Row))
             self._calls = [e for e in batch if not isinstance(e, _Row)]
             if retry_at is None or time.monotonic() >= retry_at:
@@ -380,15 +436,18 @@ class LogStore:
         rows = self._waiting
         if not rows:
             return True
+        bounds = self._body_bytes, self._bodies_from
         try:
             conn.execute("BEGIN IMMEDIATE")
             self._insert(conn, rows)
             self._prune(conn)
+            self._bound_bodies(conn, sum(r.body_bytes for r in rows))
             self._commit(conn, rows)
         except Exception as exc:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
+            self._body_bytes, self._bodies_from = bounds
             self._outage(f"{type(exc).__name__}: {exc}")
             return False
         for r in rows:
@@ -396,6 +455,7 @@ class LogStore:
                 _resolve(r.ack, None)
         with self._lock:
             self._unwritten -= len(rows)
+            self._unwritten_body_bytes -= sum(r.body_bytes for r in rows)
         rows.clear()
         self._recovered()
         return True
@@ -478,6 +538,41 @@ class LogStore:
         if below > self._pruned_to:
             conn.execute("DELETE FROM logs WHERE seq <= ?", (below,))
             self._pruned_to = below
+
+    def _bound_bodies(self, conn: sqlite3.Connection, added: int) -> None:
+        """Keep the stored bodies under ``max_body_bytes``: drop the oldest rows' bodies.
+
+        ``_body_bytes`` is an upper bound (deletes only lower the real total); the real
+        total is summed only when the bound is passed, and bodies are then dropped down
+        to three quarters of it, so that this is rare.
+        """
+        self._body_bytes += added
+        if self.max_body_bytes is None or self._body_bytes <= self.max_body_bytes:
+            return
+        total = int(conn.execute(_BODY_SUM).fetchone()[0])
+        self._body_bytes = total
+        if total <= self.max_body_bytes:
+            return
+        excess = total - self.max_body_bytes * 3 // 4
+        freed, last = 0, self._bodies_from
+        found = conn.execute(
+            f"SELECT seq, {_ROW_BODY_BYTES} FROM logs WHERE seq > ? AND "
+            "(request_body IS NOT NULL OR response_body IS NOT NULL) ORDER BY seq",
+            (self._bodies_from,),
+        )
+        for seq, size in found:
+            freed, last = freed + int(size), int(seq)
+            if freed >= excess:
+                break
+        found.close()
+        conn.execute(
+            "UPDATE logs SET request_body = NULL, response_body = NULL, data = json_set(data, "
+            "'$.request_body_complete', json('false'), '$.response_body_complete', "
+            "json('false'), '$.bodies_dropped', json('true')) WHERE seq > ? AND seq <= ? AND "
+            "(request_body IS NOT NULL OR response_body IS NOT NULL)",
+            (self._bodies_from, last),
+        )
+        self._bodies_from, self._body_bytes = last, total - freed
 
     def _give_up_waiting(self) -> None:
         """At close: rows the store could not write are dropped, and their requests told."""
@@ -564,15 +659,39 @@ class LogStore:
         there is nothing to wait for.
         """
         ack: Future[None] | None = Future() if self.durable else None
+        entry = _Row(row, request_body, response_body, retention, ack)
+        entry.request_body, entry.request_complete = self._cap(request_body)
+        entry.response_body, entry.response_complete = self._cap(response_body)
         with self._lock:
             if self._outage_since is not None and self._unwritten >= MAX_UNWRITTEN:
                 self.dropped += 1
                 if ack is not None:
                     ack.set_exception(LogStoreUnavailable("too many rows wait for the store"))
                 return ack
+            if (
+                self.max_body_bytes is not None
+                and self._unwritten_body_bytes + entry.body_bytes > self.max_body_bytes
+            ):  # rows pile up (an outage): their bodies would pass the bound in memory
+                entry.request_body = entry.response_body = None
+                entry.request_complete = entry.response_complete = False
+                entry.bodies_dropped = True
             self._unwritten += 1
-        self._queue.put(_Row(row, request_body, response_body, retention, ack))
+            self._unwritten_body_bytes += entry.body_bytes
+        self._queue.put(entry)
         return ack
+
+    def _cap(self, body: bytes | None) -> tuple[bytes | None, bool]:
+        """``body`` cut to :attr:`body_max_bytes` (on a UTF-8 boundary), and whether whole."""
+        if body is None:
+            return None, False
+        limit = self.body_max_bytes
+        if limit is None or len(body) <= limit:
+            return body, True
+        cut = limit
+        # Back off over UTF-8 continuation bytes (at most 3) so text keeps whole characters.
+        while cut > limit - 3 and cut > 0 and 0x80 <= body[cut] <= 0xBF:
+            cut -= 1
+        return bytes(body[:cut]), False
 
     async def committed(self, acks: Iterable[Future[None] | None]) -> bool:
         """Wait for the commit of these rows, at most :attr:`commit_timeout` s in all.
@@ -750,6 +869,29 @@ class LogStore:
 
 
 _TOTAL_TOKENS: Final = "(coalesce(tokens_in, 0) + coalesce(tokens_out, 0))"
+_ROW_BODY_BYTES: Final = "(coalesce(length(request_body), 0) + coalesce(length(response_body), 0))"
+_BODY_SUM: Final = f"SELECT coalesce(sum({_ROW_BODY_BYTES}), 0) FROM logs"
+_BATCH_BYTES: Final = 32 * 1024 * 1024
+"""A batch stops gathering rows past this many body bytes (one transaction, one WAL growth)."""
+_WAL_LIMIT: Final = 64 * 1024 * 1024
+"""``journal_size_limit``: the WAL file is truncated to this after a checkpoint."""
+
+
+def _private_file(path: str) -> None:
+    """Create the database readable by its owner only, or warn if it is readable by others.
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the database file's mode.
+    """
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        warn_if_readable(Path(path), "logged prompts and answers", stacklevel=3)
+        return
+    except OSError:
+        return  # sqlite3.connect reports what is wrong with the path
+    os.close(fd)
+
+
 _SEARCH: Final = (
     "instr(lower(coalesce(id, '') || ' ' || coalesce(provider, '') || ' ' || "
     "coalesce(model, '') || ' ' || coalesce(path, '') || ' ' || coalesce(event_id, '') || ' ' "
@@ -802,6 +944,11 @@ def _where(gateway_id: str | None, filters: Iterable[Mapping[str, Any]]) -> tupl
             raise LogQueryError(f"filter on {key!r} needs at least one value")
         ors: list[str] = []
         for value in values:
+            if not (value is None or isinstance(value, (str, int, float))):
+                raise LogQueryError(
+                    f"the filter on {key!r} takes text, numbers, booleans or null as values; "
+                    f"got {type(value).__name__}"
+                )
             if key in _BOOL_COLUMNS and isinstance(value, str):
                 value = value.lower() == "true"
             if isinstance(value, bool):

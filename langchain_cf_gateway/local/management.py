@@ -61,7 +61,7 @@ from ..core.credentials import (
 from ..core.protocol import API_ERROR_STATUS, ApiErrorCode, Bounds, LogsApi
 from .gateways import GatewaySettings, check_gateway_id
 from .log_query import parse_delete_query, parse_list_query
-from .logstore import LogQueryError, LogStore
+from .logstore import LogQueryError, LogStore, LogStoreUnavailable
 from .pipeline import redact
 from .scripts import make_script
 
@@ -100,6 +100,16 @@ def api_error(err: ApiError) -> Response:
     }
     return Response(
         json.dumps(body, separators=(",", ":")), API_ERROR_STATUS[err.code], media_type=JSON_TYPE
+    )
+
+
+def store_unavailable(exc: LogStoreUnavailable) -> Response:
+    """503, code 2503, in the v4 envelope: the log store cannot be written now (locked, full)."""
+    return api_error(
+        ApiError(
+            ApiErrorCode.LOG_STORE_UNAVAILABLE,
+            f"the log store cannot be written now ({exc}); nothing was changed, try again",
+        )
     )
 
 
@@ -299,6 +309,8 @@ class Management:
             )
         except ApiError as err:
             return api_error(err)
+        except LogStoreUnavailable as exc:
+            return store_unavailable(exc)
 
     async def log(self, request: Request) -> Response:
         try:
@@ -319,6 +331,8 @@ class Management:
             return envelope(wire_log(row))
         except ApiError as err:
             return api_error(err)
+        except LogStoreUnavailable as exc:
+            return store_unavailable(exc)
 
     @staticmethod
     def _log_changes(data: Any) -> dict[str, Any]:
@@ -382,17 +396,23 @@ class Management:
             exists, content = await self.logs.arun(LogStore.body(gateway.id, log_id, part))
             if not exists:
                 raise ApiError(ApiErrorCode.NOT_FOUND, f"log {log_id!r} not found")
-            if content is None:
-                raise ApiError(
-                    ApiErrorCode.NOT_FOUND,
-                    f"log {log_id!r} has no stored {part} body (cf-aig-collect-log-payload: false)",
-                )
             row = await self.logs.arun(LogStore.get(gateway.id, log_id))
+            if content is None:
+                why = (
+                    "dropped to keep the stored bodies under cf-aig serve --log-max-body-bytes"
+                    if (row or {}).get("bodies_dropped")
+                    else "cf-aig-collect-log-payload: false"
+                )
+                raise ApiError(
+                    ApiErrorCode.NOT_FOUND, f"log {log_id!r} has no stored {part} body ({why})"
+                )
             key = "request_content_type" if part == "request" else "response_content_type"
             media = (row or {}).get(key) or JSON_TYPE
             return Response(content, 200, media_type=media)
         except ApiError as err:
             return api_error(err)
+        except LogStoreUnavailable as exc:
+            return store_unavailable(exc)
 
     # ------------------------------------------------------------------ admin
 

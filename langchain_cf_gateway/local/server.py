@@ -39,7 +39,14 @@ from .listener import (
     EdgeLimits,
     HostPolicy,
 )
-from .logstore import DEFAULT_COMMIT_TIMEOUT, DEFAULT_MAX_ROWS, LogStore, LogStoreUnavailable
+from .logstore import (
+    DEFAULT_BODY_MAX_BYTES,
+    DEFAULT_COMMIT_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_ROWS,
+    LogStore,
+    LogStoreUnavailable,
+)
 from .mock import ToolCall
 from .scripts import Script, ScriptBook, make_script
 from .upstream import PassThrough, UpstreamDisconnect, Upstreams
@@ -84,6 +91,10 @@ class LocalGateway:
             free-plan limit; 0 keeps every row). See :mod:`.logstore`.
         log_commit_timeout: seconds a request waits for its row with a ``log_path``
             before it gets HTTP 503, code 2503 (10 by default).
+        log_body_max_bytes: bytes kept of each logged request or response body (1 MiB
+            by default; the row says when a body was cut; 0 keeps whole bodies).
+        log_max_body_bytes: bytes of logged bodies kept across rows (256 MiB by
+            default); past it the oldest rows lose their bodies. See :mod:`.logstore`.
         cache_url: ``memory://`` (default) or ``redis://host:port/db``.
         upstreams: pass-through upstreams per provider slug.
         gateways: more gateways to create at start, id -> settings.
@@ -120,6 +131,8 @@ class LocalGateway:
         log_path: str = ":memory:",
         log_max_rows: int | None = DEFAULT_MAX_ROWS,
         log_commit_timeout: float = DEFAULT_COMMIT_TIMEOUT,
+        log_body_max_bytes: int | None = DEFAULT_BODY_MAX_BYTES,
+        log_max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
         cache_url: str | None = None,
         upstreams: Mapping[str, PassThrough | Mapping[str, Any]] | None = None,
         gateways: Mapping[str, Mapping[str, Any]] | None = None,
@@ -143,6 +156,7 @@ class LocalGateway:
         self.clock = clock if isinstance(clock, Clock) else Clock(clock) if clock else Clock()
         self._log_path = log_path
         self._log_max_rows, self._log_commit_timeout = log_max_rows, log_commit_timeout
+        self._log_body_bounds = log_body_max_bytes, log_max_body_bytes
         self._cache_url = cache_url
         self._targets = {
             slug: t if isinstance(t, PassThrough) else PassThrough(**dict(t))
@@ -172,7 +186,11 @@ class LocalGateway:
             return self
         scripts = ScriptBook()
         logs = LogStore(
-            self._log_path, max_rows=self._log_max_rows, commit_timeout=self._log_commit_timeout
+            self._log_path,
+            max_rows=self._log_max_rows,
+            commit_timeout=self._log_commit_timeout,
+            body_max_bytes=self._log_body_bounds[0],
+            max_body_bytes=self._log_body_bounds[1],
         )
         registry = GatewayRegistry(
             self.clock, dict(self._initial_gateways.get(DEFAULT_GATEWAY_ID, {}))
