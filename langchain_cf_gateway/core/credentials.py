@@ -11,6 +11,11 @@ Studio: https://ai.google.dev/gemini-api/docs/api-key). Gateway options (``cf-ai
 are not credentials, except the gateway's own ``cf-aig-authorization``
 (https://developers.cloudflare.com/ai-gateway/configuration/authentication/).
 
+A query string is read wherever it is written: besides the request's own, any
+``?name=value`` / ``&name=value`` inside a string (a universal step's ``endpoint``, a URL
+in a prompt, a ``Referer`` header, an upstream answer that echoes its URL) has the values
+of its credential names redacted (:func:`redact_query_values`).
+
 Everything that shows a request (the local gateway's received requests and log rows,
 ``cf-aig route``, warnings) redacts through these functions; nothing else decides what a
 credential is.
@@ -23,7 +28,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from functools import lru_cache
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from .protocol import Header
 from .providers import PROVIDERS
@@ -66,6 +71,18 @@ _OPTION_PREFIX: Final = "cf-aig-"
 _MIN_SCRUB_CHARS: Final = 8
 """Shorter values are redacted where their name says so, not searched for in free text."""
 _URL: Final = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s\"'<>]+", re.IGNORECASE)
+_QUERY_NAME: Final = rb"""([^=&#;?\s"'<>\\]{1,256})="""
+_QUERY_VALUE: Final = rb"""(?:[^&#;\s"'<>\\]|\\/)+"""
+_QUERY_SEPARATORS: Final = (b"?", b"&", b";", b"\\u0026")
+_QUERY_NAMES: Final = tuple(
+    re.compile(lead + _QUERY_NAME) for lead in (rb"\A", rb"[?&;]", rb"\\u0026")
+)
+"""Query parameters (``name=value``) wherever they are written in a text: at its start (a
+form body), after ``?``, ``&`` or ``;``, or after ``\\u0026`` (``&`` as some JSON encoders
+write it in a string). A value runs to the next separator, quote, space or backslash
+(``\\/``, JSON's escaped slash, is part of it), so that raw JSON bytes read like text.
+Each pattern starts with a class or a literal, which the regex engine searches for fast.
+"""
 
 
 HOP_BY_HOP_HEADERS: Final[frozenset[str]] = frozenset(
@@ -81,13 +98,20 @@ HOP_BY_HOP_HEADERS: Final[frozenset[str]] = frozenset(
         "upgrade",
         "expect",
         "accept-encoding",
+        "proxy-authorization",
+        "cookie",
     )
 )
 """Headers a pass-through upstream never receives from the client as they are.
 
 The hop-by-hop ones (RFC 9110 section 7.6.1), and those the HTTP client sets itself for
 the body it sends (framing, host, expect). ``accept-encoding`` goes too: the body is
-relayed as received, and the client must be able to read it.
+relayed as received, and the client must be able to read it. ``proxy-authorization`` is
+the credential of the proxy the client talks to, here the gateway (RFC 9110 section
+11.7.1), and ``cookie`` holds the cookies of the gateway's origin (a browser sends every
+``localhost`` cookie, whatever its port, to a gateway on ``localhost``); no provider
+authenticates an API call with either. Every header named in the client's
+``Connection`` header goes as well (:func:`forwardable_headers`).
 """
 
 
@@ -116,16 +140,23 @@ def forwardable_headers(
 ) -> dict[str, str]:
     """The client's headers that may go to a provider: never a gateway credential.
 
-    Dropped: hop-by-hop headers, every ``cf-aig-*`` header (the gateway's options and
-    its ``cf-aig-authorization``), and any header whose value carries one of the
-    gateway's own tokens in ``withheld`` (the REST API's ``Authorization: Bearer
-    <token>``, a token copied into a universal step's headers under another name).
+    Dropped: :data:`HOP_BY_HOP_HEADERS`, every header the client names in its
+    ``Connection`` header (hop-by-hop for this connection, RFC 9110 section 7.6.1:
+    https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1), every ``cf-aig-*`` header
+    (the gateway's options and its ``cf-aig-authorization``), and any header whose value
+    carries one of the gateway's own tokens in ``withheld`` (the REST API's
+    ``Authorization: Bearer <token>``, a token copied into a universal step's headers
+    under another name). Names are compared without regard to case.
     """
+    dropped = set(HOP_BY_HOP_HEADERS)
+    for name, value in headers.items():
+        if name.lower() == "connection":
+            dropped.update(t.strip().lower() for t in value.split(",") if t.strip())
     return {
         k: v
         for k, v in headers.items()
-        if k not in HOP_BY_HOP_HEADERS
-        and not k.startswith(_OPTION_PREFIX)
+        if k.lower() not in dropped
+        and not k.lower().startswith(_OPTION_PREFIX)
         and not carries_secret(v, withheld)
     }
 
@@ -145,11 +176,18 @@ def redact_headers(headers: Mapping[str, Any], secrets: Collection[str] = ()) ->
     """Headers with every credential's value replaced by :data:`REDACTED`.
 
     The values of those credentials, and ``secrets``, are also hidden inside the other
-    headers (a key copied into ``x-forward-me``).
+    headers (a key copied into ``x-forward-me``), and so are credential query values in
+    them (``Referer: https://app.example/?token=...``).
     """
     found = credential_values(headers) | set(secrets)
     return {
-        k: (REDACTED if is_credential(str(k)) else scrub(v, found) if isinstance(v, str) else v)
+        k: (
+            REDACTED
+            if is_credential(str(k))
+            else redact_query_values(scrub(v, found))
+            if isinstance(v, str)
+            else v
+        )
         for k, v in headers.items()
     }
 
@@ -165,8 +203,10 @@ def credential_values(
     """The values of every credential in a request: head, query, credentials in the body.
 
     ``body`` is parsed JSON: its ``headers`` objects at any depth (a universal body, an
-    array of steps or a single one) and, in a JSON object, its own top-level fields named
-    as credentials (``{"api_key": ...}``). A value such as ``Bearer sk-...`` yields the
+    array of steps or a single one), in a JSON object its own top-level fields named as
+    credentials (``{"api_key": ...}``), and the credential query values in any of its
+    strings (a step's ``endpoint`` with ``?key=...``, a URL in a prompt); header and
+    query values are searched for such query values too. A value such as ``Bearer sk-...`` yields the
     part after the scheme.
     """
     found: set[str] = set()
@@ -182,16 +222,109 @@ def credential_values(
     for name, value in (headers or {}).items():
         if is_credential(str(name)):
             add(value)
+        elif isinstance(value, str):
+            found.update(query_credential_values(value))
     for name, value in query_pairs(query_string):
         if is_credential(name):
             add(value)
+        else:  # ?redirect=https://app/?token=...
+            found.update(query_credential_values(value))
     for step_headers in _header_objects(body):
         for name, value in step_headers.items():
             if is_credential(str(name)):
                 add(value)
     for value in credential_fields(body).values():
         add(value)
+    for text in _strings(body):
+        found.update(query_credential_values(text))
     return found
+
+
+def _query_credentials(data: bytes) -> dict[bytes, list[bytes]]:
+    """Each credential query parameter's name in ``data``, with how it is introduced there."""
+    names: set[bytes] = set()
+    for pattern in _QUERY_NAMES:
+        names.update(pattern.findall(data))
+    found: dict[bytes, list[bytes]] = {}
+    for name in names:
+        if is_credential(unquote_plus(name.decode("utf-8", "replace"))):
+            leads = [sep + name + b"=" for sep in _QUERY_SEPARATORS]
+            found[name] = [lead for lead in leads if lead in data]
+    return found
+
+
+def query_credential_values(text: str) -> set[str]:
+    """The values of credential query parameters written anywhere in ``text``.
+
+    Each value as written and percent-decoded (``key=a%2Bb`` yields ``a%2Bb`` and
+    ``a+b``), so that either form is found elsewhere.
+    """
+    if "=" not in text:
+        return set()
+    data = text.encode("utf-8", "surrogatepass")
+    raw: set[bytes] = set()
+    for name, leads in _query_credentials(data).items():
+        start = re.match(re.escape(name + b"=") + b"(" + _QUERY_VALUE + b")", data)
+        if start:
+            raw.add(start.group(1))
+        for lead in leads:
+            raw.update(re.findall(re.escape(lead) + b"(" + _QUERY_VALUE + b")", data))
+    found: set[str] = set()
+    for value in raw:
+        shown = value.decode("utf-8", "surrogatepass")
+        found.update((shown, shown.replace("\\/", "/"), unquote_plus(shown.replace("\\/", "/"))))
+    return found
+
+
+def redact_query_values(text: str) -> str:
+    """``text`` with the value of every credential query parameter in it as :data:`REDACTED`.
+
+    ``see https://h/p?x=1&access_token=abc`` -> ``see https://h/p?x=1&access_token=[REDACTED]``;
+    a universal step's ``endpoint`` ``v1beta/...:generateContent?key=...`` likewise, and
+    a form body's first parameter. A name is a credential by :func:`is_credential`, after
+    percent-decoding.
+    """
+    if "=" not in text:
+        return text
+    data = text.encode("utf-8", "surrogatepass")
+    hidden = redact_query_values_bytes(data)
+    return text if hidden is data else hidden.decode("utf-8", "surrogatepass")
+
+
+def redact_query_values_bytes(data: bytes) -> bytes:
+    """:func:`redact_query_values` on UTF-8 (or ASCII) bytes, such as a raw JSON body.
+
+    The credential names present are found first; each is then replaced through a
+    literal pattern with a literal replacement (no Python call per match), so that a
+    body of a million parameters costs a fraction of a second.
+    """
+    if b"=" not in data:
+        return data
+    hidden = REDACTED.encode()
+    for name, leads in _query_credentials(data).items():
+        start = re.match(re.escape(name + b"=") + _QUERY_VALUE, data)
+        if start:
+            data = name + b"=" + hidden + data[start.end() :]
+        for lead in leads:  # a name holds no backslash; the one of "\u0026" is escaped
+            data = re.sub(
+                re.escape(lead) + _QUERY_VALUE, lead.replace(b"\\", b"\\\\") + hidden, data
+            )
+    return data
+
+
+def _strings(data: Any, depth: int = 0) -> Iterable[str]:
+    """Every string (values and keys) inside parsed JSON, to 64 levels."""
+    if depth > 64:
+        return
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield str(key)
+            yield from _strings(value, depth + 1)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _strings(item, depth + 1)
 
 
 def credential_fields(body: Any) -> dict[str, str]:
@@ -219,7 +352,9 @@ def _header_objects(data: Any, depth: int = 0) -> Iterable[dict[str, Any]]:
 def redact_json(data: Any, depth: int = 0) -> Any:
     """Parsed JSON with every ``headers`` object's credentials redacted (a copy).
 
-    A top-level field named as a credential (``{"api_key": ...}``) is redacted too.
+    A top-level field named as a credential (``{"api_key": ...}``) is redacted too, and
+    so is every credential query value in a string (:func:`redact_query_values`: a
+    step's ``endpoint`` ``...?key=...``, a URL in a prompt).
 
     Past 64 levels the rest is shown as :data:`REDACTED`: nothing that deep is read as
     headers, and nothing unread is shown.
@@ -239,6 +374,8 @@ def redact_json(data: Any, depth: int = 0) -> Any:
         }
     if isinstance(data, list):
         return [redact_json(item, depth + 1) for item in data]
+    if isinstance(data, str):
+        return redact_query_values(data)
     return data
 
 
@@ -264,12 +401,13 @@ def scrub(text: str, secrets: Collection[str]) -> str:
 
 
 def scrub_bytes(data: bytes, secrets: Collection[str]) -> bytes:
-    """:func:`scrub` on a body, in the body's own encoding.
+    """:func:`scrub` and :func:`redact_query_values` on a body, in the body's own encoding.
 
     UTF-8 (the usual case) is searched as bytes; a body in UTF-16 or UTF-32 (which JSON
-    allows, RFC 8259 section 8.1) is decoded, scrubbed and encoded again.
+    allows, RFC 8259 section 8.1) is decoded, scrubbed and encoded again (only when
+    something was hidden: other bytes are kept as they are).
     """
-    if not secrets:
+    if not data:
         return data
     encoding = json.detect_encoding(data)
     if encoding not in ("utf-8", "utf-8-sig"):
@@ -278,20 +416,22 @@ def scrub_bytes(data: bytes, secrets: Collection[str]) -> bytes:
         except UnicodeDecodeError:
             pass
         else:
-            return scrub(text, secrets).encode(encoding)
+            hidden = redact_query_values(scrub(text, secrets))
+            return hidden.encode(encoding) if hidden != text else data
     for value in sorted(secrets, key=len, reverse=True):
         raw = value.encode("utf-8", "surrogatepass")
         if len(value) >= _MIN_SCRUB_CHARS and raw in data:
             data = data.replace(raw, REDACTED.encode())
-    return data
+    return redact_query_values_bytes(data)
 
 
 def redact_body_text(body: bytes, secrets: Collection[str] = ()) -> str:
     """A request body as text for display, credentials hidden whatever its shape or encoding.
 
-    JSON (any encoding) is shown re-serialised with every ``headers`` object redacted;
-    the values of those credentials, and ``secrets``, are then hidden wherever else they
-    appear in the text.
+    JSON (any encoding) is shown re-serialised with every ``headers`` object and every
+    credential query value redacted; the values of those credentials, and ``secrets``,
+    are then hidden wherever else they appear in the text. Other text (a form body) gets
+    its credential query values redacted too.
     """
     data = parse_json_body(body)
     found = set(secrets)
@@ -301,7 +441,8 @@ def redact_body_text(body: bytes, secrets: Collection[str] = ()) -> str:
     else:
         text = body.decode("utf-8", "replace")
         if "=" in text:  # a form body (key=...&password=...) names its credentials too
-            found |= credential_values(query_string=text)
+            found |= credential_values(query_string=text) | query_credential_values(text)
+            text = redact_query_values(text)
     return scrub(text, found)
 
 

@@ -27,11 +27,17 @@ environment::
     [upstreams.openai]              # pass-through per provider slug (else the mock)
     base_url = "http://127.0.0.1:11434/v1"
     api_key_env = "OPENAI_API_KEY"  # or api_key = "..."; replaces the client's key
+    timeout_s = 600                 # per upstream request (default 600)
 
-The YAML and JSON forms have the same keys. Unknown keys are errors that name the key.
+The YAML and JSON forms have the same keys (``langchain_cf_gateway/local/README.md``,
+"Config file", shows both; a test loads them). Unknown keys are errors that name the key.
 A file that holds a token, an upstream ``api_key`` or a password in ``cache_url`` and
 is readable by group or others gets a :class:`~langchain_cf_gateway.core.config.ConfigFileWarning`
 (``chmod 600`` it), the same check as the client's config file.
+
+An upstream key is used for every request the gateway passes to that provider, whoever
+sends it: a gateway that serves one beyond loopback needs ``authentication = true`` and
+a ``token``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ A fault is asked for either in the model name, after a ``~``, or with
 (or the admin route ``POST /__local/scripts``), using the same text::
 
     fault      := directive ("~" directive)*
-    directive  := "status=" CODE        answer HTTP CODE with the provider's error body
+    directive  := "status=" CODE        answer HTTP CODE (400 to 599) with the provider's
+                                        error body
                 | "delay=" MS           wait MS milliseconds before the first byte
                 | "chunk-delay=" MS     stream: wait MS milliseconds between chunks
                 | "disconnect" ["=" N]  stream: drop the connection after N chunks (default 1);
@@ -24,6 +25,12 @@ Examples (compat model ids; native routes take the part after the provider)::
 
 The part before the first ``~`` is the model name the mock answers as; the
 directives never reach a pass-through upstream (they are stripped).
+
+A fault status is an error the mock answers with a body: 400 to 599
+(:data:`FAULT_STATUSES`). A 1xx is not a final answer, 204, 205 and 304 have no body
+(RFC 9110 sections 15.3.5, 15.3.6 and 15.4.5,
+https://www.rfc-editor.org/rfc/rfc9110#section-15) and a 3xx without ``Location`` is
+no redirect: anything else is refused (a 400 naming the directive).
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from dataclasses import dataclass
 from typing import Final
 
 FAULT_SEPARATOR: Final = "~"
+FAULT_STATUSES: Final = range(400, 600)
+"""The statuses a fault may ask for: the errors, which the mock answers with a body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +59,10 @@ class Fault:
     """Send a body that is not valid JSON (one bad chunk when streaming)."""
     attempts: int | None = None
     """Fault only the first N attempts of a request; None: every attempt."""
+
+    def __post_init__(self) -> None:
+        if self.status is not None and self.status not in FAULT_STATUSES:
+            raise ValueError(f"fault status {self.status!r}: {_STATUS_RULE}")
 
     def applies_to(self, attempt: int) -> bool:
         """Whether attempt number ``attempt`` (1-based) of a request is faulted."""
@@ -70,9 +83,9 @@ class Fault:
             elif name == "disconnect":
                 fields["disconnect_after"] = _int(directive, value, 0) if value else 1
             elif name == "status":
-                code = _int(directive, value, 100)
-                if code > 599:
-                    raise ValueError(f"fault {directive!r}: status must be 100 to 599")
+                code = _int(directive, value, None)
+                if code not in FAULT_STATUSES:
+                    raise ValueError(f"fault {directive!r}: {_STATUS_RULE}")
                 fields["status"] = code
             elif name == "delay":
                 fields["delay_ms"] = _int(directive, value, 0)
@@ -88,12 +101,19 @@ class Fault:
         return cls(**fields)  # type: ignore[arg-type]
 
 
-def _int(directive: str, value: str, minimum: int) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError(f"fault {directive!r}: {value!r} is not an integer") from None
-    if number < minimum:
+_STATUS_RULE: Final = (
+    f"status must be {FAULT_STATUSES.start} to {FAULT_STATUSES.stop - 1} "
+    "(an error the mock answers with a body)"
+)
+
+
+def _int(directive: str, value: str, minimum: int | None) -> int:
+    """The directive's value: ASCII decimal digits only (no sign, ``_`` or other digits)."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"fault {directive!r}: {value!r} is not a non-negative integer")
+    number = int(text)
+    if minimum is not None and number < minimum:
         raise ValueError(f"fault {directive!r}: must be at least {minimum}")
     return number
 

@@ -56,6 +56,7 @@ from ..core.credentials import (
     credential_values,
     is_credential,
     redact_body_text,
+    redact_query_values,
     scrub,
 )
 from ..core.protocol import API_ERROR_STATUS, ApiErrorCode, Bounds, LogsApi
@@ -483,14 +484,16 @@ def received_view(received: ReceivedRequest, withheld: Collection[str] = ()) -> 
     Credentials are found by name in the head, the query and every ``headers`` object of
     a JSON body in any encoding (a universal body, an array or a single step, UTF-8 with
     a BOM, UTF-16); their values, and the gateway's own tokens, are then hidden
-    wherever else they appear (the path, the rest of the body).
+    wherever else they appear (the path, the rest of the body). A query string written
+    inside a value (a step's ``endpoint``, a URL in a prompt, a header or a query value)
+    has its credential values redacted too.
     """
     secrets = credential_values(received.headers, received.query_string) | set(withheld)
     return {
         "method": received.method,
         "path": scrub(received.path, secrets),
         "query": {
-            k: (REDACTED if is_credential(k) else scrub(v, secrets))
+            k: (REDACTED if is_credential(k) else redact_query_values(scrub(v, secrets)))
             for k, v in received.query.items()
         },
         "headers": redact(received.headers, secrets),

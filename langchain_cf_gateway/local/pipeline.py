@@ -108,7 +108,7 @@ def scrub_stored(
         found |= credential_values(call.headers, call.query_string, call.body)
     if b"eaders" in body or not body[:1].isascii() or b"\x00" in body[:4]:
         found |= credential_values(body=parse_json_body(body))  # headers inside the body
-    return scrub_bytes(body, found) if found else body
+    return scrub_bytes(body, found)
 
 
 def credential_digest(
