@@ -256,6 +256,12 @@ def _send_oversized(base_url: str, account: str, *, chunked: bool, size: int) ->
                     if answer or time.monotonic() > deadline:
                         break
             sent += len(piece)
+            # Look for an answer after every piece too: a server that answered and now
+            # drains what still comes (a lingering close) never makes send() block.
+            try:
+                answer += sock.recv(65536)
+            except BlockingIOError:
+                pass
         sock.setblocking(True)
         sock.settimeout(5)
         while b"\r\n\r\n" not in answer:
