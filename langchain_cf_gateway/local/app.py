@@ -28,7 +28,8 @@ Choices where the spec is silent (its open questions 1 to 7):
 - Log ``metadata`` is returned as a JSON object (open question 6).
 
 - Authentication (section 3) reads only ``cf-aig-authorization: Bearer <token>``; a
-  provider ``Authorization`` header never stands in for it (open question 7). Every
+  provider ``Authorization`` header never stands in for it
+  (https://developers.cloudflare.com/ai-gateway/configuration/authentication/). Every
   route (provider, universal, REST, management, admin) decides the gateway and the
   token from the request head, before reading the body: a refused request is answered
   at once, with no ``100 Continue`` first and nothing of its body read.

@@ -66,7 +66,7 @@ def cache_key(
     body: bytes,
     custom_key: str | None = None,
 ) -> str:
-    """The entry key of a request (spec section 6; module docstring).
+    """The entry key of a request (module docstring; https://developers.cloudflare.com/ai-gateway/features/caching/).
 
     ``credentials`` is the keyed digest of every credential of the request, never a
     credential itself; ``custom_key`` (``cf-aig-cache-key``) replaces ``model`` and

@@ -376,7 +376,10 @@ async def execute(
     timeout_every_attempt: bool = False,
     secrets: GatewaySecrets = NO_SECRETS,
 ) -> Outcome:
-    """Cache lookup, then attempts against the upstream, then cache write (spec sections 3, 6).
+    """Cache lookup, then attempts against the upstream, then cache write.
+
+    https://developers.cloudflare.com/ai-gateway/features/caching/ and
+    https://developers.cloudflare.com/ai-gateway/configuration/request-handling/ (retries).
 
     The upstream gets the call with only :func:`forwardable_headers`: no gateway token
     ever leaves the gateway, whichever header carries it.

@@ -4,6 +4,7 @@ auth on every route, loopback only, 413 for oversized requests, Redis going away
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import shutil
@@ -258,10 +259,8 @@ def _send_oversized(base_url: str, account: str, *, chunked: bool, size: int) ->
             sent += len(piece)
             # Look for an answer after every piece too: a server that answered and now
             # drains what still comes (a lingering close) never makes send() block.
-            try:
+            with contextlib.suppress(BlockingIOError):
                 answer += sock.recv(65536)
-            except BlockingIOError:
-                pass
         sock.setblocking(True)
         sock.settimeout(5)
         while b"\r\n\r\n" not in answer:
