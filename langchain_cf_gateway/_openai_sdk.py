@@ -4,7 +4,8 @@ What the stock SDK set-up gets wrong for a gateway, each solved once here:
 
 - **No provider key, no ``Authorization``.** The SDK insists on an API key and reads
   ``OPENAI_API_KEY`` when given none. Any ``Authorization`` header stops the gateway from
-  injecting a stored key (BYOK) or billing through Unified Billing (spec section 3), so
+  injecting a stored key (BYOK) or billing through Unified Billing
+  (https://developers.cloudflare.com/ai-gateway/features/unified-billing/), so
   without a key we hand the SDK a placeholder and mark ``Authorization`` omitted, both on
   the client and on every request (the SDK's own, documented way of dropping a header).
   ``OpenAI-Organization`` and ``OpenAI-Project`` (read by the SDK from ``OPENAI_ORG_ID``
@@ -14,8 +15,9 @@ What the stock SDK set-up gets wrong for a gateway, each solved once here:
   the :class:`ResponseCapture` of the call in progress, found through a context variable
   that each call sets around the moment its request is sent. Calls never share a capture.
 - **Fallbacks.** The universal endpoint takes a JSON array of steps, not an OpenAI body
-  (spec section 1a). :class:`UniversalTransport` turns the SDK's chat request into that
-  array on its way out, so every SDK and LangChain path (tools, parse, beta streams)
+  (https://developers.cloudflare.com/ai-gateway/usage/universal/).
+  :class:`UniversalTransport` turns the SDK's chat request into that array on its way
+  out, so every SDK and LangChain path (tools, parse, beta streams)
   works unchanged.
 - **Bounded answers.** The same hook bounds every response body
   (:func:`~langchain_cf_gateway.core.transport.limit_response`): at most
@@ -142,7 +144,10 @@ def _add_hook(hooks: dict[str, list[Any]], hook: Any) -> None:
 
 
 def _universal_request(request: httpx.Request, route: UniversalRoute) -> httpx.Request:
-    """The SDK's OpenAI-style request re-addressed to the universal endpoint (section 1a)."""
+    """The SDK's OpenAI-style request re-addressed to the universal endpoint.
+
+    https://developers.cloudflare.com/ai-gateway/usage/universal/
+    """
     query = json.loads(request.content)
     body = json.dumps(route.body(query), separators=(",", ":")).encode()
     headers = httpx.Headers(request.headers)

@@ -603,7 +603,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             assert self._route is not None
             ref = capture.ref or self._route.ref
         if ref is not None and not ref.dynamic:
-            # The gateway names model and provider only for dynamic routes (section 4).
+            # The gateway names model and provider only for dynamic routes
+            # (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/).
             info = info.with_defaults(model=ref.model, provider=ref.slug, step=None)
         return info.as_dict()
 

@@ -1,4 +1,7 @@
-"""``cf-aig feedback LOG_ID``: human feedback, a score and metadata on one log (section 8).
+"""``cf-aig feedback LOG_ID``: human feedback, a score and metadata on one log.
+
+Sent through Cloudflare's management API:
+https://developers.cloudflare.com/api/resources/ai_gateway/
 
 ::
 

@@ -1,4 +1,7 @@
-"""``cf-aig logs``: the gateway's logs as a readable table (spec section 8).
+"""``cf-aig logs``: the gateway's logs as a readable table.
+
+They come from Cloudflare's management API:
+https://developers.cloudflare.com/api/resources/ai_gateway/
 
 ::
 

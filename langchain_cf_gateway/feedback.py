@@ -1,4 +1,8 @@
-"""Human feedback on a call, straight from its result (spec section 8, PATCH ``logs/{id}``).
+"""Human feedback on a call, straight from its result (PATCH ``logs/{id}``).
+
+The endpoint is Cloudflare's management API:
+https://developers.cloudflare.com/api/resources/ai_gateway/; see also
+https://developers.cloudflare.com/ai-gateway/evaluations/add-human-feedback-api/.
 
 ::
 

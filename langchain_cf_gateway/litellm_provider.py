@@ -543,7 +543,8 @@ class CloudflareGatewayLLM(CustomLLM):
         provider = route.ref.provider
         if route.endpoint == "native" and provider is not None:
             return {provider.auth_header: provider.auth_value(api_key)}
-        # compat speaks OpenAI's API for every provider: a Bearer key (spec section 1).
+        # compat speaks OpenAI's API for every provider: a Bearer key
+        # (https://developers.cloudflare.com/ai-gateway/usage/chat-completion/).
         return {"authorization": f"Bearer {api_key}"}
 
     # ------------------------------------------------------------------ responses

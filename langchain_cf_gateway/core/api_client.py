@@ -1,4 +1,6 @@
-"""Cloudflare's management API for AI Gateway: logs, feedback and gateways (spec section 8).
+"""Cloudflare's management API for AI Gateway: logs, feedback and gateways.
+
+https://developers.cloudflare.com/api/resources/ai_gateway/
 
 ::
 
@@ -130,7 +132,7 @@ class ResultInfo(BaseModel):
 
 
 class LogEntry(BaseModel):
-    """One row of the gateway's log (section 8). Fields the API adds later are kept as extras."""
+    """One row of the gateway's log. Fields the API adds later are kept as extras."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -194,7 +196,7 @@ class LogPage(BaseModel):
 
 
 class GatewaySettings(BaseModel):
-    """The writable settings of a gateway (section 8), each checked against its bounds.
+    """The writable settings of a gateway, each checked against its bounds.
 
     Unset fields are not sent: on create Cloudflare's defaults fill them (the ones the API
     requires are filled by the client, see :data:`NEW_GATEWAY_DEFAULTS`); on update the
@@ -265,7 +267,7 @@ NEW_GATEWAY_DEFAULTS: Mapping[str, Any] = {
     "rate_limiting_interval": 0,
     "rate_limiting_technique": "fixed",
 }
-"""Fields the API requires on create and update (section 8), set as the ``default``
+"""Fields the API requires on create and update, set as the ``default``
 gateway has them: logs on, cache and rate limit off."""
 
 
@@ -376,7 +378,7 @@ class LogQuery(TypedDict, total=False):
     feedback: int
     metadata: Mapping[str, MetadataValue]
     """Each pair becomes a ``metadata.key`` and a ``metadata.value`` filter; the API matches
-    them independently, not as a pair (section 8)."""
+    them independently, not as a pair (as observed)."""
     start_date: datetime | str
     """Logs created after this instant: sent as a ``created_at`` ``gt`` filter."""
     end_date: datetime | str
@@ -759,7 +761,9 @@ def _settings(settings: GatewaySettings | None, changes: Mapping[str, Any]) -> G
 
 
 class GatewayClient(_GatewayClientBase[httpx.Client]):
-    """Cloudflare AI Gateway's management API: logs, feedback and gateways (section 8).
+    """Cloudflare AI Gateway's management API: logs, feedback and gateways.
+
+    https://developers.cloudflare.com/api/resources/ai_gateway/
 
     Setup:
         ``pip install langchain-cf-gateway``; a Cloudflare API token with *AI Gateway Read*

@@ -171,7 +171,10 @@ class GatewayConfig(BaseModel):
         return type(self)(**{**fields, **update})
 
     def auth_headers(self) -> dict[str, str]:
-        """``cf-aig-authorization`` when a token is set (section 3)."""
+        """``cf-aig-authorization`` when a token is set.
+
+        https://developers.cloudflare.com/ai-gateway/configuration/authentication/
+        """
         if self.token is None:
             return {}
         return {Header.AUTHORIZATION: f"Bearer {self.token.get_secret_value()}"}

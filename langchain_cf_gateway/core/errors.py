@@ -384,7 +384,10 @@ def _parse_body(body: Any) -> Any:
 
 
 def _gateway_code(body: Any) -> tuple[int | None, str | None]:
-    """(internal code, message) of a gateway-made error body (section 5), else (None, None)."""
+    """(internal code, message) of a gateway-made error body, else (None, None).
+
+    https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/
+    """
     if not isinstance(body, dict):
         return None, None
     code = body.get("internalCode")

@@ -1,4 +1,7 @@
-"""What the gateway did with a request, read from its response headers (spec section 4)."""
+"""What the gateway did with a request, read from its response headers.
+
+https://developers.cloudflare.com/ai-gateway/glossary/
+"""
 
 from __future__ import annotations
 
@@ -68,7 +71,8 @@ class GatewayInfo(NamedTuple):
                 step = int(step_raw)
             except ValueError:
                 step = None
-            if step is not None and step < 0:  # a step index is 0-based (section 1a)
+            # 0-based (https://developers.cloudflare.com/ai-gateway/configuration/fallbacks/)
+            if step is not None and step < 0:
                 step = None
         return cls(
             cache_status=cache,  # type: ignore[arg-type]

@@ -1,4 +1,6 @@
-"""Per-request gateway controls: ``GatewayOptions`` -> ``cf-aig-*`` headers (spec section 3).
+"""Per-request gateway controls: ``GatewayOptions`` -> ``cf-aig-*`` headers.
+
+https://developers.cloudflare.com/ai-gateway/glossary/
 
 Every field is optional; an unset field sends no header, so the gateway's own
 setting applies. Bounds are checked when the options are built, which is before
@@ -168,7 +170,10 @@ class GatewayOptions(BaseModel):
         return {k: v for k, v in self._headers.items() if k not in _STEP_CONFIG_HEADERS}
 
     def step_config(self) -> dict[str, Any]:
-        """The universal endpoint's per-step ``config`` object (spec section 1a)."""
+        """The universal endpoint's per-step ``config`` object.
+
+        https://developers.cloudflare.com/ai-gateway/usage/universal/
+        """
         config: dict[str, Any] = {}
         if self.request_timeout_ms is not None:
             config["requestTimeout"] = self.request_timeout_ms

@@ -2,8 +2,9 @@
 
 Header names, bounds and error codes live here and nowhere else: the client
 side (`core`, the chat model, the LiteLLM handler) and the server side (the
-local gateway) both import them. Section numbers refer to
-``shared/spec/cf-aig-protocol.md``.
+local gateway) both import them. The facts come from Cloudflare's public docs
+(https://developers.cloudflare.com/ai-gateway/), its API schema, or, where those are
+silent, from what the live gateway was seen to do.
 """
 
 from __future__ import annotations
@@ -13,19 +14,32 @@ from enum import IntEnum
 from typing import Final
 
 CLOUDFLARE_GATEWAY_HOST: Final = "https://gateway.ai.cloudflare.com"
-"""Host of the gateway endpoints (compat, provider-native, universal): spec section 1."""
+"""Host of the gateway endpoints (compat, provider-native, universal).
+
+https://developers.cloudflare.com/ai-gateway/usage/providers/
+"""
 
 CLOUDFLARE_API_BASE: Final = "https://api.cloudflare.com/client/v4"
-"""Cloudflare's v4 API: the REST inference API and the management API (sections 1 and 8)."""
+"""Cloudflare's v4 API: the REST inference API and the management API.
+
+https://developers.cloudflare.com/ai-gateway/usage/rest-api/
+https://developers.cloudflare.com/api/resources/ai_gateway/
+"""
 
 DEFAULT_GATEWAY_ID: Final = "default"
-"""Cloudflare creates the gateway ``default`` on the first authenticated request (section 1)."""
+"""Cloudflare creates the gateway ``default`` on the first authenticated request.
+
+https://developers.cloudflare.com/ai-gateway/configuration/manage-gateway/
+"""
 
 
 class Header:
-    """Header names, lowercase as HTTP/2 sends them (sections 3 and 4)."""
+    """Header names, lowercase as HTTP/2 sends them.
 
-    # Request headers read by the gateway (section 3).
+    https://developers.cloudflare.com/ai-gateway/glossary/
+    """
+
+    # Request headers read by the gateway (https://developers.cloudflare.com/ai-gateway/glossary/).
     AUTHORIZATION: Final = "cf-aig-authorization"
     CACHE_TTL: Final = "cf-aig-cache-ttl"
     SKIP_CACHE: Final = "cf-aig-skip-cache"
@@ -47,7 +61,7 @@ class Header:
     LEGACY_CACHE_TTL: Final = "cf-cache-ttl"
     LEGACY_SKIP_CACHE: Final = "cf-skip-cache"
 
-    # Response headers (section 4).
+    # Response headers (https://developers.cloudflare.com/ai-gateway/glossary/).
     CACHE_STATUS: Final = "cf-aig-cache-status"
     LOG_ID: Final = "cf-aig-log-id"
     REQUEST_ID: Final = "cf-aig-request-id"
@@ -58,11 +72,15 @@ class Header:
 
 
 class Bounds:
-    """Limits of the request headers and bodies (sections 3, 6 and 8)."""
+    """Limits of the request headers and bodies.
+
+    https://developers.cloudflare.com/ai-gateway/reference/limits/
+    """
 
     CACHE_TTL_MIN_S: Final = 60
     CACHE_TTL_MAX_S: Final = 30 * 24 * 3600
-    """'One month' (section 3); we take 30 days, so nothing we send is ever above it."""
+    """'One month' (https://developers.cloudflare.com/ai-gateway/features/caching/);
+    we take 30 days, so nothing we send is ever above it."""
     METADATA_MAX_ENTRIES: Final = 5
     METADATA_RESERVED_PREFIX: Final = "cf."
     MAX_ATTEMPTS_MIN: Final = 1
@@ -95,7 +113,8 @@ class Bounds:
     """A gateway id the management API creates: lowercase words joined by single dashes
     (the ``id`` of ``POST /accounts/{account_id}/ai-gateway/gateways`` in Cloudflare's API
     schema, github.com/cloudflare/api-schemas ``openapi.json``)."""
-    # Gateway settings of the management API (section 8).
+    # Gateway settings of the management API:
+    # https://developers.cloudflare.com/api/resources/ai_gateway/
     RATE_LIMIT_TECHNIQUES: Final = ("fixed", "sliding")
     GATEWAY_RETRY_DELAY_MAX_MS: Final = 60_000
     """A gateway's ``retry_delay`` setting: "Delay between retry attempts in milliseconds
@@ -129,7 +148,10 @@ class HeaderSyntax:
 
 
 class LogsApi:
-    """The vocabulary of the management API's logs endpoints (section 8)."""
+    """The vocabulary of the management API's logs endpoints.
+
+    https://developers.cloudflare.com/api/resources/ai_gateway/
+    """
 
     FILTER_KEYS: Final = (
         "id",
@@ -190,10 +212,13 @@ class LogsApi:
 
 
 class ApiErrorCode(IntEnum):
-    """Codes in the ``errors[]`` of management API answers (section 8; v4 envelope).
+    """Codes in the ``errors[]`` of management API answers (v4 envelope).
+
+    https://developers.cloudflare.com/api/resources/ai_gateway/
+
 
     Cloudflare documents none of them for AI Gateway: 10000 is the v4 API's generic
-    authentication error, 7001 what the logs API answered to a bad filter (section 8, TP);
+    authentication error, 7001 what the logs API answered to a bad filter (as observed);
     7002 (not found) and 7004 (already exists) are the local gateway's choice, and so is
     2503 (the log store cannot be written now), the code of the proxy routes' 503.
     """
@@ -216,7 +241,12 @@ API_ERROR_STATUS: Final[dict[ApiErrorCode, int]] = {
 
 
 class ErrorCode(IntEnum):
-    """Internal codes of gateway-made errors (section 5)."""
+    """Internal codes of gateway-made errors.
+
+    Cloudflare documents only some of them
+    (https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/);
+    the rest are as observed.
+    """
 
     GATEWAY_NOT_FOUND = 2001
     RATE_LIMITED = 2003
@@ -256,7 +286,7 @@ ERROR_STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.SCANNER_UNAVAILABLE: 503,
     ErrorCode.LOG_STORE_UNAVAILABLE: 503,
 }
-"""HTTP status the gateway pairs with each code (section 5; 'n/d' there is 424 here)."""
+"""HTTP status the gateway pairs with each code (where Cloudflare gives none, 424 here)."""
 
 ERROR_MESSAGE: Final[dict[ErrorCode, str]] = {
     ErrorCode.GATEWAY_NOT_FOUND: "Please configure AI Gateway in the Cloudflare dashboard",
@@ -279,11 +309,16 @@ ERROR_MESSAGE: Final[dict[ErrorCode, str]] = {
         "the gateway's operator sees why in its log. Retry later"
     ),
 }
-"""Canonical messages, as captured from the live gateway where known (section 5)."""
+"""Canonical messages, as captured from the live gateway where known."""
 
 
 def gateway_error_body(code: ErrorCode, message: str | None = None) -> dict[str, object]:
-    """The body shape of a gateway-made error (section 5), as the local gateway sends it."""
+    """The body shape of a gateway-made error, as the local gateway sends it.
+
+    Cloudflare documents ``name`` and ``internalCode``
+    (https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/);
+    the rest is as observed.
+    """
     text = message or ERROR_MESSAGE[code]
     status = ERROR_STATUS[code]
     return {

@@ -1,4 +1,6 @@
-"""The provider table: one row per upstream the gateway knows (spec section 2).
+"""The provider table: one row per upstream the gateway knows.
+
+https://developers.cloudflare.com/ai-gateway/usage/providers/
 
 A row says how to name the provider (slug and aliases), how to address its
 models on the compat endpoint, where its OpenAI-compatible API lives behind
@@ -160,7 +162,9 @@ _BY_NAME: Final[dict[str, Provider]] = {name: p for p in PROVIDERS for name in (
 
 
 def custom_provider(slug: str) -> Provider:
-    """The row of a custom provider ``custom-{slug}`` (spec section 1, custom providers).
+    """The row of a custom provider ``custom-{slug}``.
+
+    https://developers.cloudflare.com/ai-gateway/configuration/custom-providers/
 
     A custom provider forwards ``/custom-{slug}/{path}`` to ``{its base_url}/{path}``; we
     assume its API is OpenAI-compatible with ``chat/completions`` and ``embeddings``

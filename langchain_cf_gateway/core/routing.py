@@ -9,7 +9,9 @@ Model id grammar::
     dynamic/{route}             a dynamic route of the gateway (compat only)
     custom-{slug}/{model}       a custom provider of the gateway
 
-Endpoints (spec section 1):
+Endpoints (https://developers.cloudflare.com/ai-gateway/usage/chat-completion/,
+https://developers.cloudflare.com/ai-gateway/usage/providers/,
+https://developers.cloudflare.com/ai-gateway/usage/universal/):
 
 ``compat``  ``{host}/v1/{acct}/{gw}/compat/chat/completions``, body model ``{prefix}/{model}``.
 ``native``  ``{host}/v1/{acct}/{gw}/{slug}/{path}``, body model bare; only providers whose API
@@ -185,7 +187,8 @@ def build_route(
                 if operation == "chat"
                 else "OpenAI-compatible embeddings API"
             )
-            # Only point at compat where compat serves the provider (spec section 2).
+            # Only point at compat where compat serves the provider
+            # (https://developers.cloudflare.com/ai-gateway/usage/chat-completion/).
             fix = (
                 f"use endpoint='compat' for {ref.model_id}"
                 if ref.provider.compat_prefix is not None
@@ -270,7 +273,10 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class UniversalRoute:
-    """A fallback chain on the universal endpoint (spec section 1a)."""
+    """A fallback chain on the universal endpoint.
+
+    https://developers.cloudflare.com/ai-gateway/usage/universal/
+    """
 
     url: str
     headers: Mapping[str, str] = field(repr=False)  # the gateway token
@@ -294,7 +300,9 @@ def build_universal(
     provider_key: str | None = None,
     operation: Operation = "chat",
 ) -> UniversalRoute:
-    """The universal-endpoint request of a fallback chain (spec section 1a).
+    """The universal-endpoint request of a fallback chain.
+
+    https://developers.cloudflare.com/ai-gateway/usage/universal/
 
     Compat steps
     use the provider ``compat``, so one OpenAI-style body serves every step. Per-step options

@@ -82,7 +82,8 @@ def encode_json(body: Any) -> bytes:
     """``body`` as compact UTF-8 JSON, the way the gateway hashes it for its cache key.
 
     The same body gives the same bytes every time (key order is kept, no spaces), so
-    two identical calls hit the same cache entry (spec section 6).
+    two identical calls hit the same cache entry
+    (https://developers.cloudflare.com/ai-gateway/features/caching/).
     """
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_jsonable).encode()
 

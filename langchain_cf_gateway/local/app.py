@@ -1,6 +1,7 @@
 """The Starlette application: Cloudflare AI Gateway's routes on one local server.
 
-Routes (spec section 1), under ``/v1/{account_id}/{gateway_id}/``:
+Routes (https://developers.cloudflare.com/ai-gateway/usage/providers/),
+under ``/v1/{account_id}/{gateway_id}/``:
 
 - ``compat/chat/completions``, ``compat/embeddings``, ``compat/models`` (model
   ``{provider}/{model}``);
@@ -13,35 +14,39 @@ Routes (spec section 1), under ``/v1/{account_id}/{gateway_id}/``:
   Gemini); any other path is forwarded to a pass-through upstream, or answered 404 by the
   mock in its provider's error shape;
 - ``POST /v1/{account_id}/{gateway_id}`` with a JSON array of steps: the universal
-  endpoint (section 1a), see :meth:`GatewayApp.universal`;
+  endpoint (https://developers.cloudflare.com/ai-gateway/usage/universal/),
+  see :meth:`GatewayApp.universal`;
 - ``POST /client/v4/accounts/{account_id}/ai/v1/chat/completions``: the REST API shape,
   with ``Authorization: Bearer <token>`` (always required) and ``cf-aig-gateway-id``;
 - the management API and the admin routes: :mod:`.management`.
 
-Choices where the spec is silent (its open questions 1 to 7):
+Choices where Cloudflare's docs are silent (these are the local gateway's choices):
 
-- ``compat/embeddings`` and ``compat/models`` are served (open question 2); the models
+- ``compat/embeddings`` and ``compat/models`` are served (docs do not say); the models
   list names one ``{compat prefix}/mock`` per compat provider. ``compat/responses`` and
   dynamic routes (``dynamic/{route}``) are not: 400 with code 7001 / 2008.
 - Compat model prefixes are the slugs and the aliases of core's provider table, so both
-  ``perplexity/`` and ``perplexity-ai/``, ``grok/`` and ``xai/`` work (open question 3).
-- Log ``metadata`` is returned as a JSON object (open question 6).
+  ``perplexity/`` and ``perplexity-ai/``, ``grok/`` and ``xai/`` work (the docs name both).
+- Log ``metadata`` is returned as a JSON object (the API schema says string).
 
-- Authentication (section 3) reads only ``cf-aig-authorization: Bearer <token>``; a
+- Authentication reads only ``cf-aig-authorization: Bearer <token>``; a
   provider ``Authorization`` header never stands in for it
   (https://developers.cloudflare.com/ai-gateway/configuration/authentication/). Every
   route (provider, universal, REST, management, admin) decides the gateway and the
   token from the request head, before reading the body: a refused request is answered
   at once, with no ``100 Continue`` first and nothing of its body read.
 - Gateway-made errors (2001, 2008, 2009, 2003, 7001, 2005) use core's body shape
-  (section 5). Requests rejected before authentication (2001, 2009) are neither logged
-  nor kept in :attr:`GatewayApp.received`; later ones are logged, with ``success: false``.
+  (Cloudflare documents it only in part, with the guardrail codes:
+  https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/).
+  Requests rejected before authentication (2001, 2009) are neither logged nor kept in
+  :attr:`GatewayApp.received`; later ones are logged, with ``success: false``.
 - After authentication and before any upstream call, the request is held to the
   edge's rules (:mod:`.edge`: header syntax of step headers and config, upstream paths
   without dot segments, strict and bounded JSON); a breach is a logged 400 naming the
   field. ``Host``/``Origin`` and the transport bounds come first (:mod:`.listener`).
   404 and 405 outside the routes use the gateway error shape too.
-- A request body over 25 MB (the cacheable limit of section 6; Cloudflare states no
+- A request body over 25 MB (the cacheable limit of
+  https://developers.cloudflare.com/ai-gateway/reference/limits/; Cloudflare states no
   request limit) is refused with HTTP 413 and the gateway error shape (code 7001,
   ``httpCode`` 413) as soon as the limit is passed, without reading the rest; not logged.
 - Every answer carries ``cf-aig-log-id`` (UUIDv7), ``cf-aig-request-id`` (the log id for
@@ -140,7 +145,10 @@ async def _not_routed(request: Request, exc: Exception) -> Response:
 
 
 MAX_BODY_BYTES: Final = Bounds.CACHEABLE_BODY_MAX_BYTES
-"""Largest request body the local gateway reads (25 MB, the cacheable limit of section 6)."""
+"""Largest request body the local gateway reads (25 MB, the cacheable limit).
+
+https://developers.cloudflare.com/ai-gateway/reference/limits/
+"""
 
 
 class BodyLimit:
@@ -444,7 +452,10 @@ class GatewayApp:
         return gateway
 
     def authenticate(self, gateway: GatewaySettings, headers: Mapping[str, str]) -> None:
-        """``cf-aig-authorization`` against the token, in constant time (section 3)."""
+        """``cf-aig-authorization`` against the token, in constant time.
+
+        https://developers.cloudflare.com/ai-gateway/configuration/authentication/
+        """
         if gateway.authentication and not self.token_matches(headers.get(Header.AUTHORIZATION)):
             raise GatewayRequestError(ErrorCode.UNAUTHORIZED)
 
@@ -495,7 +506,9 @@ class GatewayApp:
         elif (rest == "models" or rest.endswith("/models")) and method == "GET":
             operation = "models"
         elif provider.slug == WORKERS_AI and rest.startswith(("@cf/", "@hf/")):
-            operation = "run"  # Workers AI's own schema: the model is the path (section 10)
+            # Workers AI's own schema: the model is the path
+            # (https://developers.cloudflare.com/ai-gateway/usage/providers/workersai/)
+            operation = "run"
         model, fault = "", None
         raw = body
         if operation == "run":
@@ -604,7 +617,10 @@ class GatewayApp:
         return await self._answer(gateway, ids, headers, body, [attempted], universal=False)
 
     async def rest_chat(self, request: Request) -> Response:
-        """``/client/v4/accounts/{acct}/ai/v1/chat/completions`` (section 1, REST API)."""
+        """``/client/v4/accounts/{acct}/ai/v1/chat/completions``: the REST API.
+
+        https://developers.cloudflare.com/ai-gateway/usage/rest-api/
+        """
         headers = self.head(request)
         ids = self.new_ids(headers)
         try:
@@ -654,7 +670,9 @@ class GatewayApp:
         return await self._answer(gateway, ids, headers, body, [attempted], universal=False)
 
     async def universal(self, request: Request) -> Response:
-        """The universal endpoint: steps in order, fallback on error or timeout (section 1a).
+        """The universal endpoint: steps in order, fallback on error or timeout.
+
+        https://developers.cloudflare.com/ai-gateway/usage/universal/
 
         Every step is checked (headers, config, provider, endpoint) before the first is
         sent: a bad one refuses the whole request with 400 naming the field.
@@ -731,7 +749,9 @@ class GatewayApp:
             zip(steps, checked, strict=True)
         ):
             step_started = time.perf_counter()
-            merged = {**headers, **step_headers}  # step headers > request headers (section 1a)
+            # step headers > request headers:
+            # https://developers.cloudflare.com/ai-gateway/usage/universal/
+            merged = {**headers, **step_headers}
             query = step.get("query")
             step_body = _dumps(query) if query is not None else b""
             log_id = ids.log_id if index == 0 else self.clock.uuid7()
@@ -753,7 +773,9 @@ class GatewayApp:
             if outcome is not None and outcome.reply.ok:
                 break
             if attempted.error is not None and attempted.error.code in (ErrorCode.RATE_LIMITED,):
-                break  # a gateway rate limit is not a step failure (section 7: no fallback)
+                # a gateway rate limit is not a step failure: no fallback
+                # (https://developers.cloudflare.com/ai-gateway/features/rate-limiting/)
+                break
         ids.log_id = tried[-1].log_id
         return await self._answer(gateway, ids, headers, body, tried, universal=True)
 
@@ -1100,7 +1122,10 @@ def _split_fault(model: str) -> tuple[str, Any]:
 
 
 def _compat_provider(model: str) -> tuple[Provider, str]:
-    """(provider, model name) of a compat model id (section 2, compat column)."""
+    """(provider, model name) of a compat model id.
+
+    https://developers.cloudflare.com/ai-gateway/usage/chat-completion/
+    """
     if model.startswith("@cf/"):
         provider = find_provider(WORKERS_AI)
         assert provider is not None

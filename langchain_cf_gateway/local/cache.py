@@ -1,6 +1,8 @@
-"""The response cache (spec section 6): keys, entries, and the memory and Redis stores.
+"""The response cache (https://developers.cloudflare.com/ai-gateway/features/caching/).
 
-Choices where the spec is silent (section 6, open question 5):
+Keys, entries, and the memory and Redis stores.
+
+Choices where Cloudflare's docs are silent (this is the local gateway's choice):
 
 - The key is SHA-256 over the gateway id, provider slug, endpoint (method, gateway path
   and upstream path), model, a keyed digest of every credential the request carries
@@ -12,13 +14,14 @@ Choices where the spec is silent (section 6, open question 5):
   or another endpoint. The credential itself is never stored, only its HMAC.
 - TTL: ``cf-aig-cache-ttl`` (60 s to 30 days, else HTTP 400 code 7001), else the gateway's
   ``cache_ttl``; a request with ``cf-aig-cache-key`` on a gateway without caching gets
-  300 s (section 3).
+  300 s (https://developers.cloudflare.com/ai-gateway/features/caching/).
 - Only 2xx answers to non-streamed requests are stored. **Streamed requests
   (``"stream": true``) are neither served from nor written to the cache** and get no
-  ``cf-aig-cache-status`` ("Streaming responses are not cached by default", section 6).
+  ``cf-aig-cache-status`` ("Streaming responses are not cached by default",
+  https://developers.cloudflare.com/ai-gateway/reference/troubleshooting/).
 - ``cf-aig-skip-cache: true`` neither reads nor writes; the answer says ``MISS``.
 - A gateway update (management API ``PUT``) with ``cache_invalidate_on_update: true``
-  invalidates that gateway's entries (section 6 leaves the semantics open): a generation
+  invalidates that gateway's entries (Cloudflare's docs leave the semantics open): a generation
   number in the key moves on, and the old entries expire unread.
 - Bodies above 25 MB are not cached.
 - Redis down (or slower than 1 s) is a cache miss, never an error: the request goes to

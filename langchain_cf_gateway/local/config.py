@@ -15,7 +15,7 @@ environment::
     allowed_hosts = ["gw.internal"] # Host names served besides loopback (--allowed-host)
     allowed_origins = []            # browser Origins served (--allowed-origin)
 
-    [gateways.default]              # settings of spec section 8, per gateway id
+    [gateways.default]              # the gateway object's settings, per gateway id
     cache_ttl = 300
 
     [gateways.secure]

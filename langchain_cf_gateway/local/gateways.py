@@ -1,10 +1,14 @@
-"""Gateways the local server knows, their settings (spec section 8), and rate limits.
+"""Gateways the local server knows, their settings, and rate limits.
+
+The settings are those of Cloudflare's gateway object:
+https://developers.cloudflare.com/api/resources/ai_gateway/
 
 Choices where Cloudflare's behaviour is not documented or does not apply locally:
 
 - Account ids are not checked: every account id sees the same gateways. The gateway
   ``default`` always exists (authentication off, logs on, cache off) unless deleted.
-- Rate limits (section 7) count every request that passed authentication, per gateway.
+- Rate limits (https://developers.cloudflare.com/ai-gateway/features/rate-limiting/)
+  count every request that passed authentication, per gateway.
   ``fixed`` windows are aligned to multiples of the interval since the epoch (calendar
   aligned); ``sliding`` counts the requests of the last ``interval`` seconds.
 """
@@ -26,7 +30,10 @@ _ID: Final = re.compile(Bounds.GATEWAY_ID_PATTERN)
 
 @dataclass(slots=True)
 class GatewaySettings:
-    """One gateway, with the fields of Cloudflare's gateway object (spec section 8)."""
+    """One gateway, with the fields of Cloudflare's gateway object.
+
+    https://developers.cloudflare.com/api/resources/ai_gateway/
+    """
 
     id: str
     authentication: bool = False
@@ -79,7 +86,10 @@ class GatewaySettings:
         self._window_start, self._window_count = 0.0, 0
 
     def admit(self, now: float) -> bool:
-        """Count one request against the rate limit; False when over it (spec section 7)."""
+        """Count one request against the rate limit; False when over it.
+
+        https://developers.cloudflare.com/ai-gateway/features/rate-limiting/
+        """
         limit, interval = self.rate_limiting_limit, self.rate_limiting_interval
         if not limit or not interval:
             return True
@@ -201,7 +211,7 @@ _READ_ONLY: Final = frozenset(
 
 
 def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings, checked against section 8's bounds; ValueError naming the field."""
+    """The settings, checked against the API schema's bounds; ValueError naming the field."""
     out: dict[str, Any] = {}
     for name, value in settings.items():
         if name in _READ_ONLY:

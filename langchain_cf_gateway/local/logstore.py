@@ -5,8 +5,8 @@ the event loop never runs SQLite. With a file store, an answer is sent once its 
 committed (group commit: rows of concurrent requests share one commit), so that every
 acknowledged request survives a kill -9 of the server; in memory, answers never wait.
 Reads go through the same thread, behind every write queued before them: a row queued
-before its response was sent is always seen by ``logs()`` and by the logs API (spec
-section 8).
+before its response was sent is always seen by ``logs()`` and by the logs API
+(https://developers.cloudflare.com/api/resources/ai_gateway/).
 
 Fields of a row, as the logs API and :meth:`LocalGateway.logs` return it: ``id``
 (UUIDv7, also ``cf-aig-log-id``), ``created_at``, ``gateway_id``, ``provider``, ``model``,
@@ -45,7 +45,7 @@ Legacy Logs keep 100,000 logs per account on the free plan and delete the oldest
 https://developers.cloudflare.com/ai-gateway/observability/logging/legacy-logs/).
 ``cf-aig serve --log-max-rows N`` changes it; ``0`` keeps every row. A gateway's
 ``log_management`` caps its own rows too; its strategy defaults to ``DELETE_OLDEST`` when
-unset (the spec names no default), keeping the newest rows.
+unset (Cloudflare's docs name no default), keeping the newest rows.
 
 Faults. Nothing a client or an upstream sends can stop the store: every value is made
 storable first (:func:`storable`: unpaired surrogates become U+FFFD, integers outside
@@ -625,7 +625,11 @@ class LogStore:
         limit: int,
         strategy: str,
     ) -> None:
-        """Insert one row of a gateway with ``log_management`` (spec section 8)."""
+        """Insert one row of a gateway with ``log_management``.
+
+        The setting is the gateway object's:
+        https://developers.cloudflare.com/api/resources/ai_gateway/
+        """
         count = conn.execute("SELECT count(*) FROM logs WHERE gateway_id = ?", (gateway_id,))
         if strategy == "STOP_INSERTING" and count.fetchone()[0] >= limit:
             return

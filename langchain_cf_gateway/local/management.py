@@ -1,4 +1,6 @@
-"""The management API (spec section 8) and the local admin routes.
+"""The management API and the local admin routes.
+
+The management API is Cloudflare's: https://developers.cloudflare.com/api/resources/ai_gateway/
 
 Management API, under ``/client/v4/accounts/{account_id}/ai-gateway/``, with
 ``Authorization: Bearer <management token>`` and Cloudflare's v4 envelope
@@ -6,7 +8,7 @@ Management API, under ``/client/v4/accounts/{account_id}/ai-gateway/``, with
 
 =========================================  =======================================================
 ``GET, POST gateways``                     list (``page``, ``per_page``, ``search``); create (``id``
-                                           and the settings of section 8)
+                                           and the gateway's settings)
 ``GET, PUT, DELETE gateways/{gw}``         read, replace (a setting left out takes its
                                            default, as at Cloudflare), delete
 ``GET, DELETE gateways/{gw}/logs``         list (``filters`` as a JSON array or in the SDK's

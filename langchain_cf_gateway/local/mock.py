@@ -489,7 +489,10 @@ class MockModel:
 
     @staticmethod
     def workers_ai_json(c: Completion) -> dict[str, Any]:
-        """``POST workers-ai/@cf/{model}``: Workers AI's own envelope (spec section 10)."""
+        """``POST workers-ai/@cf/{model}``: Workers AI's own envelope.
+
+        https://developers.cloudflare.com/ai-gateway/usage/providers/workersai/
+        """
         result: dict[str, Any] = {"response": c.text or "", "usage": c.usage()}
         if c.tool_calls:
             result["tool_calls"] = [

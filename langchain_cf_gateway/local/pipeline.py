@@ -1,15 +1,16 @@
 """What the gateway does with one provider call: options, cache, attempts, the log row.
 
-Choices where the spec is silent (documented here, tested in tests/local):
+Choices where Cloudflare's docs are silent (documented here, tested in tests/local):
 
 - Bad ``cf-aig-*`` values (a TTL outside 60 s..30 days, attempts outside 1..5, a
   delay outside 0..5000 ms, an unknown backoff, a non-integer timeout, a custom cost
   that is not a JSON object) are answered with HTTP 400, code 7001, naming the header.
 - ``cf-aig-metadata`` that is not a JSON object is ignored (stored as null); more than
   5 entries keep the first 5; one null or object value stores the whole metadata as
-  null (section 3, as observed).
-- Retries (section 3): an attempt is retried on a timeout, an unreachable upstream, a
-  429 or a 5xx; other answers are final. Delay before retry ``n`` (1-based):
+  null (as observed; https://developers.cloudflare.com/ai-gateway/observability/custom-metadata/).
+- Retries (https://developers.cloudflare.com/ai-gateway/configuration/request-handling/):
+  an attempt is retried on a timeout, an unreachable upstream, a 429 or a 5xx; other
+  answers are final. Delay before retry ``n`` (1-based):
   ``constant`` d, ``linear`` d*n, ``exponential`` d*2**(n-1). When more than one attempt
   is allowed the last attempt waits without a timeout ("last attempt waits unbounded").
 - A request that times out (or whose upstream is unreachable) on every attempt gets
@@ -75,7 +76,7 @@ NO_SECRETS: Final = GatewaySecrets.of(None)
 
 
 class GatewayRequestError(Exception):
-    """A gateway-made error answer (spec section 5): a code and, optionally, a message."""
+    """A gateway-made error answer: a code and, optionally, a message."""
 
     def __init__(self, code: ErrorCode, message: str | None = None) -> None:
         self.code = code
@@ -341,7 +342,10 @@ def plan_cache(
     secrets: GatewaySecrets = NO_SECRETS,
     forwarded: Mapping[str, str] | None = None,
 ) -> CachePlan | None:
-    """Whether and how this call uses the cache (spec section 6; module :mod:`.cache`)."""
+    """Whether and how this call uses the cache (module :mod:`.cache`).
+
+    https://developers.cloudflare.com/ai-gateway/features/caching/
+    """
     if call.stream or call.method != "POST":
         return None
     ttl = opts.cache_ttl or gateway.cache_ttl or 0
