@@ -9,9 +9,14 @@ tests marked ``live`` (see the ``live_config`` fixture) and for nothing else.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from langchain_cf_gateway.core import GatewayConfig
 
@@ -96,3 +101,37 @@ def gateway(local_gateway: LocalGateway) -> LocalGateway:
     """The session's local gateway, reset: no requests, scripts, cache entries or log rows."""
     local_gateway.reset()
     return local_gateway
+
+
+REDIS = shutil.which("redis-server")
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A redis-server of its own on a free loopback port, for one test module."""
+    if REDIS is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        for _ in range(200):  # up to 10 s for the server to accept connections
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        else:
+            pytest.fail("redis-server did not start")
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,38 +11,6 @@ from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway
 
 from .helpers import chat_body, compat
-
-REDIS = shutil.which("redis-server")
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    if REDIS is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    try:
-        for _ in range(200):  # up to 10 s for the server to accept connections
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("redis-server did not start")
-        yield url
-    finally:
-        client.close()
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

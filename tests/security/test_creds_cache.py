@@ -9,10 +9,6 @@ HTTP, and with the Redis store.
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -171,39 +167,6 @@ def test_universal_step_credentials_are_part_of_the_cache_key(gw: LocalGateway) 
 
     sent = [http.post(gw.gateway_url, json=step(k)) for k in (a, b, invalid, a)]
     assert _statuses(sent) == ["MISS", "MISS", "MISS", "HIT"]
-
-
-REDIS = shutil.which("redis-server")
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    if REDIS is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    try:
-        for _ in range(200):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("redis-server did not start")
-        yield url
-    finally:
-        client.close()
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_redis_cache_keys_cover_credentials_and_never_hold_them(redis_url: str) -> None:
