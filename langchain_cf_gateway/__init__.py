@@ -1,6 +1,6 @@
 """Cloudflare AI Gateway for LangChain and LiteLLM.
 
-``import langchain_cf_gateway`` stays light: it never imports litellm, starlette or
+`import langchain_cf_gateway` stays light: it never imports litellm, starlette or
 uvicorn. The chat model and embeddings load on first use of their names.
 """
 

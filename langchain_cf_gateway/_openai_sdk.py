@@ -2,39 +2,39 @@
 
 What the stock SDK set-up gets wrong for a gateway, each solved once here:
 
-- **No provider key, no ``Authorization``.** The SDK insists on an API key and reads
-  ``OPENAI_API_KEY`` when given none. Any ``Authorization`` header stops the gateway from
+- **No provider key, no `Authorization`.** The SDK insists on an API key and reads
+  `OPENAI_API_KEY` when given none. Any `Authorization` header stops the gateway from
   injecting a stored key (BYOK) or billing through Unified Billing
   (https://developers.cloudflare.com/ai-gateway/features/unified-billing/), so
-  without a key we hand the SDK a placeholder and mark ``Authorization`` omitted, both on
+  without a key we hand the SDK a placeholder and mark `Authorization` omitted, both on
   the client and on every request (the SDK's own, documented way of dropping a header).
-  ``OpenAI-Organization`` and ``OpenAI-Project`` (read by the SDK from ``OPENAI_ORG_ID``
-  and ``OPENAI_PROJECT_ID``) are omitted too: nothing of an OpenAI set-up leaks in.
+  `OpenAI-Organization` and `OpenAI-Project` (read by the SDK from `OPENAI_ORG_ID`
+  and `OPENAI_PROJECT_ID`) are omitted too: nothing of an OpenAI set-up leaks in.
 - **Response headers on every path.** The SDK hides them on streams and on the
   structured-output stream (langchain issue 37421). An httpx response hook copies them into
-  the :class:`ResponseCapture` of the call in progress, found through a context variable
+  the `ResponseCapture` of the call in progress, found through a context variable
   that each call sets around the moment its request is sent. Calls never share a capture.
 - **Fallbacks.** The universal endpoint takes a JSON array of steps, not an OpenAI body
   (https://developers.cloudflare.com/ai-gateway/usage/universal/).
-  :class:`UniversalTransport` turns the SDK's chat request into that array on its way
+  `UniversalTransport` turns the SDK's chat request into that array on its way
   out, so every SDK and LangChain path (tools, parse, beta streams)
   works unchanged.
 - **Bounded answers.** The same hook bounds every response body
-  (:func:`~langchain_cf_gateway.core.transport.limit_response`): at most
-  ``max_response_bytes`` after decompression and, for a stream with ``stream_timeout``,
+  (`limit_response`): at most
+  `max_response_bytes` after decompression and, for a stream with `stream_timeout`,
   whole by its deadline. Its errors are raised as the core's class *and* the SDK's
-  (``openai.APIError``, ``openai.APITimeoutError``), which the SDK passes on untouched.
-- **No credentials in errors.** :func:`gateway_error` masks the request's credentials
-  (and anything shaped like a key) in the message, ``body``, ``response`` and
-  ``request`` of the error, and in the SDK's error it is raised from.
-- **Typed errors.** :func:`gateway_error` turns the SDK's status error into the core's
-  :class:`~langchain_cf_gateway.core.GatewayError` subclass that *also* is the SDK's class
-  for the same status (see :func:`gateway_error` for the exact contract); an answer that
-  is not JSON or a stream cut off becomes :class:`~langchain_cf_gateway.core.InvalidResponseError`
-  (:func:`broken_answer`) instead of a bare ``JSONDecodeError`` or a short answer.
+  (`openai.APIError`, `openai.APITimeoutError`), which the SDK passes on untouched.
+- **No credentials in errors.** `gateway_error` masks the request's credentials
+  (and anything shaped like a key) in the message, `body`, `response` and
+  `request` of the error, and in the SDK's error it is raised from.
+- **Typed errors.** `gateway_error` turns the SDK's status error into the core's
+  `GatewayError` subclass that *also* is the SDK's class
+  for the same status (see `gateway_error` for the exact contract); an answer that
+  is not JSON or a stream cut off becomes `InvalidResponseError`
+  (`broken_answer`) instead of a bare `JSONDecodeError` or a short answer.
 - **Connection pools.** Models share their httpx clients (building one costs more than
-  the rest of a model); the async one keeps a pool per event loop (:class:`PerLoopTransport`)
-  so a model survives successive ``asyncio.run`` calls.
+  the rest of a model); the async one keeps a pool per event loop (`PerLoopTransport`)
+  so a model survives successive `asyncio.run` calls.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ from .core import (
     UniversalRoute,
     error_from_response,
 )
+from .core.body_limit import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
 from .core.errors import (
     REDACTED,
     GatewayTimeoutError,
@@ -75,13 +76,12 @@ from .core.errors import (
     redact,
     redact_body,
 )
-from .core.transport import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
 
 NO_PROVIDER_KEY: Final = "cf-aig-no-provider-key"
 """What the SDK gets as its API key when there is none. Never sent: the header is omitted."""
 
 OMIT_AUTHORIZATION: Final[Mapping[str, Any]] = {"Authorization": openai.omit}
-"""Per-request headers that drop the SDK's ``Authorization`` (its validation wants to see it)."""
+"""Per-request headers that drop the SDK's `Authorization` (its validation wants to see it)."""
 
 
 # --------------------------------------------------------------------------- capture
@@ -98,11 +98,11 @@ class ResponseCapture:
         self.headers: httpx.Headers | None = None
         self.status: int | None = None
         self.ref: Any = None
-        """The :class:`~langchain_cf_gateway.core.ModelRef` of a per-call model override."""
+        """The `ModelRef` of a per-call model override."""
         self.max_bytes = max_bytes
-        """The cap of the answer's body (``max_response_bytes``)."""
+        """The cap of the answer's body (`max_response_bytes`)."""
         self.stream_timeout = stream_timeout
-        """Seconds the whole answer may take, counted from :attr:`started`; None: no deadline."""
+        """Seconds the whole answer may take, counted from `started`; None: no deadline."""
         self.started = time.monotonic()
 
 
@@ -178,7 +178,7 @@ class UniversalTransport(httpx.BaseTransport):
 
 
 class AsyncUniversalTransport(httpx.AsyncBaseTransport):
-    """The async twin of :class:`UniversalTransport`."""
+    """The async twin of `UniversalTransport`."""
 
     def __init__(self, route: UniversalRoute, inner: httpx.AsyncBaseTransport) -> None:
         self._route = route
@@ -227,7 +227,7 @@ def http_clients(
     the rest of a model, and the hook keeps no state of its own.
 
     Redirects are not followed: the gateway never redirects, and a redirect to another host
-    would carry ``cf-aig-authorization`` along (httpx strips only ``Authorization``).
+    would carry `cf-aig-authorization` along (httpx strips only `Authorization`).
     """
     if universal is not None and (sync_client is not None or async_client is not None):
         raise ConfigError(
@@ -285,11 +285,11 @@ def _shared_async_client(proxy: str | None) -> httpx.AsyncClient:
 
 
 class PerLoopTransport(httpx.AsyncBaseTransport):
-    """One connection pool per event loop, so a model outlives ``asyncio.run``.
+    """One connection pool per event loop, so a model outlives `asyncio.run`.
 
     A pooled connection belongs to the loop that opened it; reused from another loop it
-    fails with "Event loop is closed" (what a shared ``ChatOpenAI`` does across
-    ``asyncio.run`` calls or per-test loops). Pools of finished loops go with the loop.
+    fails with "Event loop is closed" (what a shared `ChatOpenAI` does across
+    `asyncio.run` calls or per-test loops). Pools of finished loops go with the loop.
     """
 
     def __init__(self, proxy: str | None = None) -> None:
@@ -418,20 +418,20 @@ def _rebuild_combined(
 def gateway_error(exc: openai.APIStatusError, *also: str | None) -> GatewayError:
     """The typed gateway error for an SDK status error, also an instance of the SDK's class.
 
-    The result is an instance of the core's class for the answer (``GatewayRateLimitError``
-    for a 429, ``GatewayAuthenticationError`` for code 2009...) *and* of the exception the
-    SDK raises for that HTTP status (``openai.RateLimitError``, ``openai.BadRequestError``,
-    with LangChain's ``ModelRateLimitError``...). So ``except GatewayRateLimitError``,
-    ``except openai.RateLimitError`` and ``except ModelRateLimitError`` all catch it.
-    Where both define an attribute (``message``, ``code``, ``body``, ``status_code``) the
-    gateway's meaning wins: ``code`` is the gateway's internal code and ``body`` the whole
-    parsed body. ``response``, ``request`` and ``request_id`` are the SDK's, with the
+    The result is an instance of the core's class for the answer (`GatewayRateLimitError`
+    for a 429, `GatewayAuthenticationError` for code 2009...) *and* of the exception the
+    SDK raises for that HTTP status (`openai.RateLimitError`, `openai.BadRequestError`,
+    with LangChain's `ModelRateLimitError`...). So `except GatewayRateLimitError`,
+    `except openai.RateLimitError` and `except ModelRateLimitError` all catch it.
+    Where both define an attribute (`message`, `code`, `body`, `status_code`) the
+    gateway's meaning wins: `code` is the gateway's internal code and `body` the whole
+    parsed body. `response`, `request` and `request_id` are the SDK's, with the
     credentials masked.
 
     The credentials of the request (its credential headers and query values, and
-    ``also``: those the request carried elsewhere, such as a fallback step's key) and
-    anything shaped like a key are masked in the message, ``body``, ``response`` and
-    ``request``, and in ``exc`` itself, which the caller chains the result from.
+    `also`: those the request carried elsewhere, such as a fallback step's key) and
+    anything shaped like a key are masked in the message, `body`, `response` and
+    `request`, and in `exc` itself, which the caller chains the result from.
     """
     response = exc.response
     request = response.request
@@ -441,7 +441,7 @@ def gateway_error(exc: openai.APIStatusError, *also: str | None) -> GatewayError
     except httpx.ResponseNotRead:
         body = exc.body
     typed = error_from_response(response.status_code, response.headers, body, secrets=secrets)
-    # The SDK's error is chained (``raise ... from exc``), and langchain-openai's from the
+    # The SDK's error is chained (`raise ... from exc`), and langchain-openai's from the
     # SDK's own: tracebacks print them all, so all are masked.
     mask_exception_chain(exc, secrets)
     cls = _combined_class(type(typed), _sdk_error_class(response.status_code))
@@ -453,10 +453,10 @@ def gateway_error(exc: openai.APIStatusError, *also: str | None) -> GatewayError
 
 
 def mask_exception_chain(exc: BaseException, secrets: Iterable[str]) -> None:
-    """Mask credentials in ``exc`` and every exception it was raised from, in place.
+    """Mask credentials in `exc` and every exception it was raised from, in place.
 
-    Their text (``args``, ``message``, a ``JSONDecodeError``'s ``doc``), ``body`` and
-    their HTTP ``response`` and ``request`` (replaced by masked copies).
+    Their text (`args`, `message`, a `JSONDecodeError`'s `doc`), `body` and
+    their HTTP `response` and `request` (replaced by masked copies).
     """
     secrets = tuple(secrets)
     seen: set[int] = set()
@@ -475,7 +475,7 @@ def mask_exception_chain(exc: BaseException, secrets: Iterable[str]) -> None:
                 state[name] = redact_body(value, secrets)
             elif isinstance(value, httpx.Response):
                 state[name] = _masked_response(value, secrets)
-            elif isinstance(value, httpx.Request):  # httpx keeps it as ``_request``
+            elif isinstance(value, httpx.Request):  # httpx keeps it as `_request`
                 state[name] = _masked_request(value, secrets)
         todo += [e for e in (current.__cause__, current.__context__) if e is not None]
 
@@ -496,7 +496,7 @@ def _masked_request(request: httpx.Request, secrets: Iterable[str]) -> httpx.Req
 
 
 def _masked_response(response: httpx.Response, secrets: Iterable[str]) -> httpx.Response:
-    """A read copy of ``response`` with its body, and its request's, credentials masked."""
+    """A read copy of `response` with its body, and its request's, credentials masked."""
     secrets = tuple(secrets)
     try:
         text = response.content.decode(response.encoding or "utf-8", "replace")
@@ -523,8 +523,8 @@ def sdk_error(error: GatewayError, response: httpx.Response) -> GatewayError:
     """A core error of the answer's body (too large, past its deadline) as the SDK's too.
 
     The SDK passes its own errors on without retrying or wrapping them, so the caller
-    gets the core's class, which is also ``openai.APITimeoutError`` for a deadline and
-    ``openai.APIError`` otherwise (so LangChain's and the SDK's ``except`` clauses work).
+    gets the core's class, which is also `openai.APITimeoutError` for a deadline and
+    `openai.APIError` otherwise (so LangChain's and the SDK's `except` clauses work).
     """
     sdk_cls = openai.APITimeoutError if isinstance(error, GatewayTimeoutError) else openai.APIError
     cls = _combined_class(type(error), sdk_cls)
@@ -546,7 +546,7 @@ def broken_answer(
 ) -> InvalidResponseError:
     """The core's error for an answer that broke off or is not JSON, with its log id.
 
-    ``exc`` is chained from the result: the body a ``JSONDecodeError`` keeps (``doc``) is
+    `exc` is chained from the result: the body a `JSONDecodeError` keeps (`doc`) is
     masked first, as it may echo credentials.
     """
     what = "is not valid JSON" if isinstance(exc, json.JSONDecodeError) else "was cut off"

@@ -1,26 +1,26 @@
 """What your LangChain calls through the gateway did: calls, cache, tokens, cost, log ids.
 
-::
+```python
+from langchain_cf_gateway import ChatCloudflareGateway, gateway_usage
 
-    from langchain_cf_gateway import ChatCloudflareGateway, gateway_usage
+llm = ChatCloudflareGateway(model="openai/gpt-4o-mini")
+with gateway_usage() as usage:
+    llm.invoke("Hello")
+    llm.invoke("Hello")            # served by the gateway cache
+print(usage)                        # calls 2, hits 1, misses 1, tokens, $ estimate, log ids
+usage.log_ids                       # to fetch the logs or send feedback
+```
 
-    llm = ChatCloudflareGateway(model="openai/gpt-4o-mini")
-    with gateway_usage() as usage:
-        llm.invoke("Hello")
-        llm.invoke("Hello")            # served by the gateway cache
-    print(usage)                        # calls 2, hits 1, misses 1, tokens, $ estimate, log ids
-    usage.log_ids                       # to fetch the logs or send feedback
+`gateway_usage` works like `get_openai_callback()`: every LangChain run started
+inside the `with` block (in this thread, in threads LangChain starts, in asyncio tasks
+created inside it) reports to the tracker, without passing `callbacks=`. A
+`GatewayUsageTracker` can also be passed explicitly:
+`chain.invoke(x, config={"callbacks": [tracker]})`.
 
-:func:`gateway_usage` works like ``get_openai_callback()``: every LangChain run started
-inside the ``with`` block (in this thread, in threads LangChain starts, in asyncio tasks
-created inside it) reports to the tracker, without passing ``callbacks=``. A
-:class:`GatewayUsageTracker` can also be passed explicitly:
-``chain.invoke(x, config={"callbacks": [tracker]})``.
-
-Numbers come from each result: ``response_metadata["gateway"]`` (cache status, log id,
-step, model) and ``usage_metadata`` (tokens). Cost is an **estimate** from a
-:class:`~langchain_cf_gateway.pricing.PriceTable`; a cache HIT costs nothing (the provider
-was not called) and its would-be cost is counted as ``saved_cost``.
+Numbers come from each result: `response_metadata["gateway"]` (cache status, log id,
+step, model) and `usage_metadata` (tokens). Cost is an **estimate** from a
+`PriceTable`; a cache HIT costs nothing (the provider
+was not called) and its would-be cost is counted as `saved_cost`.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class GatewayCall:
     """The model that answered (the fallback step's, for a fallback chain)."""
     provider: str | None
     cache_status: str | None
-    """``HIT``, ``MISS``, or None when the gateway did not say (or the call failed)."""
+    """`HIT`, `MISS`, or None when the gateway did not say (or the call failed)."""
     log_id: str | None
     event_id: str | None = None
     step: int | None = None
@@ -116,7 +116,7 @@ class GatewayUsageTracker(BaseCallbackHandler):
             print(tracker)                                        # a short report
 
     Results that did not pass through LangChain callbacks (a LiteLLM response, say) are
-    added with :meth:`record`.
+    added with `record`.
     """
 
     run_inline: bool = True
@@ -175,8 +175,8 @@ class GatewayUsageTracker(BaseCallbackHandler):
     # ------------------------------------------------------------------ recording
 
     def record(self, result: Any, *, latency_s: float | None = None) -> GatewayCall:
-        """Add a result that did not come through the callbacks: a LiteLLM ``ModelResponse``
-        (``_hidden_params["gateway"]``), an ``AIMessage``, or a ``ChatGeneration``."""
+        """Add a result that did not come through the callbacks: a LiteLLM `ModelResponse`
+        (`_hidden_params["gateway"]`), an `AIMessage`, or a `ChatGeneration`."""
         message = getattr(result, "message", result)
         hidden = getattr(result, "_hidden_params", None)
         if isinstance(hidden, Mapping) and isinstance(hidden.get("gateway"), Mapping):
@@ -271,7 +271,7 @@ class GatewayUsageTracker(BaseCallbackHandler):
 
     @property
     def calls_made(self) -> int:
-        """Calls that got an answer (failed calls are in :attr:`errors`)."""
+        """Calls that got an answer (failed calls are in `errors`)."""
         return sum(1 for c in self.calls if c.error is None)
 
     @property
@@ -281,7 +281,7 @@ class GatewayUsageTracker(BaseCallbackHandler):
     @property
     def cache_misses(self) -> int:
         """Answered calls the gateway cache did not serve (streams included, which the
-        gateway answers without a cache status): ``calls_made - cache_hits``."""
+        gateway answers without a cache status): `calls_made - cache_hits`."""
         return sum(1 for c in self.calls if c.error is None and c.cache_status != "HIT")
 
     @property
@@ -440,10 +440,10 @@ register_configure_hook(_current_tracker, inheritable=True)
 
 @contextmanager
 def gateway_usage(prices: Prices | None = None) -> Iterator[GatewayUsageTracker]:
-    """Track every LangChain call made inside the block, like ``get_openai_callback()``.
+    """Track every LangChain call made inside the block, like `get_openai_callback()`.
 
-    ``prices`` extends the default price table (or replaces it, given a
-    :class:`~langchain_cf_gateway.pricing.PriceTable`). Blocks nest: an inner block's calls
+    `prices` extends the default price table (or replaces it, given a
+    `PriceTable`). Blocks nest: an inner block's calls
     count for the outer tracker too.
     """
     parent = _current_tracker.get()

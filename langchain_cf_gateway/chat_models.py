@@ -50,22 +50,22 @@ from .core import (
     coerce_options,
     parse_model_id,
 )
+from .core.body_limit import MAX_RESPONSE_BYTES
 from .core.config import ENV_TOKEN
 from .core.errors import credentials_of, redact, wrapped_input_error
 from .core.routing import Endpoint
-from .core.transport import MAX_RESPONSE_BYTES
 
 GATEWAY_METADATA_KEY: Final = "gateway"
-"""Key of the parsed gateway block in ``response_metadata``."""
+"""Key of the parsed gateway block in `response_metadata`."""
 
 PROVIDER_KEY_SECRET_ID: Final = "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"
-"""Secret id of ``api_key`` in serialized models; read only by ``load(secrets_from_env=True)``."""
+"""Secret id of `api_key` in serialized models; read only by `load(secrets_from_env=True)`."""
 
 _RUN_METADATA: Final = "_cf_aig_run_metadata"
-"""Private kwarg carrying the run's metadata from ``_generate``/``_stream`` to the payload."""
+"""Private kwarg carrying the run's metadata from `_generate`/`_stream` to the payload."""
 
 _INTERNAL_METADATA_PREFIXES: Final = ("ls_", "langgraph_", "checkpoint_", "__")
-"""Run metadata LangChain and LangGraph add for themselves: never forwarded by ``True``."""
+"""Run metadata LangChain and LangGraph add for themselves: never forwarded by `True`."""
 
 _FORWARDED_VALUE_MAX_CHARS: Final = Bounds.HEADER_VALUE_MAX_CHARS // Bounds.METADATA_MAX_ENTRIES
 """A forwarded string longer than its share of one header value is left out."""
@@ -78,11 +78,11 @@ class ChatCloudflareGateway(BaseChatOpenAI):
 
     Requests go to the gateway's OpenAI-compatible endpoint (or a provider's own
     OpenAI-style path, or the REST API); per-call cache, log and retry controls become
-    ``cf-aig-*`` headers, and what the gateway did comes back, parsed, in
-    ``response_metadata["gateway"]`` on every call path.
+    `cf-aig-*` headers, and what the gateway did comes back, parsed, in
+    `response_metadata["gateway"]` on every call path.
 
     Setup:
-        Install ``langchain-cf-gateway`` and point it at your gateway.
+        Install `langchain-cf-gateway` and point it at your gateway.
 
         ```bash
         pip install -U langchain-cf-gateway
@@ -90,14 +90,14 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         export CLOUDFLARE_AI_GATEWAY_TOKEN="token-with-AI-Gateway-Run"  # authenticated gateways
         ```
 
-        Without ``api_key`` no ``Authorization`` header is sent at all, so the gateway uses
-        the provider key stored in it (BYOK) or Unified Billing. ``OPENAI_API_KEY`` is
+        Without `api_key` no `Authorization` header is sent at all, so the gateway uses
+        the provider key stored in it (BYOK) or Unified Billing. `OPENAI_API_KEY` is
         never read.
 
     Key init args — completion params:
         model: str
-            ``{provider}/{model}`` (``openai/gpt-4o-mini``), ``workers-ai/@cf/...``,
-            ``dynamic/{route}`` or ``custom-{slug}/{model}``.
+            `{provider}/{model}` (`openai/gpt-4o-mini`), `workers-ai/@cf/...`,
+            `dynamic/{route}` or `custom-{slug}/{model}`.
         temperature: float | None
             Sampling temperature.
         max_tokens: int | None
@@ -105,9 +105,9 @@ class ChatCloudflareGateway(BaseChatOpenAI):
 
     Key init args — gateway params:
         account_id, gateway_id, gateway_token, base_url:
-            Where the gateway is; arguments > environment > ``~/.config/cf-aig/config.json``.
+            Where the gateway is; arguments > environment > `~/.config/cf-aig/config.json`.
         api_key: str | None
-            The provider's key, sent as ``Authorization``. Leave unset for BYOK or
+            The provider's key, sent as `Authorization`. Leave unset for BYOK or
             Unified Billing.
         endpoint: "compat" | "native" | "rest"
             The gateway's OpenAI-compatible endpoint (default), the provider's own path,
@@ -117,7 +117,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         fallbacks: list[str | dict] | None
             More models to try in order, through the universal endpoint.
         forward_run_metadata: bool | list[str]
-            Copy scalar values of the LangChain run's metadata into ``cf-aig-metadata``.
+            Copy scalar values of the LangChain run's metadata into `cf-aig-metadata`.
 
     Instantiate:
         ```python
@@ -213,7 +213,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         {"input_tokens": 28, "output_tokens": 5, "total_tokens": 33}
         ```
 
-        Streams carry usage too (``stream_usage`` defaults to True here).
+        Streams carry usage too (`stream_usage` defaults to True here).
 
     Response metadata:
         ```python
@@ -232,26 +232,26 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         }
         ```
 
-        With ``fallbacks``, ``step``, ``model`` and ``provider`` name the step that answered.
+        With `fallbacks`, `step`, `model` and `provider` name the step that answered.
 
     Errors:
-        Gateway errors raise the core's typed exceptions (``GatewayRateLimitError``,
-        ``GatewayAuthenticationError``, ``ProviderError``...) carrying ``log_id``. Each is
+        Gateway errors raise the core's typed exceptions (`GatewayRateLimitError`,
+        `GatewayAuthenticationError`, `ProviderError`...) carrying `log_id`. Each is
         *also* an instance of the exception the OpenAI SDK raises for the same HTTP status
-        (``openai.RateLimitError``, ``openai.BadRequestError``..., and LangChain's
-        ``ModelRateLimitError`` family), so existing ``except`` clauses keep working.
-        Where both define an attribute, the gateway's meaning wins: ``code`` is the
-        gateway's internal code and ``body`` the whole parsed error body.
+        (`openai.RateLimitError`, `openai.BadRequestError`..., and LangChain's
+        `ModelRateLimitError` family), so existing `except` clauses keep working.
+        Where both define an attribute, the gateway's meaning wins: `code` is the
+        gateway's internal code and `body` the whole parsed error body.
 
-        Error bodies that echo a credential (``Incorrect API key provided: sk-...``) have
-        it masked as ``[redacted]``: the keys this model sends and anything shaped like
-        a key, in the message, ``body``, ``response`` and ``request``.
+        Error bodies that echo a credential (`Incorrect API key provided: sk-...`) have
+        it masked as `[redacted]`: the keys this model sends and anything shaped like
+        a key, in the message, `body`, `response` and `request`.
 
     Bounds:
-        An answer's body is read up to ``max_response_bytes`` (32 MiB by default,
-        counted after decompression), else ``ResponseTooLargeError``. ``timeout`` is the
-        OpenAI SDK's (per connect, read and write); ``stream_timeout`` is a deadline for
-        a whole stream, else ``GatewayTimeoutError`` (also ``openai.APITimeoutError``).
+        An answer's body is read up to `max_response_bytes` (32 MiB by default,
+        counted after decompression), else `ResponseTooLargeError`. `timeout` is the
+        OpenAI SDK's (per connect, read and write); `stream_timeout` is a deadline for
+        a whole stream, else `GatewayTimeoutError` (also `openai.APITimeoutError`).
 
         ```python
         model = ChatCloudflareGateway(model="openai/gpt-4o-mini", stream_timeout=120)
@@ -259,71 +259,71 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     """
 
     model_name: str = Field(alias="model")
-    """Model id: ``{provider}/{model}``, ``workers-ai/@cf/...``, ``dynamic/{route}``..."""
+    """Model id: `{provider}/{model}`, `workers-ai/@cf/...`, `dynamic/{route}`..."""
     account_id: str | None = None
-    """Cloudflare account id; else ``CLOUDFLARE_ACCOUNT_ID``, else the config file."""
+    """Cloudflare account id; else `CLOUDFLARE_ACCOUNT_ID`, else the config file."""
     gateway_id: str | None = None
-    """Gateway id; else ``CLOUDFLARE_GATEWAY_ID``, else the config file, else ``default``."""
+    """Gateway id; else `CLOUDFLARE_GATEWAY_ID`, else the config file, else `default`."""
     gateway_token: SecretStr | None = Field(
         default_factory=secret_from_env(list(ENV_TOKEN), default=None)
     )
-    """Cloudflare API token (AI Gateway Run), sent as ``cf-aig-authorization``.
+    """Cloudflare API token (AI Gateway Run), sent as `cf-aig-authorization`.
 
-    From ``CLOUDFLARE_AI_GATEWAY_TOKEN`` or ``CF_AIG_TOKEN``, else the config file. With
-    ``endpoint="rest"`` it is the ``Authorization`` header.
+    From `CLOUDFLARE_AI_GATEWAY_TOKEN` or `CF_AIG_TOKEN`, else the config file. With
+    `endpoint="rest"` it is the `Authorization` header.
     """
     openai_api_key: SecretStr | None = Field(default=None, alias="api_key")
-    """The provider's key, sent as ``Authorization``; never read from the environment.
+    """The provider's key, sent as `Authorization`; never read from the environment.
 
     Leave unset to use the key stored in the gateway (BYOK) or Unified Billing: then no
-    ``Authorization`` header is sent at all.
+    `Authorization` header is sent at all.
     """
     openai_api_base: str | None = Field(default=None, alias="base_url")
-    """Another gateway host (the local gateway, ``http://127.0.0.1:8787``), not an SDK path.
+    """Another gateway host (the local gateway, `http://127.0.0.1:8787`), not an SDK path.
 
-    Else ``CLOUDFLARE_AI_GATEWAY_BASE_URL``, else the config file, else Cloudflare's.
-    The model builds the path (``/v1/{account}/{gateway}/compat``...) itself.
+    Else `CLOUDFLARE_AI_GATEWAY_BASE_URL`, else the config file, else Cloudflare's.
+    The model builds the path (`/v1/{account}/{gateway}/compat`...) itself.
     """
     endpoint: Endpoint = "compat"
-    """``compat`` (the OpenAI-compatible endpoint), ``native`` (the provider's own path)
-    or ``rest`` (Cloudflare's REST API, ``Authorization: Bearer <gateway token>``)."""
+    """`compat` (the OpenAI-compatible endpoint), `native` (the provider's own path)
+    or `rest` (Cloudflare's REST API, `Authorization: Bearer <gateway token>`)."""
     gateway_options: GatewayOptions | None = None
-    """Gateway controls of every call (a ``GatewayOptions`` or a dict of its fields).
+    """Gateway controls of every call (a `GatewayOptions` or a dict of its fields).
 
-    Per call, ``gateway_options=`` (on ``invoke``, ``bind``, ``bind_tools`` or
-    ``with_structured_output``) is merged over these, metadata key by key.
+    Per call, `gateway_options=` (on `invoke`, `bind`, `bind_tools` or
+    `with_structured_output`) is merged over these, metadata key by key.
     """
     fallbacks: list[str | dict[str, Any]] | None = None
     """More models to try, in order, when the one before fails (universal endpoint).
 
-    Each is a model id or ``{"model": ..., "gateway_options": {...}, "endpoint": ...}``;
-    a step's own ``request_timeout_ms``/``max_attempts``/``retry_delay_ms``/``backoff``
-    go to its ``config``. ``api_key``, if set, is sent to every step.
+    Each is a model id or `{"model": ..., "gateway_options": {...}, "endpoint": ...}`;
+    a step's own `request_timeout_ms`/`max_attempts`/`retry_delay_ms`/`backoff`
+    go to its `config`. `api_key`, if set, is sent to every step.
     """
     forward_run_metadata: bool | list[str] = False
-    """Copy the LangChain run's metadata into ``cf-aig-metadata``.
+    """Copy the LangChain run's metadata into `cf-aig-metadata`.
 
-    ``True`` copies every string, number or boolean value except LangChain's and
-    LangGraph's own keys (``ls_*``, ``langgraph_*``, ``checkpoint_*``); a list copies
-    those keys. At most 5 entries are sent: explicit ``metadata`` options come first and
+    `True` copies every string, number or boolean value except LangChain's and
+    LangGraph's own keys (`ls_*`, `langgraph_*`, `checkpoint_*`); a list copies
+    those keys. At most 5 entries are sent: explicit `metadata` options come first and
     win on equal keys, then run metadata in order until the budget is used.
     """
     stream_usage: bool | None = True
-    """Include token usage in streams (the gateway passes ``stream_options`` on)."""
+    """Include token usage in streams (the gateway passes `stream_options` on)."""
     stream_timeout: float | None = Field(default=None, gt=0)
     """Seconds a whole streamed answer may take, from sending the request to its last chunk.
 
-    Past it the stream raises ``GatewayTimeoutError`` (also ``openai.APITimeoutError``)
-    and the connection is closed. ``timeout`` bounds each read,
+    Past it the stream raises `GatewayTimeoutError` (also `openai.APITimeoutError`)
+    and the connection is closed. `timeout` bounds each read,
     not the stream: a server that sends a byte now and then never trips it. Async
     streams end at the deadline itself; sync streams when the next piece arrives, or at
-    the read timeout, which ``stream_timeout`` caps. None (default): no overall deadline.
+    the read timeout, which `stream_timeout` caps. None (default): no overall deadline.
     """
     max_response_bytes: int | None = Field(default=None, ge=1)
     """Largest answer body read, in bytes after decompression; None: 32 MiB.
 
     A larger one (a small gzip body that inflates to gigabytes, say) raises
-    ``ResponseTooLargeError`` once the cap is passed, on every call path.
+    `ResponseTooLargeError` once the cap is passed, on every call path.
     """
     use_responses_api: bool | None = False
     """The compat endpoint has no Responses API, so chat completions it is."""
@@ -335,7 +335,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     _base_headers: dict[str, Any] = PrivateAttr(default_factory=dict)
     """Per-request headers of a call without per-call options (copied for every call)."""
     _fixed_headers: dict[str, Any] = PrivateAttr(default_factory=dict)
-    """Per-request headers every call carries (the omitted ``Authorization``)."""
+    """Per-request headers every call carries (the omitted `Authorization`)."""
     _override_routes: dict[str, Route] = PrivateAttr(default_factory=dict)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -750,8 +750,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
 
 
 def _ours(exc: BaseException) -> GatewayError | None:
-    """Our error (body too large, past the deadline) behind ``exc``, which langchain-openai
-    raised as its own class from ours (``raise OpenAITimeoutError(...) from e``)."""
+    """Our error (body too large, past the deadline) behind `exc`, which langchain-openai
+    raised as its own class from ours (`raise OpenAITimeoutError(...) from e`)."""
     current: BaseException | None = exc
     while current is not None and not isinstance(current, GatewayError):
         current = current.__cause__
@@ -759,8 +759,8 @@ def _ours(exc: BaseException) -> GatewayError | None:
 
 
 def _capped_timeout(timeout: Any, cap: float) -> httpx.Timeout:
-    """``timeout`` (the SDK's: a number, a pair, an ``httpx.Timeout`` or None) with no
-    phase longer than ``cap`` seconds."""
+    """`timeout` (the SDK's: a number, a pair, an `httpx.Timeout` or None) with no
+    phase longer than `cap` seconds."""
     if isinstance(timeout, httpx.Timeout):
         base = timeout
     elif isinstance(timeout, tuple):

@@ -1,8 +1,8 @@
-"""The ``cf-aig`` command: one entry point, each subcommand loaded only when it is chosen.
+"""The `cf-aig` command: one entry point, each subcommand loaded only when it is chosen.
 
-A subcommand is a module with ``configure(parser)`` and ``run(args) -> int``, named in
-:data:`COMMANDS`. Only the chosen one is imported, so ``cf-aig --help`` and
-``cf-aig route`` load neither the server nor LiteLLM. A command is listed only when its
+A subcommand is a module with `configure(parser)` and `run(args) -> int`, named in
+`COMMANDS`. Only the chosen one is imported, so `cf-aig --help` and
+`cf-aig route` load neither the server nor LiteLLM. A command is listed only when its
 module is installed.
 
 Exit status: 0 done; 1 the gateway answered with an error; 2 bad input (usage, config,
@@ -53,7 +53,7 @@ COMMANDS: Final[dict[str, Command]] = {
 
 
 def available_commands() -> dict[str, Command]:
-    """The rows of :data:`COMMANDS` whose module is installed."""
+    """The rows of `COMMANDS` whose module is installed."""
     return {name: cmd for name, cmd in COMMANDS.items() if _installed(cmd.module)}
 
 
@@ -68,7 +68,7 @@ def _installed(module: str) -> bool:
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
-    """The ``cf-aig`` parser; only the ``chosen`` subcommand's module is imported."""
+    """The `cf-aig` parser; only the `chosen` subcommand's module is imported."""
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -87,7 +87,7 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``cf-aig`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    """Run `cf-aig` with `argv` (default: `sys.argv[1:]`); return the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     # No top-level option takes a value, so the first bare word is the command.
     chosen = next((a for a in arguments if not a.startswith("-")), None)

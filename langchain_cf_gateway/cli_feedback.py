@@ -1,14 +1,14 @@
-"""``cf-aig feedback LOG_ID``: human feedback, a score and metadata on one log.
+"""`cf-aig feedback LOG_ID`: human feedback, a score and metadata on one log.
 
 Sent through Cloudflare's management API:
 https://developers.cloudflare.com/api/resources/ai_gateway/
 
-::
+```text
+cf-aig feedback LOG_ID [--feedback 1|-1] [--score 0..100] [--metadata KEY=VALUE ...]
+                       [--account-id ID] [--gateway-id ID] [--token TOKEN] [--base-url URL]
+```
 
-    cf-aig feedback LOG_ID [--feedback 1|-1] [--score 0..100] [--metadata KEY=VALUE ...]
-                           [--account-id ID] [--gateway-id ID] [--token TOKEN] [--base-url URL]
-
-Sends ``PATCH .../gateways/{gateway}/logs/{LOG_ID}``; the token needs 'AI Gateway Edit'.
+Sends `PATCH .../gateways/{gateway}/logs/{LOG_ID}`; the token needs 'AI Gateway Edit'.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .dry_run import _metadata as parse_metadata_pairs
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """The arguments of ``cf-aig feedback``."""
+    """The arguments of `cf-aig feedback`."""
     parser.description = "Send feedback, a score or metadata for one gateway log."
     parser.add_argument("log_id", metavar="LOG_ID", help="the cf-aig-log-id of the request")
     parser.add_argument(

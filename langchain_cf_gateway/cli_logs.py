@@ -1,23 +1,23 @@
-"""``cf-aig logs``: the gateway's logs as a readable table.
+"""`cf-aig logs`: the gateway's logs as a readable table.
 
 They come from Cloudflare's management API:
 https://developers.cloudflare.com/api/resources/ai_gateway/
 
-::
-
-    cf-aig logs [--limit N] [--cached | --no-cached] [--success | --no-success]
-                [--provider SLUG] [--model NAME] [--event-id ID] [--since 1h|ISO-DATE]
-                [--order desc|asc] [--json]
-                [--account-id ID] [--gateway-id ID] [--token TOKEN] [--base-url URL]
+```text
+cf-aig logs [--limit N] [--cached | --no-cached] [--success | --no-success]
+            [--provider SLUG] [--model NAME] [--event-id ID] [--since 1h|ISO-DATE]
+            [--order desc|asc] [--json]
+            [--account-id ID] [--gateway-id ID] [--token TOKEN] [--base-url URL]
+```
 
 The gateway is resolved as the library resolves it (arguments > environment > config
-file); the token is ``--token``, else ``CLOUDFLARE_API_TOKEN``, else the gateway token.
-It is never printed. ``cf-aig feedback`` (:mod:`.cli_feedback`) shares these options.
+file); the token is `--token`, else `CLOUDFLARE_API_TOKEN`, else the gateway token.
+It is never printed. `cf-aig feedback` (`cli_feedback`) shares these options.
 
 Stored values come from clients and upstreams: the table shows them through
-:func:`printable`, so that a model name holding an ANSI escape, a carriage return or a
-bidi override cannot repaint or reorder the operator's terminal. ``--json`` escapes them
-as JSON does (``\u001b``).
+`printable`, so that a model name holding an ANSI escape, a carriage return or a
+bidi override cannot repaint or reorder the operator's terminal. `--json` escapes them
+as JSON does (`\u001b`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _UNITS: Final = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w":
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """The arguments of ``cf-aig logs``."""
+    """The arguments of `cf-aig logs`."""
     parser.description = "List the gateway's logs, newest first, as a table."
     parser.add_argument(
         "--limit", type=int, default=20, metavar="N", help="at most N logs (default 20)"
@@ -80,7 +80,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--account-id``, ``--gateway-id``, ``--token``, ``--base-url`` (shared with feedback)."""
+    """`--account-id`, `--gateway-id`, `--token`, `--base-url` (shared with feedback)."""
     group = parser.add_argument_group(
         "gateway (default: environment, then the config file; see the README)"
     )
@@ -166,7 +166,7 @@ def unreachable(client: GatewayClient, exc: httpx.HTTPError) -> int:
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """``30m``, ``2h``, ``7d``... ago, or an ISO 8601 date (UTC when no zone is given)."""
+    """`30m`, `2h`, `7d`... ago, or an ISO 8601 date (UTC when no zone is given)."""
     now = now or datetime.now(timezone.utc)
     match = _SINCE.match(text.strip().lower())
     if match:
@@ -214,11 +214,11 @@ def render_table(entries: list[LogEntry]) -> str:
 
 
 def printable(text: str) -> str:
-    """``text`` with every character a terminal would act on shown as an escape instead.
+    """`text` with every character a terminal would act on shown as an escape instead.
 
     C0 and C1 controls (ESC, CR, BEL...), DEL, format characters (bidi overrides and
-    isolates, zero-width characters) and line or paragraph separators become ``\\xNN`` or
-    ``\\uNNNN``; everything else is kept as it is.
+    isolates, zero-width characters) and line or paragraph separators become `\\xNN` or
+    `\\uNNNN`; everything else is kept as it is.
     """
     if text.isprintable():  # the common case: nothing to escape
         return text

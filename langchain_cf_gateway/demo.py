@@ -1,19 +1,19 @@
-"""``cf-aig demo`` (``make demo``): the package end to end, as a readable report.
+"""`cf-aig demo` (`make demo`): the package end to end, as a readable report.
 
-Where it runs: with Cloudflare credentials configured (``CLOUDFLARE_ACCOUNT_ID`` and a
-token, in the environment or ``~/.config/cf-aig/config.json``) against that gateway;
-otherwise, or with ``--local``, on an embedded :class:`~.local.LocalGateway` started on a
+Where it runs: with Cloudflare credentials configured (`CLOUDFLARE_ACCOUNT_ID` and a
+token, in the environment or `~/.config/cf-aig/config.json`) against that gateway;
+otherwise, or with `--local`, on an embedded `LocalGateway` started on a
 free loopback port and stopped at the end. The steps:
 
-1. a LangChain chain (``prompt | ChatCloudflareGateway | StrOutputParser``) run twice:
+1. a LangChain chain (`prompt | ChatCloudflareGateway | StrOutputParser`) run twice:
    MISS, then HIT, with the latency of each;
 2. a stream: chunks, time to the first one, the log id;
 3. a tool call (the local mock is scripted to call the tool);
 4. a fallback chain whose first step fails (the local gateway's fault grammar makes it
    answer 503) and whose second answers;
-5. a LiteLLM completion through the ``cloudflare-ai-gateway`` custom provider;
-6. the usage tracker's totals (:func:`~.callbacks.gateway_usage`);
-7. the logs of the run, from the logs API (:class:`~.core.api_client.GatewayClient`);
+5. a LiteLLM completion through the `cloudflare-ai-gateway` custom provider;
+6. the usage tracker's totals (`gateway_usage`);
+7. the logs of the run, from the logs API (`GatewayClient`);
 8. feedback sent for the first call's log, and read back.
 
 Exit status 0 when every step worked, 1 otherwise. Nothing keeps running afterwards:
@@ -58,7 +58,7 @@ REMOTE_LOG_WAIT_S: Final = 20.0
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """The arguments of ``cf-aig demo``."""
+    """The arguments of `cf-aig demo`."""
     parser.description = (
         "Run the package end to end and print a report: a LangChain chain (MISS then HIT), "
         "a stream, a tool call, a fallback, LiteLLM, usage totals, the logs API and feedback. "
@@ -133,7 +133,7 @@ class Target:
     config: GatewayConfig
     management_token: str | None
     local: Any = None
-    """The embedded :class:`~.local.LocalGateway`, or None for a configured gateway."""
+    """The embedded `LocalGateway`, or None for a configured gateway."""
     _served_scripts: bool = field(default=False, init=False, repr=False)
 
     @property
@@ -187,7 +187,7 @@ class Target:
 
 def configured_gateway() -> GatewayConfig | None:
     """The gateway of the environment or config file, when it has an account id and a token
-    (or a base URL: a gateway served by ``cf-aig serve``); None sends the demo local."""
+    (or a base URL: a gateway served by `cf-aig serve`); None sends the demo local."""
     try:
         config = GatewayConfig.resolve()
     except GatewayInputError:  # no account id, or a malformed setting: run locally

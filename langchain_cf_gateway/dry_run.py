@@ -1,21 +1,21 @@
-"""``cf-aig route``: the request a call would make (URL, headers, body model); nothing is sent.
+"""`cf-aig route`: the request a call would make (URL, headers, body model); nothing is sent.
 
-::
-
-    cf-aig route MODEL_ID [--endpoint compat|native|rest] [--embeddings]
-                 [--fallback MODEL_ID ...] [--cache-ttl N] [--skip-cache] [--cache-key K]
-                 [--metadata KEY=VALUE ...] [--event-id ID] [--request-timeout MS]
-                 [--max-attempts N] [--retry-delay MS] [--backoff WORD]
-                 [--account-id ID] [--gateway-id ID] [--token TOKEN] [--base-url URL]
+```text
+cf-aig route MODEL_ID [--endpoint compat|native|rest] [--embeddings]
+             [--fallback MODEL_ID ...] [--cache-ttl N] [--skip-cache] [--cache-key K]
+             [--metadata KEY=VALUE ...] [--event-id ID] [--request-timeout MS]
+             [--max-attempts N] [--retry-delay MS] [--backoff WORD]
+             [--account-id ID] [--gateway-id ID] [--token TOKEN] [--base-url URL]
+```
 
 The gateway is resolved exactly as the library resolves it (arguments > environment >
-config file, :meth:`GatewayConfig.resolve`). What is not configured anywhere is shown as
-a placeholder and named in a ``note:`` line, so the dry run also works on a machine with
-no Cloudflare set-up: the account id becomes ``YOUR_ACCOUNT_ID``; on ``--endpoint rest``,
+config file, `GatewayConfig.resolve`). What is not configured anywhere is shown as
+a placeholder and named in a `note:` line, so the dry run also works on a machine with
+no Cloudflare set-up: the account id becomes `YOUR_ACCOUNT_ID`; on `--endpoint rest`,
 which cannot go without a token, a placeholder token stands in. A value that is given but
 malformed (an account id with a space, a TTL of 10 s, an unknown provider) is an error,
-exit status 2. Tokens, and any credential header, are printed as ``***``; a password in
-the URL (``http://user:pw@host``) as ``user:***``.
+exit status 2. Tokens, and any credential header, are printed as `***`; a password in
+the URL (`http://user:pw@host`) as `user:***`.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ _PLACEHOLDER_TOKEN: Final = "placeholder-token"  # printed as *** like a real on
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """The arguments of ``cf-aig route``."""
+    """The arguments of `cf-aig route`."""
     parser.description = (
         "Print the URL, the headers (tokens as ***) and the body model that a call to "
         "MODEL_ID would use. Nothing is sent."
@@ -172,7 +172,7 @@ def resolve_config(
 
 
 def show(args: argparse.Namespace, config: GatewayConfig) -> str:
-    """The printout of one ``cf-aig route`` command line under ``config``."""
+    """The printout of one `cf-aig route` command line under `config`."""
     options = _options(args)
     operation: Operation = "embeddings" if args.embeddings else "chat"
     endpoint: Endpoint = args.endpoint

@@ -38,18 +38,18 @@ from .core import (
     build_route,
     coerce_options,
 )
+from .core.body_limit import MAX_RESPONSE_BYTES
 from .core.config import ENV_TOKEN
 from .core.errors import credentials_of, wrapped_input_error
-from .core.transport import MAX_RESPONSE_BYTES
 
 
 class EmbeddingsResult(NamedTuple):
-    """Vectors of one ``embed_with_info`` call and what the gateway said about each request."""
+    """Vectors of one `embed_with_info` call and what the gateway said about each request."""
 
     vectors: list[list[float]]
     """One vector per input text, in input order."""
     infos: tuple[GatewayInfo, ...]
-    """One per HTTP request, in order: inputs go out in batches of ``chunk_size``."""
+    """One per HTTP request, in order: inputs go out in batches of `chunk_size`."""
 
 
 class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
@@ -80,8 +80,8 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         ```
 
     Gateway info:
-        ``embed_documents`` returns vectors only (LangChain's interface). To see what the
-        gateway did, call ``embed_with_info``: its result carries one ``GatewayInfo`` per
+        `embed_documents` returns vectors only (LangChain's interface). To see what the
+        gateway did, call `embed_with_info`: its result carries one `GatewayInfo` per
         request and belongs to that call alone, so concurrent calls never mix them up.
 
         ```python
@@ -89,32 +89,32 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         result.vectors, result.infos[0].cache_status, result.infos[0].log_id
         ```
 
-    Without ``api_key`` no ``Authorization`` header is sent (BYOK or Unified Billing), and
-    ``OPENAI_API_KEY`` is never read. Gateway errors raise the same typed exceptions as
-    :class:`~langchain_cf_gateway.ChatCloudflareGateway`, with credentials masked, and an
-    answer past ``max_response_bytes`` raises ``ResponseTooLargeError``.
+    Without `api_key` no `Authorization` header is sent (BYOK or Unified Billing), and
+    `OPENAI_API_KEY` is never read. Gateway errors raise the same typed exceptions as
+    `ChatCloudflareGateway`, with credentials masked, and an
+    answer past `max_response_bytes` raises `ResponseTooLargeError`.
     """
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
 
     model: str
-    """Model id: ``workers-ai/@cf/baai/bge-base-en-v1.5``, ``openai/text-embedding-3-small``..."""
+    """Model id: `workers-ai/@cf/baai/bge-base-en-v1.5`, `openai/text-embedding-3-small`..."""
     account_id: str | None = None
-    """Cloudflare account id; else ``CLOUDFLARE_ACCOUNT_ID``, else the config file."""
+    """Cloudflare account id; else `CLOUDFLARE_ACCOUNT_ID`, else the config file."""
     gateway_id: str | None = None
-    """Gateway id; else ``CLOUDFLARE_GATEWAY_ID``, else the config file, else ``default``."""
+    """Gateway id; else `CLOUDFLARE_GATEWAY_ID`, else the config file, else `default`."""
     gateway_token: SecretStr | None = Field(
         default_factory=secret_from_env(list(ENV_TOKEN), default=None)
     )
-    """Cloudflare API token, sent as ``cf-aig-authorization``."""
+    """Cloudflare API token, sent as `cf-aig-authorization`."""
     api_key: SecretStr | None = None
-    """The provider's key, sent as ``Authorization``; unset for BYOK or Unified Billing."""
+    """The provider's key, sent as `Authorization`; unset for BYOK or Unified Billing."""
     base_url: str | None = None
-    """Another gateway host (the local gateway); else ``CLOUDFLARE_AI_GATEWAY_BASE_URL``."""
+    """Another gateway host (the local gateway); else `CLOUDFLARE_AI_GATEWAY_BASE_URL`."""
     endpoint: Literal["compat", "native"] = "compat"
-    """``compat`` (the OpenAI-compatible endpoint) or ``native`` (the provider's own path)."""
+    """`compat` (the OpenAI-compatible endpoint) or `native` (the provider's own path)."""
     gateway_options: GatewayOptions | None = None
-    """Gateway controls of every request (a ``GatewayOptions`` or a dict of its fields)."""
+    """Gateway controls of every request (a `GatewayOptions` or a dict of its fields)."""
     chunk_size: int = Field(default=100, ge=1)
     """Inputs per request; Workers AI takes at most 100."""
     dimensions: int | None = Field(default=None, ge=1)
@@ -127,7 +127,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     """More headers for every request."""
     max_response_bytes: int | None = Field(default=None, ge=1)
     """Largest answer body read, in bytes after decompression (None: 32 MiB); past it
-    ``ResponseTooLargeError``. Raise it for large batches of long vectors."""
+    `ResponseTooLargeError`. Raise it for large batches of long vectors."""
 
     _route: Route = PrivateAttr()
     _client: openai.OpenAI = PrivateAttr()
@@ -206,7 +206,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         *,
         gateway_options: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> EmbeddingsResult:
-        """Vectors of ``texts`` and the gateway's info of each request of this call."""
+        """Vectors of `texts` and the gateway's info of each request of this call."""
         headers = self._headers(gateway_options)
         vectors: list[list[float]] = []
         infos: list[GatewayInfo] = []
@@ -235,7 +235,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         *,
         gateway_options: GatewayOptions | Mapping[str, Any] | None = None,
     ) -> EmbeddingsResult:
-        """The async form of :meth:`embed_with_info`."""
+        """The async form of `embed_with_info`."""
         headers = self._headers(gateway_options)
         vectors: list[list[float]] = []
         infos: list[GatewayInfo] = []

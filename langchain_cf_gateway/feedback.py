@@ -1,21 +1,21 @@
-"""Human feedback on a call, straight from its result (PATCH ``logs/{id}``).
+"""Human feedback on a call, straight from its result (PATCH `logs/{id}`).
 
 The endpoint is Cloudflare's management API:
 https://developers.cloudflare.com/api/resources/ai_gateway/; see also
 https://developers.cloudflare.com/ai-gateway/evaluations/add-human-feedback-api/.
 
-::
+```python
+from langchain_cf_gateway import send_feedback
 
-    from langchain_cf_gateway import send_feedback
+message = llm.invoke("Summarise this ticket")
+send_feedback(message, feedback=1, score=90)           # a LangChain AIMessage
+send_feedback(litellm_response, feedback=-1)            # a LiteLLM response
+send_feedback("01J...", score=40, metadata={"reviewer": "ana"})   # a log id
+```
 
-    message = llm.invoke("Summarise this ticket")
-    send_feedback(message, feedback=1, score=90)           # a LangChain AIMessage
-    send_feedback(litellm_response, feedback=-1)            # a LiteLLM response
-    send_feedback("01J...", score=40, metadata={"reviewer": "ana"})   # a log id
-
-The log id is read from ``response_metadata["gateway"]`` (LangChain) or
-``_hidden_params["gateway"]`` (LiteLLM); see :func:`~.core.api_client.gateway_log_id`.
-Without ``client=``, a :class:`~.core.api_client.GatewayClient` is made from the same
+The log id is read from `response_metadata["gateway"]` (LangChain) or
+`_hidden_params["gateway"]` (LiteLLM); see `gateway_log_id`.
+Without `client=`, a `GatewayClient` is made from the same
 settings as the chat model (arguments, then environment, then config file) and closed.
 """
 
@@ -40,7 +40,7 @@ def send_feedback(
 ) -> str:
     """Send feedback (1 or -1), a score (0 to 100) and/or metadata for a result's log.
 
-    Returns the log id. ``client_kwargs`` (``api_token``, ``account_id``, ``base_url``...)
+    Returns the log id. `client_kwargs` (`api_token`, `account_id`, `base_url`...)
     build the client when none is given.
     """
     log_id = gateway_log_id(result)  # before any client is made: a bad result fails first
@@ -64,7 +64,7 @@ async def asend_feedback(
     gateway_id: str | None = None,
     **client_kwargs: Any,
 ) -> str:
-    """The async form of :func:`send_feedback`."""
+    """The async form of `send_feedback`."""
     log_id = gateway_log_id(result)
     if client is not None:
         return await client.send_feedback(

@@ -1,73 +1,75 @@
-"""LiteLLM custom provider ``cloudflare-ai-gateway``: the SDK, the Router and the proxy.
+"""LiteLLM custom provider `cloudflare-ai-gateway`: the SDK, the Router and the proxy.
 
-Setup::
+Setup:
 
-    import litellm
-    from langchain_cf_gateway.litellm_provider import register
+```python
+import litellm
+from langchain_cf_gateway.litellm_provider import register
 
-    register()  # adds the provider once, however often it is called
-    response = litellm.completion(
-        model="cloudflare-ai-gateway/openai/gpt-4o-mini",
-        messages=[{"role": "user", "content": "Hello"}],
-        api_key="sk-...",                       # the PROVIDER key (optional with BYOK)
-        account_id="...", gateway_id="my-gw",  # else CLOUDFLARE_ACCOUNT_ID / ..._GATEWAY_ID
-        gateway_options={"cache_ttl": 3600, "metadata": {"team": "search"}},
-    )
-    response._hidden_params["gateway"]  # {"cache_status": "MISS", "log_id": ..., ...}
+register()  # adds the provider once, however often it is called
+response = litellm.completion(
+    model="cloudflare-ai-gateway/openai/gpt-4o-mini",
+    messages=[{"role": "user", "content": "Hello"}],
+    api_key="sk-...",                       # the PROVIDER key (optional with BYOK)
+    account_id="...", gateway_id="my-gw",  # else CLOUDFLARE_ACCOUNT_ID / ..._GATEWAY_ID
+    gateway_options={"cache_ttl": 3600, "metadata": {"team": "search"}},
+)
+response._hidden_params["gateway"]  # {"cache_status": "MISS", "log_id": ..., ...}
+```
 
-Model names are ``cloudflare-ai-gateway/<model id>`` with the core's grammar:
-``openai/gpt-4o-mini``, ``dynamic/support``, ``workers-ai/@cf/meta/llama-3.1-8b-instruct``.
+Model names are `cloudflare-ai-gateway/<model id>` with the core's grammar:
+`openai/gpt-4o-mini`, `dynamic/support`, `workers-ai/@cf/meta/llama-3.1-8b-instruct`.
 
-Per-call or per-deployment keys (``litellm_params`` of a Router deployment or of the
-proxy's ``config.yaml``), all optional:
+Per-call or per-deployment keys (`litellm_params` of a Router deployment or of the
+proxy's `config.yaml`), all optional:
 
 =================== =========================================================================
-``api_base``        the gateway host (``http://127.0.0.1:8787``) or a pasted gateway URL
-``api_key``         the provider's key, sent as ``Authorization``; none sent without it
-``account_id``      Cloudflare account id
-``gateway_id``      gateway id (``default``)
-``gateway_token``   Cloudflare API token, sent as ``cf-aig-authorization``
-``gateway_options`` a :class:`~.core.GatewayOptions` or a dict of its fields
-``endpoint``        ``compat`` (default), ``native`` or ``rest``
-``gateway_fallbacks`` model ids tried in order after ``model`` on the universal endpoint
-``max_response_bytes`` cap of one answer's body after decompression (default 32 MiB)
+`api_base`        the gateway host (`http://127.0.0.1:8787`) or a pasted gateway URL
+`api_key`         the provider's key, sent as `Authorization`; none sent without it
+`account_id`      Cloudflare account id
+`gateway_id`      gateway id (`default`)
+`gateway_token`   Cloudflare API token, sent as `cf-aig-authorization`
+`gateway_options` a `GatewayOptions` or a dict of its fields
+`endpoint`        `compat` (default), `native` or `rest`
+`gateway_fallbacks` model ids tried in order after `model` on the universal endpoint
+`max_response_bytes` cap of one answer's body after decompression (default 32 MiB)
 =================== =========================================================================
 
-``timeout`` is what LiteLLM documents it to be, the call's maximum execution time: a
+`timeout` is what LiteLLM documents it to be, the call's maximum execution time: a
 number is a deadline for the whole call, a stream's last chunk included (past it,
-``litellm.Timeout`` with a :class:`~.core.GatewayTimeoutError` behind it); an
-``httpx.Timeout`` keeps httpx's per-phase meaning. An answer past ``max_response_bytes``
+`litellm.Timeout` with a `GatewayTimeoutError` behind it); an
+`httpx.Timeout` keeps httpx's per-phase meaning. An answer past `max_response_bytes`
 (a small gzip body inflating to gigabytes) raises a 502 with a
-:class:`~.core.ResponseTooLargeError` behind it. Credentials an error body echoes are
+`ResponseTooLargeError` behind it. Credentials an error body echoes are
 masked in the exception.
 
 Unset keys come from the environment and the config file, as everywhere in this package
-(:meth:`GatewayConfig.resolve <.core.GatewayConfig.resolve>`). The gateway's fallback list
-is ``gateway_fallbacks`` and not ``fallbacks`` because LiteLLM takes ``fallbacks`` for its
+(`core.GatewayConfig.resolve`). The gateway's fallback list
+is `gateway_fallbacks` and not `fallbacks` because LiteLLM takes `fallbacks` for its
 own model-level fallbacks before a handler ever sees it.
 
 What comes back:
 
-- non-streaming: ``response._hidden_params["gateway"]`` is the same dict as LangChain's
-  ``response_metadata["gateway"]`` (:data:`~.core.GATEWAY_INFO_KEYS`), and
-  ``_hidden_params["additional_headers"]`` carries ``llm_provider-cf-aig-*``, which the
+- non-streaming: `response._hidden_params["gateway"]` is the same dict as LangChain's
+  `response_metadata["gateway"]` (`GATEWAY_INFO_KEYS`), and
+  `_hidden_params["additional_headers"]` carries `llm_provider-cf-aig-*`, which the
   LiteLLM proxy returns as HTTP response headers;
-- streaming: the first chunk has the dict as ``chunk.gateway``; once that chunk has been
-  read, the stream wrapper has it too, in ``stream._hidden_params["gateway"]`` (and the
-  headers in ``stream._hidden_params["additional_headers"]``). :func:`gateway_info` reads
+- streaming: the first chunk has the dict as `chunk.gateway`; once that chunk has been
+  read, the stream wrapper has it too, in `stream._hidden_params["gateway"]` (and the
+  headers in `stream._hidden_params["additional_headers"]`). `gateway_info` reads
   any of these;
 - errors: the gateway's HTTP status decides LiteLLM's exception (429 ->
-  ``litellm.RateLimitError``, 401 -> ``AuthenticationError``...), so Router retries,
-  cooldowns and fallbacks work; :func:`gateway_error` recovers the core's typed
-  :class:`~.core.GatewayError` (code, log id) from LiteLLM's exception. A broken answer
-  (not JSON, a malformed or cut stream) is an ``InvalidResponseError``, a 502 to LiteLLM.
+  `litellm.RateLimitError`, 401 -> `AuthenticationError`...), so Router retries,
+  cooldowns and fallbacks work; `gateway_error` recovers the core's typed
+  `GatewayError` (code, log id) from LiteLLM's exception. A broken answer
+  (not JSON, a malformed or cut stream) is an `InvalidResponseError`, a 502 to LiteLLM.
 
-Bad input raises before anything is sent, as the core's ``ValueError`` and
-``litellm.BadRequestError`` at once. The gateway token is blanked in what LiteLLM hands
-its callbacks (:func:`_scrub_secrets`) and in LiteLLM's own log records (a filter that
-:func:`register` installs).
+Bad input raises before anything is sent, as the core's `ValueError` and
+`litellm.BadRequestError` at once. The gateway token is blanked in what LiteLLM hands
+its callbacks (`_scrub_secrets`) and in LiteLLM's own log records (a filter that
+`register` installs).
 
-This module is the only one that imports litellm; ``import langchain_cf_gateway`` does not.
+This module is the only one that imports litellm; `import langchain_cf_gateway` does not.
 """
 
 from __future__ import annotations
@@ -114,6 +116,13 @@ from .core import (
     coerce_options,
     config_file_path,
 )
+from .core.body_limit import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
+from .core.codec import (
+    SSE_DONE,
+    encode_json,
+    error_from_httpx,
+    parse_sse_line,
+)
 from .core.config import ENV_ACCOUNT_ID, ENV_BASE_URL, ENV_CONFIG_FILE, ENV_GATEWAY_ID, ENV_TOKEN
 from .core.errors import (
     GatewayTimeoutError,
@@ -126,15 +135,6 @@ from .core.errors import (
 )
 from .core.protocol import Header
 from .core.routing import ENDPOINTS, Endpoint, Operation
-from .core.transport import (
-    ACCEPT_ENCODING,
-    MAX_RESPONSE_BYTES,
-    SSE_DONE,
-    encode_json,
-    error_from_httpx,
-    limit_response,
-    parse_sse_line,
-)
 
 if TYPE_CHECKING:
     from litellm.litellm_core_utils.litellm_logging import Logging
@@ -150,10 +150,10 @@ __all__ = [
 ]
 
 PROVIDER: Final = "cloudflare-ai-gateway"
-"""The provider name: models are ``cloudflare-ai-gateway/<model id>``."""
+"""The provider name: models are `cloudflare-ai-gateway/<model id>`."""
 
 GATEWAY_KEY: Final = "gateway"
-"""Key of the gateway dict in ``_hidden_params``, and the chunk attribute on streams."""
+"""Key of the gateway dict in `_hidden_params`, and the chunk attribute on streams."""
 
 
 def _litellm_version() -> str:
@@ -209,7 +209,7 @@ _LITELLM_PRICE_PROVIDER: Final[dict[str, str]] = {
 }
 
 _HEADERS: Final = {"accept-encoding": ACCEPT_ENCODING}
-"""Only the codings the body cap decodes (see :func:`.core.transport.limit_response`)."""
+"""Only the codings the body cap decodes (see `core.body_limit.limit_response`)."""
 _CONFIG_ENV: Final = (ENV_ACCOUNT_ID, *ENV_GATEWAY_ID, *ENV_TOKEN, ENV_BASE_URL, ENV_CONFIG_FILE)
 _TARGET_CACHE_MAX: Final = 256
 _WRAPPER_SEARCH_DEPTH: Final = 8
@@ -217,10 +217,10 @@ _WRAPPER_SEARCH_DEPTH: Final = 8
 
 
 class GatewayLLMError(CustomLLMError):
-    """A gateway error answer as LiteLLM expects it: ``status_code`` picks LiteLLM's exception.
+    """A gateway error answer as LiteLLM expects it: `status_code` picks LiteLLM's exception.
 
-    ``gateway_error`` is the core's typed error (code, log id, retryable); ``headers``
-    lets LiteLLM read ``retry-after`` for its retry and cooldown logic.
+    `gateway_error` is the core's typed error (code, log id, retryable); `headers`
+    lets LiteLLM read `retry-after` for its retry and cooldown logic.
     """
 
     def __init__(
@@ -239,11 +239,11 @@ class GatewayLLMError(CustomLLMError):
 
 
 def gateway_error(exc: BaseException) -> GatewayError | None:
-    """The core's typed :class:`GatewayError` behind a LiteLLM exception, if there is one.
+    """The core's typed `GatewayError` behind a LiteLLM exception, if there is one.
 
-    LiteLLM re-raises a handler's error as its own class (``litellm.RateLimitError``...)
-    inside an ``except`` block, so ours is on the ``__context__``/``__cause__`` chain (or
-    behind ``original_exception`` for a ``MidStreamFallbackError``).
+    LiteLLM re-raises a handler's error as its own class (`litellm.RateLimitError`...)
+    inside an `except` block, so ours is on the `__context__`/`__cause__` chain (or
+    behind `original_exception` for a `MidStreamFallbackError`).
     """
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -265,9 +265,9 @@ def gateway_error(exc: BaseException) -> GatewayError | None:
 def gateway_info(obj: Any) -> dict[str, Any] | None:
     """The gateway dict of a response, a stream chunk, or a stream wrapper (once read from).
 
-    ``ModelResponse`` and ``EmbeddingResponse``: ``_hidden_params["gateway"]``; a streamed
-    ``ModelResponseStream`` chunk: its ``gateway`` attribute (first chunk) or its hidden
-    params (later chunks); ``CustomStreamWrapper``: its hidden params after the first chunk.
+    `ModelResponse` and `EmbeddingResponse`: `_hidden_params["gateway"]`; a streamed
+    `ModelResponseStream` chunk: its `gateway` attribute (first chunk) or its hidden
+    params (later chunks); `CustomStreamWrapper`: its hidden params after the first chunk.
     """
     value = getattr(obj, GATEWAY_KEY, None)
     if isinstance(value, dict):
@@ -332,7 +332,7 @@ _config_paths: dict[tuple[str | None, ...], str] = {}
 def _environment_stamp() -> tuple[Any, ...]:
     """What config resolution reads besides the arguments: env values and the file's stat.
 
-    Cheap enough for every call (a few dict lookups and one ``stat``), so a changed
+    Cheap enough for every call (a few dict lookups and one `stat`), so a changed
     environment or config file is seen at once although resolved routes are cached.
     """
     env = os.environ
@@ -353,13 +353,13 @@ def _environment_stamp() -> tuple[Any, ...]:
 class CloudflareGatewayLLM(CustomLLM):
     """LiteLLM handler for Cloudflare AI Gateway: chat (plain and streamed) and embeddings.
 
-    Register the module-level :data:`handler` with :func:`register`, or in the proxy's
-    ``config.yaml`` under ``litellm_settings.custom_provider_map`` as
-    ``langchain_cf_gateway.litellm_provider.handler``.
+    Register the module-level `handler` with `register`, or in the proxy's
+    `config.yaml` under `litellm_settings.custom_provider_map` as
+    `langchain_cf_gateway.litellm_provider.handler`.
 
-    HTTP goes through one pooled ``httpx.Client`` per handler and one ``httpx.AsyncClient``
+    HTTP goes through one pooled `httpx.Client` per handler and one `httpx.AsyncClient`
     per event loop (an async client's connections belong to the loop that opened them).
-    A client LiteLLM passes in (``HTTPHandler``/``AsyncHTTPHandler`` or a bare httpx
+    A client LiteLLM passes in (`HTTPHandler`/`AsyncHTTPHandler` or a bare httpx
     client) is used instead.
     """
 
@@ -373,7 +373,7 @@ class CloudflareGatewayLLM(CustomLLM):
         self._limits = limits or httpx.Limits(max_connections=200, max_keepalive_connections=50)
         """Connection pool bounds of the clients this handler opens."""
         self._max_response_bytes = max_response_bytes
-        """Default cap of an answer's body (per call: ``max_response_bytes``)."""
+        """Default cap of an answer's body (per call: `max_response_bytes`)."""
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
         self._async_clients: weakref.WeakKeyDictionary[
@@ -411,7 +411,7 @@ class CloudflareGatewayLLM(CustomLLM):
         return found
 
     def close(self) -> None:
-        """Close the pooled sync client (async clients close with :meth:`aclose`)."""
+        """Close the pooled sync client (async clients close with `aclose`)."""
         with self._lock:
             client, self._client = self._client, None
         if client is not None:
@@ -856,11 +856,11 @@ _INPUT_ERROR_TYPES: dict[type[GatewayInputError], type[Exception]] = {}
 
 
 def _input_error(err: GatewayInputError, model: str) -> Exception:
-    """Bad input as both the core's error (a ``ValueError``) and ``litellm.BadRequestError``.
+    """Bad input as both the core's error (a `ValueError`) and `litellm.BadRequestError`.
 
     LiteLLM re-raises its own exception classes unchanged and maps anything else without
-    a status to ``APIConnectionError``, which the Router retries and cools down on; bad
-    input is neither, so it keeps its class (``InvalidModelIdError``...) and is a 400.
+    a status to `APIConnectionError`, which the Router retries and cools down on; bad
+    input is neither, so it keeps its class (`InvalidModelIdError`...) and is a 400.
     """
     cls = type(err)
     combined = _INPUT_ERROR_TYPES.get(cls)
@@ -882,8 +882,8 @@ def _input_error(err: GatewayInputError, model: str) -> Exception:
 def _scrub_secrets(optional_params: dict[str, Any], logging_obj: Any) -> None:
     """Blank the gateway token where LiteLLM keeps the call's keywords once it is read.
 
-    LiteLLM puts unknown keywords such as ``gateway_token`` into ``optional_params`` and
-    into its logging object, whose ``model_call_details`` go to every success and failure
+    LiteLLM puts unknown keywords such as `gateway_token` into `optional_params` and
+    into its logging object, whose `model_call_details` go to every success and failure
     callback; the token must not travel there.
     """
     if optional_params.get("gateway_token") is not None:
@@ -916,8 +916,8 @@ def _build(
 def _bound(
     response: httpx.Response, request: _Request, timeout: Any, started: float
 ) -> httpx.Response:
-    """The body of ``response`` capped, and due by the call's deadline (LiteLLM's
-    ``timeout`` when it is a number: "the maximum execution time" of the call)."""
+    """The body of `response` capped, and due by the call's deadline (LiteLLM's
+    `timeout` when it is a number: "the maximum execution time" of the call)."""
 
     def as_litellm(error: GatewayError, answer: httpx.Response) -> BaseException:
         # 408: litellm.Timeout, retried by the Router; 502: a broken answer.
@@ -938,7 +938,7 @@ def _bound(
 def _send(
     http: httpx.Client, request: _Request, timeout: float | httpx.Timeout | None, *, stream: bool
 ) -> httpx.Response:
-    """Send ``request``; its body bounded, and read unless ``stream`` (error bodies always)."""
+    """Send `request`; its body bounded, and read unless `stream` (error bodies always)."""
     started = time.monotonic()
     try:
         response = http.send(_build(http, request, timeout), stream=True)
@@ -963,7 +963,7 @@ async def _asend(
     *,
     stream: bool,
 ) -> httpx.Response:
-    """The async twin of :func:`_send`."""
+    """The async twin of `_send`."""
     started = time.monotonic()
     try:
         response = await http.send(_build(http, request, timeout), stream=True)
@@ -1010,10 +1010,10 @@ def _response_cost(info: Mapping[str, Any], usage: Any) -> float | None:
 
 
 class _ChunkMaker:
-    """OpenAI SSE lines -> LiteLLM ``GenericStreamingChunk`` dicts.
+    """OpenAI SSE lines -> LiteLLM `GenericStreamingChunk` dicts.
 
-    The first chunk carries the gateway dict in ``provider_specific_fields``, which
-    LiteLLM sets as attributes on the chunk it hands out (``chunk.gateway``).
+    The first chunk carries the gateway dict in `provider_specific_fields`, which
+    LiteLLM sets as attributes on the chunk it hands out (`chunk.gateway`).
     """
 
     __slots__ = ("_finished", "_first", "_headers", "_info", "_secrets", "done")
@@ -1027,7 +1027,7 @@ class _ChunkMaker:
         self._first = True
         self._finished = False
         self.done = False
-        """``data: [DONE]`` was read: nothing more to read."""
+        """`data: [DONE]` was read: nothing more to read."""
 
     def _invalid(self, message: str) -> GatewayLLMError:
         err = InvalidResponseError(
@@ -1036,18 +1036,18 @@ class _ChunkMaker:
         return GatewayLLMError(err, self._headers, status_code=502)
 
     def end(self) -> None:
-        """The body ended: a stream with neither ``[DONE]`` nor a finish reason was cut."""
+        """The body ended: a stream with neither `[DONE]` nor a finish reason was cut."""
         if not self.done and not self._finished:
             raise self._invalid(
                 "the stream ended without a finish reason or data: [DONE]; the answer is incomplete"
             )
 
     def adopt_wrapper(self, frame: Any) -> None:
-        """Give the ``CustomStreamWrapper`` iterating us the gateway dict and headers.
+        """Give the `CustomStreamWrapper` iterating us the gateway dict and headers.
 
         LiteLLM builds the wrapper after a streaming handler returns and has no hook to
         hand it response headers (landscape 1.4, litellm #18631), so
-        ``stream._hidden_params["additional_headers"]`` stays empty for custom providers.
+        `stream._hidden_params["additional_headers"]` stays empty for custom providers.
         The wrapper is the caller driving our first step; if it is not found (another
         LiteLLM version drives streams differently), the first chunk still has the dict.
         """
@@ -1131,7 +1131,7 @@ def _usage_block(usage: Any) -> dict[str, Any] | None:
 
 
 def _event_chunks(event: dict[str, Any]) -> list[GenericStreamingChunk]:
-    """One OpenAI ``chat.completion.chunk`` -> LiteLLM's generic chunks (one per tool call)."""
+    """One OpenAI `chat.completion.chunk` -> LiteLLM's generic chunks (one per tool call)."""
     usage = _usage_block(event.get("usage"))
     choices = event.get("choices") or []
     if not choices:
@@ -1229,7 +1229,7 @@ class _SyncStream:
 # --------------------------------------------------------------------------- registration
 
 handler: Final = CloudflareGatewayLLM()
-"""The handler the proxy's ``custom_provider_map`` names and :func:`register` installs."""
+"""The handler the proxy's `custom_provider_map` names and `register` installs."""
 
 _register_lock = threading.Lock()
 
@@ -1240,10 +1240,10 @@ _TOKEN_IN_TEXT: Final = re.compile(
 
 
 class _RedactGatewayToken(logging.Filter):
-    """Blanks ``'gateway_token': '...'`` in LiteLLM's own log records.
+    """Blanks `'gateway_token': '...'` in LiteLLM's own log records.
 
     LiteLLM logs a call's keywords and optional params at DEBUG before any handler runs
-    (so before :func:`_scrub_secrets`); filters run only for records that pass the
+    (so before `_scrub_secrets`); filters run only for records that pass the
     level check, so this costs nothing while DEBUG is off.
     """
 
@@ -1262,11 +1262,11 @@ _REDACT_FILTER: Final = _RedactGatewayToken()
 
 
 def register(custom_handler: CloudflareGatewayLLM | None = None) -> None:
-    """Add the provider ``cloudflare-ai-gateway`` to ``litellm.custom_provider_map`` once.
+    """Add the provider `cloudflare-ai-gateway` to `litellm.custom_provider_map` once.
 
     Safe to call any number of times and from several threads: an entry for the
     provider that is already there (ours, or one the proxy's config.yaml made) is kept.
-    Also installs a filter on LiteLLM's loggers that blanks ``gateway_token`` values.
+    Also installs a filter on LiteLLM's loggers that blanks `gateway_token` values.
     """
     with _register_lock:
         for name in _LITELLM_LOGGERS:

@@ -2,15 +2,15 @@
 
 The figures are **estimates**: list prices in US dollars per million tokens, as the
 providers published them in 2025, for the models people route through the gateway most.
-They are not read from Cloudflare (the gateway's own figure is the ``cost`` of each log
-row, see ``GatewayClient.list_logs``) and they age: pass your own table to keep them right.
+They are not read from Cloudflare (the gateway's own figure is the `cost` of each log
+row, see `GatewayClient.list_logs`) and they age: pass your own table to keep them right.
 
-::
+```python
+from langchain_cf_gateway.pricing import ModelPrice, PriceTable
 
-    from langchain_cf_gateway.pricing import ModelPrice, PriceTable
-
-    prices = PriceTable.default().extend({"my-finetune": ModelPrice(0.30, 1.20)})
-    prices.cost("openai/gpt-4o-mini", input_tokens=1200, output_tokens=300)
+prices = PriceTable.default().extend({"my-finetune": ModelPrice(0.30, 1.20)})
+prices.cost("openai/gpt-4o-mini", input_tokens=1200, output_tokens=300)
+```
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class ModelPrice(NamedTuple):
     input: float
     output: float
     cached_input: float | None = None
-    """Price of prompt tokens the provider served from its own prompt cache; None: ``input``."""
+    """Price of prompt tokens the provider served from its own prompt cache; None: `input`."""
 
     def cost(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float:
         cached = min(max(cached_input_tokens, 0), input_tokens)
@@ -71,11 +71,11 @@ DEFAULT_PRICES: Mapping[str, ModelPrice] = {
 
 
 class PriceTable(Mapping[str, ModelPrice]):
-    """Model name -> :class:`ModelPrice`, with forgiving look-up.
+    """Model name -> `ModelPrice`, with forgiving look-up.
 
-    ``price("openai/gpt-4o-mini-2024-07-18")`` finds ``gpt-4o-mini``: the look-up tries the
+    `price("openai/gpt-4o-mini-2024-07-18")` finds `gpt-4o-mini`: the look-up tries the
     exact id, then the id without its provider prefix, then the longest key of which the
-    name is a dated snapshot (``-2024-07-18``, ``-latest``), case-insensitively.
+    name is a dated snapshot (`-2024-07-18`, `-latest`), case-insensitively.
     """
 
     def __init__(self, prices: Mapping[str, ModelPrice | tuple[float, ...]] | None = None) -> None:
@@ -92,13 +92,13 @@ class PriceTable(Mapping[str, ModelPrice]):
         cls, prices: PriceTable | Mapping[str, ModelPrice | tuple[float, ...]] | None
     ) -> PriceTable:
         """A table from None (the default table), a mapping (the default table extended by
-        it) or a :class:`PriceTable` (taken as it is)."""
+        it) or a `PriceTable` (taken as it is)."""
         if isinstance(prices, PriceTable):
             return prices
         return cls.default().extend(prices or {})
 
     def extend(self, prices: Mapping[str, ModelPrice | tuple[float, ...]]) -> PriceTable:
-        """A new table: this one with ``prices`` added or replaced."""
+        """A new table: this one with `prices` added or replaced."""
         table = PriceTable(self._prices)
         for name, price in prices.items():
             table._prices[name.lower()] = _price(name, price)
@@ -149,7 +149,7 @@ class PriceTable(Mapping[str, ModelPrice]):
 
 
 def _is_snapshot_of(name: str, key: str) -> bool:
-    """``gpt-4o-2024-08-06`` and ``gpt-4o-latest`` are ``gpt-4o``; ``gpt-4o-mini`` is not."""
+    """`gpt-4o-2024-08-06` and `gpt-4o-latest` are `gpt-4o`; `gpt-4o-mini` is not."""
     if not name.startswith(key + "-"):
         return False
     rest = name[len(key) + 1 :]

@@ -1,11 +1,11 @@
 """The gateway adapter shared by every integration: no LangChain, LiteLLM or server imports.
 
-- :mod:`.config`: :class:`GatewayConfig` and its resolution (arguments > env > file);
-- :mod:`.providers` and :mod:`.routing`: the provider table, model ids -> routes;
-- :mod:`.options`: :class:`GatewayOptions` -> ``cf-aig-*`` request headers;
-- :mod:`.info`: :class:`GatewayInfo` from response headers;
-- :mod:`.errors`: the exception tree and :func:`error_from_response`;
-- :mod:`.protocol`: header names, bounds and error codes, stated once.
+- `config`: `GatewayConfig` and its resolution (arguments > env > file);
+- `providers` and `routing`: the provider table, model ids -> routes;
+- `options`: `GatewayOptions` -> `cf-aig-*` request headers;
+- `info`: `GatewayInfo` from response headers;
+- `errors`: the exception tree and `error_from_response`;
+- `protocol`: header names, bounds and error codes, stated once.
 """
 
 from .config import GatewayConfig, config_file_path, split_base_url

@@ -2,23 +2,23 @@
 
 https://developers.cloudflare.com/api/resources/ai_gateway/
 
-::
+```python
+from langchain_cf_gateway import GatewayClient
 
-    from langchain_cf_gateway import GatewayClient
+with GatewayClient() as client:                 # same resolution as the chat model
+    for log in client.iter_logs(cached=False, provider="openai", limit=100):
+        print(log.id, log.model, log.tokens_in, log.tokens_out, log.cost)
+    client.update_log(log.id, feedback=1, score=95)
+    client.send_feedback(ai_message, feedback=-1)   # the log id read from the result
+```
 
-    with GatewayClient() as client:                 # same resolution as the chat model
-        for log in client.iter_logs(cached=False, provider="openai", limit=100):
-            print(log.id, log.model, log.tokens_in, log.tokens_out, log.cost)
-        client.update_log(log.id, feedback=1, score=95)
-        client.send_feedback(ai_message, feedback=-1)   # the log id read from the result
+The API lives at `https://api.cloudflare.com/client/v4` and takes
+`Authorization: Bearer <Cloudflare API token>`; with a `base_url` (the local gateway)
+it lives at `{base_url}/client/v4` (`GatewayConfig.api_base`). Every answer is
+Cloudflare's v4 envelope `{success, errors, messages, result, result_info}`; an error
+answer raises the `errors` class for it, never showing the token.
 
-The API lives at ``https://api.cloudflare.com/client/v4`` and takes
-``Authorization: Bearer <Cloudflare API token>``; with a ``base_url`` (the local gateway)
-it lives at ``{base_url}/client/v4`` (:attr:`GatewayConfig.api_base`). Every answer is
-Cloudflare's v4 envelope ``{success, errors, messages, result, result_info}``; an error
-answer raises the :mod:`.errors` class for it, never showing the token.
-
-:class:`GatewayClient` and :class:`AsyncGatewayClient` share :class:`_GatewayClientBase`,
+`GatewayClient` and `AsyncGatewayClient` share `_GatewayClientBase`,
 which builds each request and parses each answer; they differ only in how a request is
 sent, as httpx's own clients do.
 """
@@ -45,6 +45,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict, Unpack
 
+from .body_limit import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
 from .config import GatewayConfig
 from .errors import (
     ConfigError,
@@ -61,16 +62,15 @@ from .errors import (
 from .info import GatewayInfo
 from .options import GatewayOptions, MetadataValue
 from .protocol import Bounds, LogsApi
-from .transport import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
 
 ENV_API_TOKEN = "CLOUDFLARE_API_TOKEN"
 """A Cloudflare API token for the management API; the gateway token is the fallback."""
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_RETRIES = 2
-"""GETs sent again after a connection failure, a timeout, a 429 or a 5xx (see ``_retry_delay``)."""
+"""GETs sent again after a connection failure, a timeout, a 429 or a 5xx (see `_retry_delay`)."""
 RETRY_AFTER_MAX_S = 60.0
-"""A longer ``Retry-After`` is not waited for: the error is raised, with ``retry_after`` set."""
+"""A longer `Retry-After` is not waited for: the error is raised, with `retry_after` set."""
 _RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 
 FilterOperator = Literal["eq", "neq", "contains", "lt", "gt"]
@@ -137,7 +137,7 @@ class LogEntry(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str
-    """The log id: the ``cf-aig-log-id`` response header of the request."""
+    """The log id: the `cf-aig-log-id` response header of the request."""
     created_at: datetime | None = None
     provider: str | None = None
     model: str | None = None
@@ -151,12 +151,12 @@ class LogEntry(BaseModel):
     tokens_in: int | None = None
     tokens_out: int | None = None
     cost: float | None = None
-    """US dollars, as the gateway estimated it (or ``custom_cost``)."""
+    """US dollars, as the gateway estimated it (or `custom_cost`)."""
     custom_cost: bool | float | None = None
     step: int | None = None
     event_id: str | None = None
     metadata: dict[str, Any] | str | None = None
-    """The ``cf-aig-metadata`` of the request, parsed from JSON where the API sends a string."""
+    """The `cf-aig-metadata` of the request, parsed from JSON where the API sends a string."""
     feedback: int | float | None = None
     """-1 (thumbs down) to 1 (thumbs up), or None; an int when the API sends one."""
     score: float | None = None
@@ -172,7 +172,7 @@ class LogEntry(BaseModel):
 
 
 class LogPage(BaseModel):
-    """One page of logs and its ``result_info``. Iterating it yields the entries."""
+    """One page of logs and its `result_info`. Iterating it yields the entries."""
 
     result: list[LogEntry]
     result_info: ResultInfo = Field(default_factory=ResultInfo)
@@ -199,7 +199,7 @@ class GatewaySettings(BaseModel):
     """The writable settings of a gateway, each checked against its bounds.
 
     Unset fields are not sent: on create Cloudflare's defaults fill them (the ones the API
-    requires are filled by the client, see :data:`NEW_GATEWAY_DEFAULTS`); on update the
+    requires are filled by the client, see `NEW_GATEWAY_DEFAULTS`); on update the
     gateway's current values are kept.
     """
 
@@ -215,7 +215,7 @@ class GatewaySettings(BaseModel):
     """Seconds."""
     rate_limiting_technique: RateLimitTechnique | None = None
     authentication: bool | None = None
-    """Require ``cf-aig-authorization`` on every request."""
+    """Require `cf-aig-authorization` on every request."""
     log_management: int | None = Field(
         default=None, ge=Bounds.LOG_MANAGEMENT_MIN, le=Bounds.LOG_MANAGEMENT_MAX
     )
@@ -231,7 +231,7 @@ class GatewaySettings(BaseModel):
     retry_delay: int | None = Field(
         default=None, ge=Bounds.RETRY_DELAY_MIN_MS, le=Bounds.GATEWAY_RETRY_DELAY_MAX_MS
     )
-    """Milliseconds, 0 to 60000 (``ai_gateway_update_params.py`` in cloudflare-python)."""
+    """Milliseconds, 0 to 60000 (`ai_gateway_update_params.py` in cloudflare-python)."""
     retry_max_attempts: int | None = Field(
         default=None, ge=Bounds.MAX_ATTEMPTS_MIN, le=Bounds.MAX_ATTEMPTS_MAX
     )
@@ -243,7 +243,7 @@ class GatewaySettings(BaseModel):
     otel: list[dict[str, Any]] | None = None
     stripe: dict[str, Any] | None = None
     guardrails: dict[str, Any] | None = None
-    """``{"prompt": {"P1": "BLOCK"}, "response": {"S9": "FLAG"}}``; a PUT without it turns
+    """`{"prompt": {"P1": "BLOCK"}, "response": {"S9": "FLAG"}}`; a PUT without it turns
     Guardrails off (https://developers.cloudflare.com/ai-gateway/features/guardrails/)."""
     spend_limits: dict[str, Any] | None = None
     log_classification: bool | None = None
@@ -267,7 +267,7 @@ NEW_GATEWAY_DEFAULTS: Mapping[str, Any] = {
     "rate_limiting_interval": 0,
     "rate_limiting_technique": "fixed",
 }
-"""Fields the API requires on create and update, set as the ``default``
+"""Fields the API requires on create and update, set as the `default`
 gateway has them: logs on, cache and rate limit off."""
 
 
@@ -275,15 +275,15 @@ READ_ONLY_GATEWAY_FIELDS = frozenset(
     ("id", "created_at", "modified_at", "is_default", "account_id", "account_tag", "internal_id")
 )
 """Fields of a gateway the API returns but an update does not take: those of
-``ai_gateway_get_response.py`` missing from ``ai_gateway_update_params.py`` in
+`ai_gateway_get_response.py` missing from `ai_gateway_update_params.py` in
 cloudflare-python, and the account fields the API adds."""
 
 
 class Gateway(BaseModel):
     """A gateway as the management API returns it: its settings and read-only fields.
 
-    Fields this package does not model (``guardrails``, ``spend_limits``, anything Cloudflare
-    adds later) are kept as extras, so that :meth:`GatewayClient.update_gateway` sends them
+    Fields this package does not model (`guardrails`, `spend_limits`, anything Cloudflare
+    adds later) are kept as extras, so that `GatewayClient.update_gateway` sends them
     back unchanged.
     """
 
@@ -318,7 +318,7 @@ class Gateway(BaseModel):
 
 
 class LogFilter(BaseModel):
-    """One ``filters[]`` entry of the logs API: ``key`` ``operator`` any of ``value``."""
+    """One `filters[]` entry of the logs API: `key` `operator` any of `value`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -362,10 +362,10 @@ class LogFilter(BaseModel):
 
 
 class LogQuery(TypedDict, total=False):
-    """Which logs: the keyword arguments of ``list_logs``, ``iter_logs`` and ``delete_logs``."""
+    """Which logs: the keyword arguments of `list_logs`, `iter_logs` and `delete_logs`."""
 
     filters: Sequence[LogFilter | Mapping[str, Any]]
-    """Raw ``filters[]`` entries, for anything the keywords below do not cover."""
+    """Raw `filters[]` entries, for anything the keywords below do not cover."""
     search: str
     cached: bool
     success: bool
@@ -377,12 +377,12 @@ class LogQuery(TypedDict, total=False):
     user_agent: str
     feedback: int
     metadata: Mapping[str, MetadataValue]
-    """Each pair becomes a ``metadata.key`` and a ``metadata.value`` filter; the API matches
+    """Each pair becomes a `metadata.key` and a `metadata.value` filter; the API matches
     them independently, not as a pair (as observed)."""
     start_date: datetime | str
-    """Logs created after this instant: sent as a ``created_at`` ``gt`` filter."""
+    """Logs created after this instant: sent as a `created_at` `gt` filter."""
     end_date: datetime | str
-    """Logs created before this instant: sent as a ``created_at`` ``lt`` filter."""
+    """Logs created before this instant: sent as a `created_at` `lt` filter."""
     order_by: OrderBy | DeleteOrderBy
     """List: created_at, provider, model, model_type, success, cached; delete also takes
     cost, tokens_in, tokens_out, duration and feedback."""
@@ -398,10 +398,10 @@ _QUERY_KEYS = frozenset(LogQuery.__annotations__)
 def gateway_log_id(result: Any) -> str:
     """The gateway log id of a result, from wherever the integrations put it.
 
-    Accepts a log id string, a :class:`GatewayInfo`, a gateway dict (``{"log_id": ...}``),
-    a LangChain ``AIMessage`` or ``ChatGeneration`` (``response_metadata["gateway"]``), a
-    LiteLLM response (``_hidden_params["gateway"]``, else its ``cf-aig-log-id`` header) or a
-    :class:`LogEntry`. Duck-typed, so core imports neither LangChain nor LiteLLM.
+    Accepts a log id string, a `GatewayInfo`, a gateway dict (`{"log_id": ...}`),
+    a LangChain `AIMessage` or `ChatGeneration` (`response_metadata["gateway"]`), a
+    LiteLLM response (`_hidden_params["gateway"]`, else its `cf-aig-log-id` header) or a
+    `LogEntry`. Duck-typed, so core imports neither LangChain nor LiteLLM.
     """
     log_id = _find_log_id(result, depth=0)
     if not log_id:
@@ -451,7 +451,7 @@ HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
 
 
 class _Call(NamedTuple, Generic[T]):
-    """One API call: the request to send and how to read the envelope's ``result``."""
+    """One API call: the request to send and how to read the envelope's `result`."""
 
     request: httpx.Request
     parse: Callable[[Any, ResultInfo], T]
@@ -534,13 +534,13 @@ class _GatewayClientBase(Generic[HttpClientT]):
     def _retry_delay(
         self, call: _Call[Any], attempt: int, response: httpx.Response | None
     ) -> float | None:
-        """Seconds to wait before sending ``call`` again; None when it must not be sent again.
+        """Seconds to wait before sending `call` again; None when it must not be sent again.
 
         Only GETs are sent again: reading logs and gateways changes nothing, while a PATCH,
         POST or DELETE that failed half-way may have been applied. They are sent again after
-        a connection failure or a timeout (``response`` None), a 429 or a 502/503/504/500, at
-        most ``max_retries`` times; ``Retry-After`` is honoured up to
-        :data:`RETRY_AFTER_MAX_S`, else the waits are 0.5 s, 1 s, 2 s...
+        a connection failure or a timeout (`response` None), a 429 or a 502/503/504/500, at
+        most `max_retries` times; `Retry-After` is honoured up to
+        `RETRY_AFTER_MAX_S`, else the waits are 0.5 s, 1 s, 2 s...
         """
         if attempt >= self._max_retries or call.request.method != "GET":
             return None
@@ -593,7 +593,7 @@ class _GatewayClientBase(Generic[HttpClientT]):
         return _path_id("gateway_id", gateway_id or self.config.gateway_id)
 
     def _bounded(self, response: httpx.Response) -> httpx.Response:
-        """``response`` (sent with ``stream=True``) with its body bounded, then read."""
+        """`response` (sent with `stream=True`) with its body bounded, then read."""
         limit_response(response, max_bytes=self._max_response_bytes)
         return response
 
@@ -766,9 +766,9 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
     https://developers.cloudflare.com/api/resources/ai_gateway/
 
     Setup:
-        ``pip install langchain-cf-gateway``; a Cloudflare API token with *AI Gateway Read*
-        (and *Edit* to send feedback or change gateways) in ``CLOUDFLARE_API_TOKEN``
-        (else ``CLOUDFLARE_AI_GATEWAY_TOKEN`` is used), and ``CLOUDFLARE_ACCOUNT_ID``.
+        `pip install langchain-cf-gateway`; a Cloudflare API token with *AI Gateway Read*
+        (and *Edit* to send feedback or change gateways) in `CLOUDFLARE_API_TOKEN`
+        (else `CLOUDFLARE_AI_GATEWAY_TOKEN` is used), and `CLOUDFLARE_ACCOUNT_ID`.
 
     Instantiate:
         .. code-block:: python
@@ -778,13 +778,13 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
             client = GatewayClient(local_gateway.config(), api_token=local_gateway.management_token)
 
     Retries:
-        Reads (logs, gateways) are sent again up to ``max_retries`` times (2) after a
-        connection failure, a timeout, a 429 or a 5xx, honouring ``Retry-After`` up to 60 s;
+        Reads (logs, gateways) are sent again up to `max_retries` times (2) after a
+        connection failure, a timeout, a 429 or a 5xx, honouring `Retry-After` up to 60 s;
         writes (feedback, deletes, gateway changes) are never sent twice.
 
     Bounds:
-        An answer's body is read up to ``max_response_bytes`` (32 MiB, counted after
-        decompression), else ``ResponseTooLargeError``; a stored request or response of
+        An answer's body is read up to `max_response_bytes` (32 MiB, counted after
+        decompression), else `ResponseTooLargeError`; a stored request or response of
         a log larger than that needs a larger cap. Errors never show the token, nor
         anything else shaped like a key that an error body echoes.
 
@@ -857,7 +857,7 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
         gateway_id: str | None = None,
         **query: Unpack[LogQuery],
     ) -> LogPage:
-        """One page of logs, newest first unless ``order_by_direction="asc"``."""
+        """One page of logs, newest first unless `order_by_direction="asc"`."""
         return self._run(self._list_logs_call(page, per_page, gateway_id, _check_query(query)))
 
     def iter_logs(
@@ -868,7 +868,7 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
         gateway_id: str | None = None,
         **query: Unpack[LogQuery],
     ) -> Iterator[LogEntry]:
-        """Every matching log, page after page, up to ``limit`` entries."""
+        """Every matching log, page after page, up to `limit` entries."""
         query = _check_query(query)
         page, seen = 1, 0
         while True:
@@ -916,7 +916,7 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
         metadata: Mapping[str, MetadataValue] | None = None,
         gateway_id: str | None = None,
     ) -> str:
-        """:meth:`update_log` on the log of a result (see :func:`gateway_log_id`); returns its id."""
+        """`update_log` on the log of a result (see `gateway_log_id`); returns its id."""
         log_id = gateway_log_id(result)
         self.update_log(
             log_id, feedback=feedback, score=score, metadata=metadata, gateway_id=gateway_id
@@ -928,11 +928,11 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
     ) -> int | None:
         """Delete the matching logs (all of them when no filter is given).
 
-        With ``limit``, the first ``limit`` logs in ``order_by`` order go, oldest first unless
-        ``order_by_direction="desc"`` (the API's default direction of the delete is ``asc``).
+        With `limit`, the first `limit` logs in `order_by` order go, oldest first unless
+        `order_by_direction="desc"` (the API's default direction of the delete is `asc`).
 
         Returns how many were deleted when the API says (the local gateway does; Cloudflare
-        documents only ``{success}``), else None.
+        documents only `{success}`), else None.
         """
         return self._run(self._delete_logs_call(gateway_id, limit, _check_query(query)))
 
@@ -941,7 +941,7 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
     def create_gateway(
         self, gateway_id: str, settings: GatewaySettings | None = None, **changes: Any
     ) -> Gateway:
-        """A new gateway; settings not given take the ``default`` gateway's values."""
+        """A new gateway; settings not given take the `default` gateway's values."""
         return self._run(self._create_gateway_call(gateway_id, _settings(settings, changes)))
 
     def list_gateways(
@@ -958,9 +958,9 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
     ) -> Gateway:
         """Change some settings, keeping every other one (read, then PUT).
 
-        Cloudflare's PUT replaces the whole gateway (a PUT without ``guardrails`` turns
+        Cloudflare's PUT replaces the whole gateway (a PUT without `guardrails` turns
         Guardrails off), so the body is the gateway as the API returned it, minus its
-        read-only fields (:data:`READ_ONLY_GATEWAY_FIELDS`), plus the changes: settings this
+        read-only fields (`READ_ONLY_GATEWAY_FIELDS`), plus the changes: settings this
         package does not model, and any Cloudflare adds later, are sent back unchanged.
         """
         wanted = _settings(settings, changes)
@@ -975,7 +975,7 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
 
 
 class AsyncGatewayClient(_GatewayClientBase[httpx.AsyncClient]):
-    """The async twin of :class:`GatewayClient`: the same methods, awaited.
+    """The async twin of `GatewayClient`: the same methods, awaited.
 
     .. code-block:: python
 
@@ -1163,19 +1163,19 @@ def _iso(field: str, value: datetime | str) -> str:
 
 
 def _log_params(query: LogQuery, *, delete: bool) -> list[tuple[str, str]]:
-    """Query parameters of the logs list (``delete=False``) or delete, as Cloudflare's SDKs send them.
+    """Query parameters of the logs list (`delete=False`) or delete, as Cloudflare's SDKs send them.
 
-    Every filter, the dates included, travels in ``filters``, encoded as cloudflare-python
+    Every filter, the dates included, travels in `filters`, encoded as cloudflare-python
     (generated from Cloudflare's API schema) encodes it: nested keys joined by dots and arrays
-    repeated, every ``filters.key`` first, then every ``filters.operator``, then every
-    ``filters.value`` (``Querystring(nested_format="dots", array_format="repeat")`` in
-    ``src/cloudflare/_client.py``; cloudflare-go sends the same). We found no public
+    repeated, every `filters.key` first, then every `filters.operator`, then every
+    `filters.value` (`Querystring(nested_format="dots", array_format="repeat")` in
+    `src/cloudflare/_client.py`; cloudflare-go sends the same). We found no public
     evidence that the API refuses this form. It cannot say which value belongs to which
     filter when several filters have other than one value each, nor carry a null value: those
-    raise :class:`InvalidOptionError` rather than send a query the API could read otherwise.
-    ``start_date``/``end_date`` and the one-field filters are deprecated parameters in the
+    raise `InvalidOptionError` rather than send a query the API could read otherwise.
+    `start_date`/`end_date` and the one-field filters are deprecated parameters in the
     schema (https://developers.cloudflare.com/api/resources/ai_gateway/subresources/logs/methods/list):
-    they become ``created_at`` ``gt``/``lt`` and ``eq`` filters.
+    they become `created_at` `gt`/`lt` and `eq` filters.
     """
     filters: list[LogFilter] = []
     for raw in query.get("filters", ()):
@@ -1233,7 +1233,7 @@ def _log_params(query: LogQuery, *, delete: bool) -> list[tuple[str, str]]:
 
 
 def _dotted_filters(filters: Sequence[LogFilter]) -> list[tuple[str, str]]:
-    """``filters`` in the dotted, repeated form (see :func:`_log_params`)."""
+    """`filters` in the dotted, repeated form (see `_log_params`)."""
     if len(filters) > 1 and any(len(f.value) != 1 for f in filters):
         raise InvalidOptionError(
             "filters",
@@ -1262,7 +1262,7 @@ def _query_value(value: FilterValue) -> str:
 def _query_items(
     params: Mapping[str, Any] | Sequence[tuple[str, str]] | None,
 ) -> list[tuple[str, Any]]:
-    """Query pairs, in order, without the ``None`` values."""
+    """Query pairs, in order, without the `None` values."""
     if params is None:
         return []
     pairs = params.items() if isinstance(params, Mapping) else params
@@ -1309,7 +1309,7 @@ def _deleted(result: Any, info: ResultInfo) -> int | None:
 
 
 def _retry_after_s(response: httpx.Response) -> float | None:
-    """``Retry-After`` in seconds, as the core's errors read it."""
+    """`Retry-After` in seconds, as the core's errors read it."""
     return error_from_response(response.status_code, response.headers, None).retry_after
 
 

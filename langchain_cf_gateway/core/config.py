@@ -5,15 +5,15 @@ Precedence, field by field: explicit arguments > environment > config file.
 =========== ================================ ======================================= ===============
 field       argument                         environment                             config file
 =========== ================================ ======================================= ===============
-account id  ``account_id``                   ``CLOUDFLARE_ACCOUNT_ID``               ``accountId``
-gateway id  ``gateway_id`` (``default``)     ``CLOUDFLARE_GATEWAY_ID``,              ``gatewayId``,
-                                             ``CLOUDFLARE_AI_GATEWAY_NAME``          ``gatewayName``
-token       ``token``                        ``CLOUDFLARE_AI_GATEWAY_TOKEN``,        ``token``
-                                             ``CF_AIG_TOKEN``
-host        ``base_url``                     ``CLOUDFLARE_AI_GATEWAY_BASE_URL``      ``baseUrl``
+account id  `account_id`                   `CLOUDFLARE_ACCOUNT_ID`               `accountId`
+gateway id  `gateway_id` (`default`)     `CLOUDFLARE_GATEWAY_ID`,              `gatewayId`,
+                                             `CLOUDFLARE_AI_GATEWAY_NAME`          `gatewayName`
+token       `token`                        `CLOUDFLARE_AI_GATEWAY_TOKEN`,        `token`
+                                             `CF_AIG_TOKEN`
+host        `base_url`                     `CLOUDFLARE_AI_GATEWAY_BASE_URL`      `baseUrl`
 =========== ================================ ======================================= ===============
 
-The file is ``$CF_AIG_CONFIG``, else ``~/.config/cf-aig/config.json``.
+The file is `$CF_AIG_CONFIG`, else `~/.config/cf-aig/config.json`.
 """
 
 from __future__ import annotations
@@ -68,10 +68,10 @@ def config_file_path(environ: Mapping[str, str] | None = None) -> Path:
 def split_base_url(url: str) -> tuple[str, str | None, str | None]:
     """(host root, account id, gateway id) of a user-given base URL.
 
-    Whatever the user pasted (a host, ``.../v1``, ``.../v1/{acct}/{gw}/compat``, a provider
-    URL ``.../v1/{acct}/{gw}/openai``, with or without trailing slashes or
-    ``/chat/completions``), we keep the host root and build every path ourselves, so
-    ``/v1`` and ``/chat/completions`` are never doubled.
+    Whatever the user pasted (a host, `.../v1`, `.../v1/{acct}/{gw}/compat`, a provider
+    URL `.../v1/{acct}/{gw}/openai`, with or without trailing slashes or
+    `/chat/completions`), we keep the host root and build every path ourselves, so
+    `/v1` and `/chat/completions` are never doubled.
     """
     root = url.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", root):
@@ -109,7 +109,7 @@ class GatewayConfig(BaseModel):
     account_id: str
     gateway_id: str = DEFAULT_GATEWAY_ID
     token: SecretStr | None = None
-    """Cloudflare API token, sent as ``cf-aig-authorization: Bearer ...``."""
+    """Cloudflare API token, sent as `cf-aig-authorization: Bearer ...`."""
     base_url: str | None = None
     """Another host for everything (the local gateway); None means Cloudflare's."""
 
@@ -154,16 +154,16 @@ class GatewayConfig(BaseModel):
 
     @property
     def gateway_url(self) -> str:
-        """``{host}/v1/{account}/{gateway}``: the universal endpoint, and the root of all routes."""
+        """`{host}/v1/{account}/{gateway}`: the universal endpoint, and the root of all routes."""
         return f"{self.gateway_host}/v1/{self.account_id}/{self.gateway_id}"
 
     def model_copy(
         self, *, update: Mapping[str, Any] | None = None, deep: bool = False
     ) -> GatewayConfig:
-        """A copy; with ``update``, validated like a new config (ids checked, base URL split).
+        """A copy; with `update`, validated like a new config (ids checked, base URL split).
 
-        Pydantic's own ``model_copy(update=...)`` skips validation: a pasted
-        ``.../v1`` base URL would then be doubled in every route.
+        Pydantic's own `model_copy(update=...)` skips validation: a pasted
+        `.../v1` base URL would then be doubled in every route.
         """
         if not update:
             return super().model_copy(deep=deep)
@@ -171,7 +171,7 @@ class GatewayConfig(BaseModel):
         return type(self)(**{**fields, **update})
 
     def auth_headers(self) -> dict[str, str]:
-        """``cf-aig-authorization`` when a token is set.
+        """`cf-aig-authorization` when a token is set.
 
         https://developers.cloudflare.com/ai-gateway/configuration/authentication/
         """
@@ -287,10 +287,10 @@ def _read_config_file(path: Path) -> dict[str, Any]:
 
 
 def warn_if_readable(path: Path, holds: str, *, stacklevel: int = 2) -> None:
-    """Warn (:class:`ConfigFileWarning`) if ``path``, which holds ``holds``, is readable by others.
+    """Warn (`ConfigFileWarning`) if `path`, which holds `holds`, is readable by others.
 
     One check for every config file that can hold a secret: the client's and
-    ``cf-aig serve --config``. ``stacklevel`` 1 points the warning at the caller of
+    `cf-aig serve --config`. `stacklevel` 1 points the warning at the caller of
     this function, 2 at its caller, and so on.
     """
     try:

@@ -1,23 +1,23 @@
 """Credentials: which names carry one, and how they are shown. Stated once, for client and server.
 
 A credential is recognised by its **name**, wherever it appears: a request header, a
-query parameter, a key of a universal step's ``headers`` object. The names are the
-provider auth headers of core's table (``authorization``, ``x-api-key``,
-``x-goog-api-key``, ``api-key``...), the usual others (``proxy-authorization``,
-``cookie``, ``x-auth-token``, ``openai-api-key``, AWS's ``x-amz-security-token``), and
-any name with a word such as ``auth``, ``token``, ``key``, ``secret`` or ``password``
-between separators (``x-custom-api-key``, ``access_token``, ``?key=`` of Google AI
-Studio: https://ai.google.dev/gemini-api/docs/api-key). Gateway options (``cf-aig-*``)
-are not credentials, except the gateway's own ``cf-aig-authorization``
+query parameter, a key of a universal step's `headers` object. The names are the
+provider auth headers of core's table (`authorization`, `x-api-key`,
+`x-goog-api-key`, `api-key`...), the usual others (`proxy-authorization`,
+`cookie`, `x-auth-token`, `openai-api-key`, AWS's `x-amz-security-token`), and
+any name with a word such as `auth`, `token`, `key`, `secret` or `password`
+between separators (`x-custom-api-key`, `access_token`, `?key=` of Google AI
+Studio: https://ai.google.dev/gemini-api/docs/api-key). Gateway options (`cf-aig-*`)
+are not credentials, except the gateway's own `cf-aig-authorization`
 (https://developers.cloudflare.com/ai-gateway/configuration/authentication/).
 
 A query string is read wherever it is written: besides the request's own, any
-``?name=value`` / ``&name=value`` inside a string (a universal step's ``endpoint``, a URL
-in a prompt, a ``Referer`` header, an upstream answer that echoes its URL) has the values
-of its credential names redacted (:func:`redact_query_values`).
+`?name=value` / `&name=value` inside a string (a universal step's `endpoint`, a URL
+in a prompt, a `Referer` header, an upstream answer that echoes its URL) has the values
+of its credential names redacted (`redact_query_values`).
 
 Everything that shows a request (the local gateway's received requests and log rows,
-``cf-aig route``, warnings) redacts through these functions; nothing else decides what a
+`cf-aig route`, warnings) redacts through these functions; nothing else decides what a
 credential is.
 """
 
@@ -58,7 +58,7 @@ CREDENTIAL_NAMES: Final[frozenset[str]] = frozenset(
         "sig",
     )
 )
-"""Names that always carry a credential (lowercase); :func:`is_credential` adds a pattern."""
+"""Names that always carry a credential (lowercase); `is_credential` adds a pattern."""
 
 NOT_CREDENTIALS: Final[frozenset[str]] = frozenset(("idempotency-key", "x-idempotency-key"))
 """Names the pattern would match that carry no secret (and differ on every request)."""
@@ -77,10 +77,10 @@ _QUERY_SEPARATORS: Final = (b"?", b"&", b";", b"\\u0026")
 _QUERY_NAMES: Final = tuple(
     re.compile(lead + _QUERY_NAME) for lead in (rb"\A", rb"[?&;]", rb"\\u0026")
 )
-"""Query parameters (``name=value``) wherever they are written in a text: at its start (a
-form body), after ``?``, ``&`` or ``;``, or after ``\\u0026`` (``&`` as some JSON encoders
+"""Query parameters (`name=value`) wherever they are written in a text: at its start (a
+form body), after `?`, `&` or `;`, or after `\\u0026` (`&` as some JSON encoders
 write it in a string). A value runs to the next separator, quote, space or backslash
-(``\\/``, JSON's escaped slash, is part of it), so that raw JSON bytes read like text.
+(`\\/`, JSON's escaped slash, is part of it), so that raw JSON bytes read like text.
 Each pattern starts with a class or a literal, which the regex engine searches for fast.
 """
 
@@ -105,18 +105,18 @@ HOP_BY_HOP_HEADERS: Final[frozenset[str]] = frozenset(
 """Headers a pass-through upstream never receives from the client as they are.
 
 The hop-by-hop ones (RFC 9110 section 7.6.1), and those the HTTP client sets itself for
-the body it sends (framing, host, expect). ``accept-encoding`` goes too: the body is
-relayed as received, and the client must be able to read it. ``proxy-authorization`` is
+the body it sends (framing, host, expect). `accept-encoding` goes too: the body is
+relayed as received, and the client must be able to read it. `proxy-authorization` is
 the credential of the proxy the client talks to, here the gateway (RFC 9110 section
-11.7.1), and ``cookie`` holds the cookies of the gateway's origin (a browser sends every
-``localhost`` cookie, whatever its port, to a gateway on ``localhost``); no provider
+11.7.1), and `cookie` holds the cookies of the gateway's origin (a browser sends every
+`localhost` cookie, whatever its port, to a gateway on `localhost`); no provider
 authenticates an API call with either. Every header named in the client's
-``Connection`` header goes as well (:func:`forwardable_headers`).
+`Connection` header goes as well (`forwardable_headers`).
 """
 
 
 def carries_secret(value: str, secrets: Collection[str]) -> bool:
-    """True if a header value is, or holds, one of ``secrets`` (``Bearer <token>`` included).
+    """True if a header value is, or holds, one of `secrets` (`Bearer <token>` included).
 
     A secret shorter than 8 characters counts only as the whole value or the whole part
     after an auth scheme, so that a short token does not match every header.
@@ -140,12 +140,12 @@ def forwardable_headers(
 ) -> dict[str, str]:
     """The client's headers that may go to a provider: never a gateway credential.
 
-    Dropped: :data:`HOP_BY_HOP_HEADERS`, every header the client names in its
-    ``Connection`` header (hop-by-hop for this connection, RFC 9110 section 7.6.1:
-    https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1), every ``cf-aig-*`` header
-    (the gateway's options and its ``cf-aig-authorization``), and any header whose value
-    carries one of the gateway's own tokens in ``withheld`` (the REST API's
-    ``Authorization: Bearer <token>``, a token copied into a universal step's headers
+    Dropped: `HOP_BY_HOP_HEADERS`, every header the client names in its
+    `Connection` header (hop-by-hop for this connection, RFC 9110 section 7.6.1:
+    https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1), every `cf-aig-*` header
+    (the gateway's options and its `cf-aig-authorization`), and any header whose value
+    carries one of the gateway's own tokens in `withheld` (the REST API's
+    `Authorization: Bearer <token>`, a token copied into a universal step's headers
     under another name). Names are compared without regard to case.
     """
     dropped = set(HOP_BY_HOP_HEADERS)
@@ -173,11 +173,11 @@ def is_credential(name: str) -> bool:
 
 
 def redact_headers(headers: Mapping[str, Any], secrets: Collection[str] = ()) -> dict[str, Any]:
-    """Headers with every credential's value replaced by :data:`REDACTED`.
+    """Headers with every credential's value replaced by `REDACTED`.
 
-    The values of those credentials, and ``secrets``, are also hidden inside the other
-    headers (a key copied into ``x-forward-me``), and so are credential query values in
-    them (``Referer: https://app.example/?token=...``).
+    The values of those credentials, and `secrets`, are also hidden inside the other
+    headers (a key copied into `x-forward-me`), and so are credential query values in
+    them (`Referer: https://app.example/?token=...`).
     """
     found = credential_values(headers) | set(secrets)
     return {
@@ -202,11 +202,11 @@ def credential_values(
 ) -> set[str]:
     """The values of every credential in a request: head, query, credentials in the body.
 
-    ``body`` is parsed JSON: its ``headers`` objects at any depth (a universal body, an
+    `body` is parsed JSON: its `headers` objects at any depth (a universal body, an
     array of steps or a single one), in a JSON object its own top-level fields named as
-    credentials (``{"api_key": ...}``), and the credential query values in any of its
-    strings (a step's ``endpoint`` with ``?key=...``, a URL in a prompt); header and
-    query values are searched for such query values too. A value such as ``Bearer sk-...`` yields the
+    credentials (`{"api_key": ...}`), and the credential query values in any of its
+    strings (a step's `endpoint` with `?key=...`, a URL in a prompt); header and
+    query values are searched for such query values too. A value such as `Bearer sk-...` yields the
     part after the scheme.
     """
     found: set[str] = set()
@@ -241,7 +241,7 @@ def credential_values(
 
 
 def _query_credentials(data: bytes) -> dict[bytes, list[bytes]]:
-    """Each credential query parameter's name in ``data``, with how it is introduced there."""
+    """Each credential query parameter's name in `data`, with how it is introduced there."""
     names: set[bytes] = set()
     for pattern in _QUERY_NAMES:
         names.update(pattern.findall(data))
@@ -254,10 +254,10 @@ def _query_credentials(data: bytes) -> dict[bytes, list[bytes]]:
 
 
 def query_credential_values(text: str) -> set[str]:
-    """The values of credential query parameters written anywhere in ``text``.
+    """The values of credential query parameters written anywhere in `text`.
 
-    Each value as written and percent-decoded (``key=a%2Bb`` yields ``a%2Bb`` and
-    ``a+b``), so that either form is found elsewhere.
+    Each value as written and percent-decoded (`key=a%2Bb` yields `a%2Bb` and
+    `a+b`), so that either form is found elsewhere.
     """
     if "=" not in text:
         return set()
@@ -277,11 +277,11 @@ def query_credential_values(text: str) -> set[str]:
 
 
 def redact_query_values(text: str) -> str:
-    """``text`` with the value of every credential query parameter in it as :data:`REDACTED`.
+    """`text` with the value of every credential query parameter in it as `REDACTED`.
 
-    ``see https://h/p?x=1&access_token=abc`` -> ``see https://h/p?x=1&access_token=[REDACTED]``;
-    a universal step's ``endpoint`` ``v1beta/...:generateContent?key=...`` likewise, and
-    a form body's first parameter. A name is a credential by :func:`is_credential`, after
+    `see https://h/p?x=1&access_token=abc` -> `see https://h/p?x=1&access_token=[REDACTED]`;
+    a universal step's `endpoint` `v1beta/...:generateContent?key=...` likewise, and
+    a form body's first parameter. A name is a credential by `is_credential`, after
     percent-decoding.
     """
     if "=" not in text:
@@ -292,7 +292,7 @@ def redact_query_values(text: str) -> str:
 
 
 def redact_query_values_bytes(data: bytes) -> bytes:
-    """:func:`redact_query_values` on UTF-8 (or ASCII) bytes, such as a raw JSON body.
+    """`redact_query_values` on UTF-8 (or ASCII) bytes, such as a raw JSON body.
 
     The credential names present are found first; each is then replaced through a
     literal pattern with a literal replacement (no Python call per match), so that a
@@ -335,7 +335,7 @@ def credential_fields(body: Any) -> dict[str, str]:
 
 
 def _header_objects(data: Any, depth: int = 0) -> Iterable[dict[str, Any]]:
-    """Every ``headers`` object inside parsed JSON (a universal body and its steps)."""
+    """Every `headers` object inside parsed JSON (a universal body and its steps)."""
     if depth > 64:
         return
     if isinstance(data, dict):
@@ -350,13 +350,13 @@ def _header_objects(data: Any, depth: int = 0) -> Iterable[dict[str, Any]]:
 
 
 def redact_json(data: Any, depth: int = 0) -> Any:
-    """Parsed JSON with every ``headers`` object's credentials redacted (a copy).
+    """Parsed JSON with every `headers` object's credentials redacted (a copy).
 
-    A top-level field named as a credential (``{"api_key": ...}``) is redacted too, and
-    so is every credential query value in a string (:func:`redact_query_values`: a
-    step's ``endpoint`` ``...?key=...``, a URL in a prompt).
+    A top-level field named as a credential (`{"api_key": ...}`) is redacted too, and
+    so is every credential query value in a string (`redact_query_values`: a
+    step's `endpoint` `...?key=...`, a URL in a prompt).
 
-    Past 64 levels the rest is shown as :data:`REDACTED`: nothing that deep is read as
+    Past 64 levels the rest is shown as `REDACTED`: nothing that deep is read as
     headers, and nothing unread is shown.
     """
     if depth > 64:
@@ -393,7 +393,7 @@ def parse_json_body(body: bytes) -> Any:
 
 
 def scrub(text: str, secrets: Collection[str]) -> str:
-    """``text`` with every occurrence of each secret (8 characters or more) redacted."""
+    """`text` with every occurrence of each secret (8 characters or more) redacted."""
     for value in sorted(secrets, key=len, reverse=True):
         if len(value) >= _MIN_SCRUB_CHARS and value in text:
             text = text.replace(value, REDACTED)
@@ -401,7 +401,7 @@ def scrub(text: str, secrets: Collection[str]) -> str:
 
 
 def scrub_bytes(data: bytes, secrets: Collection[str]) -> bytes:
-    """:func:`scrub` and :func:`redact_query_values` on a body, in the body's own encoding.
+    """`scrub` and `redact_query_values` on a body, in the body's own encoding.
 
     UTF-8 (the usual case) is searched as bytes; a body in UTF-16 or UTF-32 (which JSON
     allows, RFC 8259 section 8.1) is decoded, scrubbed and encoded again (only when
@@ -428,8 +428,8 @@ def scrub_bytes(data: bytes, secrets: Collection[str]) -> bytes:
 def redact_body_text(body: bytes, secrets: Collection[str] = ()) -> str:
     """A request body as text for display, credentials hidden whatever its shape or encoding.
 
-    JSON (any encoding) is shown re-serialised with every ``headers`` object and every
-    credential query value redacted; the values of those credentials, and ``secrets``,
+    JSON (any encoding) is shown re-serialised with every `headers` object and every
+    credential query value redacted; the values of those credentials, and `secrets`,
     are then hidden wherever else they appear in the text. Other text (a form body) gets
     its credential query values redacted too.
     """
@@ -447,10 +447,10 @@ def redact_body_text(body: bytes, secrets: Collection[str] = ()) -> str:
 
 
 def mask_url(url: str) -> str:
-    """The URL with its userinfo password and credential query values as ``***``.
+    """The URL with its userinfo password and credential query values as `***`.
 
-    ``redis://:pw@host/0`` -> ``redis://:***@host/0``; ``http://u:pw@h`` -> ``http://u:***@h``;
-    ``redis://h/0?password=pw`` -> ``redis://h/0?password=***``.
+    `redis://:pw@host/0` -> `redis://:***@host/0`; `http://u:pw@h` -> `http://u:***@h`;
+    `redis://h/0?password=pw` -> `redis://h/0?password=***`.
     """
     try:
         parts = urlsplit(url)
@@ -471,5 +471,5 @@ def mask_url(url: str) -> str:
 
 
 def mask_urls(text: str) -> str:
-    """``text`` (an error message, a warning) with every URL in it passed through :func:`mask_url`."""
+    """`text` (an error message, a warning) with every URL in it passed through `mask_url`."""
     return _URL.sub(lambda m: mask_url(m.group(0)), text)

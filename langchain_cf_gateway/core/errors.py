@@ -1,38 +1,40 @@
 """Errors: bad input found before sending, and errors the gateway answered with.
 
-The whole tree, so that one look shows what to catch::
+The whole tree, so that one look shows what to catch:
 
-    ValueError
-     └── GatewayInputError              bad input, raised before anything is sent
-          ├── ConfigError               account id, gateway id, token, base URL, config file
-          │    └── MissingAccountIdError   no account id in the arguments, environment or file
-          ├── InvalidModelIdError       a model id the grammar does not accept
-          └── InvalidOptionError        a gateway option out of bounds (names the field)
+```python
+ValueError
+ └── GatewayInputError              bad input, raised before anything is sent
+      ├── ConfigError               account id, gateway id, token, base URL, config file
+      │    └── MissingAccountIdError   no account id in the arguments, environment or file
+      ├── InvalidModelIdError       a model id the grammar does not accept
+      └── InvalidOptionError        a gateway option out of bounds (names the field)
 
-    Exception
-     └── GatewayError                   an HTTP error answer (status, code, message, log id)
-          ├── GatewayAuthenticationError   2009, or 401 from the gateway
-          ├── GatewayNotFoundError         2001: the gateway id does not exist
-          ├── InvalidProviderError         2008: unknown provider slug
-          ├── GatewayRateLimitError        2003 gateway rate limit, 2041 spend limit, any 429
-          ├── ContentBlockedError          2016, 2017 guardrails; 2029, 2030 DLP
-          ├── InsufficientCreditsError     2021: Unified Billing has no credits left
-          ├── UnknownByokAliasError        2040: no stored key under that alias
-          ├── ModelNotFoundError           7003: the model (or path) does not exist
-          ├── ProviderError                the upstream's own error, passed through unchanged
-          │    └── ProviderUnavailableError   5xx from the upstream (retryable)
-          ├── GatewayTimeoutError          no whole answer by the caller's deadline
-          └── InvalidResponseError         an answer that breaks the protocol: not JSON, the
-               │                           wrong shape, a stream that ended before its end
-               └── ResponseTooLargeError   a body past the client's cap (max_response_bytes)
+Exception
+ └── GatewayError                   an HTTP error answer (status, code, message, log id)
+      ├── GatewayAuthenticationError   2009, or 401 from the gateway
+      ├── GatewayNotFoundError         2001: the gateway id does not exist
+      ├── InvalidProviderError         2008: unknown provider slug
+      ├── GatewayRateLimitError        2003 gateway rate limit, 2041 spend limit, any 429
+      ├── ContentBlockedError          2016, 2017 guardrails; 2029, 2030 DLP
+      ├── InsufficientCreditsError     2021: Unified Billing has no credits left
+      ├── UnknownByokAliasError        2040: no stored key under that alias
+      ├── ModelNotFoundError           7003: the model (or path) does not exist
+      ├── ProviderError                the upstream's own error, passed through unchanged
+      │    └── ProviderUnavailableError   5xx from the upstream (retryable)
+      ├── GatewayTimeoutError          no whole answer by the caller's deadline
+      └── InvalidResponseError         an answer that breaks the protocol: not JSON, the
+           │                           wrong shape, a stream that ended before its end
+           └── ResponseTooLargeError   a body past the client's cap (max_response_bytes)
+```
 
-``GatewayError.retryable`` says whether sending the same request again can help
-(429 and 5xx, and 7013 scanner unavailable). :func:`error_from_response` turns
-``(status, headers, body)`` into the right class; it is a pure function.
+`GatewayError.retryable` says whether sending the same request again can help
+(429 and 5xx, and 7013 scanner unavailable). `error_from_response` turns
+`(status, headers, body)` into the right class; it is a pure function.
 
 Error bodies may echo credentials ("Incorrect API key provided: sk-..."); what an error
-shows (its message, ``body``) has them masked by :func:`redact`: the exact credentials
-the client sent (:func:`credentials_of`) and anything shaped like a key.
+shows (its message, `body`) has them masked by `redact`: the exact credentials
+the client sent (`credentials_of`) and anything shaped like a key.
 """
 
 from __future__ import annotations
@@ -59,16 +61,16 @@ class ConfigError(GatewayInputError):
 class MissingAccountIdError(ConfigError):
     """No account id anywhere: not in the arguments, the environment or the config file.
 
-    Its own class so that a dry run (``cf-aig route``) can tell "none given" from "malformed".
+    Its own class so that a dry run (`cf-aig route`) can tell "none given" from "malformed".
     """
 
 
 class InvalidModelIdError(GatewayInputError):
-    """A model id that does not follow ``{provider}/{model}``, ``dynamic/{route}``..."""
+    """A model id that does not follow `{provider}/{model}`, `dynamic/{route}`..."""
 
 
 class InvalidOptionError(GatewayInputError):
-    """A gateway option outside its documented bounds; ``field`` names it."""
+    """A gateway option outside its documented bounds; `field` names it."""
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
@@ -76,7 +78,7 @@ class InvalidOptionError(GatewayInputError):
 
 
 def wrapped_input_error(exc: ValueError) -> GatewayInputError | None:
-    """The core input error a pydantic ``ValidationError`` wraps, if it wraps one.
+    """The core input error a pydantic `ValidationError` wraps, if it wraps one.
 
     A validator that raises one of ours inside a pydantic model comes out wrapped; the
     integrations re-raise the original, which names the fix, instead of the wrapper.
@@ -137,7 +139,7 @@ def credentials_of(
     *also: str | None,
 ) -> tuple[str, ...]:
     """The credentials a request carries: credential header values (and the part after
-    ``Bearer``), credential query values (Gemini's ``?key=``), and ``also``."""
+    `Bearer`), credential query values (Gemini's `?key=`), and `also`."""
     found: list[str] = [value for value in also if value]
     items = headers.items() if isinstance(headers, Mapping) else (headers or ())
     for name, value in items:
@@ -153,8 +155,8 @@ def credentials_of(
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with ``secrets`` and anything shaped like a key (``sk-...``, ``AIza...``,
-    ``Bearer <value>``) replaced by ``[redacted]``."""
+    """`text` with `secrets` and anything shaped like a key (`sk-...`, `AIza...`,
+    `Bearer <value>`) replaced by `[redacted]`."""
     for secret in sorted(set(secrets), key=len, reverse=True):
         if len(secret) >= _MIN_SECRET_CHARS and secret in text:
             text = text.replace(secret, REDACTED)
@@ -166,7 +168,7 @@ _REDACT_MAX_DEPTH: Final = 64
 
 
 def redact_body(body: Any, secrets: Iterable[str] = (), _depth: int = 0) -> Any:
-    """A parsed body (JSON values) with every string, key included, passed through :func:`redact`."""
+    """A parsed body (JSON values) with every string, key included, passed through `redact`."""
     secrets = tuple(secrets)
     if isinstance(body, str):
         return redact(body, secrets)
@@ -286,9 +288,9 @@ class ProviderUnavailableError(ProviderError):
 
 
 class GatewayTimeoutError(GatewayError):
-    """No whole answer by the deadline the caller set (``stream_timeout``, LiteLLM's ``timeout``).
+    """No whole answer by the deadline the caller set (`stream_timeout`, LiteLLM's `timeout`).
 
-    ``status_code`` is 408, as for a request timeout. Not a builtin ``TimeoutError``:
+    `status_code` is 408, as for a request timeout. Not a builtin `TimeoutError`:
     frameworks read that as their own timeouts firing (langchain-openai's chunk timeout).
     """
 
@@ -302,8 +304,8 @@ class InvalidResponseError(GatewayError):
     """An answer that breaks the protocol, so no result can be trusted from it.
 
     A 2xx body that is not JSON or not the documented shape, or a stream that ended
-    without ``data: [DONE]`` and a finish reason: raised instead of returning a partial or
-    empty result. ``status_code`` is the HTTP status the answer came with (usually 200).
+    without `data: [DONE]` and a finish reason: raised instead of returning a partial or
+    empty result. `status_code` is the HTTP status the answer came with (usually 200).
     """
 
     hint = "The answer was cut off or corrupted on its way; the request may be sent again"
@@ -316,8 +318,8 @@ class InvalidResponseError(GatewayError):
 class ResponseTooLargeError(InvalidResponseError):
     """A response body past the client's cap: reading stopped there, nothing of it is used.
 
-    ``max_bytes`` is the cap; compressed bodies count as they inflate, so a small gzip
-    body that inflates past the cap is refused too. ``status_code`` is the HTTP status
+    `max_bytes` is the cap; compressed bodies count as they inflate, so a small gzip
+    body that inflates past the cap is refused too. `status_code` is the HTTP status
     the answer came with.
     """
 
@@ -435,8 +437,8 @@ def error_from_response(
 ) -> GatewayError:
     """The exception for an error answer: gateway codes first, then the HTTP status.
 
-    ``secrets`` (the credentials the request carried, see :func:`credentials_of`) and
-    anything shaped like a key are masked in the message and the parsed ``body``.
+    `secrets` (the credentials the request carried, see `credentials_of`) and
+    anything shaped like a key are masked in the message and the parsed `body`.
     """
     parsed = redact_body(_parse_body(body), secrets)
     log_id = _header(headers, Header.LOG_ID)

@@ -21,7 +21,7 @@ GATEWAY_INFO_KEYS = (
     "model",
     "provider",
 )
-"""The keys of :meth:`GatewayInfo.as_dict`, the same on every call path and integration."""
+"""The keys of `GatewayInfo.as_dict`, the same on every call path and integration."""
 
 
 class GatewayInfo(NamedTuple):
@@ -34,13 +34,13 @@ class GatewayInfo(NamedTuple):
     step: int | None = None
     """Index of the universal-endpoint step that answered (0 for the first)."""
     model: str | None = None
-    """Model a dynamic route chose (``cf-aig-model``)."""
+    """Model a dynamic route chose (`cf-aig-model`)."""
     provider: str | None = None
-    """Provider a dynamic route chose (``cf-aig-provider``)."""
+    """Provider a dynamic route chose (`cf-aig-provider`)."""
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str] | None) -> GatewayInfo:
-        """Parse from any header mapping: ``httpx.Headers``, or a dict in any letter case."""
+        """Parse from any header mapping: `httpx.Headers`, or a dict in any letter case."""
         if not headers:
             return _EMPTY
         get = headers.get
@@ -85,16 +85,16 @@ class GatewayInfo(NamedTuple):
         )
 
     def as_dict(self) -> dict[str, Any]:
-        """A plain dict with exactly the keys of :data:`GATEWAY_INFO_KEYS`."""
+        """A plain dict with exactly the keys of `GATEWAY_INFO_KEYS`."""
         return self._asdict()
 
     def with_defaults(
         self, *, model: str | None, provider: str | None, step: int | None
     ) -> GatewayInfo:
-        """Fill ``model``, ``provider`` and ``step`` where the gateway did not say.
+        """Fill `model`, `provider` and `step` where the gateway did not say.
 
         The gateway names model and provider only for dynamic routes; for a plain call we
-        know what we asked for, and for a fallback chain ``step`` picks the step that answered.
+        know what we asked for, and for a fallback chain `step` picks the step that answered.
         """
         return self._replace(
             model=self.model or model,

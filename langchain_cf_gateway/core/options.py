@@ -1,11 +1,11 @@
-"""Per-request gateway controls: ``GatewayOptions`` -> ``cf-aig-*`` headers.
+"""Per-request gateway controls: `GatewayOptions` -> `cf-aig-*` headers.
 
 https://developers.cloudflare.com/ai-gateway/glossary/
 
 Every field is optional; an unset field sends no header, so the gateway's own
 setting applies. Bounds are checked when the options are built, which is before
-anything is sent; a bad value raises :class:`InvalidOptionError` (a
-``ValueError``) naming the field and the allowed range. The headers are rendered
+anything is sent; a bad value raises `InvalidOptionError` (a
+`ValueError`) naming the field and the allowed range. The headers are rendered
 once per options object and reused.
 """
 
@@ -28,40 +28,40 @@ _COST_KEYS = ("per_token_in", "per_token_out", "per_cache_read_token", "per_cach
 
 
 class GatewayOptions(BaseModel):
-    """Per-call gateway controls, each mapped to one ``cf-aig-*`` request header."""
+    """Per-call gateway controls, each mapped to one `cf-aig-*` request header."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     cache_ttl: int | None = None
-    """``cf-aig-cache-ttl``: seconds, 60 to 2,592,000 (30 days)."""
+    """`cf-aig-cache-ttl`: seconds, 60 to 2,592,000 (30 days)."""
     skip_cache: bool | None = None
-    """``cf-aig-skip-cache: true``: bypass the cache for this request."""
+    """`cf-aig-skip-cache: true`: bypass the cache for this request."""
     cache_key: str | None = None
-    """``cf-aig-cache-key``: replaces the gateway's cache key."""
+    """`cf-aig-cache-key`: replaces the gateway's cache key."""
     metadata: dict[str, MetadataValue] | None = None
-    """``cf-aig-metadata``: at most 5 entries of string, number or boolean; no ``cf.`` keys."""
+    """`cf-aig-metadata`: at most 5 entries of string, number or boolean; no `cf.` keys."""
     collect_log: bool | None = None
-    """``cf-aig-collect-log``: ``false`` drops the log of this request."""
+    """`cf-aig-collect-log`: `false` drops the log of this request."""
     collect_log_payload: bool | None = None
-    """``cf-aig-collect-log-payload``: ``false`` keeps the log but not the bodies."""
+    """`cf-aig-collect-log-payload`: `false` keeps the log but not the bodies."""
     event_id: str | None = None
-    """``cf-aig-event-id``: your id for this request, echoed back and stored in the log."""
+    """`cf-aig-event-id`: your id for this request, echoed back and stored in the log."""
     request_timeout_ms: int | None = None
-    """``cf-aig-request-timeout``: milliseconds to the first byte of the answer."""
+    """`cf-aig-request-timeout`: milliseconds to the first byte of the answer."""
     max_attempts: int | None = None
-    """``cf-aig-max-attempts``: 1 to 5."""
+    """`cf-aig-max-attempts`: 1 to 5."""
     retry_delay_ms: int | None = None
-    """``cf-aig-retry-delay``: 0 to 5000 ms."""
+    """`cf-aig-retry-delay`: 0 to 5000 ms."""
     backoff: Backoff | None = None
-    """``cf-aig-backoff``: constant, linear or exponential."""
+    """`cf-aig-backoff`: constant, linear or exponential."""
     custom_cost: dict[str, float] | None = None
-    """``cf-aig-custom-cost``: ``per_token_in``, ``per_token_out`` (and cache rates), or ``total_cost``."""
+    """`cf-aig-custom-cost`: `per_token_in`, `per_token_out` (and cache rates), or `total_cost`."""
     byok_alias: str | None = None
-    """``cf-aig-byok-alias``: which stored provider key to use."""
+    """`cf-aig-byok-alias`: which stored provider key to use."""
     zdr: bool | None = None
-    """``cf-aig-zdr``: zero data retention (Unified Billing only)."""
+    """`cf-aig-zdr`: zero data retention (Unified Billing only)."""
     no_wholesale: bool | None = None
-    """``cf-aig-no-wholesale: true``: never fall back to Unified Billing."""
+    """`cf-aig-no-wholesale: true`: never fall back to Unified Billing."""
 
     _headers: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -162,15 +162,15 @@ class GatewayOptions(BaseModel):
         return h
 
     def to_headers(self) -> dict[str, str]:
-        """The ``cf-aig-*`` headers, a fresh dict each call (rendered once, copied)."""
+        """The `cf-aig-*` headers, a fresh dict each call (rendered once, copied)."""
         return dict(self._headers)
 
     def step_headers(self) -> dict[str, str]:
-        """Headers of a universal-endpoint step: all but what goes in the step's ``config``."""
+        """Headers of a universal-endpoint step: all but what goes in the step's `config`."""
         return {k: v for k, v in self._headers.items() if k not in _STEP_CONFIG_HEADERS}
 
     def step_config(self) -> dict[str, Any]:
-        """The universal endpoint's per-step ``config`` object.
+        """The universal endpoint's per-step `config` object.
 
         https://developers.cloudflare.com/ai-gateway/usage/universal/
         """
@@ -186,7 +186,7 @@ class GatewayOptions(BaseModel):
         return config
 
     def merge(self, override: GatewayOptions | Mapping[str, Any] | None) -> GatewayOptions:
-        """These options with ``override``'s set fields on top; metadata merges key by key."""
+        """These options with `override`'s set fields on top; metadata merges key by key."""
         other = coerce_options(override)
         if other is None or not other.model_fields_set:
             return self
@@ -203,9 +203,9 @@ class GatewayOptions(BaseModel):
     def model_copy(
         self, *, update: Mapping[str, Any] | None = None, deep: bool = False
     ) -> GatewayOptions:
-        """A copy; with ``update``, validated and rendered again like a new object.
+        """A copy; with `update`, validated and rendered again like a new object.
 
-        Pydantic's own ``model_copy(update=...)`` skips validation, which would let an
+        Pydantic's own `model_copy(update=...)` skips validation, which would let an
         out-of-bounds value through and keep the headers of the original.
         """
         if not update:
@@ -218,7 +218,7 @@ class GatewayOptions(BaseModel):
 
 
 def coerce_options(value: GatewayOptions | Mapping[str, Any] | None) -> GatewayOptions | None:
-    """Options from a ``GatewayOptions``, a dict of its fields, or None."""
+    """Options from a `GatewayOptions`, a dict of its fields, or None."""
     if value is None or isinstance(value, GatewayOptions):
         return value
     if not isinstance(value, Mapping):

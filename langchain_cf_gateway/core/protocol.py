@@ -27,7 +27,7 @@ https://developers.cloudflare.com/api/resources/ai_gateway/
 """
 
 DEFAULT_GATEWAY_ID: Final = "default"
-"""Cloudflare creates the gateway ``default`` on the first authenticated request.
+"""Cloudflare creates the gateway `default` on the first authenticated request.
 
 https://developers.cloudflare.com/ai-gateway/configuration/manage-gateway/
 """
@@ -107,21 +107,21 @@ class Bounds:
     """Most steps one universal request may have (the local gateway's choice, so that one
     request cannot fan out into thousands of upstream calls and log rows)."""
     STEP_HEADERS_MAX: Final = 100
-    """Most entries a universal step's ``headers`` object may have (the local gateway's choice)."""
+    """Most entries a universal step's `headers` object may have (the local gateway's choice)."""
     GATEWAY_ID_MAX_CHARS: Final = 64
     GATEWAY_ID_PATTERN: Final = r"^[a-z0-9_]+(?:-[a-z0-9_]+)*$"
     """A gateway id the management API creates: lowercase words joined by single dashes
-    (the ``id`` of ``POST /accounts/{account_id}/ai-gateway/gateways`` in Cloudflare's API
-    schema, github.com/cloudflare/api-schemas ``openapi.json``)."""
+    (the `id` of `POST /accounts/{account_id}/ai-gateway/gateways` in Cloudflare's API
+    schema, github.com/cloudflare/api-schemas `openapi.json`)."""
     # Gateway settings of the management API:
     # https://developers.cloudflare.com/api/resources/ai_gateway/
     RATE_LIMIT_TECHNIQUES: Final = ("fixed", "sliding")
     GATEWAY_RETRY_DELAY_MAX_MS: Final = 60_000
-    """A gateway's ``retry_delay`` setting: "Delay between retry attempts in milliseconds
-    (0-60000)" (cloudflare-python ``src/cloudflare/types/ai_gateway/ai_gateway_update_params.py``);
-    the per-request ``cf-aig-retry-delay`` header keeps :attr:`RETRY_DELAY_MAX_MS`."""
+    """A gateway's `retry_delay` setting: "Delay between retry attempts in milliseconds
+    (0-60000)" (cloudflare-python `src/cloudflare/types/ai_gateway/ai_gateway_update_params.py`);
+    the per-request `cf-aig-retry-delay` header keeps `RETRY_DELAY_MAX_MS`."""
     WORKERS_AI_BILLING_MODES: Final = ("postpaid", "unified")
-    """``workers_ai_billing_mode`` (cloudflare-python ``ai_gateway_update_params.py``)."""
+    """`workers_ai_billing_mode` (cloudflare-python `ai_gateway_update_params.py`)."""
     LOG_MANAGEMENT_MIN: Final = 10_000
     LOG_MANAGEMENT_MAX: Final = 10_000_000
     LOG_MANAGEMENT_STRATEGIES: Final = ("STOP_INSERTING", "DELETE_OLDEST")
@@ -132,13 +132,13 @@ class Bounds:
 class HeaderSyntax:
     """What may travel as an HTTP header, per RFC 9110 (https://www.rfc-editor.org/rfc/rfc9110).
 
-    - ``NAME``: a field name is a ``token`` (section 5.1, 5.6.2): letters, digits and
-      ``!#$%&'*+-.^_`|~``; no space, colon or control character.
-    - ``WIRE_VALUE``: a field value as bytes on the wire, read as latin-1 (section 5.5):
-      visible ASCII, space, tab and ``obs-text`` (0x80-0xFF, which is how UTF-8 arrives);
+    - `NAME`: a field name is a `token` (section 5.1, 5.6.2): letters, digits and
+      ``!#$%&'*+-.^_`|~`; no space, colon or control character.
+    - `WIRE_VALUE`: a field value as bytes on the wire, read as latin-1 (section 5.5):
+      visible ASCII, space, tab and `obs-text` (0x80-0xFF, which is how UTF-8 arrives);
       no CR, LF, NUL, other C0 control or DEL.
-    - ``TEXT_VALUE``: a header value given as text (a universal step's ``headers``,
-      a step ``config`` string): printable latin-1, i.e. the wire rule without the C1
+    - `TEXT_VALUE`: a header value given as text (a universal step's `headers`,
+      a step `config`` string): printable latin-1, i.e. the wire rule without the C1
       controls U+0080-U+009F; anything outside latin-1 cannot be written as a header.
     """
 
@@ -179,11 +179,11 @@ class LogsApi:
         "dlp_action",
         "user_agent",
     )
-    """Keys of ``filters[]`` entries (cloudflare-python
-    ``src/cloudflare/types/ai_gateway/log_list_params.py``); Cloudflare answers 7001 to any other."""
+    """Keys of `filters[]` entries (cloudflare-python
+    `src/cloudflare/types/ai_gateway/log_list_params.py`); Cloudflare answers 7001 to any other."""
     FILTER_OPERATORS: Final = ("eq", "neq", "contains", "lt", "gt")
     ORDER_BY: Final = ("created_at", "provider", "model", "model_type", "success", "cached")
-    """``order_by`` of the logs list (``log_list_params.py``)."""
+    """`order_by` of the logs list (`log_list_params.py`)."""
     DELETE_ORDER_BY: Final = (
         *ORDER_BY,
         "cost",
@@ -192,27 +192,27 @@ class LogsApi:
         "duration",
         "feedback",
     )
-    """``order_by`` of the logs delete, which takes more than the list (``log_delete_params.py``;
+    """`order_by` of the logs delete, which takes more than the list (`log_delete_params.py`;
     https://developers.cloudflare.com/api/resources/ai_gateway/subresources/logs/methods/delete)."""
     ORDER_DIRECTIONS: Final = ("asc", "desc")
     DELETE_DEFAULT_DIRECTION: Final = "asc"
-    """A delete with ``limit`` and no direction removes the oldest rows first (the API schema's
-    default ``order_by_direction`` of the delete)."""
+    """A delete with `limit` and no direction removes the oldest rows first (the API schema's
+    default `order_by_direction` of the delete)."""
     PER_PAGE_MAX: Final = 50
-    """``per_page`` of the logs list is 1 to 50 in the API schema."""
+    """`per_page` of the logs list is 1 to 50 in the API schema."""
     DELETE_LIMIT_MAX: Final = 10_000
-    """``limit`` of the logs delete: 1 to 10000 (API reference of the delete, above)."""
+    """`limit` of the logs delete: 1 to 10000 (API reference of the delete, above)."""
     FEEDBACK_VALUES: Final = (-1, 1)
     """Thumbs down and thumbs up, as the human-feedback docs send them."""
     FEEDBACK_MIN: Final = -1
     FEEDBACK_MAX: Final = 1
-    """The PATCH of a log takes any number in this range (``log_edit_params.py`` types it a float)."""
+    """The PATCH of a log takes any number in this range (`log_edit_params.py` types it a float)."""
     SCORE_MIN: Final = 0
     SCORE_MAX: Final = 100
 
 
 class ApiErrorCode(IntEnum):
-    """Codes in the ``errors[]`` of management API answers (v4 envelope).
+    """Codes in the `errors[]` of management API answers (v4 envelope).
 
     https://developers.cloudflare.com/api/resources/ai_gateway/
 
@@ -315,7 +315,7 @@ ERROR_MESSAGE: Final[dict[ErrorCode, str]] = {
 def gateway_error_body(code: ErrorCode, message: str | None = None) -> dict[str, object]:
     """The body shape of a gateway-made error, as the local gateway sends it.
 
-    Cloudflare documents ``name`` and ``internalCode``
+    Cloudflare documents `name` and `internalCode`
     (https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/);
     the rest is as observed.
     """

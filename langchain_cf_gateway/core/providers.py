@@ -18,15 +18,15 @@ from typing import Final
 @dataclass(frozen=True, slots=True)
 class Provider:
     slug: str
-    """The path segment after ``/{gateway_id}/`` (``google-ai-studio``)."""
+    """The path segment after `/{gateway_id}/` (`google-ai-studio`)."""
     aliases: tuple[str, ...] = ()
-    """Other names accepted in model ids (``google`` for ``google-ai-studio``)."""
+    """Other names accepted in model ids (`google` for `google-ai-studio`)."""
     compat_prefix: str | None = None
     """Model prefix on the compat endpoint, or None if compat does not serve it."""
     chat_path: str | None = None
-    """Path of its OpenAI-compatible chat API after ``/{slug}/``, if it has one."""
+    """Path of its OpenAI-compatible chat API after `/{slug}/`, if it has one."""
     embeddings_path: str | None = None
-    """Path of its OpenAI-compatible embeddings API after ``/{slug}/``, if it has one."""
+    """Path of its OpenAI-compatible embeddings API after `/{slug}/`, if it has one."""
     native_path: str | None = None
     """Its own (non-OpenAI) main path, for documentation and the local gateway."""
     auth_header: str = "authorization"
@@ -34,7 +34,7 @@ class Provider:
     auth_scheme: str = "Bearer"
     """Prefix of the key in that header ('' for a bare key)."""
     rest_prefix: str | None = None
-    """Model prefix on the REST API (``/ai/v1/chat/completions``), if it serves it."""
+    """Model prefix on the REST API (`/ai/v1/chat/completions`), if it serves it."""
 
     @property
     def openai_compatible(self) -> bool:
@@ -156,18 +156,18 @@ PROVIDERS: Final[tuple[Provider, ...]] = (
 )
 
 CUSTOM_SLUG: Final = re.compile(r"^custom-[a-z0-9][a-z0-9_-]*$")
-"""A custom provider's slug: ``custom-`` then lowercase letters, digits, '-' or '_'."""
+"""A custom provider's slug: `custom-` then lowercase letters, digits, '-' or '_'."""
 
 _BY_NAME: Final[dict[str, Provider]] = {name: p for p in PROVIDERS for name in (p.slug, *p.aliases)}
 
 
 def custom_provider(slug: str) -> Provider:
-    """The row of a custom provider ``custom-{slug}``.
+    """The row of a custom provider `custom-{slug}`.
 
     https://developers.cloudflare.com/ai-gateway/configuration/custom-providers/
 
-    A custom provider forwards ``/custom-{slug}/{path}`` to ``{its base_url}/{path}``; we
-    assume its API is OpenAI-compatible with ``chat/completions`` and ``embeddings``
+    A custom provider forwards `/custom-{slug}/{path}` to `{its base_url}/{path}`; we
+    assume its API is OpenAI-compatible with `chat/completions` and `embeddings`
     directly under that base URL, which is how such providers are usually registered.
     """
     name = slug if slug.startswith(CUSTOM_PREFIX) else CUSTOM_PREFIX + slug
@@ -180,7 +180,7 @@ def custom_provider(slug: str) -> Provider:
 
 
 def find_provider(name: str) -> Provider | None:
-    """The row for a slug, alias or ``custom-{slug}``, case-insensitively; None if unknown."""
+    """The row for a slug, alias or `custom-{slug}`, case-insensitively; None if unknown."""
     key = name.strip().lower()
     row = _BY_NAME.get(key)
     # The slug becomes a path segment: '?', '#', '%' or '\\' in it would move the rest of

@@ -1,24 +1,26 @@
 """Model ids -> routes: the URL, the model string the body carries, the headers it needs.
 
-Model id grammar::
+Model id grammar:
 
-    {provider}/{model}          openai/gpt-4o-mini, google/gemini-2.5-flash (alias of
-                                google-ai-studio), groq/llama-3.1-8b-instant
-    workers-ai/@cf/{...}        workers-ai/@cf/meta/llama-3.1-8b-instruct
-    @cf/{...}                   the same, Workers AI implied
-    dynamic/{route}             a dynamic route of the gateway (compat only)
-    custom-{slug}/{model}       a custom provider of the gateway
+```python
+{provider}/{model}          openai/gpt-4o-mini, google/gemini-2.5-flash (alias of
+                            google-ai-studio), groq/llama-3.1-8b-instant
+workers-ai/@cf/{...}        workers-ai/@cf/meta/llama-3.1-8b-instruct
+@cf/{...}                   the same, Workers AI implied
+dynamic/{route}             a dynamic route of the gateway (compat only)
+custom-{slug}/{model}       a custom provider of the gateway
+```
 
 Endpoints (https://developers.cloudflare.com/ai-gateway/usage/chat-completion/,
 https://developers.cloudflare.com/ai-gateway/usage/providers/,
 https://developers.cloudflare.com/ai-gateway/usage/universal/):
 
-``compat``  ``{host}/v1/{acct}/{gw}/compat/chat/completions``, body model ``{prefix}/{model}``.
-``native``  ``{host}/v1/{acct}/{gw}/{slug}/{path}``, body model bare; only providers whose API
+`compat`  `{host}/v1/{acct}/{gw}/compat/chat/completions`, body model `{prefix}/{model}`.
+`native`  `{host}/v1/{acct}/{gw}/{slug}/{path}`, body model bare; only providers whose API
             is OpenAI-compatible.
-``rest``    ``https://api.cloudflare.com/client/v4/accounts/{acct}/ai/v1/chat/completions`` with
-            ``cf-aig-gateway-id`` and ``Authorization: Bearer <token>``.
-universal   ``POST {host}/v1/{acct}/{gw}`` with a JSON array of steps, for fallbacks.
+`rest`    `https://api.cloudflare.com/client/v4/accounts/{acct}/ai/v1/chat/completions` with
+            `cf-aig-gateway-id` and `Authorization: Bearer <token>`.
+universal   `POST {host}/v1/{acct}/{gw}` with a JSON array of steps, for fallbacks.
 """
 
 from __future__ import annotations
@@ -58,12 +60,12 @@ class ModelRef:
     provider: Provider | None
     """None for a dynamic route."""
     model: str
-    """The provider's model name (``gpt-4o-mini``, ``@cf/meta/...``), or the route name."""
+    """The provider's model name (`gpt-4o-mini`, `@cf/meta/...`), or the route name."""
     dynamic: bool = False
 
     @property
     def model_id(self) -> str:
-        """The canonical id: ``{slug}/{model}`` or ``dynamic/{route}``."""
+        """The canonical id: `{slug}/{model}` or `dynamic/{route}`."""
         return f"{DYNAMIC}/{self.model}" if self.dynamic else f"{self.slug}/{self.model}"
 
     @property
@@ -93,7 +95,7 @@ class ModelRef:
 
 
 def parse_model_id(model_id: str) -> ModelRef:
-    """Parse a model id of the grammar above; raise :class:`InvalidModelIdError` otherwise."""
+    """Parse a model id of the grammar above; raise `InvalidModelIdError` otherwise."""
     if not isinstance(model_id, str):
         raise InvalidModelIdError(
             f"model must be a string such as 'openai/gpt-4o-mini'; got {type(model_id).__name__}"
@@ -147,7 +149,7 @@ class Route:
     url: str
     """The full URL of the request."""
     body_model: str
-    """The ``model`` field of the request body."""
+    """The `model` field of the request body."""
     headers: Mapping[str, str] = field(repr=False)  # carries the token: never in repr
     """Headers the route itself needs (gateway token, REST gateway id); not the options."""
     endpoint: Endpoint
@@ -156,7 +158,7 @@ class Route:
 
     @property
     def sdk_base_url(self) -> str:
-        """The base an OpenAI-style SDK appends ``/chat/completions`` or ``/embeddings`` to."""
+        """The base an OpenAI-style SDK appends `/chat/completions` or `/embeddings` to."""
         return self.url[: -len(_OPERATION_PATH[self.operation]) - 1]
 
     @property
@@ -238,10 +240,10 @@ def _rest_route(config: GatewayConfig, ref: ModelRef, operation: Operation) -> R
 def provider_base_url(slug: str, config: GatewayConfig | None = None) -> str:
     """The gateway URL to give another SDK in place of the provider's own base URL.
 
-    ``ChatAnthropic(base_url=provider_base_url("anthropic"))`` or
-    ``OpenAI(base_url=provider_base_url("openai", cfg))`` send their usual requests through
-    the gateway; the SDK appends its own paths (``/v1/messages``, ``/chat/completions``).
-    Without ``config``, the gateway is resolved as :meth:`GatewayConfig.resolve` does.
+    `ChatAnthropic(base_url=provider_base_url("anthropic"))` or
+    `OpenAI(base_url=provider_base_url("openai", cfg))` send their usual requests through
+    the gateway; the SDK appends its own paths (`/v1/messages`, `/chat/completions`).
+    Without `config`, the gateway is resolved as `GatewayConfig.resolve` does.
     """
     config = config if config is not None else GatewayConfig.resolve()
     provider = find_provider(slug)
@@ -283,10 +285,10 @@ class UniversalRoute:
     """Headers of the outer request (the gateway token)."""
     routes: tuple[Route, ...]
     steps: tuple[Mapping[str, Any], ...] = field(repr=False)  # step headers hold provider keys
-    """Per step ``{"provider", "endpoint", "headers", "config"?}``, without the query."""
+    """Per step `{"provider", "endpoint", "headers", "config"?}`, without the query."""
 
     def body(self, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The JSON array: ``query`` is the OpenAI-style body, its model set per step."""
+        """The JSON array: `query` is the OpenAI-style body, its model set per step."""
         return [
             {**step, "query": {**query, "model": route.body_model}}
             for route, step in zip(self.routes, self.steps, strict=True)
@@ -305,8 +307,8 @@ def build_universal(
     https://developers.cloudflare.com/ai-gateway/usage/universal/
 
     Compat steps
-    use the provider ``compat``, so one OpenAI-style body serves every step. Per-step options
-    become step headers, and their timeout and retry fields the step's ``config``.
+    use the provider `compat`, so one OpenAI-style body serves every step. Per-step options
+    become step headers, and their timeout and retry fields the step's `config`.
     """
     if not steps:
         raise InvalidModelIdError("a fallback chain needs at least one model")

@@ -1,12 +1,12 @@
-"""The local gateway: Cloudflare AI Gateway's protocol on loopback (extra ``server``).
+"""The local gateway: Cloudflare AI Gateway's protocol on loopback (extra `server`).
 
-Import it on demand; ``import langchain_cf_gateway`` never loads it (nor starlette or
-uvicorn). Modules: :mod:`.server` (``LocalGateway``), :mod:`.app` (routes), :mod:`.pipeline`
-(options, cache, retries), :mod:`.mock` (the mock model), :mod:`.faults` (fault grammar),
-:mod:`.scripts`, :mod:`.cache`, :mod:`.logstore`, :mod:`.gateways`, :mod:`.upstream`
-(mock or pass-through) and :mod:`.connections` (its HTTP client), :mod:`.management`,
-:mod:`.config` (the config file), :mod:`.cli` (``cf-aig serve``), :mod:`.edge` (what a
-request must be before it is forwarded) and :mod:`.listener` (Host, Origin, connection
+Import it on demand; `import langchain_cf_gateway` never loads it (nor starlette or
+uvicorn). Modules: `server` (`LocalGateway`), `app` (routes), `pipeline`
+(options, cache, retries), `mock` (the mock model), `faults` (fault grammar),
+`scripts`, `cache`, `logstore`, `gateways`, `upstream`
+(mock or pass-through) and `connections` (its HTTP client), `management`,
+`config` (the config file), `cli` (`cf-aig serve`), `edge` (what a
+request must be before it is forwarded) and `listener` (Host, Origin, connection
 and request-head bounds). README.md in this
 directory has the curl examples.
 """

@@ -1,60 +1,60 @@
 """The Starlette application: Cloudflare AI Gateway's routes on one local server.
 
 Routes (https://developers.cloudflare.com/ai-gateway/usage/providers/),
-under ``/v1/{account_id}/{gateway_id}/``:
+under `/v1/{account_id}/{gateway_id}/`:
 
-- ``compat/chat/completions``, ``compat/embeddings``, ``compat/models`` (model
-  ``{provider}/{model}``);
-- ``{slug}/{path}`` for every provider of core's table: the OpenAI-style chat and
-  embeddings paths of the table (``openai/chat/completions``,
-  ``workers-ai/v1/chat/completions``, ``mistral/v1/embeddings``...),
-  ``anthropic/v1/messages`` in Anthropic's schema, ``workers-ai/@cf/{model}`` in Workers
-  AI's own schema (``{"result": {"response"}}``), ``.../models``; the native APIs and
-  endpoint forms of :mod:`.native_routes` (OpenAI Responses, Anthropic count_tokens,
+- `compat/chat/completions`, `compat/embeddings`, `compat/models` (model
+  `{provider}/{model}`);
+- `{slug}/{path}` for every provider of core's table: the OpenAI-style chat and
+  embeddings paths of the table (`openai/chat/completions`,
+  `workers-ai/v1/chat/completions`, `mistral/v1/embeddings`...),
+  `anthropic/v1/messages` in Anthropic's schema, `workers-ai/@cf/{model}` in Workers
+  AI's own schema (`{"result": {"response"}}`), `.../models`; the native APIs and
+  endpoint forms of `native_routes` (OpenAI Responses, Anthropic count_tokens,
   Gemini); any other path is forwarded to a pass-through upstream, or answered 404 by the
   mock in its provider's error shape;
-- ``POST /v1/{account_id}/{gateway_id}`` with a JSON array of steps: the universal
+- `POST /v1/{account_id}/{gateway_id}` with a JSON array of steps: the universal
   endpoint (https://developers.cloudflare.com/ai-gateway/usage/universal/),
-  see :meth:`GatewayApp.universal`;
-- ``POST /client/v4/accounts/{account_id}/ai/v1/chat/completions``: the REST API shape,
-  with ``Authorization: Bearer <token>`` (always required) and ``cf-aig-gateway-id``;
-- the management API and the admin routes: :mod:`.management`.
+  see `GatewayApp.universal`;
+- `POST /client/v4/accounts/{account_id}/ai/v1/chat/completions`: the REST API shape,
+  with `Authorization: Bearer <token>` (always required) and `cf-aig-gateway-id`;
+- the management API and the admin routes: `management`.
 
 Choices where Cloudflare's docs are silent (these are the local gateway's choices):
 
-- ``compat/embeddings`` and ``compat/models`` are served (docs do not say); the models
-  list names one ``{compat prefix}/mock`` per compat provider. ``compat/responses`` and
-  dynamic routes (``dynamic/{route}``) are not: 400 with code 7001 / 2008.
+- `compat/embeddings` and `compat/models` are served (docs do not say); the models
+  list names one `{compat prefix}/mock` per compat provider. `compat/responses` and
+  dynamic routes (`dynamic/{route}`) are not: 400 with code 7001 / 2008.
 - Compat model prefixes are the slugs and the aliases of core's provider table, so both
-  ``perplexity/`` and ``perplexity-ai/``, ``grok/`` and ``xai/`` work (the docs name both).
-- Log ``metadata`` is returned as a JSON object (the API schema says string).
+  `perplexity/` and `perplexity-ai/`, `grok/` and `xai/` work (the docs name both).
+- Log `metadata` is returned as a JSON object (the API schema says string).
 
-- Authentication reads only ``cf-aig-authorization: Bearer <token>``; a
-  provider ``Authorization`` header never stands in for it
+- Authentication reads only `cf-aig-authorization: Bearer <token>`; a
+  provider `Authorization` header never stands in for it
   (https://developers.cloudflare.com/ai-gateway/configuration/authentication/). Every
   route (provider, universal, REST, management, admin) decides the gateway and the
   token from the request head, before reading the body: a refused request is answered
-  at once, with no ``100 Continue`` first and nothing of its body read.
+  at once, with no `100 Continue` first and nothing of its body read.
 - Gateway-made errors (2001, 2008, 2009, 2003, 7001, 2005) use core's body shape
   (Cloudflare documents it only in part, with the guardrail codes:
   https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/).
   Requests rejected before authentication (2001, 2009) are neither logged nor kept in
-  :attr:`GatewayApp.received`; later ones are logged, with ``success: false``.
+  `GatewayApp.received`; later ones are logged, with `success: false`.
 - After authentication and before any upstream call, the request is held to the
-  edge's rules (:mod:`.edge`: header syntax of step headers and config, upstream paths
+  edge's rules (`edge`: header syntax of step headers and config, upstream paths
   without dot segments, strict and bounded JSON); a breach is a logged 400 naming the
-  field. ``Host``/``Origin`` and the transport bounds come first (:mod:`.listener`).
+  field. `Host`/`Origin` and the transport bounds come first (`listener`).
   404 and 405 outside the routes use the gateway error shape too.
 - A request body over 25 MB (the cacheable limit of
   https://developers.cloudflare.com/ai-gateway/reference/limits/; Cloudflare states no
   request limit) is refused with HTTP 413 and the gateway error shape (code 7001,
-  ``httpCode`` 413) as soon as the limit is passed, without reading the rest; not logged.
-- Every answer carries ``cf-aig-log-id`` (UUIDv7), ``cf-aig-request-id`` (the log id for
+  `httpCode` 413) as soon as the limit is passed, without reading the rest; not logged.
+- Every answer carries `cf-aig-log-id` (UUIDv7), `cf-aig-request-id` (the log id for
   single-step requests, its own UUIDv7 on the universal endpoint) and
-  ``cf-aig-event-id`` (the client's, else the request id); universal answers add
-  ``cf-aig-step``.
+  `cf-aig-event-id` (the client's, else the request id); universal answers add
+  `cf-aig-step`.
 - Universal steps fall back on any answer that is not 2xx, on a timeout, and on an
-  unreachable upstream; each tried step is one log row with its ``step`` index; the
+  unreachable upstream; each tried step is one log row with its `step` index; the
   answer is the first 2xx step, else the last step's error.
 """
 
@@ -117,8 +117,8 @@ _log = logging.getLogger(__name__)
 
 
 class _AnyPath(Convertor[str]):
-    """Starlette's ``path`` convertor, but matching CR and LF too (``.`` does not), so
-    that a gateway path holding them reaches :func:`.edge.upstream_path` (a logged 400)
+    """Starlette's `path` convertor, but matching CR and LF too (`.` does not), so
+    that a gateway path holding them reaches `edge.upstream_path` (a logged 400)
     instead of falling through to a 404."""
 
     regex = r"[\s\S]*"
@@ -152,18 +152,18 @@ https://developers.cloudflare.com/ai-gateway/reference/limits/
 
 
 class BodyLimit:
-    """ASGI wrapper: a body over :data:`MAX_BODY_BYTES` gets 413 without being kept.
+    """ASGI wrapper: a body over `MAX_BODY_BYTES` gets 413 without being kept.
 
-    A declared ``content-length`` over the limit is answered before the body is read; a
+    A declared `content-length` over the limit is answered before the body is read; a
     chunked body is counted as the application reads it and refused as soon as it
     passes the limit (the application then sees a disconnect). Nothing is read here
     before the application asks for it, so a route can refuse a request from its head
     (authentication) without a byte of the body being read. A 413 goes out with
-    ``connection: close``; :class:`.listener.EdgeProtocol` then drops what the client
+    `connection: close`; `listener.EdgeProtocol` then drops what the client
     still sends before closing.
 
     A client that disconnects before its body is complete ends its request quietly (one
-    debug line): Starlette raises ``ClientDisconnect``, which would otherwise be logged
+    debug line): Starlette raises `ClientDisconnect`, which would otherwise be logged
     with a full traceback by the server.
     """
 
@@ -339,8 +339,8 @@ class GatewayApp:
         self._management_token = f"Bearer {management_token}".encode() if management_token else None
         self.secrets = GatewaySecrets.of(token, management_token)
         self.received: deque[ReceivedRequest] = deque()
-        """Authenticated requests, newest last; at most ``received_max`` of them and
-        ``received_max_bytes`` of bodies and headers (the oldest go first)."""
+        """Authenticated requests, newest last; at most `received_max` of them and
+        `received_max_bytes` of bodies and headers (the oldest go first)."""
         self._received_max = received_max
         self._received_max_bytes = received_max_bytes
         self._received_bytes = 0
@@ -381,9 +381,9 @@ class GatewayApp:
         await self.cache.close()
 
     async def reset(self) -> None:
-        """Forget requests, scripts, cache entries and log rows; restore ``default``.
+        """Forget requests, scripts, cache entries and log rows; restore `default`.
 
-        Other gateways are kept (with their rate-limit counters reset); ``default`` gets
+        Other gateways are kept (with their rate-limit counters reset); `default` gets
         its start-up settings back, so that a test changing it does not leak into the next.
         """
         self.received.clear()
@@ -403,18 +403,18 @@ class GatewayApp:
         """The request's headers (lowercase names), from its head: no body byte is read.
 
         Every route decides the gateway and the authentication from these before it
-        reads the body (:meth:`body`), so that a refused request is answered at once,
-        with no ``100 Continue`` first and nothing of its body read or kept.
+        reads the body (`body`), so that a refused request is answered at once,
+        with no `100 Continue` first and nothing of its body read or kept.
         """
         return {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
 
     @staticmethod
     async def body(request: Request) -> bytes:
-        """The request body (at most :data:`MAX_BODY_BYTES`: :class:`BodyLimit` sees to it)."""
+        """The request body (at most `MAX_BODY_BYTES`: `BodyLimit` sees to it)."""
         return await _read_body(request)
 
     def keep(self, request: Request, headers: dict[str, str], body: bytes) -> None:
-        """Append an authenticated request to :attr:`received`, within its bounds.
+        """Append an authenticated request to `received`, within its bounds.
 
         Only requests that passed authentication are kept, so that a client without
         the token cannot make the gateway hold anything.
@@ -452,7 +452,7 @@ class GatewayApp:
         return gateway
 
     def authenticate(self, gateway: GatewaySettings, headers: Mapping[str, str]) -> None:
-        """``cf-aig-authorization`` against the token, in constant time.
+        """`cf-aig-authorization` against the token, in constant time.
 
         https://developers.cloudflare.com/ai-gateway/configuration/authentication/
         """
@@ -484,7 +484,7 @@ class GatewayApp:
         body: bytes,
         query_string: str = "",
     ) -> ProviderCall:
-        """The provider call of a gateway path (after ``/{gateway_id}/``)."""
+        """The provider call of a gateway path (after `/{gateway_id}/`)."""
         head, _, rest = path.partition("/")
         if head == COMPAT:
             return self._resolve_compat(rest, method, headers, body)
@@ -617,7 +617,7 @@ class GatewayApp:
         return await self._answer(gateway, ids, headers, body, [attempted], universal=False)
 
     async def rest_chat(self, request: Request) -> Response:
-        """``/client/v4/accounts/{acct}/ai/v1/chat/completions``: the REST API.
+        """`/client/v4/accounts/{acct}/ai/v1/chat/completions`: the REST API.
 
         https://developers.cloudflare.com/ai-gateway/usage/rest-api/
         """
@@ -1016,9 +1016,9 @@ class GatewayApp:
 class _BytesResponse(Response):
     """A non-streamed answer whose headers are encoded once, here.
 
-    Starlette's ``Response`` lowercases, re-encodes and scans the header dict on every
-    answer; this builds the same raw headers (the given ones, then ``content-length``,
-    then ``content-type`` with Starlette's charset rule) at a fraction of the cost on the
+    Starlette's `Response` lowercases, re-encodes and scans the header dict on every
+    answer; this builds the same raw headers (the given ones, then `content-length`,
+    then `content-type` with Starlette's charset rule) at a fraction of the cost on the
     cache-hit path (bench/PROFILES.md, section 6).
     """
 
@@ -1028,11 +1028,11 @@ class _BytesResponse(Response):
         self.status_code = status
         self.background = None
         self.body = self.payload = body or b""
-        """The body, typed as bytes (Starlette's ``body`` may be a memoryview)."""
+        """The body, typed as bytes (Starlette's `body` may be a memoryview)."""
         if content_type.startswith("text/") and "charset=" not in content_type.lower():
             content_type += "; charset=utf-8"
         self.content_type = content_type
-        """The ``content-type`` header as sent (and as the log row records it)."""
+        """The `content-type` header as sent (and as the log row records it)."""
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         if not (status < 200 or status in (204, 304)):
             raw.append((b"content-length", str(len(self.payload)).encode()))
@@ -1041,9 +1041,9 @@ class _BytesResponse(Response):
 
 
 async def _read_body(request: Request) -> bytes:
-    """The request body; Starlette's ``Request.body`` for all but one-message bodies.
+    """The request body; Starlette's `Request.body` for all but one-message bodies.
 
-    Almost every body arrives in one ``http.request`` message; taking it directly skips
+    Almost every body arrives in one `http.request` message; taking it directly skips
     Starlette's async generator (a tenth of a cache hit's route time in cProfile).
     """
     if request._stream_consumed or hasattr(request, "_body"):
@@ -1068,9 +1068,9 @@ _ISO_SECOND: list[tuple[int, str]] = [(-1, "")]
 
 
 def _iso(at: float) -> str:
-    """``Clock.iso(at)``: ISO 8601 UTC with milliseconds, the second formatted once.
+    """`Clock.iso(at)`: ISO 8601 UTC with milliseconds, the second formatted once.
 
-    Equal to ``Clock.iso`` (``datetime.isoformat(timespec="milliseconds")``, which
+    Equal to `Clock.iso` (`datetime.isoformat(timespec="milliseconds")`, which
     truncates to the millisecond); the date and time up to the second are cached, since
     every request in the same second shares them.
     """
@@ -1089,11 +1089,11 @@ def _iso(at: float) -> str:
 
 
 async def _committed(logs: LogStore, acks: list[Future[None] | None]) -> bool:
-    """Wait until the rows are committed (durable stores only; see :mod:`.logstore`).
+    """Wait until the rows are committed (durable stores only; see `logstore`).
 
-    False when the store could not commit them within ``logs.commit_timeout`` seconds
-    (``cf-aig serve --log-commit-timeout``): the request is then answered by
-    :func:`_log_store_unavailable`, never left hanging.
+    False when the store could not commit them within `logs.commit_timeout` seconds
+    (`cf-aig serve --log-commit-timeout`): the request is then answered by
+    `_log_store_unavailable`, never left hanging.
     """
     if all(ack is None for ack in acks):
         return True
@@ -1101,12 +1101,12 @@ async def _committed(logs: LogStore, acks: list[Future[None] | None]) -> bool:
 
 
 def _log_store_unavailable(headers: Mapping[str, str]) -> Response:
-    """HTTP 503, code 2503 (``ErrorCode.LOG_STORE_UNAVAILABLE``), in the gateway's error shape."""
+    """HTTP 503, code 2503 (`ErrorCode.LOG_STORE_UNAVAILABLE`), in the gateway's error shape."""
     return _error_response(GatewayRequestError(ErrorCode.LOG_STORE_UNAVAILABLE), headers)
 
 
 def _json_body(body: bytes) -> Any:
-    """The body as JSON, held to the edge's rules (:func:`.edge.parse_json`)."""
+    """The body as JSON, held to the edge's rules (`edge.parse_json`)."""
     return edge.parse_json(body)
 
 

@@ -8,29 +8,29 @@ Choices where Cloudflare's docs are silent (this is the local gateway's choice):
   and upstream path), model, a keyed digest of every credential the request carries
   and the request body, each separated by a NUL byte. Cloudflare keys on "the provider
   auth header"; we take every credential (any auth header, credential query keys such
-  as Google's ``?key=``, ``cf-aig-byok-alias``), since a compat client sends
-  ``Authorization`` to every provider. ``cf-aig-cache-key`` replaces the model and the
+  as Google's `?key=`, `cf-aig-byok-alias`), since a compat client sends
+  `Authorization` to every provider. `cf-aig-cache-key` replaces the model and the
   body only: an entry under a custom key is still never served to another credential
   or another endpoint. The credential itself is never stored, only its HMAC.
-- TTL: ``cf-aig-cache-ttl`` (60 s to 30 days, else HTTP 400 code 7001), else the gateway's
-  ``cache_ttl``; a request with ``cf-aig-cache-key`` on a gateway without caching gets
+- TTL: `cf-aig-cache-ttl` (60 s to 30 days, else HTTP 400 code 7001), else the gateway's
+  `cache_ttl`; a request with `cf-aig-cache-key` on a gateway without caching gets
   300 s (https://developers.cloudflare.com/ai-gateway/features/caching/).
 - Only 2xx answers to non-streamed requests are stored. **Streamed requests
-  (``"stream": true``) are neither served from nor written to the cache** and get no
-  ``cf-aig-cache-status`` ("Streaming responses are not cached by default",
+  (`"stream": true`) are neither served from nor written to the cache** and get no
+  `cf-aig-cache-status` ("Streaming responses are not cached by default",
   https://developers.cloudflare.com/ai-gateway/reference/troubleshooting/).
-- ``cf-aig-skip-cache: true`` neither reads nor writes; the answer says ``MISS``.
-- A gateway update (management API ``PUT``) with ``cache_invalidate_on_update: true``
+- `cf-aig-skip-cache: true` neither reads nor writes; the answer says `MISS`.
+- A gateway update (management API `PUT`) with `cache_invalidate_on_update: true`
   invalidates that gateway's entries (Cloudflare's docs leave the semantics open): a generation
   number in the key moves on, and the old entries expire unread.
 - Bodies above 25 MB are not cached.
 - Redis down (or slower than 1 s) is a cache miss, never an error: the request goes to
-  the upstream, the answer says ``MISS``, and a warning is logged once per outage. A
-  failed call opens a circuit breaker: for :data:`REDIS_BACKOFF_S` the cache is not
+  the upstream, the answer says `MISS`, and a warning is logged once per outage. A
+  failed call opens a circuit breaker: for `REDIS_BACKOFF_S` the cache is not
   called at all, so a Redis that accepts connections and never answers costs one
   timeout per back-off period, not one per request; then one call (a single probe,
   the others still bypass) tries again.
-  Expiry follows the server's :class:`Clock`, so tests move time forward instead of
+  Expiry follows the server's `Clock`, so tests move time forward instead of
   sleeping; Redis also expires entries itself. URLs in warnings show no password.
 """
 
@@ -56,7 +56,7 @@ REDIS_TIMEOUT_S: Final = 1.0
 REDIS_BACKOFF_S: Final = 30.0
 """Seconds the cache is bypassed after a failed Redis call (the circuit breaker is open)."""
 CUSTOM_KEY_TTL_S: Final = 300
-"""TTL of a ``cf-aig-cache-key`` entry when neither the request nor the gateway sets one."""
+"""TTL of a `cf-aig-cache-key` entry when neither the request nor the gateway sets one."""
 MEMORY_MAX_ENTRIES: Final = 100_000
 
 
@@ -71,9 +71,9 @@ def cache_key(
 ) -> str:
     """The entry key of a request (module docstring; https://developers.cloudflare.com/ai-gateway/features/caching/).
 
-    ``credentials`` is the keyed digest of every credential of the request, never a
-    credential itself; ``custom_key`` (``cf-aig-cache-key``) replaces ``model`` and
-    ``body`` only.
+    `credentials` is the keyed digest of every credential of the request, never a
+    credential itself; `custom_key` (`cf-aig-cache-key`) replaces `model` and
+    `body` only.
     """
     h = hashlib.sha256(gateway_id.encode("utf-8", "surrogatepass"))
     for part in (provider, endpoint, credentials):
@@ -123,7 +123,7 @@ class ResponseCache(Protocol):
 
 
 class MemoryCache:
-    """Entries in a dict, oldest evicted first beyond :data:`MEMORY_MAX_ENTRIES`."""
+    """Entries in a dict, oldest evicted first beyond `MEMORY_MAX_ENTRIES`."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -154,7 +154,7 @@ class MemoryCache:
 
 
 class RedisCache:
-    """Entries in Redis (``--cache-url redis://host:port/db``), under ``cf-aig:cache:``."""
+    """Entries in Redis (`--cache-url redis://host:port/db`), under `cf-aig:cache:`."""
 
     PREFIX: Final = "cf-aig:cache:"
 
@@ -248,7 +248,7 @@ class RedisCache:
 
 
 def open_cache(url: str | None, clock: Clock) -> ResponseCache:
-    """The store for ``--cache-url``: None or ``memory://`` in memory, ``redis://`` Redis."""
+    """The store for `--cache-url`: None or `memory://` in memory, `redis://` Redis."""
     if not url or url.startswith("memory:"):
         return MemoryCache(clock)
     if url.startswith(("redis://", "rediss://", "unix://")):

@@ -1,19 +1,19 @@
-"""``cf-aig serve``: the local gateway for humans.
+"""`cf-aig serve`: the local gateway for humans.
 
-::
-
-    cf-aig serve [--host 127.0.0.1] [--port 8787] [--config local.toml|.yaml]
-                 [--cache-url redis://127.0.0.1:6379/0] [--log-path FILE]
-                 [--log-max-rows 100000] [--log-commit-timeout 10]
-                 [--log-body-max-bytes 1048576] [--log-max-body-bytes 268435456]
-                 [--allowed-host NAME ...] [--allowed-origin URL ...]
-                 [--max-head-bytes 65536] [--head-timeout 10]
-                 [--body-timeout 60] [--max-connections 500] [--backlog 2048]
+```text
+cf-aig serve [--host 127.0.0.1] [--port 8787] [--config local.toml|.yaml]
+             [--cache-url redis://127.0.0.1:6379/0] [--log-path FILE]
+             [--log-max-rows 100000] [--log-commit-timeout 10]
+             [--log-body-max-bytes 1048576] [--log-max-body-bytes 268435456]
+             [--allowed-host NAME ...] [--allowed-origin URL ...]
+             [--max-head-bytes 65536] [--head-timeout 10]
+             [--body-timeout 60] [--max-connections 500] [--backlog 2048]
+```
 
 Serves until interrupted (Ctrl-C or SIGTERM). At start it prints the base URL, the
 compat URL to give an OpenAI SDK, and the tokens it generated (only those it generated:
 tokens from the config file or the environment are never printed). The config file
-format is described in :mod:`langchain_cf_gateway.local.config`.
+format is described in `langchain_cf_gateway.local.config`.
 """
 
 from __future__ import annotations

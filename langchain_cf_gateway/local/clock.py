@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 
 
 class Clock:
-    """Wall-clock seconds, plus an offset that :meth:`advance` moves forward.
+    """Wall-clock seconds, plus an offset that `advance` moves forward.
 
-    ``LocalGateway(clock=...)`` accepts another callable returning epoch seconds.
+    `LocalGateway(clock=...)` accepts another callable returning epoch seconds.
     """
 
     def __init__(self, source: Callable[[], float] = time.time) -> None:
@@ -23,7 +23,7 @@ class Clock:
         return self._source() + self.offset
 
     def advance(self, seconds: float) -> None:
-        """Jump ``seconds`` into the future: cache entries expire, rate windows roll over."""
+        """Jump `seconds` into the future: cache entries expire, rate windows roll over."""
         if seconds < 0:
             raise ValueError("the clock only moves forward; seconds must be >= 0")
         self.offset += seconds

@@ -1,43 +1,45 @@
-"""The config file of ``cf-aig serve --config local.toml`` (or ``.yaml`` / ``.yml`` / ``.json``).
+"""The config file of `cf-aig serve --config local.toml` (or `.yaml` / `.yml` / `.json`).
 
 Every key is optional; command-line options win over the file, the file over the
-environment::
+environment:
 
-    host = "127.0.0.1"              # --host; loopback unless told otherwise
-    port = 8787                     # --port
-    account_id = "local-account"    # the account id in the printed URLs (any id is served)
-    token = "dev-gateway-token"     # cf-aig-authorization for gateways with authentication;
-                                    # else $CF_AIG_LOCAL_TOKEN, else generated and printed
-    management_token = "dev-admin"  # management API and /__local admin routes;
-                                    # else $CF_AIG_LOCAL_MANAGEMENT_TOKEN, else generated
-    log_path = "cf-aig-logs.sqlite" # SQLite file of the logs; default in memory
-    cache_url = "redis://127.0.0.1:6379/0"   # --cache-url; default memory://
-    allowed_hosts = ["gw.internal"] # Host names served besides loopback (--allowed-host)
-    allowed_origins = []            # browser Origins served (--allowed-origin)
+```python
+host = "127.0.0.1"              # --host; loopback unless told otherwise
+port = 8787                     # --port
+account_id = "local-account"    # the account id in the printed URLs (any id is served)
+token = "dev-gateway-token"     # cf-aig-authorization for gateways with authentication;
+                                # else $CF_AIG_LOCAL_TOKEN, else generated and printed
+management_token = "dev-admin"  # management API and /__local admin routes;
+                                # else $CF_AIG_LOCAL_MANAGEMENT_TOKEN, else generated
+log_path = "cf-aig-logs.sqlite" # SQLite file of the logs; default in memory
+cache_url = "redis://127.0.0.1:6379/0"   # --cache-url; default memory://
+allowed_hosts = ["gw.internal"] # Host names served besides loopback (--allowed-host)
+allowed_origins = []            # browser Origins served (--allowed-origin)
 
-    [gateways.default]              # the gateway object's settings, per gateway id
-    cache_ttl = 300
+[gateways.default]              # the gateway object's settings, per gateway id
+cache_ttl = 300
 
-    [gateways.secure]
-    authentication = true
-    rate_limiting_limit = 100
-    rate_limiting_interval = 60
-    rate_limiting_technique = "sliding"
+[gateways.secure]
+authentication = true
+rate_limiting_limit = 100
+rate_limiting_interval = 60
+rate_limiting_technique = "sliding"
 
-    [upstreams.openai]              # pass-through per provider slug (else the mock)
-    base_url = "http://127.0.0.1:11434/v1"
-    api_key_env = "OPENAI_API_KEY"  # or api_key = "..."; replaces the client's key
-    timeout_s = 600                 # per upstream request (default 600)
+[upstreams.openai]              # pass-through per provider slug (else the mock)
+base_url = "http://127.0.0.1:11434/v1"
+api_key_env = "OPENAI_API_KEY"  # or api_key = "..."; replaces the client's key
+timeout_s = 600                 # per upstream request (default 600)
+```
 
-The YAML and JSON forms have the same keys (``langchain_cf_gateway/local/README.md``,
+The YAML and JSON forms have the same keys (`langchain_cf_gateway/local/README.md`,
 "Config file", shows both; a test loads them). Unknown keys are errors that name the key.
-A file that holds a token, an upstream ``api_key`` or a password in ``cache_url`` and
-is readable by group or others gets a :class:`~langchain_cf_gateway.core.config.ConfigFileWarning`
-(``chmod 600`` it), the same check as the client's config file.
+A file that holds a token, an upstream `api_key` or a password in `cache_url` and
+is readable by group or others gets a `ConfigFileWarning`
+(`chmod 600` it), the same check as the client's config file.
 
 An upstream key is used for every request the gateway passes to that provider, whoever
-sends it: a gateway that serves one beyond loopback needs ``authentication = true`` and
-a ``token``.
+sends it: a gateway that serves one beyond loopback needs `authentication = true` and
+a `token`.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ _UPSTREAM_KEYS: Final = frozenset(("base_url", "api_key", "api_key_env", "timeou
 
 @dataclass
 class ServerConfig:
-    """What ``cf-aig serve`` runs with."""
+    """What `cf-aig serve` runs with."""
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT

@@ -5,13 +5,13 @@ control character (CR, LF, NUL...) instead of writing it, so no string a client
 supplies can end one request early and start another on a pooled connection, and it
 puts a connection back in the pool only when its answer was read to the end and
 nothing more arrived; a connection that still owes bytes (an abandoned stream, a body
-longer or shorter than its ``content-length``) is closed, never reused.
+longer or shorter than its `content-length`) is closed, never reused.
 
 What the gateway asks of it: per-origin keep-alive pooling, bodies streamed as they
 arrive, a connect timeout (the overall deadline is the caller's), TLS for
-``https://``. And no surprises upstream: no proxies from the environment
-(``trust_env=False``), no redirects followed, bodies relayed as received (no
-decompression), and no headers added beyond ``host`` and ``content-length``.
+`https://`. And no surprises upstream: no proxies from the environment
+(`trust_env=False`), no redirects followed, bodies relayed as received (no
+decompression), and no headers added beyond `host` and `content-length`.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _as_written(headers: Mapping[str, str]) -> dict[str, str]:
     """Header values as aiohttp must be given them to write what the client meant.
 
     Values arrive as text whose code points are the bytes received (ASGI decodes
-    headers as latin-1), or as JSON text (a universal step's ``headers``, held to
+    headers as latin-1), or as JSON text (a universal step's `headers`, held to
     printable latin-1 at the edge); aiohttp writes every value as UTF-8. So bytes that
     already form UTF-8 are handed over decoded, and aiohttp writes them unchanged (not
     encoded twice); other non-ASCII text goes as its UTF-8 encoding. ASCII is as given.

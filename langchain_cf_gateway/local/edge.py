@@ -1,30 +1,30 @@
 """What the local gateway accepts at its HTTP edge, checked before anything is forwarded.
 
-Pure checks, no I/O; :mod:`.app` runs them after authentication and before any
+Pure checks, no I/O; `app` runs them after authentication and before any
 upstream call, and answers a failure with HTTP 400, the gateway error body (code 7001)
-naming the field and the fix, and a log row with ``success: false``. The transport
-bounds (head size and time, connections, ``Host`` and ``Origin``) are in :mod:`.listener`.
+naming the field and the fix, and a log row with `success: false`. The transport
+bounds (head size and time, connections, `Host` and `Origin`) are in `listener`.
 
-- **Header names and values** a client gives as text (a universal step's ``headers``,
-  step ``config`` strings, which Cloudflare applies as ``cf-aig-*`` options) follow
-  :class:`~langchain_cf_gateway.core.protocol.HeaderSyntax`: names are RFC 9110 tokens,
+- **Header names and values** a client gives as text (a universal step's `headers`,
+  step `config` strings, which Cloudflare applies as `cf-aig-*` options) follow
+  `HeaderSyntax`: names are RFC 9110 tokens,
   values printable latin-1 (tab allowed; no CR, LF, NUL, other control characters, nor
-  anything outside latin-1), at most ``Bounds.HEADER_VALUE_MAX_CHARS`` characters.
-  A step header value may be a string, a number (sent as its JSON text, ``3``,
-  ``0.5``) or a boolean (``true``/``false``); null, arrays and objects are refused.
+  anything outside latin-1), at most `Bounds.HEADER_VALUE_MAX_CHARS` characters.
+  A step header value may be a string, a number (sent as its JSON text, `3`,
+  `0.5`) or a boolean (`true`/`false`); null, arrays and objects are refused.
   Headers that arrive on the wire are already held to RFC 9110 by the HTTP parser
-  (httptools); the echoed ``cf-aig-event-id`` is checked again before it is echoed.
-- **Paths** that become an upstream path (the gateway path after ``/{gateway_id}/``,
-  percent-decoded once by the server, and a step's ``endpoint``) take letters, digits,
-  ``/`` and ``-._~!$&'()*+,;=:@`` only, and no ``.`` or ``..`` segment. So encoded dot
-  segments (``%2e%2e``, ``%2E.``, ``.%2e``), encoded slashes that would make one
-  (``%2f..``), double encoding (``%252e``, which leaves a ``%``), backslashes and
-  anything that would change the request line (space, ``?``, ``#``, CR, LF) never
+  (httptools); the echoed `cf-aig-event-id` is checked again before it is echoed.
+- **Paths** that become an upstream path (the gateway path after `/{gateway_id}/`,
+  percent-decoded once by the server, and a step's `endpoint`) take letters, digits,
+  `/` and `-._~!$&'()*+,;=:@` only, and no `.` or `..` segment. So encoded dot
+  segments (`%2e%2e`, `%2E.`, `.%2e`), encoded slashes that would make one
+  (`%2f..`), double encoding (`%252e`, which leaves a `%`), backslashes and
+  anything that would change the request line (space, `?`, `#`, CR, LF) never
   reach a pass-through upstream.
-- **JSON bodies** (and the JSON headers ``cf-aig-metadata``, ``cf-aig-custom-cost``) are
-  strict: no ``NaN``, ``Infinity``, nor a number too large for a float (``1e309``), so
-  that the logs API always emits strict JSON; nesting at most ``Bounds.JSON_MAX_DEPTH``
-  deep; no unpaired UTF-16 surrogate (``"\\ud800"``), which no UTF-8 store can hold.
+- **JSON bodies** (and the JSON headers `cf-aig-metadata`, `cf-aig-custom-cost`) are
+  strict: no `NaN`, `Infinity`, nor a number too large for a float (`1e309`), so
+  that the logs API always emits strict JSON; nesting at most `Bounds.JSON_MAX_DEPTH`
+  deep; no unpaired UTF-16 surrogate (`"\\ud800"`), which no UTF-8 store can hold.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def describe(char: str) -> str:
 
 
 def printable(text: str) -> str:
-    """``text`` with controls and surrogates escaped, for a log row of a refused request."""
+    """`text` with controls and surrogates escaped, for a log row of a refused request."""
     escaped = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", escaped)
 
@@ -93,7 +93,7 @@ def printable(text: str) -> str:
 
 
 def header_text(value: Any, field: str) -> str:
-    """A step header value as the text that travels; :class:`EdgeError` if it cannot."""
+    """A step header value as the text that travels; `EdgeError` if it cannot."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -120,7 +120,7 @@ def check_text_value(value: str, field: str) -> None:
 
 
 def step_headers(raw: Any, where: str) -> dict[str, str]:
-    """A universal step's ``headers``, checked, names lowercased (``where``: its field)."""
+    """A universal step's `headers`, checked, names lowercased (`where`: its field)."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -143,9 +143,9 @@ def step_headers(raw: Any, where: str) -> dict[str, str]:
 
 
 def step_config(raw: Any, where: str) -> dict[str, Any] | None:
-    """A universal step's ``config``: every string in it is held to the header-value rule.
+    """A universal step's `config`: every string in it is held to the header-value rule.
 
-    Cloudflare applies a step's ``config`` as the ``cf-aig-*`` options of that step
+    Cloudflare applies a step's `config` as the `cf-aig-*` options of that step
     (https://developers.cloudflare.com/ai-gateway/configuration/request-handling/), so
     its strings are header values in all but name.
     """
@@ -166,14 +166,14 @@ def step_config(raw: Any, where: str) -> dict[str, Any] | None:
 
 
 def json_header(value: str, field: str) -> None:
-    """A JSON-valued ``cf-aig-*`` header holds strict JSON, if it holds JSON at all."""
+    """A JSON-valued `cf-aig-*` header holds strict JSON, if it holds JSON at all."""
     # not JSON at all: the pipeline's own rule applies (ignored metadata, 400 custom cost)
     with contextlib.suppress(NotJson):
         parse_json(value.encode("latin-1", "replace"), field)
 
 
 def request_headers(headers: Mapping[str, str]) -> None:
-    """The wire headers' JSON values (``cf-aig-metadata``, ``cf-aig-custom-cost``)."""
+    """The wire headers' JSON values (`cf-aig-metadata`, `cf-aig-custom-cost`)."""
     for name in _JSON_HEADERS:
         value = headers.get(name)
         if value:
@@ -243,20 +243,20 @@ one is refused with a message that names no field, so the refusal stays cheap.""
 
 
 def parse_json(body: bytes, where: str = "body") -> Any:
-    """``json.loads`` for request bodies: strict, bounded, valid Unicode.
+    """`json.loads` for request bodies: strict, bounded, valid Unicode.
 
-    Raises :class:`NotJson` for text that is not JSON, :class:`EdgeError` (naming the
-    field, such as ``body.temperature``, for bodies up to 1 MiB) for JSON the gateway
-    refuses. Every check runs at C speed (``bytes.count``, ``re``, the json module) and
-    only when a scan says it may matter, so a usual chat body costs what ``json.loads``
+    Raises `NotJson` for text that is not JSON, `EdgeError` (naming the
+    field, such as `body.temperature`, for bodies up to 1 MiB) for JSON the gateway
+    refuses. Every check runs at C speed (`bytes.count`, `re`, the json module) and
+    only when a scan says it may matter, so a usual chat body costs what `json.loads`
     costs, and the worst 25 MB body is refused or parsed without a walk in Python:
 
-    - more than ``Bounds.JSON_MAX_VALUES`` values or ``Bounds.JSON_MAX_CONTAINERS``
+    - more than `Bounds.JSON_MAX_VALUES` values or `Bounds.JSON_MAX_CONTAINERS`
       arrays and objects: refused before parsing (json.loads of 25 MB of small numbers
       would hold the event loop for over a second);
-    - nesting deeper than ``Bounds.JSON_MAX_DEPTH``: the brackets outside strings are
+    - nesting deeper than `Bounds.JSON_MAX_DEPTH`: the brackets outside strings are
       reduced pair by pair, at most 2 x the bound passes;
-    - ``NaN``, ``Infinity``, ``1e309``: the decoder's hooks;
+    - `NaN`, `Infinity`, `1e309`: the decoder's hooks;
     - an unpaired surrogate: re-encoding the parsed data as UTF-8, only when the bytes
       hold a surrogate escape.
     """
@@ -310,9 +310,9 @@ def parse_json(body: bytes, where: str = "body") -> Any:
 
 
 def _deeper_than(skeleton: bytes, bound: int) -> bool:
-    """Whether properly nested brackets (``[[][[]]]``) nest deeper than ``bound``.
+    """Whether properly nested brackets (`[[][[]]]`) nest deeper than `bound`.
 
-    Each pass removes the innermost pairs (``bytes.replace`` does not rescan what a
+    Each pass removes the innermost pairs (`bytes.replace` does not rescan what a
     removal joins), so exactly one level: depth d is gone after d passes.
     """
     for _ in range(bound):
@@ -323,7 +323,7 @@ def _deeper_than(skeleton: bytes, bound: int) -> bool:
 
 
 def _locate(body: bytes, where: str) -> None:
-    """Raise the :class:`EdgeError` naming the offending field, if the body is small."""
+    """Raise the `EdgeError` naming the offending field, if the body is small."""
     if len(body) > _LOCATE_MAX_BYTES:
         return
     try:
@@ -361,7 +361,7 @@ def _walk(data: Any, where: str) -> None:
 
 
 def _spell(where: str, link: Any) -> str:
-    """``body.messages[0].content`` from a chain of (parent, key) links."""
+    """`body.messages[0].content` from a chain of (parent, key) links."""
     keys: list[Any] = []
     while link is not None:
         link, key = link
@@ -378,7 +378,7 @@ def _spell(where: str, link: Any) -> str:
 
 
 def _check_unicode(text: str, where: str, link: Any, key: str | None = None) -> None:
-    """A string (or, with ``key``, an object key) must encode as UTF-8."""
+    """A string (or, with `key`, an object key) must encode as UTF-8."""
     if text.isascii():
         return
     try:

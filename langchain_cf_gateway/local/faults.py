@@ -1,35 +1,39 @@
 """Faults the mock model can be told to make, and their grammar.
 
-A fault is asked for either in the model name, after a ``~``, or with
-:meth:`LocalGateway.script(fault=...) <langchain_cf_gateway.local.LocalGateway.script>`
-(or the admin route ``POST /__local/scripts``), using the same text::
+A fault is asked for either in the model name, after a `~`, or with
+`langchain_cf_gateway.local.LocalGateway.script`
+(or the admin route `POST /__local/scripts`), using the same text:
 
-    fault      := directive ("~" directive)*
-    directive  := "status=" CODE        answer HTTP CODE (400 to 599) with the provider's
-                                        error body
-                | "delay=" MS           wait MS milliseconds before the first byte
-                | "chunk-delay=" MS     stream: wait MS milliseconds between chunks
-                | "disconnect" ["=" N]  stream: drop the connection after N chunks (default 1);
-                                        non-stream: drop it halfway through the body
-                | "malformed"           the body (or, streamed, one chunk) is not valid JSON
-                | "attempts=" N         only the first N attempts of a request are faulted,
-                                        later retries get the normal answer
+```python
+fault      := directive ("~" directive)*
+directive  := "status=" CODE        answer HTTP CODE (400 to 599) with the provider's
+                                    error body
+            | "delay=" MS           wait MS milliseconds before the first byte
+            | "chunk-delay=" MS     stream: wait MS milliseconds between chunks
+            | "disconnect" ["=" N]  stream: drop the connection after N chunks (default 1);
+                                    non-stream: drop it halfway through the body
+            | "malformed"           the body (or, streamed, one chunk) is not valid JSON
+            | "attempts=" N         only the first N attempts of a request are faulted,
+                                    later retries get the normal answer
+```
 
-Examples (compat model ids; native routes take the part after the provider)::
+Examples (compat model ids; native routes take the part after the provider):
 
-    openai/gpt-4o-mini~status=503               every attempt gets 503
-    openai/gpt-4o-mini~status=429~attempts=1    the first attempt gets 429, a retry succeeds
-    openai/gpt-4o-mini~delay=1500               1.5 s before the first byte (timeouts)
-    openai/gpt-4o-mini~chunk-delay=20~disconnect=3
-    openai/gpt-4o-mini~malformed
+```python
+openai/gpt-4o-mini~status=503               every attempt gets 503
+openai/gpt-4o-mini~status=429~attempts=1    the first attempt gets 429, a retry succeeds
+openai/gpt-4o-mini~delay=1500               1.5 s before the first byte (timeouts)
+openai/gpt-4o-mini~chunk-delay=20~disconnect=3
+openai/gpt-4o-mini~malformed
+```
 
-The part before the first ``~`` is the model name the mock answers as; the
+The part before the first `~` is the model name the mock answers as; the
 directives never reach a pass-through upstream (they are stripped).
 
 A fault status is an error the mock answers with a body: 400 to 599
-(:data:`FAULT_STATUSES`). A 1xx is not a final answer, 204, 205 and 304 have no body
+(`FAULT_STATUSES`). A 1xx is not a final answer, 204, 205 and 304 have no body
 (RFC 9110 sections 15.3.5, 15.3.6 and 15.4.5,
-https://www.rfc-editor.org/rfc/rfc9110#section-15) and a 3xx without ``Location`` is
+https://www.rfc-editor.org/rfc/rfc9110#section-15) and a 3xx without `Location` is
 no redirect: anything else is refused (a 400 naming the directive).
 """
 
@@ -65,7 +69,7 @@ class Fault:
             raise ValueError(f"fault status {self.status!r}: {_STATUS_RULE}")
 
     def applies_to(self, attempt: int) -> bool:
-        """Whether attempt number ``attempt`` (1-based) of a request is faulted."""
+        """Whether attempt number `attempt` (1-based) of a request is faulted."""
         return self.attempts is None or attempt <= self.attempts
 
     @classmethod
@@ -108,7 +112,7 @@ _STATUS_RULE: Final = (
 
 
 def _int(directive: str, value: str, minimum: int | None) -> int:
-    """The directive's value: ASCII decimal digits only (no sign, ``_`` or other digits)."""
+    """The directive's value: ASCII decimal digits only (no sign, `_` or other digits)."""
     text = value.strip()
     if not (text.isascii() and text.isdigit()):
         raise ValueError(f"fault {directive!r}: {value!r} is not a non-negative integer")
@@ -119,7 +123,7 @@ def _int(directive: str, value: str, minimum: int | None) -> int:
 
 
 def split_model(model: str) -> tuple[str, Fault | None]:
-    """``"gpt-4o-mini~status=503"`` -> ``("gpt-4o-mini", Fault(status=503))``."""
+    """`"gpt-4o-mini~status=503"` -> `("gpt-4o-mini", Fault(status=503))`."""
     if FAULT_SEPARATOR not in model:
         return model, None
     name, _, directives = model.partition(FAULT_SEPARATOR)

@@ -6,11 +6,11 @@ https://developers.cloudflare.com/api/resources/ai_gateway/
 Choices where Cloudflare's behaviour is not documented or does not apply locally:
 
 - Account ids are not checked: every account id sees the same gateways. The gateway
-  ``default`` always exists (authentication off, logs on, cache off) unless deleted.
+  `default` always exists (authentication off, logs on, cache off) unless deleted.
 - Rate limits (https://developers.cloudflare.com/ai-gateway/features/rate-limiting/)
   count every request that passed authentication, per gateway.
-  ``fixed`` windows are aligned to multiples of the interval since the epoch (calendar
-  aligned); ``sliding`` counts the requests of the last ``interval`` seconds.
+  `fixed` windows are aligned to multiples of the interval since the epoch (calendar
+  aligned); `sliding` counts the requests of the last `interval` seconds.
 """
 
 from __future__ import annotations
@@ -37,18 +37,18 @@ class GatewaySettings:
 
     id: str
     authentication: bool = False
-    """Requests need ``cf-aig-authorization: Bearer <token>``."""
+    """Requests need `cf-aig-authorization: Bearer <token>`."""
     cache_ttl: int | None = 0
-    """Seconds a response is cached without a ``cf-aig-cache-ttl``; 0 or None: off."""
+    """Seconds a response is cached without a `cf-aig-cache-ttl`; 0 or None: off."""
     cache_invalidate_on_update: bool = False
     collect_logs: bool = True
     rate_limiting_limit: int | None = None
     rate_limiting_interval: int | None = None
     rate_limiting_technique: RateTechnique = "fixed"
     retry_max_attempts: int | None = None
-    """Attempts per request when the request does not send ``cf-aig-max-attempts``."""
+    """Attempts per request when the request does not send `cf-aig-max-attempts`."""
     retry_delay: int | None = None
-    """Milliseconds between attempts unless ``cf-aig-retry-delay`` says otherwise."""
+    """Milliseconds between attempts unless `cf-aig-retry-delay` says otherwise."""
     retry_backoff: str | None = None
     log_management: int | None = None
     log_management_strategy: str | None = None
@@ -62,7 +62,7 @@ class GatewaySettings:
     extra: dict[str, Any] = field(default_factory=dict)
     """Settings kept and echoed back but not acted on locally (dlp, otel, stripe...)."""
     cache_generation: int = field(default=0, repr=False)
-    """Part of every cache key; bumped by an update when ``cache_invalidate_on_update``."""
+    """Part of every cache key; bumped by an update when `cache_invalidate_on_update`."""
     _window: deque[float] = field(default_factory=deque, repr=False)
     _window_start: float = field(default=0.0, repr=False)
     _window_count: int = field(default=0, repr=False)
@@ -188,7 +188,7 @@ _SETTING_RULES: Final[dict[str, tuple[Any, str]]] = {
     "spend_limits": (lambda v: v is None or isinstance(v, dict), "an object or null"),
     "log_classification": (_bool, "true or false"),
 }
-"""Every setting of ``ai_gateway_update_params.py`` in cloudflare-python (the SDK generated
+"""Every setting of `ai_gateway_update_params.py` in cloudflare-python (the SDK generated
 from Cloudflare's API schema); the ones below without a local effect are kept and returned."""
 _EXTRA_SETTINGS: Final = frozenset(
     (
@@ -204,7 +204,7 @@ _EXTRA_SETTINGS: Final = frozenset(
     )
 )
 _REPLACEABLE: Final = frozenset(set(_SETTING_RULES) - _EXTRA_SETTINGS)
-"""The settings a PUT replaces that are fields of :class:`GatewaySettings`."""
+"""The settings a PUT replaces that are fields of `GatewaySettings`."""
 _READ_ONLY: Final = frozenset(
     ("is_default", "id", "created_at", "modified_at", "internal_id", "account_id", "account_tag")
 )
@@ -229,7 +229,7 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_gateway_id(gateway_id: Any) -> str:
-    """The id, if the management API would create it (``Bounds.GATEWAY_ID_PATTERN``)."""
+    """The id, if the management API would create it (`Bounds.GATEWAY_ID_PATTERN`)."""
     if (
         not isinstance(gateway_id, str)
         or not 1 <= len(gateway_id) <= Bounds.GATEWAY_ID_MAX_CHARS
@@ -253,7 +253,7 @@ class GatewayRegistry:
         self.create(DEFAULT_GATEWAY_ID, **self._default_settings)
 
     def restore_default(self) -> None:
-        """Put ``default`` back as it was at start (recreated if deleted)."""
+        """Put `default` back as it was at start (recreated if deleted)."""
         with self._lock:
             self._gateways.pop(DEFAULT_GATEWAY_ID, None)
         self.create(DEFAULT_GATEWAY_ID, **self._default_settings)
@@ -285,10 +285,10 @@ class GatewayRegistry:
         return gateway
 
     def replace(self, gateway_id: str, **settings: Any) -> GatewaySettings | None:
-        """``PUT gateways/{id}``: the gateway's settings become exactly ``settings``.
+        """`PUT gateways/{id}`: the gateway's settings become exactly `settings`.
 
         Cloudflare's update replaces the whole gateway: a setting left out takes its
-        default, so leaving out ``guardrails`` turns Guardrails off
+        default, so leaving out `guardrails` turns Guardrails off
         (https://developers.cloudflare.com/api/resources/ai_gateway/methods/update/,
         https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/).
         Identity fields, the creation time and the rate-limit counters are kept.

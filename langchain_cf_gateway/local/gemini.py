@@ -2,20 +2,20 @@
 
 Requests are read into the mock's chat form, so that Gemini callers get the same
 answers, token counts, scripted tool calls and embeddings as everyone else
-(:mod:`.mock`); answers are written in the schema of https://ai.google.dev/api:
+(`mock`); answers are written in the schema of https://ai.google.dev/api:
 
-- ``:generateContent``: a ``GenerateContentResponse`` (``candidates``, ``usageMetadata``,
-  ``modelVersion``, ``responseId``); text as a ``text`` part, tool calls as
-  ``functionCall`` parts, ``finishReason`` ``STOP`` or ``MAX_TOKENS``;
-- ``:streamGenerateContent``: one ``GenerateContentResponse`` per piece of text, the last
-  with the finish reason and the full usage; as SSE ``data:`` frames with ``alt=sse``,
+- `:generateContent`: a `GenerateContentResponse` (`candidates`, `usageMetadata`,
+  `modelVersion`, `responseId`); text as a `text` part, tool calls as
+  `functionCall` parts, `finishReason` `STOP` or `MAX_TOKENS`;
+- `:streamGenerateContent`: one `GenerateContentResponse` per piece of text, the last
+  with the finish reason and the full usage; as SSE `data:` frames with `alt=sse`,
   else as one JSON array streamed element by element;
-- ``:embedContent`` (``{"embedding": {"values"}}``) and ``:batchEmbedContents``
-  (``{"embeddings": [...]}``), the mock's unit vectors (``outputDimensionality`` honoured);
-- ``:countTokens``: ``{"totalTokens"}``, the prompt tokens by the mock's rule;
-- ``GET models``: ``{"models": [...]}`` naming ``models/mock`` (and the embedding model);
-  ``GET models/{model}``: that model;
-- errors: ``{"error": {"code", "message", "status"}}`` (https://ai.google.dev/gemini-api/docs/troubleshooting).
+- `:embedContent` (`{"embedding": {"values"}}`) and `:batchEmbedContents`
+  (`{"embeddings": [...]}`), the mock's unit vectors (`outputDimensionality` honoured);
+- `:countTokens`: `{"totalTokens"}`, the prompt tokens by the mock's rule;
+- `GET models`: `{"models": [...]}` naming `models/mock` (and the embedding model);
+  `GET models/{model}`: that model;
+- errors: `{"error": {"code", "message", "status"}}` (https://ai.google.dev/gemini-api/docs/troubleshooting).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ _STATUS: Final = {
     504: "DEADLINE_EXCEEDED",
 }
 MAX_EMBEDDING_DIMENSIONS: Final = 3072
-"""Largest ``outputDimensionality`` (Gemini's embedding models give at most 3072 values)."""
+"""Largest `outputDimensionality` (Gemini's embedding models give at most 3072 values)."""
 _FINISH: Final = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP"}
 _PIECES: Final = re.compile(r"\S+\s*|\s+")
 
@@ -52,7 +52,7 @@ def error(status: int, message: str) -> dict[str, Any]:
 
 
 def _parts_text(content: Any) -> str:
-    """The text parts of a ``Content`` (or of a bare string / list of parts)."""
+    """The text parts of a `Content` (or of a bare string / list of parts)."""
     if isinstance(content, str):
         return content
     parts = content.get("parts") if isinstance(content, Mapping) else content
@@ -64,7 +64,7 @@ def _parts_text(content: Any) -> str:
 
 
 def chat_body(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A Gemini ``GenerateContentRequest`` as the mock's OpenAI-style chat body."""
+    """A Gemini `GenerateContentRequest` as the mock's OpenAI-style chat body."""
     raw = body.get("contents") or []
     contents = [raw] if isinstance(raw, (str, Mapping)) else raw if isinstance(raw, list) else []
     messages: list[dict[str, Any]] = []
@@ -108,7 +108,7 @@ def chat_body(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def system_of(body: Mapping[str, Any]) -> str | None:
-    """The text of a request's ``systemInstruction`` (counted as prompt tokens)."""
+    """The text of a request's `systemInstruction` (counted as prompt tokens)."""
     instruction = body.get("systemInstruction") or body.get("system_instruction")
     return _parts_text(instruction) if instruction else None
 
@@ -139,7 +139,7 @@ def _call_parts(c: Completion) -> list[dict[str, Any]]:
 
 
 def _args(arguments: str) -> Any:
-    """A tool call's arguments as an object (a scripted string that is not JSON: ``{}``)."""
+    """A tool call's arguments as an object (a scripted string that is not JSON: `{}`)."""
     try:
         return json.loads(arguments) if arguments else {}
     except ValueError:
@@ -147,13 +147,13 @@ def _args(arguments: str) -> Any:
 
 
 def generate_json(c: Completion) -> dict[str, Any]:
-    """``:generateContent``'s answer."""
+    """`:generateContent`'s answer."""
     parts = ([{"text": c.text}] if c.text else []) + _call_parts(c)
     return _response(c, parts, _FINISH[c.finish_reason])
 
 
 def generate_frames(c: Completion, *, sse: bool) -> list[bytes]:
-    """``:streamGenerateContent``'s answer: SSE frames, or the pieces of one JSON array."""
+    """`:streamGenerateContent`'s answer: SSE frames, or the pieces of one JSON array."""
     pieces = [_response(c, [{"text": p}], None) for p in _PIECES.findall(c.text or "")]
     pieces.append(_response(c, _call_parts(c) or [{"text": ""}], _FINISH[c.finish_reason]))
     encoded = [json.dumps(p, separators=(",", ":")).encode() for p in pieces]
@@ -163,11 +163,11 @@ def generate_frames(c: Completion, *, sse: bool) -> list[bytes]:
 
 
 def embeddings(body: Mapping[str, Any], path: str) -> tuple[dict[str, Any], int]:
-    """(``:embedContent`` or ``:batchEmbedContents`` answer, prompt tokens).
+    """(`:embedContent` or `:batchEmbedContents` answer, prompt tokens).
 
     Raises:
-        ValueError: ``outputDimensionality`` is not an integer from 1 to
-            :data:`MAX_EMBEDDING_DIMENSIONS` (answered 400 in Google's error shape).
+        ValueError: `outputDimensionality` is not an integer from 1 to
+            `MAX_EMBEDDING_DIMENSIONS` (answered 400 in Google's error shape).
     """
     batch = path.endswith(":batchEmbedContents")
     values, tokens = [], 0
@@ -191,9 +191,9 @@ def embeddings(body: Mapping[str, Any], path: str) -> tuple[dict[str, Any], int]
 
 
 def models(name: str | None = None) -> dict[str, Any]:
-    """``GET models``: the mock's chat and embedding models in Gemini's ``Model`` schema.
+    """`GET models`: the mock's chat and embedding models in Gemini's `Model` schema.
 
-    With ``name`` (``GET models/{name}``), that one model, described as the chat model.
+    With `name` (`GET models/{name}`), that one model, described as the chat model.
     """
     chat = {
         "name": "models/mock",

@@ -1,31 +1,31 @@
 """The local gateway's listener: bounds on connections and request heads, Host and Origin.
 
-Defaults (each a ``cf-aig serve`` flag and a ``LocalGateway`` parameter):
+Defaults (each a `cf-aig serve` flag and a `LocalGateway` parameter):
 
 ============================  =========  ==============================================
 bound                         default    past it
 ============================  =========  ==============================================
-``--max-head-bytes``          64 KiB     request line + headers larger: HTTP 431
-``--head-timeout`` (seconds)  10         a head not complete in time: 408, then closed
-``--body-timeout`` (seconds)  60         a body not complete this long after its head:
+`--max-head-bytes`          64 KiB     request line + headers larger: HTTP 431
+`--head-timeout` (seconds)  10         a head not complete in time: 408, then closed
+`--body-timeout` (seconds)  60         a body not complete this long after its head:
                                          408 (if no answer was started), then closed
-``--max-connections``         500        a connection past it: 503 at its first request,
+`--max-connections`         500        a connection past it: 503 at its first request,
                                          then closed (never served)
-``--backlog``                 2048       connections the kernel queues before accept
-                                         (capped by ``net.core.somaxconn``)
-``--allowed-host`` (repeat)   loopback   another ``Host``: 421 (DNS rebinding)
-``--allowed-origin`` (rep.)   none       an ``Origin`` not on an allowed host: 403
+`--backlog`                 2048       connections the kernel queues before accept
+                                         (capped by `net.core.somaxconn`)
+`--allowed-host` (repeat)   loopback   another `Host`: 421 (DNS rebinding)
+`--allowed-origin` (rep.)   none       an `Origin` not on an allowed host: 403
 ============================  =========  ==============================================
 
-The head bound and the head timeout are enforced in :class:`EdgeProtocol`, a subclass
-of uvicorn's httptools protocol: uvicorn's own ``h11_max_incomplete_event_size`` applies
+The head bound and the head timeout are enforced in `EdgeProtocol`, a subclass
+of uvicorn's httptools protocol: uvicorn's own `h11_max_incomplete_event_size` applies
 to its h11 protocol only (measured: a cache hit's p50 through an httpx client went from
 ~0.93 ms to ~1.09 ms with h11, while this subclass is within the run-to-run noise of
 plain httptools), and no uvicorn protocol times out a head that never ends
-(``timeout_keep_alive`` only covers the idle time between requests). uvicorn's ``limit_concurrency`` answers 503 in plain text; the
+(`timeout_keep_alive` only covers the idle time between requests). uvicorn's `limit_concurrency` answers 503 in plain text; the
 protocol answers every refusal it makes (400 unparsable, 408, 431, 503) with the
 gateway error body instead. All refusals here happen before authentication, so they
-are neither logged nor kept in ``received``.
+are neither logged nor kept in `received`.
 
 The body deadline is one deadline for the whole body, counted from the end of its
 head, not an idle timeout between chunks: an idle timeout alone lets a client that
@@ -35,22 +35,22 @@ gateway reads (25 MB) arrive over a ~3.5 Mbit/s link; LLM request bodies are mos
 a few KB.
 
 An answer sent before the body was read (a refusal from the head: 401, 400 for an
-unknown gateway, 404, 413, 421...) goes out with ``connection: close``; the server
+unknown gateway, 404, 413, 421...) goes out with `connection: close`; the server
 then half-closes the connection and reads and drops whatever the client still sends
 (never buffering it) until the client has been quiet for 2 s, or at the latest until
 the body deadline, and closes. Closing at once would reset the connection under a
 client still writing, which may then never read its answer (RFC 9112, section 9.6:
-https://www.rfc-editor.org/rfc/rfc9112#section-9.6). No ``100 Continue`` is sent
+https://www.rfc-editor.org/rfc/rfc9112#section-9.6). No `100 Continue` is sent
 before such an answer: it is sent only once the application reads the body.
 
-``Host`` (:class:`HostGuard`): loopback names (``localhost``, ``127.0.0.0/8``,
-``[::1]``) are always served, plus the configured names and the address the server is
-bound to when it is a specific one; a request with no ``Host`` at all (HTTP/1.0) is
-served, since no browser sends one. ``*`` serves every host. Any other ``Host`` gets
+`Host` (`HostGuard`): loopback names (`localhost`, `127.0.0.0/8`,
+`[::1]`) are always served, plus the configured names and the address the server is
+bound to when it is a specific one; a request with no `Host` at all (HTTP/1.0) is
+served, since no browser sends one. `*` serves every host. Any other `Host` gets
 421 Misdirected Request: a browser led to the gateway by a rebound DNS name sends that
-name, which is never on the list. ``Origin``: a request that carries one (browsers do
+name, which is never on the list. `Origin`: a request that carries one (browsers do
 on cross-origin and on POST requests) is served only when its host is an allowed host
-as above, or when the origin is configured exactly (or ``*``); else 403. So a web
+as above, or when the origin is configured exactly (or `*`); else 403. So a web
 page on another site can neither read answers nor spend the provider keys held by the
 gateway.
 """
@@ -82,14 +82,14 @@ _WILDCARD: Final = "*"
 
 
 def error_payload(status: int, message: str) -> bytes:
-    """The gateway error body (code 7001) with ``httpCode`` set to ``status``."""
+    """The gateway error body (code 7001) with `httpCode` set to `status`."""
     body = gateway_error_body(ErrorCode.INVALID_REQUEST, message)
     body["httpCode"] = status
     return json.dumps(body, separators=(",", ":")).encode()
 
 
 def _split_host(value: str) -> str | None:
-    """The host of a ``Host`` header (``[::1]:8787`` -> ``::1``), lowercase; None if bad."""
+    """The host of a `Host` header (`[::1]:8787` -> `::1`), lowercase; None if bad."""
     value = value.strip().lower()
     if value.startswith("["):
         end = value.find("]")
@@ -108,7 +108,7 @@ def _split_host(value: str) -> str | None:
 
 
 def is_loopback(host: str) -> bool:
-    """``localhost``, an IPv4 address in 127.0.0.0/8, or ``::1``."""
+    """`localhost`, an IPv4 address in 127.0.0.0/8, or `::1`."""
     if host == "localhost":
         return True
     try:
@@ -122,7 +122,7 @@ def is_loopback(host: str) -> bool:
 
 @dataclass(frozen=True)
 class HostPolicy:
-    """Which ``Host`` and ``Origin`` values are served (see the module docstring)."""
+    """Which `Host` and `Origin` values are served (see the module docstring)."""
 
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
@@ -151,7 +151,7 @@ class HostPolicy:
     def of(
         cls, hosts: Iterable[str] = (), origins: Iterable[str] = (), bound: str | None = None
     ) -> HostPolicy:
-        """The policy of a server bound to ``bound`` (a specific address is allowed too)."""
+        """The policy of a server bound to `bound` (a specific address is allowed too)."""
         names = list(hosts)
         if bound and bound not in ("0.0.0.0", "::", "") and not is_loopback(bound):
             names.append(f"[{bound}]" if ":" in bound else bound)
@@ -161,7 +161,7 @@ class HostPolicy:
         return is_loopback(host) or _WILDCARD in self._hosts or host in self._hosts
 
     def host_problem(self, value: bytes | None) -> str | None:
-        """Why a ``Host`` header is refused, or None."""
+        """Why a `Host` header is refused, or None."""
         if value is None or _WILDCARD in self._hosts:
             return None
         try:
@@ -185,7 +185,7 @@ class HostPolicy:
         )
 
     def origin_problem(self, value: bytes | None) -> str | None:
-        """Why an ``Origin`` header is refused, or None."""
+        """Why an `Origin` header is refused, or None."""
         if value is None:
             return None
         origin = value.decode("latin-1").strip().lower().rstrip("/")
@@ -202,7 +202,7 @@ class HostPolicy:
 
 
 class HostGuard:
-    """ASGI wrapper: 421 for a ``Host`` not served, 403 for a foreign ``Origin``."""
+    """ASGI wrapper: 421 for a `Host` not served, 403 for a foreign `Origin`."""
 
     def __init__(self, app: Any, policy: HostPolicy) -> None:
         self.app = app
@@ -271,7 +271,7 @@ class EdgeLimits:
 
 class _AnswerTransport:
     """The transport as uvicorn's request cycle sees it: closing it after an answer sent
-    before the request body was read lingers instead (:meth:`EdgeProtocol._linger`)."""
+    before the request body was read lingers instead (`EdgeProtocol._linger`)."""
 
     __slots__ = ("_protocol",)
 
@@ -296,12 +296,12 @@ class EdgeProtocol(HttpToolsProtocol):
     and a deadline on the request body.
 
     Bytes are counted from the first byte of a head until httptools reports the headers
-    complete; past :attr:`EdgeLimits.max_head_bytes` the head is refused with 431. The
+    complete; past `EdgeLimits.max_head_bytes` the head is refused with 431. The
     head timer starts with the connection (or the first byte of a later head) and stops
     at the end of the head. The body deadline starts at the end of the head (once a body
     is still to come) and stops when the body is complete. While the body is incomplete
-    the request cycle's ``keep_alive`` is off, so that an answer started before it ends
-    says ``connection: close``; it is restored when the body completes first.
+    the request cycle's `keep_alive` is off, so that an answer started before it ends
+    says `connection: close`; it is restored when the body completes first.
     """
 
     limits: ClassVar[EdgeLimits] = EdgeLimits()
@@ -436,7 +436,7 @@ class EdgeProtocol(HttpToolsProtocol):
         self._linger(self.loop.time() + _LINGER_S)
 
     def _close_after_answer(self) -> None:
-        """The request cycle closes the connection after an answer with ``connection: close``."""
+        """The request cycle closes the connection after an answer with `connection: close`."""
         if self._refused:
             return  # already lingering: it closes the connection
         if self._body_pending and not self.transport.is_closing():
@@ -447,7 +447,7 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def _linger(self, until: float) -> None:
         """Half-close; read and drop what comes until the client is quiet for
-        :data:`_LINGER_S` or ``until`` (loop time) passes; then close."""
+        `_LINGER_S` or `until` (loop time) passes; then close."""
         self._refused = True
         self._cancel_head_timer()
         self._cancel_body_timer()

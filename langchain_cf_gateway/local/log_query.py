@@ -2,31 +2,31 @@
 
 A delete must never widen to "every log" because a filter went unread, so every
 parameter is read or refused: a parameter the route does not take, a repeated one,
-or a filter that cannot be parsed is a :class:`LogQueryError` (HTTP 400, code 7001).
+or a filter that cannot be parsed is a `LogQueryError` (HTTP 400, code 7001).
 
 Filters come in either encoding Cloudflare's clients send:
 
-- ``filters=<JSON array of {key, operator, value}>``;
+- `filters=<JSON array of {key, operator, value}>`;
 - the form of Cloudflare's SDKs, generated from its API schema, with nested keys
-  joined by dots and arrays repeated: ``filters.key=event_id&filters.operator=eq&
-  filters.value=ev-2`` (cloudflare-python's client sets ``Querystring(nested_format="dots",
-  array_format="repeat")`` in ``src/cloudflare/_client.py``). With several filters the
-  SDK sends every ``filters.key``, then every ``filters.operator``, then every
-  ``filters.value``: the values pair with the filters only when there is one filter, or
+  joined by dots and arrays repeated: `filters.key=event_id&filters.operator=eq&
+  filters.value=ev-2` (cloudflare-python's client sets `Querystring(nested_format="dots",
+  array_format="repeat")` in `src/cloudflare/_client.py`). With several filters the
+  SDK sends every `filters.key`, then every `filters.operator`, then every
+  `filters.value`: the values pair with the filters only when there is one filter, or
   one value per filter; anything else is ambiguous and refused, never guessed.
 
-Each filter value is checked against its key, in both encodings: ``success``, ``cached``,
-``authentication`` and ``wholesale`` take booleans (or ``"true"``/``"false"``); ``cost``,
-``tokens``, ``tokens_in``, ``tokens_out``, ``duration`` and ``feedback`` finite numbers (or
-their text); ``metadata.value`` text, a number or a boolean; every other key text. Any
+Each filter value is checked against its key, in both encodings: `success`, `cached`,
+`authentication` and `wholesale` take booleans (or `"true"`/`"false"`); `cost`,
+`tokens`, `tokens_in`, `tokens_out`, `duration` and `feedback` finite numbers (or
+their text); `metadata.value` text, a number or a boolean; every other key text. Any
 key takes null (no value). An object, a nested list or any other type is a 400 naming
 the filter and what it takes (the schema types a value as string, number, boolean or
-null: ``log_list_params.py`` below).
+null: `log_list_params.py` below).
 
 Bounds and enums follow the API reference generated from Cloudflare's schema
 (https://developers.cloudflare.com/api/resources/ai_gateway/subresources/logs/methods/list
-and ``.../logs/methods/delete``) and cloudflare-python's
-``src/cloudflare/types/ai_gateway/log_list_params.py`` and ``log_delete_params.py``.
+and `.../logs/methods/delete`) and cloudflare-python's
+`src/cloudflare/types/ai_gateway/log_list_params.py` and `log_delete_params.py`.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ _FILTER_SHAPE: Final = "a JSON array of {key, operator, value}"
 
 @dataclass(frozen=True)
 class LogQuery:
-    """What a logs list or delete selects, ready for :class:`LogStore`."""
+    """What a logs list or delete selects, ready for `LogStore`."""
 
     filters: list[dict[str, Any]] = field(default_factory=list)
     order_by: str = "created_at"
@@ -97,7 +97,7 @@ class LogQuery:
 
 
 def parse_list_query(items: Sequence[tuple[str, str]]) -> LogQuery:
-    """``GET .../logs``: filters in both encodings, the deprecated parameters, paging."""
+    """`GET .../logs`: filters in both encodings, the deprecated parameters, paging."""
     params = _single_values(items, _LIST_PARAMS, "the logs list")
     filters = parse_filters(items)
     for key in _ONE_FIELD_FILTERS:
@@ -139,9 +139,9 @@ def parse_list_query(items: Sequence[tuple[str, str]]) -> LogQuery:
 
 
 def parse_delete_query(items: Sequence[tuple[str, str]]) -> LogQuery:
-    """``DELETE .../logs``: only ``filters``, ``limit``, ``order_by``, ``order_by_direction``.
+    """`DELETE .../logs`: only `filters`, `limit`, `order_by`, `order_by_direction`.
 
-    Without a direction, ``limit`` removes the oldest rows first (the schema's default).
+    Without a direction, `limit` removes the oldest rows first (the schema's default).
     """
     params = _single_values(items, _DELETE_PARAMS, "the logs delete")
     limit = params.get("limit")
@@ -158,7 +158,7 @@ def parse_delete_query(items: Sequence[tuple[str, str]]) -> LogQuery:
 
 
 def parse_filters(items: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
-    """The ``filters`` of a query, from the JSON form and the dotted form (both may be used)."""
+    """The `filters` of a query, from the JSON form and the dotted form (both may be used)."""
     filters: list[dict[str, Any]] = []
     for name, raw in items:
         if name == "filters":
@@ -234,7 +234,7 @@ def _checked(key: Any, operator: Any, values: list[Any]) -> dict[str, Any]:
 
 
 def _value(key: str, value: Any) -> Any:
-    """One filter value as its key takes it, or a :class:`LogQueryError` naming the filter."""
+    """One filter value as its key takes it, or a `LogQueryError` naming the filter."""
     if value is None:
         return None
     if key in _BOOL_KEYS:

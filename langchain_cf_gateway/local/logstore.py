@@ -5,71 +5,71 @@ the event loop never runs SQLite. With a file store, an answer is sent once its 
 committed (group commit: rows of concurrent requests share one commit), so that every
 acknowledged request survives a kill -9 of the server; in memory, answers never wait.
 Reads go through the same thread, behind every write queued before them: a row queued
-before its response was sent is always seen by ``logs()`` and by the logs API
+before its response was sent is always seen by `logs()` and by the logs API
 (https://developers.cloudflare.com/api/resources/ai_gateway/).
 
-Fields of a row, as the logs API and :meth:`LocalGateway.logs` return it: ``id``
-(UUIDv7, also ``cf-aig-log-id``), ``created_at``, ``gateway_id``, ``provider``, ``model``,
-``model_type``, ``path``, ``request_type``, ``success``, ``status_code``, ``cached``,
-``tokens_in``, ``tokens_out``, ``cost``, ``custom_cost``, ``duration`` (ms), ``metadata``
-(an object, or null), ``event_id``, ``request_id``, ``step``, ``attempts``, ``feedback``,
-``score``, ``request_content_type``, ``response_content_type``, ``request_size``,
-``response_size``, ``request_head``, ``response_head`` (auth headers redacted),
-``request_head_complete``, ``response_head_complete``, ``authentication``, ``wholesale``,
-``byok``, ``payload`` (whether the bodies were kept; they are served by ``/request`` and
-``/response``), ``request_body_complete`` and ``response_body_complete`` (whether the
+Fields of a row, as the logs API and `LocalGateway.logs` return it: `id`
+(UUIDv7, also `cf-aig-log-id`), `created_at`, `gateway_id`, `provider`, `model`,
+`model_type`, `path`, `request_type`, `success`, `status_code`, `cached`,
+`tokens_in`, `tokens_out`, `cost`, `custom_cost`, `duration` (ms), `metadata`
+(an object, or null), `event_id`, `request_id`, `step`, `attempts`, `feedback`,
+`score`, `request_content_type`, `response_content_type`, `request_size`,
+`response_size`, `request_head`, `response_head` (auth headers redacted),
+`request_head_complete`, `response_head_complete`, `authentication`, `wholesale`,
+`byok`, `payload` (whether the bodies were kept; they are served by `/request` and
+`/response`), `request_body_complete` and `response_body_complete` (whether the
 stored body is the whole body: false when it was cut to the cap or dropped, see below;
-these two are local to this gateway, after Cloudflare's ``request_head_complete``) and
-``bodies_dropped`` (true once the total bound below removed the row's bodies). ``cost``
-is 0 unless ``cf-aig-custom-cost`` gives prices: the local gateway has no price table.
+these two are local to this gateway, after Cloudflare's `request_head_complete`) and
+`bodies_dropped` (true once the total bound below removed the row's bodies). `cost`
+is 0 unless `cf-aig-custom-cost` gives prices: the local gateway has no price table.
 
-Bodies. Each stored body is at most ``body_max_bytes`` (:data:`DEFAULT_BODY_MAX_BYTES`,
-1 MiB; ``cf-aig serve --log-body-max-bytes``): a longer one keeps its first bytes (cut on
-a UTF-8 character boundary), the row says ``*_body_complete: false`` and ``request_size``
-/ ``response_size`` stay the real sizes; ``/request`` and ``/response`` serve the stored
-prefix. The bodies of all rows together are at most ``max_body_bytes``
-(:data:`DEFAULT_MAX_BODY_BYTES`, 256 MiB; ``cf-aig serve --log-max-body-bytes``): past
+Bodies. Each stored body is at most `body_max_bytes` (`DEFAULT_BODY_MAX_BYTES`,
+1 MiB; `cf-aig serve --log-body-max-bytes`): a longer one keeps its first bytes (cut on
+a UTF-8 character boundary), the row says `*_body_complete: false` and `request_size`
+/ `response_size` stay the real sizes; `/request` and `/response` serve the stored
+prefix. The bodies of all rows together are at most `max_body_bytes`
+(`DEFAULT_MAX_BODY_BYTES`, 256 MiB; `cf-aig serve --log-max-body-bytes`): past
 it, the bodies of the oldest rows are dropped (down to three quarters of the bound), the
-rows are kept. So the store holds at most ``max_rows`` rows plus that many body bytes.
+rows are kept. So the store holds at most `max_rows` rows plus that many body bytes.
 Cloudflare documents no such bounds (its logs keep bodies up to its own request limits).
 A database the store creates is readable and writable by its owner only (0600; SQLite
-gives its ``-wal`` and ``-shm`` files the same mode); an existing one readable by group
-or others gets a :class:`~langchain_cf_gateway.core.config.ConfigFileWarning`, since
+gives its `-wal` and `-shm` files the same mode); an existing one readable by group
+or others gets a `ConfigFileWarning`, since
 rows hold whole prompts.
 
-Retention. The store keeps at most ``max_rows`` rows (:data:`DEFAULT_MAX_ROWS`, 100,000,
+Retention. The store keeps at most `max_rows` rows (`DEFAULT_MAX_ROWS`, 100,000,
 by default, across all gateways), deleting the oldest as new ones come: Cloudflare's
 Legacy Logs keep 100,000 logs per account on the free plan and delete the oldest when
 *Automatic Log Deletion* is on
 (https://developers.cloudflare.com/ai-gateway/reference/limits/,
 https://developers.cloudflare.com/ai-gateway/observability/logging/legacy-logs/).
-``cf-aig serve --log-max-rows N`` changes it; ``0`` keeps every row. A gateway's
-``log_management`` caps its own rows too; its strategy defaults to ``DELETE_OLDEST`` when
+`cf-aig serve --log-max-rows N` changes it; `0` keeps every row. A gateway's
+`log_management` caps its own rows too; its strategy defaults to `DELETE_OLDEST` when
 unset (Cloudflare's docs name no default), keeping the newest rows.
 
 Faults. Nothing a client or an upstream sends can stop the store: every value is made
-storable first (:func:`storable`: unpaired surrogates become U+FFFD, integers outside
+storable first (`storable`: unpaired surrogates become U+FFFD, integers outside
 SQLite's signed 64 bits and non-finite floats become null), and a row SQLite still
-refuses is stored as a stub (id, gateway, time, status) with ``log_error`` saying why.
+refuses is stored as a stub (id, gateway, time, status) with `log_error` saying why.
 When the database cannot be written (another process holds its lock, the disk is full,
-a write fails), rows wait in memory (at most :data:`MAX_UNWRITTEN`; later ones are
+a write fails), rows wait in memory (at most `MAX_UNWRITTEN`; later ones are
 dropped and counted in the warning that ends the outage) and the writer retries with
 back-off (50 ms doubling to 1 s; each try waits 200 ms for a lock) until it can write
 again. Reads keep working meanwhile, on what is committed (rows still waiting are not
 seen yet).
 
-With a file store a request waits at most ``commit_timeout`` seconds for its row
-(:data:`DEFAULT_COMMIT_TIMEOUT`, 10 s; ``cf-aig serve --log-commit-timeout``), plus the
+With a file store a request waits at most `commit_timeout` seconds for its row
+(`DEFAULT_COMMIT_TIMEOUT`, 10 s; `cf-aig serve --log-commit-timeout`), plus the
 few milliseconds of a commit already under way, then gets HTTP 503 with the gateway's
-error body, code 2503 (``ErrorCode.LOG_STORE_UNAVAILABLE``; local to this gateway,
+error body, code 2503 (`ErrorCode.LOG_STORE_UNAVAILABLE`; local to this gateway,
 Cloudflare documents no such failure). A stream, whose head has gone out, is cut short
 instead (its last chunk is never sent). The row is stored once the store recovers,
-saying 503 (``log_store_unavailable: true``). The operator gets one warning on the
-``langchain_cf_gateway.local.logstore`` logger when an outage starts and one when it
+saying 503 (`log_store_unavailable: true`). The operator gets one warning on the
+`langchain_cf_gateway.local.logstore` logger when an outage starts and one when it
 ends, never one per request.
 
 The writer thread is supervised: an unexpected exception in its loop is logged with its
-traceback, counted in :attr:`LogStore.restarts`, and the loop starts again on the same
+traceback, counted in `LogStore.restarts`, and the loop starts again on the same
 connection and the same waiting rows.
 """
 
@@ -175,18 +175,18 @@ class LogQueryError(ValueError):
 
 class LogStoreUnavailable(RuntimeError):
     """The store cannot be written now (locked, full): a request whose row could not be
-    committed in time is answered 503 (code 2503); :meth:`LogStore.run` and
-    :meth:`LogStore.arun` raise it for a call that met such an outage."""
+    committed in time is answered 503 (code 2503); `LogStore.run` and
+    `LogStore.arun` raise it for a call that met such an outage."""
 
 
 def storable(value: Any) -> Any:
-    """``value`` with everything SQLite or strict JSON would refuse replaced, recursively.
+    """`value` with everything SQLite or strict JSON would refuse replaced, recursively.
 
     The one place where client- and upstream-controlled values are made safe for the
     store, applied to the whole row (every column and the JSON copy): unpaired surrogates
-    (``"\\ud800"`` from a JSON escape) become U+FFFD, integers outside signed 64 bits
+    (`"\\ud800"` from a JSON escape) become U+FFFD, integers outside signed 64 bits
     (SQLite's INTEGER) and non-finite floats become None, mapping keys become text, any
-    other object becomes its ``str``.
+    other object becomes its `str`.
     """
     if value is None or isinstance(value, bool):
         return value
@@ -264,7 +264,7 @@ class LogStore:
     """SQLite rows of Cloudflare's log object, written by a supervised background thread.
 
     Args:
-        path: SQLite file, or ``":memory:"`` (the default: answers never wait for a commit).
+        path: SQLite file, or `":memory:"` (the default: answers never wait for a commit).
         max_rows: rows kept across gateways, oldest deleted first; None or 0 keeps all.
         commit_timeout: seconds a request waits for its row's commit (file store only)
             before it is answered 503, code 2503.
@@ -293,7 +293,7 @@ class LogStore:
             )
         self.path = path
         self.durable = path not in ("", ":memory:")
-        """Rows live in a file: each answer waits for its row's commit (see :meth:`add`)."""
+        """Rows live in a file: each answer waits for its row's commit (see `add`)."""
         self.max_rows = max_rows or None
         self.commit_timeout = float(commit_timeout)
         self.body_max_bytes = body_max_bytes or None
@@ -304,7 +304,7 @@ class LogStore:
         self.restarts = 0
         """How many times the writer loop failed and was started again (see the module doc)."""
         self.dropped = 0
-        """Rows dropped because :data:`MAX_UNWRITTEN` rows were already waiting."""
+        """Rows dropped because `MAX_UNWRITTEN` rows were already waiting."""
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._waiting: list[_Row] = []  # writer thread only
         self._unwritten = 0  # rows added and not yet written or dropped
@@ -341,7 +341,7 @@ class LogStore:
         return conn
 
     def _supervise(self) -> None:
-        """The thread: runs :meth:`_serve`, and starts it again if it ever fails."""
+        """The thread: runs `_serve`, and starts it again if it ever fails."""
         try:
             conn = self._connect()
         except BaseException as exc:  # surfaced to the constructor
@@ -422,7 +422,7 @@ class LogStore:
                     entry.future.set_exception(exc)
 
     def _stop(self, conn: sqlite3.Connection) -> None:
-        """Write what waits (trying for at most ``commit_timeout`` s), then close."""
+        """Write what waits (trying for at most `commit_timeout` s), then close."""
         deadline = time.monotonic() + self.commit_timeout
         delay = _RETRY_FIRST_S
         while not self._flush(conn) and time.monotonic() < deadline:
@@ -530,7 +530,7 @@ class LogStore:
             conn.execute("RELEASE one_row")
 
     def _prune(self, conn: sqlite3.Connection) -> None:
-        """Keep the newest ``max_rows`` rows (by insertion order) of the whole store."""
+        """Keep the newest `max_rows` rows (by insertion order) of the whole store."""
         if self.max_rows is None:
             return
         newest = conn.execute("SELECT max(seq) FROM logs").fetchone()[0] or 0
@@ -540,9 +540,9 @@ class LogStore:
             self._pruned_to = below
 
     def _bound_bodies(self, conn: sqlite3.Connection, added: int) -> None:
-        """Keep the stored bodies under ``max_body_bytes``: drop the oldest rows' bodies.
+        """Keep the stored bodies under `max_body_bytes`: drop the oldest rows' bodies.
 
-        ``_body_bytes`` is an upper bound (deletes only lower the real total); the real
+        `_body_bytes` is an upper bound (deletes only lower the real total); the real
         total is summed only when the bound is passed, and bodies are then dropped down
         to three quarters of it, so that this is rare.
         """
@@ -625,7 +625,7 @@ class LogStore:
         limit: int,
         strategy: str,
     ) -> None:
-        """Insert one row of a gateway with ``log_management``.
+        """Insert one row of a gateway with `log_management`.
 
         The setting is the gateway object's:
         https://developers.cloudflare.com/api/resources/ai_gateway/
@@ -653,12 +653,12 @@ class LogStore:
         """Queue one row; it is visible to every read issued after this call.
 
         The row is serialized on the writer thread, not here on the event loop: the
-        caller must not change it afterwards. ``retention`` is the gateway's
-        ``(log_management, log_management_strategy)``: at most that many rows are kept,
-        new ones dropped (``STOP_INSERTING``) or the oldest deleted (``DELETE_OLDEST``).
+        caller must not change it afterwards. `retention` is the gateway's
+        `(log_management, log_management_strategy)`: at most that many rows are kept,
+        new ones dropped (`STOP_INSERTING`) or the oldest deleted (`DELETE_OLDEST`).
 
-        A store in a file (:attr:`durable`) returns a future that is done once the row is
-        committed: the gateway answers only then (see :meth:`committed`), so that a row
+        A store in a file (`durable`) returns a future that is done once the row is
+        committed: the gateway answers only then (see `committed`), so that a row
         acknowledged to a client survives a crash of the server (kill -9). In memory
         there is nothing to wait for.
         """
@@ -685,7 +685,7 @@ class LogStore:
         return ack
 
     def _cap(self, body: bytes | None) -> tuple[bytes | None, bool]:
-        """``body`` cut to :attr:`body_max_bytes` (on a UTF-8 boundary), and whether whole."""
+        """`body` cut to `body_max_bytes` (on a UTF-8 boundary), and whether whole."""
         if body is None:
             return None, False
         limit = self.body_max_bytes
@@ -698,7 +698,7 @@ class LogStore:
         return bytes(body[:cut]), False
 
     async def committed(self, acks: Iterable[Future[None] | None]) -> bool:
-        """Wait for the commit of these rows, at most :attr:`commit_timeout` s in all.
+        """Wait for the commit of these rows, at most `commit_timeout` s in all.
 
         False if any was not committed in time: the caller answers 503 (code 2503), and
         those rows, written once the store recovers, carry that 503.
@@ -724,13 +724,13 @@ class LogStore:
         return not waiting.cancelled() and waiting.exception() is None
 
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` on the writer thread after every queued write; block for its result."""
+        """Run `fn` on the writer thread after every queued write; block for its result."""
         future: Future[T] = Future()
         self._queue.put(_Query(fn, future))
         return future.result()
 
     async def arun(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """:meth:`run` for the event loop: awaits without blocking it."""
+        """`run` for the event loop: awaits without blocking it."""
         future: Future[T] = Future()
         self._queue.put(_Query(fn, future))
         return await asyncio.wrap_future(future)
@@ -753,9 +753,9 @@ class LogStore:
         per_page: int | None = None,
         with_stats: bool = False,
     ) -> Callable[[sqlite3.Connection], tuple[list[dict[str, Any]], dict[str, Any]]]:
-        """A query for :meth:`run`: (rows of the page, ``result_info`` totals).
+        """A query for `run`: (rows of the page, `result_info` totals).
 
-        The totals are ``total_count`` and, with ``with_stats``, the ``min_`` and ``max_`` of
+        The totals are `total_count` and, with `with_stats`, the `min_` and `max_` of
         cost, duration, tokens_in, tokens_out and total_tokens over every matching row.
         """
         order = _order(order_by, direction)
@@ -801,7 +801,7 @@ class LogStore:
     def body(
         gateway_id: str, log_id: str, which: str
     ) -> Callable[[sqlite3.Connection], tuple[bool, bytes | None]]:
-        """(row exists, stored body) for ``which`` in ``request`` / ``response``."""
+        """(row exists, stored body) for `which` in `request` / `response`."""
         column = "request_body" if which == "request" else "response_body"
 
         def query(conn: sqlite3.Connection) -> tuple[bool, bytes | None]:
@@ -817,7 +817,7 @@ class LogStore:
     def patch(
         gateway_id: str, log_id: str, changes: Mapping[str, Any]
     ) -> Callable[[sqlite3.Connection], dict[str, Any] | None]:
-        """Set ``feedback``, ``score`` and/or ``metadata`` of one row (made :func:`storable`)."""
+        """Set `feedback`, `score` and/or `metadata` of one row (made `storable`)."""
         changes = storable(changes)
 
         def query(conn: sqlite3.Connection) -> dict[str, Any] | None:
@@ -853,7 +853,7 @@ class LogStore:
         order_by: str = "created_at",
         direction: str = "asc",
     ) -> Callable[[sqlite3.Connection], int]:
-        """Delete matching rows (at most ``limit``, first in the given order); their count."""
+        """Delete matching rows (at most `limit`, first in the given order); their count."""
         where, params = _where(gateway_id, filters)
         if log_id is not None:
             where += (" AND " if where else " WHERE ") + "id = ?"
@@ -878,13 +878,13 @@ _BODY_SUM: Final = f"SELECT coalesce(sum({_ROW_BODY_BYTES}), 0) FROM logs"
 _BATCH_BYTES: Final = 32 * 1024 * 1024
 """A batch stops gathering rows past this many body bytes (one transaction, one WAL growth)."""
 _WAL_LIMIT: Final = 64 * 1024 * 1024
-"""``journal_size_limit``: the WAL file is truncated to this after a checkpoint."""
+"""`journal_size_limit`: the WAL file is truncated to this after a checkpoint."""
 
 
 def _private_file(path: str) -> None:
     """Create the database readable by its owner only, or warn if it is readable by others.
 
-    SQLite creates the ``-wal`` and ``-shm`` files with the database file's mode.
+    SQLite creates the `-wal` and `-shm` files with the database file's mode.
     """
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)

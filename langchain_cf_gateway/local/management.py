@@ -2,45 +2,47 @@
 
 The management API is Cloudflare's: https://developers.cloudflare.com/api/resources/ai_gateway/
 
-Management API, under ``/client/v4/accounts/{account_id}/ai-gateway/``, with
-``Authorization: Bearer <management token>`` and Cloudflare's v4 envelope
-``{success, errors, messages, result, result_info}``:
+Management API, under `/client/v4/accounts/{account_id}/ai-gateway/`, with
+`Authorization: Bearer <management token>` and Cloudflare's v4 envelope
+`{success, errors, messages, result, result_info}`:
 
 =========================================  =======================================================
-``GET, POST gateways``                     list (``page``, ``per_page``, ``search``); create (``id``
+`GET, POST gateways`                     list (`page`, `per_page`, `search`); create (`id`
                                            and the gateway's settings)
-``GET, PUT, DELETE gateways/{gw}``         read, replace (a setting left out takes its
+`GET, PUT, DELETE gateways/{gw}`         read, replace (a setting left out takes its
                                            default, as at Cloudflare), delete
-``GET, DELETE gateways/{gw}/logs``         list (``filters`` as a JSON array or in the SDK's
+`GET, DELETE gateways/{gw}/logs`         list (`filters` as a JSON array or in the SDK's
                                            dotted form, the deprecated one-field parameters,
-                                           ``search``, ``start_date``, ``end_date``, ``min_*`` /
-                                           ``max_*``, ``order_by``, ``order_by_direction``,
-                                           ``page``, ``per_page``); delete (``filters``,
-                                           ``limit``, ``order_by``, ``order_by_direction``):
-                                           see :mod:`.log_query`; anything else is a 400
-``GET, PATCH, DELETE gateways/{gw}/logs/{id}``  read; set ``feedback`` (-1 to 1) / ``score`` /
-                                           ``metadata``
-``GET gateways/{gw}/logs/{id}/request``    the stored request body, as it was sent
-``GET gateways/{gw}/logs/{id}/response``   the stored response body (SSE text for streams)
+                                           `search`, `start_date`, `end_date`, `min_*` /
+                                           `max_*`, `order_by`, `order_by_direction`,
+                                           `page`, `per_page`); delete (`filters`,
+                                           `limit`, `order_by`, `order_by_direction`):
+                                           see `log_query`; anything else is a 400
+`GET, PATCH, DELETE gateways/{gw}/logs/{id}`  read; set `feedback` (-1 to 1) / `score` /
+                                           `metadata`
+`GET gateways/{gw}/logs/{id}/request`    the stored request body, as it was sent
+`GET gateways/{gw}/logs/{id}/response`   the stored response body (SSE text for streams)
 =========================================  =======================================================
 
-Choices where Cloudflare documents nothing: errors carry core's :class:`ApiErrorCode`
+Choices where Cloudflare documents nothing: errors carry core's `ApiErrorCode`
 (401/10000 for a missing or wrong token, 400/7001 for a bad body or query, 404/7002 for
 an unknown gateway or log, 409/7004 for a gateway id that exists). The logs list is newest
-first unless ``order_by_direction`` (or the deprecated ``direction``) says otherwise;
-``search`` matches id, provider, model, path, event id and metadata. A log is returned
-typed as the schema declares it (:func:`wire_log`).
-The gateway token is not a management token: only ``management_token`` is accepted.
+first unless `order_by_direction` (or the deprecated `direction`) says otherwise;
+`search` matches id, provider, model, path, event id and metadata. A log is returned
+typed as the schema declares it (`wire_log`).
+The gateway token is not a management token: only `management_token` is accepted.
 
 Admin routes of the local gateway (same bearer token), for scripting the mock from
-outside Python (``cf-aig serve``)::
+outside Python (`cf-aig serve`):
 
-    POST   /__local/scripts   {"text", "tool_calls", "fault", "model", "provider", "times"}
-    GET    /__local/scripts   the scripts not used up yet
-    DELETE /__local/scripts   forget every script
-    POST   /__local/reset     forget requests, scripts, cache entries and logs
-    POST   /__local/clock     {"advance": seconds}: move the server's clock forward
-    GET    /__local/received  the requests received, bodies as text
+```text
+POST   /__local/scripts   {"text", "tool_calls", "fault", "model", "provider", "times"}
+GET    /__local/scripts   the scripts not used up yet
+DELETE /__local/scripts   forget every script
+POST   /__local/reset     forget requests, scripts, cache entries and logs
+POST   /__local/clock     {"advance": seconds}: move the server's clock forward
+GET    /__local/received  the requests received, bodies as text
+```
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ if TYPE_CHECKING:
 
 PER_PAGE_DEFAULT: Final = 20
 PER_PAGE_MAX: Final = 1000
-"""Of the gateways list; the logs list takes at most ``LogsApi.PER_PAGE_MAX``."""
+"""Of the gateways list; the logs list takes at most `LogsApi.PER_PAGE_MAX`."""
 JSON_TYPE: Final = "application/json"
 
 
@@ -135,10 +137,10 @@ _LOG_TEXT_FIELDS: Final = ("metadata", "request_head", "response_head")
 def wire_log(row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored row as the logs API returns it, typed as Cloudflare's schema declares it.
 
-    ``metadata``, ``request_head`` and ``response_head`` are strings (JSON text) and
-    ``duration`` an integer of milliseconds (cloudflare-python
-    ``src/cloudflare/types/ai_gateway/log_get_response.py``); the store keeps them as
-    objects for ``LocalGateway.logs()``.
+    `metadata`, `request_head` and `response_head` are strings (JSON text) and
+    `duration` an integer of milliseconds (cloudflare-python
+    `src/cloudflare/types/ai_gateway/log_get_response.py`); the store keeps them as
+    objects for `LocalGateway.logs()`.
     """
     data = dict(row)
     for name in _LOG_TEXT_FIELDS:
@@ -272,7 +274,7 @@ class Management:
     async def log_list(self, request: Request) -> Response:
         """List or delete logs; any parameter not understood is a 400, never "all logs".
 
-        The query is parsed by :mod:`.log_query` (both filter encodings, the schema's bounds).
+        The query is parsed by `log_query` (both filter encodings, the schema's bounds).
         """
         try:
             await self._enter(request)
@@ -481,13 +483,13 @@ class Management:
 
 
 def received_view(received: ReceivedRequest, withheld: Collection[str] = ()) -> dict[str, Any]:
-    """One received request as ``GET /__local/received`` shows it: no credential in clear.
+    """One received request as `GET /__local/received` shows it: no credential in clear.
 
-    Credentials are found by name in the head, the query and every ``headers`` object of
+    Credentials are found by name in the head, the query and every `headers` object of
     a JSON body in any encoding (a universal body, an array or a single step, UTF-8 with
     a BOM, UTF-16); their values, and the gateway's own tokens, are then hidden
     wherever else they appear (the path, the rest of the body). A query string written
-    inside a value (a step's ``endpoint``, a URL in a prompt, a header or a query value)
+    inside a value (a step's `endpoint`, a URL in a prompt, a header or a query value)
     has its credential values redacted too.
     """
     secrets = credential_values(received.headers, received.query_string) | set(withheld)

@@ -2,39 +2,39 @@
 
 What it answers, so that tests can predict it:
 
-- **Text.** ``"Mock answer: "`` followed by the text of the last user message, cut to
-  its first 50 tokens; ``"Mock answer."`` when there is no user text. The same request
+- **Text.** `"Mock answer: "` followed by the text of the last user message, cut to
+  its first 50 tokens; `"Mock answer."` when there is no user text. The same request
   always gets the same answer.
 - **Tokens.** A token is a run of word characters or one punctuation character
-  (``re.findall(r"\\w+|[^\\w\\s]", text)``). ``prompt_tokens`` counts the text of every
-  message (and tool call arguments); ``completion_tokens`` counts the answer.
-- **Limits.** ``max_tokens`` / ``max_completion_tokens`` cut the answer to that many
-  tokens with ``finish_reason: "length"``; otherwise ``"stop"``, or ``"tool_calls"``
+  (`re.findall(r"\\w+|[^\\w\\s]", text)`). `prompt_tokens` counts the text of every
+  message (and tool call arguments); `completion_tokens` counts the answer.
+- **Limits.** `max_tokens` / `max_completion_tokens` cut the answer to that many
+  tokens with `finish_reason: "length"`; otherwise `"stop"`, or `"tool_calls"`
   when the answer calls tools.
 - **Tools.** Scripted tool calls are returned as given. Without a script, a request that
-  forces a function (``tool_choice`` naming one, or ``"required"``) gets one call of that
+  forces a function (`tool_choice` naming one, or `"required"`) gets one call of that
   (or the first) tool, with arguments built from its JSON schema (first enum value,
-  ``"mock"``, ``1``, ``1.0``, ``true``, one-item arrays). ``response_format`` of type
-  ``json_schema`` gets such an object as its content; ``json_object`` gets ``{}``.
+  `"mock"`, `1`, `1.0`, `true`, one-item arrays). `response_format` of type
+  `json_schema` gets such an object as its content; `json_object` gets `{}`.
 - **Streaming.** OpenAI SSE: a role chunk, one chunk per word, a chunk with the finish
-  reason, then a chunk with ``choices: []`` and ``usage`` (always sent, as if
-  ``stream_options.include_usage`` were set), then ``data: [DONE]``.
-- **Embeddings.** Unit vectors of :data:`EMBEDDING_DIMENSIONS` floats (or the request's
-  ``dimensions``), a function of the text and the size only; ``encoding_format: "base64"``
+  reason, then a chunk with `choices: []` and `usage` (always sent, as if
+  `stream_options.include_usage` were set), then `data: [DONE]`.
+- **Embeddings.** Unit vectors of `EMBEDDING_DIMENSIONS` floats (or the request's
+  `dimensions`), a function of the text and the size only; `encoding_format: "base64"`
   gives little-endian float32 as OpenAI does.
-- **Bounds.** The mock bounds its own work: embeddings ``dimensions`` up to
-  :data:`EMBEDDING_DIMENSIONS_MAX` (8192) and at most :data:`EMBEDDING_INPUTS_MAX` (2048,
+- **Bounds.** The mock bounds its own work: embeddings `dimensions` up to
+  `EMBEDDING_DIMENSIONS_MAX` (8192) and at most `EMBEDDING_INPUTS_MAX` (2048,
   OpenAI's own limit) inputs; a schema it builds arguments or a structured answer from
-  nests at most :data:`SCHEMA_DEPTH_MAX` (64) levels, holds at most
-  :data:`SCHEMA_VALUES_MAX` (10000) JSON values, and expands (through ``$ref``) to at
-  most :data:`EXAMPLE_VALUES_MAX` (10000) values. Past a bound the answer is HTTP 400
+  nests at most `SCHEMA_DEPTH_MAX` (64) levels, holds at most
+  `SCHEMA_VALUES_MAX` (10000) JSON values, and expands (through `$ref`) to at
+  most `EXAMPLE_VALUES_MAX` (10000) values. Past a bound the answer is HTTP 400
   in the provider's error shape, naming the field and the bound
-  (:meth:`MockModel.refusal`); every check is a loop, never a recursion.
-- **Anthropic.** ``anthropic/v1/messages`` answers in Anthropic's Messages schema,
-  streaming its event sequence (``message_start`` ... ``message_stop``).
-- **Workers AI.** ``workers-ai/@cf/{model}`` takes ``messages`` or ``prompt`` and answers
-  ``{"result": {"response", "usage"}, "success": true, ...}``; streamed, ``data:
-  {"response": piece}`` frames, a last one with ``usage``, then ``data: [DONE]``.
+  (`MockModel.refusal`); every check is a loop, never a recursion.
+- **Anthropic.** `anthropic/v1/messages` answers in Anthropic's Messages schema,
+  streaming its event sequence (`message_start` ... `message_stop`).
+- **Workers AI.** `workers-ai/@cf/{model}` takes `messages` or `prompt` and answers
+  `{"result": {"response", "usage"}, "success": true, ...}`; streamed, `data:
+  {"response": piece}` frames, a last one with `usage`, then `data: [DONE]`.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 EMBEDDING_DIMENSIONS: Final = 32
-"""Length of a mock embedding unless the request asks for ``dimensions``."""
+"""Length of a mock embedding unless the request asks for `dimensions`."""
 EMBEDDING_DIMENSIONS_MAX: Final = 8192
-"""Largest ``dimensions`` the mock computes (OpenAI's largest model has 3072)."""
+"""Largest `dimensions` the mock computes (OpenAI's largest model has 3072)."""
 EMBEDDING_INPUTS_MAX: Final = 2048
 """Most inputs in one embeddings request: OpenAI's documented limit."""
 SCHEMA_DEPTH_MAX: Final = 64
@@ -60,7 +60,7 @@ SCHEMA_DEPTH_MAX: Final = 64
 SCHEMA_VALUES_MAX: Final = 10_000
 """Most JSON values (objects, arrays, strings, numbers) in such a schema."""
 EXAMPLE_VALUES_MAX: Final = 10_000
-"""Most values in one example built from a schema (``$ref`` can multiply a small schema)."""
+"""Most values in one example built from a schema (`$ref` can multiply a small schema)."""
 
 ANSWER_PREFIX: Final = "Mock answer: "
 ANSWER_MAX_ECHO_TOKENS: Final = 50
@@ -71,12 +71,12 @@ _PIECE = re.compile(r"\S+\s*|\s+")
 
 
 def count_tokens(text: str) -> int:
-    """Tokens of ``text`` by the mock's rule (see the module docstring)."""
+    """Tokens of `text` by the mock's rule (see the module docstring)."""
     return len(_TOKEN.findall(text))
 
 
 def _cut_tokens(text: str, limit: int) -> str:
-    """The prefix of ``text`` holding its first ``limit`` tokens."""
+    """The prefix of `text` holding its first `limit` tokens."""
     if limit <= 0:
         return ""
     for index, match in enumerate(_TOKEN.finditer(text)):
@@ -142,9 +142,9 @@ class Completion:
 
 
 class MockLimitError(ValueError):
-    """A request past one of the mock model's bounds; ``field`` names the request field.
+    """A request past one of the mock model's bounds; `field` names the request field.
 
-    Answered with HTTP 400 in the provider's error shape (:meth:`MockModel.refusal`).
+    Answered with HTTP 400 in the provider's error shape (`MockModel.refusal`).
     """
 
     def __init__(self, field: str, message: str) -> None:
@@ -208,8 +208,8 @@ def default_answer(messages: Sequence[Any]) -> str:
 
 
 def check_schema(schema: Any, field: str) -> None:
-    """Raise :class:`MockLimitError` for a schema past :data:`SCHEMA_DEPTH_MAX` or
-    :data:`SCHEMA_VALUES_MAX`; a loop, so a schema 10,000 levels deep costs no recursion."""
+    """Raise `MockLimitError` for a schema past `SCHEMA_DEPTH_MAX` or
+    `SCHEMA_VALUES_MAX`; a loop, so a schema 10,000 levels deep costs no recursion."""
     stack: list[tuple[Any, int]] = [(schema, 1)]
     seen = 0
     while stack:
@@ -303,7 +303,7 @@ def example_from_schema(
 ) -> Any:
     """A deterministic value that satisfies a (simple) JSON schema.
 
-    Raises :class:`MockLimitError` (naming ``field``) for a schema past the mock's bounds.
+    Raises `MockLimitError` (naming `field`) for a schema past the mock's bounds.
     """
     check_schema(schema, field)
     return _Example(field).build(schema, defs or {}, depth)
@@ -352,7 +352,7 @@ class MockModel:
         """The 400 error body for a request past the mock's bounds, else None.
 
         Checked before any answer is made, in the provider's shape (Anthropic's for
-        ``messages``, OpenAI's otherwise), so one request never holds the event loop.
+        `messages`, OpenAI's otherwise), so one request never holds the event loop.
         """
         try:
             if operation == "embeddings":
@@ -377,7 +377,7 @@ class MockModel:
         tool_calls: Sequence[Mapping[str, Any] | ToolCall] | None = None,
         system: Any = None,
     ) -> Completion:
-        """The answer to a chat request; ``text``/``tool_calls`` replace it when scripted."""
+        """The answer to a chat request; `text`/`tool_calls` replace it when scripted."""
         messages = body.get("messages") or []
         if not isinstance(messages, list):
             messages = []
@@ -447,7 +447,7 @@ class MockModel:
 
     @staticmethod
     def openai_chunks(c: Completion, created: int) -> list[bytes]:
-        """The SSE frames of a streamed answer, ``data: [DONE]`` included."""
+        """The SSE frames of a streamed answer, `data: [DONE]` included."""
         head = {
             "id": f"chatcmpl-{c.id_seed[:29]}",
             "object": "chat.completion.chunk",
@@ -489,7 +489,7 @@ class MockModel:
 
     @staticmethod
     def workers_ai_json(c: Completion) -> dict[str, Any]:
-        """``POST workers-ai/@cf/{model}``: Workers AI's own envelope.
+        """`POST workers-ai/@cf/{model}`: Workers AI's own envelope.
 
         https://developers.cloudflare.com/ai-gateway/usage/providers/workersai/
         """
@@ -636,7 +636,7 @@ def _embedding_texts(body: Mapping[str, Any]) -> tuple[list[str], int]:
 
 
 def embedding_vector(text: str, size: int = EMBEDDING_DIMENSIONS) -> list[float]:
-    """The mock's unit vector for ``text``: a function of the text and the size only."""
+    """The mock's unit vector for `text`: a function of the text and the size only."""
     values: list[float] = []
     counter = 0
     while len(values) < size:

@@ -1,14 +1,14 @@
 """The mock's answers on provider-native APIs beyond chat completions and Anthropic messages.
 
-:class:`~.upstream.MockUpstream` asks :func:`answer` first; it answers the operations
-named by :mod:`.native_routes` (OpenAI's Responses API, Anthropic's ``count_tokens``,
+`MockUpstream` asks `answer` first; it answers the operations
+named by `native_routes` (OpenAI's Responses API, Anthropic's `count_tokens`,
 Gemini's routes) and every path the mock does not serve, and returns None for the rest.
 
 Each provider's errors are in that provider's own shape, as its SDK expects them, so an
-SDK raises its own typed error: Anthropic's ``{"type": "error", "error": {"type",
-"message"}}`` (https://docs.anthropic.com/en/api/errors), Google's ``{"error": {"code",
-"message", "status"}}``, OpenAI's ``{"error": {"message", "type", "param", "code"}}`` for
-the others. This holds for a fault's ``status=`` and for an unserved path (404).
+SDK raises its own typed error: Anthropic's `{"type": "error", "error": {"type",
+"message"}}` (https://docs.anthropic.com/en/api/errors), Google's `{"error": {"code",
+"message", "status"}}`, OpenAI's `{"error": {"message", "type", "param", "code"}}` for
+the others. This holds for a fault's `status=` and for an unserved path (404).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ SSE: Final = "text/event-stream; charset=utf-8"
 OPERATIONS: Final = frozenset(
     ("responses", "count_tokens", "generate_content", "embed_content", "model_list", "other")
 )
-"""The operations :func:`answer` serves."""
+"""The operations `answer` serves."""
 
 
 @dataclass(slots=True)
@@ -47,7 +47,7 @@ class NativeAnswer:
 
 
 def error_body(slug: str, status: int, message: str) -> dict[str, Any]:
-    """An upstream error in the shape of provider ``slug``'s own API."""
+    """An upstream error in the shape of provider `slug`'s own API."""
     if slug == "anthropic":
         return MockModel.anthropic_error(status, message)
     if slug == GOOGLE_AI_STUDIO:
@@ -58,7 +58,7 @@ def error_body(slug: str, status: int, message: str) -> dict[str, Any]:
 def answer(
     model: MockModel, call: ProviderCall, script: Script | None, fault: Fault | None, now: int
 ) -> NativeAnswer | None:
-    """The mock's answer to ``call``, or None when the operation is not one of :data:`OPERATIONS`."""
+    """The mock's answer to `call`, or None when the operation is not one of `OPERATIONS`."""
     if call.operation not in OPERATIONS:
         return None
     slug = call.provider.slug

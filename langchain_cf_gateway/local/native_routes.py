@@ -1,27 +1,27 @@
 """Provider-native paths as Cloudflare's own clients spell them, and the APIs they name.
 
-A path after ``/{gateway_id}/{provider}/`` (or a universal step's ``endpoint``) is read
+A path after `/{gateway_id}/{provider}/` (or a universal step's `endpoint`) is read
 here before the gateway picks an operation:
 
-- **Endpoint forms.** Cloudflare's ``ai-gateway-provider`` builds each universal step's
-  ``endpoint`` by stripping the provider's host from the URL its SDK would call
-  (``packages/gateway-core/src/gateway-providers.ts`` in ``cloudflare/ai``), so OpenAI
-  steps say ``v1/chat/completions`` and ``v1/responses`` (the SDK's base URL is
-  ``https://api.openai.com/v1``), Cerebras steps ``v1/chat/completions``; and
-  ``workers-ai-provider`` calls ``workers-ai/run/@cf/{model}``. Each is the same endpoint
-  as the documented form (``openai/chat/completions``, ``workers-ai/@cf/{model}``:
+- **Endpoint forms.** Cloudflare's `ai-gateway-provider` builds each universal step's
+  `endpoint` by stripping the provider's host from the URL its SDK would call
+  (`packages/gateway-core/src/gateway-providers.ts` in `cloudflare/ai`), so OpenAI
+  steps say `v1/chat/completions` and `v1/responses` (the SDK's base URL is
+  `https://api.openai.com/v1`), Cerebras steps `v1/chat/completions`; and
+  `workers-ai-provider` calls `workers-ai/run/@cf/{model}`. Each is the same endpoint
+  as the documented form (`openai/chat/completions`, `workers-ai/@cf/{model}`:
   https://developers.cloudflare.com/ai-gateway/usage/providers/openai/ and
   .../providers/workersai/), so it is served as that one; the log row keeps the path as
   sent.
-- **OpenAI Responses API** (``openai/responses``:
+- **OpenAI Responses API** (`openai/responses`:
   https://developers.cloudflare.com/ai-gateway/usage/providers/openai/).
-- **Anthropic** ``v1/messages/count_tokens``
+- **Anthropic** `v1/messages/count_tokens`
   (https://docs.anthropic.com/en/api/messages-count-tokens).
 - **Google AI Studio** (https://developers.cloudflare.com/ai-gateway/usage/providers/google-ai-studio/):
-  ``v1beta/models/{model}:generateContent``, ``:streamGenerateContent`` (SSE with
-  ``alt=sse``, else a streamed JSON array, as https://ai.google.dev/api/generate-content
-  describes), ``:embedContent``, ``:batchEmbedContents``, ``:countTokens``,
-  ``GET v1beta/models`` and ``GET v1beta/models/{model}`` (``v1`` as well as ``v1beta``);
+  `v1beta/models/{model}:generateContent`, `:streamGenerateContent` (SSE with
+  `alt=sse`, else a streamed JSON array, as https://ai.google.dev/api/generate-content
+  describes), `:embedContent`, `:batchEmbedContents`, `:countTokens`,
+  `GET v1beta/models` and `GET v1beta/models/{model}` (`v1` as well as `v1beta`);
   the model is in the path.
 """
 
@@ -39,7 +39,7 @@ NativeOperation = Literal[
 """The operations named here (the others are decided by the gateway's own table)."""
 
 OPENAI_V1_PREFIXED: Final = frozenset(("openai", "cerebras"))
-"""Providers whose documented gateway path drops the ``v1/`` their SDKs' base URLs end in."""
+"""Providers whose documented gateway path drops the `v1/` their SDKs' base URLs end in."""
 
 GOOGLE_AI_STUDIO: Final = "google-ai-studio"
 _GEMINI_METHODS: Final[dict[str, NativeOperation]] = {
@@ -52,12 +52,12 @@ _GEMINI_METHODS: Final[dict[str, NativeOperation]] = {
 
 
 def as_object(value: Any) -> Mapping[str, Any]:
-    """A field of a request body that should be a JSON object; ``{}`` when it is not."""
+    """A field of a request body that should be a JSON object; `{}` when it is not."""
     return value if isinstance(value, Mapping) else {}
 
 
 def as_list(value: Any) -> list[Any]:
-    """A field of a request body that should be a JSON array; ``[]`` when it is not."""
+    """A field of a request body that should be a JSON array; `[]` when it is not."""
     return value if isinstance(value, list) else []
 
 
@@ -66,17 +66,17 @@ class NativeEndpoint:
     """What a provider-native path names, as far as this module decides it."""
 
     path: str
-    """The documented form of the path (``chat/completions`` for ``v1/chat/completions``)."""
+    """The documented form of the path (`chat/completions` for `v1/chat/completions`)."""
     operation: NativeOperation | Literal["other"] | None = None
-    """The operation, or None to let the gateway's own table decide from :attr:`path`."""
+    """The operation, or None to let the gateway's own table decide from `path`."""
     model: str | None = None
-    """The model when the path carries it (Gemini's ``models/{model}:method``)."""
+    """The model when the path carries it (Gemini's `models/{model}:method`)."""
     stream: bool | None = None
     """Whether the answer streams, when the path says so rather than the body."""
 
 
 def native_endpoint(slug: str, path: str, method: str) -> NativeEndpoint:
-    """The endpoint a provider-native ``path`` (after ``/{slug}/``) names."""
+    """The endpoint a provider-native `path` (after `/{slug}/`) names."""
     if slug in OPENAI_V1_PREFIXED and path.startswith("v1/"):
         path = path[3:]
     if slug == WORKERS_AI and path.startswith(("run/@cf/", "run/@hf/")):

@@ -2,20 +2,20 @@
 
 Choices where Cloudflare's docs are silent (documented here, tested in tests/local):
 
-- Bad ``cf-aig-*`` values (a TTL outside 60 s..30 days, attempts outside 1..5, a
+- Bad `cf-aig-*` values (a TTL outside 60 s..30 days, attempts outside 1..5, a
   delay outside 0..5000 ms, an unknown backoff, a non-integer timeout, a custom cost
   that is not a JSON object) are answered with HTTP 400, code 7001, naming the header.
-- ``cf-aig-metadata`` that is not a JSON object is ignored (stored as null); more than
+- `cf-aig-metadata` that is not a JSON object is ignored (stored as null); more than
   5 entries keep the first 5; one null or object value stores the whole metadata as
   null (as observed; https://developers.cloudflare.com/ai-gateway/observability/custom-metadata/).
 - Retries (https://developers.cloudflare.com/ai-gateway/configuration/request-handling/):
   an attempt is retried on a timeout, an unreachable upstream, a 429 or a 5xx; other
-  answers are final. Delay before retry ``n`` (1-based):
-  ``constant`` d, ``linear`` d*n, ``exponential`` d*2**(n-1). When more than one attempt
+  answers are final. Delay before retry `n` (1-based):
+  `constant` d, `linear` d*n, `exponential` d*2**(n-1). When more than one attempt
   is allowed the last attempt waits without a timeout ("last attempt waits unbounded").
 - A request that times out (or whose upstream is unreachable) on every attempt gets
   HTTP 502 with code 2005 and a message saying which; the log row has status 502.
-- Cache hits are logged with ``cached: true``, the stored token counts and cost 0.
+- Cache hits are logged with `cached: true`, the stored token counts and cost 0.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class GatewaySecrets:
     values: frozenset[str]
     """The gateway token and the management token (never sent to a provider)."""
     digest_key: bytes
-    """HMAC key of the credential digest in cache keys (see :func:`credential_digest`)."""
+    """HMAC key of the credential digest in cache keys (see `credential_digest`)."""
 
     def __repr__(self) -> str:  # never show the tokens
         return f"GatewaySecrets({len(self.values)} tokens)"
@@ -72,7 +72,7 @@ class GatewaySecrets:
 
 
 NO_SECRETS: Final = GatewaySecrets.of(None)
-"""For callers of :func:`execute` that hold no gateway token (a random digest key)."""
+"""For callers of `execute` that hold no gateway token (a random digest key)."""
 
 
 class GatewayRequestError(Exception):
@@ -85,10 +85,10 @@ class GatewayRequestError(Exception):
 
 
 def redact(headers: Mapping[str, str], secrets: Collection[str] = ()) -> dict[str, str]:
-    """Headers as stored in logs: every credential replaced by ``[REDACTED]``.
+    """Headers as stored in logs: every credential replaced by `[REDACTED]`.
 
-    A credential is known by its name (:func:`..core.credentials.is_credential`); its
-    value, and ``secrets``, are hidden in the other headers too.
+    A credential is known by its name (`core.credentials.is_credential`); its
+    value, and `secrets`, are hidden in the other headers too.
     """
     return redact_headers(headers, secrets)
 
@@ -99,7 +99,7 @@ def scrub_stored(
     """A request or response body as stored in a log row: no credential of the call in it.
 
     The values of the call's credentials (its headers, a universal step's headers, its
-    query, any ``headers`` object in a JSON body) and the gateway's tokens are redacted
+    query, any `headers` object in a JSON body) and the gateway's tokens are redacted
     wherever they appear, such as in an upstream error that echoes the key back.
     """
     if not body:
@@ -118,9 +118,9 @@ def credential_digest(
     """A keyed digest (HMAC-SHA256) of every credential the call carries to the provider.
 
     Covered: each forwarded header whose name is a credential (any auth header, not only
-    the provider's own: a compat client sends ``Authorization`` to Anthropic), the query
-    string (Google AI Studio's ``?key=``), top-level body fields named as credentials,
-    and ``cf-aig-byok-alias``, which picks a key stored in the gateway
+    the provider's own: a compat client sends `Authorization` to Anthropic), the query
+    string (Google AI Studio's `?key=`), top-level body fields named as credentials,
+    and `cf-aig-byok-alias`, which picks a key stored in the gateway
     (https://developers.cloudflare.com/ai-gateway/configuration/bring-your-own-keys/).
     The gateway's own tokens are not covered: they never reach the provider. Keyed, so
     that a cache key never lets anyone test a guessed provider key.
@@ -173,7 +173,7 @@ def _int_header(headers: Mapping[str, str], name: str, low: int, high: int | Non
 
 @dataclass(slots=True)
 class RequestOptions:
-    """The ``cf-aig-*`` request headers of one call, with the gateway's defaults applied."""
+    """The `cf-aig-*` request headers of one call, with the gateway's defaults applied."""
 
     cache_ttl: int | None
     skip_cache: bool
@@ -195,7 +195,7 @@ class RequestOptions:
         gateway: GatewaySettings,
         config: Mapping[str, Any] | None = None,
     ) -> RequestOptions:
-        """From headers (lowercase keys); ``config`` is a universal step's ``config``."""
+        """From headers (lowercase keys); `config` is a universal step's `config`."""
         ttl = _int_header(headers, Header.CACHE_TTL, Bounds.CACHE_TTL_MIN_S, Bounds.CACHE_TTL_MAX_S)
         if ttl is None:
             ttl = _int_header(
@@ -243,7 +243,7 @@ class RequestOptions:
         )
 
     def delay_before(self, retry: int) -> float:
-        """Seconds to wait before retry number ``retry`` (1 for the second attempt)."""
+        """Seconds to wait before retry number `retry` (1 for the second attempt)."""
         base = self.retry_delay_ms / 1000
         if self.backoff == "linear":
             return base * retry
@@ -252,7 +252,7 @@ class RequestOptions:
         return base
 
     def cost(self, tokens_in: int | None, tokens_out: int | None) -> float:
-        """Cost from ``cf-aig-custom-cost``; 0 without it (no price table locally)."""
+        """Cost from `cf-aig-custom-cost`; 0 without it (no price table locally)."""
         prices = self.custom_cost
         if not prices:
             return 0.0
@@ -331,7 +331,7 @@ class CachePlan:
     key: str
     ttl: int
     skip: bool
-    """``cf-aig-skip-cache``: neither read nor write, answer ``MISS``."""
+    """`cf-aig-skip-cache`: neither read nor write, answer `MISS`."""
 
 
 def plan_cache(
@@ -342,7 +342,7 @@ def plan_cache(
     secrets: GatewaySecrets = NO_SECRETS,
     forwarded: Mapping[str, str] | None = None,
 ) -> CachePlan | None:
-    """Whether and how this call uses the cache (module :mod:`.cache`).
+    """Whether and how this call uses the cache (module `cache`).
 
     https://developers.cloudflare.com/ai-gateway/features/caching/
     """
@@ -385,7 +385,7 @@ async def execute(
     https://developers.cloudflare.com/ai-gateway/features/caching/ and
     https://developers.cloudflare.com/ai-gateway/configuration/request-handling/ (retries).
 
-    The upstream gets the call with only :func:`forwardable_headers`: no gateway token
+    The upstream gets the call with only `forwardable_headers`: no gateway token
     ever leaves the gateway, whichever header carries it.
     """
     forwarded = forwardable_headers(call.headers, secrets.values)

@@ -1,19 +1,19 @@
-"""The mock model in OpenAI's Responses API schema (``openai/responses``).
+"""The mock model in OpenAI's Responses API schema (`openai/responses`).
 
 Cloudflare serves the Responses API on the OpenAI provider route
 (https://developers.cloudflare.com/ai-gateway/usage/providers/openai/), and
-``@ai-sdk/openai`` calls it by default. A request is read into the mock's chat form
-(``input`` and ``instructions`` as messages, function ``tools``, ``tool_choice``,
-``max_output_tokens``, ``text.format``), so the answer, token counts and scripted tool
-calls are those of :mod:`.mock`; the answer follows https://platform.openai.com/docs/api-reference/responses:
+`@ai-sdk/openai` calls it by default. A request is read into the mock's chat form
+(`input` and `instructions` as messages, function `tools`, `tool_choice`,
+`max_output_tokens`, `text.format`), so the answer, token counts and scripted tool
+calls are those of `mock`; the answer follows https://platform.openai.com/docs/api-reference/responses:
 
-- not streamed: a ``response`` object whose ``output`` holds one ``message`` item with an
-  ``output_text`` part, then one ``function_call`` item per tool call; ``status``
-  ``incomplete`` with ``incomplete_details.reason: "max_output_tokens"`` when cut;
-- streamed: the documented event sequence (``response.created``,
-  ``response.in_progress``, ``response.output_item.added``,
-  ``response.content_part.added``, ``response.output_text.delta`` per piece, ... ,
-  ``response.completed``), each as ``event: {type}`` with a ``sequence_number``.
+- not streamed: a `response` object whose `output` holds one `message` item with an
+  `output_text` part, then one `function_call` item per tool call; `status`
+  `incomplete` with `incomplete_details.reason: "max_output_tokens"` when cut;
+- streamed: the documented event sequence (`response.created`,
+  `response.in_progress`, `response.output_item.added`,
+  `response.content_part.added`, `response.output_text.delta` per piece, ... ,
+  `response.completed`), each as `event: {type}` with a `sequence_number`.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def _call_items(c: Completion) -> list[dict[str, Any]]:
 def response_json(
     c: Completion, created: int, request: Mapping[str, Any], *, done: bool = True
 ) -> dict[str, Any]:
-    """The ``response`` object (``done=False``: as ``response.created`` shows it)."""
+    """The `response` object (`done=False`: as `response.created` shows it)."""
     output: list[dict[str, Any]] = []
     if done:
         if c.text is not None:
@@ -151,7 +151,7 @@ def response_json(
 
 
 def response_events(c: Completion, created: int, request: Mapping[str, Any]) -> list[bytes]:
-    """The SSE events of a streamed response, ``response.completed`` last."""
+    """The SSE events of a streamed response, `response.completed` last."""
     events: list[dict[str, Any]] = []
 
     def emit(kind: str, **fields: Any) -> None:

@@ -1,17 +1,19 @@
 """Scripts: what the next matching request(s) get from the mock model.
 
-A script is registered with :meth:`LocalGateway.script` or ``POST /__local/scripts``
+A script is registered with `LocalGateway.script` or `POST /__local/scripts`
 (body: the same fields as JSON) and is used by the next request whose provider and
 model match, once per *attempt* (a retried request consumes one use per try), until
-its ``times`` are used up. Scripts match in the order they were registered::
+its `times` are used up. Scripts match in the order they were registered:
 
-    gw.script("Paris.")                                 # any model, once
-    gw.script(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
-    gw.script(fault="status=503", model="gpt-4o-mini")  # the next gpt-4o-mini attempt fails
-    gw.script("slow", fault="chunk-delay=50", times=3)
+```python
+gw.script("Paris.")                                 # any model, once
+gw.script(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
+gw.script(fault="status=503", model="gpt-4o-mini")  # the next gpt-4o-mini attempt fails
+gw.script("slow", fault="chunk-delay=50", times=3)
+```
 
-``model`` matches the bare model (``gpt-4o-mini``) or the compat id
-(``openai/gpt-4o-mini``); ``provider`` matches the slug (``openai``, ``anthropic``).
+`model` matches the bare model (`gpt-4o-mini`) or the compat id
+(`openai/gpt-4o-mini`); `provider` matches the slug (`openai`, `anthropic`).
 Scripts also apply to providers served by a pass-through upstream when they carry a
 fault: the fault is made locally and the upstream is not called.
 """
@@ -87,7 +89,7 @@ def make_script(
     provider: str | None = None,
     times: int | None = 1,
 ) -> Script:
-    """A validated :class:`Script`; ValueError naming the bad field otherwise."""
+    """A validated `Script`; ValueError naming the bad field otherwise."""
     if text is None and not tool_calls and fault is None:
         raise ValueError("a script needs text, tool_calls or fault")
     if text is not None and not isinstance(text, str):

@@ -1,13 +1,13 @@
-"""``LocalGateway``: the local gateway in a background thread, for tests, notebooks and demos.
+"""`LocalGateway`: the local gateway in a background thread, for tests, notebooks and demos.
 
-::
+```python
+from langchain_cf_gateway.local import LocalGateway
 
-    from langchain_cf_gateway.local import LocalGateway
-
-    with LocalGateway() as gw:
-        client = openai.OpenAI(base_url=f"{gw.config().gateway_url}/compat", api_key="k")
-        client.chat.completions.create(model="openai/gpt-4o-mini", messages=[...])
-        gw.logs()[-1]["tokens_out"]
+with LocalGateway() as gw:
+    client = openai.OpenAI(base_url=f"{gw.config().gateway_url}/compat", api_key="k")
+    client.chat.completions.create(model="openai/gpt-4o-mini", messages=[...])
+    gw.logs()[-1]["tokens_out"]
+```
 """
 
 from __future__ import annotations
@@ -81,30 +81,30 @@ class LocalGateway:
     Args:
         host: interface to bind; loopback unless told otherwise.
         port: 0 picks a free port.
-        token: the token ``cf-aig-authorization: Bearer ...`` must carry on gateways with
-            ``authentication`` on (and ``Authorization`` on the REST API); generated if None.
+        token: the token `cf-aig-authorization: Bearer ...` must carry on gateways with
+            `authentication` on (and `Authorization` on the REST API); generated if None.
         management_token: the bearer token of the management API and admin routes;
             generated if None.
-        account_id: the account id of :meth:`config` (the server accepts any).
-        log_path: SQLite file of the logs; ``":memory:"`` by default.
+        account_id: the account id of `config` (the server accepts any).
+        log_path: SQLite file of the logs; `":memory:"` by default.
         log_max_rows: log rows kept, oldest deleted first (100,000 by default, Cloudflare's
-            free-plan limit; 0 keeps every row). See :mod:`.logstore`.
-        log_commit_timeout: seconds a request waits for its row with a ``log_path``
+            free-plan limit; 0 keeps every row). See `logstore`.
+        log_commit_timeout: seconds a request waits for its row with a `log_path`
             before it gets HTTP 503, code 2503 (10 by default).
         log_body_max_bytes: bytes kept of each logged request or response body (1 MiB
             by default; the row says when a body was cut; 0 keeps whole bodies).
         log_max_body_bytes: bytes of logged bodies kept across rows (256 MiB by
-            default); past it the oldest rows lose their bodies. See :mod:`.logstore`.
-        cache_url: ``memory://`` (default) or ``redis://host:port/db``.
+            default); past it the oldest rows lose their bodies. See `logstore`.
+        cache_url: `memory://` (default) or `redis://host:port/db`.
         upstreams: pass-through upstreams per provider slug.
         gateways: more gateways to create at start, id -> settings.
-        clock: a :class:`Clock` (or a callable returning epoch seconds); tests move it
-            forward with ``gw.clock.advance(seconds)``.
-        allowed_hosts: ``Host`` names served besides loopback (``localhost``,
-            ``127.0.0.0/8``, ``[::1]``) and a specific bound ``host``; ``["*"]`` serves any.
-            Others get 421 (DNS rebinding; see :mod:`.listener`).
-        allowed_origins: browser ``Origin`` values served besides pages on an allowed
-            host (``"https://app.example"``, or ``"*"``); others get 403.
+        clock: a `Clock` (or a callable returning epoch seconds); tests move it
+            forward with `gw.clock.advance(seconds)`.
+        allowed_hosts: `Host` names served besides loopback (`localhost`,
+            `127.0.0.0/8`, `[::1]`) and a specific bound `host`; `["*"]` serves any.
+            Others get 421 (DNS rebinding; see `listener`).
+        allowed_origins: browser `Origin` values served besides pages on an allowed
+            host (`"https://app.example"`, or `"*"`); others get 403.
         max_head_bytes: largest request head (request line and headers); larger gets
             431. Default 64 KiB.
         head_timeout_s: seconds a client has to send a whole request head; then 408 and
@@ -116,7 +116,7 @@ class LocalGateway:
         body_timeout_s: seconds a client has, after the head, to send the whole request
             body; then 408 (if no answer was started) and the connection is closed.
             Default 60.
-        received_max_bytes: bytes of bodies and headers :attr:`received` keeps (the
+        received_max_bytes: bytes of bodies and headers `received` keeps (the
             oldest requests go first). Default 64 MiB.
     """
 
@@ -291,18 +291,18 @@ class LocalGateway:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``: the host root (give it to ``GatewayConfig.base_url``)."""
+        """`http://127.0.0.1:PORT`: the host root (give it to `GatewayConfig.base_url`)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self._port}"
 
     @property
     def gateway_url(self) -> str:
-        """``{base_url}/v1/{account_id}/default``."""
+        """`{base_url}/v1/{account_id}/default`."""
         return f"{self.base_url}/v1/{self.account_id}/{self.gateway_id}"
 
     @property
     def token(self) -> str:
-        """The gateway token (for gateways with ``authentication`` on)."""
+        """The gateway token (for gateways with `authentication` on)."""
         return self._token
 
     @property
@@ -311,9 +311,9 @@ class LocalGateway:
         return self._management_token
 
     def config(self, **overrides: Any) -> GatewayConfig:
-        """A core :class:`GatewayConfig` pointing at this gateway (token included).
+        """A core `GatewayConfig` pointing at this gateway (token included).
 
-        ``overrides`` replace fields: ``gw.config(gateway_id="secure", token=None)``.
+        `overrides` replace fields: `gw.config(gateway_id="secure", token=None)`.
         """
         fields: dict[str, Any] = {
             "account_id": self.account_id,
@@ -334,7 +334,7 @@ class LocalGateway:
 
     @property
     def received(self) -> list[ReceivedRequest]:
-        """Every request the server received since start or :meth:`reset`, in order."""
+        """Every request the server received since start or `reset`, in order."""
         return list(self._state.received)
 
     def logs(self, gateway_id: str | None = None) -> list[dict[str, Any]]:
@@ -352,14 +352,14 @@ class LocalGateway:
         provider: str | None = None,
         times: int | None = 1,
     ) -> Script:
-        """Tell the mock what the next matching request(s) get (see :mod:`.scripts`)."""
+        """Tell the mock what the next matching request(s) get (see `scripts`)."""
         script = make_script(
             text, tool_calls=tool_calls, fault=fault, model=model, provider=provider, times=times
         )
         return self._state.scripts.add(script)
 
     def create_gateway(self, gateway_id: str, **settings: Any) -> GatewaySettings:
-        """Create a gateway (``authentication=True``, ``cache_ttl=60``, rate limits...).
+        """Create a gateway (`authentication=True`, `cache_ttl=60`, rate limits...).
 
         An existing gateway of that id is replaced, so that tests sharing one server can
         each create the gateway they need.
@@ -371,7 +371,7 @@ class LocalGateway:
     def update_gateway(self, gateway_id: str, **settings: Any) -> GatewaySettings:
         """Change the given settings and keep the others.
 
-        As ``GatewayClient.update_gateway`` does over HTTP: the gateway as it is, plus the
+        As `GatewayClient.update_gateway` does over HTTP: the gateway as it is, plus the
         changes, replaces it (a management API PUT replaces the whole gateway).
         """
         registry = self._state.registry
@@ -389,7 +389,7 @@ class LocalGateway:
         """Forget received requests, scripts, cache entries and log rows.
 
         Gateways created since start are kept, with their rate-limit counters reset;
-        ``default`` gets its start-up settings back (recreated if deleted); the clock's
+        `default` gets its start-up settings back (recreated if deleted); the clock's
         offset goes back to 0.
         """
         self._call(self._state.reset())

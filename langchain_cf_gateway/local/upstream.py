@@ -1,13 +1,13 @@
 """Upstreams: where a provider call goes once the gateway has decided to send it.
 
-Every provider slug goes to the :class:`MockUpstream` unless the config names a
-pass-through upstream for it (``upstreams`` in the config file, or
-``LocalGateway(upstreams=...)``): any OpenAI-compatible server (vLLM, Ollama, OpenAI).
-A pass-through upstream gets ``{base_url}/{path}``, where ``path`` is what follows the
-provider slug on the native route (``chat/completions`` for ``openai``,
-``v1/chat/completions`` for ``mistral``), and for compat requests the provider's
-OpenAI-compatible path from core's provider table; so ``base_url`` is the root that
-the provider-native path is appended to, as at Cloudflare. Its ``api_key``, when
+Every provider slug goes to the `MockUpstream` unless the config names a
+pass-through upstream for it (`upstreams` in the config file, or
+`LocalGateway(upstreams=...)`): any OpenAI-compatible server (vLLM, Ollama, OpenAI).
+A pass-through upstream gets `{base_url}/{path}`, where `path` is what follows the
+provider slug on the native route (`chat/completions` for `openai`,
+`v1/chat/completions` for `mistral`), and for compat requests the provider's
+OpenAI-compatible path from core's provider table; so `base_url` is the root that
+the provider-native path is appended to, as at Cloudflare. Its `api_key`, when
 set, replaces the client's key in the provider's auth header.
 
 A request that a script matches, or whose model name carries a fault that applies to
@@ -67,9 +67,9 @@ class ProviderCall:
     provider: Provider
     operation: Operation
     path: str
-    """Upstream path after ``/{slug}/`` (``chat/completions``), without the query string."""
+    """Upstream path after `/{slug}/` (`chat/completions`), without the query string."""
     model: str
-    """The bare model name, fault directives stripped (``gpt-4o-mini``)."""
+    """The bare model name, fault directives stripped (`gpt-4o-mini`)."""
     fault: Fault | None
     body: dict[str, Any] | None
     raw_body: bytes
@@ -78,7 +78,7 @@ class ProviderCall:
     """The effective request headers, lowercase (step headers over request headers)."""
     stream: bool
     log_path: str
-    """The gateway path after ``/{gateway_id}/``, as the log row shows it."""
+    """The gateway path after `/{gateway_id}/`, as the log row shows it."""
     query_string: str = ""
     method: str = "POST"
 
@@ -118,7 +118,7 @@ class PassThrough:
 
 
 class MockUpstream:
-    """The deterministic mock model behind every provider (see :mod:`.mock`)."""
+    """The deterministic mock model behind every provider (see `mock`)."""
 
     def __init__(self, clock: Clock) -> None:
         self.model = MockModel()
@@ -205,7 +205,7 @@ class MockUpstream:
 
 
 def models_list(provider: Provider | None) -> dict[str, Any]:
-    """``GET .../models``: one ``mock`` model per provider (compat: ``{prefix}/mock``)."""
+    """`GET .../models`: one `mock` model per provider (compat: `{prefix}/mock`)."""
     from ..core.providers import PROVIDERS
 
     if provider is not None:
@@ -240,7 +240,7 @@ def _dumps(data: Any) -> bytes:
 
 
 class PassThroughUpstream:
-    """Forwards calls to configured OpenAI-compatible servers (see :mod:`.connections`)."""
+    """Forwards calls to configured OpenAI-compatible servers (see `connections`)."""
 
     def __init__(self, targets: Mapping[str, PassThrough]) -> None:
         self.targets = dict(targets)
@@ -310,8 +310,8 @@ _MAX_LINE: Final = 1 << 20
 
 
 class _Relay:
-    """The relayed stream; ``aclose`` closes the upstream's answer even if never iterated
-    (an async generator that never started runs no ``finally`` on ``aclose``)."""
+    """The relayed stream; `aclose` closes the upstream's answer even if never iterated
+    (an async generator that never started runs no `finally` on `aclose`)."""
 
     def __init__(self, response: UpstreamResponse, reply: UpstreamReply) -> None:
         self._chunks = _relay(response, reply)
@@ -332,7 +332,7 @@ async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncGener
     """The upstream's stream, read for its usage chunk on the way through.
 
     An SSE line may arrive split across reads, so the last incomplete line is carried
-    over to the next chunk (up to ``_MAX_LINE`` bytes).
+    over to the next chunk (up to `_MAX_LINE` bytes).
     """
     partial = b""
     try:

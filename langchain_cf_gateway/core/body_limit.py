@@ -1,25 +1,15 @@
-"""HTTP pieces every hand-written client of the gateway needs: body encoding, SSE lines, errors.
+"""Response bodies read under a cap: every client of the package reads through here.
 
-The LangChain chat model talks to the gateway through the OpenAI SDK; the LiteLLM handler
-(and anything else that speaks to the gateway with plain ``httpx``) uses these instead:
+- `limit_response`: a response whose body is read at most to a cap (however it is
+  compressed) and, when the caller set one, by a deadline. The OpenAI SDK's clients, the
+  LiteLLM handler and the management client all read their responses through it;
+- `MAX_RESPONSE_BYTES` and `ACCEPT_ENCODING`: the default cap and the codings it can bound.
 
-- :func:`encode_json`: a request body as compact UTF-8 JSON; pydantic objects (LiteLLM's
-  ``Message`` handed back in a conversation, say) are dumped rather than rejected;
-- :func:`parse_sse_line`: one line of an OpenAI-style event stream -> the parsed event,
-  :data:`SSE_DONE`, or None for lines that carry no event;
-- :func:`error_from_httpx`: an error answer -> the typed :class:`~.errors.GatewayError`,
-  with the request's credentials masked;
-- :func:`limit_response`: a response whose body is read at most to a cap (however it is
-  compressed) and, when the caller set one, by a deadline. Every client of the package
-  (the OpenAI SDK's clients, the LiteLLM handler, the management client) reads its
-  answers through it.
-
-No framework imports here: ``httpx`` (and ``anyio``, which httpx brings) only.
+No framework imports here: `httpx` (and `anyio`, which httpx brings) only.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -32,8 +22,6 @@ from .errors import (
     GatewayError,
     GatewayTimeoutError,
     ResponseTooLargeError,
-    credentials_of,
-    error_from_response,
 )
 from .protocol import Header
 
@@ -41,8 +29,8 @@ MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
 """Default cap of one response body (32 MiB), counted after decompression.
 
 Far above any chat answer, and above an embeddings answer of a hundred 3072-float vectors
-(~6 MB); an answer past it raises :class:`~.errors.ResponseTooLargeError`. Every client
-takes ``max_response_bytes`` to change it (a LiteLLM embedding call of 2,048 inputs with
+(~6 MB); an answer past it raises `ResponseTooLargeError`. Every client
+takes `max_response_bytes` to change it (a LiteLLM embedding call of 2,048 inputs with
 1,536 dimensions answers ~60 MB, for one). Reading a body to the cap holds about twice
 the cap at its peak (the pieces, then the joined body or a stream's line buffer).
 """
@@ -57,80 +45,16 @@ def _has_zstd() -> bool:
 
 
 ACCEPT_ENCODING: Final = "gzip, deflate, zstd" if _has_zstd() else "gzip, deflate"
-"""The ``Accept-Encoding`` of the clients the package builds: the codings
-:func:`limit_response` decodes under its cap. httpx's default adds ``br`` when brotli is
+"""The `Accept-Encoding` of the clients the package builds: the codings
+`limit_response` decodes under its cap. httpx's default adds `br` when brotli is
 installed, which the cap could not bound as it decodes."""
 
 _PIECE: Final = 64 * 1024
 """Largest piece a decoder hands on at once: what decoding one chunk may hold in memory."""
 
-SSE_DONE: Final = object()
-"""Returned by :func:`parse_sse_line` for ``data: [DONE]``, the end of an OpenAI stream."""
-
-_DATA: Final = "data:"
-_DONE: Final = "[DONE]"
-
-
-def _jsonable(value: Any) -> Any:
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):  # pydantic v2 models: LiteLLM Message, ChatCompletionMessageToolCall...
-        return dump(exclude_none=True)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def encode_json(body: Any) -> bytes:
-    """``body`` as compact UTF-8 JSON, the way the gateway hashes it for its cache key.
-
-    The same body gives the same bytes every time (key order is kept, no spaces), so
-    two identical calls hit the same cache entry
-    (https://developers.cloudflare.com/ai-gateway/features/caching/).
-    """
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_jsonable).encode()
-
-
-def parse_sse_line(line: str) -> Any:
-    """One line of a ``text/event-stream``: the JSON of a ``data:`` line, or :data:`SSE_DONE`.
-
-    Returns None for everything that is not an event payload: blank separator lines,
-    ``:`` comments (keep-alives), and ``event:``/``id:``/``retry:`` fields. A ``data:``
-    line that is not JSON raises ``ValueError`` (``json.JSONDecodeError``): a truncated
-    or corrupted stream must not pass for a finished one.
-    """
-    if not line.startswith(_DATA):
-        return None
-    payload = line[len(_DATA) :].strip()
-    if not payload:
-        return None
-    if payload == _DONE:
-        return SSE_DONE
-    return json.loads(payload)
-
-
-def error_from_httpx(response: httpx.Response, *also: str | None) -> GatewayError:
-    """The typed error of an HTTP error answer; the body must have been read already.
-
-    The credentials of the request (and ``also``, credentials the request carried in its
-    body, such as a fallback step's key) are masked in the error's message and body.
-    """
-    try:
-        request: httpx.Request | None = response.request
-    except RuntimeError:  # a response built by hand, without its request
-        request = None
-    secrets = (
-        credentials_of(request.headers.multi_items(), request.url.params.multi_items(), *also)
-        if request is not None
-        else credentials_of(None, None, *also)
-    )
-    return error_from_response(
-        response.status_code, response.headers, response.content, secrets=secrets
-    )
-
-
-# --------------------------------------------------------------------------- bounded bodies
-
 
 class _ZlibDecoder:
-    """gzip or deflate, inflated in pieces of at most :data:`_PIECE` bytes."""
+    """gzip or deflate, inflated in pieces of at most `_PIECE` bytes."""
 
     def __init__(self, coding: str) -> None:
         self._deflate = coding == "deflate"
@@ -180,7 +104,7 @@ class _Counted:
 
 
 class _ZstdDecoder:
-    """zstd, through ``zstandard``'s writer, which hands its output on in pieces.
+    """zstd, through `zstandard`'s writer, which hands its output on in pieces.
 
     The writer decodes a whole input chunk in one call; its sink counts each piece as it
     comes, so a bomb stops at the cap instead of after the chunk.
@@ -212,7 +136,7 @@ class _ZstdDecoder:
 
 
 class _BodyLimit:
-    """Decodes one response's body (its ``content-encoding``) under a cap and a deadline."""
+    """Decodes one response's body (its `content-encoding`) under a cap and a deadline."""
 
     def __init__(
         self,
@@ -296,7 +220,7 @@ def _chain(decode: Callable[[bytes], Iterator[bytes]], pieces: Iterator[bytes]) 
 
 
 class _LimitedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """The body of a response, through its :class:`_BodyLimit`; sync or async as the inner."""
+    """The body of a response, through its `_BodyLimit`; sync or async as the inner."""
 
     def __init__(self, inner: Any, limit: _BodyLimit) -> None:
         self._inner = inner
@@ -356,15 +280,15 @@ def limit_response(
     deadline_setting: str = "timeout",
     map_error: Callable[[GatewayError, httpx.Response], BaseException] = _same,
 ) -> httpx.Response:
-    """Bound the body of ``response``, which must not have been read yet.
+    """Bound the body of `response`, which must not have been read yet.
 
     The body is decoded here (gzip, deflate, zstd) in pieces of at most 64 KiB, and
-    reading stops with :class:`~.errors.ResponseTooLargeError` once more than
-    ``max_bytes`` have come out: a small compressed body that inflates to gigabytes
-    costs at most the cap. With ``timeout_s``, the whole body must have arrived
-    ``timeout_s`` seconds after ``started`` (``time.monotonic()``; now by default), else
-    :class:`~.errors.GatewayTimeoutError`. ``map_error`` turns either error into the
-    exception to raise (an SDK's own class, say). ``content-encoding`` is removed from
+    reading stops with `ResponseTooLargeError` once more than
+    `max_bytes` have come out: a small compressed body that inflates to gigabytes
+    costs at most the cap. With `timeout_s`, the whole body must have arrived
+    `timeout_s` seconds after `started` (`time.monotonic()`; now by default), else
+    `GatewayTimeoutError`. `map_error` turns either error into the
+    exception to raise (an SDK's own class, say). `content-encoding` is removed from
     the headers, as the body now comes decoded.
     """
     deadline = None

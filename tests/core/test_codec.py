@@ -1,4 +1,4 @@
-"""core.transport: SSE lines, JSON bodies and error answers, table-driven."""
+"""core.codec: SSE lines, JSON bodies and error answers, table-driven."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from langchain_cf_gateway.core import GatewayRateLimitError, ProviderUnavailableError
-from langchain_cf_gateway.core.transport import (
+from langchain_cf_gateway.core.codec import (
     SSE_DONE,
     encode_json,
     error_from_httpx,

@@ -1,0 +1,82 @@
+"""The wire format the package's own HTTP clients read and write: JSON bodies, SSE events, errors.
+
+The LangChain chat model talks to the gateway through the OpenAI SDK; the LiteLLM handler
+(and anything else that speaks to the gateway with plain `httpx`) uses these instead:
+
+- `encode_json`: a request body as compact UTF-8 JSON; pydantic objects (LiteLLM's
+  `Message` handed back in a conversation, say) are dumped rather than rejected;
+- `parse_sse_line`: one line of an OpenAI-style event stream -> the parsed event,
+  `SSE_DONE`, or None for lines that carry no event;
+- `error_from_httpx`: an error response -> the typed `GatewayError`, with the request's
+  credentials masked.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+import httpx
+
+from .errors import GatewayError, credentials_of, error_from_response
+
+SSE_DONE: Final = object()
+"""Returned by `parse_sse_line` for `data: [DONE]`, the end of an OpenAI stream."""
+
+_DATA: Final = "data:"
+_DONE: Final = "[DONE]"
+
+
+def _jsonable(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):  # pydantic v2 models: LiteLLM Message, ChatCompletionMessageToolCall...
+        return dump(exclude_none=True)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def encode_json(body: Any) -> bytes:
+    """`body` as compact UTF-8 JSON, the way the gateway hashes it for its cache key.
+
+    The same body gives the same bytes every time (key order is kept, no spaces), so
+    two identical calls hit the same cache entry
+    (https://developers.cloudflare.com/ai-gateway/features/caching/).
+    """
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_jsonable).encode()
+
+
+def parse_sse_line(line: str) -> Any:
+    """One line of a `text/event-stream`: the JSON of a `data:` line, or `SSE_DONE`.
+
+    Returns None for everything that is not an event payload: blank separator lines,
+    `:` comments (keep-alives), and `event:`/`id:`/`retry:` fields. A `data:`
+    line that is not JSON raises `ValueError` (`json.JSONDecodeError`): a truncated
+    or corrupted stream must not pass for a finished one.
+    """
+    if not line.startswith(_DATA):
+        return None
+    payload = line[len(_DATA) :].strip()
+    if not payload:
+        return None
+    if payload == _DONE:
+        return SSE_DONE
+    return json.loads(payload)
+
+
+def error_from_httpx(response: httpx.Response, *also: str | None) -> GatewayError:
+    """The typed error of an HTTP error answer; the body must have been read already.
+
+    The credentials of the request (and `also`, credentials the request carried in its
+    body, such as a fallback step's key) are masked in the error's message and body.
+    """
+    try:
+        request: httpx.Request | None = response.request
+    except RuntimeError:  # a response built by hand, without its request
+        request = None
+    secrets = (
+        credentials_of(request.headers.multi_items(), request.url.params.multi_items(), *also)
+        if request is not None
+        else credentials_of(None, None, *also)
+    )
+    return error_from_response(
+        response.status_code, response.headers, response.content, secrets=secrets
+    )
