@@ -176,7 +176,8 @@ class GatewayUsageTracker(BaseCallbackHandler):
 
     def record(self, result: Any, *, latency_s: float | None = None) -> GatewayCall:
         """Add a result that did not come through the callbacks: a LiteLLM `ModelResponse`
-        (`_hidden_params["gateway"]`), an `AIMessage`, or a `ChatGeneration`."""
+        (`_hidden_params["gateway"]`), an `AIMessage`, or a `ChatGeneration`.
+        """
         message = getattr(result, "message", result)
         hidden = getattr(result, "_hidden_params", None)
         if isinstance(hidden, Mapping) and isinstance(hidden.get("gateway"), Mapping):
@@ -281,7 +282,8 @@ class GatewayUsageTracker(BaseCallbackHandler):
     @property
     def cache_misses(self) -> int:
         """Answered calls the gateway cache did not serve (streams included, which the
-        gateway answers without a cache status): `calls_made - cache_hits`."""
+        gateway answers without a cache status): `calls_made - cache_hits`.
+        """
         return sum(1 for c in self.calls if c.error is None and c.cache_status != "HIT")
 
     @property

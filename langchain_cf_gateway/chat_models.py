@@ -751,7 +751,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
 
 def _ours(exc: BaseException) -> GatewayError | None:
     """Our error (body too large, past the deadline) behind `exc`, which langchain-openai
-    raised as its own class from ours (`raise OpenAITimeoutError(...) from e`)."""
+    raised as its own class from ours (`raise OpenAITimeoutError(...) from e`).
+    """
     current: BaseException | None = exc
     while current is not None and not isinstance(current, GatewayError):
         current = current.__cause__
@@ -760,7 +761,8 @@ def _ours(exc: BaseException) -> GatewayError | None:
 
 def _capped_timeout(timeout: Any, cap: float) -> httpx.Timeout:
     """`timeout` (the SDK's: a number, a pair, an `httpx.Timeout` or None) with no
-    phase longer than `cap` seconds."""
+    phase longer than `cap` seconds.
+    """
     if isinstance(timeout, httpx.Timeout):
         base = timeout
     elif isinstance(timeout, tuple):

@@ -187,7 +187,8 @@ class Target:
 
 def configured_gateway() -> GatewayConfig | None:
     """The gateway of the environment or config file, when it has an account id and a token
-    (or a base URL: a gateway served by `cf-aig serve`); None sends the demo local."""
+    (or a base URL: a gateway served by `cf-aig serve`); None sends the demo local.
+    """
     try:
         config = GatewayConfig.resolve()
     except GatewayInputError:  # no account id, or a malformed setting: run locally

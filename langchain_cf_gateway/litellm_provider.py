@@ -917,7 +917,8 @@ def _bound(
     response: httpx.Response, request: _Request, timeout: Any, started: float
 ) -> httpx.Response:
     """The body of `response` capped, and due by the call's deadline (LiteLLM's
-    `timeout` when it is a number: "the maximum execution time" of the call)."""
+    `timeout` when it is a number: "the maximum execution time" of the call).
+    """
 
     def as_litellm(error: GatewayError, answer: httpx.Response) -> BaseException:
         # 408: litellm.Timeout, retried by the Router; 502: a broken answer.

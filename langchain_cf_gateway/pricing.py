@@ -92,7 +92,8 @@ class PriceTable(Mapping[str, ModelPrice]):
         cls, prices: PriceTable | Mapping[str, ModelPrice | tuple[float, ...]] | None
     ) -> PriceTable:
         """A table from None (the default table), a mapping (the default table extended by
-        it) or a `PriceTable` (taken as it is)."""
+        it) or a `PriceTable` (taken as it is).
+        """
         if isinstance(prices, PriceTable):
             return prices
         return cls.default().extend(prices or {})

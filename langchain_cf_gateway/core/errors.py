@@ -139,7 +139,8 @@ def credentials_of(
     *also: str | None,
 ) -> tuple[str, ...]:
     """The credentials a request carries: credential header values (and the part after
-    `Bearer`), credential query values (Gemini's `?key=`), and `also`."""
+    `Bearer`), credential query values (Gemini's `?key=`), and `also`.
+    """
     found: list[str] = [value for value in also if value]
     items = headers.items() if isinstance(headers, Mapping) else (headers or ())
     for name, value in items:
@@ -156,7 +157,8 @@ def credentials_of(
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with `secrets` and anything shaped like a key (`sk-...`, `AIza...`,
-    `Bearer <value>`) replaced by `[redacted]`."""
+    `Bearer <value>`) replaced by `[redacted]`.
+    """
     for secret in sorted(set(secrets), key=len, reverse=True):
         if len(secret) >= _MIN_SECRET_CHARS and secret in text:
             text = text.replace(secret, REDACTED)

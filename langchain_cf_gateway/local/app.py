@@ -119,7 +119,8 @@ _log = logging.getLogger(__name__)
 class _AnyPath(Convertor[str]):
     """Starlette's `path` convertor, but matching CR and LF too (`.` does not), so
     that a gateway path holding them reaches `edge.upstream_path` (a logged 400)
-    instead of falling through to a 404."""
+    instead of falling through to a 404.
+    """
 
     regex = r"[\s\S]*"
 

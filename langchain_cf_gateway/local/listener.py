@@ -271,7 +271,8 @@ class EdgeLimits:
 
 class _AnswerTransport:
     """The transport as uvicorn's request cycle sees it: closing it after an answer sent
-    before the request body was read lingers instead (`EdgeProtocol._linger`)."""
+    before the request body was read lingers instead (`EdgeProtocol._linger`).
+    """
 
     __slots__ = ("_protocol",)
 
@@ -447,7 +448,8 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def _linger(self, until: float) -> None:
         """Half-close; read and drop what comes until the client is quiet for
-        `_LINGER_S` or `until` (loop time) passes; then close."""
+        `_LINGER_S` or `until` (loop time) passes; then close.
+        """
         self._refused = True
         self._cancel_head_timer()
         self._cancel_body_timer()

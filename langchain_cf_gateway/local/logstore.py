@@ -176,7 +176,8 @@ class LogQueryError(ValueError):
 class LogStoreUnavailable(RuntimeError):
     """The store cannot be written now (locked, full): a request whose row could not be
     committed in time is answered 503 (code 2503); `LogStore.run` and
-    `LogStore.arun` raise it for a call that met such an outage."""
+    `LogStore.arun` raise it for a call that met such an outage.
+    """
 
 
 def storable(value: Any) -> Any:

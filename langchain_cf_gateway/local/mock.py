@@ -209,7 +209,8 @@ def default_answer(messages: Sequence[Any]) -> str:
 
 def check_schema(schema: Any, field: str) -> None:
     """Raise `MockLimitError` for a schema past `SCHEMA_DEPTH_MAX` or
-    `SCHEMA_VALUES_MAX`; a loop, so a schema 10,000 levels deep costs no recursion."""
+    `SCHEMA_VALUES_MAX`; a loop, so a schema 10,000 levels deep costs no recursion.
+    """
     stack: list[tuple[Any, int]] = [(schema, 1)]
     seen = 0
     while stack:

@@ -58,7 +58,8 @@ LOCAL_ACCOUNT_ID = "local-account"
 
 class _QuietDisconnects(logging.Filter):
     """Drop uvicorn's traceback for connections we drop on purpose (a disconnect fault; a
-    stream cut because its log row could not be committed: the log store warns once)."""
+    stream cut because its log row could not be committed: the log store warns once).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None

@@ -311,7 +311,8 @@ _MAX_LINE: Final = 1 << 20
 
 class _Relay:
     """The relayed stream; `aclose` closes the upstream's answer even if never iterated
-    (an async generator that never started runs no `finally` on `aclose`)."""
+    (an async generator that never started runs no `finally` on `aclose`).
+    """
 
     def __init__(self, response: UpstreamResponse, reply: UpstreamReply) -> None:
         self._chunks = _relay(response, reply)

@@ -32,7 +32,7 @@ def litellm_mod() -> Iterator[Any]:
     # plugin it pulls in) away from the local gateway's server thread: CPython 3.11's
     # parser can fail with "AST constructor recursion depth mismatch" when two threads
     # compile at once.
-    import litellm.responses.mcp.chat_completions_handler
+    import litellm.responses.mcp.chat_completions_handler  # noqa: F401
 
     from langchain_cf_gateway.litellm_provider import register
 
