@@ -8,7 +8,10 @@ The LangChain chat model talks to the gateway through the OpenAI SDK; the LiteLL
 - `parse_sse_line`: one line of an OpenAI-style event stream -> the parsed event,
   `SSE_DONE`, or None for lines that carry no event;
 - `error_from_httpx`: an error response -> the typed `GatewayError`, with the request's
-  credentials masked.
+  credentials masked;
+- `error_from_transport`: a failure below HTTP (a timeout, a body cut off, a 2xx body
+  that is not JSON) -> the typed `GatewayError`, the same for every integration and
+  every call path (sync, async, stream), so their errors cannot drift apart.
 """
 
 from __future__ import annotations
@@ -18,7 +21,15 @@ from typing import Any, Final
 
 import httpx
 
-from .errors import GatewayError, credentials_of, error_from_response
+from .errors import (
+    GatewayError,
+    GatewayTimeoutError,
+    InvalidResponseError,
+    credentials_of,
+    error_from_response,
+    redact,
+)
+from .protocol import Header
 
 SSE_DONE: Final = object()
 """Returned by `parse_sse_line` for `data: [DONE]`, the end of an OpenAI stream."""
@@ -80,3 +91,56 @@ def error_from_httpx(response: httpx.Response, *also: str | None) -> GatewayErro
     return error_from_response(
         response.status_code, response.headers, response.content, secrets=secrets
     )
+
+
+def error_from_transport(
+    exc: BaseException,
+    *,
+    status_code: int | None = None,
+    headers: httpx.Headers | None = None,
+    secrets: tuple[str | None, ...] = (),
+) -> GatewayError | None:
+    """The core's error for a call that failed below HTTP, or None where none applies.
+
+    The one table every integration maps through (the LangChain models through the OpenAI
+    SDK, the LiteLLM handler through httpx); each integration then raises the result as
+    its framework's class for it:
+
+    | What failed | Becomes |
+    |---|---|
+    | any `httpx.TimeoutException` (connect, write, read, pool), before the response or in the middle of its body or stream | `GatewayTimeoutError` (status 408, retryable) |
+    | `json.JSONDecodeError`: a 2xx body that is not JSON | `InvalidResponseError` ("is not valid JSON") |
+    | any other `httpx.TransportError` once a response has begun (`status_code` given): the body or stream cut off | `InvalidResponseError` ("was cut off") |
+    | any other `httpx.TransportError` before a response (no `status_code`): connection refused, DNS | None: the framework's own connection error stands |
+    | anything else | None |
+
+    Args:
+        exc: The exception the HTTP client raised.
+        status_code: The status of the response when one had begun, else None.
+        headers: The response headers when one had begun (for the log id).
+        secrets: Credentials the request carried, masked in the message of a body that
+            is not JSON (`JSONDecodeError.doc` is masked too, as it may be chained).
+
+    Returns:
+        The typed error to raise (chained from `exc`), or None to let `exc` stand.
+    """
+    log_id = headers.get(Header.LOG_ID) if headers is not None else None
+    known = [s for s in secrets if s]
+    if isinstance(exc, httpx.TimeoutException):
+        return GatewayTimeoutError(
+            f"no whole response from the gateway in time ({type(exc).__name__})", log_id=log_id
+        )
+    if isinstance(exc, json.JSONDecodeError):
+        exc.doc = redact(exc.doc, known)
+        return InvalidResponseError(
+            f"the response is not valid JSON ({type(exc).__name__}: {redact(str(exc), known)})",
+            status_code=status_code or 200,
+            log_id=log_id,
+        )
+    if isinstance(exc, httpx.TransportError) and status_code is not None:
+        return InvalidResponseError(
+            f"the response was cut off ({type(exc).__name__}: {redact(str(exc), known)})",
+            status_code=status_code,
+            log_id=log_id,
+        )
+    return None
