@@ -28,10 +28,10 @@ from .protocol import Header
 MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
 """Default cap of one response body (32 MiB), counted after decompression.
 
-Far above any chat answer, and above an embeddings answer of a hundred 3072-float vectors
-(~6 MB); an answer past it raises `ResponseTooLargeError`. Every client
+Far above any chat response, and above an embeddings response of a hundred 3072-float vectors
+(~6 MB); a response past it raises `ResponseTooLargeError`. Every client
 takes `max_response_bytes` to change it (a LiteLLM embedding call of 2,048 inputs with
-1,536 dimensions answers ~60 MB, for one). Reading a body to the cap holds about twice
+1,536 dimensions gets ~60 MB, for one). Reading a body to the cap holds about twice
 the cap at its peak (the pieces, then the joined body or a stream's line buffer).
 """
 
@@ -73,7 +73,7 @@ class _ZlibDecoder:
                     self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
                     continue
                 raise httpx.DecodingError(
-                    f"the answer's compressed body is corrupt: {exc}"
+                    f"the response's compressed body is corrupt: {exc}"
                 ) from exc
             self._started = True
             if out:
@@ -182,8 +182,8 @@ class _BodyLimit:
 
     def timed_out(self) -> BaseException:
         err = GatewayTimeoutError(
-            f"no whole answer within {self._deadline_setting}={self._timeout_s:g} s; "
-            "the answer was cut off there",
+            f"no whole response within {self._deadline_setting}={self._timeout_s:g} s; "
+            "the response was cut off there",
             log_id=self.response.headers.get(Header.LOG_ID),
         )
         return self._map_error(err, self.response)

@@ -74,7 +74,7 @@ def parse_sse_line(line: str) -> Any:
 
 
 def error_from_httpx(response: httpx.Response, *also: str | None) -> GatewayError:
-    """The typed error of an HTTP error answer; the body must have been read already.
+    """The typed error of an HTTP error response; the body must have been read already.
 
     The credentials of the request (and `also`, credentials the request carried in its
     body, such as a fallback step's key) are masked in the error's message and body.

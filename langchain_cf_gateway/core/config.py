@@ -2,16 +2,12 @@
 
 Precedence, field by field: explicit arguments > environment > config file.
 
-=========== ================================ ======================================= ===============
-field       argument                         environment                             config file
-=========== ================================ ======================================= ===============
-account id  `account_id`                   `CLOUDFLARE_ACCOUNT_ID`               `accountId`
-gateway id  `gateway_id` (`default`)     `CLOUDFLARE_GATEWAY_ID`,              `gatewayId`,
-                                             `CLOUDFLARE_AI_GATEWAY_NAME`          `gatewayName`
-token       `token`                        `CLOUDFLARE_AI_GATEWAY_TOKEN`,        `token`
-                                             `CF_AIG_TOKEN`
-host        `base_url`                     `CLOUDFLARE_AI_GATEWAY_BASE_URL`      `baseUrl`
-=========== ================================ ======================================= ===============
+| field | argument | environment | config file |
+|---|---|---|---|
+| account id | `account_id` | `CLOUDFLARE_ACCOUNT_ID` | `accountId` |
+| gateway id | `gateway_id` (`default`) | `CLOUDFLARE_GATEWAY_ID`, `CLOUDFLARE_AI_GATEWAY_NAME` | `gatewayId`, `gatewayName` |
+| token | `token` | `CLOUDFLARE_AI_GATEWAY_TOKEN`, `CF_AIG_TOKEN` | `token` |
+| host | `base_url` | `CLOUDFLARE_AI_GATEWAY_BASE_URL` | `baseUrl` |
 
 The file is `$CF_AIG_CONFIG`, else `~/.config/cf-aig/config.json`.
 """
@@ -60,6 +56,14 @@ class ConfigFileWarning(UserWarning):
 
 
 def config_file_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The config file read by `GatewayConfig.resolve`: `$CF_AIG_CONFIG`, else the default.
+
+    Args:
+        environ: The environment to read; `os.environ` when None.
+
+    Returns:
+        The path, `~` expanded (the file need not exist).
+    """
     env = os.environ if environ is None else environ
     raw = env.get(ENV_CONFIG_FILE)
     return Path(raw).expanduser() if raw else DEFAULT_CONFIG_FILE.expanduser()
@@ -72,6 +76,10 @@ def split_base_url(url: str) -> tuple[str, str | None, str | None]:
     URL `.../v1/{acct}/{gw}/openai`, with or without trailing slashes or
     `/chat/completions`), we keep the host root and build every path ourselves, so
     `/v1` and `/chat/completions` are never doubled.
+
+    Raises:
+        ConfigError: `url` is not an http(s) URL, or holds a space, a control character,
+            a query or a fragment.
     """
     root = url.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", root):
@@ -145,6 +153,7 @@ class GatewayConfig(BaseModel):
 
     @property
     def gateway_host(self) -> str:
+        """The host root of the gateway: `base_url`, else `https://gateway.ai.cloudflare.com`."""
         return self.base_url or CLOUDFLARE_GATEWAY_HOST
 
     @property
@@ -190,7 +199,23 @@ class GatewayConfig(BaseModel):
         environ: Mapping[str, str] | None = None,
         config_file: str | os.PathLike[str] | None = None,
     ) -> GatewayConfig:
-        """Arguments > environment > config file, field by field."""
+        """Arguments > environment > config file, field by field.
+
+        Args:
+            account_id: The Cloudflare account id.
+            gateway_id: The gateway id (`default` when nothing sets it).
+            token: The gateway token of an authenticated gateway.
+            base_url: Another host for the gateway (a local gateway, say).
+            environ: The environment to read; `os.environ` when None.
+            config_file: The config file to read; `config_file_path(environ)` when None.
+
+        Returns:
+            The resolved, validated config.
+
+        Raises:
+            MissingAccountIdError: No account id in the arguments, environment or file.
+            ConfigError: A value is malformed; the message names where it came from.
+        """
         env = os.environ if environ is None else environ
         path = Path(config_file).expanduser() if config_file else config_file_path(env)
         file = _read_config_file(path)

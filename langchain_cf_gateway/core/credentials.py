@@ -13,7 +13,7 @@ are not credentials, except the gateway's own `cf-aig-authorization`
 
 A query string is read wherever it is written: besides the request's own, any
 `?name=value` / `&name=value` inside a string (a universal step's `endpoint`, a URL
-in a prompt, a `Referer` header, an upstream answer that echoes its URL) has the values
+in a prompt, a `Referer` header, an upstream response that echoes its URL) has the values
 of its credential names redacted (`redact_query_values`).
 
 Everything that shows a request (the local gateway's received requests and log rows,

@@ -32,7 +32,7 @@ class GatewayInfo(NamedTuple):
     request_id: str | None = None
     event_id: str | None = None
     step: int | None = None
-    """Index of the universal-endpoint step that answered (0 for the first)."""
+    """Index of the universal-endpoint step that served the request (0 for the first)."""
     model: str | None = None
     """Model a dynamic route chose (`cf-aig-model`)."""
     provider: str | None = None
@@ -94,7 +94,7 @@ class GatewayInfo(NamedTuple):
         """Fill `model`, `provider` and `step` where the gateway did not say.
 
         The gateway names model and provider only for dynamic routes; for a plain call we
-        know what we asked for, and for a fallback chain `step` picks the step that answered.
+        know what we asked for, and for a fallback chain `step` picks the step that served it.
         """
         return self._replace(
             model=self.model or model,

@@ -47,7 +47,7 @@ class GatewayOptions(BaseModel):
     event_id: str | None = None
     """`cf-aig-event-id`: your id for this request, echoed back and stored in the log."""
     request_timeout_ms: int | None = None
-    """`cf-aig-request-timeout`: milliseconds to the first byte of the answer."""
+    """`cf-aig-request-timeout`: milliseconds to the first byte of the response."""
     max_attempts: int | None = None
     """`cf-aig-max-attempts`: 1 to 5."""
     retry_delay_ms: int | None = None
@@ -214,11 +214,17 @@ class GatewayOptions(BaseModel):
         return GatewayOptions(**{**data, **update})
 
     def is_empty(self) -> bool:
+        """Whether these options send no header at all."""
         return not self._headers
 
 
 def coerce_options(value: GatewayOptions | Mapping[str, Any] | None) -> GatewayOptions | None:
-    """Options from a `GatewayOptions`, a dict of its fields, or None."""
+    """Options from a `GatewayOptions`, a dict of its fields, or None.
+
+    Raises:
+        InvalidOptionError: `value` is neither, or a field is out of bounds (the error
+            names the field).
+    """
     if value is None or isinstance(value, GatewayOptions):
         return value
     if not isinstance(value, Mapping):

@@ -180,7 +180,7 @@ class LogsApi:
         "user_agent",
     )
     """Keys of `filters[]` entries (cloudflare-python
-    `src/cloudflare/types/ai_gateway/log_list_params.py`); Cloudflare answers 7001 to any other."""
+    `src/cloudflare/types/ai_gateway/log_list_params.py`); Cloudflare responds 7001 to any other."""
     FILTER_OPERATORS: Final = ("eq", "neq", "contains", "lt", "gt")
     ORDER_BY: Final = ("created_at", "provider", "model", "model_type", "success", "cached")
     """`order_by` of the logs list (`log_list_params.py`)."""
@@ -212,13 +212,13 @@ class LogsApi:
 
 
 class ApiErrorCode(IntEnum):
-    """Codes in the `errors[]` of management API answers (v4 envelope).
+    """Codes in the `errors[]` of management API responses (v4 envelope).
 
     https://developers.cloudflare.com/api/resources/ai_gateway/
 
 
     Cloudflare documents none of them for AI Gateway: 10000 is the v4 API's generic
-    authentication error, 7001 what the logs API answered to a bad filter (as observed);
+    authentication error, 7001 what the logs API returned for a bad filter (as observed);
     7002 (not found) and 7004 (already exists) are the local gateway's choice, and so is
     2503 (the log store cannot be written now), the code of the proxy routes' 503.
     """

@@ -17,6 +17,11 @@ from typing import Final
 
 @dataclass(frozen=True, slots=True)
 class Provider:
+    """A provider the gateway routes to: its path segment and how each endpoint names it.
+
+    https://developers.cloudflare.com/ai-gateway/usage/providers/
+    """
+
     slug: str
     """The path segment after `/{gateway_id}/` (`google-ai-studio`)."""
     aliases: tuple[str, ...] = ()
@@ -38,9 +43,11 @@ class Provider:
 
     @property
     def openai_compatible(self) -> bool:
+        """Whether the provider has an OpenAI-compatible chat path behind the gateway."""
         return self.chat_path is not None
 
     def auth_value(self, key: str) -> str:
+        """The value of `auth_header` for the provider key `key`."""
         return f"{self.auth_scheme} {key}" if self.auth_scheme else key
 
 
@@ -191,4 +198,5 @@ def find_provider(name: str) -> Provider | None:
 
 
 def known_slugs() -> list[str]:
+    """The slugs of every provider in `PROVIDERS`, in table order."""
     return [p.slug for p in PROVIDERS]

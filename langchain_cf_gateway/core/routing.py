@@ -70,10 +70,17 @@ class ModelRef:
 
     @property
     def slug(self) -> str | None:
+        """The provider slug, or None for a dynamic route."""
         return self.provider.slug if self.provider else None
 
     @property
     def compat_model(self) -> str:
+        """The `model` of a compat request: `{compat prefix}/{model}` or `dynamic/{route}`.
+
+        Raises:
+            InvalidModelIdError: The compat endpoint does not serve this provider (the
+                message names the endpoint or the SDK to use instead).
+        """
         if self.dynamic:
             return f"{DYNAMIC}/{self.model}"
         assert self.provider is not None
@@ -95,7 +102,12 @@ class ModelRef:
 
 
 def parse_model_id(model_id: str) -> ModelRef:
-    """Parse a model id of the grammar above; raise `InvalidModelIdError` otherwise."""
+    """Parse a model id of the grammar above.
+
+    Raises:
+        InvalidModelIdError: `model_id` does not follow the grammar (the message shows
+            valid ids).
+    """
     if not isinstance(model_id, str):
         raise InvalidModelIdError(
             f"model must be a string such as 'openai/gpt-4o-mini'; got {type(model_id).__name__}"
@@ -163,6 +175,7 @@ class Route:
 
     @property
     def provider(self) -> str | None:
+        """The provider slug of the route's model, or None for a dynamic route."""
         return self.ref.slug
 
 
@@ -172,7 +185,12 @@ def build_route(
     endpoint: Endpoint = "compat",
     operation: Operation = "chat",
 ) -> Route:
-    """The route of one model id on one endpoint kind; raises before anything is sent."""
+    """The route of one model id on one endpoint kind, built before anything is sent.
+
+    Raises:
+        InvalidModelIdError: The endpoint does not serve this model id (the message
+            names the endpoint that does).
+    """
     ref = model_id if isinstance(model_id, ModelRef) else parse_model_id(model_id)
     if endpoint == "compat":
         url = f"{config.gateway_url}/{COMPAT}/{_OPERATION_PATH[operation]}"
@@ -244,6 +262,9 @@ def provider_base_url(slug: str, config: GatewayConfig | None = None) -> str:
     `OpenAI(base_url=provider_base_url("openai", cfg))` send their usual requests through
     the gateway; the SDK appends its own paths (`/v1/messages`, `/chat/completions`).
     Without `config`, the gateway is resolved as `GatewayConfig.resolve` does.
+
+    Raises:
+        InvalidModelIdError: `slug` names no known provider.
     """
     config = config if config is not None else GatewayConfig.resolve()
     provider = find_provider(slug)
@@ -306,9 +327,13 @@ def build_universal(
 
     https://developers.cloudflare.com/ai-gateway/usage/universal/
 
-    Compat steps
-    use the provider `compat`, so one OpenAI-style body serves every step. Per-step options
-    become step headers, and their timeout and retry fields the step's `config`.
+    Compat steps use the provider `compat`, so one OpenAI-style body serves every step.
+    Per-step options become step headers, and their timeout and retry fields the step's
+    `config`.
+
+    Raises:
+        InvalidModelIdError: `steps` is empty, or a step uses an endpoint the universal
+            endpoint cannot serve.
     """
     if not steps:
         raise InvalidModelIdError("a fallback chain needs at least one model")
@@ -345,4 +370,8 @@ def build_universal(
 
 
 def is_custom(slug: str | None) -> bool:
+    """Whether `slug` names a custom provider (`custom-{name}`).
+
+    https://developers.cloudflare.com/ai-gateway/configuration/custom-providers/
+    """
     return bool(slug and slug.startswith(CUSTOM_PREFIX))
