@@ -1,0 +1,182 @@
+"""The shape of the house, checked from the source: what a reviewer would otherwise check by eye.
+
+- imports point one way: `core` imports nothing else of the package, nor a framework;
+- no import cycle among the package's modules (imports at module level, where a cycle
+  breaks `import`; imports inside functions and under `TYPE_CHECKING` are left out);
+- every module can be read in one sitting (at most 600 lines);
+- no frame walking (`sys._getframe`, `f_locals`);
+- nothing cites a document that is not shipped (our protocol notes, issue numbers).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "langchain_cf_gateway"
+NAME = PACKAGE.name
+MAX_LINES = 600
+FRAMEWORKS = (
+    "langchain",
+    "langchain_core",
+    "langchain_openai",
+    "litellm",
+    "starlette",
+    "uvicorn",
+    "aiohttp",
+    "openai",
+    "redis",
+)
+
+
+def _modules() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _top_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Imports run when the module is imported: module level, in `try`/`if` blocks."""
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        node = pending.pop(0)
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If) and not _is_type_checking(node):
+            pending.extend(node.body + node.orelse)
+        elif isinstance(node, ast.Try):
+            pending.extend(node.body + node.orelse + node.finalbody)
+            for handler in node.handlers:
+                pending.extend(handler.body)
+
+
+def _resolve(module: str, path: Path, node: ast.ImportFrom) -> str:
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    if node.level == 0:
+        return node.module or ""
+    base = package.split(".")
+    if node.level > 1:
+        base = base[: -(node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def _imports(module: str, path: Path) -> set[str]:
+    """The package modules `module` imports at import time."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    targets: set[str] = set()
+    for node in _top_level_imports(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            base = _resolve(module, path, node)
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        for name in names:
+            while name and name not in MODULES:
+                name = name.rpartition(".")[0]
+            if name and name != module and name.startswith(NAME):
+                targets.add(name)
+    return targets
+
+
+GRAPH = {module: _imports(module, path) for module, path in MODULES.items()}
+
+
+def _external_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_package_is_found() -> None:
+    assert f"{NAME}.core" in MODULES
+    assert len(MODULES) > 30
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith(f"{NAME}.core")))
+def test_core_imports_only_core_and_no_framework(module: str) -> None:
+    outside = {m for m in GRAPH[module] if not m.startswith(f"{NAME}.core")}
+    assert outside == set(), f"{module} imports {outside}: core must not depend on them"
+    frameworks = _external_imports(MODULES[module]) & set(FRAMEWORKS)
+    assert frameworks == set(), f"{module} imports {frameworks}"
+
+
+def _cycles() -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = [0]
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(GRAPH[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(GRAPH):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycle_among_package_modules() -> None:
+    assert _cycles() == []
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_a_module_reads_in_one_sitting(module: str) -> None:
+    lines = MODULES[module].read_text(encoding="utf-8").count("\n")
+    assert lines <= MAX_LINES, f"{module} has {lines} lines (at most {MAX_LINES})"
+
+
+_FORBIDDEN = re.compile(r"sys\._getframe|\bf_locals\b|inspect\.currentframe|inspect\.stack\(")
+_INTERNAL_CITATION = re.compile(r"spec section|open question|protocol notes|\bissue \d+|§", re.I)
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_frame_walking_and_no_internal_citations(module: str) -> None:
+    text = MODULES[module].read_text(encoding="utf-8")
+    assert not _FORBIDDEN.findall(text), f"{module} walks frames"
+    cited = _INTERNAL_CITATION.findall(text)
+    assert not cited, f"{module} cites a document users do not have: {cited}"
