@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .core.api_client import AsyncGatewayClient, GatewayClient, gateway_log_id
+from .management import AsyncGatewayClient, GatewayClient, gateway_log_id
 from .core.options import MetadataValue
 
 

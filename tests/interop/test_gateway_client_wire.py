@@ -16,7 +16,7 @@ import pytest
 from reliability.rawserver import Act, MisbehavingServer
 
 from langchain_cf_gateway.core import GatewayConfig
-from langchain_cf_gateway.core.api_client import AsyncGatewayClient, GatewayClient
+from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient
 
 CURRENT = {
     "id": "prod",

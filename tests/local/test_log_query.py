@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from langchain_cf_gateway.core.api_client import LogFilter, _dotted_filters, _log_params
+from langchain_cf_gateway.management.client import LogFilter, _dotted_filters, _log_params
 from langchain_cf_gateway.core.protocol import LogsApi
 from langchain_cf_gateway.local.log_query import (
     parse_delete_query,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from langchain_cf_gateway.core import GatewayOptions, Header
-from langchain_cf_gateway.core.api_client import AsyncGatewayClient, GatewayClient
+from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient
 from langchain_cf_gateway.local import LocalGateway
 
 

@@ -21,7 +21,7 @@ from langchain_cf_gateway.core import (
     GatewayNotFoundError,
     InvalidOptionError,
 )
-from langchain_cf_gateway.core.api_client import (
+from langchain_cf_gateway.management import (
     AsyncGatewayClient,
     Gateway,
     GatewayClient,

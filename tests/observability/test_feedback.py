@@ -13,7 +13,7 @@ from langchain_cf_gateway import (
     asend_feedback,
     send_feedback,
 )
-from langchain_cf_gateway.core.api_client import AsyncGatewayClient, GatewayClient, gateway_log_id
+from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient, gateway_log_id
 from langchain_cf_gateway.local import LocalGateway
 
 

@@ -23,7 +23,7 @@ from langchain_cf_gateway.core import (
     InvalidResponseError,
     ProviderUnavailableError,
 )
-from langchain_cf_gateway.core.api_client import AsyncGatewayClient, GatewayClient
+from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient
 
 from .rawserver import Act, MisbehavingServer, free_port, gateway_error, provider_error
 

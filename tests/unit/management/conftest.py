@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from langchain_cf_gateway.core import GatewayConfig
-from langchain_cf_gateway.core.api_client import AsyncGatewayClient, GatewayClient
+from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient
 
 MODES = ["sync", "async"]
 TOKEN = "mgmt-token-0123456789"

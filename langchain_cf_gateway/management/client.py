@@ -45,9 +45,9 @@ from pydantic import (
 )
 from typing_extensions import TypedDict, Unpack
 
-from .body_limit import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
-from .config import GatewayConfig
-from .errors import (
+from ..core.body_limit import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
+from ..core.config import GatewayConfig
+from ..core.errors import (
     ConfigError,
     GatewayAuthenticationError,
     GatewayError,
@@ -59,9 +59,9 @@ from .errors import (
     redact,
     redact_body,
 )
-from .info import GatewayInfo
-from .options import GatewayOptions, MetadataValue
-from .protocol import Bounds, LogsApi
+from ..core.info import GatewayInfo
+from ..core.options import GatewayOptions, MetadataValue
+from ..core.protocol import Bounds, LogsApi
 
 ENV_API_TOKEN = "CLOUDFLARE_API_TOKEN"
 """A Cloudflare API token for the management API; the gateway token is the fallback."""
