@@ -22,9 +22,9 @@ from .core import (
 if TYPE_CHECKING:
     from .callbacks import GatewayUsageTracker, gateway_usage
     from .chat_models import ChatCloudflareGateway
-    from .management import AsyncGatewayClient, GatewayClient
     from .embeddings import CloudflareGatewayEmbeddings
     from .feedback import asend_feedback, send_feedback
+    from .management import AsyncGatewayClient, GatewayClient
 
 __version__ = "0.1.0"
 
@@ -35,6 +35,7 @@ _LAZY = {
     "gateway_usage": "callbacks",
     "GatewayClient": "management",
     "AsyncGatewayClient": "management",
+    "gateway_log_id": "results",
     "send_feedback": "feedback",
     "asend_feedback": "feedback",
 }

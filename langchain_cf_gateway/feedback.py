@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .management import AsyncGatewayClient, GatewayClient, gateway_log_id
 from .core.options import MetadataValue
+from .management import AsyncGatewayClient, GatewayClient
+from .results import gateway_log_id
 
 
 def send_feedback(

@@ -100,9 +100,7 @@ def test_no_response_at_all_leaves_httpx_connect_error(mode: str, waits: list[fl
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_retry_after_a_timeout_returns_the_second_response(
-    mode: str, waits: list[float]
-) -> None:
+def test_a_retry_after_a_timeout_returns_the_second_response(mode: str, waits: list[float]) -> None:
     responses = iter([None, envelope([{"id": "log-1"}], page=1, per_page=20, total_count=1)])
 
     def handler(request: httpx.Request) -> httpx.Response:
