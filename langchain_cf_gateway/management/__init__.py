@@ -23,12 +23,14 @@ response raises the `errors` class for it, never showing the token.
 - `_query`: arguments checked and encoded (path ids, pages, the logs query);
 - `_base`: `_GatewayClientBase`, without I/O: each call built as a `_Call`, each
   response read, retries decided, failures translated;
-- `client`: `GatewayClient` and `AsyncGatewayClient`, which differ only in I/O.
+- `client` and `async_client`: `GatewayClient` and `AsyncGatewayClient`, which differ
+  only in I/O.
 """
 
 from ..core.errors import LogNotFoundError, ManagementAuthenticationError
 from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, ENV_API_TOKEN, RETRY_AFTER_MAX_S
-from .client import AsyncGatewayClient, GatewayClient
+from .async_client import AsyncGatewayClient
+from .client import GatewayClient
 from .models import (
     NEW_GATEWAY_DEFAULTS,
     READ_ONLY_GATEWAY_FIELDS,

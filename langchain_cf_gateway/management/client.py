@@ -1,15 +1,14 @@
-"""`GatewayClient` and `AsyncGatewayClient`: the management API's calls, sent.
+"""`GatewayClient`: the management API's calls, sent.
 
-Both build every request and read every response through `_GatewayClientBase`
-(`_base.py`); they differ only in how a request is sent and how a retry waits, as
-httpx's own `Client` and `AsyncClient` do.
+It builds every request and reads every response through `_GatewayClientBase`
+(`_base.py`), as `AsyncGatewayClient` (`async_client.py`) does: the two differ only in
+how a request is sent and how a retry waits, as httpx's own `Client` and `AsyncClient` do.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -332,161 +331,3 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
             httpx.TransportError: No response at all (connection refused, DNS).
         """
         self._run(self._delete_gateway_call(gateway_id))
-
-
-class AsyncGatewayClient(_GatewayClientBase[httpx.AsyncClient]):
-    """The async twin of `GatewayClient`: the same methods, awaited, raising the same errors.
-
-    ```python
-    async with AsyncGatewayClient() as client:
-        page = await client.list_logs(cached=True)
-        async for log in client.iter_logs(limit=100): ...
-        await client.send_feedback(ai_message, feedback=1, score=90)
-    ```
-    """
-
-    def _new_http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            timeout=self._timeout, headers={"accept-encoding": ACCEPT_ENCODING}
-        )
-
-    async def __aenter__(self) -> AsyncGatewayClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections (only those of a client this object made)."""
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def _run(self, call: _Call[T]) -> T:
-        attempt = 0
-        while True:
-            response: httpx.Response | None = None
-            delay: float | None
-            try:
-                response = await self._http.send(call.request, stream=True)
-                try:
-                    await self._bounded(response).aread()
-                finally:
-                    await response.aclose()
-            except httpx.TransportError as exc:  # refused, reset, timed out, cut off
-                delay = self._after_failure(call, attempt, exc, response)
-            else:
-                delay = self._retry_delay(call, attempt, response)
-                if delay is None:
-                    return self._read(response, call)
-            await asyncio.sleep(delay)
-            attempt += 1
-
-    # Each method raises what its `GatewayClient` namesake raises (listed there).
-
-    async def list_logs(
-        self,
-        *,
-        page: int = 1,
-        per_page: int = 20,
-        gateway_id: str | None = None,
-        **query: Unpack[LogQuery],
-    ) -> LogPage:
-        """One page of logs (`GatewayClient.list_logs`)."""
-        return await self._run(self._list_logs_call(page, per_page, gateway_id, query))
-
-    async def iter_logs(
-        self,
-        *,
-        limit: int | None = None,
-        per_page: int = 50,
-        gateway_id: str | None = None,
-        **query: Unpack[LogQuery],
-    ) -> AsyncIterator[LogEntry]:
-        """Every matching log, page after page, up to `limit` (`GatewayClient.iter_logs`)."""
-        page, seen = 1, 0
-        while True:
-            batch = await self._run(self._list_logs_call(page, per_page, gateway_id, query))
-            for entry in batch.result:
-                if limit is not None and seen >= limit:
-                    return
-                seen += 1
-                yield entry
-            if not batch.result or not batch.has_more:
-                return
-            page += 1
-
-    async def get_log(self, log_id: str, *, gateway_id: str | None = None) -> LogEntry:
-        """One log with its details (`GatewayClient.get_log`)."""
-        result: LogEntry = await self._run(self._get_log_call(log_id, gateway_id))
-        return result
-
-    async def get_log_request(self, log_id: str, *, gateway_id: str | None = None) -> Any:
-        """The stored request body (`GatewayClient.get_log_request`)."""
-        return await self._run(self._get_log_call(log_id, gateway_id, "request"))
-
-    async def get_log_response(self, log_id: str, *, gateway_id: str | None = None) -> Any:
-        """The stored response body (`GatewayClient.get_log_response`)."""
-        return await self._run(self._get_log_call(log_id, gateway_id, "response"))
-
-    async def update_log(
-        self,
-        log_id: str,
-        *,
-        feedback: int | None = None,
-        score: float | None = None,
-        metadata: Mapping[str, MetadataValue] | None = None,
-        gateway_id: str | None = None,
-    ) -> None:
-        """Feedback, a score and/or metadata on one log (`GatewayClient.update_log`)."""
-        await self._run(self._update_log_call(log_id, gateway_id, feedback, score, metadata))
-
-    async def send_feedback(
-        self,
-        result: Any,
-        *,
-        feedback: int | None = None,
-        score: float | None = None,
-        metadata: Mapping[str, MetadataValue] | None = None,
-        gateway_id: str | None = None,
-    ) -> str:
-        """`update_log` on the log of a result (`GatewayClient.send_feedback`)."""
-        log_id = gateway_log_id(result)
-        await self.update_log(
-            log_id, feedback=feedback, score=score, metadata=metadata, gateway_id=gateway_id
-        )
-        return log_id
-
-    async def delete_logs(
-        self, *, limit: int | None = None, gateway_id: str | None = None, **query: Unpack[LogQuery]
-    ) -> int | None:
-        """Delete the matching logs (`GatewayClient.delete_logs`)."""
-        return await self._run(self._delete_logs_call(gateway_id, limit, query))
-
-    async def create_gateway(
-        self, gateway_id: str, settings: GatewaySettings | None = None, **changes: Any
-    ) -> Gateway:
-        """A new gateway (`GatewayClient.create_gateway`)."""
-        wanted = self._settings(settings, changes)
-        return await self._run(self._create_gateway_call(gateway_id, wanted))
-
-    async def list_gateways(
-        self, *, page: int = 1, per_page: int = 20, search: str | None = None
-    ) -> list[Gateway]:
-        """One page of the account's gateways (`GatewayClient.list_gateways`)."""
-        return await self._run(self._list_gateways_call(page, per_page, search))
-
-    async def get_gateway(self, gateway_id: str | None = None) -> Gateway:
-        """A gateway, the configured one by default (`GatewayClient.get_gateway`)."""
-        return await self._run(self._get_gateway_call(gateway_id))
-
-    async def update_gateway(
-        self, gateway_id: str | None = None, settings: GatewaySettings | None = None, **changes: Any
-    ) -> Gateway:
-        """Change some settings, keeping every other one (`GatewayClient.update_gateway`)."""
-        wanted = self._settings(settings, changes)
-        current = await self.get_gateway(gateway_id)
-        return await self._run(self._put_gateway_call(current, wanted))
-
-    async def delete_gateway(self, gateway_id: str) -> None:
-        """Delete a gateway (`GatewayClient.delete_gateway`)."""
-        await self._run(self._delete_gateway_call(gateway_id))
