@@ -45,13 +45,14 @@ def call(
 def waits(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     """The waits between retries, recorded instead of slept."""
     slept: list[float] = []
-    module = sys.modules[GatewayClient._run.__module__]
 
     async def no_async_wait(delay: float) -> None:
         slept.append(delay)
 
-    monkeypatch.setattr(module.time, "sleep", slept.append)
-    monkeypatch.setattr(module.asyncio, "sleep", no_async_wait)
+    sync_module = sys.modules[GatewayClient._run.__module__]
+    async_module = sys.modules[AsyncGatewayClient._run.__module__]
+    monkeypatch.setattr(sync_module.time, "sleep", slept.append)
+    monkeypatch.setattr(async_module.asyncio, "sleep", no_async_wait)
     yield slept
 
 

@@ -13,9 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from langchain_cf_gateway.core import (
     GatewayAuthenticationError,
+    GatewayError,
     GatewayNotFoundError,
     GatewayRateLimitError,
     InvalidResponseError,
@@ -219,3 +222,43 @@ def test_an_update_sends_back_every_setting_but_the_read_only_ones(mode: str) ->
 def test_a_log_entry_keeps_a_metadata_string_that_is_not_an_object() -> None:
     assert LogEntry(id="a", metadata="plain").metadata == "plain"
     assert LogEntry(id="a", metadata="[1]").metadata == "[1]"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+ENVELOPES = st.fixed_dictionaries(
+    {"success": st.sampled_from([True, False, None, "yes"]), "result": JSON},
+    optional={"result_info": JSON, "errors": JSON},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(status=st.sampled_from([200, 201, 204, 400, 401, 404, 429, 500]), body=ENVELOPES | JSON)
+def test_any_json_body_is_a_result_or_a_gateway_error(status: int, body: Any) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=json.dumps(body).encode())
+
+    for method in ("list_logs", "list_gateways", "get_log"):
+        args = ("log-1",) if method == "get_log" else ()
+        try:
+            call("sync", handler, method, *args)
+        except GatewayError as err:
+            assert err.status_code == status
+            assert TOKEN not in str(err)
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=st.binary(max_size=64))
+def test_any_bytes_are_a_result_or_a_gateway_error(body: bytes) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body)
+
+    try:
+        call("sync", handler, "list_logs")
+    except InvalidResponseError as err:
+        assert err.status_code == 200
