@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 import httpx
 
 from .core import GatewayConfig, GatewayInputError
-from .management import ENV_API_TOKEN
 from .core.config import ENV_ACCOUNT_ID, ENV_TOKEN
 from .core.credentials import mask_url
+from .management import ENV_API_TOKEN
 
 if TYPE_CHECKING:
     from .callbacks import GatewayUsageTracker
