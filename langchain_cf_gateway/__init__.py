@@ -22,9 +22,9 @@ from .core import (
 if TYPE_CHECKING:
     from .callbacks import GatewayUsageTracker, gateway_usage
     from .chat_models import ChatCloudflareGateway
-    from .core.api_client import AsyncGatewayClient, GatewayClient
     from .embeddings import CloudflareGatewayEmbeddings
     from .feedback import asend_feedback, send_feedback
+    from .management import AsyncGatewayClient, GatewayClient
 
 __version__ = "0.1.0"
 
@@ -33,8 +33,9 @@ _LAZY = {
     "CloudflareGatewayEmbeddings": "embeddings",
     "GatewayUsageTracker": "callbacks",
     "gateway_usage": "callbacks",
-    "GatewayClient": "core.api_client",
-    "AsyncGatewayClient": "core.api_client",
+    "GatewayClient": "management",
+    "AsyncGatewayClient": "management",
+    "gateway_log_id": "results",
     "send_feedback": "feedback",
     "asend_feedback": "feedback",
 }

@@ -39,13 +39,13 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 import httpx
 
 from .core import GatewayConfig, GatewayInputError
-from .core.api_client import ENV_API_TOKEN
 from .core.config import ENV_ACCOUNT_ID, ENV_TOKEN
 from .core.credentials import mask_url
+from .management import ENV_API_TOKEN
 
 if TYPE_CHECKING:
     from .callbacks import GatewayUsageTracker
-    from .core.api_client import LogEntry
+    from .management import LogEntry
 
 DEFAULT_MODEL: Final = "openai/gpt-4o-mini"
 DEFAULT_FALLBACK: Final = "anthropic/claude-3-5-haiku"
@@ -425,7 +425,7 @@ class Demo:
 
     def logs(self) -> None:
         from .cli_logs import render_table
-        from .core.api_client import GatewayClient
+        from .management import GatewayClient
 
         with GatewayClient(self.target.config, api_token=self.target.management_token) as client:
             entries = list(client.iter_logs(start_date=self.since, limit=50))
@@ -453,7 +453,7 @@ class Demo:
         return any(e.id == self.first_log_id for e in entries)
 
     def feedback(self) -> None:
-        from .core.api_client import GatewayClient, LogNotFoundError
+        from .management import GatewayClient, LogNotFoundError
 
         if self.first_log_id is None:
             raise RuntimeError("no log id from the first step to send feedback for")

@@ -1,4 +1,4 @@
-"""Errors: bad input found before sending, and errors the gateway answered with.
+"""Errors: bad input found before sending, and the error responses of the gateway.
 
 The whole tree, so that one look shows what to catch:
 
@@ -11,9 +11,11 @@ ValueError
       └── InvalidOptionError        a gateway option out of bounds (names the field)
 
 Exception
- └── GatewayError                   an HTTP error answer (status, code, message, log id)
+ └── GatewayError                   an HTTP error response (status, code, message, log id)
       ├── GatewayAuthenticationError   2009, or 401 from the gateway
+      │    └── ManagementAuthenticationError   401 or 403 from the management API
       ├── GatewayNotFoundError         2001: the gateway id does not exist
+      │    └── LogNotFoundError        404 from the management API for a log
       ├── InvalidProviderError         2008: unknown provider slug
       ├── GatewayRateLimitError        2003 gateway rate limit, 2041 spend limit, any 429
       ├── ContentBlockedError          2016, 2017 guardrails; 2029, 2030 DLP
@@ -22,8 +24,8 @@ Exception
       ├── ModelNotFoundError           7003: the model (or path) does not exist
       ├── ProviderError                the upstream's own error, passed through unchanged
       │    └── ProviderUnavailableError   5xx from the upstream (retryable)
-      ├── GatewayTimeoutError          no whole answer by the caller's deadline
-      └── InvalidResponseError         an answer that breaks the protocol: not JSON, the
+      ├── GatewayTimeoutError          no whole response by the caller's deadline
+      └── InvalidResponseError         a response that breaks the protocol: not JSON, the
            │                           wrong shape, a stream that ended before its end
            └── ResponseTooLargeError   a body past the client's cap (max_response_bytes)
 ```
@@ -138,8 +140,10 @@ def credentials_of(
     query: Iterable[tuple[str, str]] | None = None,
     *also: str | None,
 ) -> tuple[str, ...]:
-    """The credentials a request carries: credential header values (and the part after
-    `Bearer`), credential query values (Gemini's `?key=`), and `also`.
+    """The credentials a request carries, to be masked in what its errors show.
+
+    Credential header values (and the part after `Bearer`), credential query values
+    (Gemini's `?key=`), and `also`; values shorter than 6 characters are left out.
     """
     found: list[str] = [value for value in also if value]
     items = headers.items() if isinstance(headers, Mapping) else (headers or ())
@@ -156,8 +160,10 @@ def credentials_of(
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with `secrets` and anything shaped like a key (`sk-...`, `AIza...`,
-    `Bearer <value>`) replaced by `[redacted]`.
+    """`text` with `secrets` and anything shaped like a key replaced by `[redacted]`.
+
+    Shaped like a key: `sk-...`, `AIza...`, `gsk_...` and the like, and the value after
+    `Bearer`, `Basic` or `Token`.
     """
     for secret in sorted(set(secrets), key=len, reverse=True):
         if len(secret) >= _MIN_SECRET_CHARS and secret in text:
@@ -189,7 +195,7 @@ def redact_body(body: Any, secrets: Iterable[str] = (), _depth: int = 0) -> Any:
 
 
 class GatewayError(Exception):
-    """An error answer from the gateway or, passed through it, from the provider."""
+    """An error response from the gateway or, passed through it, from the provider."""
 
     hint: ClassVar[str] = ""
     """What to do about it; appended to the message."""
@@ -244,6 +250,8 @@ def _rebuild(cls: type[GatewayError], message: str, state: dict[str, Any]) -> Ga
 
 
 class GatewayAuthenticationError(GatewayError):
+    """The gateway refused the request's credentials (code 2009, or HTTP 401)."""
+
     hint = (
         "Send a Cloudflare API token with 'AI Gateway Run' permission: pass gateway_token= "
         "or set CLOUDFLARE_AI_GATEWAY_TOKEN"
@@ -251,33 +259,71 @@ class GatewayAuthenticationError(GatewayError):
 
 
 class GatewayNotFoundError(GatewayError):
+    """The gateway id does not exist in the account (code 2001)."""
+
     hint = (
         "The gateway id does not exist in this account: create it in the dashboard or "
         "with the management API, or use gateway_id='default'"
     )
 
 
+class ManagementAuthenticationError(GatewayAuthenticationError):
+    """The management API refused the token (HTTP 401 or 403).
+
+    https://developers.cloudflare.com/ai-gateway/evaluations/add-human-feedback-api/
+    lists the token permissions: *AI Gateway Read* to read logs and gateways,
+    *AI Gateway Edit* to change them.
+    """
+
+    hint = (
+        "The management API needs a Cloudflare API token with 'AI Gateway Read' (and "
+        "'AI Gateway Edit' to change logs or gateways): pass api_token= or set "
+        "CLOUDFLARE_API_TOKEN"
+    )
+
+
+class LogNotFoundError(GatewayNotFoundError):
+    """No log with that id in that gateway (yet: Cloudflare stores logs a moment later)."""
+
+    hint = (
+        "Check the log id and the gateway id; a log appears a few seconds after its request, "
+        "and never when the request was sent with collect_log=False"
+    )
+
+
 class InvalidProviderError(GatewayError):
+    """The provider slug of the URL is not one the gateway knows (code 2008)."""
+
     hint = "Use a provider slug from the provider table (cf-aig route --help lists them)"
 
 
 class GatewayRateLimitError(GatewayError):
+    """A rate or spend limit refused the request (2003, 2041, or any HTTP 429)."""
+
     hint = "Slow down, or raise the gateway's rate or spend limit"
 
 
 class ContentBlockedError(GatewayError):
+    """A guardrail (2016, 2017) or DLP policy (2029, 2030) blocked the prompt or response."""
+
     hint = "A guardrail or DLP policy of the gateway blocked the content"
 
 
 class InsufficientCreditsError(GatewayError):
+    """Unified Billing has no credits left for the request (code 2021)."""
+
     hint = "Add credits to the gateway or send your own provider key (BYOK)"
 
 
 class UnknownByokAliasError(GatewayError):
+    """No provider key is stored under the requested BYOK alias (code 2040)."""
+
     hint = "Store a provider key under that alias, or drop byok_alias to use 'default'"
 
 
 class ModelNotFoundError(GatewayError):
+    """The model (or the provider path) does not exist (code 7003)."""
+
     hint = "Check the model id; Workers AI models are spelled workers-ai/@cf/..."
 
 
@@ -286,34 +332,35 @@ class ProviderError(GatewayError):
 
 
 class ProviderUnavailableError(ProviderError):
-    pass
+    """A 5xx from the provider, passed through by the gateway; sending again may succeed."""
 
 
 class GatewayTimeoutError(GatewayError):
-    """No whole answer by the deadline the caller set (`stream_timeout`, LiteLLM's `timeout`).
+    """No whole response by the deadline the caller set (`stream_timeout`, LiteLLM's `timeout`).
 
     `status_code` is 408, as for a request timeout. Not a builtin `TimeoutError`:
     frameworks read that as their own timeouts firing (langchain-openai's chunk timeout).
     """
 
-    hint = "Raise the deadline if the answer is expected to take longer, or send again"
+    hint = "Raise the deadline if the response is expected to take longer, or send again"
 
     def __init__(self, message: str, *, log_id: str | None = None) -> None:
         super().__init__(message, status_code=408, log_id=log_id)
 
 
 class InvalidResponseError(GatewayError):
-    """An answer that breaks the protocol, so no result can be trusted from it.
+    """A response that breaks the protocol, so no result can be trusted from it.
 
     A 2xx body that is not JSON or not the documented shape, or a stream that ended
     without `data: [DONE]` and a finish reason: raised instead of returning a partial or
-    empty result. `status_code` is the HTTP status the answer came with (usually 200).
+    empty result. `status_code` is the HTTP status the response came with (usually 200).
     """
 
-    hint = "The answer was cut off or corrupted on its way; the request may be sent again"
+    hint = "The response was cut off or corrupted on its way; the request may be sent again"
 
     @property
     def retryable(self) -> bool:
+        """Always: a response cut off or corrupted on its way may arrive whole next time."""
         return True
 
 
@@ -322,7 +369,7 @@ class ResponseTooLargeError(InvalidResponseError):
 
     `max_bytes` is the cap; compressed bodies count as they inflate, so a small gzip
     body that inflates past the cap is refused too. `status_code` is the HTTP status
-    the answer came with.
+    the response came with.
     """
 
     hint = ""
@@ -333,15 +380,16 @@ class ResponseTooLargeError(InvalidResponseError):
         self.max_bytes = max_bytes
         self.setting = setting
         super().__init__(
-            f"the answer is larger than {setting}={max_bytes} bytes{_mib(max_bytes)}; reading "
-            f"stopped there. Raise {setting} if an answer this large is expected",
+            f"the response is larger than {setting}={max_bytes} bytes{_mib(max_bytes)}; reading "
+            f"stopped there. Raise {setting} if a response this large is expected",
             status_code=status_code,
             log_id=log_id,
         )
 
     @property
     def retryable(self) -> bool:
-        return False  # the same request gets the same oversized answer
+        """Never: the same request gets the same oversized response."""
+        return False
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), str(self), self.__dict__))
@@ -437,7 +485,7 @@ def error_from_response(
     *,
     secrets: Iterable[str] = (),
 ) -> GatewayError:
-    """The exception for an error answer: gateway codes first, then the HTTP status.
+    """The exception for an error response: gateway codes first, then the HTTP status.
 
     `secrets` (the credentials the request carried, see `credentials_of`) and
     anything shaped like a key are masked in the message and the parsed `body`.

@@ -1,4 +1,8 @@
-"""Error answers -> exceptions: every gateway code, provider pass-through, plain statuses (section 5)."""
+"""Error responses -> exceptions: every gateway code, provider pass-through, plain statuses.
+
+The codes are those the gateway sends (`core.protocol.ErrorCode`); the tree drawn at the top
+of `core.errors` names every class under its parent.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ LOG_ID = "0199f0c2-7a6b-7c3d-9e1f-2a3b4c5d6e7f"
 
 
 def gateway_body(code: int, message: str, status: int) -> dict[str, Any]:
-    """The gateway's own error body, as captured live (section 5), written out by hand."""
+    """The gateway's own error body, as captured live, written out by hand."""
     return {
         "success": False,
         "result": [],
@@ -303,3 +307,56 @@ def test_errors_survive_pickling() -> None:
         err.body,
     )
     assert copy.retryable
+
+
+# --------------------------------------------------------------------------- the drawn tree
+
+
+def _error_classes() -> list[type[BaseException]]:
+    from langchain_cf_gateway.core import errors
+
+    return [
+        value
+        for value in vars(errors).values()
+        if isinstance(value, type)
+        and issubclass(value, (GatewayError, errors.GatewayInputError))
+        and value.__module__ == errors.__name__
+    ]
+
+
+def test_the_drawn_tree_names_every_class_under_its_parent() -> None:
+    from langchain_cf_gateway.core import errors
+
+    lines = (errors.__doc__ or "").splitlines()
+    drawn = {}
+    for number, line in enumerate(lines):
+        words = line.replace("└──", " ").replace("├──", " ").replace("│", " ").split()
+        if words and words[0].endswith(("Error", "Exception")):
+            drawn[words[0]] = (number, len(line) - len(line.lstrip(" │├└─")))
+    for cls in _error_classes():
+        assert cls.__name__ in drawn, f"{cls.__name__} is not drawn in core.errors"
+        parent = cls.__bases__[0].__name__
+        number, depth = drawn[cls.__name__]
+        above = [n for n, (at, d) in drawn.items() if at < number and d < depth]
+        nearest = max(above, key=lambda n: drawn[n][0])
+        assert nearest == parent, f"{cls.__name__} is drawn under {nearest}, not {parent}"
+
+
+def test_every_class_says_what_it_is_in_one_line() -> None:
+    for cls in _error_classes():
+        doc = cls.__dict__.get("__doc__")
+        assert doc and doc.splitlines()[0].strip().endswith("."), cls.__name__
+
+
+def test_the_management_errors_are_the_cores_own() -> None:
+    from langchain_cf_gateway import management
+    from langchain_cf_gateway.core.errors import LogNotFoundError, ManagementAuthenticationError
+
+    assert issubclass(ManagementAuthenticationError, GatewayAuthenticationError)
+    assert issubclass(LogNotFoundError, GatewayNotFoundError)
+    assert management.ManagementAuthenticationError is ManagementAuthenticationError
+    assert management.LogNotFoundError is LogNotFoundError
+    assert "CLOUDFLARE_API_TOKEN" in ManagementAuthenticationError.hint
+    assert management.ENV_API_TOKEN in ManagementAuthenticationError.hint
+    err = LogNotFoundError("no such log", status_code=404, log_id="l1")
+    assert pickle.loads(pickle.dumps(err)).__dict__ == err.__dict__

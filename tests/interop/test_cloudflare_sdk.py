@@ -22,7 +22,7 @@ from cloudflare.types.ai_gateway import (
 )
 
 from langchain_cf_gateway.core import GatewayConfig, Header
-from langchain_cf_gateway.core.api_client import GatewayClient, LogFilter
+from langchain_cf_gateway.management import GatewayClient, LogFilter
 
 from .served import PROVIDER_KEY, Served, gw, served
 

@@ -1,6 +1,6 @@
 """What ``GatewayClient`` puts on the wire, read by a recording server that plays Cloudflare.
 
-The server answers with a gateway carrying settings this package has never seen: an update
+The server responds with a gateway carrying settings this package has never seen: an update
 must send every one of them back (Cloudflare's PUT replaces the whole gateway), and a stored
 body must come back exactly as stored.
 """
@@ -16,7 +16,7 @@ import pytest
 from reliability.rawserver import Act, MisbehavingServer
 
 from langchain_cf_gateway.core import GatewayConfig
-from langchain_cf_gateway.core.api_client import AsyncGatewayClient, GatewayClient
+from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient
 
 CURRENT = {
     "id": "prod",
@@ -84,7 +84,7 @@ def test_update_gateway_sends_back_every_field_it_does_not_know(
     assert urlsplit(put.path).path == "/client/v4/accounts/acct/ai-gateway/gateways/prod"
     expected = {k: v for k, v in CURRENT.items() if k not in READ_ONLY}
     assert put.json == {**expected, "cache_ttl": 60, "retry_max_attempts": 3}
-    # The answer keeps the fields it does not model, for the next round trip.
+    # The response keeps the fields it does not model, for the next round trip.
     assert updated.cache_ttl == 60
     assert updated.model_extra is not None
     assert updated.model_extra["a_setting_from_2027"] == {"nested": [1, 2, {"deep": None}]}

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from langchain_cf_gateway.core.api_client import LogFilter, _dotted_filters, _log_params
 from langchain_cf_gateway.core.protocol import LogsApi
 from langchain_cf_gateway.local.log_query import (
     parse_delete_query,
@@ -20,6 +19,9 @@ from langchain_cf_gateway.local.log_query import (
     parse_list_query,
 )
 from langchain_cf_gateway.local.logstore import LogQueryError
+from langchain_cf_gateway.management import LogFilter
+from langchain_cf_gateway.management._query import dotted_filters as _dotted_filters
+from langchain_cf_gateway.management._query import log_params as _log_params
 
 NAMES = st.sampled_from(
     [

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from langchain_cf_gateway.core import GatewayOptions, Header
-from langchain_cf_gateway.core.api_client import AsyncGatewayClient, GatewayClient
 from langchain_cf_gateway.local import LocalGateway
+from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient
 
 
 @pytest.fixture

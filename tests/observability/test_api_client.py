@@ -1,4 +1,4 @@
-"""GatewayClient and AsyncGatewayClient against the local gateway's management API (section 8).
+"""GatewayClient and AsyncGatewayClient against the local gateway's management API.
 
 Every test reads what a user would: the entries the client returns against the rows in
 the log store, the request on the wire, the exception class and its text.
@@ -21,7 +21,9 @@ from langchain_cf_gateway.core import (
     GatewayNotFoundError,
     InvalidOptionError,
 )
-from langchain_cf_gateway.core.api_client import (
+from langchain_cf_gateway.local import LocalGateway
+from langchain_cf_gateway.local.app import ReceivedRequest
+from langchain_cf_gateway.management import (
     AsyncGatewayClient,
     Gateway,
     GatewayClient,
@@ -30,10 +32,8 @@ from langchain_cf_gateway.core.api_client import (
     LogFilter,
     LogNotFoundError,
     ManagementAuthenticationError,
-    gateway_log_id,
 )
-from langchain_cf_gateway.local import LocalGateway
-from langchain_cf_gateway.local.app import ReceivedRequest
+from langchain_cf_gateway.results import gateway_log_id
 
 from .conftest import chat
 
@@ -197,8 +197,8 @@ def test_get_log_and_its_bodies(gateway: LocalGateway, client: GatewayClient) ->
     assert entry.id == log_id and entry.success is True
     request = client.get_log_request(log_id)
     assert request["messages"] == [{"role": "user", "content": "Say hello in French"}]
-    answer = client.get_log_response(log_id)
-    assert answer["choices"][0]["message"]["content"] == "Bonjour."
+    stored = client.get_log_response(log_id)
+    assert stored["choices"][0]["message"]["content"] == "Bonjour."
 
 
 def test_update_log_sets_feedback_score_and_metadata(

@@ -13,8 +13,9 @@ from langchain_cf_gateway import (
     asend_feedback,
     send_feedback,
 )
-from langchain_cf_gateway.core.api_client import AsyncGatewayClient, GatewayClient, gateway_log_id
 from langchain_cf_gateway.local import LocalGateway
+from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient
+from langchain_cf_gateway.results import gateway_log_id
 
 
 def _row(gw: LocalGateway, log_id: str) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """Faults seen by the logs client (GatewayClient, AsyncGatewayClient), from a raw server.
 
-Reads are sent again (``max_retries``) after a connection failure, a timeout, a 429 or a
-5xx, honouring ``Retry-After``; writes never are. What is finally raised is the core's
-typed error with the status, the code of the v4 envelope, the log id and ``retry_after``.
+Reads are sent again (`max_retries`) after a connection failure, a timeout, a 429 or a
+5xx, honouring `Retry-After`; writes never are. What is finally raised is the core's
+typed error with the status, the code of the v4 envelope, the log id and `retry_after`;
+failures below HTTP map through `core.codec.error_from_transport` (a timeout is a
+`GatewayTimeoutError`, a body cut off an `InvalidResponseError`, no response at all
+httpx's `ConnectError`).
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from langchain_cf_gateway.core import (
     GatewayConfig,
     GatewayError,
     GatewayRateLimitError,
+    GatewayTimeoutError,
     InvalidResponseError,
     ProviderUnavailableError,
 )
-from langchain_cf_gateway.core.api_client import AsyncGatewayClient, GatewayClient
+from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient
 
 from .rawserver import Act, MisbehavingServer, free_port, gateway_error, provider_error
 
@@ -101,9 +105,12 @@ def test_connection_refused(mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_read_timeout(raw: MisbehavingServer, mode: str) -> None:
     raw.then(Act(hang_s=3), Act(hang_s=3))
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(GatewayTimeoutError) as err:
         list_logs(raw.base_url, mode, timeout=0.3, max_retries=1)
     assert len(raw.received) == 2  # a read is sent again once, then the timeout is raised
+    assert (err.value.status_code, err.value.retryable) == (408, True)
+    assert isinstance(err.value.__cause__, httpx.ReadTimeout)
+    assert "mgmt-token" not in str(err.value)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -159,8 +166,10 @@ def test_a_2xx_that_is_not_the_envelope(raw: MisbehavingServer, mode: str, body:
 @pytest.mark.parametrize("mode", MODES)
 def test_body_cut_short(raw: MisbehavingServer, mode: str) -> None:
     raw.then(Act(200, {}, b'{"success":true,"result":[{"id":"a"},', end="cut"))
-    with pytest.raises((httpx.RemoteProtocolError, InvalidResponseError)):
+    with pytest.raises(InvalidResponseError) as err:
         list_logs(raw.base_url, mode)
+    assert err.value.status_code == 200 and "cut off" in str(err.value)
+    assert isinstance(err.value.__cause__, httpx.RemoteProtocolError)
 
 
 @pytest.mark.parametrize("mode", MODES)

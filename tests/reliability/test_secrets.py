@@ -24,8 +24,8 @@ from pydantic import SecretStr
 
 from langchain_cf_gateway import ChatCloudflareGateway
 from langchain_cf_gateway.cli import main
-from langchain_cf_gateway.core.api_client import GatewayClient
 from langchain_cf_gateway.local import LocalGateway
+from langchain_cf_gateway.management import GatewayClient
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ _CHILD = r"""
 import asyncio, json, resource, sys
 path, base_url, account, gateway = sys.argv[1:5]
 from langchain_cf_gateway import ChatCloudflareGateway, CloudflareGatewayEmbeddings
-from langchain_cf_gateway.core.api_client import AsyncGatewayClient, GatewayClient
+from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient
 
 kw = {"base_url": base_url, "account_id": account, "gateway_id": gateway}
 lkw = {"api_base": base_url, "account_id": account, "gateway_id": gateway, "num_retries": 0}

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from langchain_cf_gateway import ChatCloudflareGateway, CloudflareGatewayEmbeddings
-from langchain_cf_gateway.core.api_client import AsyncGatewayClient, GatewayClient
+from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient
 
 from .client_helpers import (
     HostileServer,

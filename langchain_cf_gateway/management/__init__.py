@@ -1,0 +1,64 @@
+"""Cloudflare's management API for AI Gateway: logs, feedback and gateways.
+
+https://developers.cloudflare.com/api/resources/ai_gateway/
+
+```python
+from langchain_cf_gateway import GatewayClient
+
+with GatewayClient() as client:                 # same resolution as the chat model
+    for log in client.iter_logs(cached=False, provider="openai", limit=100):
+        print(log.id, log.model, log.tokens_in, log.tokens_out, log.cost)
+    client.update_log(log.id, feedback=1, score=95)
+    client.send_feedback(ai_message, feedback=-1)   # the log id read from the result
+```
+
+The API lives at `https://api.cloudflare.com/client/v4` and takes
+`Authorization: Bearer <Cloudflare API token>`; with a `base_url` (the local gateway)
+it lives at `{base_url}/client/v4` (`GatewayConfig.api_base`). Every response is
+Cloudflare's v4 envelope `{success, errors, messages, result, result_info}`; an error
+response raises the `errors` class for it, never showing the token.
+
+- `models`: the values (`LogEntry`, `LogPage`, `LogFilter`, `LogQuery`, `Gateway`,
+  `GatewaySettings`, `ResultInfo`);
+- `_query`: arguments checked and encoded (path ids, pages, the logs query);
+- `_base`: `_GatewayClientBase`, without I/O: each call built as a `_Call`, each
+  response read, retries decided, failures translated;
+- `client` and `async_client`: `GatewayClient` and `AsyncGatewayClient`, which differ
+  only in I/O.
+"""
+
+from ..core.errors import LogNotFoundError, ManagementAuthenticationError
+from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, ENV_API_TOKEN, RETRY_AFTER_MAX_S
+from .async_client import AsyncGatewayClient
+from .client import GatewayClient
+from .models import (
+    NEW_GATEWAY_DEFAULTS,
+    READ_ONLY_GATEWAY_FIELDS,
+    Gateway,
+    GatewaySettings,
+    LogEntry,
+    LogFilter,
+    LogPage,
+    LogQuery,
+    ResultInfo,
+)
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT_S",
+    "ENV_API_TOKEN",
+    "NEW_GATEWAY_DEFAULTS",
+    "READ_ONLY_GATEWAY_FIELDS",
+    "RETRY_AFTER_MAX_S",
+    "AsyncGatewayClient",
+    "Gateway",
+    "GatewayClient",
+    "GatewaySettings",
+    "LogEntry",
+    "LogFilter",
+    "LogNotFoundError",
+    "LogPage",
+    "LogQuery",
+    "ManagementAuthenticationError",
+    "ResultInfo",
+]
