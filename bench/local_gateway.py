@@ -3,7 +3,7 @@
 Method, the way LiteLLM states its proxy overhead: the same upstream (the fast server)
 is called directly and through the gateway, under the same open-loop load from a load
 generator in a third process; the gateway's figure is the difference of the two
-latency percentiles, round by round. The gateway is a ``LocalGateway`` with user
+latency percentiles, round by round. The gateway is ``cf-aig serve`` with the user
 defaults (logs on, in SQLite in memory), its ``openai`` provider passed through to the
 fast server. A second gateway with the built-in mock model shows what the emulator
 answers in on its own (mock included, over the same direct baseline).
@@ -19,10 +19,11 @@ from contextlib import ExitStack
 from typing import Any
 
 from langchain_cf_gateway.core import Header
+from tests.support.gateway_process import ROOT, GatewayProcess, ServerProcess, child_env
 
 from . import clients
 from .harness import Figure, Goal, Section, percentile, scale, scaled, scaled_rounds
-from .processes import ROOT, ChildServer, FastServer, LoadGenerator, child_env
+from .processes import FastServer, LoadGenerator
 
 UVLOOP_ENV = "BENCH_GATEWAY_UVLOOP"
 RATES = (100, 500)
@@ -122,8 +123,8 @@ def run() -> Section:
             section.add(Figure(f"p50 added at {rate} rps", [], "ms", Goal("<=", 1.0), why))
         section.add(Figure("cache hits per second", [], "/s", Goal(">=", 2000)))
         return section
-    extra = ["--uvloop"] if os.environ.get(UVLOOP_ENV) else []
-    if extra:
+    uvloop = bool(os.environ.get(UVLOOP_ENV))
+    if uvloop:
         section.notes.append(
             f"{UVLOOP_ENV} was set: the gateway processes ran their event loop on uvloop "
             "(an experiment, not the shipped behaviour)."
@@ -136,21 +137,24 @@ def run() -> Section:
     errors = 0
     with ExitStack() as stack:
         # Start-ups overlap: only the pass-through gateway needs another's address first.
-        upstream = FastServer().start()
-        mocking = ChildServer("bench.gateway_process", *extra).start()
-        floor = ChildServer("bench.asgi_floor").start()
-        gen = LoadGenerator().start()
+        upstream = FastServer().launch()
+        mocking = GatewayProcess(uvloop=uvloop, merge_stderr=False).launch()
+        floor = ServerProcess(
+            [sys.executable, "-m", "bench.asgi_floor"], cwd=ROOT, merge_stderr=False
+        ).launch()
+        gen = LoadGenerator().launch()
         stack.enter_context(upstream)
-        passing = ChildServer("bench.gateway_process", "--pass-through", upstream.url, *extra)
-        passing.start()
+        passing = GatewayProcess(
+            upstreams={"openai": upstream.base_url}, uvloop=uvloop, merge_stderr=False
+        ).launch()
         for child in (mocking, floor, gen, passing):
             stack.enter_context(child)
-        direct_url = f"{upstream.url}/chat/completions"
+        direct_url = f"{upstream.base_url}/chat/completions"
         processes = {"direct": upstream, "gateway": passing, "mock": mocking}
         targets = {
             "direct": direct_url,
-            "gateway": f"{passing.url}/compat/chat/completions",
-            "mock": f"{mocking.url}/compat/chat/completions",
+            "gateway": f"{passing.gateway_url}/compat/chat/completions",
+            "mock": f"{mocking.gateway_url}/compat/chat/completions",
         }
         for _ in range(rounds):
             for rate in RATES:
@@ -192,7 +196,7 @@ def run() -> Section:
         for _ in range(rounds):
             cpu_before = floor.cpu_seconds()
             result = loadgen(
-                f"{floor.url}/compat/chat/completions",
+                f"{floor.base_url}/compat/chat/completions",
                 "--duration",
                 str(CACHE_SECONDS * min(1.0, scale())),
                 "--connections",

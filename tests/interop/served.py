@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from reliability.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, TOKEN, GatewayProcess
 
 from langchain_cf_gateway.core import Header
+from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, TOKEN, GatewayProcess
 
 PROVIDER_KEY = "sk-interop-test"
 """Any provider key: the local gateway's mock answers every one."""

@@ -44,8 +44,8 @@ from typing import Any
 import httpx
 
 from langchain_cf_gateway.core import Header
+from tests.support.gateway_process import ACCOUNT, GatewayProcess
 
-from .gateway_process import ACCOUNT, GatewayProcess
 from .load import run_load
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -337,7 +337,8 @@ def open_sockets() -> int:
 
 
 def phase_client_leaks(calls: int) -> list[str]:
-    from .rawserver import MisbehavingServer
+    from tests.support.rawserver import MisbehavingServer
+
     from .test_concurrency import POOLS, calls_on_every_path
 
     with MisbehavingServer() as raw:

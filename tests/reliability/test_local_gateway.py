@@ -22,10 +22,10 @@ from starlette.routing import Route
 
 from langchain_cf_gateway.core import Bounds, Header
 from langchain_cf_gateway.local import LocalGateway
+from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
+from tests.support.rawserver import free_port
 
-from .gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
 from .load import run_load
-from .rawserver import free_port
 
 HELLO = [{"role": "user", "content": "Hello"}]
 

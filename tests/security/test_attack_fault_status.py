@@ -18,9 +18,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from local.helpers import api_error, gateway_error
 
 from langchain_cf_gateway.local import LocalGateway
+from tests.support.local_calls import api_error, gateway_error
 
 HELLO = [{"role": "user", "content": "Hello there"}]
 http = httpx.Client(timeout=30)

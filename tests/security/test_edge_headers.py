@@ -205,7 +205,7 @@ def test_two_victims_after_the_smuggling_body_each_get_their_own_answer_from_cf_
     tmp_path: Path,
 ) -> None:
     """The issue's scenario against a real ``cf-aig serve`` process with caching on."""
-    from tests.reliability.gateway_process import GatewayProcess
+    from tests.support.gateway_process import GatewayProcess
 
     with RecordingUpstream() as recorder:
         config = tmp_path / "local.json"

@@ -142,7 +142,7 @@ def test_the_config_file_takes_allowed_hosts(tmp_path: Path) -> None:
 
 
 def test_cf_aig_serve_refuses_a_foreign_host_and_serves_an_allowed_one(tmp_path: Path) -> None:
-    from tests.reliability.gateway_process import GatewayProcess
+    from tests.support.gateway_process import GatewayProcess
 
     process = GatewayProcess("--allowed-host", "gw.internal").start()
     try:

@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from reliability.gateway_process import ACCOUNT, GatewayProcess
 
 from langchain_cf_gateway.core import Header
+from tests.support.gateway_process import ACCOUNT, GatewayProcess
 
 from .upstreams import RecordingUpstream, echo
 
