@@ -5,8 +5,8 @@ is called directly and through the gateway, under the same open-loop load from a
 generator in a third process; the gateway's figure is the difference of the two
 latency percentiles, round by round. The gateway is ``cf-aig serve`` with the user
 defaults (logs on, in SQLite in memory), its ``openai`` provider passed through to the
-fast server. A second gateway with the built-in mock model shows what the emulator
-answers in on its own (mock included, over the same direct baseline).
+fast server. A second gateway with the built-in mock model shows how fast the emulator
+responds on its own (mock included, over the same direct baseline).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ CLIENT_NOTE = (
     "3.26 ms at 500 rps, gateway CPU per pass-through request 1.14 ms (0.97 ms before issue "
     "11, on the EPYC machine). httpcore 1.0.9 (h11), measured as the "
     "other candidate, did not keep up at 500 rps (P50 added 725 ms, CPU 1.6-2.8 ms per "
-    "request) and reused a connection that had received bytes after its answer. See "
+    "request) and reused a connection that had received bytes after its response. See "
     "bench/PROFILES.md."
 )
 """What changed in the pass-through path and the figures before it (those runs are gone)."""
@@ -103,19 +103,19 @@ def run() -> Section:
         "gateway",
         "Local gateway",
         "Open-loop load from `bench/loadgen.py` (its own process, keep-alive connections, "
-        "requests due at fixed intervals whether or not earlier ones answered; latency runs "
+        "requests due at fixed intervals whether or not earlier ones had responses; latency runs "
         f"from the due time to the last byte). Offered loads {', '.join(map(str, RATES))} "
         f"requests/s for {seconds:g} s each after a 0.5 s warm-up, {rounds} rounds; in each "
         "round the fast server is measured directly and through the gateway (`openai` "
         "provider passed through to the same fast server, compat route, non-stream), and "
         "'added' is the difference of the two percentiles. The mock row is a second gateway "
-        "answering from its built-in mock model, over the same direct baseline. Cache hits: "
+        "responding from its built-in mock model, over the same direct baseline. Cache hits: "
         f"{CACHE_CONNECTIONS} keep-alive connections sending the same request with "
         f"`cf-aig-cache-ttl` back to back for {CACHE_SECONDS * min(1.0, scale()):g} s "
         "(closed loop), one gateway process; the same load on a bare uvicorn + Starlette app "
-        "answering canned bytes (`bench/asgi_floor.py`) gives the floor of that stack. CPU "
+        "responding with canned bytes (`bench/asgi_floor.py`) gives the floor of that stack. CPU "
         "per request is the server process's CPU time (all threads, from /proc) over the "
-        "requests it answered: its own cost, which the load of other processes disturbs far "
+        "requests it responded to: its own cost, which the load of other processes disturbs far "
         "less than latency; 1,000 over it is the requests per second one core could serve.",
     )
     if why is not None:
@@ -132,7 +132,7 @@ def run() -> Section:
     section.notes.append(CLIENT_NOTE)
     added: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
-    unanswered: dict[str, int] = {}
+    cut_off: dict[str, int] = {}
     absolute: dict[str, list[float]] = {}
     errors = 0
     with ExitStack() as stack:
@@ -178,8 +178,8 @@ def run() -> Section:
                     errors += result["error_count"] + sum(
                         n for status, n in result["statuses"].items() if status != "200"
                     )
-                    unanswered[f"{name} at {rate} rps"] = (
-                        unanswered.get(f"{name} at {rate} rps", 0) + result["unanswered"]
+                    cut_off[f"{name} at {rate} rps"] = (
+                        cut_off.get(f"{name} at {rate} rps", 0) + result["cut_off"]
                     )
                     lat = sorted(result["latencies_ms"])
                     p[name] = tuple(percentile(lat, q) for q in (50, 95, 99))
@@ -204,8 +204,8 @@ def run() -> Section:
                 gen=gen,
             )
             floor_rate.append(result["count"] / result["elapsed_s"])
-            answered = result["count"] + CACHE_CONNECTIONS
-            cpu.setdefault("floor", []).append((floor.cpu_seconds() - cpu_before) / answered * 1e3)
+            served = result["count"] + CACHE_CONNECTIONS
+            cpu.setdefault("floor", []).append((floor.cpu_seconds() - cpu_before) / served * 1e3)
         for _ in range(rounds):
             cpu_before = mocking.cpu_seconds()
             result = loadgen(
@@ -218,9 +218,9 @@ def run() -> Section:
                 gen=gen,
             )
             hits.append(result["cache_hits"] / result["elapsed_s"])
-            answered = result["count"] + CACHE_CONNECTIONS  # with each connection's warm-up
+            served = result["count"] + CACHE_CONNECTIONS  # with each connection's warm-up
             cpu.setdefault("cache hits", []).append(
-                (mocking.cpu_seconds() - cpu_before) / answered * 1e3
+                (mocking.cpu_seconds() - cpu_before) / served * 1e3
             )
             hit_share.append(result["cache_hits"] / max(1, result["count"]))
     for rate in RATES:
@@ -244,10 +244,10 @@ def run() -> Section:
         )
     )
     section.add(Figure("errors and non-200 answers (all runs)", [float(errors)], "", Goal("==", 0)))
-    for name, n in unanswered.items():
+    for name, n in cut_off.items():
         if n:
             section.notes.append(
-                f"{labels_of(name)}: {n} requests unanswered 3 s after the last was due (the "
+                f"{labels_of(name)}: {n} requests without a response 3 s after the last was due (the "
                 "server could not keep up); their latency counts as the time they had waited."
             )
     for rate in RATES:

@@ -19,7 +19,7 @@ from langchain_cf_gateway.core import Header
 from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, TOKEN, GatewayProcess
 
 PROVIDER_KEY = "sk-interop-test"
-"""Any provider key: the local gateway's mock answers every one."""
+"""Any provider key: the local gateway's mock accepts every one."""
 
 
 class Served:

@@ -29,12 +29,6 @@ SMUGGLE = "1\r\ncontent-length: 0\r\n\r\nPOST /v1/chat/completions HTTP/1.1\r\nx
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    with RecordingUpstream() as recorder:
-        yield recorder
-
-
-@pytest.fixture(scope="module")
 def gw(upstream: RecordingUpstream) -> Iterator[LocalGateway]:
     targets = {"openai": PassThrough(base_url=upstream.base_url, api_key="sk-gateway-held")}
     with LocalGateway(upstreams=targets) as gateway:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,6 @@ from langchain_cf_gateway.local import LocalGateway
 from .edge_helpers import RawResponse, gateway_error, raw_request
 
 CHAT = b'{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
-
-
-@pytest.fixture(scope="module")
-def gw() -> Iterator[LocalGateway]:
-    with LocalGateway() as gateway:
-        yield gateway
 
 
 def _chat(gw: LocalGateway, host: bytes | None, origin: bytes | None = None) -> RawResponse:

@@ -32,12 +32,6 @@ ATTACK_HEADERS = {
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    with RecordingUpstream() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def gateway(upstream: RecordingUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of ``/v1/{account}/default`` on a ``cf-aig serve`` subprocess."""
     config = tmp_path_factory.mktemp("smuggling") / "local.json"
