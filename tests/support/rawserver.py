@@ -60,6 +60,8 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class Seen:
+    """One request as the server read it."""
+
     method: str
     path: str
     headers: dict[str, str]
