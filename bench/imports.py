@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-from tests.support.gateway_process import ROOT, child_env
+from tests.support.processes import ROOT, child_env
 
 from .harness import Figure, Goal, Section, ratios, scaled_rounds
 

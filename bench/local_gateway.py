@@ -19,7 +19,8 @@ from contextlib import ExitStack
 from typing import Any
 
 from langchain_cf_gateway.core import Header
-from tests.support.gateway_process import ROOT, GatewayProcess, ServerProcess, child_env
+from tests.support.gateway_process import GatewayProcess
+from tests.support.processes import ROOT, ServerProcess, child_env
 
 from . import clients
 from .harness import Figure, Goal, Section, percentile, scale, scaled, scaled_rounds

@@ -1,6 +1,7 @@
-"""Child processes the benchmarks run against: the fast server, the ASGI floor and the
-load generator, each a `tests.support.gateway_process.ServerProcess` (the local gateway is
-its `GatewayProcess`), started on a free loopback port and stopped afterwards."""
+"""Child processes the benchmarks run against: the fast server and the load generator,
+each a `tests.support.processes.ServerProcess` (as are the ASGI floor and the local
+gateway, `tests.support.gateway_process.GatewayProcess`), started on a free loopback port
+and stopped afterwards."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import urllib.request
 from typing import Any
 
-from tests.support.gateway_process import ROOT, ServerProcess
+from tests.support.processes import ROOT, ServerProcess
 
 
 class LoadGenerator(ServerProcess):

@@ -2,7 +2,8 @@
 
 - `rawserver`: a raw HTTP server with a queue of canned responses and scripted faults,
   and a free loopback port;
-- `gateway_process`: servers in processes of their own, `cf-aig serve` among them;
+- `processes`: servers in processes of their own (`ServerProcess`);
+- `gateway_process`: the local gateway in its own process (`cf-aig serve`);
 - `local_calls`: requests to a local gateway as a user sends them, and checks of its
   error bodies.
 
