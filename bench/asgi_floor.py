@@ -1,4 +1,4 @@
-"""The HTTP stack's floor: uvicorn + Starlette answering canned bytes, in its own process.
+"""The HTTP stack's floor: uvicorn + Starlette responding with canned bytes, in its own process.
 
 ``python -m bench.asgi_floor`` serves one Starlette route that reads the body and returns
 a fixed chat completion, on the same stack the local gateway runs (uvicorn with its
@@ -25,13 +25,13 @@ from .fastserver import completion_body
 BODY = completion_body()
 
 
-async def answer(request: Request) -> Response:
+async def respond(request: Request) -> Response:
     await request.body()
     return Response(BODY, media_type="application/json", headers={Header.CACHE_STATUS: "HIT"})
 
 
 def main() -> None:
-    app = Starlette(routes=[Route("/{path:path}", answer, methods=["POST"])])
+    app = Starlette(routes=[Route("/{path:path}", respond, methods=["POST"])])
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))

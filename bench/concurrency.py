@@ -49,10 +49,10 @@ def run() -> Section:
             count: int = server.stats()["connections"] - stats_calls
             return count
 
-        models: dict[str, Any] = {"ChatOpenAI": clients.chat_openai(server.url)}
+        models: dict[str, Any] = {"ChatOpenAI": clients.chat_openai(server.base_url)}
         why = clients.missing("langchain_cf_gateway.chat_models")
         if why is None:
-            models["ChatCloudflareGateway"] = clients.chat_gateway(server.url)
+            models["ChatCloudflareGateway"] = clients.chat_gateway(server.base_url)
 
         def variant(name: str) -> Any:
             model = models[name]

@@ -1,13 +1,14 @@
 """The minimal fast OpenAI-compatible server the client benchmarks talk to.
 
 Client benchmarks must measure the client, so the peer has to cost next to nothing:
-a raw :class:`asyncio.Protocol` speaking HTTP/1.1 with keep-alive, answering every
+a raw :class:`asyncio.Protocol` speaking HTTP/1.1 with keep-alive, responding to every
 ``POST .../chat/completions`` with canned bytes built once at start-up. It runs in
 ANOTHER PROCESS (``python -m bench.fastserver``), so its work never shares a core's
 time slice with the client under test in the same interpreter.
 
 - non-stream: one chat completion with usage, and the ``cf-aig-*`` response headers a
-  gateway sends (spec section 4), so a gateway-aware client does its real parsing work;
+  gateway sends (listed in https://developers.cloudflare.com/ai-gateway/glossary/), so a
+  gateway-aware client does its real parsing work;
 - ``"stream": true`` in the body: a Server-Sent Events stream of
   :data:`STREAM_CHUNKS` content chunks, a finish chunk, a usage chunk and ``[DONE]``, in
   chunked transfer encoding (one HTTP chunk per event), as streaming servers send it;
@@ -30,7 +31,7 @@ import sys
 from langchain_cf_gateway.core import Header
 
 STREAM_CHUNKS = 200
-"""Content chunks per streamed answer (the issue's 200-chunk stream)."""
+"""Content chunks per streamed response (a 200-chunk stream)."""
 MODEL = "gpt-4o-mini"
 CONTENT = "Hello from the bench server."
 _STREAM_FLAG = re.compile(rb'"stream"\s*:\s*true')
@@ -72,7 +73,7 @@ def completion_body() -> bytes:
 
 
 def stream_events(chunks: int = STREAM_CHUNKS) -> list[bytes]:
-    """The SSE events of one streamed answer, one ``data: ...\\n\\n`` each."""
+    """The SSE events of one streamed response, one ``data: ...\\n\\n`` each."""
 
     def event(choices: list[object], usage: object = None) -> bytes:
         data: dict[str, object] = {
@@ -144,7 +145,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        # Pipelined or split requests: answer every complete one in the buffer.
+        # Pipelined or split requests: respond to every complete one in the buffer.
         while True:
             end = self.buffer.find(b"\r\n\r\n")
             if end < 0:
@@ -157,9 +158,9 @@ class _Connection(asyncio.Protocol):
                 return
             body = self.buffer[end + 4 : total]
             self.buffer = self.buffer[total:]
-            self._answer(head, body)
+            self._respond(head, body)
 
-    def _answer(self, head: bytes, body: bytes) -> None:
+    def _respond(self, head: bytes, body: bytes) -> None:
         assert self.transport is not None
         Stats.requests += 1
         line = head[: head.find(b"\r\n")]

@@ -16,8 +16,9 @@ import sys
 import threading
 import time
 
+from tests.support.processes import ROOT, child_env
+
 from .harness import Figure, Goal, Section, ratios, scaled_rounds
-from .processes import ROOT, child_env
 
 ROUNDS = 8
 STATEMENTS = {

@@ -30,21 +30,21 @@ def run() -> Section:
         "disturbed by other processes than wall time.",
     )
     with FastServer() as server:
-        url = clients.compat_url(server.url) + "/chat/completions"
+        url = clients.compat_url(server.base_url) + "/chat/completions"
         headers = {**clients.gateway_headers(), "authorization": f"Bearer {clients.PROVIDER_KEY}"}
         body = {
             "model": clients.MODEL_ID,
             "messages": [{"role": "user", "content": clients.PROMPT}],
         }
         raw = httpx.Client()
-        openai_model = clients.chat_openai(server.url)
+        openai_model = clients.chat_openai(server.base_url)
         variants = {
             "httpx": lambda n: timed(lambda: raw.post(url, json=body, headers=headers).json(), n),
             "ChatOpenAI": lambda n: timed(lambda: openai_model.invoke(clients.PROMPT), n),
         }
         why = clients.missing("langchain_cf_gateway.chat_models")
         if why is None:
-            ours = clients.chat_gateway(server.url)
+            ours = clients.chat_gateway(server.base_url)
             variants["ChatCloudflareGateway"] = lambda n: timed(
                 lambda: ours.invoke(clients.PROMPT), n
             )

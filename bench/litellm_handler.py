@@ -37,7 +37,7 @@ def run() -> Section:
     )
     loop = asyncio.new_event_loop()
     with FastServer() as server:
-        base = clients.compat_url(server.url)
+        base = clients.compat_url(server.base_url)
         messages = [{"role": "user", "content": clients.PROMPT}]
         stock: dict[str, Any] = {
             "model": clients.MODEL_ID,
@@ -49,7 +49,7 @@ def run() -> Section:
         why = clients.missing(PROVIDER_MODULE)
         ours: dict[str, Any] = {}
         if why is None:
-            ours = provider_kwargs(server.url) | {"messages": messages}
+            ours = provider_kwargs(server.base_url) | {"messages": messages}
         kinds: dict[str, dict[str, Any]] = {"stock": stock}
         if ours:
             kinds["ours"] = ours

@@ -4,18 +4,18 @@ Two modes, both over keep-alive connections and prebuilt request bytes, so the
 generator costs little and never shares an interpreter with the server it measures:
 
 - ``--rate R --count N``: open loop. Request ``i`` is due at ``t0 + i / R`` whether or
-  not earlier ones have answered; it goes out on an idle connection, or a new one up to
+  not earlier ones have had their responses; it goes out on an idle connection, or a new one up to
   ``--connections``, else waits for one. Latency runs from the due time to the last byte
-  of the answer, so a server that falls behind is charged for the queue it builds
-  (no coordinated omission). Answers still missing ``--drain`` seconds after the last
-  request was due are cut off and counted as ``unanswered``, their latency as the time
+  of the response, so a server that falls behind is charged for the queue it builds
+  (no coordinated omission). Responses still missing ``--drain`` seconds after the last
+  request was due are cut off and counted as ``cut_off``, their latency as the time
   they had waited (a lower bound), so a run never outlasts its schedule by much.
 - ``--duration S --connections C``: closed loop. C connections send back to back for S
-  seconds; the answer is the rate of completed requests (and of cache hits).
+  seconds; the result is the rate of completed requests (and of cache hits).
 
 ``--serve`` keeps one process for many runs (a JSON list of arguments per stdin line).
 Writes one JSON object to stdout: latencies in ms (open loop), counts, statuses,
-``cache_hits`` (answers with ``cf-aig-cache-status: HIT``), elapsed seconds.
+``cache_hits`` (responses with ``cf-aig-cache-status: HIT``), elapsed seconds.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Connection:
         self.writer = writer
 
     async def request(self, raw: bytes) -> tuple[int, bool]:
-        """Send one request, read the whole answer: (status, cache hit)."""
+        """Send one request, read the whole response: (status, cache hit)."""
         self.writer.write(raw)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
@@ -129,16 +129,16 @@ async def open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         tasks[asyncio.create_task(one(due, i >= warmup))] = (due, i >= warmup)
-    # Bounded: what a server has not answered `drain` seconds after the last request was
+    # Bounded: what a server has not responded to `drain` seconds after the last request was
     # due is cut off, and its latency counts as at least the time it waited.
     _, pending = await asyncio.wait(tasks, timeout=drain)
     cut = time.perf_counter()
-    unanswered = 0
+    cut_off = 0
     for task in pending:
         task.cancel()
         due, record = tasks[task]
         if record:
-            unanswered += 1
+            cut_off += 1
             latencies.append((cut - due) * 1e3)
     await asyncio.gather(*pending, return_exceptions=True)
     elapsed = time.perf_counter() - t0
@@ -152,7 +152,7 @@ async def open_loop(
         "statuses": statuses,
         "errors": errors[:5],
         "error_count": len(errors),
-        "unanswered": unanswered,
+        "cut_off": cut_off,
         "cache_hits": hits,
         "elapsed_s": elapsed,
         "connections": opened,
@@ -166,7 +166,7 @@ async def closed_loop(
     hits = 0
     statuses: dict[int, int] = {}
     conns = [Connection(*await asyncio.open_connection(host, port)) for _ in range(connections)]
-    for conn in conns:  # warm: the first answer may be a cache MISS
+    for conn in conns:  # warm: the first response may be a cache MISS
         await conn.request(raw)
     stop = time.perf_counter() + duration
 
@@ -207,7 +207,7 @@ def _parser() -> argparse.ArgumentParser:
         "--drain",
         type=float,
         default=3.0,
-        help="open loop: seconds to wait for answers after the last request was due",
+        help="open loop: seconds to wait for responses after the last request was due",
     )
     return parser
 
@@ -230,7 +230,7 @@ def run(argv: list[str]) -> dict[str, Any]:
 def main() -> None:
     if sys.argv[1:] == ["--serve"]:
         # One process for many runs: each stdin line is a JSON list of arguments, each
-        # answer one JSON line (saves an interpreter start-up per run).
+        # result one JSON line (saves an interpreter start-up per run).
         sys.stdout.write("listening on stdin\n")
         sys.stdout.flush()
         for line in sys.stdin:

@@ -3,10 +3,10 @@
 Method, the way LiteLLM states its proxy overhead: the same upstream (the fast server)
 is called directly and through the gateway, under the same open-loop load from a load
 generator in a third process; the gateway's figure is the difference of the two
-latency percentiles, round by round. The gateway is a ``LocalGateway`` with user
+latency percentiles, round by round. The gateway is ``cf-aig serve`` with the user
 defaults (logs on, in SQLite in memory), its ``openai`` provider passed through to the
-fast server. A second gateway with the built-in mock model shows what the emulator
-answers in on its own (mock included, over the same direct baseline).
+fast server. A second gateway with the built-in mock model shows how fast the emulator
+responds on its own (mock included, over the same direct baseline).
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from contextlib import ExitStack
 from typing import Any
 
 from langchain_cf_gateway.core import Header
+from tests.support.gateway_process import GatewayProcess
+from tests.support.processes import ROOT, ServerProcess, child_env
 
 from . import clients
 from .harness import Figure, Goal, Section, percentile, scale, scaled, scaled_rounds
-from .processes import ROOT, ChildServer, FastServer, LoadGenerator, child_env
+from .processes import FastServer, LoadGenerator
 
 UVLOOP_ENV = "BENCH_GATEWAY_UVLOOP"
 RATES = (100, 500)
@@ -55,7 +57,7 @@ CLIENT_NOTE = (
     "3.26 ms at 500 rps, gateway CPU per pass-through request 1.14 ms (0.97 ms before issue "
     "11, on the EPYC machine). httpcore 1.0.9 (h11), measured as the "
     "other candidate, did not keep up at 500 rps (P50 added 725 ms, CPU 1.6-2.8 ms per "
-    "request) and reused a connection that had received bytes after its answer. See "
+    "request) and reused a connection that had received bytes after its response. See "
     "bench/PROFILES.md."
 )
 """What changed in the pass-through path and the figures before it (those runs are gone)."""
@@ -102,19 +104,19 @@ def run() -> Section:
         "gateway",
         "Local gateway",
         "Open-loop load from `bench/loadgen.py` (its own process, keep-alive connections, "
-        "requests due at fixed intervals whether or not earlier ones answered; latency runs "
+        "requests due at fixed intervals whether or not earlier ones had responses; latency runs "
         f"from the due time to the last byte). Offered loads {', '.join(map(str, RATES))} "
         f"requests/s for {seconds:g} s each after a 0.5 s warm-up, {rounds} rounds; in each "
         "round the fast server is measured directly and through the gateway (`openai` "
         "provider passed through to the same fast server, compat route, non-stream), and "
         "'added' is the difference of the two percentiles. The mock row is a second gateway "
-        "answering from its built-in mock model, over the same direct baseline. Cache hits: "
+        "responding from its built-in mock model, over the same direct baseline. Cache hits: "
         f"{CACHE_CONNECTIONS} keep-alive connections sending the same request with "
         f"`cf-aig-cache-ttl` back to back for {CACHE_SECONDS * min(1.0, scale()):g} s "
         "(closed loop), one gateway process; the same load on a bare uvicorn + Starlette app "
-        "answering canned bytes (`bench/asgi_floor.py`) gives the floor of that stack. CPU "
+        "responding with canned bytes (`bench/asgi_floor.py`) gives the floor of that stack. CPU "
         "per request is the server process's CPU time (all threads, from /proc) over the "
-        "requests it answered: its own cost, which the load of other processes disturbs far "
+        "requests it responded to: its own cost, which the load of other processes disturbs far "
         "less than latency; 1,000 over it is the requests per second one core could serve.",
     )
     if why is not None:
@@ -122,8 +124,8 @@ def run() -> Section:
             section.add(Figure(f"p50 added at {rate} rps", [], "ms", Goal("<=", 1.0), why))
         section.add(Figure("cache hits per second", [], "/s", Goal(">=", 2000)))
         return section
-    extra = ["--uvloop"] if os.environ.get(UVLOOP_ENV) else []
-    if extra:
+    uvloop = bool(os.environ.get(UVLOOP_ENV))
+    if uvloop:
         section.notes.append(
             f"{UVLOOP_ENV} was set: the gateway processes ran their event loop on uvloop "
             "(an experiment, not the shipped behaviour)."
@@ -131,26 +133,29 @@ def run() -> Section:
     section.notes.append(CLIENT_NOTE)
     added: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
-    unanswered: dict[str, int] = {}
+    cut_off: dict[str, int] = {}
     absolute: dict[str, list[float]] = {}
     errors = 0
     with ExitStack() as stack:
         # Start-ups overlap: only the pass-through gateway needs another's address first.
-        upstream = FastServer().start()
-        mocking = ChildServer("bench.gateway_process", *extra).start()
-        floor = ChildServer("bench.asgi_floor").start()
-        gen = LoadGenerator().start()
+        upstream = FastServer().launch()
+        mocking = GatewayProcess(uvloop=uvloop, merge_stderr=False).launch()
+        floor = ServerProcess(
+            [sys.executable, "-m", "bench.asgi_floor"], cwd=ROOT, merge_stderr=False
+        ).launch()
+        gen = LoadGenerator().launch()
         stack.enter_context(upstream)
-        passing = ChildServer("bench.gateway_process", "--pass-through", upstream.url, *extra)
-        passing.start()
+        passing = GatewayProcess(
+            upstreams={"openai": upstream.base_url}, uvloop=uvloop, merge_stderr=False
+        ).launch()
         for child in (mocking, floor, gen, passing):
             stack.enter_context(child)
-        direct_url = f"{upstream.url}/chat/completions"
+        direct_url = f"{upstream.base_url}/chat/completions"
         processes = {"direct": upstream, "gateway": passing, "mock": mocking}
         targets = {
             "direct": direct_url,
-            "gateway": f"{passing.url}/compat/chat/completions",
-            "mock": f"{mocking.url}/compat/chat/completions",
+            "gateway": f"{passing.gateway_url}/compat/chat/completions",
+            "mock": f"{mocking.gateway_url}/compat/chat/completions",
         }
         for _ in range(rounds):
             for rate in RATES:
@@ -174,8 +179,8 @@ def run() -> Section:
                     errors += result["error_count"] + sum(
                         n for status, n in result["statuses"].items() if status != "200"
                     )
-                    unanswered[f"{name} at {rate} rps"] = (
-                        unanswered.get(f"{name} at {rate} rps", 0) + result["unanswered"]
+                    cut_off[f"{name} at {rate} rps"] = (
+                        cut_off.get(f"{name} at {rate} rps", 0) + result["cut_off"]
                     )
                     lat = sorted(result["latencies_ms"])
                     p[name] = tuple(percentile(lat, q) for q in (50, 95, 99))
@@ -192,7 +197,7 @@ def run() -> Section:
         for _ in range(rounds):
             cpu_before = floor.cpu_seconds()
             result = loadgen(
-                f"{floor.url}/compat/chat/completions",
+                f"{floor.base_url}/compat/chat/completions",
                 "--duration",
                 str(CACHE_SECONDS * min(1.0, scale())),
                 "--connections",
@@ -200,8 +205,8 @@ def run() -> Section:
                 gen=gen,
             )
             floor_rate.append(result["count"] / result["elapsed_s"])
-            answered = result["count"] + CACHE_CONNECTIONS
-            cpu.setdefault("floor", []).append((floor.cpu_seconds() - cpu_before) / answered * 1e3)
+            served = result["count"] + CACHE_CONNECTIONS
+            cpu.setdefault("floor", []).append((floor.cpu_seconds() - cpu_before) / served * 1e3)
         for _ in range(rounds):
             cpu_before = mocking.cpu_seconds()
             result = loadgen(
@@ -214,9 +219,9 @@ def run() -> Section:
                 gen=gen,
             )
             hits.append(result["cache_hits"] / result["elapsed_s"])
-            answered = result["count"] + CACHE_CONNECTIONS  # with each connection's warm-up
+            served = result["count"] + CACHE_CONNECTIONS  # with each connection's warm-up
             cpu.setdefault("cache hits", []).append(
-                (mocking.cpu_seconds() - cpu_before) / answered * 1e3
+                (mocking.cpu_seconds() - cpu_before) / served * 1e3
             )
             hit_share.append(result["cache_hits"] / max(1, result["count"]))
     for rate in RATES:
@@ -240,10 +245,10 @@ def run() -> Section:
         )
     )
     section.add(Figure("errors and non-200 answers (all runs)", [float(errors)], "", Goal("==", 0)))
-    for name, n in unanswered.items():
+    for name, n in cut_off.items():
         if n:
             section.notes.append(
-                f"{labels_of(name)}: {n} requests unanswered 3 s after the last was due (the "
+                f"{labels_of(name)}: {n} requests without a response 3 s after the last was due (the "
                 "server could not keep up); their latency counts as the time they had waited."
             )
     for rate in RATES:

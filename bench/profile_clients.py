@@ -87,8 +87,8 @@ def main() -> None:
     n = args.n
     with FastServer() as server:
         if args.case in ("invoke", "stream"):
-            base_model = clients.chat_openai(server.url)
-            our_model = clients.chat_gateway(server.url)
+            base_model = clients.chat_openai(server.base_url)
+            our_model = clients.chat_gateway(server.base_url)
             if args.case == "invoke":
                 base_op: Callable[[], object] = lambda: base_model.invoke(clients.PROMPT)  # noqa: E731
                 our_op: Callable[[], object] = lambda: our_model.invoke(clients.PROMPT)  # noqa: E731
@@ -106,12 +106,12 @@ def main() -> None:
             messages = [{"role": "user", "content": clients.PROMPT}]
             stock: dict[str, Any] = {
                 "model": clients.MODEL_ID,
-                "api_base": clients.compat_url(server.url),
+                "api_base": clients.compat_url(server.base_url),
                 "api_key": clients.PROVIDER_KEY,
                 "extra_headers": clients.gateway_headers(),
                 "messages": messages,
             }
-            ours = provider_kwargs(server.url) | {"messages": messages}
+            ours = provider_kwargs(server.base_url) | {"messages": messages}
             loop = asyncio.new_event_loop()
             base_op = lambda: loop.run_until_complete(litellm.acompletion(**stock))  # noqa: E731
             our_op = lambda: loop.run_until_complete(litellm.acompletion(**ours))  # noqa: E731

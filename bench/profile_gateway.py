@@ -38,7 +38,9 @@ def main() -> None:
     from langchain_cf_gateway.local import LocalGateway, PassThrough
 
     with FastServer() as upstream:
-        upstreams = {"openai": PassThrough(base_url=upstream.url)} if args.case == "pass" else None
+        upstreams = (
+            {"openai": PassThrough(base_url=upstream.base_url)} if args.case == "pass" else None
+        )
         with LocalGateway(upstreams=upstreams) as gateway:
             loop: Any = gateway._loop
             profiler = Profiler(interval=0.0005, async_mode="disabled")

@@ -36,7 +36,7 @@ def run() -> Section:
         "within the round-to-round noise).",
     )
     with FastServer() as server:
-        url = clients.compat_url(server.url) + "/chat/completions"
+        url = clients.compat_url(server.base_url) + "/chat/completions"
         headers = {**clients.gateway_headers(), "authorization": f"Bearer {clients.PROVIDER_KEY}"}
         body = {
             "model": clients.MODEL_ID,
@@ -54,14 +54,14 @@ def run() -> Section:
                     if line.startswith("data: ") and line != "data: [DONE]":
                         yield json.loads(line[6:])
 
-        openai_model = clients.chat_openai(server.url)
+        openai_model = clients.chat_openai(server.base_url)
         sources: dict[str, Callable[[], Iterator[Any]]] = {
             "httpx": raw_stream,
             "ChatOpenAI": lambda: openai_model.stream(clients.PROMPT),
         }
         why = clients.missing("langchain_cf_gateway.chat_models")
         if why is None:
-            ours = clients.chat_gateway(server.url)
+            ours = clients.chat_gateway(server.base_url)
             sources["ChatCloudflareGateway"] = lambda: ours.stream(clients.PROMPT)
         ttfc: dict[str, list[float]] = {name: [] for name in sources}
         chunk_counts: dict[str, int] = {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import pytest
 import redis
 
 from langchain_cf_gateway.core import GatewayConfig
+from tests.support.rawserver import free_port
 
 _GATEWAY_ENV = (
     "CLOUDFLARE_ACCOUNT_ID",
@@ -111,9 +111,7 @@ def redis_url() -> Iterator[str]:
     """A redis-server of its own on a free loopback port, for one test module."""
     if REDIS is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

@@ -63,5 +63,5 @@ def test_every_benchmark_runs_and_is_reported(tiny: None, tmp_path: Path) -> Non
     assert len(figures["custom provider / stock openai/, streaming"]) == 2
     assert figures["ChatCloudflareGateway errors (all rounds)"] == [0.0]
     assert figures["errors and non-200 answers (all runs)"] == [0.0]
-    # Every cache-test answer after the first was a HIT, counted at the client.
+    # Every cache-test response after the first was a HIT, counted at the client.
     assert figures["share of cache-test answers that were HITs"] == [1.0]

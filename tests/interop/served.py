@@ -2,24 +2,24 @@
 
 Clients nobody here wrote (Cloudflare's ``cloudflare`` SDK, its JS provider, the
 ``anthropic`` and ``google-genai`` SDKs) talk to the local gateway over loopback, as they
-would talk to Cloudflare. One process serves a test module; ``reset()`` empties it
-between tests (logs, scripts, cache, gateways back to ``default``).
+would talk to Cloudflare. One process serves a test module (the fixtures are in
+``conftest.py``); ``reset()`` empties it between tests (logs, scripts, cache, gateways
+back to ``default``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
-import pytest
-from reliability.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, TOKEN, GatewayProcess
 
 from langchain_cf_gateway.core import Header
+from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, TOKEN, GatewayProcess
 
 PROVIDER_KEY = "sk-interop-test"
-"""Any provider key: the local gateway's mock answers every one."""
+"""Any provider key: the local gateway's mock accepts every one."""
 
 
 class Served:
@@ -97,21 +97,3 @@ class Served:
             if len(batch) < 50:
                 return rows
             page += 1
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
-    """One ``cf-aig serve`` for the module."""
-    with GatewayProcess() as process:
-        gateway = Served(process)
-        try:
-            yield gateway
-        finally:
-            gateway.http.close()
-
-
-@pytest.fixture
-def gw(served: Served) -> Served:
-    """The module's gateway, emptied before the test."""
-    served.reset()
-    return served

@@ -24,9 +24,7 @@ from cloudflare.types.ai_gateway import (
 from langchain_cf_gateway.core import GatewayConfig, Header
 from langchain_cf_gateway.management import GatewayClient, LogFilter
 
-from .served import PROVIDER_KEY, Served, gw, served
-
-__all__ = ["gw", "served"]  # the fixtures, imported for pytest
+from .served import PROVIDER_KEY, Served
 
 GUARDRAILS = {"prompt": {"P1": "BLOCK"}, "response": {"S9": "FLAG"}}
 SPEND_LIMITS = {

@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from reliability.rawserver import Act, MisbehavingServer
 
 from langchain_cf_gateway.core import GatewayConfig
 from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient
+from tests.support.rawserver import Act, MisbehavingServer
 
 CURRENT = {
     "id": "prod",

@@ -18,9 +18,7 @@ import pytest
 
 from langchain_cf_gateway.core import Header
 
-from .served import PROVIDER_KEY, Served, gw, served
-
-__all__ = ["gw", "served"]  # the fixtures, imported for pytest
+from .served import PROVIDER_KEY, Served
 
 JS_DIR = Path(__file__).parent / "js"
 NODE = shutil.which("node")

@@ -19,9 +19,7 @@ from google.genai import types as genai_types
 
 from langchain_cf_gateway.core import GatewayConfig, Header, provider_base_url
 
-from .served import PROVIDER_KEY, Served, gw, served
-
-__all__ = ["gw", "served"]  # the fixtures, imported for pytest
+from .served import PROVIDER_KEY, Served
 
 MODEL = "claude-3-5-haiku-latest"
 WEATHER_TOOL = {

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from litellm_proxy_process import LITELLM_CLI, ProxyProcess
-from litellm_rawserver import RawServer
 
 from langchain_cf_gateway.local import LocalGateway
+from tests.support.rawserver import MisbehavingServer
 
 PROXY_TESTS = "test_proxy.py"
 
@@ -74,9 +74,9 @@ def cf(gw: LocalGateway, litellm_mod: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def raw_gateway() -> Iterator[RawServer]:
-    """A raw HTTP server answering canned responses, for what the local gateway cannot do."""
-    with RawServer() as server:
+def raw_gateway() -> Iterator[MisbehavingServer]:
+    """A raw HTTP server sending canned responses, for what the local gateway cannot do."""
+    with MisbehavingServer() as server:
         yield server
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from langchain_cf_gateway.local import LocalGateway
+from tests.support.rawserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "litellm_config" / "config.yaml"
@@ -29,19 +29,12 @@ WORKERS_AI_KEY = "cf-workers-ai-key"
 START_TIMEOUT_S = 240.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class ProxyProcess:
     """A running ``litellm --config litellm_config/config.yaml`` and the gateway it uses."""
 
     def __init__(self) -> None:
         self.gateway = LocalGateway().start()
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.master_key = "sk-" + secrets.token_hex(16)
         self.home = Path(tempfile.mkdtemp(prefix="litellm-proxy-"))
@@ -83,7 +76,7 @@ class ProxyProcess:
         )
 
     def wait_ready(self) -> float:
-        """Block until ``/health/liveliness`` answers; the seconds since the process started."""
+        """Block until `/health/liveliness` responds 200; the seconds since the process started."""
         if self.startup_s is not None:
             return self.startup_s
         while True:

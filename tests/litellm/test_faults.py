@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 import pytest
-from litellm_rawserver import Canned, RawServer
 
 from langchain_cf_gateway.core import InvalidResponseError
 from langchain_cf_gateway.litellm_provider import PROVIDER, gateway_error
+from tests.support.rawserver import Act as Canned
+from tests.support.rawserver import MisbehavingServer as RawServer
 
 MINI = f"{PROVIDER}/openai/gpt-4o-mini"
 HELLO = [{"role": "user", "content": "hello"}]

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from litellm.exceptions import MidStreamFallbackError
 from litellm.router_utils.cooldown_handlers import async_get_cooldown_deployments
-from litellm_rawserver import Canned, RawServer
 
 from langchain_cf_gateway.core import (
     GATEWAY_INFO_KEYS,
@@ -27,6 +26,8 @@ from langchain_cf_gateway.litellm_provider import (
     register,
 )
 from langchain_cf_gateway.local import LocalGateway
+from tests.support.rawserver import Act as Canned
+from tests.support.rawserver import MisbehavingServer as RawServer
 
 MINI = f"{PROVIDER}/openai/gpt-4o-mini"
 LLAMA = f"{PROVIDER}/workers-ai/@cf/meta/llama-3.1-8b-instruct"

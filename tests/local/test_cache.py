@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway
-
-from .helpers import chat_body, compat, http, management
+from tests.support.local_calls import chat_body, compat, http, management
 
 TTL = {Header.CACHE_TTL: "60"}
 

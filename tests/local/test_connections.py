@@ -17,8 +17,7 @@ import pytest
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway, PassThrough
-
-from .helpers import chat_body, compat, gateway_error, http
+from tests.support.local_calls import chat_body, compat, gateway_error, http
 
 ANSWER = json.dumps(
     {

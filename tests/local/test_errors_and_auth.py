@@ -10,8 +10,7 @@ import pytest
 from langchain_cf_gateway.core import ErrorCode, Header
 from langchain_cf_gateway.core.protocol import API_ERROR_STATUS, ERROR_STATUS, ApiErrorCode
 from langchain_cf_gateway.local import LocalGateway, PassThrough
-
-from .helpers import (
+from tests.support.local_calls import (
     api_error,
     auth,
     chat_body,

@@ -10,8 +10,7 @@ import pytest
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import Fault, LocalGateway
-
-from .helpers import HELLO, chat_body, compat, gateway_error, http
+from tests.support.local_calls import HELLO, chat_body, compat, gateway_error, http
 
 
 def test_fault_grammar_parses_every_directive() -> None:

@@ -10,8 +10,7 @@ import httpx
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway
-
-from .helpers import chat_body, compat, management
+from tests.support.local_calls import chat_body, compat, management
 
 LOG_FIELDS = {
     "id", "created_at", "provider", "model", "path", "success", "status_code", "cached",

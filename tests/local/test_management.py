@@ -7,8 +7,7 @@ from typing import Any
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway
-
-from .helpers import chat_body, compat, management
+from tests.support.local_calls import chat_body, compat, management
 
 
 def ok(response: Any) -> Any:

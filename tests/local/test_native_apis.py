@@ -17,8 +17,7 @@ import pytest
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway
-
-from .helpers import HELLO, http, universal
+from tests.support.local_calls import HELLO, http, universal
 
 MODEL = "gemini-2.0-flash"
 CACHE = {Header.CACHE_TTL: "600"}

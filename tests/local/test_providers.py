@@ -10,8 +10,7 @@ import pytest
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway, PassThrough
-
-from .helpers import HELLO, auth, chat_body, compat, gateway_error, http
+from tests.support.local_calls import HELLO, auth, chat_body, compat, gateway_error, http
 
 ANTHROPIC_HEADERS = {"x-api-key": "sk-ant", "anthropic-version": "2023-06-01"}
 

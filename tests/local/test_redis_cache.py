@@ -9,8 +9,7 @@ import redis
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway
-
-from .helpers import chat_body, compat
+from tests.support.local_calls import chat_body, compat
 
 
 @pytest.fixture(scope="module")

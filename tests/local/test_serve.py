@@ -13,8 +13,7 @@ import pytest
 
 from langchain_cf_gateway.core import ConfigError, Header
 from langchain_cf_gateway.local.config import load_config
-
-from .helpers import chat_body, gateway_error, http
+from tests.support.local_calls import chat_body, gateway_error, http
 
 CONFIG = """
 port = {port}

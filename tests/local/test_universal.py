@@ -6,8 +6,7 @@ from typing import Any
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway
-
-from .helpers import HELLO, gateway_error, universal
+from tests.support.local_calls import HELLO, gateway_error, universal
 
 
 def step(provider: str, endpoint: str, model: str, **extra: Any) -> dict[str, Any]:

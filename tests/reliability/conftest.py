@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .rawserver import MisbehavingServer
+from tests.support.rawserver import MisbehavingServer
 
 
 @pytest.fixture(scope="module")

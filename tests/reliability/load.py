@@ -1,5 +1,5 @@
 """A closed-loop load generator for the local gateway: N requests, C at a time, each with
-its own event id and metadata, recording which answers were acknowledged (HTTP 200 with a
+its own event id and metadata, recording which responses were acknowledged (HTTP 200 with a
 log id) and every error by type."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from langchain_cf_gateway.core import Header
 class LoadReport:
     sent: int = 0
     acked: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    """log id -> (event id, metadata) of every 200 answer."""
+    """log id -> (event id, metadata) of every 200 response."""
     errors: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 

@@ -4,10 +4,10 @@ Run with ``python -m tests.reliability.soak`` (``--requests N`` to change the ma
 Phases, each bounded; the whole run takes a few minutes on a 2-core machine:
 
 1. **No loss**: ``cf-aig serve`` with a file-backed log store takes 10,000 requests at
-   concurrency 100 (one in ten streamed); every acknowledged answer must have its row,
+   concurrency 100 (one in ten streamed); every acknowledged response must have its row,
    with its own event id and metadata.
 2. **Faults under load**: 2,000 requests of which a quarter are faulted (upstream 503,
-   429, a stream cut after two chunks, malformed JSON); every answer that carried a
+   429, a stream cut after two chunks, malformed JSON); every response that carried a
    log id must have a row with the same status.
 3. **Crash**: three rounds of ``kill -9`` mid-load and a restart on the same SQLite file;
    every acknowledged row must be there and ``PRAGMA integrity_check`` must say ok.
@@ -15,7 +15,7 @@ Phases, each bounded; the whole run takes a few minutes on a 2-core machine:
    in ten streamed) while another process holds the database locked for 4 s, then while
    the gateway's writes are refused as on a full disk for 4 s (its RLIMIT_FSIZE lowered,
    then restored); no request may hang, a 503 (code 2503) or a cut stream may only come
-   to a request in flight during a fault, and every acknowledged answer must have its row.
+   to a request in flight during a fault, and every acknowledged response must have its row.
 5. **Client leaks**: 1,000 calls over every client path (chat model and LiteLLM, sync and
    async, plain and streamed) against a raw server; open sockets and threads are counted
    before and after.
@@ -44,8 +44,8 @@ from typing import Any
 import httpx
 
 from langchain_cf_gateway.core import Header
+from tests.support.gateway_process import ACCOUNT, GatewayProcess
 
-from .gateway_process import ACCOUNT, GatewayProcess
 from .load import run_load
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -106,7 +106,7 @@ async def faulted_load(
 ) -> tuple[Counter[str], list[tuple[str, int]]]:
     url = f"{base_url}/v1/{ACCOUNT}/default/compat/chat/completions"
     outcomes: Counter[str] = Counter()
-    answered: list[tuple[str, int]] = []
+    logged: list[tuple[str, int]] = []
     counter = iter(range(total))
 
     async def worker(client: httpx.AsyncClient) -> None:
@@ -130,7 +130,7 @@ async def faulted_load(
                     except httpx.HTTPError as exc:
                         outcomes[f"cut: {type(exc).__name__}"] += 1
                     if log_id:
-                        answered.append((log_id, r.status_code))
+                        logged.append((log_id, r.status_code))
             except httpx.HTTPError as exc:
                 outcomes[type(exc).__name__] += 1
 
@@ -138,23 +138,23 @@ async def faulted_load(
         limits=httpx.Limits(max_connections=concurrency), timeout=30
     ) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-    return outcomes, answered
+    return outcomes, logged
 
 
 def phase_faults(workdir: Path, total: int, concurrency: int) -> list[str]:
     db = workdir / "faults.sqlite"
     started = time.monotonic()
     with GatewayProcess(log_path=db) as gw:
-        outcomes, answered = asyncio.run(faulted_load(gw.base_url, total, concurrency))
+        outcomes, logged = asyncio.run(faulted_load(gw.base_url, total, concurrency))
     rows = stored_rows(db)
-    missing = [log_id for log_id, _ in answered if log_id not in rows]
+    missing = [log_id for log_id, _ in logged if log_id not in rows]
     wrong = [
         log_id
-        for log_id, status in answered
+        for log_id, status in logged
         if log_id in rows and rows[log_id]["status_code"] != status
     ]
     say(
-        f"[2 faults] requests={total} answers_with_log_id={len(answered)} rows={len(rows)} "
+        f"[2 faults] requests={total} responses_with_log_id={len(logged)} rows={len(rows)} "
         f"missing_rows={len(missing)} wrong_status_rows={len(wrong)} "
         f"outcomes={dict(sorted(outcomes.items()))} seconds={time.monotonic() - started:.1f} "
         f"integrity={integrity(db)}"
@@ -202,7 +202,9 @@ def phase_crash(workdir: Path, rounds: int, concurrency: int) -> list[str]:
 
 
 @dataclass
-class _Answer:
+class _Exchange:
+    """One request of the steady load, and what came of it."""
+
     started: float
     ended: float
     outcome: str
@@ -219,7 +221,7 @@ GRACE_S = COMMIT_TIMEOUT_S + 1.5
 
 
 async def _steady_load(
-    base_url: str, concurrency: int, stop: asyncio.Event, answers: list[_Answer]
+    base_url: str, concurrency: int, stop: asyncio.Event, exchanges: list[_Exchange]
 ) -> None:
     url = f"{base_url}/v1/{ACCOUNT}/default/compat/chat/completions"
     loop = asyncio.get_running_loop()
@@ -249,7 +251,7 @@ async def _steady_load(
                 outcome = "cut"
             except httpx.HTTPError as exc:
                 outcome = type(exc).__name__
-            answers.append(_Answer(started, loop.time(), outcome, log_id, stream))
+            exchanges.append(_Exchange(started, loop.time(), outcome, log_id, stream))
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
@@ -258,12 +260,12 @@ async def _steady_load(
 
 async def _faulted_run(
     gw: GatewayProcess, db: Path, concurrency: int
-) -> tuple[list[_Answer], list[tuple[float, float]]]:
+) -> tuple[list[_Exchange], list[tuple[float, float]]]:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    answers: list[_Answer] = []
+    exchanges: list[_Exchange] = []
     windows: list[tuple[float, float]] = []
-    load = asyncio.create_task(_steady_load(gw.base_url, concurrency, stop, answers))
+    load = asyncio.create_task(_steady_load(gw.base_url, concurrency, stop, exchanges))
     await asyncio.sleep(2)
     # Another process (this one) holds the write lock.
     holder = sqlite3.connect(db, isolation_level=None, timeout=30, check_same_thread=False)
@@ -284,7 +286,7 @@ async def _faulted_run(
     await asyncio.sleep(4)
     stop.set()
     await load
-    return answers, windows
+    return exchanges, windows
 
 
 def phase_faulted_store(workdir: Path, concurrency: int) -> list[str]:
@@ -292,28 +294,28 @@ def phase_faulted_store(workdir: Path, concurrency: int) -> list[str]:
     started = time.monotonic()
     gw = GatewayProcess("--log-commit-timeout", str(COMMIT_TIMEOUT_S), log_path=db).start()
     try:
-        answers, windows = asyncio.run(_faulted_run(gw, db, concurrency))
+        exchanges, windows = asyncio.run(_faulted_run(gw, db, concurrency))
     finally:
         gw.stop()
     rows = stored_rows(db)
 
-    def during_fault(a: _Answer) -> bool:
+    def during_fault(a: _Exchange) -> bool:
         return any(a.started <= end + GRACE_S and a.ended >= begin for begin, end in windows)
 
-    outcomes = Counter(a.outcome for a in answers)
-    faulted = [a for a in answers if a.outcome != "ok"]
+    outcomes = Counter(a.outcome for a in exchanges)
+    faulted = [a for a in exchanges if a.outcome != "ok"]
     outside = [a for a in faulted if not during_fault(a)]
     unexpected = [a for a in faulted if a.outcome not in ("HTTP 503", "cut")]
-    acked = [a for a in answers if a.outcome == "ok"]
+    acked = [a for a in exchanges if a.outcome == "ok"]
     missing = [a for a in acked if a.log_id not in rows or rows[a.log_id]["status_code"] != 200]
     marked = [a for a in faulted if a.log_id in rows and rows[a.log_id]["status_code"] == 503]
-    slowest = max((a.ended - a.started for a in answers), default=0.0)
+    slowest = max((a.ended - a.started for a in exchanges), default=0.0)
     say(
-        f"[4 faulted store] requests={len(answers)} acknowledged={len(acked)} "
+        f"[4 faulted store] requests={len(exchanges)} acknowledged={len(acked)} "
         f"outcomes={dict(sorted(outcomes.items()))} faulted_outside_a_fault={len(outside)} "
         f"unexpected_errors={len(unexpected)} missing_acknowledged_rows={len(missing)} "
-        f"rows={len(rows)} rows_of_503_answers_saying_503={len(marked)} "
-        f"slowest_answer_s={slowest:.1f} faults=lock {LOCK_S:g} s + refused writes "
+        f"rows={len(rows)} rows_of_503_responses_saying_503={len(marked)} "
+        f"slowest_response_s={slowest:.1f} faults=lock {LOCK_S:g} s + refused writes "
         f"{REFUSED_S:g} s seconds={time.monotonic() - started:.1f} integrity={integrity(db)}"
     )
     failures = []
@@ -321,7 +323,7 @@ def phase_faulted_store(workdir: Path, concurrency: int) -> list[str]:
         failures.append(
             f"faulted store: {len(outside)} faults outside a fault window, {len(unexpected)} "
             f"unexpected errors, {len(missing)} acknowledged rows missing, "
-            f"{len(faulted)} faulted answers in all"
+            f"{len(faulted)} faulted responses in all"
         )
     return failures
 
@@ -337,7 +339,8 @@ def open_sockets() -> int:
 
 
 def phase_client_leaks(calls: int) -> list[str]:
-    from .rawserver import MisbehavingServer
+    from tests.support.rawserver import MisbehavingServer
+
     from .test_concurrency import POOLS, calls_on_every_path
 
     with MisbehavingServer() as raw:
@@ -351,7 +354,7 @@ def phase_client_leaks(calls: int) -> list[str]:
         # may hold up to POOLS connections more after a burst. Beyond that is a leak.
         leaked = max(0, (after_sockets - sockets) // 2 - POOLS)
         say(
-            f"[5 client leaks] calls={calls} answered={len(raw.received) - 100} "
+            f"[5 client leaks] calls={calls} responded={len(raw.received) - 100} "
             f"connections_opened={raw.connections} open_now={raw.open_connections} "
             f"sockets {sockets}->{after_sockets} leaked_connections={leaked} "
             f"threads {threads}->{after_threads} seconds={seconds:.1f}"

@@ -16,8 +16,7 @@ import pytest
 
 from langchain_cf_gateway import ChatCloudflareGateway
 from langchain_cf_gateway.local import LocalGateway
-
-from .rawserver import MisbehavingServer
+from tests.support.rawserver import MisbehavingServer
 
 N = 48
 

@@ -22,8 +22,7 @@ from langchain_cf_gateway.core import (
 )
 from langchain_cf_gateway.core.protocol import ERROR_STATUS, gateway_error_body
 from langchain_cf_gateway.local import LocalGateway
-
-from .rawserver import (
+from tests.support.rawserver import (
     Act,
     MisbehavingServer,
     free_port,

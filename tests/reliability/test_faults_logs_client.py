@@ -28,8 +28,7 @@ from langchain_cf_gateway.core import (
     ProviderUnavailableError,
 )
 from langchain_cf_gateway.management import AsyncGatewayClient, GatewayClient
-
-from .rawserver import Act, MisbehavingServer, free_port, gateway_error, provider_error
+from tests.support.rawserver import Act, MisbehavingServer, free_port, gateway_error, provider_error
 
 MODES = ["sync", "async"]
 

@@ -22,10 +22,10 @@ from starlette.routing import Route
 
 from langchain_cf_gateway.core import Bounds, Header
 from langchain_cf_gateway.local import LocalGateway
+from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
+from tests.support.rawserver import free_port
 
-from .gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
 from .load import run_load
-from .rawserver import free_port
 
 HELLO = [{"role": "user", "content": "Hello"}]
 
@@ -38,7 +38,7 @@ def compat_url(base_url: str, account: str, gateway_id: str = "default") -> str:
 
 SUITE_LOAD = 300
 """Requests of the in-suite load test; ``make soak`` sends 10,000 (see soak.py). On this
-2-core machine the local gateway answers 50 to 80 requests a second while other work
+2-core machine the local gateway serves 50 to 80 requests a second while other work
 runs, so 10,000 would take minutes: the soak's job, not the suite's."""
 
 
@@ -52,7 +52,7 @@ def test_no_row_lost_under_concurrency(gateway: LocalGateway) -> None:
     by_id = {row["id"]: row for row in rows}
     assert len(by_id) == SUITE_LOAD  # unique log ids
     for log_id, (event_id, metadata) in report.acked.items():
-        row = by_id[log_id]  # every acknowledged answer has its row...
+        row = by_id[log_id]  # every acknowledged response has its row...
         # ...with its own metadata and event id, never a neighbour's.
         assert (row["event_id"], row["metadata"]) == (event_id, metadata)
         assert row["success"] and row["status_code"] == 200
@@ -110,7 +110,7 @@ def test_two_provider_keys_never_share_an_entry(gateway: LocalGateway) -> None:
 
     a1, b1, a2, b2 = status("key-a"), status("key-b"), status("key-a"), status("key-b")
     assert (a1[0], b1[0], a2[0], b2[0]) == ("MISS", "MISS", "HIT", "HIT")
-    assert a2[1] == a1[1] and b2[1] == b1[1]  # each key gets its own answer back
+    assert a2[1] == a1[1] and b2[1] == b1[1]  # each key gets its own response back
     rows = gateway.logs()
     assert [r["cached"] for r in rows] == [False, False, True, True]
 
@@ -129,7 +129,7 @@ def test_custom_cache_key_is_per_gateway(gateway: LocalGateway) -> None:
 
     first = ask("default", "question one")
     other = ask(name, "question two")  # same custom key, another gateway
-    again = ask("default", "question three")  # same key, same gateway: the stored answer
+    again = ask("default", "question three")  # same key, same gateway: the stored response
     assert first.headers[Header.CACHE_STATUS] == "MISS"
     assert other.headers[Header.CACHE_STATUS] == "MISS"
     assert other.json()["choices"] != first.json()["choices"]
@@ -230,7 +230,7 @@ def test_loopback_bind_by_default() -> None:
 
 
 def _send_oversized(base_url: str, account: str, *, chunked: bool, size: int) -> tuple[int, bytes]:
-    """Send ``size`` bytes of body; stop when an answer comes. (bytes sent, answer head)."""
+    """Send ``size`` bytes of body; stop when a response comes. (bytes sent, response head)."""
     host, port = base_url.split("//")[1].rsplit(":", 1)
     sock = socket.create_connection((host, int(port)), timeout=30)
     length = "transfer-encoding: chunked" if chunked else f"content-length: {size}"
@@ -240,10 +240,10 @@ def _send_oversized(base_url: str, account: str, *, chunked: bool, size: int) ->
     )
     sock.setblocking(False)
     piece = b"a" * (1 << 20)
-    sent, answer = 0, b""
-    deadline = time.monotonic() + 20  # a server that neither reads nor answers: give up
+    sent, head = 0, b""
+    deadline = time.monotonic() + 20  # a server that neither reads nor responds: give up
     try:
-        while sent < size and not answer and time.monotonic() < deadline:
+        while sent < size and not head and time.monotonic() < deadline:
             data = b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece
             view = memoryview(data)
             while view:
@@ -251,28 +251,28 @@ def _send_oversized(base_url: str, account: str, *, chunked: bool, size: int) ->
                     view = view[sock.send(view) :]
                 except BlockingIOError:
                     try:
-                        answer += sock.recv(65536)
+                        head += sock.recv(65536)
                     except BlockingIOError:
                         time.sleep(0.002)
-                    if answer or time.monotonic() > deadline:
+                    if head or time.monotonic() > deadline:
                         break
             sent += len(piece)
-            # Look for an answer after every piece too: a server that answered and now
+            # Look for a response after every piece too: a server that responded and now
             # drains what still comes (a lingering close) never makes send() block.
             with contextlib.suppress(BlockingIOError):
-                answer += sock.recv(65536)
+                head += sock.recv(65536)
         sock.setblocking(True)
         sock.settimeout(5)
-        while b"\r\n\r\n" not in answer:
+        while b"\r\n\r\n" not in head:
             more = sock.recv(65536)
             if not more:
                 break
-            answer += more
+            head += more
     except (BrokenPipeError, ConnectionResetError, TimeoutError):
         pass
     finally:
         sock.close()
-    return sent, answer
+    return sent, head
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
@@ -280,9 +280,9 @@ def test_oversized_request_gets_413_without_being_read_whole(
     gateway: LocalGateway, chunked: bool
 ) -> None:
     size = 3 * Bounds.CACHEABLE_BODY_MAX_BYTES  # 75 MB offered
-    sent, answer = _send_oversized(gateway.base_url, gateway.account_id, chunked=chunked, size=size)
-    assert answer.startswith(b"HTTP/1.1 413"), answer[:100]
-    # The answer came while the body was still being sent: the gateway stopped reading
+    sent, head = _send_oversized(gateway.base_url, gateway.account_id, chunked=chunked, size=size)
+    assert head.startswith(b"HTTP/1.1 413"), head[:100]
+    # The response came while the body was still being sent: the gateway stopped reading
     # at the limit (content-length: at once) instead of taking in all 75 MB first.
     assert sent < 2 * Bounds.CACHEABLE_BODY_MAX_BYTES
     assert gateway.logs() == [] or gateway.logs()[-1]["status_code"] == 413

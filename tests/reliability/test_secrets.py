@@ -298,9 +298,9 @@ def test_local_gateway_admin_received_route(secure: tuple[LocalGateway, str]) ->
         fallbacks=["groq/llama-3.1-8b-instant"],
     ).invoke("hi")
     assert provider_key in gw.received[-1].body.decode()  # it was on the wire, in the steps
-    answer = httpx.get(
+    response = httpx.get(
         f"{gw.base_url}/__local/received",
         headers={"authorization": f"Bearer {gw.management_token}"},
     )
-    assert answer.status_code == 200 and name in answer.text
-    assert_clean(answer.text, gw.token, provider_key)
+    assert response.status_code == 200 and name in response.text
+    assert_clean(response.text, gw.token, provider_key)

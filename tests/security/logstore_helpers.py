@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from local.helpers import gateway_error, management
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway
+from tests.support.local_calls import gateway_error, management
 
 LOG_STORE_UNAVAILABLE = 2503
 """The code of the 503 a request gets when its row cannot be committed in time."""

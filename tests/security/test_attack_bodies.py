@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 
 from langchain_cf_gateway.local import LocalGateway
-from tests.reliability.gateway_process import TOKEN, GatewayProcess
+from tests.support.gateway_process import TOKEN, GatewayProcess
 
 from .edge_helpers import gateway_error, read_response
 

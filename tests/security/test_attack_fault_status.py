@@ -14,24 +14,17 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from local.helpers import api_error, gateway_error
 
 from langchain_cf_gateway.local import LocalGateway
+from tests.support.local_calls import api_error, gateway_error
 
 HELLO = [{"role": "user", "content": "Hello there"}]
 http = httpx.Client(timeout=30)
 BAD = ["100", "101", "103", "199", "200", "204", "205", "300", "302", "304", "399", "600"]
 GOOD = [400, 418, 429, 503, 599]
-
-
-@pytest.fixture(scope="module")
-def gw() -> Iterator[LocalGateway]:
-    with LocalGateway() as gateway:
-        yield gateway
 
 
 def _read_response(sock: socket.socket) -> tuple[int, bytes]:

@@ -42,12 +42,6 @@ CLIENT_HEADERS = {
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    with RecordingUpstream() as rec:
-        yield rec
-
-
-@pytest.fixture(scope="module")
 def gw(upstream: RecordingUpstream) -> Iterator[LocalGateway]:
     targets = {s: PassThrough(base_url=upstream.base_url) for s in ("openai", "anthropic")}
     with LocalGateway(upstreams=targets) as gateway:

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from local.helpers import api_error, management
-from reliability.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
 
 from langchain_cf_gateway.core.config import ConfigFileWarning
 from langchain_cf_gateway.local import LocalGateway, logstore
 from langchain_cf_gateway.local.logstore import LogStore
+from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
+from tests.support.local_calls import api_error, management
 
 from .logstore_helpers import log_id, logged_rows
 

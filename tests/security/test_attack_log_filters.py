@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from local.helpers import api_error, chat_body, compat, management
 
 from langchain_cf_gateway.core.protocol import LogsApi
 from langchain_cf_gateway.local import LocalGateway
+from tests.support.local_calls import api_error, chat_body, compat, management
 
 from .logstore_helpers import database_locked, log_id
 

@@ -34,12 +34,6 @@ def secret(label: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    with RecordingUpstream() as rec:
-        yield rec
-
-
-@pytest.fixture(scope="module")
 def gw(upstream: RecordingUpstream) -> Iterator[LocalGateway]:
     # google-ai-studio goes to the recorder (it must still get the key); openai is the mock
     targets = {"google-ai-studio": PassThrough(base_url=upstream.base_url)}

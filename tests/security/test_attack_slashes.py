@@ -7,19 +7,11 @@ the routes that exist with and without a slash (the universal endpoint) keep wor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from langchain_cf_gateway.local import LocalGateway
 
 from .edge_helpers import gateway_error, raw_request
-
-
-@pytest.fixture(scope="module")
-def gw() -> Iterator[LocalGateway]:
-    with LocalGateway() as gateway:
-        yield gateway
 
 
 @pytest.mark.parametrize(

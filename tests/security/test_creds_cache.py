@@ -28,12 +28,6 @@ http = httpx.Client(timeout=30)
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    with RecordingUpstream() as rec:
-        yield rec
-
-
-@pytest.fixture(scope="module")
 def gw(upstream: RecordingUpstream) -> Iterator[LocalGateway]:
     targets = {"google-ai-studio": PassThrough(base_url=upstream.base_url)}
     with LocalGateway(upstreams=targets) as gateway:

@@ -28,12 +28,6 @@ PROVIDER_KEY = f"provider-key-{uuid.uuid4().hex}"
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    with RecordingUpstream() as rec:
-        yield rec
-
-
-@pytest.fixture(scope="module")
 def gw(upstream: RecordingUpstream) -> Iterator[LocalGateway]:
     targets = {
         slug: PassThrough(base_url=upstream.base_url)

@@ -53,12 +53,6 @@ def secret(label: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    with RecordingUpstream() as rec:
-        yield rec
-
-
-@pytest.fixture(scope="module")
 def gw(upstream: RecordingUpstream) -> Iterator[LocalGateway]:
     targets = {s: PassThrough(base_url=upstream.base_url) for s in ("openai", "google-ai-studio")}
     with LocalGateway(upstreams=targets) as gateway:

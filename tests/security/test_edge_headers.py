@@ -29,12 +29,6 @@ SMUGGLE = "1\r\ncontent-length: 0\r\n\r\nPOST /v1/chat/completions HTTP/1.1\r\nx
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    with RecordingUpstream() as recorder:
-        yield recorder
-
-
-@pytest.fixture(scope="module")
 def gw(upstream: RecordingUpstream) -> Iterator[LocalGateway]:
     targets = {"openai": PassThrough(base_url=upstream.base_url, api_key="sk-gateway-held")}
     with LocalGateway(upstreams=targets) as gateway:
@@ -205,7 +199,7 @@ def test_two_victims_after_the_smuggling_body_each_get_their_own_answer_from_cf_
     tmp_path: Path,
 ) -> None:
     """The issue's scenario against a real ``cf-aig serve`` process with caching on."""
-    from tests.reliability.gateway_process import GatewayProcess
+    from tests.support.gateway_process import GatewayProcess
 
     with RecordingUpstream() as recorder:
         config = tmp_path / "local.json"

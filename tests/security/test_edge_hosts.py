@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,6 @@ from langchain_cf_gateway.local import LocalGateway
 from .edge_helpers import RawResponse, gateway_error, raw_request
 
 CHAT = b'{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
-
-
-@pytest.fixture(scope="module")
-def gw() -> Iterator[LocalGateway]:
-    with LocalGateway() as gateway:
-        yield gateway
 
 
 def _chat(gw: LocalGateway, host: bytes | None, origin: bytes | None = None) -> RawResponse:
@@ -142,7 +135,7 @@ def test_the_config_file_takes_allowed_hosts(tmp_path: Path) -> None:
 
 
 def test_cf_aig_serve_refuses_a_foreign_host_and_serves_an_allowed_one(tmp_path: Path) -> None:
-    from tests.reliability.gateway_process import GatewayProcess
+    from tests.support.gateway_process import GatewayProcess
 
     process = GatewayProcess("--allowed-host", "gw.internal").start()
     try:

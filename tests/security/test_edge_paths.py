@@ -20,12 +20,6 @@ CHAT = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    with RecordingUpstream() as recorder:
-        yield recorder
-
-
-@pytest.fixture(scope="module")
 def gw(upstream: RecordingUpstream) -> Iterator[LocalGateway]:
     with LocalGateway(upstreams={"openai": PassThrough(base_url=upstream.base_url)}) as gateway:
         yield gateway

@@ -238,12 +238,6 @@ EXAMPLES = settings(
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    with RecordingUpstream() as recorder:
-        yield recorder
-
-
-@pytest.fixture(scope="module")
 def gw(upstream: RecordingUpstream) -> Iterator[LocalGateway]:
     targets = {"openai": PassThrough(base_url=upstream.base_url, api_key="sk-gateway-held")}
     with LocalGateway(upstreams=targets) as gateway:

@@ -6,10 +6,10 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from local.helpers import chat_body, compat
 
 from langchain_cf_gateway.cli import main
 from langchain_cf_gateway.local import LocalGateway
+from tests.support.local_calls import chat_body, compat
 
 HOSTILE = {
     "ansi clear screen": ("evil\x1b[2J", "evil\\x1b[2J"),

@@ -21,13 +21,13 @@ from typing import Any
 
 import httpx
 import pytest
-from local.helpers import HELLO, chat_body, compat, management
-from reliability.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
-from reliability.rawserver import Act, MisbehavingServer, completion
 
 from langchain_cf_gateway.core import Header
 from langchain_cf_gateway.local import LocalGateway, PassThrough
 from langchain_cf_gateway.local.logstore import LogStore
+from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
+from tests.support.local_calls import HELLO, chat_body, compat, management
+from tests.support.rawserver import Act, MisbehavingServer, completion
 
 from .logstore_helpers import (
     assert_store_unavailable,

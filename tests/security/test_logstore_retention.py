@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from local.helpers import chat_body, compat
-from reliability.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
 
 from langchain_cf_gateway.local import LocalGateway
 from langchain_cf_gateway.local.logstore import LogStore
+from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
+from tests.support.local_calls import chat_body, compat
 
 from .logstore_helpers import log_id, logged_rows, strict_json
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from reliability.gateway_process import ACCOUNT, GatewayProcess
 
 from langchain_cf_gateway.core import Header
+from tests.support.gateway_process import ACCOUNT, GatewayProcess
 
 from .upstreams import RecordingUpstream, echo
 
@@ -29,12 +29,6 @@ ATTACK_HEADERS = {
     "x-a": "1\r\ncontent-length: 0\r\n\r\nPOST /v1/chat/completions HTTP/1.1\r\nx-b: 2"
 }
 """The step header of the issue: ends the request early and starts a second one."""
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[RecordingUpstream]:
-    with RecordingUpstream() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,18 @@
-"""A small misbehaving HTTP server on loopback: the faults a real upstream or gateway makes.
+"""A raw HTTP server on loopback: canned responses in a queue, and the faults a real
+upstream or gateway makes.
 
-It speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies, chunked answers) and
-answers each request with the next :class:`Act` of its plan (else ``default``):
+It speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies, chunked responses)
+and sends, for each request, the next `Act` queued (`then(...)` or `queue.append`), else
+`default` (or, with `echo`, a proper completion):
 
-- a status with headers and a body (5xx, 429 with or without ``Retry-After``, a
-  gateway error body, invalid JSON, an oversized body);
-- an SSE stream that ends properly (``data: [DONE]``), ends cleanly without ``[DONE]``
-  or a finish reason (``end="eof"``), or is cut mid-way (``end="cut"``: the connection
-  is reset before the chunked terminator);
-- a hang (``hang_s``): the request is read and nothing is answered, for read timeouts.
+- a status with headers and a body (5xx, 429 with or without `Retry-After`, a
+  gateway error body, invalid JSON, an oversized body, what Cloudflare sends and the
+  local gateway cannot script, such as a dynamic route's headers);
+- an SSE stream of `data:` payloads (`events`) that ends properly (`data: [DONE]`), ends
+  cleanly without `[DONE]` or a finish reason (`end="eof"`), or is cut mid-way
+  (`end="cut"`: the connection is reset before the chunked terminator); or of SSE lines
+  sent as given (`lines`: comments, `data: [DONE]` and all);
+- a hang (`hang_s`): the request is read and nothing is sent, for read timeouts.
 
 Every request is recorded (method, path, headers, body, arrival time) and every
 connection counted, so tests can assert how many attempts went out, and when.
@@ -32,21 +36,32 @@ from langchain_cf_gateway.core.protocol import gateway_error_body
 
 @dataclass
 class Act:
-    """One answer."""
+    """One response, or one fault."""
 
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     events: list[str] | None = None
-    """SSE ``data:`` payloads; None for a plain body."""
+    """SSE `data:` payloads; None for a plain body (or `lines`)."""
+    lines: list[str] | None = None
+    """SSE lines sent as given, each followed by a blank line; nothing is added after them."""
     end: Literal["done", "eof", "cut"] = "done"
-    """How a stream ends: ``[DONE]``; the chunked terminator only; a reset connection."""
+    """How `events` end: `[DONE]`; the chunked terminator only; a reset connection."""
     hang_s: float = 0.0
-    """Seconds to wait before answering (the answer never comes if the client gives up)."""
+    """Seconds to wait before responding (no response if the client gives up first)."""
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (a connection to it is refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
 class Seen:
+    """One request as the server read it."""
+
     method: str
     path: str
     headers: dict[str, str]
@@ -57,13 +72,6 @@ class Seen:
     @property
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (connection refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def completion(text: str = "Hello there.", model: str = "gpt-4o-mini", **extra: Any) -> bytes:
@@ -149,10 +157,11 @@ class MisbehavingServer:
     """The server, on its own event loop in a background thread."""
 
     def __init__(self) -> None:
-        self.plan: deque[Act] = deque()
-        self.default = provider_error(500, "nothing planned")
+        self.queue: deque[Act] = deque()
+        """What the next requests get, in order."""
+        self.default = provider_error(500, "nothing queued")
         self.echo = False
-        """When True and nothing is planned: a proper answer, streamed if asked for."""
+        """When True and nothing is queued: a proper completion, streamed if asked for."""
         self.received: list[Seen] = []
         self.connections = 0
         """Connections accepted since the last reset."""
@@ -224,14 +233,14 @@ class MisbehavingServer:
         return sse(stream_events()) if streamed else ok()
 
     def then(self, *acts: Act) -> MisbehavingServer:
-        """Queue answers, in order."""
+        """Queue responses, in order."""
         with self._lock:
-            self.plan.extend(acts)
+            self.queue.extend(acts)
         return self
 
     def reset(self) -> None:
         with self._lock:
-            self.plan.clear()
+            self.queue.clear()
             self.received.clear()
             self.connections = 0
             self.echo = False
@@ -259,10 +268,10 @@ class MisbehavingServer:
                 body = await reader.readexactly(int(headers.get("content-length") or 0))
                 with self._lock:
                     self.received.append(Seen(method, path, headers, body, time.monotonic()))
-                    act = self.plan.popleft() if self.plan else self._default(self.received[-1])
+                    act = self.queue.popleft() if self.queue else self._default(self.received[-1])
                 if act.hang_s:
                     await asyncio.sleep(act.hang_s)
-                if not await self._answer(writer, act):
+                if not await self._respond(writer, act):
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             return
@@ -273,12 +282,13 @@ class MisbehavingServer:
             if not writer.transport.is_closing():
                 writer.close()
 
-    async def _answer(self, writer: asyncio.StreamWriter, act: Act) -> bool:
-        """Write one answer; False when the connection is gone (on purpose or not)."""
+    async def _respond(self, writer: asyncio.StreamWriter, act: Act) -> bool:
+        """Write one response; False when the connection is gone (on purpose or not)."""
         reason = "OK" if act.status < 400 else "Error"
         head = [f"HTTP/1.1 {act.status} {reason}"]
         headers = {k.lower(): v for k, v in act.headers.items()}
-        if act.events is None:
+        frames = _frames(act)
+        if frames is None:
             headers.setdefault("content-type", "application/json")
             size = len(act.body) * (2 if act.end == "cut" else 1)
             headers["content-length"] = str(size)
@@ -287,7 +297,7 @@ class MisbehavingServer:
             headers["transfer-encoding"] = "chunked"
         head += [f"{k}: {v}" for k, v in headers.items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
-        if act.events is None:
+        if frames is None:
             if act.end == "cut":  # promise twice the body, send half of it, reset
                 writer.write(act.body)
                 await writer.drain()
@@ -297,20 +307,27 @@ class MisbehavingServer:
             writer.write(act.body)
             await writer.drain()
             return True
-        for event in act.events:
-            data = f"data: {event}\n\n".encode()
+        for frame in frames:
+            data = f"{frame}\n\n".encode()
             writer.write(b"%x\r\n%s\r\n" % (len(data), data))
             await writer.drain()
         if act.end == "cut":
             await asyncio.sleep(0.05)  # let the client read what came, then reset
             writer.transport.abort()
             return False
-        if act.end == "done":
-            data = b"data: [DONE]\n\n"
-            writer.write(b"%x\r\n%s\r\n" % (len(data), data))
         writer.write(b"0\r\n\r\n")
         await writer.drain()
         return True
+
+
+def _frames(act: Act) -> list[str] | None:
+    """The SSE lines of a streamed `act`, or None for a plain body."""
+    if act.lines is not None:
+        return act.lines
+    if act.events is None:
+        return None
+    done = ["data: [DONE]"] if act.end == "done" else []
+    return [*(f"data: {event}" for event in act.events), *done]
 
 
 def sse(

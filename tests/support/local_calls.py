@@ -1,4 +1,5 @@
-"""Small request builders shared by the local gateway's tests (raw httpx, as a user sends)."""
+"""Requests to a local gateway as a user sends them (plain httpx), and checks of the shape
+of its error bodies: for the local gateway's tests and the security tests."""
 
 from __future__ import annotations
 
