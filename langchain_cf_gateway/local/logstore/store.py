@@ -92,8 +92,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from ..core.config import warn_if_readable
-from ..core.protocol import LogsApi
+from ...core.config import warn_if_readable
+from ...core.protocol import LogsApi
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
