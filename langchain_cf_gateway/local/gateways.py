@@ -29,7 +29,7 @@ _ID: Final = re.compile(Bounds.GATEWAY_ID_PATTERN)
 
 
 @dataclass(slots=True)
-class GatewaySettings:
+class GatewayRecord:
     """One gateway, with the fields of Cloudflare's gateway object.
 
     https://developers.cloudflare.com/api/resources/ai_gateway/
@@ -204,7 +204,7 @@ _EXTRA_SETTINGS: Final = frozenset(
     )
 )
 _REPLACEABLE: Final = frozenset(set(_SETTING_RULES) - _EXTRA_SETTINGS)
-"""The settings a PUT replaces that are fields of `GatewaySettings`."""
+"""The settings a PUT replaces that are fields of `GatewayRecord`."""
 _READ_ONLY: Final = frozenset(
     ("is_default", "id", "created_at", "modified_at", "internal_id", "account_id", "account_tag")
 )
@@ -247,7 +247,7 @@ class GatewayRegistry:
 
     def __init__(self, clock: Clock, default_settings: dict[str, Any] | None = None) -> None:
         self._clock = clock
-        self._gateways: dict[str, GatewaySettings] = {}
+        self._gateways: dict[str, GatewayRecord] = {}
         self._lock = threading.Lock()
         self._default_settings = dict(default_settings or {})
         self.create(DEFAULT_GATEWAY_ID, **self._default_settings)
@@ -258,13 +258,13 @@ class GatewayRegistry:
             self._gateways.pop(DEFAULT_GATEWAY_ID, None)
         self.create(DEFAULT_GATEWAY_ID, **self._default_settings)
 
-    def get(self, gateway_id: str) -> GatewaySettings | None:
+    def get(self, gateway_id: str) -> GatewayRecord | None:
         return self._gateways.get(gateway_id)
 
-    def list(self) -> list[GatewaySettings]:
+    def list(self) -> list[GatewayRecord]:
         return list(self._gateways.values())
 
-    def create(self, gateway_id: str, **settings: Any) -> GatewaySettings:
+    def create(self, gateway_id: str, **settings: Any) -> GatewayRecord:
         """A new gateway; ValueError if the id is taken or a setting is out of bounds."""
         check_gateway_id(gateway_id)
         values = validate_settings(settings)
@@ -273,7 +273,7 @@ class GatewayRegistry:
                 raise ValueError(f"a gateway with id {gateway_id!r} already exists")
             now = self._clock.iso()
             extra = {k: values.pop(k) for k in list(values) if k in _EXTRA_SETTINGS}
-            gateway = GatewaySettings(
+            gateway = GatewayRecord(
                 gateway_id,
                 created_at=now,
                 modified_at=now,
@@ -284,7 +284,7 @@ class GatewayRegistry:
             self._gateways[gateway_id] = gateway
         return gateway
 
-    def replace(self, gateway_id: str, **settings: Any) -> GatewaySettings | None:
+    def replace(self, gateway_id: str, **settings: Any) -> GatewayRecord | None:
         """`PUT gateways/{id}`: the gateway's settings become exactly `settings`.
 
         Cloudflare's update replaces the whole gateway: a setting left out takes its
@@ -301,7 +301,7 @@ class GatewayRegistry:
             # Either setting empties the cache: an update that also turns invalidation
             # off must not leave answers cached under the settings it replaced.
             invalidate = gateway.cache_invalidate_on_update
-            for spec in fields(GatewaySettings):
+            for spec in fields(GatewayRecord):
                 if spec.name in _REPLACEABLE:
                     default = None if spec.default is MISSING else spec.default
                     setattr(gateway, spec.name, values.get(spec.name, default))
@@ -311,6 +311,6 @@ class GatewayRegistry:
             gateway.modified_at = self._clock.iso()
         return gateway
 
-    def delete(self, gateway_id: str) -> GatewaySettings | None:
+    def delete(self, gateway_id: str) -> GatewayRecord | None:
         with self._lock:
             return self._gateways.pop(gateway_id, None)

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -64,14 +64,13 @@ from ..core.credentials import (
     scrub,
 )
 from ..core.protocol import API_ERROR_STATUS, ApiErrorCode, Bounds, LogsApi
-from .gateways import GatewaySettings, check_gateway_id
+from .gateways import GatewayRecord, check_gateway_id
+from .inbound import head, read_body
 from .log_query import parse_delete_query, parse_list_query
-from .logstore import LogQueryError, LogStore, LogStoreUnavailable
+from .logstore import LogQueryError, LogStore, LogStoreUnavailable, wire_log
 from .pipeline import redact
 from .scripts import make_script
-
-if TYPE_CHECKING:
-    from .app import GatewayApp, ReceivedRequest
+from .state import GatewayState, ReceivedRequest
 
 PER_PAGE_DEFAULT: Final = 20
 PER_PAGE_MAX: Final = 1000
@@ -131,37 +130,12 @@ def _int_param(params: Mapping[str, str], name: str, default: int, low: int, hig
     return value
 
 
-_LOG_TEXT_FIELDS: Final = ("metadata", "request_head", "response_head")
-
-
-def wire_log(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored row as the logs API returns it, typed as Cloudflare's schema declares it.
-
-    `metadata`, `request_head` and `response_head` are strings (JSON text) and
-    `duration` an integer of milliseconds (cloudflare-python
-    `src/cloudflare/types/ai_gateway/log_get_response.py`); the store keeps them as
-    objects for `LocalGateway.logs()`.
-    """
-    data = dict(row)
-    for name in _LOG_TEXT_FIELDS:
-        value = data.get(name)
-        if value is not None and not isinstance(value, str):
-            data[name] = json.dumps(value, separators=(",", ":"))
-    duration = data.get("duration")
-    if isinstance(duration, float):
-        data["duration"] = round(duration)
-    return data
-
-
 class Management:
     """Handlers of the management API and the admin routes."""
 
-    def __init__(self, app: GatewayApp) -> None:
-        self.app = app
-
-    @property
-    def logs(self) -> LogStore:
-        return self.app.logs
+    def __init__(self, state: GatewayState) -> None:
+        self.state = state
+        self.logs = state.logs
 
     def routes(self) -> list[Route]:
         base = "/client/v4/accounts/{account_id}/ai-gateway/gateways"
@@ -182,11 +156,11 @@ class Management:
     # ------------------------------------------------------------------ common
 
     async def _enter(self, request: Request) -> tuple[Mapping[str, str], bytes]:
-        headers = self.app.head(request)  # the token is checked before the body is read
-        if not self.app.management_token_matches(headers.get("authorization")):
+        headers = head(request)  # the token is checked before the body is read
+        if not self.state.management_token_matches(headers.get("authorization")):
             raise ApiError(ApiErrorCode.AUTHENTICATION, "Authentication error")
-        body = await self.app.body(request)
-        self.app.keep(request, headers, body)  # only once authenticated
+        body = await read_body(request)
+        self.state.keep(request, headers, body)  # only once authenticated
         return headers, body
 
     @staticmethod
@@ -196,13 +170,13 @@ class Management:
         except ValueError:
             raise ApiError(ApiErrorCode.INVALID_REQUEST, "the body is not valid JSON") from None
 
-    def _gateway_or_404(self, gateway_id: str) -> GatewaySettings:
-        gateway = self.app.registry.get(gateway_id)
+    def _gateway_or_404(self, gateway_id: str) -> GatewayRecord:
+        gateway = self.state.registry.get(gateway_id)
         if gateway is None:
             raise ApiError(ApiErrorCode.NOT_FOUND, f"gateway {gateway_id!r} not found")
         return gateway
 
-    def _gateway_dict(self, gateway: GatewaySettings, account_id: str) -> dict[str, Any]:
+    def _gateway_dict(self, gateway: GatewayRecord, account_id: str) -> dict[str, Any]:
         data = gateway.as_dict()
         data["account_id"] = account_id
         data["account_tag"] = account_id
@@ -222,11 +196,11 @@ class Management:
                 gateway_id = settings.pop("id", None)
                 try:
                     check_gateway_id(gateway_id)
-                    if self.app.registry.get(gateway_id) is not None:
+                    if self.state.registry.get(gateway_id) is not None:
                         raise ApiError(
                             ApiErrorCode.ALREADY_EXISTS, f"a gateway {gateway_id!r} already exists"
                         )
-                    gateway = self.app.registry.create(gateway_id, **settings)
+                    gateway = self.state.registry.create(gateway_id, **settings)
                 except ValueError as exc:
                     raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
                 return envelope(self._gateway_dict(gateway, account))
@@ -234,7 +208,7 @@ class Management:
             page = _int_param(params, "page", 1, 1, 1_000_000)
             per_page = _int_param(params, "per_page", PER_PAGE_DEFAULT, 1, PER_PAGE_MAX)
             search = params.get("search", "").lower()
-            found = [g for g in self.app.registry.list() if search in g.id.lower()]
+            found = [g for g in self.state.registry.list() if search in g.id.lower()]
             chunk = found[(page - 1) * per_page : page * per_page]
             info = {
                 "page": page,
@@ -257,14 +231,14 @@ class Management:
                 if not isinstance(data, dict):
                     raise ApiError(ApiErrorCode.INVALID_REQUEST, "the body must be a JSON object")
                 try:
-                    updated = self.app.registry.replace(gateway_id, **data)
+                    updated = self.state.registry.replace(gateway_id, **data)
                 except ValueError as exc:
                     raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
                 if updated is None:
                     raise ApiError(ApiErrorCode.NOT_FOUND, f"gateway {gateway_id!r} not found")
                 gateway = updated
             elif request.method == "DELETE":
-                self.app.registry.delete(gateway_id)
+                self.state.registry.delete(gateway_id)
             return envelope(self._gateway_dict(gateway, account))
         except ApiError as err:
             return api_error(err)
@@ -424,7 +398,7 @@ class Management:
     async def admin_scripts(self, request: Request) -> Response:
         try:
             _, body = await self._enter(request)
-            scripts = self.app.scripts
+            scripts = self.state.scripts
             if request.method == "POST":
                 data = self._json(body)
                 items = data if isinstance(data, list) else [data]
@@ -454,7 +428,7 @@ class Management:
     async def admin_reset(self, request: Request) -> Response:
         try:
             await self._enter(request)
-            await self.app.reset()
+            await self.state.reset()
             return envelope({"reset": True})
         except ApiError as err:
             return api_error(err)
@@ -468,16 +442,16 @@ class Management:
                 raise ApiError(
                     ApiErrorCode.INVALID_REQUEST, 'give {"advance": seconds} with seconds >= 0'
                 )
-            self.app.clock.advance(float(seconds))
-            return envelope({"now": self.app.clock.iso(), "offset": self.app.clock.offset})
+            self.state.clock.advance(float(seconds))
+            return envelope({"now": self.state.clock.iso(), "offset": self.state.clock.offset})
         except ApiError as err:
             return api_error(err)
 
     async def admin_received(self, request: Request) -> Response:
         try:
             await self._enter(request)
-            withheld = self.app.secrets.values
-            return envelope([received_view(r, withheld) for r in list(self.app.received)])
+            withheld = self.state.secrets.values
+            return envelope([received_view(r, withheld) for r in list(self.state.received)])
         except ApiError as err:
             return api_error(err)
 
@@ -503,7 +477,3 @@ def received_view(received: ReceivedRequest, withheld: Collection[str] = ()) -> 
         "headers": redact(received.headers, secrets),
         "body": redact_body_text(received.body, secrets),
     }
-
-
-def management_routes(app: GatewayApp) -> list[Route]:
-    return Management(app).routes()

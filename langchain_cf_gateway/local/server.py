@@ -25,11 +25,12 @@ import uvicorn
 
 from ..core.config import GatewayConfig
 from ..core.protocol import DEFAULT_GATEWAY_ID
-from .app import GatewayApp, ReceivedRequest
+from .app import build_app
 from .cache import open_cache
 from .clock import Clock
+from .config import LOCAL_ACCOUNT_ID
 from .faults import Fault
-from .gateways import GatewayRegistry, GatewaySettings
+from .gateways import GatewayRegistry, GatewayRecord
 from .listener import (
     DEFAULT_BACKLOG,
     DEFAULT_BODY_TIMEOUT_S,
@@ -49,11 +50,10 @@ from .logstore import (
 )
 from .mock import ToolCall
 from .scripts import Script, ScriptBook, make_script
+from .state import GatewayState, ReceivedRequest
 from .upstream import PassThrough, UpstreamDisconnect, Upstreams
 
 T = TypeVar("T")
-LOCAL_ACCOUNT_ID = "local-account"
-"""The account id the helpers use; the server accepts any."""
 
 
 class _QuietDisconnects(logging.Filter):
@@ -173,7 +173,7 @@ class LocalGateway:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._app: GatewayApp | None = None
+        self._running: GatewayState | None = None
 
     def __repr__(self) -> str:
         state = self.base_url if self._server is not None else "stopped"
@@ -199,7 +199,7 @@ class LocalGateway:
         for gateway_id, settings in self._initial_gateways.items():
             if gateway_id != DEFAULT_GATEWAY_ID:
                 registry.create(gateway_id, **settings)
-        self._app = GatewayApp(
+        self._running = GatewayState(
             clock=self.clock,
             registry=registry,
             scripts=scripts,
@@ -210,7 +210,6 @@ class LocalGateway:
             management_token=self._management_token,
             account_id=self.account_id,
             received_max_bytes=self._received_max_bytes,
-            hosts=self._hosts,
         )
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -220,7 +219,7 @@ class LocalGateway:
         sock.bind((self.host, self._port))
         self._port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self._app.app,
+            build_app(self._running, self._hosts),
             log_level=self._log_level,
             access_log=False,
             lifespan="on",
@@ -269,8 +268,8 @@ class LocalGateway:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=15)
-        if self._app is not None:
-            self._app.logs.close()
+        if self._running is not None:
+            self._running.logs.close()
         self._server = self._thread = self._loop = None
 
     def __enter__(self) -> LocalGateway:
@@ -328,10 +327,10 @@ class LocalGateway:
     # ------------------------------------------------------------------ state
 
     @property
-    def _state(self) -> GatewayApp:
-        if self._app is None:
+    def _state(self) -> GatewayState:
+        if self._running is None:
             raise RuntimeError("the local gateway is not running: use `with LocalGateway() as gw:`")
-        return self._app
+        return self._running
 
     @property
     def received(self) -> list[ReceivedRequest]:
@@ -359,7 +358,7 @@ class LocalGateway:
         )
         return self._state.scripts.add(script)
 
-    def create_gateway(self, gateway_id: str, **settings: Any) -> GatewaySettings:
+    def create_gateway(self, gateway_id: str, **settings: Any) -> GatewayRecord:
         """Create a gateway (`authentication=True`, `cache_ttl=60`, rate limits...).
 
         An existing gateway of that id is replaced, so that tests sharing one server can
@@ -369,7 +368,7 @@ class LocalGateway:
         registry.delete(gateway_id)
         return registry.create(gateway_id, **settings)
 
-    def update_gateway(self, gateway_id: str, **settings: Any) -> GatewaySettings:
+    def update_gateway(self, gateway_id: str, **settings: Any) -> GatewayRecord:
         """Change the given settings and keep the others.
 
         As `GatewayClient.update_gateway` does over HTTP: the gateway as it is, plus the

@@ -40,8 +40,10 @@ from .mock import MockModel
 from .native_routes import NativeOperation
 from .scripts import Script, ScriptBook
 
-# The native operations (issue 12) are those of .native_routes, answered by .native_mock.
-Operation = Literal["chat", "embeddings", "models", "messages", "run", "other"] | NativeOperation
+# The native operations are those of .native_routes; .native_mock builds their responses.
+UpstreamOperation = (
+    Literal["chat", "embeddings", "models", "messages", "run", "other"] | NativeOperation
+)
 _MODEL_TYPES: Final = {
     "embeddings": "embeddings",
     "embed_content": "embeddings",
@@ -65,7 +67,7 @@ class ProviderCall:
     """One call the gateway makes to a provider, resolved from the route."""
 
     provider: Provider
-    operation: Operation
+    operation: UpstreamOperation
     path: str
     """Upstream path after `/{slug}/` (`chat/completions`), without the query string."""
     model: str
@@ -88,7 +90,7 @@ class ProviderCall:
 
 
 @dataclass(slots=True)
-class UpstreamReply:
+class ProviderResponse:
     """An upstream's answer, with the body whole or as a stream of chunks."""
 
     status: int
@@ -126,16 +128,19 @@ class MockUpstream:
 
     async def send(
         self, call: ProviderCall, script: Script | None, fault: Fault | None
-    ) -> UpstreamReply:
+    ) -> ProviderResponse:
         if fault is not None and fault.delay_ms:
             await asyncio.sleep(fault.delay_ms / 1000)
         native = native_mock.answer(self.model, call, script, fault, int(self._clock()))
-        if native is not None:  # Responses, count_tokens, Gemini, unserved paths (issue 12)
-            reply = UpstreamReply(native.status, native.content_type, native.body)
-            reply.tokens_in, reply.tokens_out = native.tokens_in, native.tokens_out
+        if native is not None:  # Responses, count_tokens, Gemini, unserved paths
+            provider_response = ProviderResponse(native.status, native.content_type, native.body)
+            provider_response.tokens_in, provider_response.tokens_out = (
+                native.tokens_in,
+                native.tokens_out,
+            )
             if native.frames is not None:
-                reply.chunks = _frames(native.frames, fault)
-            return self._finish(reply, fault)
+                provider_response.chunks = _frames(native.frames, fault)
+            return self._finish(provider_response, fault)
         anthropic = call.operation == "messages"
         if fault is not None and fault.status is not None and fault.status >= 300:
             message = f"mock fault: HTTP {fault.status}"
@@ -144,18 +149,18 @@ class MockUpstream:
                 if anthropic
                 else self.model.openai_error(fault.status, message)
             )
-            return UpstreamReply(fault.status, JSON, _dumps(err))
+            return ProviderResponse(fault.status, JSON, _dumps(err))
         body = call.body or {}
         refused = self.model.refusal(body, call.operation)  # past the mock's own bounds
         if refused is not None:
-            return UpstreamReply(400, JSON, _dumps(refused))
+            return ProviderResponse(400, JSON, _dumps(refused))
         if call.operation == "embeddings":
             data, tokens = self.model.embeddings(body, call.model)
             return self._finish(
-                UpstreamReply(200, JSON, _dumps(data), tokens_in=tokens, tokens_out=0), fault
+                ProviderResponse(200, JSON, _dumps(data), tokens_in=tokens, tokens_out=0), fault
             )
         if call.operation == "models":
-            return UpstreamReply(200, JSON, _dumps(models_list(call.provider)))
+            return ProviderResponse(200, JSON, _dumps(models_list(call.provider)))
         if (
             call.operation == "run"
             and "messages" not in body
@@ -180,28 +185,28 @@ class MockUpstream:
                 frames = self.model.workers_ai_chunks(completion)
             else:
                 frames = self.model.openai_chunks(completion, int(self._clock()))
-            return UpstreamReply(200, SSE, chunks=_frames(frames, fault), **usage)
+            return ProviderResponse(200, SSE, chunks=_frames(frames, fault), **usage)
         if anthropic:
             data = self.model.anthropic_json(completion)
         elif call.operation == "run":
             data = self.model.workers_ai_json(completion)
         else:
             data = self.model.openai_json(completion, int(self._clock()))
-        return self._finish(UpstreamReply(200, JSON, _dumps(data), **usage), fault)
+        return self._finish(ProviderResponse(200, JSON, _dumps(data), **usage), fault)
 
     @staticmethod
-    def _finish(reply: UpstreamReply, fault: Fault | None) -> UpstreamReply:
+    def _finish(provider_response: ProviderResponse, fault: Fault | None) -> ProviderResponse:
         """Apply the body faults of a non-streamed answer."""
-        if fault is None or reply.body is None:
-            return reply
-        body = reply.body
+        if fault is None or provider_response.body is None:
+            return provider_response
+        body = provider_response.body
         if fault.malformed:
             body = body[: max(1, len(body) // 2)]
-            reply.body = body
+            provider_response.body = body
         if fault.disconnect_after is not None:
-            reply.chunks = _half_then_drop(body)
-            reply.body = None
-        return reply
+            provider_response.chunks = _half_then_drop(body)
+            provider_response.body = None
+        return provider_response
 
 
 def models_list(provider: Provider | None) -> dict[str, Any]:
@@ -246,7 +251,7 @@ class PassThroughUpstream:
         self.targets = dict(targets)
         self._pool = ConnectionPool()
 
-    async def send(self, call: ProviderCall, target: PassThrough) -> UpstreamReply:
+    async def send(self, call: ProviderCall, target: PassThrough) -> ProviderResponse:
         url = f"{target.base_url.rstrip('/')}/{call.path}"
         if call.query_string:
             url += "?" + call.query_string
@@ -270,17 +275,17 @@ class PassThroughUpstream:
             raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
         content_type = response.headers.get("content-type", JSON)
         if call.stream and 200 <= response.status < 300 and "event-stream" in content_type:
-            reply = UpstreamReply(response.status, content_type)
-            reply.chunks = _Relay(response, reply)
-            return reply
+            provider_response = ProviderResponse(response.status, content_type)
+            provider_response.chunks = _Relay(response, provider_response)
+            return provider_response
         try:
             body = await asyncio.wait_for(response.read(), target.timeout_s)
         except (BodyBroken, asyncio.TimeoutError) as exc:
             await response.aclose()
             raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
-        reply = UpstreamReply(response.status, content_type, body)
-        reply.tokens_in, reply.tokens_out = usage_of(body)
-        return reply
+        provider_response = ProviderResponse(response.status, content_type, body)
+        provider_response.tokens_in, provider_response.tokens_out = usage_of(body)
+        return provider_response
 
     async def close(self) -> None:
         await self._pool.close()
@@ -314,8 +319,8 @@ class _Relay:
     (an async generator that never started runs no `finally` on `aclose`).
     """
 
-    def __init__(self, response: UpstreamResponse, reply: UpstreamReply) -> None:
-        self._chunks = _relay(response, reply)
+    def __init__(self, response: UpstreamResponse, provider_response: ProviderResponse) -> None:
+        self._chunks = _relay(response, provider_response)
         self._response = response
 
     def __aiter__(self) -> _Relay:
@@ -329,7 +334,9 @@ class _Relay:
         await self._response.aclose()
 
 
-async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncGenerator[bytes, None]:
+async def _relay(
+    response: UpstreamResponse, provider_response: ProviderResponse
+) -> AsyncGenerator[bytes, None]:
     """The upstream's stream, read for its usage chunk on the way through.
 
     An SSE line may arrive split across reads, so the last incomplete line is carried
@@ -348,7 +355,7 @@ async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncGener
                     if line.startswith(b"data:") and b'"usage"' in line:
                         tokens = usage_of(line[5:])
                         if tokens != (None, None):
-                            reply.tokens_in, reply.tokens_out = tokens
+                            provider_response.tokens_in, provider_response.tokens_out = tokens
             yield chunk
     except BodyBroken as exc:
         raise UpstreamDisconnect(f"upstream stream broke: {exc}") from exc
@@ -383,7 +390,7 @@ class Upstreams:
         self.scripts = scripts
         self.passthrough = PassThroughUpstream(targets)
 
-    async def send(self, call: ProviderCall, attempt: int) -> UpstreamReply:
+    async def send(self, call: ProviderCall, attempt: int) -> ProviderResponse:
         script = self.scripts.take(call.provider.slug, call.model)
         fault = script.fault if script is not None and script.fault is not None else call.fault
         if fault is not None and not fault.applies_to(attempt):

@@ -33,7 +33,7 @@ from langchain_cf_gateway.core.api_client import (
     gateway_log_id,
 )
 from langchain_cf_gateway.local import LocalGateway
-from langchain_cf_gateway.local.app import ReceivedRequest
+from langchain_cf_gateway.local.state import ReceivedRequest
 
 from .conftest import chat
 
