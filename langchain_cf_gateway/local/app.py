@@ -11,11 +11,11 @@ under `/v1/{account_id}/{gateway_id}/`:
   `anthropic/v1/messages` in Anthropic's schema, `workers-ai/@cf/{model}` in Workers
   AI's own schema (`{"result": {"response"}}`), `.../models`; the native APIs and
   endpoint forms of `native_routes` (OpenAI Responses, Anthropic count_tokens,
-  Gemini); any other path is forwarded to a pass-through upstream, or answered 404 by the
+  Gemini); any other path is forwarded to a pass-through upstream, or given a 404 response by the
   mock in its provider's error shape;
 - `POST /v1/{account_id}/{gateway_id}` with a JSON array of steps: the universal
   endpoint (https://developers.cloudflare.com/ai-gateway/usage/universal/),
-  see `GatewayApp.universal`;
+  see `GatewayRoutes.universal`;
 - `POST /client/v4/accounts/{account_id}/ai/v1/chat/completions`: the REST API shape,
   with `Authorization: Bearer <token>` (always required) and `cf-aig-gateway-id`;
 - the management API and the admin routes: `management`.
@@ -33,13 +33,13 @@ Choices where Cloudflare's docs are silent (these are the local gateway's choice
   provider `Authorization` header never stands in for it
   (https://developers.cloudflare.com/ai-gateway/configuration/authentication/). Every
   route (provider, universal, REST, management, admin) decides the gateway and the
-  token from the request head, before reading the body: a refused request is answered
-  at once, with no `100 Continue` first and nothing of its body read.
+  token from the request head, before reading the body: a refused request gets its
+  response at once, with no `100 Continue` first and nothing of its body read.
 - Gateway-made errors (2001, 2008, 2009, 2003, 7001, 2005) use core's body shape
   (Cloudflare documents it only in part, with the guardrail codes:
   https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/).
   Requests rejected before authentication (2001, 2009) are neither logged nor kept in
-  `GatewayApp.received`; later ones are logged, with `success: false`.
+  `GatewayState.received`; later ones are logged, with `success: false`.
 - After authentication and before any upstream call, the request is held to the
   edge's rules (`edge`: header syntax of step headers and config, upstream paths
   without dot segments, strict and bounded JSON); a breach is a logged 400 naming the
@@ -49,13 +49,13 @@ Choices where Cloudflare's docs are silent (these are the local gateway's choice
   https://developers.cloudflare.com/ai-gateway/reference/limits/; Cloudflare states no
   request limit) is refused with HTTP 413 and the gateway error shape (code 7001,
   `httpCode` 413) as soon as the limit is passed, without reading the rest; not logged.
-- Every answer carries `cf-aig-log-id` (UUIDv7), `cf-aig-request-id` (the log id for
+- Every response carries `cf-aig-log-id` (UUIDv7), `cf-aig-request-id` (the log id for
   single-step requests, its own UUIDv7 on the universal endpoint) and
-  `cf-aig-event-id` (the client's, else the request id); universal answers add
+  `cf-aig-event-id` (the client's, else the request id); universal responses add
   `cf-aig-step`.
-- Universal steps fall back on any answer that is not 2xx, on a timeout, and on an
+- Universal steps fall back on any response that is not 2xx, on a timeout, and on an
   unreachable upstream; each tried step is one log row with its `step` index; the
-  answer is the first 2xx step, else the last step's error.
+  response is the first 2xx step, else the last step's error.
 """
 
 from __future__ import annotations

@@ -133,7 +133,11 @@ def _read(path: Path) -> Any:
 def load_config(
     path: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None
 ) -> ServerConfig:
-    """The server config from a file (or defaults when None), checked key by key."""
+    """The server config from a file (or defaults when None), checked key by key.
+
+    Raises:
+        ConfigError: the file cannot be read or parsed, or a key or value is wrong.
+    """
     env = os.environ if environ is None else environ
     data: Any = _read(Path(path)) if path else {}
     data = data or {}

@@ -39,8 +39,9 @@ _REST_PROVIDERS: Final[dict[str, Provider]] = {p.rest_prefix: p for p in PROVIDE
 
 
 class _AnyPath(Convertor[str]):
-    """Starlette's `path` convertor, but matching CR and LF too (`.` does not), so
-    that a gateway path holding them reaches `edge.upstream_path` (a logged 400)
+    """Starlette's `path` convertor, but matching CR and LF too (`.` does not).
+
+    A gateway path holding them then reaches `edge.upstream_path` (a logged 400)
     instead of falling through to a 404.
     """
 
@@ -86,6 +87,7 @@ class GatewayRoutes:
         ]
 
     def new_ids(self, headers: Mapping[str, str]) -> RequestIds:
+        """The ids of a new request: log id, request id and the event id to echo."""
         log_id = self.state.clock.uuid7()
         event_id = headers.get(Header.EVENT_ID)
         return RequestIds(
@@ -140,6 +142,9 @@ class GatewayRoutes:
         """`/client/v4/accounts/{acct}/ai/v1/chat/completions`: the REST API.
 
         https://developers.cloudflare.com/ai-gateway/usage/rest-api/
+
+        Raises:
+            GatewayRequestError: code 2001 or 2009, from the request head (a response is built of it).
         """
         headers = head(request)
         ids = self.new_ids(headers)
@@ -202,6 +207,9 @@ class GatewayRoutes:
 
         Every step is checked (headers, config, provider, endpoint) before the first is
         sent: a bad one refuses the whole request with 400 naming the field.
+
+        Raises:
+            EdgeError: a step breaks the edge's rules (a logged 400 response is built of it).
         """
         headers = head(request)
         ids = self.new_ids(headers)

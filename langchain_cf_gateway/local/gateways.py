@@ -68,6 +68,7 @@ class GatewayRecord:
     _window_count: int = field(default=0, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
+        """The gateway object as the management API returns it."""
         data = {
             k: v
             for k, v in asdict(self).items()
@@ -79,9 +80,11 @@ class GatewayRecord:
 
     @property
     def cache_on(self) -> bool:
+        """Whether responses of this gateway are cached (`cache_ttl` above 0)."""
         return bool(self.cache_ttl)
 
     def reset_rate_limit(self) -> None:
+        """Forget the requests counted against the rate limit."""
         self._window.clear()
         self._window_start, self._window_count = 0.0, 0
 
@@ -211,7 +214,11 @@ _READ_ONLY: Final = frozenset(
 
 
 def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings, checked against the API schema's bounds; ValueError naming the field."""
+    """The settings, checked against the API schema's bounds; ValueError naming the field.
+
+    Raises:
+        ValueError: naming the setting out of bounds.
+    """
     out: dict[str, Any] = {}
     for name, value in settings.items():
         if name in _READ_ONLY:
@@ -229,7 +236,11 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_gateway_id(gateway_id: Any) -> str:
-    """The id, if the management API would create it (`Bounds.GATEWAY_ID_PATTERN`)."""
+    """The id, if the management API would create it (`Bounds.GATEWAY_ID_PATTERN`).
+
+    Raises:
+        ValueError: the id is not one the management API would create.
+    """
     if (
         not isinstance(gateway_id, str)
         or not 1 <= len(gateway_id) <= Bounds.GATEWAY_ID_MAX_CHARS
@@ -259,13 +270,19 @@ class GatewayRegistry:
         self.create(DEFAULT_GATEWAY_ID, **self._default_settings)
 
     def get(self, gateway_id: str) -> GatewayRecord | None:
+        """The gateway of this id, or None."""
         return self._gateways.get(gateway_id)
 
     def list(self) -> list[GatewayRecord]:
+        """Every gateway, in creation order."""
         return list(self._gateways.values())
 
     def create(self, gateway_id: str, **settings: Any) -> GatewayRecord:
-        """A new gateway; ValueError if the id is taken or a setting is out of bounds."""
+        """A new gateway; ValueError if the id is taken or a setting is out of bounds.
+
+        Raises:
+            ValueError: the id is taken or a setting is out of bounds.
+        """
         check_gateway_id(gateway_id)
         values = validate_settings(settings)
         with self._lock:
@@ -299,7 +316,7 @@ class GatewayRegistry:
             if gateway is None:
                 return None
             # Either setting empties the cache: an update that also turns invalidation
-            # off must not leave answers cached under the settings it replaced.
+            # off must not leave responses cached under the settings it replaced.
             invalidate = gateway.cache_invalidate_on_update
             for spec in fields(GatewayRecord):
                 if spec.name in _REPLACEABLE:
@@ -312,5 +329,6 @@ class GatewayRegistry:
         return gateway
 
     def delete(self, gateway_id: str) -> GatewayRecord | None:
+        """Remove a gateway; the removed record, or None when there was none."""
         with self._lock:
             return self._gateways.pop(gateway_id, None)

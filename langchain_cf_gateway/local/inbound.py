@@ -32,7 +32,7 @@ https://developers.cloudflare.com/ai-gateway/reference/limits/
 class BodyLimit:
     """ASGI wrapper: a body over `MAX_BODY_BYTES` gets 413 without being kept.
 
-    A declared `content-length` over the limit is answered before the body is read; a
+    A declared `content-length` over the limit is refused before the body is read; a
     chunked body is counted as the application reads it and refused as soon as it
     passes the limit (the application then sees a disconnect). Nothing is read here
     before the application asks for it, so a route can refuse a request from its head
@@ -53,6 +53,7 @@ class BodyLimit:
         return getattr(self.app, name)  # .routes, .state... of the Starlette app inside
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve one ASGI call, holding an HTTP request body to `MAX_BODY_BYTES`."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -141,6 +142,9 @@ async def read_body(request: Request) -> bytes:
 
     Almost every body arrives in one `http.request` message; taking it directly skips
     Starlette's async generator (a tenth of a cache hit's route time in cProfile).
+
+    Raises:
+        ClientDisconnect: the client went away before its body was complete.
     """
     if request._stream_consumed or hasattr(request, "_body"):
         return await request.body()

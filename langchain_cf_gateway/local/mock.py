@@ -1,16 +1,16 @@
-"""The mock model: a deterministic stand-in for every provider behind the local gateway.
+r"""The mock model: a deterministic stand-in for every provider behind the local gateway.
 
-What it answers, so that tests can predict it:
+What it responds, so that tests can predict it:
 
 - **Text.** `"Mock answer: "` followed by the text of the last user message, cut to
   its first 50 tokens; `"Mock answer."` when there is no user text. The same request
-  always gets the same answer.
+  always gets the same response.
 - **Tokens.** A token is a run of word characters or one punctuation character
-  (`re.findall(r"\\w+|[^\\w\\s]", text)`). `prompt_tokens` counts the text of every
-  message (and tool call arguments); `completion_tokens` counts the answer.
-- **Limits.** `max_tokens` / `max_completion_tokens` cut the answer to that many
+  (`re.findall(r"\w+|[^\w\s]", text)`). `prompt_tokens` counts the text of every
+  message (and tool call arguments); `completion_tokens` counts the response.
+- **Limits.** `max_tokens` / `max_completion_tokens` cut the response to that many
   tokens with `finish_reason: "length"`; otherwise `"stop"`, or `"tool_calls"`
-  when the answer calls tools.
+  when the response calls tools.
 - **Tools.** Scripted tool calls are returned as given. Without a script, a request that
   forces a function (`tool_choice` naming one, or `"required"`) gets one call of that
   (or the first) tool, with arguments built from its JSON schema (first enum value,
@@ -24,15 +24,15 @@ What it answers, so that tests can predict it:
   gives little-endian float32 as OpenAI does.
 - **Bounds.** The mock bounds its own work: embeddings `dimensions` up to
   `EMBEDDING_DIMENSIONS_MAX` (8192) and at most `EMBEDDING_INPUTS_MAX` (2048,
-  OpenAI's own limit) inputs; a schema it builds arguments or a structured answer from
+  OpenAI's own limit) inputs; a schema it builds arguments or a structured response from
   nests at most `SCHEMA_DEPTH_MAX` (64) levels, holds at most
   `SCHEMA_VALUES_MAX` (10000) JSON values, and expands (through `$ref`) to at
-  most `EXAMPLE_VALUES_MAX` (10000) values. Past a bound the answer is HTTP 400
+  most `EXAMPLE_VALUES_MAX` (10000) values. Past a bound the response is HTTP 400
   in the provider's error shape, naming the field and the bound
   (`MockModel.refusal`); every check is a loop, never a recursion.
-- **Anthropic.** `anthropic/v1/messages` answers in Anthropic's Messages schema,
+- **Anthropic.** `anthropic/v1/messages` responds in Anthropic's Messages schema,
   streaming its event sequence (`message_start` ... `message_stop`).
-- **Workers AI.** `workers-ai/@cf/{model}` takes `messages` or `prompt` and answers
+- **Workers AI.** `workers-ai/@cf/{model}` takes `messages` or `prompt` and responds with
   `{"result": {"response", "usage"}, "success": true, ...}`; streamed, `data:
   {"response": piece}` frames, a last one with `usage`, then `data: [DONE]`.
 """
@@ -86,12 +86,12 @@ __all__ = [
 
 
 class MockModel:
-    """Decides answers and renders them in OpenAI's and Anthropic's schemas."""
+    """Decides responses and renders them in OpenAI's and Anthropic's schemas."""
 
     def refusal(self, body: Mapping[str, Any], operation: str) -> dict[str, Any] | None:
         """The 400 error body for a request past the mock's bounds, else None.
 
-        Checked before any answer is made, in the provider's shape (Anthropic's for
+        Checked before any response is made, in the provider's shape (Anthropic's for
         `messages`, OpenAI's otherwise), so one request never holds the event loop.
         """
         try:
@@ -117,7 +117,7 @@ class MockModel:
         tool_calls: Sequence[Mapping[str, Any] | ToolCall] | None = None,
         system: Any = None,
     ) -> Completion:
-        """The answer to a chat request; `text`/`tool_calls` replace it when scripted."""
+        """The response to a chat request; `text`/`tool_calls` replace it when scripted."""
         messages = body.get("messages") or []
         if not isinstance(messages, list):
             messages = []

@@ -41,7 +41,11 @@ def embeddings(body: Mapping[str, Any], model: str) -> tuple[dict[str, Any], int
 
 
 def embedding_texts(body: Mapping[str, Any]) -> tuple[list[str], int]:
-    """(input texts, vector size) of an embeddings request, within the mock's bounds."""
+    """(input texts, vector size) of an embeddings request, within the mock's bounds.
+
+    Raises:
+        MockLimitError: too many inputs, or `dimensions` past the bound.
+    """
     raw = body.get("input", "")
     if isinstance(raw, list) and len(raw) > EMBEDDING_INPUTS_MAX:
         raise MockLimitError(

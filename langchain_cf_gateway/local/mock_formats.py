@@ -26,6 +26,7 @@ _PIECE = re.compile(r"\S+\s*|\s+")
 
 
 def openai_json(c: Completion, created: int) -> dict[str, Any]:
+    """An OpenAI chat completion object."""
     message: dict[str, Any] = {"role": "assistant", "content": c.text, "refusal": None}
     if c.tool_calls:
         message["tool_calls"] = [t.as_openai() for t in c.tool_calls]
@@ -48,7 +49,7 @@ def openai_json(c: Completion, created: int) -> dict[str, Any]:
 
 
 def openai_chunks(c: Completion, created: int) -> list[bytes]:
-    """The SSE frames of a streamed answer, `data: [DONE]` included."""
+    """The SSE frames of a streamed response, `data: [DONE]` included."""
     head = {
         "id": f"chatcmpl-{c.id_seed[:29]}",
         "object": "chat.completion.chunk",
@@ -77,6 +78,7 @@ def openai_chunks(c: Completion, created: int) -> list[bytes]:
 
 
 def openai_error(status: int, message: str) -> dict[str, Any]:
+    """An error body in OpenAI's shape."""
     kind = {
         400: "invalid_request_error",
         401: "authentication_error",
@@ -104,6 +106,7 @@ def workers_ai_json(c: Completion) -> dict[str, Any]:
 
 
 def workers_ai_chunks(c: Completion) -> list[bytes]:
+    """Workers AI's SSE frames: one per word, then usage, then `[DONE]`."""
     frames = [_sse({"response": piece}) for piece in _PIECE.findall(c.text or "")]
     frames.append(_sse({"response": "", "usage": c.usage()}))
     frames.append(b"data: [DONE]\n\n")
@@ -114,6 +117,7 @@ def workers_ai_chunks(c: Completion) -> list[bytes]:
 
 
 def anthropic_json(c: Completion) -> dict[str, Any]:
+    """An Anthropic Messages response object."""
     return {
         "id": f"msg_{c.id_seed[:24]}",
         "type": "message",
@@ -130,6 +134,7 @@ def anthropic_json(c: Completion) -> dict[str, Any]:
 
 
 def anthropic_events(c: Completion) -> list[bytes]:
+    """Anthropic's SSE event sequence, `message_start` to `message_stop`."""
     message = anthropic_json(c)
     start = {
         **message,
@@ -180,6 +185,7 @@ def anthropic_events(c: Completion) -> list[bytes]:
 
 
 def anthropic_error(status: int, message: str) -> dict[str, Any]:
+    """An error body in Anthropic's shape."""
     kind = {
         400: "invalid_request_error",
         401: "authentication_error",

@@ -22,8 +22,12 @@ EXAMPLE_VALUES_MAX: Final = 10_000
 
 
 def check_schema(schema: Any, field: str) -> None:
-    """Raise `MockLimitError` for a schema past `SCHEMA_DEPTH_MAX` or
-    `SCHEMA_VALUES_MAX`; a loop, so a schema 10,000 levels deep costs no recursion.
+    """Hold a schema to `SCHEMA_DEPTH_MAX` and `SCHEMA_VALUES_MAX`.
+
+    A loop, so a schema 10,000 levels deep costs no recursion.
+
+    Raises:
+        MockLimitError: naming `field` and the bound passed.
     """
     stack: list[tuple[Any, int]] = [(schema, 1)]
     seen = 0

@@ -37,7 +37,7 @@ def cut_tokens(text: str, limit: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
-    """A function call in an answer."""
+    """A function call in a response."""
 
     name: str
     arguments: str
@@ -46,6 +46,11 @@ class ToolCall:
 
     @classmethod
     def coerce(cls, value: Mapping[str, Any] | ToolCall, index: int, seed: str) -> ToolCall:
+        """A `ToolCall` from a script's mapping (an id derived from `seed` if none).
+
+        Raises:
+            ValueError: the mapping has no `name`.
+        """
         if isinstance(value, ToolCall):
             return value
         name = value.get("name")
@@ -57,6 +62,7 @@ class ToolCall:
         return cls(name, text, str(call_id))
 
     def as_openai(self, index: int | None = None) -> dict[str, Any]:
+        """The call in OpenAI's `tool_calls` shape (`index` for stream chunks)."""
         out: dict[str, Any] = {
             "id": self.id,
             "type": "function",
@@ -69,7 +75,7 @@ class ToolCall:
 
 @dataclass(slots=True)
 class Completion:
-    """What the mock decided to answer, before it is rendered in a provider's schema."""
+    """What the mock decided to respond, before it is rendered in a provider's schema."""
 
     model: str
     text: str | None
@@ -81,9 +87,11 @@ class Completion:
 
     @property
     def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
 
     def usage(self) -> dict[str, int]:
+        """The OpenAI `usage` object."""
         return {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
@@ -94,7 +102,7 @@ class Completion:
 class MockLimitError(ValueError):
     """A request past one of the mock model's bounds; `field` names the request field.
 
-    Answered with HTTP 400 in the provider's error shape (`MockModel.refusal`).
+    Refused with HTTP 400 in the provider's error shape (`MockModel.refusal`).
     """
 
     def __init__(self, field: str, message: str) -> None:
@@ -103,6 +111,7 @@ class MockLimitError(ValueError):
 
 
 def digest(*parts: str) -> str:
+    """A stable hex digest of the parts (ids and seeds of the mock)."""
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
@@ -125,6 +134,7 @@ def _text_of(content: Any) -> str:
 
 
 def prompt_tokens(messages: Sequence[Any], system: Any = None) -> int:
+    """The prompt tokens of the messages (and the system prompt)."""
     total = count_tokens(_text_of(system)) if system else 0
     for message in messages:
         if not isinstance(message, dict):
@@ -147,7 +157,7 @@ def _last_user_text(messages: Sequence[Any]) -> str:
 
 
 def default_text(messages: Sequence[Any]) -> str:
-    """The mock's own answer to a conversation (see the module docstring)."""
+    """The mock's own response to a conversation (see the module docstring)."""
     text = _last_user_text(messages)
     if not text:
         return "Mock answer."

@@ -4,13 +4,13 @@ Choices where Cloudflare's docs are silent (documented here, tested in tests/loc
 
 - Bad `cf-aig-*` values (a TTL outside 60 s..30 days, attempts outside 1..5, a
   delay outside 0..5000 ms, an unknown backoff, a non-integer timeout, a custom cost
-  that is not a JSON object) are answered with HTTP 400, code 7001, naming the header.
+  that is not a JSON object) are refused with HTTP 400, code 7001, naming the header.
 - `cf-aig-metadata` that is not a JSON object is ignored (stored as null); more than
   5 entries keep the first 5; one null or object value stores the whole metadata as
   null (as observed; https://developers.cloudflare.com/ai-gateway/observability/custom-metadata/).
 - Retries (https://developers.cloudflare.com/ai-gateway/configuration/request-handling/):
   an attempt is retried on a timeout, an unreachable upstream, a 429 or a 5xx; other
-  answers are final. Delay before retry `n` (1-based):
+  responses are final. Delay before retry `n` (1-based):
   `constant` d, `linear` d*n, `exponential` d*2**(n-1). When more than one attempt
   is allowed the last attempt waits without a timeout ("last attempt waits unbounded").
 - A request that times out (or whose upstream is unreachable) on every attempt gets
@@ -76,7 +76,7 @@ NO_SECRETS: Final = GatewaySecrets.of(None)
 
 
 class GatewayRequestError(Exception):
-    """A gateway-made error answer: a code and, optionally, a message."""
+    """A gateway-made error response: a code and, optionally, a message."""
 
     def __init__(self, code: ErrorCode, message: str | None = None) -> None:
         self.code = code
@@ -195,7 +195,11 @@ class RequestOptions:
         gateway: GatewayRecord,
         config: Mapping[str, Any] | None = None,
     ) -> RequestOptions:
-        """From headers (lowercase keys); `config` is a universal step's `config`."""
+        """From headers (lowercase keys); `config` is a universal step's `config`.
+
+        Raises:
+            GatewayRequestError: code 7001 naming a header out of range.
+        """
         ttl = _int_header(headers, Header.CACHE_TTL, Bounds.CACHE_TTL_MIN_S, Bounds.CACHE_TTL_MAX_S)
         if ttl is None:
             ttl = _int_header(
@@ -328,10 +332,12 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class CachePlan:
+    """Whether and under which key a request is cached, and for how long."""
+
     key: str
     ttl: int
     skip: bool
-    """`cf-aig-skip-cache`: neither read nor write, answer `MISS`."""
+    """`cf-aig-skip-cache`: neither read nor write, response `MISS`."""
 
 
 def plan_cache(
@@ -387,6 +393,9 @@ async def execute(
 
     The upstream gets the call with only `forwardable_headers`: no gateway token
     ever leaves the gateway, whichever header carries it.
+
+    Raises:
+        GatewayRequestError: the upstream could not be reached or timed out (code 2005 / 2006).
     """
     forwarded = forwardable_headers(call.headers, secrets.values)
     plan = plan_cache(call, opts, gateway, client_body, secrets, forwarded)

@@ -33,7 +33,11 @@ def resolve(
     *,
     passthrough: Collection[str] = (),
 ) -> ProviderCall:
-    """The provider call of a gateway path (after `/{gateway_id}/`)."""
+    """The provider call of a gateway path (after `/{gateway_id}/`).
+
+    Raises:
+        GatewayRequestError: an unknown provider (2008) or a body without a model (7001).
+    """
     head, _, rest = path.partition("/")
     if head == COMPAT:
         return _resolve_compat(rest, method, headers, body, passthrough)
@@ -151,6 +155,9 @@ def _compat_provider(model: str) -> tuple[Provider, str]:
     """(provider, model name) of a compat model id.
 
     https://developers.cloudflare.com/ai-gateway/usage/chat-completion/
+
+    Raises:
+        GatewayRequestError: code 2008 for a model without a compat provider.
     """
     if model.startswith("@cf/"):
         provider = find_provider(WORKERS_AI)

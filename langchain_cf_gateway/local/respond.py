@@ -34,11 +34,14 @@ JSON_HEADERS: Final = {"content-type": JSON}
 
 @dataclass(slots=True)
 class RequestIds:
+    """The ids of one request: its log id, request id and event id."""
+
     log_id: str
     request_id: str
     event_id: str
 
     def headers(self) -> dict[str, str]:
+        """The `cf-aig-log-id`, `cf-aig-request-id` and `cf-aig-event-id` headers."""
         return {
             Header.LOG_ID: self.log_id,
             Header.REQUEST_ID: self.request_id,
@@ -64,6 +67,7 @@ class Attempt:
 
 
 def error_response(err: GatewayRequestError, headers: Mapping[str, str]) -> Response:
+    """The gateway error response of `err`, with `headers`."""
     body = json.dumps(gateway_error_body(err.code, err.message), separators=(",", ":"))
     return Response(body, ERROR_STATUS[err.code], {**headers, **JSON_HEADERS})
 
@@ -84,6 +88,7 @@ class Responder:
         *,
         universal: bool,
     ) -> Response:
+        """The response of a request from its attempts (the last one decides)."""
         final = tried[-1]
         out_headers = ids.headers()
         if universal and final.step is not None:
@@ -123,7 +128,11 @@ class Responder:
     async def _relay(
         self, gateway: GatewayRecord, ids: RequestIds, attempted: Attempt, headers: dict[str, str]
     ) -> AsyncIterator[bytes]:
-        """The stream, one chunk behind, so that the row is queued before the last bytes go."""
+        """The stream, one chunk behind, so that the row is queued before the last bytes go.
+
+        Raises:
+            LogStoreUnavailable: the row was not committed in time: the stream is cut short.
+        """
         assert (
             attempted.outcome is not None and attempted.outcome.provider_response.chunks is not None
         )
@@ -177,7 +186,7 @@ class Responder:
             status=provider_response.status,
         )
         if not await _committed(self.state.logs, [ack]):
-            # The head went out long ago: cutting the stream short is the only honest answer.
+            # The head went out long ago: cutting the stream short is the only honest response.
             raise LogStoreUnavailable(f"log row {attempted.log_id} not committed in time")
         if held is not None:
             yield held
@@ -279,10 +288,10 @@ class Responder:
 
 
 class _BytesResponse(Response):
-    """A non-streamed answer whose headers are encoded once, here.
+    """A non-streamed response whose headers are encoded once, here.
 
     Starlette's `Response` lowercases, re-encodes and scans the header dict on every
-    answer; this builds the same raw headers (the given ones, then `content-length`,
+    response; this builds the same raw headers (the given ones, then `content-length`,
     then `content-type` with Starlette's charset rule) at a fraction of the cost on the
     cache-hit path (bench/PROFILES.md, section 6).
     """
@@ -333,7 +342,7 @@ async def _committed(logs: LogStore, acks: list[Future[None] | None]) -> bool:
     """Wait until the rows are committed (durable stores only; see `logstore`).
 
     False when the store could not commit them within `logs.commit_timeout` seconds
-    (`cf-aig serve --log-commit-timeout`): the request is then answered by
+    (`cf-aig serve --log-commit-timeout`): the request then gets its response from
     `_log_store_unavailable`, never left hanging.
     """
     if all(ack is None for ack in acks):

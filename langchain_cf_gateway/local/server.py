@@ -30,7 +30,7 @@ from .cache import open_cache
 from .clock import Clock
 from .config import LOCAL_ACCOUNT_ID
 from .faults import Fault
-from .gateways import GatewayRegistry, GatewayRecord
+from .gateways import GatewayRecord, GatewayRegistry
 from .listener import (
     DEFAULT_BACKLOG,
     DEFAULT_BODY_TIMEOUT_S,
@@ -57,8 +57,10 @@ T = TypeVar("T")
 
 
 class _QuietDisconnects(logging.Filter):
-    """Drop uvicorn's traceback for connections we drop on purpose (a disconnect fault; a
-    stream cut because its log row could not be committed: the log store warns once).
+    """Drop uvicorn's traceback for connections the gateway drops on purpose.
+
+    A disconnect fault, or a stream cut because its log row could not be committed (the
+    log store warns once).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -115,7 +117,7 @@ class LocalGateway:
         backlog: the listening socket's backlog (connections queued by the kernel).
             Default 2048.
         body_timeout_s: seconds a client has, after the head, to send the whole request
-            body; then 408 (if no answer was started) and the connection is closed.
+            body; then 408 (if no response was started) and the connection is closed.
             Default 60.
         received_max_bytes: bytes of bodies and headers `received` keeps (the
             oldest requests go first). Default 64 MiB.
@@ -182,7 +184,11 @@ class LocalGateway:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> LocalGateway:
-        """Start the server in a background thread; returns once it accepts connections."""
+        """Start the server in a background thread; returns once it accepts connections.
+
+        Raises:
+            RuntimeError: the server did not start (the cause in the message).
+        """
         if self._server is not None:
             return self
         scripts = ScriptBook()
@@ -287,6 +293,7 @@ class LocalGateway:
 
     @property
     def port(self) -> int:
+        """The port the server listens on (the one picked when 0 was given)."""
         return self._port
 
     @property
@@ -373,6 +380,9 @@ class LocalGateway:
 
         As `GatewayClient.update_gateway` does over HTTP: the gateway as it is, plus the
         changes, replaces it (a management API PUT replaces the whole gateway).
+
+        Raises:
+            ValueError: there is no gateway of this id.
         """
         registry = self._state.registry
         current = registry.get(gateway_id)
@@ -395,7 +405,11 @@ class LocalGateway:
         self._call(self._state.reset())
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the server's loop and wait for it."""
+        """Run a coroutine on the server's loop and wait for it.
+
+        Raises:
+            RuntimeError: the gateway is not running.
+        """
         if self._loop is None:
             raise RuntimeError("the local gateway is not running")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)

@@ -11,7 +11,7 @@ the provider-native path is appended to, as at Cloudflare. Its `api_key`, when
 set, replaces the client's key in the provider's auth header.
 
 A request that a script matches, or whose model name carries a fault that applies to
-this attempt, is answered by the mock even when the provider has a pass-through
+this attempt, is served by the mock even when the provider has a pass-through
 upstream: faults are made locally and the upstream is not called.
 """
 
@@ -55,7 +55,7 @@ SSE: Final = "text/event-stream; charset=utf-8"
 
 
 class UpstreamDisconnect(Exception):
-    """Raised inside a response body to drop the connection mid-answer (a fault)."""
+    """Raised inside a response body to drop the connection mid-response (a fault)."""
 
 
 class UpstreamUnreachable(Exception):
@@ -86,12 +86,13 @@ class ProviderCall:
 
     @property
     def model_type(self) -> str:
+        """The log row's `model_type`: `chat`, `embeddings` or `models`."""
         return _MODEL_TYPES.get(self.operation, "chat")
 
 
 @dataclass(slots=True)
 class ProviderResponse:
-    """An upstream's answer, with the body whole or as a stream of chunks."""
+    """An upstream's response, with the body whole or as a stream of chunks."""
 
     status: int
     content_type: str
@@ -103,6 +104,7 @@ class ProviderResponse:
 
     @property
     def ok(self) -> bool:
+        """Whether the status is 2xx."""
         return 200 <= self.status < 300
 
 
@@ -129,9 +131,10 @@ class MockUpstream:
     async def send(
         self, call: ProviderCall, script: Script | None, fault: Fault | None
     ) -> ProviderResponse:
+        """The mock's response to a call (a script, a fault, or the mock model)."""
         if fault is not None and fault.delay_ms:
             await asyncio.sleep(fault.delay_ms / 1000)
-        native = native_mock.answer(self.model, call, script, fault, int(self._clock()))
+        native = native_mock.respond(self.model, call, script, fault, int(self._clock()))
         if native is not None:  # Responses, count_tokens, Gemini, unserved paths
             provider_response = ProviderResponse(native.status, native.content_type, native.body)
             provider_response.tokens_in, provider_response.tokens_out = (
@@ -196,7 +199,7 @@ class MockUpstream:
 
     @staticmethod
     def _finish(provider_response: ProviderResponse, fault: Fault | None) -> ProviderResponse:
-        """Apply the body faults of a non-streamed answer."""
+        """Apply the body faults of a non-streamed response."""
         if fault is None or provider_response.body is None:
             return provider_response
         body = provider_response.body
@@ -252,6 +255,13 @@ class PassThroughUpstream:
         self._pool = ConnectionPool()
 
     async def send(self, call: ProviderCall, target: PassThrough) -> ProviderResponse:
+        """Forward a call to its pass-through upstream; its response.
+
+        Raises:
+            UpstreamUnreachable: the upstream could not be reached, or timed out.
+            GatewayRequestError: code 7001, a request the HTTP client would not write
+                (control characters in its head).
+        """
         url = f"{target.base_url.rstrip('/')}/{call.path}"
         if call.query_string:
             url += "?" + call.query_string
@@ -270,7 +280,9 @@ class PassThroughUpstream:
                 target.timeout_s,
             )
         except RequestRefused:
-            raise _refused(headers) from None
+            from .pipeline import GatewayRequestError  # pipeline imports this module
+
+            raise GatewayRequestError(ErrorCode.INVALID_REQUEST, _refused(headers)) from None
         except (ConnectionFailed, asyncio.TimeoutError) as exc:
             raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
         content_type = response.headers.get("content-type", JSON)
@@ -288,25 +300,24 @@ class PassThroughUpstream:
         return provider_response
 
     async def close(self) -> None:
+        """Close the upstream connections."""
         await self._pool.close()
 
 
-def _refused(headers: Mapping[str, str]) -> Exception:
-    """The gateway's 400 for a request the HTTP client would not write (never a 500).
+def _refused(headers: Mapping[str, str]) -> str:
+    """The message of the gateway's 400 for a request the HTTP client would not write.
 
     The header names are named; their values are not (one may be a credential).
     """
-    from .pipeline import GatewayRequestError  # pipeline imports this module
 
     def bad(text: str) -> bool:
         return any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in text)
 
     names = sorted({repr(k[:64]) for k, v in headers.items() if bad(k) or bad(v)})
     where = f"header(s) {', '.join(names)}" if names else "its path or headers"
-    return GatewayRequestError(
-        ErrorCode.INVALID_REQUEST,
+    return (
         f"Invalid request: {where} cannot be forwarded to the upstream; header names and "
-        "values, paths and query strings must not hold control characters (CR, LF, NUL)",
+        "values, paths and query strings must not hold control characters (CR, LF, NUL)"
     )
 
 
@@ -315,8 +326,10 @@ _MAX_LINE: Final = 1 << 20
 
 
 class _Relay:
-    """The relayed stream; `aclose` closes the upstream's answer even if never iterated
-    (an async generator that never started runs no `finally` on `aclose`).
+    """The relayed stream, which `aclose` closes even if it was never iterated.
+
+    An async generator that never started runs no `finally` on `aclose`: this closes
+    the upstream's response itself.
     """
 
     def __init__(self, response: UpstreamResponse, provider_response: ProviderResponse) -> None:
@@ -341,6 +354,9 @@ async def _relay(
 
     An SSE line may arrive split across reads, so the last incomplete line is carried
     over to the next chunk (up to `_MAX_LINE` bytes).
+
+    Raises:
+        UpstreamDisconnect: a disconnect fault, or the upstream broke off.
     """
     partial = b""
     try:
@@ -364,7 +380,7 @@ async def _relay(
 
 
 def usage_of(body: bytes) -> tuple[int | None, int | None]:
-    """(input, output) tokens of an OpenAI or Anthropic answer body; Nones if absent."""
+    """(input, output) tokens of an OpenAI or Anthropic response body; Nones if absent."""
     try:
         data = json.loads(body)
     except ValueError:
@@ -391,6 +407,7 @@ class Upstreams:
         self.passthrough = PassThroughUpstream(targets)
 
     async def send(self, call: ProviderCall, attempt: int) -> ProviderResponse:
+        """Send a call to its upstream (pass-through if configured, else the mock)."""
         script = self.scripts.take(call.provider.slug, call.model)
         fault = script.fault if script is not None and script.fault is not None else call.fault
         if fault is not None and not fault.applies_to(attempt):
@@ -401,4 +418,5 @@ class Upstreams:
         return await self.mock.send(call, script, fault)
 
     async def close(self) -> None:
+        """Close the pass-through connections."""
         await self.passthrough.close()

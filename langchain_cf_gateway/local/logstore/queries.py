@@ -89,6 +89,8 @@ def select(
 
 
 def get(gateway_id: str, log_id: str) -> Callable[[sqlite3.Connection], dict[str, Any] | None]:
+    """A query for `run`: one row by gateway and id, or None."""
+
     def query(conn: sqlite3.Connection) -> dict[str, Any] | None:
         row = conn.execute(
             "SELECT data FROM logs WHERE gateway_id = ? AND id = ?",
@@ -154,7 +156,11 @@ def delete(
     order_by: str = "created_at",
     direction: str = "asc",
 ) -> Callable[[sqlite3.Connection], int]:
-    """Delete matching rows (at most `limit`, first in the given order); their count."""
+    """Delete matching rows (at most `limit`, first in the given order); their count.
+
+    Raises:
+        LogQueryError: `limit` below 1, or an unknown filter key, operator or order.
+    """
     where, params = _where(gateway_id, filters)
     if log_id is not None:
         where += (" AND " if where else " WHERE ") + "id = ?"

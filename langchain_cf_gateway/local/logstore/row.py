@@ -22,8 +22,6 @@ bodies), `log_store_unavailable` (the request got HTTP 503 because the row could
 be committed in time) and `log_error` (SQLite refused the row: a stub was stored).
 """
 
-from __future__ import annotations
-
 import json
 import math
 import re
@@ -112,11 +110,11 @@ _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
 def storable(value: Any) -> Any:
-    """`value` with everything SQLite or strict JSON would refuse replaced, recursively.
+    r"""`value` with everything SQLite or strict JSON would refuse replaced, recursively.
 
     The one place where client- and upstream-controlled values are made safe for the
     store, applied to the whole row (every column and the JSON copy): unpaired surrogates
-    (`"\\ud800"` from a JSON escape) become U+FFFD, integers outside signed 64 bits
+    (`"\ud800"` from a JSON escape) become U+FFFD, integers outside signed 64 bits
     (SQLite's INTEGER) and non-finite floats become None, mapping keys become text, any
     other object becomes its `str`.
 

@@ -1,9 +1,9 @@
 """The log store: one SQLite row per request (or per universal step), Cloudflare's log object.
 
 Rows are written by one thread that owns the connection and commits in batches, so
-the event loop never runs SQLite. With a file store, an answer is sent once its row is
+the event loop never runs SQLite. With a file store, a response is sent once its row is
 committed (group commit: rows of concurrent requests share one commit), so that every
-acknowledged request survives a kill -9 of the server; in memory, answers never wait.
+acknowledged request survives a kill -9 of the server; in memory, responses never wait.
 Reads go through the same thread, behind every write queued before them: a row queued
 before its response was sent is always seen by `logs()` and by the logs API
 (https://developers.cloudflare.com/api/resources/ai_gateway/).
@@ -99,10 +99,10 @@ class LogStore(LogWriter):
     """SQLite rows of Cloudflare's log object, written by a supervised background thread.
 
     Args:
-        path: SQLite file, or `":memory:"` (the default: answers never wait for a commit).
+        path: SQLite file, or `":memory:"` (the default: responses never wait for a commit).
         max_rows: rows kept across gateways, oldest deleted first; None or 0 keeps all.
         commit_timeout: seconds a request waits for its row's commit (file store only)
-            before it is answered 503, code 2503.
+            before it gets a 503 response, code 2503.
         body_max_bytes: bytes kept of each body; None or 0 keeps whole bodies.
         max_body_bytes: bytes of bodies kept across rows, the oldest rows' dropped
             first; None or 0 keeps them all.
@@ -128,7 +128,7 @@ class LogStore(LogWriter):
             )
         self.path = path
         self.durable = path not in ("", ":memory:")
-        """Rows live in a file: each answer waits for its row's commit (see `add`)."""
+        """Rows live in a file: each response waits for its row's commit (see `add`)."""
         self.max_rows = max_rows or None
         self.commit_timeout = float(commit_timeout)
         self.body_max_bytes = body_max_bytes or None
@@ -175,7 +175,7 @@ class LogStore(LogWriter):
         new ones dropped (`STOP_INSERTING`) or the oldest deleted (`DELETE_OLDEST`).
 
         A store in a file (`durable`) returns a future that is done once the row is
-        committed: the gateway answers only then (see `committed`), so that a row
+        committed: the gateway sends the response only then (see `committed`), so that a row
         acknowledged to a client survives a crash of the server (kill -9). In memory
         there is nothing to wait for.
         """
@@ -217,7 +217,7 @@ class LogStore(LogWriter):
     async def committed(self, acks: Iterable[Future[None] | None]) -> bool:
         """Wait for the commit of these rows, at most `commit_timeout` s in all.
 
-        False if any was not committed in time: the caller answers 503 (code 2503), and
+        False if any was not committed in time: the caller sends a 503 response (code 2503), and
         those rows, written once the store recovers, carry that 503.
         """
         loop = asyncio.get_running_loop()
@@ -253,6 +253,7 @@ class LogStore(LogWriter):
         return await asyncio.wrap_future(future)
 
     def close(self) -> None:
+        """Stop the writer thread after it has written what waits."""
         if self._thread.is_alive():
             self._queue.put(_Stop())
             self._thread.join(timeout=10)
@@ -274,7 +275,7 @@ def _private_file(path: str) -> None:
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
-        warn_if_readable(Path(path), "logged prompts and answers", stacklevel=3)
+        warn_if_readable(Path(path), "logged prompts and responses", stacklevel=3)
         return
     except OSError:
         return  # sqlite3.connect reports what is wrong with the path

@@ -78,9 +78,11 @@ class PendingRow:
 
     @property
     def body_bytes(self) -> int:
+        """Bytes of the row's bodies, as kept."""
         return len(self.request_body or b"") + len(self.response_body or b"")
 
     def values(self, stub: str | None = None) -> tuple[Any, ...]:
+        """The row as `INSERT` binds it; with `stub`, only who, when and what status."""
         row = storable(self.row)
         row["request_body_complete"] = self.request_complete
         row["response_body_complete"] = self.response_complete
@@ -160,7 +162,7 @@ class LogWriter:
                     "cf-aig log store: the writer failed (restart %d); starting it again",
                     self.restarts,
                 )
-                # Rows are kept in _waiting; the calls of the failed batch are answered.
+                # Rows are kept in _waiting; the calls of the failed batch get their exception.
                 calls, self._calls = self._calls, []
                 for entry in calls:
                     if isinstance(entry, _Stop):
@@ -264,7 +266,7 @@ class LogWriter:
         """COMMIT, once every waiting request is held to it (it can no longer give up).
 
         A request whose wait ended a moment ago has its row marked with the 503 it got.
-        If anything fails from here, the requests held are answered 503 at once (they
+        If anything fails from here, the requests held get a 503 response at once (they
         cannot wait for another try) and their rows will say so.
         """
         held: list[PendingRow] = []
