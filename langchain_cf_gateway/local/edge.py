@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ..core.protocol import Bounds, ErrorCode, Header, HeaderSyntax
-from .pipeline import GatewayRequestError
+from .request_error import GatewayRequestError
 
 _PATH: Final = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 _PATH_CHARS: Final = "letters, digits, / and -._~!$&'()*+,;=:@"

@@ -29,7 +29,8 @@ from ..core.providers import COMPAT, PROVIDERS, WORKERS_AI, Provider, find_provi
 from . import edge
 from .gateways import GatewayRecord
 from .inbound import head, read_body
-from .pipeline import GatewayRequestError, RequestOptions, execute
+from .pipeline import RequestOptions, execute
+from .request_error import GatewayRequestError
 from .resolve import resolve
 from .respond import JSON_HEADERS, Attempt, RequestIds, Responder, dumps, error_response
 from .state import GatewayState

@@ -43,6 +43,7 @@ from ..core.credentials import (
 from ..core.protocol import Bounds, ErrorCode, Header
 from .cache import CUSTOM_KEY_TTL_S, CacheEntry, ResponseCache, cache_key
 from .gateways import GatewayRecord
+from .request_error import GatewayRequestError
 from .upstream import ProviderCall, ProviderResponse, Upstreams, UpstreamUnreachable
 
 
@@ -73,15 +74,6 @@ class GatewaySecrets:
 
 NO_SECRETS: Final = GatewaySecrets.of(None)
 """For callers of `execute` that hold no gateway token (a random digest key)."""
-
-
-class GatewayRequestError(Exception):
-    """A gateway-made error response: a code and, optionally, a message."""
-
-    def __init__(self, code: ErrorCode, message: str | None = None) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(message or code.name)
 
 
 def redact(headers: Mapping[str, str], secrets: Collection[str] = ()) -> dict[str, str]:

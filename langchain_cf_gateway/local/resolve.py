@@ -18,7 +18,7 @@ from ..core.providers import COMPAT, CUSTOM_PREFIX, WORKERS_AI, Provider, find_p
 from . import edge
 from .faults import split_model
 from .native_routes import native_endpoint
-from .pipeline import GatewayRequestError
+from .request_error import GatewayRequestError
 from .upstream import ProviderCall
 
 _COMPAT_OPS: Final = {"chat/completions": "chat", "embeddings": "embeddings", "models": "models"}

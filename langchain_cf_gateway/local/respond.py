@@ -25,7 +25,8 @@ from starlette.responses import Response, StreamingResponse
 from ..core.protocol import ERROR_STATUS, ErrorCode, Header, gateway_error_body
 from .gateways import GatewayRecord
 from .logstore import LogRow, LogStore, LogStoreUnavailable
-from .pipeline import GatewayRequestError, Outcome, RequestOptions, redact, scrub_stored
+from .pipeline import Outcome, RequestOptions, redact, scrub_stored
+from .request_error import GatewayRequestError
 from .state import GatewayState
 from .upstream import JSON, ProviderCall
 

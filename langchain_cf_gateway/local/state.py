@@ -25,7 +25,8 @@ from .clock import Clock
 from .config import LOCAL_ACCOUNT_ID
 from .gateways import GatewayRecord, GatewayRegistry
 from .logstore import LogStore
-from .pipeline import GatewayRequestError, GatewaySecrets
+from .pipeline import GatewaySecrets
+from .request_error import GatewayRequestError
 from .scripts import ScriptBook
 from .upstream import Upstreams
 

@@ -38,6 +38,7 @@ from .connections import (
 from .faults import Fault
 from .mock import MockModel
 from .native_routes import NativeOperation
+from .request_error import GatewayRequestError
 from .scripts import Script, ScriptBook
 
 # The native operations are those of .native_routes; .native_mock builds their responses.
@@ -280,8 +281,6 @@ class PassThroughUpstream:
                 target.timeout_s,
             )
         except RequestRefused:
-            from .pipeline import GatewayRequestError  # pipeline imports this module
-
             raise GatewayRequestError(ErrorCode.INVALID_REQUEST, _refused(headers)) from None
         except (ConnectionFailed, asyncio.TimeoutError) as exc:
             raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
