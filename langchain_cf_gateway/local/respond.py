@@ -294,7 +294,7 @@ class _BytesResponse(Response):
     Starlette's `Response` lowercases, re-encodes and scans the header dict on every
     response; this builds the same raw headers (the given ones, then `content-length`,
     then `content-type` with Starlette's charset rule) at a fraction of the cost on the
-    cache-hit path (bench/PROFILES.md, section 6).
+    cache-hit path (measured with cProfile).
     """
 
     def __init__(
