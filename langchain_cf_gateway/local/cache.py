@@ -15,19 +15,19 @@ Choices where Cloudflare's docs are silent (this is the local gateway's choice):
 - TTL: `cf-aig-cache-ttl` (60 s to 30 days, else HTTP 400 code 7001), else the gateway's
   `cache_ttl`; a request with `cf-aig-cache-key` on a gateway without caching gets
   300 s (https://developers.cloudflare.com/ai-gateway/features/caching/).
-- Only 2xx answers to non-streamed requests are stored. **Streamed requests
+- Only 2xx responses to non-streamed requests are stored. **Streamed requests
   (`"stream": true`) are neither served from nor written to the cache** and get no
   `cf-aig-cache-status` ("Streaming responses are not cached by default",
   https://developers.cloudflare.com/ai-gateway/reference/troubleshooting/).
-- `cf-aig-skip-cache: true` neither reads nor writes; the answer says `MISS`.
+- `cf-aig-skip-cache: true` neither reads nor writes; the response says `MISS`.
 - A gateway update (management API `PUT`) with `cache_invalidate_on_update: true`
   invalidates that gateway's entries (Cloudflare's docs leave the semantics open): a generation
   number in the key moves on, and the old entries expire unread.
 - Bodies above 25 MB are not cached.
 - Redis down (or slower than 1 s) is a cache miss, never an error: the request goes to
-  the upstream, the answer says `MISS`, and a warning is logged once per outage. A
+  the upstream, the response says `MISS`, and a warning is logged once per outage. A
   failed call opens a circuit breaker: for `REDIS_BACKOFF_S` the cache is not
-  called at all, so a Redis that accepts connections and never answers costs one
+  called at all, so a Redis that accepts connections and never responds costs one
   timeout per back-off period, not one per request; then one call (a single probe,
   the others still bypass) tries again.
   Expiry follows the server's `Clock`, so tests move time forward instead of
@@ -88,7 +88,7 @@ def cache_key(
 
 @dataclass(frozen=True, slots=True)
 class CacheEntry:
-    """A stored answer."""
+    """A stored response."""
 
     status: int
     content_type: str
@@ -98,6 +98,7 @@ class CacheEntry:
     expires_at: float
 
     def dumps(self) -> bytes:
+        """The entry as stored (JSON of its status, headers, body and usage)."""
         head = json.dumps(
             [self.status, self.content_type, self.tokens_in, self.tokens_out, self.expires_at]
         ).encode()
@@ -105,6 +106,7 @@ class CacheEntry:
 
     @classmethod
     def loads(cls, raw: bytes) -> CacheEntry:
+        """An entry from what `dumps` stored."""
         head, _, body = raw.partition(b"\n")
         status, content_type, tokens_in, tokens_out, expires_at = json.loads(head)
         return cls(status, content_type, body, tokens_in, tokens_out, expires_at)
@@ -113,13 +115,17 @@ class CacheEntry:
 class ResponseCache(Protocol):
     """Where entries live; every method runs on the server's event loop."""
 
-    async def get(self, key: str) -> CacheEntry | None: ...
+    async def get(self, key: str) -> CacheEntry | None:
+        """The entry under `key`, or None when absent or expired."""
 
-    async def set(self, key: str, entry: CacheEntry, ttl: int) -> None: ...
+    async def set(self, key: str, entry: CacheEntry, ttl: int) -> None:
+        """Store `entry` under `key` for `ttl` seconds."""
 
-    async def clear(self) -> None: ...
+    async def clear(self) -> None:
+        """Forget every entry."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release the store's connections."""
 
 
 class MemoryCache:
@@ -131,6 +137,7 @@ class MemoryCache:
         self._lock = threading.Lock()  # clear() may come from the test thread
 
     async def get(self, key: str) -> CacheEntry | None:
+        """The entry under `key`, or None when absent or expired."""
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -140,16 +147,19 @@ class MemoryCache:
         return entry
 
     async def set(self, key: str, entry: CacheEntry, ttl: int) -> None:
+        """Store `entry` under `key` for `ttl` seconds (the oldest go past the bound)."""
         with self._lock:
             self._entries[key] = entry
             if len(self._entries) > MEMORY_MAX_ENTRIES:
                 self._entries.popitem(last=False)
 
     async def clear(self) -> None:
+        """Forget every entry."""
         with self._lock:
             self._entries.clear()
 
     async def close(self) -> None:
+        """Nothing to release in memory."""
         return None
 
 
@@ -210,6 +220,7 @@ class RedisCache:
             logger.warning("Redis cache at %s is back", mask_url(self.url))
 
     async def get(self, key: str) -> CacheEntry | None:
+        """The entry under `key`, or None (also while Redis is unreachable: a miss)."""
         if self._bypassed():
             return None
         try:
@@ -229,6 +240,7 @@ class RedisCache:
         return entry
 
     async def set(self, key: str, entry: CacheEntry, ttl: int) -> None:
+        """Store `entry` under `key` for `ttl` seconds (skipped while Redis is unreachable)."""
         if self._bypassed():
             return
         try:
@@ -239,16 +251,22 @@ class RedisCache:
             self._ok()
 
     async def clear(self) -> None:
+        """Forget the gateway's entries in Redis."""
         keys = [k async for k in self._client.scan_iter(match=self.PREFIX + "*", count=1000)]
         if keys:
             await self._client.delete(*keys)
 
     async def close(self) -> None:
+        """Close the Redis connection."""
         await self._client.aclose()
 
 
 def open_cache(url: str | None, clock: Clock) -> ResponseCache:
-    """The store for `--cache-url`: None or `memory://` in memory, `redis://` Redis."""
+    """The store for `--cache-url`: None or `memory://` in memory, `redis://` Redis.
+
+    Raises:
+        ValueError: an unsupported `--cache-url` scheme.
+    """
     if not url or url.startswith("memory:"):
         return MemoryCache(clock)
     if url.startswith(("redis://", "rediss://", "unix://")):

@@ -25,7 +25,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
-from .config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ENV_TOKEN, ServerConfig, load_config
+from .config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ServerConfig, load_config
+from .config import ENV_LOCAL_TOKEN as ENV_TOKEN
 from .listener import (
     DEFAULT_BACKLOG,
     DEFAULT_BODY_TIMEOUT_S,

@@ -20,10 +20,15 @@ class Clock:
         self.offset = 0.0
 
     def __call__(self) -> float:
+        """The clock's time: epoch seconds plus `offset`."""
         return self._source() + self.offset
 
     def advance(self, seconds: float) -> None:
-        """Jump `seconds` into the future: cache entries expire, rate windows roll over."""
+        """Jump `seconds` into the future: cache entries expire, rate windows roll over.
+
+        Raises:
+            ValueError: `seconds` is negative.
+        """
         if seconds < 0:
             raise ValueError("the clock only moves forward; seconds must be >= 0")
         self.offset += seconds

@@ -58,8 +58,12 @@ from ..core.errors import ConfigError
 from .gateways import check_gateway_id, validate_settings
 from .upstream import PassThrough
 
-ENV_TOKEN: Final = "CF_AIG_LOCAL_TOKEN"
+ENV_LOCAL_TOKEN: Final = "CF_AIG_LOCAL_TOKEN"
+"""The local gateway's own token (not `core.config.ENV_TOKEN`, Cloudflare's gateway token)."""
 ENV_MANAGEMENT_TOKEN: Final = "CF_AIG_LOCAL_MANAGEMENT_TOKEN"
+LOCAL_ACCOUNT_ID: Final = "local-account"
+"""The account id of the local gateway's printed URLs and of clients pointed at it; the
+gateway serves any account id."""
 DEFAULT_PORT: Final = 8787
 _TOP_KEYS: Final = frozenset(
     (
@@ -85,7 +89,7 @@ class ServerConfig:
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    account_id: str = "local-account"
+    account_id: str = LOCAL_ACCOUNT_ID
     token: str | None = None
     management_token: str | None = None
     log_path: str = ":memory:"
@@ -129,7 +133,11 @@ def _read(path: Path) -> Any:
 def load_config(
     path: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None
 ) -> ServerConfig:
-    """The server config from a file (or defaults when None), checked key by key."""
+    """The server config from a file (or defaults when None), checked key by key.
+
+    Raises:
+        ConfigError: the file cannot be read or parsed, or a key or value is wrong.
+    """
     env = os.environ if environ is None else environ
     data: Any = _read(Path(path)) if path else {}
     data = data or {}
@@ -159,7 +167,7 @@ def load_config(
             if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
                 raise ConfigError(f"{key} in {where} must be a list of non-empty strings")
             setattr(config, key, list(names))
-    config.token = config.token or env.get(ENV_TOKEN) or None
+    config.token = config.token or env.get(ENV_LOCAL_TOKEN) or None
     config.management_token = config.management_token or env.get(ENV_MANAGEMENT_TOKEN) or None
     for gateway_id, settings in (data.get("gateways") or {}).items():
         if not isinstance(settings, dict):

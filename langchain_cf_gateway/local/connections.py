@@ -3,7 +3,7 @@
 A well-kept client writes every request: it refuses a header name or value with a
 control character (CR, LF, NUL...) instead of writing it, so no string a client
 supplies can end one request early and start another on a pooled connection, and it
-puts a connection back in the pool only when its answer was read to the end and
+puts a connection back in the pool only when its response was read to the end and
 nothing more arrived; a connection that still owes bytes (an abandoned stream, a body
 longer or shorter than its `content-length`) is closed, never reused.
 
@@ -37,7 +37,7 @@ _SKIP_AUTO_HEADERS: Final = ("User-Agent", "Accept", "Accept-Encoding", "Content
 
 
 class ConnectionFailed(Exception):
-    """No answer: the upstream could not be reached or closed before its status line."""
+    """No response: the upstream could not be reached or closed before its status line."""
 
 
 class BodyBroken(Exception):
@@ -59,6 +59,7 @@ class UpstreamResponse:
     """Closes the connection unless the body was read to the end (then it is pooled)."""
 
     async def read(self) -> bytes:
+        """The whole response body."""
         return b"".join([chunk async for chunk in self.body])
 
     async def aclose(self) -> None:
@@ -119,7 +120,7 @@ class ConnectionPool:
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                # A cookie one upstream answer sets must never ride on another user's call.
+                # A cookie one upstream response sets must never ride on another user's call.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,
                 auto_decompress=False,
@@ -140,6 +141,12 @@ class ConnectionPool:
         *,
         connect_timeout: float = 10.0,
     ) -> UpstreamResponse:
+        """Send one request upstream; its response once the head has arrived.
+
+        Raises:
+            ConnectionFailed: no connection could be made (or it broke before the head).
+            RequestRefused: the request cannot be sent as given.
+        """
         import aiohttp
 
         timeout = self._timeouts.get(connect_timeout)
@@ -188,6 +195,7 @@ class ConnectionPool:
                 response.close()  # it still owes bytes: never reused
 
     async def close(self) -> None:
+        """Close every pooled connection."""
         if self._session is not None:
             await self._session.close()
             self._session = None

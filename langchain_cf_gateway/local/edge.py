@@ -1,7 +1,7 @@
-"""What the local gateway accepts at its HTTP edge, checked before anything is forwarded.
+r"""What the local gateway accepts at its HTTP edge, checked before anything is forwarded.
 
-Pure checks, no I/O; `app` runs them after authentication and before any
-upstream call, and answers a failure with HTTP 400, the gateway error body (code 7001)
+Pure checks, no I/O; `gateway_routes` runs them after authentication and before any
+upstream call, and responds to a failure with HTTP 400, the gateway error body (code 7001)
 naming the field and the fix, and a log row with `success: false`. The transport
 bounds (head size and time, connections, `Host` and `Origin`) are in `listener`.
 
@@ -24,7 +24,7 @@ bounds (head size and time, connections, `Host` and `Origin`) are in `listener`.
 - **JSON bodies** (and the JSON headers `cf-aig-metadata`, `cf-aig-custom-cost`) are
   strict: no `NaN`, `Infinity`, nor a number too large for a float (`1e309`), so
   that the logs API always emits strict JSON; nesting at most `Bounds.JSON_MAX_DEPTH`
-  deep; no unpaired UTF-16 surrogate (`"\\ud800"`), which no UTF-8 store can hold.
+  deep; no unpaired UTF-16 surrogate (`"\ud800"`), which no UTF-8 store can hold.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ..core.protocol import Bounds, ErrorCode, Header, HeaderSyntax
-from .pipeline import GatewayRequestError
+from .request_error import GatewayRequestError
 
 _PATH: Final = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 _PATH_CHARS: Final = "letters, digits, / and -._~!$&'()*+,;=:@"
@@ -93,7 +93,11 @@ def printable(text: str) -> str:
 
 
 def header_text(value: Any, field: str) -> str:
-    """A step header value as the text that travels; `EdgeError` if it cannot."""
+    """A step header value as the text that travels; `EdgeError` if it cannot.
+
+    Raises:
+        EdgeError: the value cannot travel in a header.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -109,6 +113,11 @@ def header_text(value: Any, field: str) -> str:
 
 
 def check_text_value(value: str, field: str) -> None:
+    """Hold a header value to the edge's syntax (`EdgeError` naming `field`).
+
+    Raises:
+        EdgeError: the value breaks the header syntax.
+    """
     if len(value) > Bounds.HEADER_VALUE_MAX_CHARS:
         raise EdgeError(
             f"{field} is {len(value)} characters long; a header value may have at most "
@@ -120,7 +129,11 @@ def check_text_value(value: str, field: str) -> None:
 
 
 def step_headers(raw: Any, where: str) -> dict[str, str]:
-    """A universal step's `headers`, checked, names lowercased (`where`: its field)."""
+    """A universal step's `headers`, checked, names lowercased (`where`: its field).
+
+    Raises:
+        EdgeError: a name or value breaks the header syntax.
+    """
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -148,6 +161,9 @@ def step_config(raw: Any, where: str) -> dict[str, Any] | None:
     Cloudflare applies a step's `config` as the `cf-aig-*` options of that step
     (https://developers.cloudflare.com/ai-gateway/configuration/request-handling/), so
     its strings are header values in all but name.
+
+    Raises:
+        EdgeError: a string breaks the header syntax, or the config is not an object.
     """
     if raw is None:
         return None
@@ -189,7 +205,11 @@ def echoable(value: str | None) -> bool:
 
 
 def upstream_path(path: str, field: str) -> str:
-    """A path that becomes an upstream path, checked (see the module docstring)."""
+    """A path that becomes an upstream path, checked (see the module docstring).
+
+    Raises:
+        EdgeError: the path has dot segments, controls or is too long.
+    """
     if _PATH.fullmatch(path) is None:
         bad = next(c for c in path if _PATH.fullmatch(c) is None)
         what = "'%' (a percent-escape left after decoding)" if bad == "%" else describe(bad)
@@ -204,7 +224,11 @@ def upstream_path(path: str, field: str) -> str:
 
 
 def query_string(raw: bytes, field: str = "the query string") -> None:
-    """A query string that goes upstream: visible ASCII only (percent-encode the rest)."""
+    """A query string that goes upstream: visible ASCII only (percent-encode the rest).
+
+    Raises:
+        EdgeError: the query has bytes outside visible ASCII.
+    """
     if _QUERY.fullmatch(raw) is None:
         raise EdgeError(
             f"{field}: the query string holds a space, control or non-ASCII character; "
@@ -259,6 +283,10 @@ def parse_json(body: bytes, where: str = "body") -> Any:
     - `NaN`, `Infinity`, `1e309`: the decoder's hooks;
     - an unpaired surrogate: re-encoding the parsed data as UTF-8, only when the bytes
       hold a surrogate escape.
+
+    Raises:
+        NotJson: the body is not JSON at all.
+        EdgeError: the JSON breaks a bound, a duplicate key or Unicode.
     """
     try:
         # decoded as json.loads decodes bytes (UTF-8/16/32 by detection, BOM allowed)
@@ -378,7 +406,11 @@ def _spell(where: str, link: Any) -> str:
 
 
 def _check_unicode(text: str, where: str, link: Any, key: str | None = None) -> None:
-    """A string (or, with `key`, an object key) must encode as UTF-8."""
+    """A string (or, with `key`, an object key) must encode as UTF-8.
+
+    Raises:
+        EdgeError: the string holds an unpaired surrogate.
+    """
     if text.isascii():
         return
     try:

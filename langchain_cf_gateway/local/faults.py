@@ -6,7 +6,7 @@ A fault is asked for either in the model name, after a `~`, or with
 
 ```python
 fault      := directive ("~" directive)*
-directive  := "status=" CODE        answer HTTP CODE (400 to 599) with the provider's
+directive  := "status=" CODE        respond HTTP CODE (400 to 599) with the provider's
                                     error body
             | "delay=" MS           wait MS milliseconds before the first byte
             | "chunk-delay=" MS     stream: wait MS milliseconds between chunks
@@ -14,7 +14,7 @@ directive  := "status=" CODE        answer HTTP CODE (400 to 599) with the provi
                                     non-stream: drop it halfway through the body
             | "malformed"           the body (or, streamed, one chunk) is not valid JSON
             | "attempts=" N         only the first N attempts of a request are faulted,
-                                    later retries get the normal answer
+                                    later retries get the normal response
 ```
 
 Examples (compat model ids; native routes take the part after the provider):
@@ -27,11 +27,11 @@ openai/gpt-4o-mini~chunk-delay=20~disconnect=3
 openai/gpt-4o-mini~malformed
 ```
 
-The part before the first `~` is the model name the mock answers as; the
+The part before the first `~` is the model name the mock responds as; the
 directives never reach a pass-through upstream (they are stripped).
 
-A fault status is an error the mock answers with a body: 400 to 599
-(`FAULT_STATUSES`). A 1xx is not a final answer, 204, 205 and 304 have no body
+A fault status is an error the mock sends with a body: 400 to 599
+(`FAULT_STATUSES`). A 1xx is not a final response, 204, 205 and 304 have no body
 (RFC 9110 sections 15.3.5, 15.3.6 and 15.4.5,
 https://www.rfc-editor.org/rfc/rfc9110#section-15) and a 3xx without `Location` is
 no redirect: anything else is refused (a 400 naming the directive).
@@ -44,7 +44,7 @@ from typing import Final
 
 FAULT_SEPARATOR: Final = "~"
 FAULT_STATUSES: Final = range(400, 600)
-"""The statuses a fault may ask for: the errors, which the mock answers with a body."""
+"""The statuses a fault may ask for: the errors, which the mock sends with a body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,7 @@ class Fault:
     """What the mock model does wrong for one request."""
 
     status: int | None = None
-    """Answer with this HTTP status and the provider's error body."""
+    """Respond with this HTTP status and the provider's error body."""
     delay_ms: int = 0
     """Milliseconds before the first byte (the status line and headers included)."""
     chunk_delay_ms: int = 0
@@ -74,7 +74,11 @@ class Fault:
 
     @classmethod
     def parse(cls, text: str) -> Fault:
-        """Parse the grammar of this module; ValueError naming the bad directive otherwise."""
+        """Parse the grammar of this module; ValueError naming the bad directive otherwise.
+
+        Raises:
+            ValueError: naming the bad directive.
+        """
         fields: dict[str, object] = {}
         for raw in text.split(FAULT_SEPARATOR):
             directive = raw.strip()
@@ -107,12 +111,16 @@ class Fault:
 
 _STATUS_RULE: Final = (
     f"status must be {FAULT_STATUSES.start} to {FAULT_STATUSES.stop - 1} "
-    "(an error the mock answers with a body)"
+    "(an error the mock sends with a body)"
 )
 
 
 def _int(directive: str, value: str, minimum: int | None) -> int:
-    """The directive's value: ASCII decimal digits only (no sign, `_` or other digits)."""
+    """The directive's value: ASCII decimal digits only (no sign, `_` or other digits).
+
+    Raises:
+        ValueError: the value is not plain decimal digits in range.
+    """
     text = value.strip()
     if not (text.isascii() and text.isdigit()):
         raise ValueError(f"fault {directive!r}: {value!r} is not a non-negative integer")

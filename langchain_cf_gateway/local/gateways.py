@@ -29,7 +29,7 @@ _ID: Final = re.compile(Bounds.GATEWAY_ID_PATTERN)
 
 
 @dataclass(slots=True)
-class GatewaySettings:
+class GatewayRecord:
     """One gateway, with the fields of Cloudflare's gateway object.
 
     https://developers.cloudflare.com/api/resources/ai_gateway/
@@ -68,6 +68,7 @@ class GatewaySettings:
     _window_count: int = field(default=0, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
+        """The gateway object as the management API returns it."""
         data = {
             k: v
             for k, v in asdict(self).items()
@@ -79,9 +80,11 @@ class GatewaySettings:
 
     @property
     def cache_on(self) -> bool:
+        """Whether responses of this gateway are cached (`cache_ttl` above 0)."""
         return bool(self.cache_ttl)
 
     def reset_rate_limit(self) -> None:
+        """Forget the requests counted against the rate limit."""
         self._window.clear()
         self._window_start, self._window_count = 0.0, 0
 
@@ -204,14 +207,18 @@ _EXTRA_SETTINGS: Final = frozenset(
     )
 )
 _REPLACEABLE: Final = frozenset(set(_SETTING_RULES) - _EXTRA_SETTINGS)
-"""The settings a PUT replaces that are fields of `GatewaySettings`."""
+"""The settings a PUT replaces that are fields of `GatewayRecord`."""
 _READ_ONLY: Final = frozenset(
     ("is_default", "id", "created_at", "modified_at", "internal_id", "account_id", "account_tag")
 )
 
 
 def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings, checked against the API schema's bounds; ValueError naming the field."""
+    """The settings, checked against the API schema's bounds; ValueError naming the field.
+
+    Raises:
+        ValueError: naming the setting out of bounds.
+    """
     out: dict[str, Any] = {}
     for name, value in settings.items():
         if name in _READ_ONLY:
@@ -229,7 +236,11 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_gateway_id(gateway_id: Any) -> str:
-    """The id, if the management API would create it (`Bounds.GATEWAY_ID_PATTERN`)."""
+    """The id, if the management API would create it (`Bounds.GATEWAY_ID_PATTERN`).
+
+    Raises:
+        ValueError: the id is not one the management API would create.
+    """
     if (
         not isinstance(gateway_id, str)
         or not 1 <= len(gateway_id) <= Bounds.GATEWAY_ID_MAX_CHARS
@@ -247,7 +258,7 @@ class GatewayRegistry:
 
     def __init__(self, clock: Clock, default_settings: dict[str, Any] | None = None) -> None:
         self._clock = clock
-        self._gateways: dict[str, GatewaySettings] = {}
+        self._gateways: dict[str, GatewayRecord] = {}
         self._lock = threading.Lock()
         self._default_settings = dict(default_settings or {})
         self.create(DEFAULT_GATEWAY_ID, **self._default_settings)
@@ -258,14 +269,20 @@ class GatewayRegistry:
             self._gateways.pop(DEFAULT_GATEWAY_ID, None)
         self.create(DEFAULT_GATEWAY_ID, **self._default_settings)
 
-    def get(self, gateway_id: str) -> GatewaySettings | None:
+    def get(self, gateway_id: str) -> GatewayRecord | None:
+        """The gateway of this id, or None."""
         return self._gateways.get(gateway_id)
 
-    def list(self) -> list[GatewaySettings]:
+    def list(self) -> list[GatewayRecord]:
+        """Every gateway, in creation order."""
         return list(self._gateways.values())
 
-    def create(self, gateway_id: str, **settings: Any) -> GatewaySettings:
-        """A new gateway; ValueError if the id is taken or a setting is out of bounds."""
+    def create(self, gateway_id: str, **settings: Any) -> GatewayRecord:
+        """A new gateway; ValueError if the id is taken or a setting is out of bounds.
+
+        Raises:
+            ValueError: the id is taken or a setting is out of bounds.
+        """
         check_gateway_id(gateway_id)
         values = validate_settings(settings)
         with self._lock:
@@ -273,7 +290,7 @@ class GatewayRegistry:
                 raise ValueError(f"a gateway with id {gateway_id!r} already exists")
             now = self._clock.iso()
             extra = {k: values.pop(k) for k in list(values) if k in _EXTRA_SETTINGS}
-            gateway = GatewaySettings(
+            gateway = GatewayRecord(
                 gateway_id,
                 created_at=now,
                 modified_at=now,
@@ -284,7 +301,7 @@ class GatewayRegistry:
             self._gateways[gateway_id] = gateway
         return gateway
 
-    def replace(self, gateway_id: str, **settings: Any) -> GatewaySettings | None:
+    def replace(self, gateway_id: str, **settings: Any) -> GatewayRecord | None:
         """`PUT gateways/{id}`: the gateway's settings become exactly `settings`.
 
         Cloudflare's update replaces the whole gateway: a setting left out takes its
@@ -299,9 +316,9 @@ class GatewayRegistry:
             if gateway is None:
                 return None
             # Either setting empties the cache: an update that also turns invalidation
-            # off must not leave answers cached under the settings it replaced.
+            # off must not leave responses cached under the settings it replaced.
             invalidate = gateway.cache_invalidate_on_update
-            for spec in fields(GatewaySettings):
+            for spec in fields(GatewayRecord):
                 if spec.name in _REPLACEABLE:
                     default = None if spec.default is MISSING else spec.default
                     setattr(gateway, spec.name, values.get(spec.name, default))
@@ -311,6 +328,7 @@ class GatewayRegistry:
             gateway.modified_at = self._clock.iso()
         return gateway
 
-    def delete(self, gateway_id: str) -> GatewaySettings | None:
+    def delete(self, gateway_id: str) -> GatewayRecord | None:
+        """Remove a gateway; the removed record, or None when there was none."""
         with self._lock:
             return self._gateways.pop(gateway_id, None)

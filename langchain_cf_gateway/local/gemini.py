@@ -1,8 +1,8 @@
 """The mock model in Google's Gemini API schema (google-ai-studio's native routes).
 
 Requests are read into the mock's chat form, so that Gemini callers get the same
-answers, token counts, scripted tool calls and embeddings as everyone else
-(`mock`); answers are written in the schema of https://ai.google.dev/api:
+responses, token counts, scripted tool calls and embeddings as everyone else
+(`mock`); responses are written in the schema of https://ai.google.dev/api:
 
 - `:generateContent`: a `GenerateContentResponse` (`candidates`, `usageMetadata`,
   `modelVersion`, `responseId`); text as a `text` part, tool calls as
@@ -147,13 +147,13 @@ def _args(arguments: str) -> Any:
 
 
 def generate_json(c: Completion) -> dict[str, Any]:
-    """`:generateContent`'s answer."""
+    """`:generateContent`'s response."""
     parts = ([{"text": c.text}] if c.text else []) + _call_parts(c)
     return _response(c, parts, _FINISH[c.finish_reason])
 
 
 def generate_frames(c: Completion, *, sse: bool) -> list[bytes]:
-    """`:streamGenerateContent`'s answer: SSE frames, or the pieces of one JSON array."""
+    """`:streamGenerateContent`'s response: SSE frames, or the pieces of one JSON array."""
     pieces = [_response(c, [{"text": p}], None) for p in _PIECES.findall(c.text or "")]
     pieces.append(_response(c, _call_parts(c) or [{"text": ""}], _FINISH[c.finish_reason]))
     encoded = [json.dumps(p, separators=(",", ":")).encode() for p in pieces]
@@ -163,11 +163,11 @@ def generate_frames(c: Completion, *, sse: bool) -> list[bytes]:
 
 
 def embeddings(body: Mapping[str, Any], path: str) -> tuple[dict[str, Any], int]:
-    """(`:embedContent` or `:batchEmbedContents` answer, prompt tokens).
+    """(`:embedContent` or `:batchEmbedContents` response, prompt tokens).
 
     Raises:
         ValueError: `outputDimensionality` is not an integer from 1 to
-            `MAX_EMBEDDING_DIMENSIONS` (answered 400 in Google's error shape).
+            `MAX_EMBEDDING_DIMENSIONS` (a 400 response in Google's error shape).
     """
     batch = path.endswith(":batchEmbedContents")
     values, tokens = [], 0

@@ -2,28 +2,23 @@
 
 Defaults (each a `cf-aig serve` flag and a `LocalGateway` parameter):
 
-============================  =========  ==============================================
-bound                         default    past it
-============================  =========  ==============================================
-`--max-head-bytes`          64 KiB     request line + headers larger: HTTP 431
-`--head-timeout` (seconds)  10         a head not complete in time: 408, then closed
-`--body-timeout` (seconds)  60         a body not complete this long after its head:
-                                         408 (if no answer was started), then closed
-`--max-connections`         500        a connection past it: 503 at its first request,
-                                         then closed (never served)
-`--backlog`                 2048       connections the kernel queues before accept
-                                         (capped by `net.core.somaxconn`)
-`--allowed-host` (repeat)   loopback   another `Host`: 421 (DNS rebinding)
-`--allowed-origin` (rep.)   none       an `Origin` not on an allowed host: 403
-============================  =========  ==============================================
+| bound | default | past it |
+| --- | --- | --- |
+| `--max-head-bytes` | 64 KiB | request line + headers larger: HTTP 431 |
+| `--head-timeout` (seconds) | 10 | a head not complete in time: 408, then closed |
+| `--body-timeout` (seconds) | 60 | a body not complete this long after its head: 408 (if no response was started), then closed |
+| `--max-connections` | 500 | a connection past it: 503 at its first request, then closed (never served) |
+| `--backlog` | 2048 | connections the kernel queues before accept (capped by `net.core.somaxconn`) |
+| `--allowed-host` (repeat) | loopback | another `Host`: 421 (DNS rebinding) |
+| `--allowed-origin` (repeat) | none | an `Origin` not on an allowed host: 403 |
 
 The head bound and the head timeout are enforced in `EdgeProtocol`, a subclass
 of uvicorn's httptools protocol: uvicorn's own `h11_max_incomplete_event_size` applies
 to its h11 protocol only (measured: a cache hit's p50 through an httpx client went from
 ~0.93 ms to ~1.09 ms with h11, while this subclass is within the run-to-run noise of
 plain httptools), and no uvicorn protocol times out a head that never ends
-(`timeout_keep_alive` only covers the idle time between requests). uvicorn's `limit_concurrency` answers 503 in plain text; the
-protocol answers every refusal it makes (400 unparsable, 408, 431, 503) with the
+(`timeout_keep_alive` only covers the idle time between requests). uvicorn's
+`limit_concurrency` sends 503 in plain text; the protocol sends every refusal it makes (400 unparsable, 408, 431, 503) with the
 gateway error body instead. All refusals here happen before authentication, so they
 are neither logged nor kept in `received`.
 
@@ -34,14 +29,14 @@ of attack), which is what a deadline stops. 60 s lets a body of the largest size
 gateway reads (25 MB) arrive over a ~3.5 Mbit/s link; LLM request bodies are mostly
 a few KB.
 
-An answer sent before the body was read (a refusal from the head: 401, 400 for an
+A response sent before the body was read (a refusal from the head: 401, 400 for an
 unknown gateway, 404, 413, 421...) goes out with `connection: close`; the server
 then half-closes the connection and reads and drops whatever the client still sends
 (never buffering it) until the client has been quiet for 2 s, or at the latest until
 the body deadline, and closes. Closing at once would reset the connection under a
-client still writing, which may then never read its answer (RFC 9112, section 9.6:
+client still writing, which may then never read its response (RFC 9112, section 9.6:
 https://www.rfc-editor.org/rfc/rfc9112#section-9.6). No `100 Continue` is sent
-before such an answer: it is sent only once the application reads the body.
+before such a response: it is sent only once the application reads the body.
 
 `Host` (`HostGuard`): loopback names (`localhost`, `127.0.0.0/8`,
 `[::1]`) are always served, plus the configured names and the address the server is
@@ -51,7 +46,7 @@ served, since no browser sends one. `*` serves every host. Any other `Host` gets
 name, which is never on the list. `Origin`: a request that carries one (browsers do
 on cross-origin and on POST requests) is served only when its host is an allowed host
 as above, or when the origin is configured exactly (or `*`); else 403. So a web
-page on another site can neither read answers nor spend the provider keys held by the
+page on another site can neither read responses nor spend the provider keys held by the
 gateway.
 """
 
@@ -75,7 +70,7 @@ DEFAULT_MAX_CONNECTIONS: Final = 500
 """Half the usual 1024 open-file limit: each connection may hold an upstream one too."""
 DEFAULT_BACKLOG: Final = 2048
 _LINGER_S: Final = 2.0
-"""How long an answered connection whose client is quiet keeps reading (and dropping)
+"""How long a connection whose response is sent, and whose client is quiet, keeps reading (and dropping)
 before it is closed, so that closing it does not reset the connection under a client
 still writing."""
 _WILDCARD: Final = "*"
@@ -158,6 +153,7 @@ class HostPolicy:
         return cls(tuple(names), tuple(origins))
 
     def host_allowed(self, host: str) -> bool:
+        """Whether a `Host` header value names an allowed host."""
         return is_loopback(host) or _WILDCARD in self._hosts or host in self._hosts
 
     def host_problem(self, value: bytes | None) -> str | None:
@@ -212,6 +208,7 @@ class HostGuard:
         return getattr(self.app, name)  # .routes, .state... of the app inside
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve one ASGI call: a disallowed `Host` gets 421, an `Origin` 403."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -239,7 +236,7 @@ class HostGuard:
             (b"content-length", str(len(payload)).encode()),
             (b"connection", b"close"),
         ]
-        # Answered from the head: the body is never read (EdgeProtocol lingers, then closes).
+        # Refused from the head: the body is never read (EdgeProtocol lingers, then closes).
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
@@ -269,9 +266,11 @@ class EdgeLimits:
         return type("BoundEdgeProtocol", (EdgeProtocol,), {"limits": self})
 
 
-class _AnswerTransport:
-    """The transport as uvicorn's request cycle sees it: closing it after an answer sent
-    before the request body was read lingers instead (`EdgeProtocol._linger`).
+class _ResponseTransport:
+    """The transport as uvicorn's request cycle sees it.
+
+    Closing it after a response sent before the request body was read lingers instead
+    (`EdgeProtocol._linger`).
     """
 
     __slots__ = ("_protocol",)
@@ -286,22 +285,24 @@ class _AnswerTransport:
         return self._protocol.transport.is_closing()
 
     def close(self) -> None:
-        self._protocol._close_after_answer()
+        self._protocol._close_after_response()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._protocol.transport, name)
 
 
 class EdgeProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a bounded, timed request head and connection count,
-    and a deadline on the request body.
+    """uvicorn's httptools protocol with bounded heads, connections and body time.
+
+    The request head is bounded in size and time, the connections in number, and the
+    request body has a deadline.
 
     Bytes are counted from the first byte of a head until httptools reports the headers
     complete; past `EdgeLimits.max_head_bytes` the head is refused with 431. The
     head timer starts with the connection (or the first byte of a later head) and stops
     at the end of the head. The body deadline starts at the end of the head (once a body
     is still to come) and stops when the body is complete. While the body is incomplete
-    the request cycle's `keep_alive` is off, so that an answer started before it ends
+    the request cycle's `keep_alive` is off, so that a response started before it ends
     says `connection: close`; it is restored when the body completes first.
     """
 
@@ -309,7 +310,7 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.limit_concurrency = None  # counted here, answered with the gateway body
+        self.limit_concurrency = None  # counted here, refused with the gateway body
         self._in_head = True
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
@@ -319,7 +320,7 @@ class EdgeProtocol(HttpToolsProtocol):
         self._body_timer: asyncio.TimerHandle | None = None
         self._body_deadline = 0.0
         self._keep_alive = True
-        self._answer_transport = _AnswerTransport(self)
+        self._response_transport = _ResponseTransport(self)
         self._linger_timer: asyncio.TimerHandle | None = None
         self._linger_until = 0.0
         self._last_data = 0.0
@@ -327,11 +328,13 @@ class EdgeProtocol(HttpToolsProtocol):
     # ------------------------------------------------------------------ connection
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Count the connection (503 past the bound) and start the head timer."""
         super().connection_made(transport)
         self._over_limit = len(self.connections) > self.limits.max_connections
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """Release the connection's slot and its timers."""
         self._cancel_head_timer()
         self._cancel_body_timer()
         if self._linger_timer is not None:
@@ -340,9 +343,10 @@ class EdgeProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        """Feed bytes to the parser, holding the head to its size bound."""
         if self._refused:
             self._last_data = self.loop.time()
-            return  # an answered or refused connection only drains until it is closed
+            return  # a connection whose response is sent, or refused, only drains until it is closed
         if self._in_head:
             if self._head_timer is None:
                 self._arm_head_timer()
@@ -370,12 +374,14 @@ class EdgeProtocol(HttpToolsProtocol):
             self._body_timer = self.loop.call_at(self._body_deadline, self._body_timeout)
 
     def shutdown(self) -> None:
+        """Close the connection at server shutdown."""
         self._keep_alive = False  # not restored when the body completes
         super().shutdown()
 
     # ------------------------------------------------------------------ parser callbacks
 
     def on_headers_complete(self) -> None:
+        """The head is complete: stop its timer, start the body deadline."""
         self._in_head = False
         self._head_bytes = 0
         self._cancel_head_timer()
@@ -394,13 +400,15 @@ class EdgeProtocol(HttpToolsProtocol):
             self._body_pending = True
             self._keep_alive = cycle.keep_alive
             cycle.keep_alive = False  # until the body is complete: see on_message_complete
-            cycle.transport = self._answer_transport  # type: ignore[assignment]
+            cycle.transport = self._response_transport  # type: ignore[assignment]
 
     def on_body(self, body: bytes) -> None:
+        """Pass a piece of the body on."""
         if not self._refused:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
+        """The body is complete: stop the body deadline."""
         if self._refused:
             return
         self._body_pending = False
@@ -413,19 +421,21 @@ class EdgeProtocol(HttpToolsProtocol):
         self._head_bytes = 0
 
     def on_response_complete(self) -> None:
-        if self._refused:  # answered before the body was read: lingering, then closed
+        """The response is sent: the next request's head timer starts."""
+        if self._refused:  # responded to before the body was read: lingering, then closed
             self.server_state.total_requests += 1
             return
         super().on_response_complete()
 
     def send_400_response(self, msg: str) -> None:
+        """An unparsable request: a 400 response in the gateway error shape, then close."""
         if not self._refused:
             self._refuse(400, f"Invalid request: {msg} (not valid HTTP/1.1)")
 
     # ------------------------------------------------------------------ refusals
 
     def _refuse(self, status: int, message: str) -> None:
-        """Answer with the gateway error body, stop parsing, drain briefly, close."""
+        """Respond with the gateway error body, stop parsing, drain briefly, close."""
         payload = error_payload(status, message)
         head = [
             STATUS_LINE[status],
@@ -436,8 +446,8 @@ class EdgeProtocol(HttpToolsProtocol):
         self.transport.write(b"".join(head) + payload)
         self._linger(self.loop.time() + _LINGER_S)
 
-    def _close_after_answer(self) -> None:
-        """The request cycle closes the connection after an answer with `connection: close`."""
+    def _close_after_response(self) -> None:
+        """The request cycle closes the connection after a response with `connection: close`."""
         if self._refused:
             return  # already lingering: it closes the connection
         if self._body_pending and not self.transport.is_closing():
@@ -447,8 +457,10 @@ class EdgeProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _linger(self, until: float) -> None:
-        """Half-close; read and drop what comes until the client is quiet for
-        `_LINGER_S` or `until` (loop time) passes; then close.
+        """Half-close; read and drop what comes, then close.
+
+        Reading stops when the client is quiet for `_LINGER_S` or `until` (loop time)
+        passes.
         """
         self._refused = True
         self._cancel_head_timer()
@@ -459,7 +471,7 @@ class EdgeProtocol(HttpToolsProtocol):
         if not transport.can_write_eof():  # pragma: no cover - TLS cannot half-close
             transport.close()
             return
-        transport.write_eof()  # the answer is complete; read until the client closes
+        transport.write_eof()  # the response is complete; read until the client closes
         self.flow.resume_reading()
         self._last_data = now = self.loop.time()
         self._linger_until = until
@@ -495,7 +507,7 @@ class EdgeProtocol(HttpToolsProtocol):
         if not self._in_head or self._refused or self.transport.is_closing():
             return
         if self.cycle is not None and not self.cycle.response_complete:
-            self._arm_head_timer()  # a pipelined head behind a running answer: wait for it
+            self._arm_head_timer()  # a pipelined head behind a running response: wait for it
             return
         if self._head_bytes == 0 and self.cycle is not None:
             self.transport.close()  # idle keep-alive connection: uvicorn's own timer's case
@@ -510,16 +522,16 @@ class EdgeProtocol(HttpToolsProtocol):
         self._body_timer = None
         if not self._body_pending or self._refused or self.transport.is_closing():
             return
-        if self.pipeline:  # queued behind a running answer, reading paused: not its fault
+        if self.pipeline:  # queued behind a running response, reading paused: not its fault
             self._body_deadline = self.loop.time() + self.limits.body_timeout_s
             self._body_timer = self.loop.call_at(self._body_deadline, self._body_timeout)
             return
         cycle = self.cycle
         if cycle is not None and cycle.response_started:
-            self.transport.close()  # an answer is under way: it cannot become a 408
+            self.transport.close()  # a response is under way: it cannot become a 408
             return
         if cycle is not None:
-            cycle.disconnected = True  # the application's reads end; its answer goes nowhere
+            cycle.disconnected = True  # the application's reads end; its response goes nowhere
             cycle.message_event.set()
         self._refuse(
             408,

@@ -234,7 +234,11 @@ def _checked(key: Any, operator: Any, values: list[Any]) -> dict[str, Any]:
 
 
 def _value(key: str, value: Any) -> Any:
-    """One filter value as its key takes it, or a `LogQueryError` naming the filter."""
+    """One filter value as its key takes it, or a `LogQueryError` naming the filter.
+
+    Raises:
+        LogQueryError: the value is not of the key's type.
+    """
     if value is None:
         return None
     if key in _BOOL_KEYS:
@@ -318,7 +322,11 @@ def _choice(name: str, value: str, allowed: Sequence[str]) -> str:
 def _single_values(
     items: Sequence[tuple[str, str]], allowed: frozenset[str], route: str
 ) -> dict[str, str]:
-    """Each parameter once (dotted filters may repeat); a name the route does not take: 400."""
+    """Each parameter once (dotted filters may repeat); a name the route does not take: 400.
+
+    Raises:
+        LogQueryError: a name the route does not take, or one given twice.
+    """
     params: dict[str, str] = {}
     for name, value in items:
         if name not in allowed:

@@ -6,23 +6,19 @@ Management API, under `/client/v4/accounts/{account_id}/ai-gateway/`, with
 `Authorization: Bearer <management token>` and Cloudflare's v4 envelope
 `{success, errors, messages, result, result_info}`:
 
-=========================================  =======================================================
-`GET, POST gateways`                     list (`page`, `per_page`, `search`); create (`id`
-                                           and the gateway's settings)
-`GET, PUT, DELETE gateways/{gw}`         read, replace (a setting left out takes its
-                                           default, as at Cloudflare), delete
-`GET, DELETE gateways/{gw}/logs`         list (`filters` as a JSON array or in the SDK's
-                                           dotted form, the deprecated one-field parameters,
-                                           `search`, `start_date`, `end_date`, `min_*` /
-                                           `max_*`, `order_by`, `order_by_direction`,
-                                           `page`, `per_page`); delete (`filters`,
-                                           `limit`, `order_by`, `order_by_direction`):
-                                           see `log_query`; anything else is a 400
-`GET, PATCH, DELETE gateways/{gw}/logs/{id}`  read; set `feedback` (-1 to 1) / `score` /
-                                           `metadata`
-`GET gateways/{gw}/logs/{id}/request`    the stored request body, as it was sent
-`GET gateways/{gw}/logs/{id}/response`   the stored response body (SSE text for streams)
-=========================================  =======================================================
+| route | what it does |
+| --- | --- |
+| `GET, POST gateways` | list (`page`, `per_page`, `search`); create (`id` and the gateway's settings) |
+| `GET, PUT, DELETE gateways/{gw}` | read, replace (a setting left out takes its default, as at Cloudflare), delete |
+| `GET, DELETE gateways/{gw}/logs` | list; delete (their parameters below) |
+| `GET, PATCH, DELETE gateways/{gw}/logs/{id}` | read; set `feedback` (-1 to 1) / `score` / `metadata` |
+| `GET gateways/{gw}/logs/{id}/request` | the stored request body, as it was sent |
+| `GET gateways/{gw}/logs/{id}/response` | the stored response body (SSE text for streams) |
+
+The logs list takes `filters` (a JSON array, or the SDK's dotted form), the deprecated
+one-field parameters, `search`, `start_date`, `end_date`, `min_*` / `max_*`,
+`order_by`, `order_by_direction`, `page` and `per_page`; the delete takes `filters`,
+`limit`, `order_by` and `order_by_direction` (see `log_query`). Anything else is a 400.
 
 Choices where Cloudflare documents nothing: errors carry core's `ApiErrorCode`
 (401/10000 for a missing or wrong token, 400/7001 for a bad body or query, 404/7002 for
@@ -48,8 +44,8 @@ GET    /__local/received  the requests received, bodies as text
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -64,14 +60,13 @@ from ..core.credentials import (
     scrub,
 )
 from ..core.protocol import API_ERROR_STATUS, ApiErrorCode, Bounds, LogsApi
-from .gateways import GatewaySettings, check_gateway_id
+from .gateways import GatewayRecord, check_gateway_id
+from .inbound import head, read_body
 from .log_query import parse_delete_query, parse_list_query
-from .logstore import LogQueryError, LogStore, LogStoreUnavailable
+from .logstore import LogQueryError, LogStore, LogStoreUnavailable, wire_log
 from .pipeline import redact
 from .scripts import make_script
-
-if TYPE_CHECKING:
-    from .app import GatewayApp, ReceivedRequest
+from .state import GatewayState, ReceivedRequest
 
 PER_PAGE_DEFAULT: Final = 20
 PER_PAGE_MAX: Final = 1000
@@ -80,6 +75,8 @@ JSON_TYPE: Final = "application/json"
 
 
 class ApiError(Exception):
+    """A management API error: its code and message (a v4 envelope with `success: false`)."""
+
     def __init__(self, code: ApiErrorCode, message: str) -> None:
         self.code = code
         self.message = message
@@ -89,6 +86,7 @@ class ApiError(Exception):
 def envelope(
     result: Any, result_info: Mapping[str, Any] | None = None, status: int = 200
 ) -> Response:
+    """A 200 (or `status`) response in Cloudflare's v4 envelope."""
     body: dict[str, Any] = {"success": True, "errors": [], "messages": [], "result": result}
     if result_info is not None:
         body["result_info"] = dict(result_info)
@@ -96,16 +94,39 @@ def envelope(
 
 
 def api_error(err: ApiError) -> Response:
+    """The error response of `err` in the v4 envelope."""
     body = {
         "success": False,
         "errors": [{"code": int(err.code), "message": err.message}],
         "messages": [],
-        # An object, as the 4XX answers of the AI Gateway routes are declared in the schema.
+        # An object, as the 4XX responses of the AI Gateway routes are declared in the schema.
         "result": {},
     }
     return Response(
         json.dumps(body, separators=(",", ":")), API_ERROR_STATUS[err.code], media_type=JSON_TYPE
     )
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _v4_errors(handler: Handler) -> Handler:
+    """`handler` with its `ApiError` sent as a v4 error response: one boundary for all routes.
+
+    Args:
+        handler: a route handler that raises `ApiError` for a refused request.
+
+    Returns:
+        The handler as Starlette calls it.
+    """
+
+    async def handle(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as err:
+            return api_error(err)
+
+    return handle
 
 
 def store_unavailable(exc: LogStoreUnavailable) -> Response:
@@ -131,62 +152,52 @@ def _int_param(params: Mapping[str, str], name: str, default: int, low: int, hig
     return value
 
 
-_LOG_TEXT_FIELDS: Final = ("metadata", "request_head", "response_head")
-
-
-def wire_log(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored row as the logs API returns it, typed as Cloudflare's schema declares it.
-
-    `metadata`, `request_head` and `response_head` are strings (JSON text) and
-    `duration` an integer of milliseconds (cloudflare-python
-    `src/cloudflare/types/ai_gateway/log_get_response.py`); the store keeps them as
-    objects for `LocalGateway.logs()`.
-    """
-    data = dict(row)
-    for name in _LOG_TEXT_FIELDS:
-        value = data.get(name)
-        if value is not None and not isinstance(value, str):
-            data[name] = json.dumps(value, separators=(",", ":"))
-    duration = data.get("duration")
-    if isinstance(duration, float):
-        data["duration"] = round(duration)
-    return data
-
-
 class Management:
     """Handlers of the management API and the admin routes."""
 
-    def __init__(self, app: GatewayApp) -> None:
-        self.app = app
-
-    @property
-    def logs(self) -> LogStore:
-        return self.app.logs
+    def __init__(self, state: GatewayState) -> None:
+        self.state = state
+        self.logs = state.logs
 
     def routes(self) -> list[Route]:
+        """The Starlette routes of the management API and of the admin routes."""
         base = "/client/v4/accounts/{account_id}/ai-gateway/gateways"
         return [
-            Route(base, self.gateways, methods=["GET", "POST"]),
-            Route(base + "/{gateway_id}", self.gateway, methods=["GET", "PUT", "DELETE"]),
-            Route(base + "/{gateway_id}/logs", self.log_list, methods=["GET", "DELETE"]),
+            Route(base, _v4_errors(self.gateways), methods=["GET", "POST"]),
             Route(
-                base + "/{gateway_id}/logs/{log_id}", self.log, methods=["GET", "PATCH", "DELETE"]
+                base + "/{gateway_id}", _v4_errors(self.gateway), methods=["GET", "PUT", "DELETE"]
             ),
-            Route(base + "/{gateway_id}/logs/{log_id}/{part}", self.log_body, methods=["GET"]),
-            Route("/__local/scripts", self.admin_scripts, methods=["GET", "POST", "DELETE"]),
-            Route("/__local/reset", self.admin_reset, methods=["POST"]),
-            Route("/__local/clock", self.admin_clock, methods=["POST"]),
-            Route("/__local/received", self.admin_received, methods=["GET"]),
+            Route(
+                base + "/{gateway_id}/logs", _v4_errors(self.log_list), methods=["GET", "DELETE"]
+            ),
+            Route(
+                base + "/{gateway_id}/logs/{log_id}",
+                _v4_errors(self.log),
+                methods=["GET", "PATCH", "DELETE"],
+            ),
+            Route(
+                base + "/{gateway_id}/logs/{log_id}/{part}",
+                _v4_errors(self.log_body),
+                methods=["GET"],
+            ),
+            Route(
+                "/__local/scripts",
+                _v4_errors(self.admin_scripts),
+                methods=["GET", "POST", "DELETE"],
+            ),
+            Route("/__local/reset", _v4_errors(self.admin_reset), methods=["POST"]),
+            Route("/__local/clock", _v4_errors(self.admin_clock), methods=["POST"]),
+            Route("/__local/received", _v4_errors(self.admin_received), methods=["GET"]),
         ]
 
     # ------------------------------------------------------------------ common
 
     async def _enter(self, request: Request) -> tuple[Mapping[str, str], bytes]:
-        headers = self.app.head(request)  # the token is checked before the body is read
-        if not self.app.management_token_matches(headers.get("authorization")):
+        headers = head(request)  # the token is checked before the body is read
+        if not self.state.management_token_matches(headers.get("authorization")):
             raise ApiError(ApiErrorCode.AUTHENTICATION, "Authentication error")
-        body = await self.app.body(request)
-        self.app.keep(request, headers, body)  # only once authenticated
+        body = await read_body(request)
+        self.state.keep(request, headers, body)  # only once authenticated
         return headers, body
 
     @staticmethod
@@ -196,13 +207,13 @@ class Management:
         except ValueError:
             raise ApiError(ApiErrorCode.INVALID_REQUEST, "the body is not valid JSON") from None
 
-    def _gateway_or_404(self, gateway_id: str) -> GatewaySettings:
-        gateway = self.app.registry.get(gateway_id)
+    def _gateway_or_404(self, gateway_id: str) -> GatewayRecord:
+        gateway = self.state.registry.get(gateway_id)
         if gateway is None:
             raise ApiError(ApiErrorCode.NOT_FOUND, f"gateway {gateway_id!r} not found")
         return gateway
 
-    def _gateway_dict(self, gateway: GatewaySettings, account_id: str) -> dict[str, Any]:
+    def _gateway_dict(self, gateway: GatewayRecord, account_id: str) -> dict[str, Any]:
         data = gateway.as_dict()
         data["account_id"] = account_id
         data["account_tag"] = account_id
@@ -211,63 +222,67 @@ class Management:
     # ------------------------------------------------------------------ gateways
 
     async def gateways(self, request: Request) -> Response:
-        try:
-            _, body = await self._enter(request)
-            account = request.path_params["account_id"]
-            if request.method == "POST":
-                data = self._json(body)
-                if not isinstance(data, dict):
-                    raise ApiError(ApiErrorCode.INVALID_REQUEST, "the body must be a JSON object")
-                settings = dict(data)
-                gateway_id = settings.pop("id", None)
-                try:
-                    check_gateway_id(gateway_id)
-                    if self.app.registry.get(gateway_id) is not None:
-                        raise ApiError(
-                            ApiErrorCode.ALREADY_EXISTS, f"a gateway {gateway_id!r} already exists"
-                        )
-                    gateway = self.app.registry.create(gateway_id, **settings)
-                except ValueError as exc:
-                    raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
-                return envelope(self._gateway_dict(gateway, account))
-            params = request.query_params
-            page = _int_param(params, "page", 1, 1, 1_000_000)
-            per_page = _int_param(params, "per_page", PER_PAGE_DEFAULT, 1, PER_PAGE_MAX)
-            search = params.get("search", "").lower()
-            found = [g for g in self.app.registry.list() if search in g.id.lower()]
-            chunk = found[(page - 1) * per_page : page * per_page]
-            info = {
-                "page": page,
-                "per_page": per_page,
-                "count": len(chunk),
-                "total_count": len(found),
-            }
-            return envelope([self._gateway_dict(g, account) for g in chunk], info)
-        except ApiError as err:
-            return api_error(err)
+        """List gateways (paged, searched) or create one.
+
+        Raises:
+            ApiError: a refused request (sent as a v4 error response by `_v4_errors`).
+        """
+        _, body = await self._enter(request)
+        account = request.path_params["account_id"]
+        if request.method == "POST":
+            data = self._json(body)
+            if not isinstance(data, dict):
+                raise ApiError(ApiErrorCode.INVALID_REQUEST, "the body must be a JSON object")
+            settings = dict(data)
+            gateway_id = settings.pop("id", None)
+            try:
+                check_gateway_id(gateway_id)
+                if self.state.registry.get(gateway_id) is not None:
+                    raise ApiError(
+                        ApiErrorCode.ALREADY_EXISTS, f"a gateway {gateway_id!r} already exists"
+                    )
+                gateway = self.state.registry.create(gateway_id, **settings)
+            except ValueError as exc:
+                raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
+            return envelope(self._gateway_dict(gateway, account))
+        params = request.query_params
+        page = _int_param(params, "page", 1, 1, 1_000_000)
+        per_page = _int_param(params, "per_page", PER_PAGE_DEFAULT, 1, PER_PAGE_MAX)
+        search = params.get("search", "").lower()
+        found = [g for g in self.state.registry.list() if search in g.id.lower()]
+        chunk = found[(page - 1) * per_page : page * per_page]
+        info = {
+            "page": page,
+            "per_page": per_page,
+            "count": len(chunk),
+            "total_count": len(found),
+        }
+        return envelope([self._gateway_dict(g, account) for g in chunk], info)
 
     async def gateway(self, request: Request) -> Response:
-        try:
-            _, body = await self._enter(request)
-            account = request.path_params["account_id"]
-            gateway_id = request.path_params["gateway_id"]
-            gateway = self._gateway_or_404(gateway_id)
-            if request.method == "PUT":
-                data = self._json(body)
-                if not isinstance(data, dict):
-                    raise ApiError(ApiErrorCode.INVALID_REQUEST, "the body must be a JSON object")
-                try:
-                    updated = self.app.registry.replace(gateway_id, **data)
-                except ValueError as exc:
-                    raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
-                if updated is None:
-                    raise ApiError(ApiErrorCode.NOT_FOUND, f"gateway {gateway_id!r} not found")
-                gateway = updated
-            elif request.method == "DELETE":
-                self.app.registry.delete(gateway_id)
-            return envelope(self._gateway_dict(gateway, account))
-        except ApiError as err:
-            return api_error(err)
+        """Read, replace or delete one gateway.
+
+        Raises:
+            ApiError: a refused request (sent as a v4 error response by `_v4_errors`).
+        """
+        _, body = await self._enter(request)
+        account = request.path_params["account_id"]
+        gateway_id = request.path_params["gateway_id"]
+        gateway = self._gateway_or_404(gateway_id)
+        if request.method == "PUT":
+            data = self._json(body)
+            if not isinstance(data, dict):
+                raise ApiError(ApiErrorCode.INVALID_REQUEST, "the body must be a JSON object")
+            try:
+                updated = self.state.registry.replace(gateway_id, **data)
+            except ValueError as exc:
+                raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
+            if updated is None:
+                raise ApiError(ApiErrorCode.NOT_FOUND, f"gateway {gateway_id!r} not found")
+            gateway = updated
+        elif request.method == "DELETE":
+            self.state.registry.delete(gateway_id)
+        return envelope(self._gateway_dict(gateway, account))
 
     # ------------------------------------------------------------------ logs
 
@@ -275,6 +290,9 @@ class Management:
         """List or delete logs; any parameter not understood is a 400, never "all logs".
 
         The query is parsed by `log_query` (both filter encodings, the schema's bounds).
+
+        Raises:
+            ApiError: a refused request (sent as a v4 error response by `_v4_errors`).
         """
         try:
             await self._enter(request)
@@ -312,12 +330,15 @@ class Management:
                 [wire_log(row) for row in rows],
                 {"page": query.page, "per_page": query.per_page, "count": len(rows), **totals},
             )
-        except ApiError as err:
-            return api_error(err)
         except LogStoreUnavailable as exc:
             return store_unavailable(exc)
 
     async def log(self, request: Request) -> Response:
+        """Read, patch (feedback, score, metadata) or delete one log.
+
+        Raises:
+            ApiError: a refused request (sent as a v4 error response by `_v4_errors`).
+        """
         try:
             _, body = await self._enter(request)
             gateway = self._gateway_or_404(request.path_params["gateway_id"])
@@ -334,8 +355,6 @@ class Management:
             if row is None:
                 raise ApiError(ApiErrorCode.NOT_FOUND, f"log {log_id!r} not found")
             return envelope(wire_log(row))
-        except ApiError as err:
-            return api_error(err)
         except LogStoreUnavailable as exc:
             return store_unavailable(exc)
 
@@ -389,6 +408,11 @@ class Management:
         return changes
 
     async def log_body(self, request: Request) -> Response:
+        """The stored request or response body of one log.
+
+        Raises:
+            ApiError: a refused request (sent as a v4 error response by `_v4_errors`).
+        """
         try:
             await self._enter(request)
             gateway = self._gateway_or_404(request.path_params["gateway_id"])
@@ -414,72 +438,70 @@ class Management:
             key = "request_content_type" if part == "request" else "response_content_type"
             media = (row or {}).get(key) or JSON_TYPE
             return Response(content, 200, media_type=media)
-        except ApiError as err:
-            return api_error(err)
         except LogStoreUnavailable as exc:
             return store_unavailable(exc)
 
     # ------------------------------------------------------------------ admin
 
     async def admin_scripts(self, request: Request) -> Response:
-        try:
-            _, body = await self._enter(request)
-            scripts = self.app.scripts
-            if request.method == "POST":
-                data = self._json(body)
-                items = data if isinstance(data, list) else [data]
-                added = []
-                for item in items:
-                    if not isinstance(item, dict):
-                        raise ApiError(ApiErrorCode.INVALID_REQUEST, "a script is a JSON object")
-                    try:
-                        script = make_script(
-                            item.get("text"),
-                            tool_calls=item.get("tool_calls"),
-                            fault=item.get("fault"),
-                            model=item.get("model"),
-                            provider=item.get("provider"),
-                            times=item.get("times", 1),
-                        )
-                    except (TypeError, ValueError) as exc:
-                        raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
-                    added.append(scripts.add(script).as_dict())
-                return envelope(added if isinstance(data, list) else added[0])
-            if request.method == "DELETE":
-                scripts.clear()
-            return envelope([s.as_dict() for s in scripts.pending()])
-        except ApiError as err:
-            return api_error(err)
+        """Add scripts, list the pending ones, or forget them all.
+
+        Raises:
+            ApiError: a refused request (sent as a v4 error response by `_v4_errors`).
+        """
+        _, body = await self._enter(request)
+        scripts = self.state.scripts
+        if request.method == "POST":
+            data = self._json(body)
+            items = data if isinstance(data, list) else [data]
+            added = []
+            for item in items:
+                if not isinstance(item, dict):
+                    raise ApiError(ApiErrorCode.INVALID_REQUEST, "a script is a JSON object")
+                try:
+                    script = make_script(
+                        item.get("text"),
+                        tool_calls=item.get("tool_calls"),
+                        fault=item.get("fault"),
+                        model=item.get("model"),
+                        provider=item.get("provider"),
+                        times=item.get("times", 1),
+                    )
+                except (TypeError, ValueError) as exc:
+                    raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
+                added.append(scripts.add(script).as_dict())
+            return envelope(added if isinstance(data, list) else added[0])
+        if request.method == "DELETE":
+            scripts.clear()
+        return envelope([s.as_dict() for s in scripts.pending()])
 
     async def admin_reset(self, request: Request) -> Response:
-        try:
-            await self._enter(request)
-            await self.app.reset()
-            return envelope({"reset": True})
-        except ApiError as err:
-            return api_error(err)
+        """Forget requests, scripts, cache entries and logs."""
+        await self._enter(request)
+        await self.state.reset()
+        return envelope({"reset": True})
 
     async def admin_clock(self, request: Request) -> Response:
-        try:
-            _, body = await self._enter(request)
-            data = self._json(body)
-            seconds = data.get("advance") if isinstance(data, dict) else None
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-                raise ApiError(
-                    ApiErrorCode.INVALID_REQUEST, 'give {"advance": seconds} with seconds >= 0'
-                )
-            self.app.clock.advance(float(seconds))
-            return envelope({"now": self.app.clock.iso(), "offset": self.app.clock.offset})
-        except ApiError as err:
-            return api_error(err)
+        """Move the server's clock forward.
+
+        Raises:
+            ApiError: a refused request (sent as a v4 error response by `_v4_errors`).
+        """
+        _, body = await self._enter(request)
+        data = self._json(body)
+        seconds = data.get("advance") if isinstance(data, dict) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ApiError(
+                ApiErrorCode.INVALID_REQUEST, 'give {"advance": seconds} with seconds >= 0'
+            )
+        self.state.clock.advance(float(seconds))
+        return envelope({"now": self.state.clock.iso(), "offset": self.state.clock.offset})
 
     async def admin_received(self, request: Request) -> Response:
-        try:
-            await self._enter(request)
-            withheld = self.app.secrets.values
-            return envelope([received_view(r, withheld) for r in list(self.app.received)])
-        except ApiError as err:
-            return api_error(err)
+        """The requests received, credentials hidden."""
+        await self._enter(request)
+        withheld = self.state.secrets.values
+        return envelope([received_view(r, withheld) for r in list(self.state.received)])
 
 
 def received_view(received: ReceivedRequest, withheld: Collection[str] = ()) -> dict[str, Any]:
@@ -503,7 +525,3 @@ def received_view(received: ReceivedRequest, withheld: Collection[str] = ()) -> 
         "headers": redact(received.headers, secrets),
         "body": redact_body_text(received.body, secrets),
     }
-
-
-def management_routes(app: GatewayApp) -> list[Route]:
-    return Management(app).routes()

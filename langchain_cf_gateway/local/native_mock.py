@@ -1,6 +1,6 @@
-"""The mock's answers on provider-native APIs beyond chat completions and Anthropic messages.
+"""The mock's responses on provider-native APIs beyond chat completions and Anthropic messages.
 
-`MockUpstream` asks `answer` first; it answers the operations
+`MockUpstream` asks `respond` first; it serves the operations
 named by `native_routes` (OpenAI's Responses API, Anthropic's `count_tokens`,
 Gemini's routes) and every path the mock does not serve, and returns None for the rest.
 
@@ -31,12 +31,12 @@ SSE: Final = "text/event-stream; charset=utf-8"
 OPERATIONS: Final = frozenset(
     ("responses", "count_tokens", "generate_content", "embed_content", "model_list", "other")
 )
-"""The operations `answer` serves."""
+"""The operations `respond` serves."""
 
 
 @dataclass(slots=True)
-class NativeAnswer:
-    """What the mock answers: a whole body, or SSE/array frames to stream."""
+class NativeResponse:
+    """What the mock sends: a whole body, or SSE/array frames to stream."""
 
     status: int
     content_type: str
@@ -55,40 +55,40 @@ def error_body(slug: str, status: int, message: str) -> dict[str, Any]:
     return MockModel.openai_error(status, message)
 
 
-def answer(
+def respond(
     model: MockModel, call: ProviderCall, script: Script | None, fault: Fault | None, now: int
-) -> NativeAnswer | None:
-    """The mock's answer to `call`, or None when the operation is not one of `OPERATIONS`."""
+) -> NativeResponse | None:
+    """The mock's response to `call`, or None when the operation is not one of `OPERATIONS`."""
     if call.operation not in OPERATIONS:
         return None
     slug = call.provider.slug
     if fault is not None and fault.status is not None and fault.status >= 300:
         err = error_body(slug, fault.status, f"mock fault: HTTP {fault.status}")
-        return NativeAnswer(fault.status, JSON, _dumps(err))
+        return NativeResponse(fault.status, JSON, _dumps(err))
     if call.operation == "other":
         message = (
             f"the local gateway's mock model does not serve {slug}/{call.path}; "
             "configure a pass-through upstream for other paths"
         )
-        return NativeAnswer(404, JSON, _dumps(error_body(slug, 404, message)))
+        return NativeResponse(404, JSON, _dumps(error_body(slug, 404, message)))
     body = call.body or {}
     if call.operation == "model_list":
-        return NativeAnswer(200, JSON, _dumps(gemini.models(call.model or None)))
+        return NativeResponse(200, JSON, _dumps(gemini.models(call.model or None)))
     if call.operation == "embed_content":
         try:
             data, tokens = gemini.embeddings(body, call.path)
         except ValueError as exc:
-            return NativeAnswer(400, JSON, _dumps(error_body(slug, 400, str(exc))))
-        return NativeAnswer(200, JSON, _dumps(data), tokens_in=tokens, tokens_out=0)
+            return NativeResponse(400, JSON, _dumps(error_body(slug, 400, str(exc))))
+        return NativeResponse(200, JSON, _dumps(data), tokens_in=tokens, tokens_out=0)
     if call.operation == "count_tokens" and slug == GOOGLE_AI_STUDIO:
         chat = gemini.chat_body(as_object(body.get("generateContentRequest")) or body)
         tokens = model.complete(chat, call.model, system=gemini.system_of(body)).prompt_tokens
-        return NativeAnswer(200, JSON, _dumps({"totalTokens": tokens}), tokens_in=tokens)
+        return NativeResponse(200, JSON, _dumps({"totalTokens": tokens}), tokens_in=tokens)
     if call.operation == "count_tokens":
         messages = {"messages": as_list(body.get("messages"))}
         tokens = model.complete(messages, call.model, system=body.get("system")).prompt_tokens
         tokens += sum(count_tokens(json.dumps(t)) for t in as_list(body.get("tools")))
-        return NativeAnswer(200, JSON, _dumps({"input_tokens": tokens}), tokens_in=tokens)
+        return NativeResponse(200, JSON, _dumps({"input_tokens": tokens}), tokens_in=tokens)
     responses = call.operation == "responses"
     chat = responses_api.chat_body(body) if responses else gemini.chat_body(body)
     c = model.complete(
@@ -98,7 +98,7 @@ def answer(
         tool_calls=script.tool_calls if script else None,
         system=body.get("instructions") if responses else gemini.system_of(body),
     )
-    out = NativeAnswer(200, JSON, tokens_in=c.prompt_tokens, tokens_out=c.completion_tokens)
+    out = NativeResponse(200, JSON, tokens_in=c.prompt_tokens, tokens_out=c.completion_tokens)
     if responses and call.stream:
         out.content_type, out.frames = SSE, responses_api.response_events(c, now, body)
     elif responses:

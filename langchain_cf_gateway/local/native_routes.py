@@ -72,7 +72,7 @@ class NativeEndpoint:
     model: str | None = None
     """The model when the path carries it (Gemini's `models/{model}:method`)."""
     stream: bool | None = None
-    """Whether the answer streams, when the path says so rather than the body."""
+    """Whether the response streams, when the path says so rather than the body."""
 
 
 def native_endpoint(slug: str, path: str, method: str) -> NativeEndpoint:

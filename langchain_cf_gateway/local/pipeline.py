@@ -4,13 +4,13 @@ Choices where Cloudflare's docs are silent (documented here, tested in tests/loc
 
 - Bad `cf-aig-*` values (a TTL outside 60 s..30 days, attempts outside 1..5, a
   delay outside 0..5000 ms, an unknown backoff, a non-integer timeout, a custom cost
-  that is not a JSON object) are answered with HTTP 400, code 7001, naming the header.
+  that is not a JSON object) are refused with HTTP 400, code 7001, naming the header.
 - `cf-aig-metadata` that is not a JSON object is ignored (stored as null); more than
   5 entries keep the first 5; one null or object value stores the whole metadata as
   null (as observed; https://developers.cloudflare.com/ai-gateway/observability/custom-metadata/).
 - Retries (https://developers.cloudflare.com/ai-gateway/configuration/request-handling/):
   an attempt is retried on a timeout, an unreachable upstream, a 429 or a 5xx; other
-  answers are final. Delay before retry `n` (1-based):
+  responses are final. Delay before retry `n` (1-based):
   `constant` d, `linear` d*n, `exponential` d*2**(n-1). When more than one attempt
   is allowed the last attempt waits without a timeout ("last attempt waits unbounded").
 - A request that times out (or whose upstream is unreachable) on every attempt gets
@@ -42,8 +42,9 @@ from ..core.credentials import (
 )
 from ..core.protocol import Bounds, ErrorCode, Header
 from .cache import CUSTOM_KEY_TTL_S, CacheEntry, ResponseCache, cache_key
-from .gateways import GatewaySettings
-from .upstream import ProviderCall, UpstreamReply, Upstreams, UpstreamUnreachable
+from .gateways import GatewayRecord
+from .request_error import GatewayRequestError
+from .upstream import ProviderCall, ProviderResponse, Upstreams, UpstreamUnreachable
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +74,6 @@ class GatewaySecrets:
 
 NO_SECRETS: Final = GatewaySecrets.of(None)
 """For callers of `execute` that hold no gateway token (a random digest key)."""
-
-
-class GatewayRequestError(Exception):
-    """A gateway-made error answer: a code and, optionally, a message."""
-
-    def __init__(self, code: ErrorCode, message: str | None = None) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(message or code.name)
 
 
 def redact(headers: Mapping[str, str], secrets: Collection[str] = ()) -> dict[str, str]:
@@ -192,10 +184,14 @@ class RequestOptions:
     def parse(
         cls,
         headers: Mapping[str, str],
-        gateway: GatewaySettings,
+        gateway: GatewayRecord,
         config: Mapping[str, Any] | None = None,
     ) -> RequestOptions:
-        """From headers (lowercase keys); `config` is a universal step's `config`."""
+        """From headers (lowercase keys); `config` is a universal step's `config`.
+
+        Raises:
+            GatewayRequestError: code 7001 naming a header out of range.
+        """
         ttl = _int_header(headers, Header.CACHE_TTL, Bounds.CACHE_TTL_MIN_S, Bounds.CACHE_TTL_MAX_S)
         if ttl is None:
             ttl = _int_header(
@@ -319,25 +315,27 @@ def _custom_cost(raw: str | None) -> dict[str, float] | None:
 
 @dataclass(slots=True)
 class Outcome:
-    """What one provider call produced: the reply, and how the gateway got it."""
+    """What one provider call produced: the provider_response, and how the gateway got it."""
 
-    reply: UpstreamReply
+    provider_response: ProviderResponse
     cache_status: str | None
     attempts: int
 
 
 @dataclass(frozen=True, slots=True)
 class CachePlan:
+    """Whether and under which key a request is cached, and for how long."""
+
     key: str
     ttl: int
     skip: bool
-    """`cf-aig-skip-cache`: neither read nor write, answer `MISS`."""
+    """`cf-aig-skip-cache`: neither read nor write, response `MISS`."""
 
 
 def plan_cache(
     call: ProviderCall,
     opts: RequestOptions,
-    gateway: GatewaySettings,
+    gateway: GatewayRecord,
     client_body: bytes,
     secrets: GatewaySecrets = NO_SECRETS,
     forwarded: Mapping[str, str] | None = None,
@@ -371,7 +369,7 @@ RETRY_STATUSES: Final = frozenset((408, 429))
 async def execute(
     call: ProviderCall,
     opts: RequestOptions,
-    gateway: GatewaySettings,
+    gateway: GatewayRecord,
     upstreams: Upstreams,
     cache: ResponseCache,
     now: float,
@@ -387,13 +385,16 @@ async def execute(
 
     The upstream gets the call with only `forwardable_headers`: no gateway token
     ever leaves the gateway, whichever header carries it.
+
+    Raises:
+        GatewayRequestError: the upstream could not be reached or timed out (code 2005 / 2006).
     """
     forwarded = forwardable_headers(call.headers, secrets.values)
     plan = plan_cache(call, opts, gateway, client_body, secrets, forwarded)
     if plan is not None and not plan.skip:
         entry = await cache.get(plan.key)
         if entry is not None:
-            hit = UpstreamReply(
+            hit = ProviderResponse(
                 entry.status,
                 entry.content_type,
                 entry.body,
@@ -403,7 +404,7 @@ async def execute(
             )
             return Outcome(hit, "HIT", 0)
     sent = replace(call, headers=forwarded)
-    reply: UpstreamReply | None = None
+    provider_response: ProviderResponse | None = None
     failure = ""
     attempt = 0
     for attempt in range(1, opts.max_attempts + 1):
@@ -412,51 +413,52 @@ async def execute(
         timeout = None if unbounded or opts.timeout_ms is None else opts.timeout_ms / 1000
         try:
             if timeout is None:
-                reply = await upstreams.send(sent, attempt)
+                provider_response = await upstreams.send(sent, attempt)
             else:
-                reply = await asyncio.wait_for(upstreams.send(sent, attempt), timeout)
+                provider_response = await asyncio.wait_for(upstreams.send(sent, attempt), timeout)
             failure = ""
         except asyncio.TimeoutError:
-            reply, failure = (
+            provider_response, failure = (
                 None,
                 f"request timed out after {opts.timeout_ms} ms ({Header.REQUEST_TIMEOUT})",
             )
         except UpstreamUnreachable as exc:
-            reply, failure = None, f"upstream unreachable: {mask_urls(str(exc))}"
-        if reply is not None and (
-            reply.ok or (reply.status < 500 and reply.status not in RETRY_STATUSES)
+            provider_response, failure = None, f"upstream unreachable: {mask_urls(str(exc))}"
+        if provider_response is not None and (
+            provider_response.ok
+            or (provider_response.status < 500 and provider_response.status not in RETRY_STATUSES)
         ):
             break
         if not last:
-            if reply is not None and reply.chunks is not None:
-                await _discard(reply)
+            if provider_response is not None and provider_response.chunks is not None:
+                await _discard(provider_response)
             await asyncio.sleep(opts.delay_before(attempt))
-    if reply is None:
+    if provider_response is None:
         raise GatewayRequestError(ErrorCode.PROVIDER_FAILED, f"Provider request failed: {failure}")
     if (
         plan is not None
         and not plan.skip
-        and reply.ok
-        and reply.body is not None
-        and reply.chunks is None
+        and provider_response.ok
+        and provider_response.body is not None
+        and provider_response.chunks is None
     ):
         await cache.set(
             plan.key,
             CacheEntry(
-                reply.status,
-                reply.content_type,
-                reply.body,
-                reply.tokens_in,
-                reply.tokens_out,
+                provider_response.status,
+                provider_response.content_type,
+                provider_response.body,
+                provider_response.tokens_in,
+                provider_response.tokens_out,
                 now + plan.ttl,
             ),
             plan.ttl,
         )
-    return Outcome(reply, None if plan is None else "MISS", attempt)
+    return Outcome(provider_response, None if plan is None else "MISS", attempt)
 
 
-async def _discard(reply: UpstreamReply) -> None:
-    chunks = reply.chunks
+async def _discard(provider_response: ProviderResponse) -> None:
+    chunks = provider_response.chunks
     close = getattr(chunks, "aclose", None)
     if close is not None:
         await close()

@@ -4,8 +4,8 @@ Cloudflare serves the Responses API on the OpenAI provider route
 (https://developers.cloudflare.com/ai-gateway/usage/providers/openai/), and
 `@ai-sdk/openai` calls it by default. A request is read into the mock's chat form
 (`input` and `instructions` as messages, function `tools`, `tool_choice`,
-`max_output_tokens`, `text.format`), so the answer, token counts and scripted tool
-calls are those of `mock`; the answer follows https://platform.openai.com/docs/api-reference/responses:
+`max_output_tokens`, `text.format`), so the response, token counts and scripted tool
+calls are those of `mock`; the response follows https://platform.openai.com/docs/api-reference/responses:
 
 - not streamed: a `response` object whose `output` holds one `message` item with an
   `output_text` part, then one `function_call` item per tool call; `status`

@@ -31,7 +31,7 @@ from .mock import ToolCall
 
 @dataclass(slots=True)
 class Script:
-    """One registered answer (text, tool calls) and/or fault, and how often it applies."""
+    """One registered response (text, tool calls) and/or fault, and how often it applies."""
 
     text: str | None = None
     tool_calls: list[Mapping[str, Any] | ToolCall] = field(default_factory=list)
@@ -39,20 +39,23 @@ class Script:
     model: str | None = None
     provider: str | None = None
     times: int | None = 1
-    """How many attempts it answers; None: every matching attempt until reset."""
+    """How many attempts it serves; None: every matching attempt until reset."""
     used: int = 0
-    """How many attempts it has answered so far."""
+    """How many attempts it has served so far."""
 
     def matches(self, provider: str, model: str) -> bool:
+        """Whether the script applies to this provider and model."""
         if self.provider is not None and self.provider != provider:
             return False
         return self.model is None or self.model in (model, f"{provider}/{model}")
 
     @property
     def exhausted(self) -> bool:
+        """Whether the script is used up."""
         return self.times is not None and self.used >= self.times
 
     def as_dict(self) -> dict[str, Any]:
+        """The script as the admin route shows it."""
         return {
             "text": self.text,
             "tool_calls": [
@@ -89,7 +92,11 @@ def make_script(
     provider: str | None = None,
     times: int | None = 1,
 ) -> Script:
-    """A validated `Script`; ValueError naming the bad field otherwise."""
+    """A validated `Script`; ValueError naming the bad field otherwise.
+
+    Raises:
+        ValueError: naming the bad field.
+    """
     if text is None and not tool_calls and fault is None:
         raise ValueError("a script needs text, tool_calls or fault")
     if text is not None and not isinstance(text, str):
@@ -111,6 +118,7 @@ class ScriptBook:
         self._lock = threading.Lock()
 
     def add(self, script: Script) -> Script:
+        """Queue a script; returns it."""
         with self._lock:
             self._scripts.append(script)
         return script
@@ -127,9 +135,11 @@ class ScriptBook:
         return None
 
     def pending(self) -> list[Script]:
+        """The scripts not used up yet, in order."""
         with self._lock:
             return [s for s in self._scripts if not s.exhausted]
 
     def clear(self) -> None:
+        """Forget every script."""
         with self._lock:
             self._scripts.clear()

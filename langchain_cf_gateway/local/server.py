@@ -25,11 +25,12 @@ import uvicorn
 
 from ..core.config import GatewayConfig
 from ..core.protocol import DEFAULT_GATEWAY_ID
-from .app import GatewayApp, ReceivedRequest
+from .app import build_app
 from .cache import open_cache
 from .clock import Clock
+from .config import LOCAL_ACCOUNT_ID
 from .faults import Fault
-from .gateways import GatewayRegistry, GatewaySettings
+from .gateways import GatewayRecord, GatewayRegistry
 from .listener import (
     DEFAULT_BACKLOG,
     DEFAULT_BODY_TIMEOUT_S,
@@ -49,16 +50,17 @@ from .logstore import (
 )
 from .mock import ToolCall
 from .scripts import Script, ScriptBook, make_script
+from .state import GatewayState, ReceivedRequest
 from .upstream import PassThrough, UpstreamDisconnect, Upstreams
 
 T = TypeVar("T")
-LOCAL_ACCOUNT_ID = "local-account"
-"""The account id the helpers use; the server accepts any."""
 
 
 class _QuietDisconnects(logging.Filter):
-    """Drop uvicorn's traceback for connections we drop on purpose (a disconnect fault; a
-    stream cut because its log row could not be committed: the log store warns once).
+    """Drop uvicorn's traceback for connections the gateway drops on purpose.
+
+    A disconnect fault, or a stream cut because its log row could not be committed (the
+    log store warns once).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -115,7 +117,7 @@ class LocalGateway:
         backlog: the listening socket's backlog (connections queued by the kernel).
             Default 2048.
         body_timeout_s: seconds a client has, after the head, to send the whole request
-            body; then 408 (if no answer was started) and the connection is closed.
+            body; then 408 (if no response was started) and the connection is closed.
             Default 60.
         received_max_bytes: bytes of bodies and headers `received` keeps (the
             oldest requests go first). Default 64 MiB.
@@ -173,7 +175,7 @@ class LocalGateway:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._app: GatewayApp | None = None
+        self._running: GatewayState | None = None
 
     def __repr__(self) -> str:
         state = self.base_url if self._server is not None else "stopped"
@@ -182,7 +184,11 @@ class LocalGateway:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> LocalGateway:
-        """Start the server in a background thread; returns once it accepts connections."""
+        """Start the server in a background thread; returns once it accepts connections.
+
+        Raises:
+            RuntimeError: the server did not start (the cause in the message).
+        """
         if self._server is not None:
             return self
         scripts = ScriptBook()
@@ -199,7 +205,7 @@ class LocalGateway:
         for gateway_id, settings in self._initial_gateways.items():
             if gateway_id != DEFAULT_GATEWAY_ID:
                 registry.create(gateway_id, **settings)
-        self._app = GatewayApp(
+        self._running = GatewayState(
             clock=self.clock,
             registry=registry,
             scripts=scripts,
@@ -210,7 +216,6 @@ class LocalGateway:
             management_token=self._management_token,
             account_id=self.account_id,
             received_max_bytes=self._received_max_bytes,
-            hosts=self._hosts,
         )
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -220,7 +225,7 @@ class LocalGateway:
         sock.bind((self.host, self._port))
         self._port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self._app.app,
+            build_app(self._running, self._hosts),
             log_level=self._log_level,
             access_log=False,
             lifespan="on",
@@ -269,8 +274,8 @@ class LocalGateway:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=15)
-        if self._app is not None:
-            self._app.logs.close()
+        if self._running is not None:
+            self._running.logs.close()
         self._server = self._thread = self._loop = None
 
     def __enter__(self) -> LocalGateway:
@@ -288,6 +293,7 @@ class LocalGateway:
 
     @property
     def port(self) -> int:
+        """The port the server listens on (the one picked when 0 was given)."""
         return self._port
 
     @property
@@ -328,10 +334,10 @@ class LocalGateway:
     # ------------------------------------------------------------------ state
 
     @property
-    def _state(self) -> GatewayApp:
-        if self._app is None:
+    def _state(self) -> GatewayState:
+        if self._running is None:
             raise RuntimeError("the local gateway is not running: use `with LocalGateway() as gw:`")
-        return self._app
+        return self._running
 
     @property
     def received(self) -> list[ReceivedRequest]:
@@ -359,7 +365,7 @@ class LocalGateway:
         )
         return self._state.scripts.add(script)
 
-    def create_gateway(self, gateway_id: str, **settings: Any) -> GatewaySettings:
+    def create_gateway(self, gateway_id: str, **settings: Any) -> GatewayRecord:
         """Create a gateway (`authentication=True`, `cache_ttl=60`, rate limits...).
 
         An existing gateway of that id is replaced, so that tests sharing one server can
@@ -369,11 +375,14 @@ class LocalGateway:
         registry.delete(gateway_id)
         return registry.create(gateway_id, **settings)
 
-    def update_gateway(self, gateway_id: str, **settings: Any) -> GatewaySettings:
+    def update_gateway(self, gateway_id: str, **settings: Any) -> GatewayRecord:
         """Change the given settings and keep the others.
 
         As `GatewayClient.update_gateway` does over HTTP: the gateway as it is, plus the
         changes, replaces it (a management API PUT replaces the whole gateway).
+
+        Raises:
+            ValueError: there is no gateway of this id.
         """
         registry = self._state.registry
         current = registry.get(gateway_id)
@@ -396,7 +405,11 @@ class LocalGateway:
         self._call(self._state.reset())
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the server's loop and wait for it."""
+        """Run a coroutine on the server's loop and wait for it.
+
+        Raises:
+            RuntimeError: the gateway is not running.
+        """
         if self._loop is None:
             raise RuntimeError("the local gateway is not running")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)

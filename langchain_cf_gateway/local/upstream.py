@@ -11,7 +11,7 @@ the provider-native path is appended to, as at Cloudflare. Its `api_key`, when
 set, replaces the client's key in the provider's auth header.
 
 A request that a script matches, or whose model name carries a fault that applies to
-this attempt, is answered by the mock even when the provider has a pass-through
+this attempt, is served by the mock even when the provider has a pass-through
 upstream: faults are made locally and the upstream is not called.
 """
 
@@ -38,10 +38,13 @@ from .connections import (
 from .faults import Fault
 from .mock import MockModel
 from .native_routes import NativeOperation
+from .request_error import GatewayRequestError
 from .scripts import Script, ScriptBook
 
-# The native operations (issue 12) are those of .native_routes, answered by .native_mock.
-Operation = Literal["chat", "embeddings", "models", "messages", "run", "other"] | NativeOperation
+# The native operations are those of .native_routes; .native_mock builds their responses.
+UpstreamOperation = (
+    Literal["chat", "embeddings", "models", "messages", "run", "other"] | NativeOperation
+)
 _MODEL_TYPES: Final = {
     "embeddings": "embeddings",
     "embed_content": "embeddings",
@@ -53,7 +56,7 @@ SSE: Final = "text/event-stream; charset=utf-8"
 
 
 class UpstreamDisconnect(Exception):
-    """Raised inside a response body to drop the connection mid-answer (a fault)."""
+    """Raised inside a response body to drop the connection mid-response (a fault)."""
 
 
 class UpstreamUnreachable(Exception):
@@ -65,7 +68,7 @@ class ProviderCall:
     """One call the gateway makes to a provider, resolved from the route."""
 
     provider: Provider
-    operation: Operation
+    operation: UpstreamOperation
     path: str
     """Upstream path after `/{slug}/` (`chat/completions`), without the query string."""
     model: str
@@ -84,12 +87,13 @@ class ProviderCall:
 
     @property
     def model_type(self) -> str:
+        """The log row's `model_type`: `chat`, `embeddings` or `models`."""
         return _MODEL_TYPES.get(self.operation, "chat")
 
 
 @dataclass(slots=True)
-class UpstreamReply:
-    """An upstream's answer, with the body whole or as a stream of chunks."""
+class ProviderResponse:
+    """An upstream's response, with the body whole or as a stream of chunks."""
 
     status: int
     content_type: str
@@ -101,6 +105,7 @@ class UpstreamReply:
 
     @property
     def ok(self) -> bool:
+        """Whether the status is 2xx."""
         return 200 <= self.status < 300
 
 
@@ -126,16 +131,20 @@ class MockUpstream:
 
     async def send(
         self, call: ProviderCall, script: Script | None, fault: Fault | None
-    ) -> UpstreamReply:
+    ) -> ProviderResponse:
+        """The mock's response to a call (a script, a fault, or the mock model)."""
         if fault is not None and fault.delay_ms:
             await asyncio.sleep(fault.delay_ms / 1000)
-        native = native_mock.answer(self.model, call, script, fault, int(self._clock()))
-        if native is not None:  # Responses, count_tokens, Gemini, unserved paths (issue 12)
-            reply = UpstreamReply(native.status, native.content_type, native.body)
-            reply.tokens_in, reply.tokens_out = native.tokens_in, native.tokens_out
+        native = native_mock.respond(self.model, call, script, fault, int(self._clock()))
+        if native is not None:  # Responses, count_tokens, Gemini, unserved paths
+            provider_response = ProviderResponse(native.status, native.content_type, native.body)
+            provider_response.tokens_in, provider_response.tokens_out = (
+                native.tokens_in,
+                native.tokens_out,
+            )
             if native.frames is not None:
-                reply.chunks = _frames(native.frames, fault)
-            return self._finish(reply, fault)
+                provider_response.chunks = _frames(native.frames, fault)
+            return self._finish(provider_response, fault)
         anthropic = call.operation == "messages"
         if fault is not None and fault.status is not None and fault.status >= 300:
             message = f"mock fault: HTTP {fault.status}"
@@ -144,18 +153,18 @@ class MockUpstream:
                 if anthropic
                 else self.model.openai_error(fault.status, message)
             )
-            return UpstreamReply(fault.status, JSON, _dumps(err))
+            return ProviderResponse(fault.status, JSON, _dumps(err))
         body = call.body or {}
         refused = self.model.refusal(body, call.operation)  # past the mock's own bounds
         if refused is not None:
-            return UpstreamReply(400, JSON, _dumps(refused))
+            return ProviderResponse(400, JSON, _dumps(refused))
         if call.operation == "embeddings":
             data, tokens = self.model.embeddings(body, call.model)
             return self._finish(
-                UpstreamReply(200, JSON, _dumps(data), tokens_in=tokens, tokens_out=0), fault
+                ProviderResponse(200, JSON, _dumps(data), tokens_in=tokens, tokens_out=0), fault
             )
         if call.operation == "models":
-            return UpstreamReply(200, JSON, _dumps(models_list(call.provider)))
+            return ProviderResponse(200, JSON, _dumps(models_list(call.provider)))
         if (
             call.operation == "run"
             and "messages" not in body
@@ -180,28 +189,28 @@ class MockUpstream:
                 frames = self.model.workers_ai_chunks(completion)
             else:
                 frames = self.model.openai_chunks(completion, int(self._clock()))
-            return UpstreamReply(200, SSE, chunks=_frames(frames, fault), **usage)
+            return ProviderResponse(200, SSE, chunks=_frames(frames, fault), **usage)
         if anthropic:
             data = self.model.anthropic_json(completion)
         elif call.operation == "run":
             data = self.model.workers_ai_json(completion)
         else:
             data = self.model.openai_json(completion, int(self._clock()))
-        return self._finish(UpstreamReply(200, JSON, _dumps(data), **usage), fault)
+        return self._finish(ProviderResponse(200, JSON, _dumps(data), **usage), fault)
 
     @staticmethod
-    def _finish(reply: UpstreamReply, fault: Fault | None) -> UpstreamReply:
-        """Apply the body faults of a non-streamed answer."""
-        if fault is None or reply.body is None:
-            return reply
-        body = reply.body
+    def _finish(provider_response: ProviderResponse, fault: Fault | None) -> ProviderResponse:
+        """Apply the body faults of a non-streamed response."""
+        if fault is None or provider_response.body is None:
+            return provider_response
+        body = provider_response.body
         if fault.malformed:
             body = body[: max(1, len(body) // 2)]
-            reply.body = body
+            provider_response.body = body
         if fault.disconnect_after is not None:
-            reply.chunks = _half_then_drop(body)
-            reply.body = None
-        return reply
+            provider_response.chunks = _half_then_drop(body)
+            provider_response.body = None
+        return provider_response
 
 
 def models_list(provider: Provider | None) -> dict[str, Any]:
@@ -246,7 +255,14 @@ class PassThroughUpstream:
         self.targets = dict(targets)
         self._pool = ConnectionPool()
 
-    async def send(self, call: ProviderCall, target: PassThrough) -> UpstreamReply:
+    async def send(self, call: ProviderCall, target: PassThrough) -> ProviderResponse:
+        """Forward a call to its pass-through upstream; its response.
+
+        Raises:
+            UpstreamUnreachable: the upstream could not be reached, or timed out.
+            GatewayRequestError: code 7001, a request the HTTP client would not write
+                (control characters in its head).
+        """
         url = f"{target.base_url.rstrip('/')}/{call.path}"
         if call.query_string:
             url += "?" + call.query_string
@@ -265,43 +281,42 @@ class PassThroughUpstream:
                 target.timeout_s,
             )
         except RequestRefused:
-            raise _refused(headers) from None
+            raise GatewayRequestError(ErrorCode.INVALID_REQUEST, _refused(headers)) from None
         except (ConnectionFailed, asyncio.TimeoutError) as exc:
             raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
         content_type = response.headers.get("content-type", JSON)
         if call.stream and 200 <= response.status < 300 and "event-stream" in content_type:
-            reply = UpstreamReply(response.status, content_type)
-            reply.chunks = _Relay(response, reply)
-            return reply
+            provider_response = ProviderResponse(response.status, content_type)
+            provider_response.chunks = _Relay(response, provider_response)
+            return provider_response
         try:
             body = await asyncio.wait_for(response.read(), target.timeout_s)
         except (BodyBroken, asyncio.TimeoutError) as exc:
             await response.aclose()
             raise UpstreamUnreachable(f"{type(exc).__name__} from {target.base_url}") from exc
-        reply = UpstreamReply(response.status, content_type, body)
-        reply.tokens_in, reply.tokens_out = usage_of(body)
-        return reply
+        provider_response = ProviderResponse(response.status, content_type, body)
+        provider_response.tokens_in, provider_response.tokens_out = usage_of(body)
+        return provider_response
 
     async def close(self) -> None:
+        """Close the upstream connections."""
         await self._pool.close()
 
 
-def _refused(headers: Mapping[str, str]) -> Exception:
-    """The gateway's 400 for a request the HTTP client would not write (never a 500).
+def _refused(headers: Mapping[str, str]) -> str:
+    """The message of the gateway's 400 for a request the HTTP client would not write.
 
     The header names are named; their values are not (one may be a credential).
     """
-    from .pipeline import GatewayRequestError  # pipeline imports this module
 
     def bad(text: str) -> bool:
         return any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in text)
 
     names = sorted({repr(k[:64]) for k, v in headers.items() if bad(k) or bad(v)})
     where = f"header(s) {', '.join(names)}" if names else "its path or headers"
-    return GatewayRequestError(
-        ErrorCode.INVALID_REQUEST,
+    return (
         f"Invalid request: {where} cannot be forwarded to the upstream; header names and "
-        "values, paths and query strings must not hold control characters (CR, LF, NUL)",
+        "values, paths and query strings must not hold control characters (CR, LF, NUL)"
     )
 
 
@@ -310,12 +325,14 @@ _MAX_LINE: Final = 1 << 20
 
 
 class _Relay:
-    """The relayed stream; `aclose` closes the upstream's answer even if never iterated
-    (an async generator that never started runs no `finally` on `aclose`).
+    """The relayed stream, which `aclose` closes even if it was never iterated.
+
+    An async generator that never started runs no `finally` on `aclose`: this closes
+    the upstream's response itself.
     """
 
-    def __init__(self, response: UpstreamResponse, reply: UpstreamReply) -> None:
-        self._chunks = _relay(response, reply)
+    def __init__(self, response: UpstreamResponse, provider_response: ProviderResponse) -> None:
+        self._chunks = _relay(response, provider_response)
         self._response = response
 
     def __aiter__(self) -> _Relay:
@@ -329,11 +346,16 @@ class _Relay:
         await self._response.aclose()
 
 
-async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncGenerator[bytes, None]:
+async def _relay(
+    response: UpstreamResponse, provider_response: ProviderResponse
+) -> AsyncGenerator[bytes, None]:
     """The upstream's stream, read for its usage chunk on the way through.
 
     An SSE line may arrive split across reads, so the last incomplete line is carried
     over to the next chunk (up to `_MAX_LINE` bytes).
+
+    Raises:
+        UpstreamDisconnect: a disconnect fault, or the upstream broke off.
     """
     partial = b""
     try:
@@ -348,7 +370,7 @@ async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncGener
                     if line.startswith(b"data:") and b'"usage"' in line:
                         tokens = usage_of(line[5:])
                         if tokens != (None, None):
-                            reply.tokens_in, reply.tokens_out = tokens
+                            provider_response.tokens_in, provider_response.tokens_out = tokens
             yield chunk
     except BodyBroken as exc:
         raise UpstreamDisconnect(f"upstream stream broke: {exc}") from exc
@@ -357,7 +379,7 @@ async def _relay(response: UpstreamResponse, reply: UpstreamReply) -> AsyncGener
 
 
 def usage_of(body: bytes) -> tuple[int | None, int | None]:
-    """(input, output) tokens of an OpenAI or Anthropic answer body; Nones if absent."""
+    """(input, output) tokens of an OpenAI or Anthropic response body; Nones if absent."""
     try:
         data = json.loads(body)
     except ValueError:
@@ -383,7 +405,8 @@ class Upstreams:
         self.scripts = scripts
         self.passthrough = PassThroughUpstream(targets)
 
-    async def send(self, call: ProviderCall, attempt: int) -> UpstreamReply:
+    async def send(self, call: ProviderCall, attempt: int) -> ProviderResponse:
+        """Send a call to its upstream (pass-through if configured, else the mock)."""
         script = self.scripts.take(call.provider.slug, call.model)
         fault = script.fault if script is not None and script.fault is not None else call.fault
         if fault is not None and not fault.applies_to(attempt):
@@ -394,4 +417,5 @@ class Upstreams:
         return await self.mock.send(call, script, fault)
 
     async def close(self) -> None:
+        """Close the pass-through connections."""
         await self.passthrough.close()

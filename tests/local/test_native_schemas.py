@@ -1,7 +1,7 @@
 """The native routes and the mock's native schemas as pure functions (no sockets).
 
 Table-driven for the path forms; property-based for the request bodies, which come from
-outside: whatever JSON a client sends, the mock answers in its provider's schema (never
+outside: whatever JSON a client sends, the mock responds in its provider's schema (never
 a crash, which the gateway would turn into a 500).
 """
 
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from langchain_cf_gateway.core.providers import find_provider
 from langchain_cf_gateway.local.mock import MockModel
-from langchain_cf_gateway.local.native_mock import answer
+from langchain_cf_gateway.local.native_mock import respond
 from langchain_cf_gateway.local.native_routes import NativeEndpoint, native_endpoint
 from langchain_cf_gateway.local.upstream import ProviderCall
 
@@ -149,10 +149,10 @@ def call_of(
 
 @pytest.mark.parametrize(("slug", "operation", "path", "stream"), CALLS)
 @given(body=BODIES)
-def test_any_json_body_gets_an_answer_in_the_providers_schema(
+def test_any_json_body_gets_a_response_in_the_providers_schema(
     slug: str, operation: str, path: str, stream: bool, body: dict[str, Any]
 ) -> None:
-    out = answer(MockModel(), call_of(slug, operation, path, stream, body), None, None, 0)
+    out = respond(MockModel(), call_of(slug, operation, path, stream, body), None, None, 0)
     assert out is not None
     if out.status == 400:  # a value out of its bounds, refused in Google's error shape
         assert out.body is not None and slug == "google-ai-studio"

@@ -22,7 +22,7 @@ from langchain_cf_gateway.core import (
     InvalidOptionError,
 )
 from langchain_cf_gateway.local import LocalGateway
-from langchain_cf_gateway.local.app import ReceivedRequest
+from langchain_cf_gateway.local.state import ReceivedRequest
 from langchain_cf_gateway.management import (
     AsyncGatewayClient,
     Gateway,

@@ -46,7 +46,7 @@ def echo(gw: LocalGateway, prompt: str) -> httpx.Response:
 
 
 def stored_body_bytes(gw: LocalGateway) -> int:
-    store: LogStore = gw._app.logs  # type: ignore[union-attr]
+    store: LogStore = gw._state.logs  # type: ignore[union-attr]
     return int(
         store.run(
             lambda conn: conn.execute(

@@ -245,7 +245,7 @@ def test_a_full_disk_gets_503_and_recovers_when_space_is_freed(
     with LocalGateway(log_path=str(db), log_commit_timeout=3) as gw:
         for _ in range(3):
             assert compat(gw, big).status_code == 200
-        store: LogStore = gw._app.logs  # type: ignore[union-attr]
+        store: LogStore = gw._state.logs  # type: ignore[union-attr]
         # The file may not grow: SQLite answers SQLITE_FULL, as on a full disk.
         pages = store.run(lambda conn: conn.execute("PRAGMA page_count").fetchone()[0])
         store.run(lambda conn: conn.execute(f"PRAGMA max_page_count = {pages}").fetchone())
@@ -269,7 +269,7 @@ def test_the_writer_is_restarted_after_an_unexpected_failure(
 ) -> None:
     caplog.set_level(logging.ERROR, logger=STORE_LOGGER)
     with LocalGateway(log_path=str(tmp_path / "logs.sqlite")) as gw:
-        store: LogStore = gw._app.logs  # type: ignore[union-attr]
+        store: LogStore = gw._state.logs  # type: ignore[union-attr]
         store._queue.put(object())  # a bug's worth of garbage in the writer's queue
         answer = compat(gw, chat_body())
         assert answer.status_code == 200, answer.text

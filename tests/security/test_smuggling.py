@@ -310,7 +310,7 @@ async def test_the_client_refuses_a_header_it_cannot_write(
     credential), and the pooled connection still serves the next call correctly.
     """
     from langchain_cf_gateway.core import ErrorCode
-    from langchain_cf_gateway.local.pipeline import GatewayRequestError
+    from langchain_cf_gateway.local.request_error import GatewayRequestError
 
     first = len(upstream.requests)
     refused, after = await _send_all(

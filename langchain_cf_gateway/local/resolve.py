@@ -1,0 +1,170 @@
+"""From a gateway path and body to the provider call it asks for (`ProviderCall`).
+
+Paths are those of https://developers.cloudflare.com/ai-gateway/usage/providers/ (after
+`/v1/{account_id}/{gateway_id}/`): `compat/...` with a `{provider}/{model}` model
+(https://developers.cloudflare.com/ai-gateway/usage/chat-completion/), and
+`{slug}/{path}` for every provider of core's table, native endpoint forms included
+(`native_routes`). A model may carry a fault (`faults`). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from typing import Any, Final
+
+from ..core.protocol import ErrorCode
+from ..core.providers import COMPAT, CUSTOM_PREFIX, WORKERS_AI, Provider, find_provider
+from . import edge
+from .faults import split_model
+from .native_routes import native_endpoint
+from .request_error import GatewayRequestError
+from .upstream import ProviderCall
+
+_COMPAT_OPS: Final = {"chat/completions": "chat", "embeddings": "embeddings", "models": "models"}
+
+
+def resolve(
+    path: str,
+    method: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    query_string: str = "",
+    *,
+    passthrough: Collection[str] = (),
+) -> ProviderCall:
+    """The provider call of a gateway path (after `/{gateway_id}/`).
+
+    Raises:
+        GatewayRequestError: an unknown provider (2008) or a body without a model (7001).
+    """
+    head, _, rest = path.partition("/")
+    if head == COMPAT:
+        return _resolve_compat(rest, method, headers, body, passthrough)
+    provider = find_provider(head)
+    if provider is None or (provider.slug != head and not head.startswith(CUSTOM_PREFIX)):
+        raise GatewayRequestError(ErrorCode.INVALID_PROVIDER)
+    parsed = _json_body(body) if body else None
+    endpoint = native_endpoint(provider.slug, rest, method)  # the forms clients send
+    rest = endpoint.path
+    operation = "other"
+    if endpoint.operation is not None:
+        operation = endpoint.operation
+    elif rest == provider.chat_path:
+        operation = "chat"
+    elif rest == provider.embeddings_path:
+        operation = "embeddings"
+    elif provider.slug == "anthropic" and rest == provider.native_path:
+        operation = "messages"
+    elif (rest == "models" or rest.endswith("/models")) and method == "GET":
+        operation = "models"
+    elif provider.slug == WORKERS_AI and rest.startswith(("@cf/", "@hf/")):
+        # Workers AI's own schema: the model is the path
+        # (https://developers.cloudflare.com/ai-gateway/usage/providers/workersai/)
+        operation = "run"
+    model, fault = "", None
+    raw = body
+    if operation == "run":
+        model, fault = _split_fault(rest)
+    elif endpoint.model is not None:
+        model, fault = _split_fault(endpoint.model)
+    elif isinstance(parsed, dict) and isinstance(parsed.get("model"), str):
+        model, fault = _split_fault(parsed["model"])
+        if fault is not None:
+            parsed = {**parsed, "model": model}
+            raw = _dumps(parsed)
+    elif operation in ("chat", "embeddings", "messages", "responses", "count_tokens"):
+        raise GatewayRequestError(
+            ErrorCode.INVALID_REQUEST, "Invalid request: the body needs a 'model' string"
+        )
+    body_dict = parsed if isinstance(parsed, dict) else None
+    return ProviderCall(
+        provider=provider,
+        operation=operation,  # type: ignore[arg-type]
+        path=rest,
+        model=model,
+        fault=fault,
+        body=body_dict,
+        raw_body=raw,
+        headers=headers,
+        stream=bool(body_dict and body_dict.get("stream"))
+        if endpoint.stream is None
+        else endpoint.stream,
+        log_path=path,
+        query_string=query_string,
+        method=method,
+    )
+
+
+def _resolve_compat(
+    rest: str,
+    method: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    passthrough: Collection[str],
+) -> ProviderCall:
+    operation = _COMPAT_OPS.get(rest)
+    if operation is None or operation == "models":
+        raise GatewayRequestError(
+            ErrorCode.INVALID_REQUEST,
+            "Invalid request: compat serves chat/completions, embeddings and models",
+        )
+    parsed = _json_body(body)
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("model"), str):
+        raise GatewayRequestError(
+            ErrorCode.INVALID_REQUEST,
+            "Invalid request: the body needs a 'model' such as 'openai/gpt-4o-mini'",
+        )
+    provider, model_text = _compat_provider(parsed["model"])
+    model, fault = _split_fault(model_text)
+    path = provider.chat_path if operation == "chat" else provider.embeddings_path
+    upstream_body = {**parsed, "model": model}
+    raw = _dumps(upstream_body) if provider.slug in passthrough else body
+    return ProviderCall(
+        provider=provider,
+        operation=operation,  # type: ignore[arg-type]
+        path=path or rest,
+        model=model,
+        fault=fault,
+        body=upstream_body,
+        raw_body=raw,
+        headers=headers,
+        stream=bool(parsed.get("stream")),
+        log_path=f"{COMPAT}/{rest}",
+        method=method,
+    )
+
+
+def _json_body(body: bytes) -> Any:
+    """The body as JSON, held to the edge's rules (`edge.parse_json`)."""
+    return edge.parse_json(body)
+
+
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _split_fault(model: str) -> tuple[str, Any]:
+    try:
+        return split_model(model)
+    except ValueError as exc:
+        raise GatewayRequestError(ErrorCode.INVALID_REQUEST, f"Invalid request: {exc}") from None
+
+
+def _compat_provider(model: str) -> tuple[Provider, str]:
+    """(provider, model name) of a compat model id.
+
+    https://developers.cloudflare.com/ai-gateway/usage/chat-completion/
+
+    Raises:
+        GatewayRequestError: code 2008 for a model without a compat provider.
+    """
+    if model.startswith("@cf/"):
+        provider = find_provider(WORKERS_AI)
+        assert provider is not None
+        return provider, model
+    head, sep, rest = model.partition("/")
+    provider = find_provider(head) if sep and rest else None
+    if provider is None or provider.compat_prefix is None:
+        raise GatewayRequestError(ErrorCode.INVALID_PROVIDER)
+    return provider, rest
