@@ -12,14 +12,13 @@ REST routes), `resolve` (path to provider call), `respond` (responses and log ro
 `mock` and `mock_formats` (the mock model), `faults` (fault grammar), `scripts`,
 `cache`, `logstore` (the log store package), `log_query`, `gateways`, `upstream`
 (mock or pass-through) and `connections` (its HTTP client), `management`, `config`
-(the config file), `cli` (`cf-aig serve`), `edge` (what a request must be before it
+(the config file of `cf-aig serve`), `edge` (what a request must be before it
 is forwarded) and `listener` (Host, Origin, connection and request-head bounds).
 README.md in this directory has the curl examples.
 """
 
 from __future__ import annotations
 
-import warnings
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +44,6 @@ _MODULES: dict[str, str] = {
     "count_tokens": "mock",
     "embedding_vector": "mock",
 }
-_RENAMED: dict[str, str] = {"GatewaySettings": "GatewayRecord"}
-"""Former names, still served with a `DeprecationWarning`."""
-
 __all__ = [
     "EMBEDDING_DIMENSIONS",
     "Clock",
@@ -74,13 +70,6 @@ def __getattr__(name: str) -> Any:
     Raises:
         AttributeError: `name` is not exported here.
     """
-    if name in _RENAMED:
-        warnings.warn(
-            f"langchain_cf_gateway.local.{name} is now {_RENAMED[name]}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        name = _RENAMED[name]
     module = _MODULES.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

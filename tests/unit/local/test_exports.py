@@ -40,10 +40,11 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
         local.no_such_name  # noqa: B018
 
 
-def test_the_former_settings_name_still_resolves_with_a_warning() -> None:
-    with pytest.warns(DeprecationWarning, match="GatewayRecord"):
-        former = local.GatewaySettings
-    assert former is local.GatewayRecord
+def test_the_management_api_settings_name_is_not_a_local_name() -> None:
+    # `GatewaySettings` is the management API's (langchain_cf_gateway.management); the
+    # local gateway's record of a gateway is `GatewayRecord`: one name, one meaning.
+    with pytest.raises(AttributeError, match="GatewaySettings"):
+        local.GatewaySettings  # noqa: B018
 
 
 def test_submodules_stay_importable_from_the_package() -> None:
