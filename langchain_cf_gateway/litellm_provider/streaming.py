@@ -29,7 +29,7 @@ def _parser(
 
 
 class SyncGatewayStream:
-    """The chunks of one streamed response, its request already sent and answered 2xx."""
+    """The chunks of one streamed response, its request sent and its status below 400."""
 
     def __init__(
         self, response: httpx.Response, request: GatewayRequest, boundary: ErrorBoundary

@@ -75,7 +75,7 @@ def cf(gw: LocalGateway, litellm_mod: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def raw_gateway() -> Iterator[RawServer]:
-    """A raw HTTP server answering canned responses, for what the local gateway cannot do."""
+    """A raw HTTP server sending canned responses, for what the local gateway cannot do."""
     with RawServer() as server:
         yield server
 

@@ -23,7 +23,7 @@ def client(litellm_proxy: ProxyProcess) -> Iterator[Any]:
         yield sdk
 
 
-def test_proxy_answers_the_openai_sdk_with_the_gateway_cache_status(
+def test_proxy_responds_to_the_openai_sdk_with_the_gateway_cache_status(
     litellm_proxy: ProxyProcess, client: Any
 ) -> None:
     gw = litellm_proxy.gateway
@@ -63,7 +63,7 @@ def test_proxy_streams_a_workers_ai_model(litellm_proxy: ProxyProcess, client: A
         headers = raw.headers
     assert text == "Streamed through the proxy."
     # The stream's HTTP headers too: the handler hands the gateway's headers to the
-    # stream wrapper at the first chunk, which the proxy reads before it answers.
+    # stream wrapper at the first chunk, which the proxy reads before it responds.
     assert headers["llm_provider-cf-aig-log-id"] == gw.logs()[0]["id"]
     request = gw.received[0]
     assert request.json["model"] == "workers-ai/@cf/meta/llama-3.1-8b-instruct"

@@ -125,7 +125,7 @@ def test_429_with_and_without_retry_after(litellm: Any, raw: MisbehavingServer, 
 
 
 def test_retry_after_is_honoured_by_the_router(litellm: Any, raw: MisbehavingServer) -> None:
-    # LiteLLM's Router is where LiteLLM retries by the answer's headers; plain
+    # LiteLLM's Router is where LiteLLM retries by the response's headers; plain
     # completion(num_retries=...) retries at once whatever Retry-After says (LiteLLM's own
     # policy, see the README's reliability section).
     router = litellm.Router(
@@ -265,7 +265,7 @@ def test_local_gateway_upstream_status(
 def test_local_gateway_stream_disconnect_raises(
     litellm: Any, gateway: LocalGateway, mode: str
 ) -> None:
-    with pytest.raises(Exception):  # noqa: B017 - any error, never a short answer
+    with pytest.raises(Exception):  # noqa: B017 - any error, never a short response
         complete(
             litellm,
             gateway.base_url,

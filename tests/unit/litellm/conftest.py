@@ -79,7 +79,7 @@ def _default(request: httpx.Request) -> httpx.Response:
 
 @pytest.fixture
 def mock_gateway() -> MockGateway:
-    """A mock gateway answering a chat completion (or embeddings) with log id `01LOG`."""
+    """A mock gateway responding with a chat completion (or embeddings) with log id `01LOG`."""
     return MockGateway(_default)
 
 
