@@ -4,18 +4,26 @@ LiteLLM wraps what a custom handler's `streaming`/`astreaming` returns in its ow
 `CustomStreamWrapper` and gives a handler no way to hand that wrapper the response
 headers (https://github.com/BerriAI/litellm/issues/18631), so for custom providers
 `stream._hidden_params["additional_headers"]`, which the LiteLLM proxy returns as HTTP
-response headers, stays empty. The documented contract stays the first chunk
-(`chunk.gateway`, set through `provider_specific_fields`); on top of it, on the LiteLLM
-versions this module was tested with (`SUPPORTED`), `share_stream_metadata` wraps
-`CustomStreamWrapper.__init__` once: a wrapper built around one of our streams (one with a
-`StreamMetadata` as `litellm_metadata`) gets that stream's dicts as its
-`_hidden_params["gateway"]`, `_hidden_params["additional_headers"]` (the very dict
-LiteLLM made, filled in place) and `_response_headers`. The stream fills them when its
-response begins, before its first chunk; the Router's stream wrapper copies these dicts
-from the wrapper it wraps, so it sees them too. Nothing else is changed, and no caller
-frame is looked at. On another LiteLLM version nothing is patched (a warning says so)
-and the first chunk still carries the gateway dict; `tests/unit/litellm/test_compat.py`
-fails on a LiteLLM version outside `SUPPORTED` or without these attributes.
+response headers, stays empty. The documented contract is the first chunk
+(`chunk.gateway`, set through `provider_specific_fields`).
+
+On top of it, on the LiteLLM versions in `SUPPORTED`, `share_stream_metadata` wraps
+`CustomStreamWrapper.__init__` once per process. A wrapper built around one of our
+streams (one whose `litellm_metadata` is a `StreamMetadata`) gets, when it is built:
+
+- `_hidden_params["gateway"]` and `_base_hidden_params["gateway"]` (which LiteLLM copies
+  onto every chunk): the stream's gateway dict, one object filled in place when the
+  response begins, so copies of the hidden params (the Router's own stream wrapper) see
+  it too;
+- `_response_headers`: the stream's dict of response headers, filled likewise;
+- `_hidden_params["additional_headers"]`: updated in place with the
+  `llm_provider-cf-aig-*` headers when the response begins (at once for a sync stream,
+  whose request is sent before LiteLLM builds the wrapper).
+
+A wrapper around anything else is left as it is, and no caller frame is looked at. On a
+LiteLLM version outside `SUPPORTED` nothing is patched (a warning says so) and only the
+first chunk carries the gateway dict. `tests/unit/litellm/test_compat.py` fails on such a
+version, and when a `CustomStreamWrapper` no longer has the attributes written here.
 """
 
 from __future__ import annotations
@@ -35,8 +43,9 @@ from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 
 from .stream_parser import GATEWAY_KEY
 
-SUPPORTED: Final = ((1, 106, 2), (1, 200, 0))
-"""LiteLLM versions the private touch was checked with: from the first, below the second."""
+SUPPORTED: Final = ((1, 106, 2), (2, 0, 0))
+"""LiteLLM versions the private touch is applied to: from the first, below the second
+(LiteLLM 1.x from the oldest version this package supports)."""
 
 _MARK: Final = "_cf_gateway_shares_stream_metadata"
 _lock = threading.Lock()

@@ -45,7 +45,8 @@ _HEADERS: Final = {"accept-encoding": ACCEPT_ENCODING}
 """Only the codings the body cap decodes (see `core.body_limit.limit_response`)."""
 _TARGET_CACHE_MAX: Final = 256
 
-Timeout = float | httpx.Timeout | None
+TimeoutSetting = float | httpx.Timeout | None
+"""LiteLLM's `timeout` of a call: a deadline in seconds, or httpx's per-phase timeouts."""
 
 
 class CloudflareGatewayLLM(CustomLLM):
@@ -224,7 +225,7 @@ class CloudflareGatewayLLM(CustomLLM):
         litellm_params: dict[str, Any] | None = None,
         logger_fn: Any = None,
         headers: dict[str, str] | None = None,
-        timeout: Timeout = None,
+        timeout: TimeoutSetting = None,
         client: Any = None,
     ) -> ModelResponse:
         """A chat completion (LiteLLM's `CustomLLM` interface).
@@ -264,7 +265,7 @@ class CloudflareGatewayLLM(CustomLLM):
         litellm_params: dict[str, Any] | None = None,
         logger_fn: Any = None,
         headers: dict[str, str] | None = None,
-        timeout: Timeout = None,
+        timeout: TimeoutSetting = None,
         client: Any = None,
     ) -> ModelResponse:
         """The async twin of `completion`.
@@ -305,7 +306,7 @@ class CloudflareGatewayLLM(CustomLLM):
         litellm_params: dict[str, Any] | None = None,
         logger_fn: Any = None,
         headers: dict[str, str] | None = None,
-        timeout: Timeout = None,
+        timeout: TimeoutSetting = None,
         client: Any = None,
     ) -> Iterator[GenericStreamingChunk]:
         """A streamed chat completion; the request is sent before this returns.
@@ -350,7 +351,7 @@ class CloudflareGatewayLLM(CustomLLM):
         litellm_params: dict[str, Any] | None = None,
         logger_fn: Any = None,
         headers: dict[str, str] | None = None,
-        timeout: Timeout = None,
+        timeout: TimeoutSetting = None,
         client: Any = None,
     ) -> AsyncIterator[GenericStreamingChunk]:
         """An async streamed chat completion; the request is sent on the first chunk.
@@ -392,7 +393,7 @@ class CloudflareGatewayLLM(CustomLLM):
         optional_params: dict[str, Any],
         api_key: str | None = None,
         api_base: str | None = None,
-        timeout: Timeout = None,
+        timeout: TimeoutSetting = None,
         litellm_params: dict[str, Any] | None = None,
     ) -> EmbeddingResponse:
         """Embeddings (LiteLLM's `CustomLLM` interface).
@@ -427,7 +428,7 @@ class CloudflareGatewayLLM(CustomLLM):
         optional_params: dict[str, Any],
         api_key: str | None = None,
         api_base: str | None = None,
-        timeout: Timeout = None,
+        timeout: TimeoutSetting = None,
         litellm_params: dict[str, Any] | None = None,
     ) -> EmbeddingResponse:
         """The async twin of `embedding`.
@@ -458,7 +459,7 @@ class CloudflareGatewayLLM(CustomLLM):
 
 
 def _build(
-    http: httpx.Client | httpx.AsyncClient, request: GatewayRequest, timeout: Timeout
+    http: httpx.Client | httpx.AsyncClient, request: GatewayRequest, timeout: TimeoutSetting
 ) -> httpx.Request:
     return http.build_request(
         "POST", request.url, content=request.content, headers=request.headers, timeout=timeout
@@ -484,7 +485,7 @@ def _bound(response: httpx.Response, request: GatewayRequest, timeout: Any, star
 def send(
     http: httpx.Client,
     request: GatewayRequest,
-    timeout: Timeout,
+    timeout: TimeoutSetting,
     boundary: ErrorBoundary,
     *,
     stream: bool,
@@ -517,7 +518,7 @@ def send(
 async def asend(
     http: httpx.AsyncClient,
     request: GatewayRequest,
-    timeout: Timeout,
+    timeout: TimeoutSetting,
     boundary: ErrorBoundary,
     *,
     stream: bool,

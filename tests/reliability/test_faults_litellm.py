@@ -16,6 +16,7 @@ import pytest
 from langchain_cf_gateway.core import (
     ErrorCode,
     GatewayError,
+    GatewayTimeoutError,
     InvalidResponseError,
     ProviderUnavailableError,
     error_from_response,
@@ -153,8 +154,9 @@ def test_connection_refused(litellm: Any, mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_read_timeout(litellm: Any, raw: MisbehavingServer, mode: str) -> None:
     raw.then(Act(hang_s=3))
-    with pytest.raises(litellm.Timeout):
+    with pytest.raises(litellm.Timeout) as err:
         complete(litellm, raw.base_url, mode, timeout=0.3)
+    assert isinstance(typed(err.value), GatewayTimeoutError)  # as in the chat model
     assert len(raw.received) == 1
 
 
@@ -164,6 +166,7 @@ def test_stream_cut_in_the_middle_raises(litellm: Any, raw: MisbehavingServer, m
     with pytest.raises(Exception) as err:
         complete(litellm, raw.base_url, mode, stream=True)
     assert "peer closed" in str(err.value) or isinstance(err.value, litellm.APIError)
+    assert isinstance(typed(err.value), InvalidResponseError)  # as in the chat model
     assert len(raw.received) == 1
 
 
