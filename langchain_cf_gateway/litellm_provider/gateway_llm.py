@@ -1,17 +1,14 @@
-"""The LiteLLM handler `CloudflareGatewayLLM`: the I/O of the provider, nothing else.
+"""The LiteLLM handler `CloudflareGatewayLLM`: each call path, its I/O and nothing else.
 
 Requests are built and responses parsed in `transformation`, streams parsed in
 `stream_parser`, errors mapped in `errors` (one `ErrorBoundary` around every call path),
-prices looked up in `cost_calculator`. This module sends requests and reads responses:
-one pooled `httpx.Client` per handler and one `httpx.AsyncClient` per event loop.
+prices looked up in `cost_calculator`, requests sent in `http_client`. Each method here
+strings those steps together for one of LiteLLM's `CustomLLM` entry points.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -19,10 +16,11 @@ import httpx
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import EmbeddingResponse, GenericStreamingChunk, ModelResponse
 
-from ..core.body_limit import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
+from ..core.body_limit import MAX_RESPONSE_BYTES
 from ..core.routing import Operation
 from ._compat import share_stream_metadata
 from .errors import PROVIDER, ErrorBoundary
+from .http_client import HTTPClients, TimeoutSetting, asend, send
 from .redaction import scrub_secrets
 from .streaming import AsyncGatewayStream, SyncGatewayStream
 from .transformation import (
@@ -41,12 +39,7 @@ from .transformation import (
 if TYPE_CHECKING:
     from litellm.litellm_core_utils.litellm_logging import Logging
 
-_HEADERS: Final = {"accept-encoding": ACCEPT_ENCODING}
-"""Only the codings the body cap decodes (see `core.body_limit.limit_response`)."""
 _TARGET_CACHE_MAX: Final = 256
-
-TimeoutSetting = float | httpx.Timeout | None
-"""LiteLLM's `timeout` of a call: a deadline in seconds, or httpx's per-phase timeouts."""
 
 
 class CloudflareGatewayLLM(CustomLLM):
@@ -86,15 +79,9 @@ class CloudflareGatewayLLM(CustomLLM):
             async_transport: The same for the async clients.
         """
         super().__init__()
-        self._limits = limits or httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        self._http = HTTPClients(limits, transport, async_transport)
         self._max_response_bytes = max_response_bytes
-        self._transport = transport
-        self._async_transport = async_transport
         self._lock = threading.Lock()
-        self._client: httpx.Client | None = None
-        self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, httpx.AsyncClient
-        ] = weakref.WeakKeyDictionary()
         self._targets: dict[tuple[Any, ...], Target] = {}
         share_stream_metadata()
 
@@ -111,57 +98,13 @@ class CloudflareGatewayLLM(CustomLLM):
         with self._lock:
             self._targets = {}
 
-    # ------------------------------------------------------------------ clients
-
-    def _sync_client(self, client: Any) -> httpx.Client:
-        given = getattr(client, "client", client)  # litellm's HTTPHandler wraps an httpx.Client
-        if isinstance(given, httpx.Client):
-            return given
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = httpx.Client(
-                        limits=self._limits,
-                        timeout=None,
-                        headers=_HEADERS,
-                        transport=self._transport,
-                    )
-        return self._client
-
-    def _async_client(self, client: Any) -> httpx.AsyncClient:
-        given = getattr(client, "client", client)
-        if isinstance(given, httpx.AsyncClient):
-            return given
-        loop = asyncio.get_running_loop()
-        found = self._async_clients.get(loop)
-        if found is None:
-            with self._lock:
-                found = self._async_clients.get(loop)
-                if found is None:
-                    found = httpx.AsyncClient(
-                        limits=self._limits,
-                        timeout=None,
-                        headers=_HEADERS,
-                        transport=self._async_transport,
-                    )
-                    self._async_clients[loop] = found
-        return found
-
     def close(self) -> None:
         """Close the pooled sync client (async clients close with `aclose`)."""
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        self._http.close()
 
     async def aclose(self) -> None:
         """Close this event loop's async client and the sync client."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._async_clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
-        self.close()
+        await self._http.aclose()
 
     # ------------------------------------------------------------------ requests
 
@@ -245,7 +188,7 @@ class CloudflareGatewayLLM(CustomLLM):
                 payload={"messages": messages},
                 logging_obj=logging_obj,
             )
-            response = send(self._sync_client(client), request, timeout, boundary, stream=False)
+            response = send(self._http.sync(client), request, timeout, boundary, stream=False)
             raise_for_status(response, request)
             return chat_response(request, response.headers, parse_json_object(response, request))
 
@@ -285,7 +228,7 @@ class CloudflareGatewayLLM(CustomLLM):
                 payload={"messages": messages},
                 logging_obj=logging_obj,
             )
-            http = self._async_client(client)
+            http = self._http.async_(client)
             response = await asend(http, request, timeout, boundary, stream=False)
             raise_for_status(response, request)
             return chat_response(request, response.headers, parse_json_object(response, request))
@@ -331,7 +274,7 @@ class CloudflareGatewayLLM(CustomLLM):
                 logging_obj=logging_obj,
                 stream=True,
             )
-            response = send(self._sync_client(client), request, timeout, boundary, stream=True)
+            response = send(self._http.sync(client), request, timeout, boundary, stream=True)
             raise_for_status(response, request)
             return SyncGatewayStream(response, request, boundary)
 
@@ -376,7 +319,7 @@ class CloudflareGatewayLLM(CustomLLM):
             )
 
         async def start() -> httpx.Response:
-            http = self._async_client(client)
+            http = self._http.async_(client)
             return await asend(http, request, timeout, boundary, stream=True)
 
         return AsyncGatewayStream(start, request, boundary)
@@ -413,7 +356,7 @@ class CloudflareGatewayLLM(CustomLLM):
                 payload={"input": input},
                 logging_obj=logging_obj,
             )
-            response = send(self._sync_client(None), request, timeout, boundary, stream=False)
+            response = send(self._http.sync(None), request, timeout, boundary, stream=False)
             raise_for_status(response, request)
             data = parse_json_object(response, request)
             return embedding_response(request, response.headers, data, model_response)
@@ -448,101 +391,8 @@ class CloudflareGatewayLLM(CustomLLM):
                 payload={"input": input},
                 logging_obj=logging_obj,
             )
-            http = self._async_client(None)
+            http = self._http.async_(None)
             response = await asend(http, request, timeout, boundary, stream=False)
             raise_for_status(response, request)
             data = parse_json_object(response, request)
             return embedding_response(request, response.headers, data, model_response)
-
-
-# --------------------------------------------------------------------------- sending
-
-
-def _build(
-    http: httpx.Client | httpx.AsyncClient, request: GatewayRequest, timeout: TimeoutSetting
-) -> httpx.Request:
-    return http.build_request(
-        "POST", request.url, content=request.content, headers=request.headers, timeout=timeout
-    )
-
-
-def _bound(response: httpx.Response, request: GatewayRequest, timeout: Any, started: float) -> None:
-    """Cap the body of `response`, and make it due by the call's deadline.
-
-    LiteLLM's `timeout`, when it is a number, is "the maximum execution time" of the call:
-    past it the body (a stream's last chunk included) raises `GatewayTimeoutError`.
-    """
-    total = float(timeout) if isinstance(timeout, int | float) and timeout > 0 else None
-    limit_response(
-        response,
-        max_bytes=request.max_bytes,
-        timeout_s=total,
-        started=started,
-        deadline_setting="timeout",
-    )
-
-
-def send(
-    http: httpx.Client,
-    request: GatewayRequest,
-    timeout: TimeoutSetting,
-    boundary: ErrorBoundary,
-    *,
-    stream: bool,
-) -> httpx.Response:
-    """Send `request`; its body bounded, and read unless `stream` (error bodies always).
-
-    Args:
-        http: The client.
-        request: The request.
-        timeout: LiteLLM's `timeout` of the call.
-        boundary: The call's error boundary, told when the response begins.
-        stream: Whether to leave a 2xx body unread.
-
-    Returns:
-        The response.
-    """
-    started = time.monotonic()
-    response = http.send(_build(http, request, timeout), stream=True)
-    boundary.began(response)
-    _bound(response, request, timeout, started)
-    if stream and response.status_code < 400:
-        return response
-    try:
-        response.read()
-    finally:
-        response.close()
-    return response
-
-
-async def asend(
-    http: httpx.AsyncClient,
-    request: GatewayRequest,
-    timeout: TimeoutSetting,
-    boundary: ErrorBoundary,
-    *,
-    stream: bool,
-) -> httpx.Response:
-    """The async twin of `send`.
-
-    Args:
-        http: The client.
-        request: The request.
-        timeout: LiteLLM's `timeout` of the call.
-        boundary: The call's error boundary, told when the response begins.
-        stream: Whether to leave a 2xx body unread.
-
-    Returns:
-        The response.
-    """
-    started = time.monotonic()
-    response = await http.send(_build(http, request, timeout), stream=True)
-    boundary.began(response)
-    _bound(response, request, timeout, started)
-    if stream and response.status_code < 400:
-        return response
-    try:
-        await response.aread()
-    finally:
-        await response.aclose()
-    return response
