@@ -84,7 +84,9 @@ The modules, laid out as LiteLLM lays out a provider:
 - `errors`: the one error boundary (`ErrorBoundary`) and its table;
 - `cost_calculator`: the provider's price of a response;
 - `redaction`: the gateway token kept out of LiteLLM's logs;
-- `_compat`: the one touch of LiteLLM internals (a stream wrapper's hidden params).
+- `http_client`: the handler's pooled HTTP clients, sending under the body cap;
+- `_compat`: what is taken from LiteLLM beyond `CustomLLM` (one private touch: a
+  stream wrapper's hidden params, on tested LiteLLM versions).
 
 This package is the only one that imports litellm; `import langchain_cf_gateway` does not.
 """
@@ -97,6 +99,7 @@ from typing import Final
 
 import litellm
 
+from ._compat import make_provider_known
 from .errors import PROVIDER, GatewayLLMError, gateway_error
 from .gateway_llm import CloudflareGatewayLLM
 from .redaction import LITELLM_LOGGERS, RedactGatewayToken
@@ -143,4 +146,4 @@ def register(custom_handler: CloudflareGatewayLLM | None = None) -> None:
         litellm.custom_provider_map = current
         # LiteLLM does this on every call; doing it now makes the provider known to
         # helpers such as litellm.get_llm_provider before the first call.
-        litellm.utils.custom_llm_setup()  # type: ignore[no-untyped-call]
+        make_provider_known()

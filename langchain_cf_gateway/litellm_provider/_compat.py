@@ -1,13 +1,21 @@
-"""The one place the provider touches LiteLLM internals: a stream wrapper's hidden params.
+"""Everything the provider takes from LiteLLM beyond its documented `CustomLLM` interface.
 
-LiteLLM wraps what a custom handler's `streaming`/`astreaming` returns in its own
-`CustomStreamWrapper` and gives a handler no way to hand that wrapper the response
-headers (https://github.com/BerriAI/litellm/issues/18631), so for custom providers
-`stream._hidden_params["additional_headers"]`, which the LiteLLM proxy returns as HTTP
-response headers, stays empty. The documented contract is the first chunk
-(`chunk.gateway`, set through `provider_specific_fields`).
+Three small uses of LiteLLM helpers, as LiteLLM's own providers make them:
 
-On top of it, on the LiteLLM versions in `SUPPORTED`, `share_stream_metadata` wraps
+- `provider_headers`: LiteLLM's naming of a provider's response headers
+  (`llm_provider-<name>`) for `_hidden_params["additional_headers"]`, which the LiteLLM
+  proxy returns as HTTP response headers;
+- `set_response_headers`: a response's raw headers (`ModelResponse._response_headers`);
+- `make_provider_known`: LiteLLM's set-up of `custom_provider_map`, which it runs on
+  every call, run once at `register()`.
+
+And one private touch, the stream wrapper's hidden params. LiteLLM wraps what a custom
+handler's `streaming`/`astreaming` returns in its own `CustomStreamWrapper` and gives a
+handler no way to hand that wrapper the response headers
+(https://github.com/BerriAI/litellm/issues/18631), so for custom providers
+`stream._hidden_params["additional_headers"]` stays empty. The documented contract is the
+first chunk (`chunk.gateway`, set through `provider_specific_fields`). On top of it, on
+the LiteLLM versions in `SUPPORTED`, `share_stream_metadata` wraps
 `CustomStreamWrapper.__init__` once per process. A wrapper built around one of our
 streams (one whose `litellm_metadata` is a `StreamMetadata`) gets, when it is built:
 
@@ -38,10 +46,42 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import httpx
+import litellm
 from litellm.litellm_core_utils.core_helpers import process_response_headers
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper
 
 from .stream_parser import GATEWAY_KEY
+
+
+def provider_headers(headers: httpx.Headers | Mapping[str, str]) -> dict[str, str]:
+    """A provider's response headers as LiteLLM names them (`llm_provider-<name>`).
+
+    Args:
+        headers: The response headers.
+
+    Returns:
+        The dict for `_hidden_params["additional_headers"]`.
+    """
+    processed: dict[str, str] = process_response_headers(
+        headers if isinstance(headers, httpx.Headers) else dict(headers)
+    )
+    return processed
+
+
+def set_response_headers(result: Any, headers: dict[str, str]) -> None:
+    """Keep a response's raw headers where LiteLLM's own providers keep them.
+
+    Args:
+        result: A `ModelResponse` or `EmbeddingResponse`.
+        headers: The raw response headers (lowercase names).
+    """
+    result._response_headers = headers
+
+
+def make_provider_known() -> None:
+    """Have LiteLLM read `litellm.custom_provider_map` now rather than at the next call."""
+    litellm.utils.custom_llm_setup()  # type: ignore[no-untyped-call]
+
 
 SUPPORTED: Final = ((1, 106, 2), (2, 0, 0))
 """LiteLLM versions the private touch is applied to: from the first, below the second
@@ -128,7 +168,7 @@ class StreamMetadata:
         hidden = getattr(wrapper, "_hidden_params", None)
         if not isinstance(hidden, dict):
             return
-        processed = process_response_headers(self.response_headers)
+        processed = provider_headers(self.response_headers)
         additional = hidden.get("additional_headers")
         if isinstance(additional, dict):
             # In place: copies of the wrapper's hidden params (the Router's own stream

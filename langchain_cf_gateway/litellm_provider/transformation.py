@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Final, cast
 
 import httpx
-from litellm.litellm_core_utils.core_helpers import process_response_headers
 from litellm.types.utils import EmbeddingResponse, ModelResponse, Usage
 
 from .. import __version__
@@ -38,6 +37,7 @@ from ..core.codec import encode_json, error_from_httpx
 from ..core.errors import InvalidOptionError, InvalidResponseError, credentials_of, redact
 from ..core.protocol import Header
 from ..core.routing import ENDPOINTS, Endpoint, Operation
+from ._compat import provider_headers, set_response_headers
 from .cost_calculator import response_cost
 from .stream_parser import GATEWAY_KEY
 
@@ -467,9 +467,9 @@ def attach(result: Any, request: GatewayRequest, response_headers: httpx.Headers
     """
     headers = dict(response_headers.items())  # lowercase keys; one pass, read thrice
     hidden = result._hidden_params
-    hidden["additional_headers"] = process_response_headers(headers)
+    hidden["additional_headers"] = provider_headers(headers)
     info = hidden[GATEWAY_KEY] = response_info(request, headers)
-    result._response_headers = headers
+    set_response_headers(result, headers)
     cost = response_cost(info, getattr(result, "usage", None))
     if cost is not None:
         hidden["response_cost"] = cost

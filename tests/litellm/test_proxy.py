@@ -62,8 +62,8 @@ def test_proxy_streams_a_workers_ai_model(litellm_proxy: ProxyProcess, client: A
         text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
         headers = raw.headers
     assert text == "Streamed through the proxy."
-    # The stream's HTTP headers too: the handler hands the gateway's headers to the
-    # stream wrapper at the first chunk, which the proxy reads before it responds.
+    # The stream's HTTP headers too: the stream wrapper shares the handler's stream's
+    # headers, filled when the response begins, which the proxy reads before it responds.
     assert headers["llm_provider-cf-aig-log-id"] == gw.logs()[0]["id"]
     request = gw.received[0]
     assert request.json["model"] == "workers-ai/@cf/meta/llama-3.1-8b-instruct"
