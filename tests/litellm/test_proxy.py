@@ -1,8 +1,8 @@
-"""The real LiteLLM proxy with ``litellm_config/config.yaml``, pointed at the local gateway.
+"""The real LiteLLM proxy with `litellm_config/config.yaml`, pointed at the local gateway.
 
-The proxy is a subprocess on a free loopback port (see ``litellm_proxy_process``), with
+The proxy is a subprocess on a free loopback port (see `litellm_proxy_process`), with
 a local gateway of its own; the conftest starts it at collection and stops it at the end
-of the session. The official ``openai`` SDK is the client.
+of the session. The official `openai` SDK is the client.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Faults seen by the LiteLLM handler, sync and async, from a raw server and the local gateway.
 
 LiteLLM turns a handler error into its own class by HTTP status (so Router retries and
-cooldowns work); :func:`gateway_error` recovers the core's typed error (status, code,
+cooldowns work); `gateway_error` recovers the core's typed error (status, code,
 log id) from it.
 """
 
