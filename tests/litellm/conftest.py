@@ -1,5 +1,5 @@
 """Fixtures of the LiteLLM handler tests: LiteLLM loaded once, the provider registered, the
-call keywords that point ``cloudflare-ai-gateway/...`` models at the local gateway, a raw
+call keywords that point `cloudflare-ai-gateway/...` models at the local gateway, a raw
 server for what the local gateway cannot script, and the LiteLLM proxy subprocess."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def litellm_mod() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def session_gateway(request: pytest.FixtureRequest) -> Iterator[LocalGateway]:
-    """The shared session ``local_gateway`` of tests/conftest.py, or our own if it is absent."""
+    """The shared session `local_gateway` of tests/conftest.py, or our own if it is absent."""
     try:
         shared: LocalGateway = request.getfixturevalue("local_gateway")
     except pytest.FixtureLookupError:

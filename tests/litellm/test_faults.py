@@ -1,4 +1,4 @@
-"""What the handler does with answers the local gateway does not script: a raw server."""
+"""What the handler does with responses the local gateway does not script: a raw server."""
 
 from __future__ import annotations
 

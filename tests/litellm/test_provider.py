@@ -156,6 +156,9 @@ def test_config_from_the_environment(
     monkeypatch.setenv("CLOUDFLARE_GATEWAY_ID", gw.gateway_id)
     monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_TOKEN", gw.token)
     monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_BASE_URL", gw.base_url)
+    # The handler resolves a deployment once (arguments > environment > config file) and
+    # keeps it: refresh() makes it read the environment this test has just set.
+    handler.refresh()
     response = litellm_mod.completion(model=MINI, messages=HELLO)
     assert gw.received[0].path == f"/v1/env-account/{gw.gateway_id}/compat/chat/completions"
     assert gw.received[0].headers["cf-aig-authorization"] == f"Bearer {gw.token}"
@@ -181,7 +184,7 @@ def test_model_ids_follow_the_core_grammar(
 def test_dynamic_route_reports_what_the_gateway_chose(
     litellm_mod: Any, raw_gateway: RawServer
 ) -> None:
-    # The local gateway has no dynamic routes; a raw server answers as Cloudflare does.
+    # The local gateway has no dynamic routes; a raw server responds as Cloudflare does.
     raw_gateway.queue.append(
         Canned(
             200,
@@ -444,7 +447,7 @@ def test_gateway_fallbacks_use_the_universal_endpoint(
 # --------------------------------------------------------------------------- Router
 
 
-def test_router_falls_back_to_the_group_that_answers(
+def test_router_falls_back_to_the_group_that_responds(
     litellm_mod: Any, gw: LocalGateway, cf: dict[str, Any]
 ) -> None:
     gw.script(fault="status=503", model="gpt-4o-mini", times=None)
@@ -568,7 +571,7 @@ def test_the_gateway_token_is_blanked_where_litellm_logs_the_call(
     assert gw.token not in repr(response._hidden_params)
 
 
-async def test_concurrent_calls_share_the_pool_and_keep_their_answers(
+async def test_concurrent_calls_share_the_pool_and_keep_their_responses(
     litellm_mod: Any, gw: LocalGateway, cf: dict[str, Any]
 ) -> None:
     import asyncio
@@ -581,9 +584,9 @@ async def test_concurrent_calls_share_the_pool_and_keep_their_answers(
             model=MINI, messages=[{"role": "user", "content": prompt}], **cf
         )
 
-    answers = await asyncio.gather(*(ask(p) for p in prompts))
+    responses = await asyncio.gather(*(ask(p) for p in prompts))
     with ThreadPoolExecutor(4) as pool:
-        sync_answers = list(
+        sync_responses = list(
             pool.map(
                 lambda p: litellm_mod.completion(
                     model=MINI, messages=[{"role": "user", "content": p}], **cf
@@ -591,7 +594,7 @@ async def test_concurrent_calls_share_the_pool_and_keep_their_answers(
                 prompts,
             )
         )
-    for prompt, answer in zip(prompts * 2, answers + sync_answers, strict=True):
-        assert prompt in answer.choices[0].message.content
-    log_ids = {gateway_info(a)["log_id"] for a in answers + sync_answers}  # type: ignore[index]
+    for prompt, response in zip(prompts * 2, responses + sync_responses, strict=True):
+        assert prompt in response.choices[0].message.content
+    log_ids = {gateway_info(a)["log_id"] for a in responses + sync_responses}  # type: ignore[index]
     assert log_ids == {row["id"] for row in gw.logs()} and len(log_ids) == 24

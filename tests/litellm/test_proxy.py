@@ -1,8 +1,8 @@
-"""The real LiteLLM proxy with ``litellm_config/config.yaml``, pointed at the local gateway.
+"""The real LiteLLM proxy with `litellm_config/config.yaml`, pointed at the local gateway.
 
-The proxy is a subprocess on a free loopback port (see ``litellm_proxy_process``), with
+The proxy is a subprocess on a free loopback port (see `litellm_proxy_process`), with
 a local gateway of its own; the conftest starts it at collection and stops it at the end
-of the session. The official ``openai`` SDK is the client.
+of the session. The official `openai` SDK is the client.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def client(litellm_proxy: ProxyProcess) -> Iterator[Any]:
         yield sdk
 
 
-def test_proxy_answers_the_openai_sdk_with_the_gateway_cache_status(
+def test_proxy_responds_to_the_openai_sdk_with_the_gateway_cache_status(
     litellm_proxy: ProxyProcess, client: Any
 ) -> None:
     gw = litellm_proxy.gateway
@@ -62,8 +62,8 @@ def test_proxy_streams_a_workers_ai_model(litellm_proxy: ProxyProcess, client: A
         text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
         headers = raw.headers
     assert text == "Streamed through the proxy."
-    # The stream's HTTP headers too: the handler hands the gateway's headers to the
-    # stream wrapper at the first chunk, which the proxy reads before it answers.
+    # The stream's HTTP headers too: the stream wrapper shares the handler's stream's
+    # headers, filled when the response begins, which the proxy reads before it responds.
     assert headers["llm_provider-cf-aig-log-id"] == gw.logs()[0]["id"]
     request = gw.received[0]
     assert request.json["model"] == "workers-ai/@cf/meta/llama-3.1-8b-instruct"

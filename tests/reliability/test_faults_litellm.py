@@ -1,7 +1,7 @@
 """Faults seen by the LiteLLM handler, sync and async, from a raw server and the local gateway.
 
 LiteLLM turns a handler error into its own class by HTTP status (so Router retries and
-cooldowns work); :func:`gateway_error` recovers the core's typed error (status, code,
+cooldowns work); `gateway_error` recovers the core's typed error (status, code,
 log id) from it.
 """
 
@@ -16,6 +16,7 @@ import pytest
 from langchain_cf_gateway.core import (
     ErrorCode,
     GatewayError,
+    GatewayTimeoutError,
     InvalidResponseError,
     ProviderUnavailableError,
     error_from_response,
@@ -124,7 +125,7 @@ def test_429_with_and_without_retry_after(litellm: Any, raw: MisbehavingServer, 
 
 
 def test_retry_after_is_honoured_by_the_router(litellm: Any, raw: MisbehavingServer) -> None:
-    # LiteLLM's Router is where LiteLLM retries by the answer's headers; plain
+    # LiteLLM's Router is where LiteLLM retries by the response's headers; plain
     # completion(num_retries=...) retries at once whatever Retry-After says (LiteLLM's own
     # policy, see the README's reliability section).
     router = litellm.Router(
@@ -152,8 +153,9 @@ def test_connection_refused(litellm: Any, mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_read_timeout(litellm: Any, raw: MisbehavingServer, mode: str) -> None:
     raw.then(Act(hang_s=3))
-    with pytest.raises(litellm.Timeout):
+    with pytest.raises(litellm.Timeout) as err:
         complete(litellm, raw.base_url, mode, timeout=0.3)
+    assert isinstance(typed(err.value), GatewayTimeoutError)  # as in the chat model
     assert len(raw.received) == 1
 
 
@@ -163,6 +165,7 @@ def test_stream_cut_in_the_middle_raises(litellm: Any, raw: MisbehavingServer, m
     with pytest.raises(Exception) as err:
         complete(litellm, raw.base_url, mode, stream=True)
     assert "peer closed" in str(err.value) or isinstance(err.value, litellm.APIError)
+    assert isinstance(typed(err.value), InvalidResponseError)  # as in the chat model
     assert len(raw.received) == 1
 
 
@@ -264,7 +267,7 @@ def test_local_gateway_upstream_status(
 def test_local_gateway_stream_disconnect_raises(
     litellm: Any, gateway: LocalGateway, mode: str
 ) -> None:
-    with pytest.raises(Exception):  # noqa: B017 - any error, never a short answer
+    with pytest.raises(Exception):  # noqa: B017 - any error, never a short response
         complete(
             litellm,
             gateway.base_url,

@@ -1,0 +1,42 @@
+"""Which of LiteLLM's parameters reach the gateway: an allowlist of OpenAI's, never its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import CALL, HELLO, MockGateway
+
+
+def _complete(mock_gateway: MockGateway, litellm_mod: Any, optional_params: dict[str, Any]) -> Any:
+    from langchain_cf_gateway.litellm_provider import handler
+
+    return handler.completion(
+        model="openai/gpt-4o-mini",
+        messages=HELLO,
+        api_base=CALL["api_base"],
+        custom_prompt_dict={},
+        model_response=litellm_mod.ModelResponse(),
+        print_verbose=print,
+        encoding=None,
+        api_key=None,
+        logging_obj=None,
+        optional_params={k: v for k, v in CALL.items() if k != "api_base"} | optional_params,
+        client=mock_gateway.sync_client,
+    )
+
+
+def test_an_unknown_litellm_internal_key_never_reaches_the_body(
+    mock_gateway: MockGateway, litellm_mod: Any
+) -> None:
+    # A key a future LiteLLM may put into optional_params: not an OpenAI parameter, so it
+    # stays out of the body (a denylist of today's LiteLLM keys would let it through).
+    _complete(
+        mock_gateway,
+        litellm_mod,
+        {"litellm_some_new_internal": 1, "mock_testing_fallbacks": True, "temperature": 0},
+    )
+    assert mock_gateway.body() == {
+        "model": "openai/gpt-4o-mini",
+        "messages": HELLO,
+        "temperature": 0,
+    }
