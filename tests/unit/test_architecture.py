@@ -87,7 +87,12 @@ def _imports(module: str, path: Path) -> set[str]:
             names = [alias.name for alias in node.names]
         else:
             base = _resolve(module, path, node)
-            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            # `from p import m` imports the submodule `p.m` when there is one; `p` itself
+            # is then already being imported (it is `m`'s parent), so only `p.m` counts.
+            names = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
+                for alias in node.names
+            ]
         for name in names:
             while name and name not in MODULES:
                 name = name.rpartition(".")[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -43,16 +45,32 @@ def call(
 
 @pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
-    """The waits between retries, recorded instead of slept."""
-    slept: list[float] = []
+    """The waits between retries of this thread, recorded instead of slept.
 
-    async def no_async_wait(delay: float) -> None:
-        slept.append(delay)
+    `time.sleep` and `asyncio.sleep` are patched module-wide; threads other libraries
+    left running (LiteLLM's logging worker, say) keep sleeping for real, unrecorded.
+    """
+    slept: list[float] = []
+    test_thread = threading.get_ident()
+    real_sleep = time.sleep
+    real_async_sleep = asyncio.sleep
+
+    def recorded_wait(delay: float) -> None:
+        if threading.get_ident() == test_thread:
+            slept.append(delay)
+        else:
+            real_sleep(delay)
+
+    async def recorded_async_wait(delay: float, *args: Any) -> Any:
+        if threading.get_ident() == test_thread:
+            slept.append(delay)
+            return args[0] if args else None
+        return await real_async_sleep(delay, *args)
 
     sync_module = sys.modules[GatewayClient._run.__module__]
     async_module = sys.modules[AsyncGatewayClient._run.__module__]
-    monkeypatch.setattr(sync_module.time, "sleep", slept.append)
-    monkeypatch.setattr(async_module.asyncio, "sleep", no_async_wait)
+    monkeypatch.setattr(sync_module.time, "sleep", recorded_wait)
+    monkeypatch.setattr(async_module.asyncio, "sleep", recorded_async_wait)
     yield slept
 
 
