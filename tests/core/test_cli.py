@@ -320,7 +320,7 @@ def test_only_installed_commands_are_listed(
 
 
 def test_serve_is_listed_exactly_when_the_local_gateway_cli_exists() -> None:
-    local_cli = Path(cli.__file__).parent / "local" / "cli.py"
+    local_cli = Path(cli.__file__).parent / "serve.py"
     assert ("serve" in available_commands()) == local_cli.is_file()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from langchain_cf_gateway.cli import main
-from langchain_cf_gateway.cli_logs import parse_since
+from langchain_cf_gateway.cli.logs import parse_since
 from langchain_cf_gateway.core import InvalidOptionError
 from langchain_cf_gateway.local import LocalGateway
 
@@ -110,7 +110,7 @@ def test_logs_limit_and_order(env: LocalGateway, capsys: pytest.CaptureFixture[s
 def test_logs_reads_as_many_pages_as_the_limit_needs(
     env: LocalGateway, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import langchain_cf_gateway.cli_logs as cli_logs
+    import langchain_cf_gateway.cli.logs as cli_logs
 
     monkeypatch.setattr(cli_logs, "PAGE_SIZE", 2)
     ids = _traffic(env)

@@ -141,7 +141,7 @@ def test_connections_past_the_bound_get_a_gateway_503() -> None:
 def test_cf_aig_serve_has_flags_for_the_bounds() -> None:
     import argparse
 
-    from langchain_cf_gateway.local.cli import configure
+    from langchain_cf_gateway.cli.serve import configure
 
     parser = argparse.ArgumentParser()
     configure(parser)

@@ -19,7 +19,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Final, Protocol, cast
 
-from .core import GatewayError, GatewayInputError
+from ..core import GatewayError, GatewayInputError
 
 PROG: Final = "cf-aig"
 
@@ -42,13 +42,13 @@ class Command:
 
 COMMANDS: Final[dict[str, Command]] = {
     "route": Command(
-        "langchain_cf_gateway.dry_run",
+        "langchain_cf_gateway.cli.route",
         "print the URL, headers and body model a call would use (sends nothing)",
     ),
-    "serve": Command("langchain_cf_gateway.local.cli", "run the local gateway"),
-    "demo": Command("langchain_cf_gateway.demo", "the demo that `make demo` runs"),
-    "logs": Command("langchain_cf_gateway.cli_logs", "list the gateway's logs as a table"),
-    "feedback": Command("langchain_cf_gateway.cli_feedback", "send feedback or a score for a log"),
+    "serve": Command("langchain_cf_gateway.cli.serve", "run the local gateway"),
+    "demo": Command("langchain_cf_gateway.cli.demo", "the demo that `make demo` runs"),
+    "logs": Command("langchain_cf_gateway.cli.logs", "list the gateway's logs as a table"),
+    "feedback": Command("langchain_cf_gateway.cli.feedback", "send feedback or a score for a log"),
 }
 
 
@@ -61,15 +61,15 @@ def _installed(module: str) -> bool:
     # importlib.util.find_spec on a dotted name imports the parent packages (the local
     # gateway's package pulls in the server), so look for the file instead.
     package, _, rest = module.partition(".")
-    if package != __package__:
+    if package != __package__.partition(".")[0]:
         return False
-    base = Path(__file__).parent.joinpath(*rest.split("."))
+    base = Path(__file__).parent.parent.joinpath(*rest.split("."))
     return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     """The `cf-aig` parser; only the `chosen` subcommand's module is imported."""
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -108,6 +108,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -32,10 +32,10 @@ from typing import Any, Final
 
 import httpx
 
-from .core import GatewayConfig, InvalidOptionError, MissingAccountIdError
-from .core.api_client import ENV_API_TOKEN, GatewayClient, LogEntry, LogQuery
-from .core.credentials import mask_urls
-from .core.protocol import LogsApi
+from ..core import GatewayConfig, InvalidOptionError, MissingAccountIdError
+from ..core.api_client import ENV_API_TOKEN, GatewayClient, LogEntry, LogQuery
+from ..core.credentials import mask_urls
+from ..core.protocol import LogsApi
 
 PAGE_SIZE: Final = 50
 """Logs asked for per request."""

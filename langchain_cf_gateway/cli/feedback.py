@@ -17,9 +17,9 @@ import argparse
 
 import httpx
 
-from .cli_logs import add_gateway_arguments, client_from_args, unreachable
-from .core.protocol import Bounds, LogsApi
-from .dry_run import _metadata as parse_metadata_pairs
+from .logs import add_gateway_arguments, client_from_args, unreachable
+from ..core.protocol import Bounds, LogsApi
+from .route import _metadata as parse_metadata_pairs
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

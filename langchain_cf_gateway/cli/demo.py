@@ -38,14 +38,14 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import httpx
 
-from .core import GatewayConfig, GatewayInputError
-from .core.api_client import ENV_API_TOKEN
-from .core.config import ENV_ACCOUNT_ID, ENV_TOKEN
-from .core.credentials import mask_url
+from ..core import GatewayConfig, GatewayInputError
+from ..core.api_client import ENV_API_TOKEN
+from ..core.config import ENV_ACCOUNT_ID, ENV_TOKEN
+from ..core.credentials import mask_url
 
 if TYPE_CHECKING:
-    from .callbacks import GatewayUsageTracker
-    from .core.api_client import LogEntry
+    from ..callbacks import GatewayUsageTracker
+    from ..core.api_client import LogEntry
 
 DEFAULT_MODEL: Final = "openai/gpt-4o-mini"
 DEFAULT_FALLBACK: Final = "anthropic/claude-3-5-haiku"
@@ -212,7 +212,7 @@ def open_target(use_local: bool, report: Report) -> Iterator[Target]:
         )
         yield Target(config, token)
         return
-    from .local import LocalGateway
+    from ..local import LocalGateway
 
     why = (
         "--local"
@@ -240,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
         target=_import_quietly, args=("litellm",), name="cf-aig-demo-import", daemon=True
     )
     preload.start()
-    from .callbacks import gateway_usage
+    from ..callbacks import gateway_usage
 
     with open_target(args.local, report) as target, gateway_usage() as usage:
         report.line()
@@ -269,7 +269,7 @@ class Demo:
         fallback_model: str,
         preload: threading.Thread,
     ) -> None:
-        from .chat_models import ChatCloudflareGateway
+        from ..chat_models import ChatCloudflareGateway
 
         self.report = report
         self.target = target
@@ -369,7 +369,7 @@ class Demo:
         self.report.detail(f"the tool returned {get_weather.invoke(call['args'])!r}")
 
     def fallback(self) -> None:
-        from .chat_models import ChatCloudflareGateway
+        from ..chat_models import ChatCloudflareGateway
 
         chained = ChatCloudflareGateway(
             model=self.model, fallbacks=[self.fallback_model], **self.target.chat_kwargs
@@ -396,7 +396,7 @@ class Demo:
         self.preload.join()
         import litellm
 
-        from .litellm_provider import register
+        from ..litellm_provider import register
 
         register()
         litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banner in the report
@@ -424,8 +424,8 @@ class Demo:
             )
 
     def logs(self) -> None:
-        from .cli_logs import render_table
-        from .core.api_client import GatewayClient
+        from .logs import render_table
+        from ..core.api_client import GatewayClient
 
         with GatewayClient(self.target.config, api_token=self.target.management_token) as client:
             entries = list(client.iter_logs(start_date=self.since, limit=50))
@@ -453,7 +453,7 @@ class Demo:
         return any(e.id == self.first_log_id for e in entries)
 
     def feedback(self) -> None:
-        from .core.api_client import GatewayClient, LogNotFoundError
+        from ..core.api_client import GatewayClient, LogNotFoundError
 
         if self.first_log_id is None:
             raise RuntimeError("no log id from the first step to send feedback for")

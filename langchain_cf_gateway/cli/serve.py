@@ -25,15 +25,15 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
-from .config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ENV_TOKEN, ServerConfig, load_config
-from .listener import (
+from ..local.config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ENV_TOKEN, ServerConfig, load_config
+from ..local.listener import (
     DEFAULT_BACKLOG,
     DEFAULT_BODY_TIMEOUT_S,
     DEFAULT_HEAD_TIMEOUT_S,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEAD_BYTES,
 )
-from .logstore import (
+from ..local.logstore import (
     DEFAULT_BODY_MAX_BYTES,
     DEFAULT_COMMIT_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES,
@@ -41,7 +41,7 @@ from .logstore import (
 )
 
 if TYPE_CHECKING:
-    from .server import LocalGateway
+    from ..local.server import LocalGateway
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _gateway(args: argparse.Namespace, config: ServerConfig) -> LocalGateway:
-    from .server import LocalGateway  # starlette and uvicorn only when serving
+    from ..local.server import LocalGateway  # starlette and uvicorn only when serving
 
     return LocalGateway(
         host=args.host or config.host,

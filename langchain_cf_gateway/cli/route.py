@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from pydantic import SecretStr
 
-from .core import (
+from ..core import (
     GatewayConfig,
     GatewayOptions,
     InvalidOptionError,
@@ -38,10 +38,10 @@ from .core import (
     build_universal,
     config_file_path,
 )
-from .core.config import ENV_ACCOUNT_ID, ENV_TOKEN
-from .core.credentials import is_credential, mask_url
-from .core.protocol import Bounds
-from .core.routing import ENDPOINTS, Endpoint, Operation
+from ..core.config import ENV_ACCOUNT_ID, ENV_TOKEN
+from ..core.credentials import is_credential, mask_url
+from ..core.protocol import Bounds
+from ..core.routing import ENDPOINTS, Endpoint, Operation
 
 PLACEHOLDER_ACCOUNT_ID: Final = "YOUR_ACCOUNT_ID"
 """Stands in for the account id in a dry run when none is configured anywhere."""
