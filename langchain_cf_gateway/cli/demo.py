@@ -9,8 +9,8 @@ free loopback port and stopped at the end. The steps:
    MISS, then HIT, with the latency of each;
 2. a stream: chunks, time to the first one, the log id;
 3. a tool call (the local mock is scripted to call the tool);
-4. a fallback chain whose first step fails (the local gateway's fault grammar makes it
-   answer 503) and whose second answers;
+4. a fallback chain whose first step fails (the local gateway's fault grammar gives it
+   a 503 response) and whose second step's response is used;
 5. a LiteLLM completion through the `cloudflare-ai-gateway` custom provider;
 6. the usage tracker's totals (`gateway_usage`);
 7. the logs of the run, from the logs API (`GatewayClient`);
@@ -42,6 +42,7 @@ from ..core import GatewayConfig, GatewayInputError
 from ..core.api_client import ENV_API_TOKEN
 from ..core.config import ENV_ACCOUNT_ID, ENV_TOKEN
 from ..core.credentials import mask_url
+from .arguments import model_id
 
 if TYPE_CHECKING:
     from ..callbacks import GatewayUsageTracker
@@ -50,15 +51,19 @@ if TYPE_CHECKING:
 DEFAULT_MODEL: Final = "openai/gpt-4o-mini"
 DEFAULT_FALLBACK: Final = "anthropic/claude-3-5-haiku"
 LOCAL_PROVIDER_DELAY_MS: Final = 120
-"""The mock model answers at once; a MISS is given this provider-like latency, so the
-report shows what the cache saves. A HIT never reaches the model."""
+"""The mock model's response is immediate; a MISS is given this provider-like latency, so
+the report shows what the cache saves. A HIT never reaches the model."""
 STEPS: Final = 8
 REMOTE_LOG_WAIT_S: Final = 20.0
 """How long to wait for Cloudflare to store the run's logs before listing them."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """The arguments of `cf-aig demo`."""
+    """Add the arguments of `cf-aig demo` to `parser`.
+
+    Args:
+        parser: The subcommand's parser.
+    """
     parser.description = (
         "Run the package end to end and print a report: a LangChain chain (MISS then HIT), "
         "a stream, a tool call, a fallback, LiteLLM, usage totals, the logs API and feedback. "
@@ -70,7 +75,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use the embedded local gateway even when Cloudflare credentials are set",
     )
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"default {DEFAULT_MODEL}")
+    parser.add_argument(
+        "--model", type=model_id, default=DEFAULT_MODEL, help=f"default {DEFAULT_MODEL}"
+    )
     parser.add_argument(
         "--fallback-model",
         default=DEFAULT_FALLBACK,
@@ -91,13 +98,24 @@ class Report:
     _number: int = 0
 
     def line(self, text: str = "") -> None:
+        """Print one line of the report."""
         print(text, file=self.out, flush=True)
 
     def detail(self, text: str) -> None:
+        """Print a line under the current step, indented."""
         self.line(f"      {text}")
 
     @contextmanager
     def step(self, title: str) -> Iterator[None]:
+        """Number and print one step; say how long it took, or that it failed and why.
+
+        Args:
+            title: What the step does.
+
+        Yields:
+            Nothing: the body of the `with` block is the step. An exception in it is
+            reported and kept in `failures`, and the demo goes on.
+        """
         self._number += 1
         self.line(f"[{self._number}/{STEPS}] {title}")
         started = time.perf_counter()
@@ -138,6 +156,7 @@ class Target:
 
     @property
     def chat_kwargs(self) -> dict[str, Any]:
+        """The gateway arguments of `ChatCloudflareGateway`."""
         kwargs: dict[str, Any] = {
             "account_id": self.config.account_id,
             "gateway_id": self.config.gateway_id,
@@ -149,6 +168,7 @@ class Target:
 
     @property
     def litellm_kwargs(self) -> dict[str, Any]:
+        """The gateway arguments of a `litellm.completion` call."""
         kwargs: dict[str, Any] = {
             "account_id": self.config.account_id,
             "gateway_id": self.config.gateway_id,
@@ -165,7 +185,14 @@ class Target:
         return self.local is not None or self._served_scripts
 
     def script(self, **kwargs: Any) -> bool:
-        """Tell the local mock what to answer; False on a real gateway (nothing to script)."""
+        """Script the local mock's next response; False on a real gateway (nothing to script).
+
+        Args:
+            **kwargs: The script (`fault=`, `tool_calls=`, `times=`...), as `Script` takes it.
+
+        Returns:
+            Whether a local mock took the script.
+        """
         if self.local is not None:
             self.local.script(**kwargs)
             return True
@@ -173,7 +200,7 @@ class Target:
             return False
         # A gateway served by `cf-aig serve` takes scripts on its admin route.
         try:
-            answer = httpx.post(
+            response = httpx.post(
                 f"{self.config.base_url}/__local/scripts",
                 json=kwargs,
                 headers={"authorization": f"Bearer {self.management_token or ''}"},
@@ -181,13 +208,18 @@ class Target:
             )
         except httpx.HTTPError:
             return False
-        self._served_scripts = answer.is_success
-        return answer.is_success
+        self._served_scripts = response.is_success
+        return response.is_success
 
 
 def configured_gateway() -> GatewayConfig | None:
-    """The gateway of the environment or config file, when it has an account id and a token
-    (or a base URL: a gateway served by `cf-aig serve`); None sends the demo local.
+    """The gateway of the environment or config file, if the demo can use it.
+
+    It can when it has an account id and a token, or a base URL (a gateway served by
+    `cf-aig serve`).
+
+    Returns:
+        The gateway; None sends the demo to an embedded local gateway.
     """
     try:
         config = GatewayConfig.resolve()
@@ -200,6 +232,15 @@ def configured_gateway() -> GatewayConfig | None:
 
 @contextmanager
 def open_target(use_local: bool, report: Report) -> Iterator[Target]:
+    """The gateway the demo runs against, started (and stopped after) if it is local.
+
+    Args:
+        use_local: `--local`: the embedded gateway even when credentials are set.
+        report: Where to say which gateway it is.
+
+    Yields:
+        The target.
+    """
     config = None if use_local else configured_gateway()
     if config is not None:
         token = os.environ.get(ENV_API_TOKEN) or (
@@ -231,7 +272,14 @@ def open_target(use_local: bool, report: Report) -> Iterator[Target]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the eight steps and print the report; 0 when all of them worked."""
+    """Run the eight steps and print the report.
+
+    Args:
+        args: The parsed command line.
+
+    Returns:
+        0 when every step worked, else 1.
+    """
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
     started = time.perf_counter()
     report = Report()
@@ -286,6 +334,7 @@ class Demo:
         )
 
     def steps(self) -> list[tuple[str, Callable[[], None]]]:
+        """The steps in order, each with its title."""
         return [
             ("LangChain chain: prompt | ChatCloudflareGateway | StrOutputParser", self.chain),
             ("Stream", self.stream),
@@ -298,6 +347,11 @@ class Demo:
         ]
 
     def chain(self) -> None:
+        """Step 1: a LangChain chain run twice, MISS then HIT.
+
+        Raises:
+            RuntimeError: The cache statuses were not MISS then HIT.
+        """
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.prompts import ChatPromptTemplate
 
@@ -311,12 +365,12 @@ class Demo:
         attempts = (1, 2) if self.target.scriptable else (1, 2, 3)
         for attempt in attempts:
             t0 = time.perf_counter()
-            answer = chain.invoke({"topic": topic})
+            text = chain.invoke({"topic": topic})
             took = time.perf_counter() - t0
             call = self.usage.calls[-1]
             self.report.detail(
                 f"run {attempt}: {call.cache_status or '-':4}  {_ms(took):>7}  "
-                f"log {call.log_id}  {_short(answer, 48)!r}"
+                f"log {call.log_id}  {_short(text, 48)!r}"
             )
             if attempt == 1:
                 self.first_log_id = call.log_id
@@ -329,6 +383,11 @@ class Demo:
             raise RuntimeError(f"expected MISS then HIT; the gateway said {statuses}")
 
     def stream(self) -> None:
+        """Step 2: a stream, with the time to its first chunk.
+
+        Raises:
+            RuntimeError: The stream ended without a chunk.
+        """
         t0 = time.perf_counter()
         first_at: float | None = None
         chunks = []
@@ -351,6 +410,11 @@ class Demo:
         )
 
     def tool_call(self) -> None:
+        """Step 3: a tool call.
+
+        Raises:
+            RuntimeError: The model's response called no tool.
+        """
         from langchain_core.tools import tool
 
         @tool
@@ -363,36 +427,42 @@ class Demo:
             f"What is the weather in Paris? (demo {self.tag})"
         )
         if not ai.tool_calls:
-            raise RuntimeError("the model answered without calling the tool")
+            raise RuntimeError("the model's response called no tool")
         call = ai.tool_calls[0]
         self.report.detail(f"the model called {call['name']}({call['args']})")
         self.report.detail(f"the tool returned {get_weather.invoke(call['args'])!r}")
 
     def fallback(self) -> None:
+        """Step 4: a fallback chain whose first step fails.
+
+        Raises:
+            RuntimeError: The response came from the first step: no fallback was taken.
+        """
         from ..chat_models import ChatCloudflareGateway
 
         chained = ChatCloudflareGateway(
             model=self.model, fallbacks=[self.fallback_model], **self.target.chat_kwargs
         )
         failing = self.model
-        # The local gateway's fault grammar makes the first step answer 503; on a real
+        # The local gateway's fault grammar gives the first step a 503 response; on a real
         # gateway a model that does not exist fails the same way.
         if not self.target.script(fault="status=503", model=self.model.split("/", 1)[-1]):
             failing = f"{self.model}-does-not-exist"
             chained = ChatCloudflareGateway(
                 model=failing, fallbacks=[self.fallback_model], **self.target.chat_kwargs
             )
-        answer = chained.invoke(f"Say hello (demo {self.tag})")
-        info = answer.response_metadata["gateway"]
+        response = chained.invoke(f"Say hello (demo {self.tag})")
+        info = response.response_metadata["gateway"]
         if not info.get("step"):
-            raise RuntimeError("the first step answered: no fallback was taken")
+            raise RuntimeError("the response came from the first step: no fallback was taken")
         self.report.detail(f"step 0 {failing}: failed")
         self.report.detail(
             f"step {info['step']} {info['provider']}/{info['model']}: "
-            f"answered {_short(str(answer.content), 40)!r}"
+            f"response {_short(str(response.content), 40)!r}"
         )
 
     def litellm(self) -> None:
+        """Step 5: a LiteLLM completion through the `cloudflare-ai-gateway` provider."""
         self.preload.join()
         import litellm
 
@@ -414,6 +484,7 @@ class Demo:
         )
 
     def totals(self) -> None:
+        """Step 6: the usage tracker's totals, overall and by model."""
         for text in str(self.usage).splitlines():
             self.report.detail(text)
         for model, totals in self.usage.by_model().items():
@@ -424,13 +495,14 @@ class Demo:
             )
 
     def logs(self) -> None:
-        from .logs import render_table
+        """Step 7: the run's logs, from the logs API, as `cf-aig logs` shows them."""
         from ..core.api_client import GatewayClient
+        from .logs import render_table
 
         with GatewayClient(self.target.config, api_token=self.target.management_token) as client:
             entries = list(client.iter_logs(start_date=self.since, limit=50))
             # Cloudflare stores a log a few seconds after its request; the local gateway
-            # before it answers.
+            # before it sends the response.
             deadline = time.monotonic() + REMOTE_LOG_WAIT_S
             while not self.target.scriptable and not self._has_first(entries):
                 if time.monotonic() > deadline:
@@ -453,6 +525,13 @@ class Demo:
         return any(e.id == self.first_log_id for e in entries)
 
     def feedback(self) -> None:
+        """Step 8: feedback sent for the first call's log, and read back.
+
+        Raises:
+            RuntimeError: The first step gave no log id.
+            LogNotFoundError: The log is not stored (Cloudflare: not within
+                `REMOTE_LOG_WAIT_S`).
+        """
         from ..core.api_client import GatewayClient, LogNotFoundError
 
         if self.first_log_id is None:
