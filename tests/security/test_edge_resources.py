@@ -280,8 +280,8 @@ def test_a_large_embeddings_request_of_token_arrays_is_still_served(gw: LocalGat
 @pytest.mark.parametrize(
     ("argv", "named"),
     [
-        (["--max-head-bytes", "10"], "max_head_bytes"),
-        (["--head-timeout", "0"], "head_timeout_s"),
+        (["--max-head-bytes", "10"], "--max-head-bytes"),
+        (["--head-timeout", "0"], "--head-timeout"),
         (["--allowed-host", "a b:x:y"], "allowed host"),
     ],
 )
