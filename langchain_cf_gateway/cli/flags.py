@@ -13,7 +13,8 @@ A name is rewritten where it stands for the argument:
   stands in for `...`, `{...}` or a missing value), `endpoint='compat'` becomes
   `--endpoint compat`, `skip_cache=True` becomes `--skip-cache`. A value that is a
   Python call (`base_url=provider_base_url('x')`) is advice for Python: left alone.
-- as the subject at the start of a message or clause, `name:`, `name must`, `name is`:
+- as the subject at the start of the message or of a clause after `; `, `name:`,
+  `name must`, `name is`:
   `cache_ttl: must be ...` becomes `--cache-ttl: must be ...`, and a positional
   argument's name becomes its metavar (`log_id:` becomes `LOG_ID:`).
 """
@@ -116,7 +117,7 @@ def _assigned(name: str) -> re.Pattern[str]:
 
 
 def _subject(name: str) -> re.Pattern[str]:
-    return re.compile(rf"(?:^|(?<=; )|(?<=: )){re.escape(name)}(?=:| must | is )")
+    return re.compile(rf"(?:^|(?<=; )){re.escape(name)}(?=:| must | is )")
 
 
 def _as_flag(flag: Flag) -> Callable[[re.Match[str]], str]:

@@ -55,7 +55,7 @@ def test_command_flags_reads_the_parser() -> None:
         ("account_id must be 1 to 64", "--account-id must be 1 to 64"),
         ("request_timeout_ms: must be positive", "--request-timeout: must be positive"),
         ("bad; limit: must be 1", "bad; --limit: must be 1"),
-        ("serve: max_body_bytes must be 0", "serve: --log-max-body-bytes must be 0"),
+        ("max_body_bytes must be 0", "--log-max-body-bytes must be 0"),
         ("log_id: must be 1 to 128", "LOG_ID: must be 1 to 128"),
         ("api_token must be printable", "--token must be printable"),
         # left alone: Python advice, other names, names inside other words or URLs
@@ -63,6 +63,8 @@ def test_command_flags_reads_the_parser() -> None:
         ("use gateway_id='default'", "use gateway_id='default'"),
         ("log_id=abc", "log_id=abc"),
         ("the account_id field", "the account_id field"),
+        # a config file's key is not the flag, even where the names agree
+        ("gateways.a in local.toml: limit must be 1", "gateways.a in local.toml: limit must be 1"),
         ("GET /logs?limit=5&x=1", "GET /logs?limit=5&x=1"),
         ("--limit: must be 1 or more", "--limit: must be 1 or more"),
         ("cf-aig-metadata: too long", "cf-aig-metadata: too long"),
