@@ -26,23 +26,23 @@ import argparse
 import contextlib
 import importlib
 import os
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Final, TextIO
+from typing import TYPE_CHECKING, Final
 
-import httpx
-
-from ..core import GatewayConfig, GatewayInputError
-from ..core.api_client import ENV_API_TOKEN
-from ..core.config import ENV_ACCOUNT_ID, ENV_TOKEN
-from ..core.credentials import mask_url
 from .arguments import model_id
+from .demo_harness import (
+    STEPS,
+    Report,
+    Target,
+    milliseconds,
+    open_target,
+    plural,
+    shorten,
+)
 
 if TYPE_CHECKING:
     from ..callbacks import GatewayUsageTracker
@@ -53,7 +53,6 @@ DEFAULT_FALLBACK: Final = "anthropic/claude-3-5-haiku"
 LOCAL_PROVIDER_DELAY_MS: Final = 120
 """The mock model's response is immediate; a MISS is given this provider-like latency, so
 the report shows what the cache saves. A HIT never reaches the model."""
-STEPS: Final = 8
 REMOTE_LOG_WAIT_S: Final = 20.0
 """How long to wait for Cloudflare to store the run's logs before listing them."""
 
@@ -84,188 +83,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="MODEL",
         help=f"the fallback chain's second step (default {DEFAULT_FALLBACK})",
     )
-
-
-# --------------------------------------------------------------------------- the report
-
-
-@dataclass
-class Report:
-    """Numbered steps with indented detail lines, and whether every step worked."""
-
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    failures: list[str] = field(default_factory=list)
-    _number: int = 0
-
-    def line(self, text: str = "") -> None:
-        """Print one line of the report."""
-        print(text, file=self.out, flush=True)
-
-    def detail(self, text: str) -> None:
-        """Print a line under the current step, indented."""
-        self.line(f"      {text}")
-
-    @contextmanager
-    def step(self, title: str) -> Iterator[None]:
-        """Number and print one step; say how long it took, or that it failed and why.
-
-        Args:
-            title: What the step does.
-
-        Yields:
-            Nothing: the body of the `with` block is the step. An exception in it is
-            reported and kept in `failures`, and the demo goes on.
-        """
-        self._number += 1
-        self.line(f"[{self._number}/{STEPS}] {title}")
-        started = time.perf_counter()
-        try:
-            yield
-        except Exception as exc:  # a demo reports a failed step and goes on to the next
-            self.failures.append(title)
-            self.detail(f"FAILED: {type(exc).__name__}: {exc}")
-        else:
-            self.detail(f"ok ({_ms(time.perf_counter() - started)})")
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _short(text: str, width: int = 70) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-# --------------------------------------------------------------------------- where
-
-
-@dataclass
-class Target:
-    """The gateway the demo talks to, and how to reach its management API."""
-
-    config: GatewayConfig
-    management_token: str | None
-    local: Any = None
-    """The embedded `LocalGateway`, or None for a configured gateway."""
-    _served_scripts: bool = field(default=False, init=False, repr=False)
-
-    @property
-    def chat_kwargs(self) -> dict[str, Any]:
-        """The gateway arguments of `ChatCloudflareGateway`."""
-        kwargs: dict[str, Any] = {
-            "account_id": self.config.account_id,
-            "gateway_id": self.config.gateway_id,
-            "base_url": self.config.base_url,
-        }
-        if self.config.token is not None:
-            kwargs["gateway_token"] = self.config.token
-        return kwargs
-
-    @property
-    def litellm_kwargs(self) -> dict[str, Any]:
-        """The gateway arguments of a `litellm.completion` call."""
-        kwargs: dict[str, Any] = {
-            "account_id": self.config.account_id,
-            "gateway_id": self.config.gateway_id,
-        }
-        if self.config.base_url:
-            kwargs["api_base"] = self.config.base_url
-        if self.config.token is not None:
-            kwargs["gateway_token"] = self.config.token.get_secret_value()
-        return kwargs
-
-    @property
-    def scriptable(self) -> bool:
-        """Whether the model behind the gateway is the local mock (embedded or served)."""
-        return self.local is not None or self._served_scripts
-
-    def script(self, **kwargs: Any) -> bool:
-        """Script the local mock's next response; False on a real gateway (nothing to script).
-
-        Args:
-            **kwargs: The script (`fault=`, `tool_calls=`, `times=`...), as `Script` takes it.
-
-        Returns:
-            Whether a local mock took the script.
-        """
-        if self.local is not None:
-            self.local.script(**kwargs)
-            return True
-        if not self.config.base_url:
-            return False
-        # A gateway served by `cf-aig serve` takes scripts on its admin route.
-        try:
-            response = httpx.post(
-                f"{self.config.base_url}/__local/scripts",
-                json=kwargs,
-                headers={"authorization": f"Bearer {self.management_token or ''}"},
-                timeout=5,
-            )
-        except httpx.HTTPError:
-            return False
-        self._served_scripts = response.is_success
-        return response.is_success
-
-
-def configured_gateway() -> GatewayConfig | None:
-    """The gateway of the environment or config file, if the demo can use it.
-
-    It can when it has an account id and a token, or a base URL (a gateway served by
-    `cf-aig serve`).
-
-    Returns:
-        The gateway; None sends the demo to an embedded local gateway.
-    """
-    try:
-        config = GatewayConfig.resolve()
-    except GatewayInputError:  # no account id, or a malformed setting: run locally
-        return None
-    if config.token is None and not config.base_url and not os.environ.get(ENV_API_TOKEN):
-        return None
-    return config
-
-
-@contextmanager
-def open_target(use_local: bool, report: Report) -> Iterator[Target]:
-    """The gateway the demo runs against, started (and stopped after) if it is local.
-
-    Args:
-        use_local: `--local`: the embedded gateway even when credentials are set.
-        report: Where to say which gateway it is.
-
-    Yields:
-        The target.
-    """
-    config = None if use_local else configured_gateway()
-    if config is not None:
-        token = os.environ.get(ENV_API_TOKEN) or (
-            config.token.get_secret_value() if config.token else None
-        )
-        where = mask_url(config.base_url) if config.base_url else "Cloudflare"
-        report.line(
-            f"Gateway {config.gateway_id!r} of account {config.account_id} on {where} "
-            "(credentials from the environment or config file)"
-        )
-        yield Target(config, token)
-        return
-    from ..local import LocalGateway
-
-    why = (
-        "--local"
-        if use_local
-        else f"no Cloudflare credentials set: {ENV_ACCOUNT_ID} and {ENV_TOKEN[0]}"
-    )
-    with LocalGateway() as gw:
-        report.line(
-            f"Embedded local gateway on {gw.base_url} ({why}; the model is a deterministic mock)"
-        )
-        yield Target(gw.config(), gw.management_token, local=gw)
-    report.line(f"Local gateway stopped; port {gw.port} closed.")
 
 
 # --------------------------------------------------------------------------- the steps
@@ -369,8 +186,8 @@ class Demo:
             took = time.perf_counter() - t0
             call = self.usage.calls[-1]
             self.report.detail(
-                f"run {attempt}: {call.cache_status or '-':4}  {_ms(took):>7}  "
-                f"log {call.log_id}  {_short(text, 48)!r}"
+                f"run {attempt}: {call.cache_status or '-':4}  {milliseconds(took):>7}  "
+                f"log {call.log_id}  {shorten(text, 48)!r}"
             )
             if attempt == 1:
                 self.first_log_id = call.log_id
@@ -402,8 +219,8 @@ class Demo:
         info = merged.response_metadata.get("gateway", {})
         usage = merged.usage_metadata or {"input_tokens": 0, "output_tokens": 0}
         self.report.detail(
-            f"{len(chunks)} chunks, first after {_ms(first_at or 0)}, all in {_ms(total)}: "
-            f"{_short(str(merged.content), 50)!r}"
+            f"{len(chunks)} chunks, first after {milliseconds(first_at or 0)}, "
+            f"all in {milliseconds(total)}: {shorten(str(merged.content), 50)!r}"
         )
         self.report.detail(
             f"log {info.get('log_id')}, tokens {usage['input_tokens']}/{usage['output_tokens']}"
@@ -458,7 +275,7 @@ class Demo:
         self.report.detail(f"step 0 {failing}: failed")
         self.report.detail(
             f"step {info['step']} {info['provider']}/{info['model']}: "
-            f"response {_short(str(response.content), 40)!r}"
+            f"response {shorten(str(response.content), 40)!r}"
         )
 
     def litellm(self) -> None:
@@ -479,7 +296,7 @@ class Demo:
         call = self.usage.record(response, latency_s=time.perf_counter() - t0)
         content = response.choices[0].message.content or ""
         self.report.detail(
-            f"{_short(content, 50)!r}  log {call.log_id}  "
+            f"{shorten(content, 50)!r}  log {call.log_id}  "
             f"tokens {call.input_tokens}/{call.output_tokens}"
         )
 
@@ -489,8 +306,8 @@ class Demo:
             self.report.detail(text)
         for model, totals in self.usage.by_model().items():
             self.report.detail(
-                f"  {model}: {_count(totals.calls, 'call')}, "
-                f"{_count(totals.cache_hits, 'cache hit')}, "
+                f"  {model}: {plural(totals.calls, 'call')}, "
+                f"{plural(totals.cache_hits, 'cache hit')}, "
                 f"{totals.input_tokens}/{totals.output_tokens} tokens, ${totals.cost:.6f}"
             )
 
