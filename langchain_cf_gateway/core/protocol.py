@@ -32,6 +32,11 @@ DEFAULT_GATEWAY_ID: Final = "default"
 https://developers.cloudflare.com/ai-gateway/configuration/manage-gateway/
 """
 
+LOCAL_ACCOUNT_ID: Final = "local-account"
+"""The account id of the local gateway (`cf-aig serve`): in the URLs it prints, and what a
+client pointed at a local `base_url` uses when no account id is set. The local gateway
+serves any account id."""
+
 
 class Header:
     """Header names, lowercase as HTTP/2 sends them.

@@ -55,15 +55,13 @@ from typing import Any, Final
 from ..core.config import warn_if_readable
 from ..core.credentials import mask_url
 from ..core.errors import ConfigError
+from ..core.protocol import LOCAL_ACCOUNT_ID
 from .gateways import check_gateway_id, validate_settings
 from .upstream import PassThrough
 
 ENV_LOCAL_TOKEN: Final = "CF_AIG_LOCAL_TOKEN"
 """The local gateway's own token (not `core.config.ENV_TOKEN`, Cloudflare's gateway token)."""
 ENV_MANAGEMENT_TOKEN: Final = "CF_AIG_LOCAL_MANAGEMENT_TOKEN"
-LOCAL_ACCOUNT_ID: Final = "local-account"
-"""The account id of the local gateway's printed URLs and of clients pointed at it; the
-gateway serves any account id."""
 DEFAULT_PORT: Final = 8787
 _TOP_KEYS: Final = frozenset(
     (

@@ -24,11 +24,10 @@ from typing import Any, TypeVar
 import uvicorn
 
 from ..core.config import GatewayConfig
-from ..core.protocol import DEFAULT_GATEWAY_ID
+from ..core.protocol import DEFAULT_GATEWAY_ID, LOCAL_ACCOUNT_ID
 from .app import build_app
 from .cache import open_cache
 from .clock import Clock
-from .config import LOCAL_ACCOUNT_ID
 from .faults import Fault
 from .gateways import GatewayRecord, GatewayRegistry
 from .listener import (

@@ -19,10 +19,9 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from ..core.protocol import ErrorCode, Header
+from ..core.protocol import LOCAL_ACCOUNT_ID, ErrorCode, Header
 from .cache import ResponseCache
 from .clock import Clock
-from .config import LOCAL_ACCOUNT_ID
 from .gateways import GatewayRecord, GatewayRegistry
 from .logstore import LogStore
 from .pipeline import GatewaySecrets

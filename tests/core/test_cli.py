@@ -6,12 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 
 from langchain_cf_gateway import cli
-from langchain_cf_gateway.cli import Command, available_commands, main
+from langchain_cf_gateway.cli import Command, available_commands, extras, main
 
 GW = "https://gateway.ai.cloudflare.com/v1/acct1/default"
 NO_TOKEN_NOTE = (
@@ -209,27 +210,33 @@ def test_pasted_gateway_url_supplies_the_account(capsys: pytest.CaptureFixture[s
     [
         (["route", "gpt-4o"], "cf-aig: error: model id 'gpt-4o' needs a provider"),
         (["route", "acme/x"], "cf-aig: error: unknown provider 'acme'"),
-        (["route", "anthropic/claude", "--endpoint", "native"], "use endpoint='compat'"),
+        (["route", "anthropic/claude", "--endpoint", "native"], "use --endpoint compat"),
         (
             ["route", "openai/x", "--cache-ttl", "59"],
-            "cf-aig: error: cache_ttl: must be from 60 to 2592000",
+            "cf-aig: error: --cache-ttl: must be from 60 to 2592000",
         ),
-        (["route", "openai/x", "--max-attempts", "6"], "max_attempts: must be from 1 to 5; got 6"),
+        (
+            ["route", "openai/x", "--max-attempts", "6"],
+            "--max-attempts: must be from 1 to 5; got 6",
+        ),
         (
             ["route", "openai/x", "--retry-delay", "5001"],
-            "retry_delay_ms: must be from 0 to 5000 ms",
+            "--retry-delay: must be from 0 to 5000 ms",
         ),
         (["route", "openai/x", "--metadata", "novalue"], "metadata: write KEY=VALUE"),
         (["route", "openai/x", "--metadata", "=v"], "metadata: write KEY=VALUE"),
         (["route", "openai/x", "--metadata", "cf.user=1"], "reserved by Cloudflare"),
         (["route", "openai/x", "--metadata", *[f"k{i}=1" for i in range(6)]], "at most 5 entries"),
-        (["route", "openai/x", "--cache-key", " k"], "cache_key: must be printable ASCII"),
+        (["route", "openai/x", "--cache-key", " k"], "--cache-key: must be printable ASCII"),
         (
             ["route", "openai/x", "--fallback", "groq/y", "--endpoint", "rest"],
             "--fallback: chains run on",
         ),
-        (["route", "openai/x", "--account-id", "bad id"], "account_id must be 1 to 64"),
-        (["route", "openai/x", "--base-url", "localhost:8787"], "base_url must be an http(s) URL"),
+        (["route", "openai/x", "--account-id", "bad id"], "--account-id must be 1 to 64"),
+        (
+            ["route", "openai/x", "--base-url", "localhost:8787"],
+            "--base-url must be an http(s) URL",
+        ),
         (
             ["route", "openai/x", "--cache-ttl", "soon"],
             "argument --cache-ttl: invalid int value: 'soon'",
@@ -257,7 +264,8 @@ def test_malformed_account_in_env_is_an_error_not_a_placeholder(
     monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", "my account")
     code, out, err = run(capsys, "route", "openai/x")
     assert code == 2 and out == ""
-    assert "account_id must be 1 to 64 letters" in err
+    assert "--account-id must be 1 to 64 letters" in err
+    assert "(from CLOUDFLARE_ACCOUNT_ID)" in err
 
 
 def test_malformed_config_file_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -281,7 +289,7 @@ def test_console_script_exit_status_and_no_traceback() -> None:
     )
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr.startswith("cf-aig: error: cache_ttl: must be from 60 to 2592000 seconds")
+    assert done.stderr.startswith("cf-aig: error: --cache-ttl: must be from 60 to 2592000 seconds")
     assert "Traceback" not in done.stderr
 
 
@@ -319,9 +327,31 @@ def test_only_installed_commands_are_listed(
     assert code == 2 and "invalid choice: 'logs'" in err
 
 
-def test_serve_is_listed_exactly_when_the_local_gateway_cli_exists() -> None:
-    local_cli = Path(cli.__file__).parent / "local" / "cli.py"
-    assert ("serve" in available_commands()) == local_cli.is_file()
+def test_serve_is_listed_exactly_when_the_server_extra_is_installed() -> None:
+    server_extra = all(find_spec(module) is not None for module in extras.EXTRAS["server"])
+    assert ("serve" in available_commands()) == server_extra
+
+
+def test_without_the_server_extra_serve_names_the_extra_to_install(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = extras.find_spec
+
+    def no_uvicorn(name: str, package: str | None = None) -> object:
+        return None if name == "uvicorn" else found(name, package)
+
+    monkeypatch.setattr(extras, "find_spec", no_uvicorn)
+    assert "serve" not in available_commands()
+    assert {"route", "logs", "feedback", "demo"} <= set(available_commands())
+    code, out, err = run(capsys, "serve", "--port", "0")
+    assert (code, out) == (2, "")
+    assert err == (
+        "cf-aig: error: 'cf-aig serve' needs the server extra: "
+        "pip install 'langchain-cf-gateway[server]'\n"
+    )
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    assert "serve needs the server extra: pip install 'langchain-cf-gateway[server]'" in out
 
 
 def test_demo_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -61,7 +61,7 @@ def test_cf_aig_route_and_help_load_only_what_they_use() -> None:
         "    assert main(['--help']) == 0"
     )
     assert result["heavy"] == []
-    assert "langchain_cf_gateway.dry_run" in result["ours"]
+    assert "langchain_cf_gateway.cli.route" in result["ours"]
     # Other subcommands' modules are not imported to build the parser.
-    assert "langchain_cf_gateway.demo" not in result["ours"]
+    assert "langchain_cf_gateway.cli.demo" not in result["ours"]
     assert not [m for m in result["ours"] if m.startswith("langchain_cf_gateway.local")]

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from langchain_cf_gateway.cli import main
-from langchain_cf_gateway.cli_logs import parse_since
+from langchain_cf_gateway.cli.logs import parse_since
 from langchain_cf_gateway.core import InvalidOptionError
 from langchain_cf_gateway.local import LocalGateway
+from langchain_cf_gateway.local.server import LOCAL_ACCOUNT_ID
 
 from .conftest import chat
 
@@ -110,7 +111,7 @@ def test_logs_limit_and_order(env: LocalGateway, capsys: pytest.CaptureFixture[s
 def test_logs_reads_as_many_pages_as_the_limit_needs(
     env: LocalGateway, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import langchain_cf_gateway.cli_logs as cli_logs
+    import langchain_cf_gateway.cli.logs as cli_logs
 
     monkeypatch.setattr(cli_logs, "PAGE_SIZE", 2)
     ids = _traffic(env)
@@ -155,12 +156,14 @@ def test_feedback_updates_the_log(env: LocalGateway, capsys: pytest.CaptureFixtu
     [
         (["feedback", "LOG", "--feedback", "2"], 2, "invalid choice: 2"),
         (["feedback", "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "--score", "150"], 2, "score: must be a number from 0 to 100"),
-        (["feedback", "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"], 2, "give at least one of feedback"),
+        (["feedback", "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"], 2, "give at least one of --feedback"),
         (["feedback", "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "--metadata", "novalue"], 2, "KEY=VALUE"),
         (["feedback", "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "--feedback", "1"], 1, "HTTP 404"),
         (["logs", "--limit", "0"], 2, "--limit: must be 1 or more"),
         (["logs", "--since", "yesterday"], 2, "write an age such as 30m"),
         (["logs", "--gateway-id", "no-such-gateway"], 1, "HTTP 404"),
+        # the gateway's error, with the fix named as a flag (`gateway_id='default'` before)
+        (["logs", "--gateway-id", "no-such-gateway"], 1, "or use --gateway-id default"),
     ],
 )  # fmt: skip
 def test_errors_exit_with_a_message_and_send_nothing_bad(
@@ -184,6 +187,7 @@ def test_a_wrong_token_names_the_fix_and_is_not_printed(
     code, out, err = cf_aig(capsys, "logs")
     assert code == 1
     assert "CLOUDFLARE_API_TOKEN" in err and "HTTP 401" in err
+    assert "pass --token TOKEN or set CLOUDFLARE_API_TOKEN" in err  # not `api_token=`
     assert "wrong-token-abcdef123" not in err + out
     code, _, err = cf_aig(capsys, "logs", "--token", "another-wrong-token-42")
     assert code == 1 and "another-wrong-token-42" not in err
@@ -222,7 +226,8 @@ def test_a_local_gateway_needs_no_account_id(
     code, out, _ = cf_aig(capsys, "logs")  # only the base URL and the token are set
     assert code == 0 and out.splitlines()[-1] == "1 log in gateway 'default'"
     sent = [r for r in env.received if r.path.startswith("/client/v4/")][-1]
-    assert sent.path == "/client/v4/accounts/local/ai-gateway/gateways/default/logs"
+    # the local gateway's own default account id, as in the URLs `cf-aig serve` prints
+    assert sent.path == f"/client/v4/accounts/{LOCAL_ACCOUNT_ID}/ai-gateway/gateways/default/logs"
 
 
 def test_without_an_account_or_a_base_url_it_says_what_to_set(

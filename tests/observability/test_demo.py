@@ -49,7 +49,7 @@ def assert_full_report(out: str) -> None:
     assert re.search(r"\d+ chunks, first after \d+ ms", out)
     assert "the model called get_weather({'city': 'Paris'})" in out
     assert "step 0 openai/gpt-4o-mini: failed" in out
-    assert "step 1 anthropic/claude-3-5-haiku: answered" in out
+    assert "step 1 anthropic/claude-3-5-haiku: response" in out
     assert "Gateway calls: 6 (cache hits 1, misses 5, fallbacks 1, errors 0)" in out
     # the logs table: seven rows (the fallback's failed first step included), one HIT
     assert "7 log rows for this run; 1 failed" in out

@@ -126,7 +126,7 @@ def test_the_body_timeout_is_a_flag_and_a_bad_one_is_named() -> None:
     import argparse
 
     from langchain_cf_gateway.cli import main
-    from langchain_cf_gateway.local.cli import configure
+    from langchain_cf_gateway.cli.serve import configure
 
     parser = argparse.ArgumentParser()
     configure(parser)

@@ -141,7 +141,7 @@ def test_connections_past_the_bound_get_a_gateway_503() -> None:
 def test_cf_aig_serve_has_flags_for_the_bounds() -> None:
     import argparse
 
-    from langchain_cf_gateway.local.cli import configure
+    from langchain_cf_gateway.cli.serve import configure
 
     parser = argparse.ArgumentParser()
     configure(parser)
@@ -280,8 +280,8 @@ def test_a_large_embeddings_request_of_token_arrays_is_still_served(gw: LocalGat
 @pytest.mark.parametrize(
     ("argv", "named"),
     [
-        (["--max-head-bytes", "10"], "max_head_bytes"),
-        (["--head-timeout", "0"], "head_timeout_s"),
+        (["--max-head-bytes", "10"], "--max-head-bytes"),
+        (["--head-timeout", "0"], "--head-timeout"),
         (["--allowed-host", "a b:x:y"], "allowed host"),
     ],
 )

@@ -17,13 +17,23 @@ import argparse
 
 import httpx
 
-from .cli_logs import add_gateway_arguments, client_from_args, unreachable
-from .core.protocol import Bounds, LogsApi
-from .dry_run import _metadata as parse_metadata_pairs
+from ..core.protocol import LogsApi
+from .arguments import (
+    MANAGEMENT_TOKEN_HELP,
+    METADATA_HELP,
+    add_gateway_arguments,
+    client_from_args,
+    parse_metadata,
+    unreachable,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """The arguments of `cf-aig feedback`."""
+    """Add the arguments of `cf-aig feedback` to `parser`.
+
+    Args:
+        parser: The subcommand's parser.
+    """
     parser.description = "Send feedback, a score or metadata for one gateway log."
     parser.add_argument("log_id", metavar="LOG_ID", help="the cf-aig-log-id of the request")
     parser.add_argument(
@@ -43,14 +53,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         nargs="+",
         action="extend",
-        help=f"at most {Bounds.METADATA_MAX_ENTRIES} entries; VALUE is a string unless it is "
-        "exactly a JSON number or true/false",
+        help=METADATA_HELP,
     )
-    add_gateway_arguments(parser)
+    add_gateway_arguments(parser, token_help=MANAGEMENT_TOKEN_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
-    metadata = parse_metadata_pairs(args.metadata) if args.metadata else None
+    """Send the feedback, score and metadata for the log, and say what was sent.
+
+    Args:
+        args: The parsed command line.
+
+    Returns:
+        0 when sent; 1 when the management API cannot be reached.
+    """
+    metadata = parse_metadata(args.metadata) if args.metadata else None
     score: float | None = args.score
     if score is not None and score.is_integer():
         score = int(score)  # 95, not 95.0, on the wire

@@ -1,4 +1,4 @@
-"""`cf-aig logs`: the gateway's logs as a readable table.
+r"""`cf-aig logs`: the gateway's logs as a readable table.
 
 They come from Cloudflare's management API:
 https://developers.cloudflare.com/api/resources/ai_gateway/
@@ -12,7 +12,7 @@ cf-aig logs [--limit N] [--cached | --no-cached] [--success | --no-success]
 
 The gateway is resolved as the library resolves it (arguments > environment > config
 file); the token is `--token`, else `CLOUDFLARE_API_TOKEN`, else the gateway token.
-It is never printed. `cf-aig feedback` (`cli_feedback`) shares these options.
+It is never printed. `cf-aig feedback` shares these flags (`cli.arguments`).
 
 Stored values come from clients and upstreams: the table shows them through
 `printable`, so that a model name holding an ANSI escape, a carriage return or a
@@ -25,28 +25,34 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 import unicodedata
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 import httpx
 
-from .core import GatewayConfig, InvalidOptionError, MissingAccountIdError
-from .core.credentials import mask_urls
-from .core.protocol import LogsApi
-from .management import ENV_API_TOKEN, GatewayClient, LogEntry, LogQuery
+from ..core import InvalidOptionError
+from ..core.protocol import LogsApi
+from ..management import LogEntry, LogQuery
+from .arguments import (
+    MANAGEMENT_TOKEN_HELP,
+    add_gateway_arguments,
+    client_from_args,
+    unreachable,
+)
 
 PAGE_SIZE: Final = 50
 """Logs asked for per request."""
-LOCAL_ACCOUNT_ID: Final = "local"
-"""The account id used against a base URL (the local gateway) when none is configured."""
 _SINCE: Final = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS: Final = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """The arguments of `cf-aig logs`."""
+    """Add the arguments of `cf-aig logs` to `parser`.
+
+    Args:
+        parser: The subcommand's parser.
+    """
     parser.description = "List the gateway's logs, newest first, as a table."
     parser.add_argument(
         "--limit", type=int, default=20, metavar="N", help="at most N logs (default 20)"
@@ -76,44 +82,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="by creation time: desc (newest first, default) or asc",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    add_gateway_arguments(parser)
-
-
-def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--account-id`, `--gateway-id`, `--token`, `--base-url` (shared with feedback)."""
-    group = parser.add_argument_group(
-        "gateway (default: environment, then the config file; see the README)"
-    )
-    group.add_argument("--account-id", metavar="ID")
-    group.add_argument("--gateway-id", metavar="ID")
-    group.add_argument(
-        "--token",
-        metavar="TOKEN",
-        help=f"a Cloudflare API token with 'AI Gateway Read' (default: {ENV_API_TOKEN}, then "
-        "the gateway token); prefer the environment: a token on the command line lands "
-        "in shell history",
-    )
-    group.add_argument("--base-url", metavar="URL", help="another host, e.g. a local gateway")
-
-
-def client_from_args(args: argparse.Namespace) -> GatewayClient:
-    """A client resolved like the library's: arguments > environment > config file."""
-    settings = {
-        "gateway_id": args.gateway_id,
-        "token": args.token,
-        "base_url": args.base_url,
-    }
-    try:
-        config = GatewayConfig.resolve(account_id=args.account_id, **settings)
-    except MissingAccountIdError:
-        # The local gateway serves any account id: with a base URL, none is needed.
-        config = GatewayConfig.resolve(account_id=LOCAL_ACCOUNT_ID, **settings)
-        if config.base_url is None:
-            raise
-    return GatewayClient(config, api_token=args.token)
+    add_gateway_arguments(parser, token_help=MANAGEMENT_TOKEN_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
+    """List the logs the flags select, as a table or as JSON lines.
+
+    Args:
+        args: The parsed command line.
+
+    Returns:
+        0 when listed; 1 when the management API cannot be reached.
+
+    Raises:
+        InvalidOptionError: `--limit` below 1.
+    """
     if args.limit < 1:
         raise InvalidOptionError("--limit", f"must be 1 or more; got {args.limit}")
     query: LogQuery = {"order_by": "created_at", "order_by_direction": args.order}
@@ -154,19 +137,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def unreachable(client: GatewayClient, exc: httpx.HTTPError) -> int:
-    # httpx's message names the URL, never the headers: the token stays out of it.
-    message = f"cannot reach the management API at {client.api_base}: {exc}"
-    print(
-        f"cf-aig: {mask_urls(message)}. "  # a password in --base-url never shows
-        "Check --base-url / CLOUDFLARE_AI_GATEWAY_BASE_URL and the network",
-        file=sys.stderr,
-    )
-    return 1
-
-
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """`30m`, `2h`, `7d`... ago, or an ISO 8601 date (UTC when no zone is given)."""
+    """The moment `--since` names: `30m`, `2h`, `7d`... ago, or an ISO 8601 date.
+
+    Args:
+        text: The value of `--since`.
+        now: The present (default: the clock's).
+
+    Returns:
+        An aware datetime; a date without a zone is read as UTC.
+
+    Raises:
+        InvalidOptionError: Neither an age nor an ISO date.
+    """
     now = now or datetime.now(timezone.utc)
     match = _SINCE.match(text.strip().lower())
     if match:
@@ -197,7 +180,14 @@ _COLUMNS: Final = (
 
 
 def render_table(entries: list[LogEntry]) -> str:
-    """The logs as aligned columns; an empty list says so."""
+    """The logs as aligned columns; an empty list says so.
+
+    Args:
+        entries: The logs, in the order to show them.
+
+    Returns:
+        The table, one line per log under a header line; each cell through `printable`.
+    """
     if not entries:
         return "No logs match."
     rows = [_COLUMNS, *(_row(e) for e in entries)]
@@ -214,11 +204,17 @@ def render_table(entries: list[LogEntry]) -> str:
 
 
 def printable(text: str) -> str:
-    """`text` with every character a terminal would act on shown as an escape instead.
+    r"""`text` with every character a terminal would act on shown as an escape instead.
 
     C0 and C1 controls (ESC, CR, BEL...), DEL, format characters (bidi overrides and
-    isolates, zero-width characters) and line or paragraph separators become `\\xNN` or
-    `\\uNNNN`; everything else is kept as it is.
+    isolates, zero-width characters) and line or paragraph separators become `\xNN` or
+    `\uNNNN`; everything else is kept as it is.
+
+    Args:
+        text: A value stored by a client or an upstream.
+
+    Returns:
+        The text, safe to write to a terminal.
     """
     if text.isprintable():  # the common case: nothing to escape
         return text
@@ -261,7 +257,7 @@ def _cells(entry: LogEntry) -> tuple[str, ...]:
             status += f" {entry.status_code}"
     cache = "HIT" if entry.cached else "MISS"
     if entry.cached is None or entry.success is False:
-        cache = "-"  # a failed request was not answered from the cache, nor stored in it
+        cache = "-"  # a failed request's response neither came from the cache nor went in
     tokens = f"{entry.tokens_in or 0}/{entry.tokens_out or 0}"
     cost = f"${entry.cost:.6f}" if entry.cost is not None else "-"
     duration = _number(entry.duration)

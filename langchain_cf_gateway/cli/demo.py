@@ -9,8 +9,8 @@ free loopback port and stopped at the end. The steps:
    MISS, then HIT, with the latency of each;
 2. a stream: chunks, time to the first one, the log id;
 3. a tool call (the local mock is scripted to call the tool);
-4. a fallback chain whose first step fails (the local gateway's fault grammar makes it
-   answer 503) and whose second answers;
+4. a fallback chain whose first step fails (the local gateway's fault grammar gives it
+   a 503 response) and whose second step's response is used;
 5. a LiteLLM completion through the `cloudflare-ai-gateway` custom provider;
 6. the usage tracker's totals (`gateway_usage`);
 7. the logs of the run, from the logs API (`GatewayClient`);
@@ -26,39 +26,43 @@ import argparse
 import contextlib
 import importlib
 import os
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Final, TextIO
+from typing import TYPE_CHECKING, Final
 
-import httpx
-
-from .core import GatewayConfig, GatewayInputError
-from .core.config import ENV_ACCOUNT_ID, ENV_TOKEN
-from .core.credentials import mask_url
-from .management import ENV_API_TOKEN
+from .arguments import model_id
+from .demo_harness import (
+    STEPS,
+    Report,
+    Target,
+    milliseconds,
+    open_target,
+    plural,
+    shorten,
+)
 
 if TYPE_CHECKING:
-    from .callbacks import GatewayUsageTracker
-    from .management import LogEntry
+    from ..callbacks import GatewayUsageTracker
+    from ..management import LogEntry
 
 DEFAULT_MODEL: Final = "openai/gpt-4o-mini"
 DEFAULT_FALLBACK: Final = "anthropic/claude-3-5-haiku"
 LOCAL_PROVIDER_DELAY_MS: Final = 120
-"""The mock model answers at once; a MISS is given this provider-like latency, so the
-report shows what the cache saves. A HIT never reaches the model."""
-STEPS: Final = 8
+"""The mock model's response is immediate; a MISS is given this provider-like latency, so
+the report shows what the cache saves. A HIT never reaches the model."""
 REMOTE_LOG_WAIT_S: Final = 20.0
 """How long to wait for Cloudflare to store the run's logs before listing them."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """The arguments of `cf-aig demo`."""
+    """Add the arguments of `cf-aig demo` to `parser`.
+
+    Args:
+        parser: The subcommand's parser.
+    """
     parser.description = (
         "Run the package end to end and print a report: a LangChain chain (MISS then HIT), "
         "a stream, a tool call, a fallback, LiteLLM, usage totals, the logs API and feedback. "
@@ -70,7 +74,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use the embedded local gateway even when Cloudflare credentials are set",
     )
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"default {DEFAULT_MODEL}")
+    parser.add_argument(
+        "--model", type=model_id, default=DEFAULT_MODEL, help=f"default {DEFAULT_MODEL}"
+    )
     parser.add_argument(
         "--fallback-model",
         default=DEFAULT_FALLBACK,
@@ -79,159 +85,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# --------------------------------------------------------------------------- the report
-
-
-@dataclass
-class Report:
-    """Numbered steps with indented detail lines, and whether every step worked."""
-
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    failures: list[str] = field(default_factory=list)
-    _number: int = 0
-
-    def line(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
-
-    def detail(self, text: str) -> None:
-        self.line(f"      {text}")
-
-    @contextmanager
-    def step(self, title: str) -> Iterator[None]:
-        self._number += 1
-        self.line(f"[{self._number}/{STEPS}] {title}")
-        started = time.perf_counter()
-        try:
-            yield
-        except Exception as exc:  # a demo reports a failed step and goes on to the next
-            self.failures.append(title)
-            self.detail(f"FAILED: {type(exc).__name__}: {exc}")
-        else:
-            self.detail(f"ok ({_ms(time.perf_counter() - started)})")
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _short(text: str, width: int = 70) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-# --------------------------------------------------------------------------- where
-
-
-@dataclass
-class Target:
-    """The gateway the demo talks to, and how to reach its management API."""
-
-    config: GatewayConfig
-    management_token: str | None
-    local: Any = None
-    """The embedded `LocalGateway`, or None for a configured gateway."""
-    _served_scripts: bool = field(default=False, init=False, repr=False)
-
-    @property
-    def chat_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "account_id": self.config.account_id,
-            "gateway_id": self.config.gateway_id,
-            "base_url": self.config.base_url,
-        }
-        if self.config.token is not None:
-            kwargs["gateway_token"] = self.config.token
-        return kwargs
-
-    @property
-    def litellm_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "account_id": self.config.account_id,
-            "gateway_id": self.config.gateway_id,
-        }
-        if self.config.base_url:
-            kwargs["api_base"] = self.config.base_url
-        if self.config.token is not None:
-            kwargs["gateway_token"] = self.config.token.get_secret_value()
-        return kwargs
-
-    @property
-    def scriptable(self) -> bool:
-        """Whether the model behind the gateway is the local mock (embedded or served)."""
-        return self.local is not None or self._served_scripts
-
-    def script(self, **kwargs: Any) -> bool:
-        """Tell the local mock what to answer; False on a real gateway (nothing to script)."""
-        if self.local is not None:
-            self.local.script(**kwargs)
-            return True
-        if not self.config.base_url:
-            return False
-        # A gateway served by `cf-aig serve` takes scripts on its admin route.
-        try:
-            answer = httpx.post(
-                f"{self.config.base_url}/__local/scripts",
-                json=kwargs,
-                headers={"authorization": f"Bearer {self.management_token or ''}"},
-                timeout=5,
-            )
-        except httpx.HTTPError:
-            return False
-        self._served_scripts = answer.is_success
-        return answer.is_success
-
-
-def configured_gateway() -> GatewayConfig | None:
-    """The gateway of the environment or config file, when it has an account id and a token
-    (or a base URL: a gateway served by `cf-aig serve`); None sends the demo local.
-    """
-    try:
-        config = GatewayConfig.resolve()
-    except GatewayInputError:  # no account id, or a malformed setting: run locally
-        return None
-    if config.token is None and not config.base_url and not os.environ.get(ENV_API_TOKEN):
-        return None
-    return config
-
-
-@contextmanager
-def open_target(use_local: bool, report: Report) -> Iterator[Target]:
-    config = None if use_local else configured_gateway()
-    if config is not None:
-        token = os.environ.get(ENV_API_TOKEN) or (
-            config.token.get_secret_value() if config.token else None
-        )
-        where = mask_url(config.base_url) if config.base_url else "Cloudflare"
-        report.line(
-            f"Gateway {config.gateway_id!r} of account {config.account_id} on {where} "
-            "(credentials from the environment or config file)"
-        )
-        yield Target(config, token)
-        return
-    from .local import LocalGateway
-
-    why = (
-        "--local"
-        if use_local
-        else f"no Cloudflare credentials set: {ENV_ACCOUNT_ID} and {ENV_TOKEN[0]}"
-    )
-    with LocalGateway() as gw:
-        report.line(
-            f"Embedded local gateway on {gw.base_url} ({why}; the model is a deterministic mock)"
-        )
-        yield Target(gw.config(), gw.management_token, local=gw)
-    report.line(f"Local gateway stopped; port {gw.port} closed.")
-
-
 # --------------------------------------------------------------------------- the steps
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the eight steps and print the report; 0 when all of them worked."""
+    """Run the eight steps and print the report.
+
+    Args:
+        args: The parsed command line.
+
+    Returns:
+        0 when every step worked, else 1.
+    """
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
     started = time.perf_counter()
     report = Report()
@@ -240,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         target=_import_quietly, args=("litellm",), name="cf-aig-demo-import", daemon=True
     )
     preload.start()
-    from .callbacks import gateway_usage
+    from ..callbacks import gateway_usage
 
     with open_target(args.local, report) as target, gateway_usage() as usage:
         report.line()
@@ -269,7 +134,7 @@ class Demo:
         fallback_model: str,
         preload: threading.Thread,
     ) -> None:
-        from .chat_models import ChatCloudflareGateway
+        from ..chat_models import ChatCloudflareGateway
 
         self.report = report
         self.target = target
@@ -286,6 +151,7 @@ class Demo:
         )
 
     def steps(self) -> list[tuple[str, Callable[[], None]]]:
+        """The steps in order, each with its title."""
         return [
             ("LangChain chain: prompt | ChatCloudflareGateway | StrOutputParser", self.chain),
             ("Stream", self.stream),
@@ -298,6 +164,11 @@ class Demo:
         ]
 
     def chain(self) -> None:
+        """Step 1: a LangChain chain run twice, MISS then HIT.
+
+        Raises:
+            RuntimeError: The cache statuses were not MISS then HIT.
+        """
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.prompts import ChatPromptTemplate
 
@@ -311,12 +182,12 @@ class Demo:
         attempts = (1, 2) if self.target.scriptable else (1, 2, 3)
         for attempt in attempts:
             t0 = time.perf_counter()
-            answer = chain.invoke({"topic": topic})
+            text = chain.invoke({"topic": topic})
             took = time.perf_counter() - t0
             call = self.usage.calls[-1]
             self.report.detail(
-                f"run {attempt}: {call.cache_status or '-':4}  {_ms(took):>7}  "
-                f"log {call.log_id}  {_short(answer, 48)!r}"
+                f"run {attempt}: {call.cache_status or '-':4}  {milliseconds(took):>7}  "
+                f"log {call.log_id}  {shorten(text, 48)!r}"
             )
             if attempt == 1:
                 self.first_log_id = call.log_id
@@ -329,6 +200,11 @@ class Demo:
             raise RuntimeError(f"expected MISS then HIT; the gateway said {statuses}")
 
     def stream(self) -> None:
+        """Step 2: a stream, with the time to its first chunk.
+
+        Raises:
+            RuntimeError: The stream ended without a chunk.
+        """
         t0 = time.perf_counter()
         first_at: float | None = None
         chunks = []
@@ -343,14 +219,19 @@ class Demo:
         info = merged.response_metadata.get("gateway", {})
         usage = merged.usage_metadata or {"input_tokens": 0, "output_tokens": 0}
         self.report.detail(
-            f"{len(chunks)} chunks, first after {_ms(first_at or 0)}, all in {_ms(total)}: "
-            f"{_short(str(merged.content), 50)!r}"
+            f"{len(chunks)} chunks, first after {milliseconds(first_at or 0)}, "
+            f"all in {milliseconds(total)}: {shorten(str(merged.content), 50)!r}"
         )
         self.report.detail(
             f"log {info.get('log_id')}, tokens {usage['input_tokens']}/{usage['output_tokens']}"
         )
 
     def tool_call(self) -> None:
+        """Step 3: a tool call.
+
+        Raises:
+            RuntimeError: The model's response called no tool.
+        """
         from langchain_core.tools import tool
 
         @tool
@@ -363,40 +244,46 @@ class Demo:
             f"What is the weather in Paris? (demo {self.tag})"
         )
         if not ai.tool_calls:
-            raise RuntimeError("the model answered without calling the tool")
+            raise RuntimeError("the model's response called no tool")
         call = ai.tool_calls[0]
         self.report.detail(f"the model called {call['name']}({call['args']})")
         self.report.detail(f"the tool returned {get_weather.invoke(call['args'])!r}")
 
     def fallback(self) -> None:
-        from .chat_models import ChatCloudflareGateway
+        """Step 4: a fallback chain whose first step fails.
+
+        Raises:
+            RuntimeError: The response came from the first step: no fallback was taken.
+        """
+        from ..chat_models import ChatCloudflareGateway
 
         chained = ChatCloudflareGateway(
             model=self.model, fallbacks=[self.fallback_model], **self.target.chat_kwargs
         )
         failing = self.model
-        # The local gateway's fault grammar makes the first step answer 503; on a real
+        # The local gateway's fault grammar gives the first step a 503 response; on a real
         # gateway a model that does not exist fails the same way.
         if not self.target.script(fault="status=503", model=self.model.split("/", 1)[-1]):
             failing = f"{self.model}-does-not-exist"
             chained = ChatCloudflareGateway(
                 model=failing, fallbacks=[self.fallback_model], **self.target.chat_kwargs
             )
-        answer = chained.invoke(f"Say hello (demo {self.tag})")
-        info = answer.response_metadata["gateway"]
+        response = chained.invoke(f"Say hello (demo {self.tag})")
+        info = response.response_metadata["gateway"]
         if not info.get("step"):
-            raise RuntimeError("the first step answered: no fallback was taken")
+            raise RuntimeError("the response came from the first step: no fallback was taken")
         self.report.detail(f"step 0 {failing}: failed")
         self.report.detail(
             f"step {info['step']} {info['provider']}/{info['model']}: "
-            f"answered {_short(str(answer.content), 40)!r}"
+            f"response {shorten(str(response.content), 40)!r}"
         )
 
     def litellm(self) -> None:
+        """Step 5: a LiteLLM completion through the `cloudflare-ai-gateway` provider."""
         self.preload.join()
         import litellm
 
-        from .litellm_provider import register
+        from ..litellm_provider import register
 
         register()
         litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banner in the report
@@ -409,28 +296,30 @@ class Demo:
         call = self.usage.record(response, latency_s=time.perf_counter() - t0)
         content = response.choices[0].message.content or ""
         self.report.detail(
-            f"{_short(content, 50)!r}  log {call.log_id}  "
+            f"{shorten(content, 50)!r}  log {call.log_id}  "
             f"tokens {call.input_tokens}/{call.output_tokens}"
         )
 
     def totals(self) -> None:
+        """Step 6: the usage tracker's totals, overall and by model."""
         for text in str(self.usage).splitlines():
             self.report.detail(text)
         for model, totals in self.usage.by_model().items():
             self.report.detail(
-                f"  {model}: {_count(totals.calls, 'call')}, "
-                f"{_count(totals.cache_hits, 'cache hit')}, "
+                f"  {model}: {plural(totals.calls, 'call')}, "
+                f"{plural(totals.cache_hits, 'cache hit')}, "
                 f"{totals.input_tokens}/{totals.output_tokens} tokens, ${totals.cost:.6f}"
             )
 
     def logs(self) -> None:
-        from .cli_logs import render_table
-        from .management import GatewayClient
+        """Step 7: the run's logs, from the logs API, as `cf-aig logs` shows them."""
+        from ..management import GatewayClient
+        from .logs import render_table
 
         with GatewayClient(self.target.config, api_token=self.target.management_token) as client:
             entries = list(client.iter_logs(start_date=self.since, limit=50))
             # Cloudflare stores a log a few seconds after its request; the local gateway
-            # before it answers.
+            # before it sends the response.
             deadline = time.monotonic() + REMOTE_LOG_WAIT_S
             while not self.target.scriptable and not self._has_first(entries):
                 if time.monotonic() > deadline:
@@ -453,7 +342,14 @@ class Demo:
         return any(e.id == self.first_log_id for e in entries)
 
     def feedback(self) -> None:
-        from .management import GatewayClient, LogNotFoundError
+        """Step 8: feedback sent for the first call's log, and read back.
+
+        Raises:
+            RuntimeError: The first step gave no log id.
+            LogNotFoundError: The log is not stored (Cloudflare: not within
+                `REMOTE_LOG_WAIT_S`).
+        """
+        from ..management import GatewayClient, LogNotFoundError
 
         if self.first_log_id is None:
             raise RuntimeError("no log id from the first step to send feedback for")

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from pydantic import SecretStr
 
-from .core import (
+from ..core import (
     GatewayConfig,
     GatewayOptions,
     InvalidOptionError,
@@ -38,10 +37,11 @@ from .core import (
     build_universal,
     config_file_path,
 )
-from .core.config import ENV_ACCOUNT_ID, ENV_TOKEN
-from .core.credentials import is_credential, mask_url
-from .core.protocol import Bounds
-from .core.routing import ENDPOINTS, Endpoint, Operation
+from ..core.config import ENV_ACCOUNT_ID, ENV_TOKEN
+from ..core.credentials import is_credential, mask_url
+from ..core.protocol import Bounds
+from ..core.routing import ENDPOINTS, Endpoint, Operation
+from .arguments import METADATA_HELP, TOKEN_IN_HISTORY, add_gateway_arguments, parse_metadata
 
 PLACEHOLDER_ACCOUNT_ID: Final = "YOUR_ACCOUNT_ID"
 """Stands in for the account id in a dry run when none is configured anywhere."""
@@ -49,7 +49,11 @@ _PLACEHOLDER_TOKEN: Final = "placeholder-token"  # printed as *** like a real on
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """The arguments of `cf-aig route`."""
+    """Add the arguments of `cf-aig route` to `parser`.
+
+    Args:
+        parser: The subcommand's parser.
+    """
     parser.description = (
         "Print the URL, the headers (tokens as ***) and the body model that a call to "
         "MODEL_ID would use. Nothing is sent."
@@ -92,8 +96,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         nargs="+",
         action="extend",
-        help=f"at most {Bounds.METADATA_MAX_ENTRIES} entries; VALUE is a string unless it is "
-        "exactly a JSON number or true/false (42, 1.5, true; 007 stays a string)",
+        help=f"{METADATA_HELP} (42, 1.5, true; 007 stays a string)",
     )
     options.add_argument("--event-id", metavar="ID")
     options.add_argument("--request-timeout", type=int, metavar="MS", dest="request_timeout_ms")
@@ -111,21 +114,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"{Bounds.RETRY_DELAY_MIN_MS} to {Bounds.RETRY_DELAY_MAX_MS}",
     )
     options.add_argument("--backoff", choices=Bounds.BACKOFF_CHOICES)
-    gateway = parser.add_argument_group(
-        "gateway (default: environment, then the config file; see the README)"
-    )
-    gateway.add_argument("--account-id", metavar="ID")
-    gateway.add_argument("--gateway-id", metavar="ID")
-    gateway.add_argument(
-        "--token",
-        metavar="TOKEN",
-        help="prefer the environment: a token on the command line lands in shell history",
-    )
-    gateway.add_argument("--base-url", metavar="URL", help="another host, e.g. a local gateway")
+    add_gateway_arguments(parser, token_help=TOKEN_IN_HISTORY)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Resolve the gateway, print the notes and the route."""
+    """Resolve the gateway, print the route and the notes.
+
+    Args:
+        args: The parsed command line.
+
+    Returns:
+        0, the exit status; bad input raises instead (`cli.main` reports it, status 2).
+    """
     config, notes = resolve_config(
         account_id=args.account_id,
         gateway_id=args.gateway_id,
@@ -146,7 +146,14 @@ def resolve_config(
 ) -> tuple[GatewayConfig, list[str]]:
     """The library's resolution, with a placeholder account id if none is configured.
 
-    Returns the config and the notes that say what was left out.
+    Args:
+        account_id: `--account-id`, or None for the environment and the config file.
+        gateway_id: `--gateway-id`, likewise.
+        token: `--token`, likewise.
+        base_url: `--base-url`, likewise.
+
+    Returns:
+        The config, and the notes that say what was left out.
     """
     given: dict[str, Any] = {
         "account_id": account_id,
@@ -172,7 +179,16 @@ def resolve_config(
 
 
 def show(args: argparse.Namespace, config: GatewayConfig) -> str:
-    """The printout of one `cf-aig route` command line under `config`."""
+    """The printout of one `cf-aig route` command line under `config`.
+
+    Args:
+        args: The parsed command line.
+        config: The resolved gateway.
+
+    Returns:
+        The request line, the headers (credentials as `***`) and the body model; with
+        `--fallback`, the universal endpoint's body.
+    """
     options = _options(args)
     operation: Operation = "embeddings" if args.embeddings else "chat"
     endpoint: Endpoint = args.endpoint
@@ -237,7 +253,7 @@ def _options(args: argparse.Namespace) -> GatewayOptions:
         "cache_ttl": args.cache_ttl,
         "skip_cache": args.skip_cache,
         "cache_key": args.cache_key,
-        "metadata": _metadata(args.metadata) if args.metadata else None,
+        "metadata": parse_metadata(args.metadata) if args.metadata else None,
         "event_id": args.event_id,
         "request_timeout_ms": args.request_timeout_ms,
         "max_attempts": args.max_attempts,
@@ -245,29 +261,3 @@ def _options(args: argparse.Namespace) -> GatewayOptions:
         "backoff": args.backoff,
     }
     return GatewayOptions(**{k: v for k, v in fields.items() if v is not None})
-
-
-def _metadata(pairs: Sequence[str]) -> dict[str, str | int | float | bool]:
-    metadata: dict[str, str | int | float | bool] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise InvalidOptionError(
-                "metadata", f"write KEY=VALUE, such as user=alice; got {pair!r}"
-            )
-        metadata[key] = _metadata_value(raw)
-    return metadata
-
-
-def _metadata_value(raw: str) -> str | int | float | bool:
-    # A number or boolean only when the text is exactly its JSON spelling: '42' -> 42,
-    # 'true' -> True, but '007', '1e3' and 'True' stay strings, so nothing is silently changed.
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return raw
-    if isinstance(value, float) and not math.isfinite(value):
-        return raw  # 'NaN' and 'Infinity' are words here, not numbers
-    if isinstance(value, (bool, int, float)) and json.dumps(value) == raw:
-        return value
-    return raw

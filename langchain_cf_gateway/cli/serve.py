@@ -22,33 +22,66 @@ import argparse
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, Final
 
 from ..core.errors import ConfigError
-from .config import DEFAULT_PORT, ENV_MANAGEMENT_TOKEN, ServerConfig, load_config
-from .config import ENV_LOCAL_TOKEN as ENV_TOKEN
-from .listener import (
-    DEFAULT_BACKLOG,
-    DEFAULT_BODY_TIMEOUT_S,
-    DEFAULT_HEAD_TIMEOUT_S,
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_HEAD_BYTES,
-)
-from .logstore import (
-    DEFAULT_BODY_MAX_BYTES,
-    DEFAULT_COMMIT_TIMEOUT,
-    DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_ROWS,
-)
 
 if TYPE_CHECKING:
-    from .server import LocalGateway
+    from ..local.config import ServerConfig
+    from ..local.server import LocalGateway
+
+PORT_MAX: Final = 65535
+
+
+def port(text: str) -> int:
+    """An argparse `type`: a TCP port, 0 (any free port) to 65535.
+
+    Args:
+        text: The value of `--port`.
+
+    Returns:
+        The port number.
+
+    Raises:
+        argparse.ArgumentTypeError: Not a whole number in range (argparse says so, status 2).
+    """
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"write a port number; got {text!r}") from None
+    if not 0 <= number <= PORT_MAX:
+        raise argparse.ArgumentTypeError(f"must be 0 (any free port) to {PORT_MAX}; got {number}")
+    return number
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of `cf-aig serve` to `parser`.
+
+    The local gateway's modules are imported here and in `run`, never when this module
+    is: the defaults shown in `--help` are theirs.
+
+    Args:
+        parser: The subcommand's parser.
+    """
+    from ..local.config import DEFAULT_PORT
+    from ..local.listener import (
+        DEFAULT_BACKLOG,
+        DEFAULT_BODY_TIMEOUT_S,
+        DEFAULT_HEAD_TIMEOUT_S,
+        DEFAULT_MAX_CONNECTIONS,
+        DEFAULT_MAX_HEAD_BYTES,
+    )
+    from ..local.logstore import (
+        DEFAULT_BODY_MAX_BYTES,
+        DEFAULT_COMMIT_TIMEOUT,
+        DEFAULT_MAX_BODY_BYTES,
+        DEFAULT_MAX_ROWS,
+    )
+
     parser.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=None, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
+        "--port", type=port, default=None, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
     )
     parser.add_argument(
         "--config",
@@ -155,13 +188,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM, after printing the URLs and any generated token.
+
+    Args:
+        args: The parsed command line.
+
+    Returns:
+        0 once stopped.
+
+    Raises:
+        ConfigError: A bound out of range, an allowed host that is no host, a bad config
+            file.
+    """
+    from ..local.config import ENV_LOCAL_TOKEN, ENV_MANAGEMENT_TOKEN, load_config
+
     config = load_config(args.config)
     generated_token = config.token is None
     generated_management = config.management_token is None
     try:
         gateway = _gateway(args, config)
     except ValueError as exc:  # a bound out of range, an allowed host that is no host
-        raise ConfigError(f"cf-aig serve: {exc}") from None
+        raise ConfigError(str(exc)) from None
     stop = threading.Event()
 
     def on_signal(*_: Any) -> None:
@@ -169,13 +216,19 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with gateway:
+        with ExitStack() as started:
+            try:
+                started.enter_context(gateway)
+            except ValueError as exc:  # the log store's bounds, checked as it opens
+                raise ConfigError(str(exc)) from None
             out = sys.stdout
             out.write(f"cf-aig local gateway listening on {gateway.base_url}\n")
             out.write(f"  gateway URL   {gateway.gateway_url}\n")
             out.write(f"  OpenAI SDK    base_url={gateway.gateway_url}/compat\n")
             if generated_token:
-                out.write(f"  gateway token {gateway.token}  (set {ENV_TOKEN} to choose it)\n")
+                out.write(
+                    f"  gateway token {gateway.token}  (set {ENV_LOCAL_TOKEN} to choose it)\n"
+                )
             if generated_management:
                 out.write(
                     f"  admin token   {gateway.management_token}  "
@@ -191,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _gateway(args: argparse.Namespace, config: ServerConfig) -> LocalGateway:
-    from .server import LocalGateway  # starlette and uvicorn only when serving
+    from ..local.server import LocalGateway  # starlette and uvicorn only when serving
 
     return LocalGateway(
         host=args.host or config.host,
