@@ -29,6 +29,7 @@ from .transformation import (
     build_request,
     chat_response,
     deployment_key,
+    drops_params,
     embedding_response,
     gateway_params,
     parse_json_object,
@@ -133,13 +134,17 @@ class CloudflareGatewayLLM(CustomLLM):
         operation: Operation,
         payload: dict[str, Any],
         logging_obj: Any,
+        litellm_params: Mapping[str, Any] | None,
         stream: bool = False,
     ) -> GatewayRequest:
         target = self._target(model, api_base, gateway_params(optional_params), operation)
+        params = optional_params
+        if drops_params(litellm_params):
+            params = {**optional_params, "drop_params": True}
         request = build_request(
             target,
             api_key=api_key,
-            optional_params=optional_params,
+            optional_params=params,
             extra_headers=headers,
             operation=operation,
             payload=payload,
@@ -179,6 +184,7 @@ class CloudflareGatewayLLM(CustomLLM):
         with ErrorBoundary(model) as boundary:
             request = self._prepare(
                 boundary,
+                litellm_params=litellm_params,
                 model=model,
                 api_base=api_base,
                 api_key=api_key,
@@ -219,6 +225,7 @@ class CloudflareGatewayLLM(CustomLLM):
         with ErrorBoundary(model) as boundary:
             request = self._prepare(
                 boundary,
+                litellm_params=litellm_params,
                 model=model,
                 api_base=api_base,
                 api_key=api_key,
@@ -264,6 +271,7 @@ class CloudflareGatewayLLM(CustomLLM):
         with ErrorBoundary(model) as boundary:
             request = self._prepare(
                 boundary,
+                litellm_params=litellm_params,
                 model=model,
                 api_base=api_base,
                 api_key=api_key,
@@ -307,6 +315,7 @@ class CloudflareGatewayLLM(CustomLLM):
         with ErrorBoundary(model) as boundary:
             request = self._prepare(
                 boundary,
+                litellm_params=litellm_params,
                 model=model,
                 api_base=api_base,
                 api_key=api_key,
@@ -347,6 +356,7 @@ class CloudflareGatewayLLM(CustomLLM):
         with ErrorBoundary(model) as boundary:
             request = self._prepare(
                 boundary,
+                litellm_params=litellm_params,
                 model=model,
                 api_base=api_base,
                 api_key=api_key,
@@ -382,6 +392,7 @@ class CloudflareGatewayLLM(CustomLLM):
         with ErrorBoundary(model) as boundary:
             request = self._prepare(
                 boundary,
+                litellm_params=litellm_params,
                 model=model,
                 api_base=api_base,
                 api_key=api_key,

@@ -598,3 +598,22 @@ async def test_concurrent_calls_share_the_pool_and_keep_their_responses(
         assert prompt in response.choices[0].message.content
     log_ids = {gateway_info(a)["log_id"] for a in responses + sync_responses}  # type: ignore[index]
     assert log_ids == {row["id"] for row in gw.logs()} and len(log_ids) == 24
+
+
+def test_a_provider_parameter_outside_openais_is_refused_naming_extra_body(
+    litellm_mod: Any, gw: LocalGateway, cf: dict[str, Any]
+) -> None:
+    # Nothing the user set is dropped without a word: a parameter that is not OpenAI's
+    # is refused before anything is sent, naming the two ways out (LiteLLM's own rule
+    # for parameters a provider does not support, https://docs.litellm.ai/docs/completion/drop_params).
+    with pytest.raises(InvalidOptionError, match=r"top_k: .*extra_body=\{'top_k': 40\}") as info:
+        litellm_mod.completion(model=MINI, messages=HELLO, top_k=40, **cf)
+    assert isinstance(info.value, litellm_mod.BadRequestError)
+    assert "drop_params=True" in str(info.value)
+    assert gw.received == []
+
+    litellm_mod.completion(model=MINI, messages=HELLO, extra_body={"top_k": 40}, **cf)
+    assert json.loads(gw.received[-1].body)["top_k"] == 40
+
+    litellm_mod.completion(model=MINI, messages=HELLO, top_k=40, drop_params=True, **cf)
+    assert "top_k" not in json.loads(gw.received[-1].body)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from langchain_cf_gateway.core import InvalidOptionError
+
 from .conftest import CALL, HELLO, MockGateway
 
 
@@ -29,14 +33,20 @@ def test_an_unknown_litellm_internal_key_never_reaches_the_body(
     mock_gateway: MockGateway, litellm_mod: Any
 ) -> None:
     # A key a future LiteLLM may put into optional_params: not an OpenAI parameter, so it
-    # stays out of the body (a denylist of today's LiteLLM keys would let it through).
+    # stays out of the body (a denylist of today's LiteLLM keys would let it through):
+    # a `litellm_*` key or one of LiteLLM's published own parameters is dropped...
     _complete(
         mock_gateway,
         litellm_mod,
-        {"litellm_some_new_internal": 1, "mock_testing_fallbacks": True, "temperature": 0},
+        {"litellm_some_new_internal": 1, "mock_response": "x", "temperature": 0},
     )
     assert mock_gateway.body() == {
         "model": "openai/gpt-4o-mini",
         "messages": HELLO,
         "temperature": 0,
     }
+    # ...and any other key is refused before anything is sent, never sent as a field.
+    sent = len(mock_gateway.received)
+    with pytest.raises(InvalidOptionError, match=r"mock_testing_fallbacks: .*extra_body"):
+        _complete(mock_gateway, litellm_mod, {"mock_testing_fallbacks": True})
+    assert len(mock_gateway.received) == sent

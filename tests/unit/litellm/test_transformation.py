@@ -52,9 +52,14 @@ def _request(target: Target | None = None, **kw: Any) -> GatewayRequest:
         # LiteLLM's keys (the Router's, the SDK's) and ours: never in the body.
         ({"max_retries": 0, "stream": False, "num_retries": 2, "gateway_token": "t"}, "chat", {}),
         ({"litellm_some_new_internal": 1, "temperature": 1}, "chat", {"temperature": 1}),
-        # A provider's own parameters travel in extra_body.
-        ({"extra_body": {"top_k": 5}, "top_k": 9}, "chat", {"top_k": 5}),
-        ({"dimensions": 256, "temperature": 0}, "embeddings", {"dimensions": 256}),
+        # A provider's own parameters travel in extra_body; drop_params drops the rest.
+        ({"extra_body": {"top_k": 5}}, "chat", {"top_k": 5}),
+        ({"top_k": 9, "drop_params": True}, "chat", {}),
+        (
+            {"dimensions": 256, "temperature": 0, "drop_params": True},
+            "embeddings",
+            {"dimensions": 256},
+        ),
     ],
 )
 def test_the_body_takes_openai_parameters_and_extra_body_only(
@@ -139,3 +144,19 @@ def test_resolve_target_reads_arguments_before_the_environment(
     target = resolve_target(deployment_key("openai/gpt-4o-mini", None, CONFIG, "chat"))
     assert isinstance(target.config, GatewayConfig)
     assert target.config.account_id == "acct"
+
+
+@pytest.mark.parametrize(
+    ("optional_params", "operation", "field"),
+    [
+        ({"top_k": 9}, "chat", "top_k"),
+        ({"extra_body": {"top_k": 5}, "top_k": 9}, "chat", "top_k"),
+        ({"dimensions": 256, "temperature": 0}, "embeddings", "temperature"),
+    ],
+)
+def test_a_parameter_that_is_not_openais_is_refused_naming_the_fix(
+    optional_params: dict[str, Any], operation: Any, field: str
+) -> None:
+    with pytest.raises(InvalidOptionError, match=r"extra_body=.*drop_params=True") as info:
+        upstream_params(optional_params, operation)
+    assert info.value.field == field
