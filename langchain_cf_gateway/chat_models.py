@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal
@@ -20,16 +21,15 @@ from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from typing_extensions import Self
 
+from ._errors import gateway_errors
 from ._openai_sdk import (
-    BROKEN_ANSWER,
     CURRENT_CAPTURE,
     OMIT_AUTHORIZATION,
     ResponseCapture,
-    broken_answer,
     client_headers,
-    gateway_error,
     http_clients,
     sdk_clients,
+    sending,
 )
 from .core import (
     Bounds,
@@ -580,16 +580,11 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         self, response: Any, generation_info: dict[str, Any] | None = None
     ) -> ChatResult:
         if not isinstance(response, dict | openai.BaseModel):
-            # The SDK hands over the body as text when it is not JSON (a proxy's HTML
-            # page); langchain-openai would quote it, unmasked, in a bare ValueError.
-            capture = CURRENT_CAPTURE.get()
-            headers = capture.headers if capture is not None else None
-            preview = redact(str(response)[:200], self._credentials())
-            raise InvalidResponseError(
-                f"the answer is not valid JSON: {preview!r}",
-                status_code=(capture.status if capture is not None else None) or 200,
-                log_id=headers.get(Header.LOG_ID) if headers is not None else None,
-            )
+            # The SDK hands over a body that is not JSON as text (a proxy's HTML page);
+            # langchain-openai would quote it, unmasked, in a bare ValueError. The error
+            # boundary makes this InvalidResponseError, with credentials masked.
+            text = str(response)
+            raise json.JSONDecodeError(f"Expecting a JSON object, got {text[:200]!r}", text, 0)
         return super()._create_chat_result(response, generation_info)
 
     def _gateway_info(self, capture: ResponseCapture) -> dict[str, Any]:
@@ -608,6 +603,12 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             info = info.with_defaults(model=ref.model, provider=ref.slug, step=None)
         return info.as_dict()
 
+    def _add_gateway_info(self, result: ChatResult, capture: ResponseCapture) -> ChatResult:
+        info = self._gateway_info(capture)
+        for generation in result.generations:
+            generation.message.response_metadata[GATEWAY_METADATA_KEY] = dict(info)
+        return result
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -616,23 +617,9 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         **kwargs: Any,
     ) -> ChatResult:
         capture = self._begin(run_manager, kwargs)
-        token = CURRENT_CAPTURE.set(capture)
-        try:
+        with gateway_errors(capture, self._credentials), sending(capture):
             result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-        except openai.APIStatusError as exc:
-            raise gateway_error(exc, *self._credentials()) from exc
-        except openai.APIError as exc:
-            if (ours := _ours(exc)) is None:
-                raise
-            raise ours from None
-        except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
-        finally:
-            CURRENT_CAPTURE.reset(token)
-        info = self._gateway_info(capture)
-        for generation in result.generations:
-            generation.message.response_metadata[GATEWAY_METADATA_KEY] = dict(info)
-        return result
+        return self._add_gateway_info(result, capture)
 
     async def _agenerate(
         self,
@@ -642,25 +629,11 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         **kwargs: Any,
     ) -> ChatResult:
         capture = self._begin(run_manager, kwargs)
-        token = CURRENT_CAPTURE.set(capture)
-        try:
+        with gateway_errors(capture, self._credentials), sending(capture):
             result = await super()._agenerate(
                 messages, stop=stop, run_manager=run_manager, **kwargs
             )
-        except openai.APIStatusError as exc:
-            raise gateway_error(exc, *self._credentials()) from exc
-        except openai.APIError as exc:
-            if (ours := _ours(exc)) is None:
-                raise
-            raise ours from None
-        except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
-        finally:
-            CURRENT_CAPTURE.reset(token)
-        info = self._gateway_info(capture)
-        for generation in result.generations:
-            generation.message.response_metadata[GATEWAY_METADATA_KEY] = dict(info)
-        return result
+        return self._add_gateway_info(result, capture)
 
     def _stream(
         self,
@@ -671,42 +644,25 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     ) -> Iterator[ChatGenerationChunk]:
         capture = self._begin(run_manager, kwargs, stream=True)
         stream = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        # The request goes out, and its headers come back, while the first chunk is made;
-        # that includes the structured-output path (beta.chat.completions.stream) whose
-        # headers langchain-openai drops (langchain issue 37421).
-        token = CURRENT_CAPTURE.set(capture)
-        try:
-            first = next(stream, None)
-        except openai.APIStatusError as exc:
-            raise gateway_error(exc, *self._credentials()) from exc
-        except openai.APIError as exc:
-            if (ours := _ours(exc)) is None:
-                raise
-            raise ours from None
-        except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
-        finally:
-            CURRENT_CAPTURE.reset(token)
-        if first is None:
-            return
-        # One chunk only: merging two would concatenate "MISS" into "MISSMISS".
-        first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
-        yield first
-        # A stream cut off or corrupted half-way, or one that ends without a finish reason,
-        # raises: it never passes for a short answer.
-        finished = _finishes(first)
-        try:
+        with gateway_errors(capture, self._credentials):
+            # The request goes out, and its headers come back, while the first chunk is
+            # made; that includes the structured-output path (beta.chat.completions.stream)
+            # whose headers langchain-openai drops (langchain issue 37421).
+            with sending(capture):
+                first = next(stream, None)
+            if first is None:
+                return
+            # One chunk only: merging two would concatenate "MISS" into "MISSMISS".
+            first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
+            yield first
+            # A stream cut off or corrupted half-way, or one that ends without a finish
+            # reason, raises: it never passes for a short response.
+            finished = _finishes(first)
             for chunk in stream:
                 finished = finished or _finishes(chunk)
                 yield chunk
-        except openai.APIError as exc:
-            if (ours := _ours(exc)) is None:
-                raise
-            raise ours from None
-        except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
-        if not finished:
-            raise _unfinished(capture)
+            if not finished:
+                raise _unfinished(capture)
 
     async def _astream(
         self,
@@ -717,46 +673,19 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     ) -> AsyncIterator[ChatGenerationChunk]:
         capture = self._begin(run_manager, kwargs, stream=True)
         stream = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        token = CURRENT_CAPTURE.set(capture)
-        try:
-            first = await stream.__anext__()
-        except StopAsyncIteration:
-            return
-        except openai.APIStatusError as exc:
-            raise gateway_error(exc, *self._credentials()) from exc
-        except openai.APIError as exc:
-            if (ours := _ours(exc)) is None:
-                raise
-            raise ours from None
-        except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
-        finally:
-            CURRENT_CAPTURE.reset(token)
-        first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
-        yield first
-        finished = _finishes(first)
-        try:
+        with gateway_errors(capture, self._credentials):
+            with sending(capture):
+                first = await anext(stream, None)
+            if first is None:
+                return
+            first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
+            yield first
+            finished = _finishes(first)
             async for chunk in stream:
                 finished = finished or _finishes(chunk)
                 yield chunk
-        except openai.APIError as exc:
-            if (ours := _ours(exc)) is None:
-                raise
-            raise ours from None
-        except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
-        if not finished:
-            raise _unfinished(capture)
-
-
-def _ours(exc: BaseException) -> GatewayError | None:
-    """Our error (body too large, past the deadline) behind `exc`, which langchain-openai
-    raised as its own class from ours (`raise OpenAITimeoutError(...) from e`).
-    """
-    current: BaseException | None = exc
-    while current is not None and not isinstance(current, GatewayError):
-        current = current.__cause__
-    return current
+            if not finished:
+                raise _unfinished(capture)
 
 
 def _capped_timeout(timeout: Any, cap: float) -> httpx.Timeout:
@@ -784,7 +713,7 @@ def _finishes(chunk: ChatGenerationChunk) -> bool:
 def _unfinished(capture: ResponseCapture) -> InvalidResponseError:
     headers = capture.headers
     return InvalidResponseError(
-        "the stream ended without a finish reason: the answer may be cut short",
+        "the stream ended without a finish reason: the response may be cut short",
         status_code=capture.status or 200,
         log_id=headers.get(Header.LOG_ID) if headers is not None else None,
     )

@@ -19,16 +19,14 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+from ._errors import gateway_errors
 from ._openai_sdk import (
-    BROKEN_ANSWER,
-    CURRENT_CAPTURE,
     OMIT_AUTHORIZATION,
     ResponseCapture,
-    broken_answer,
     client_headers,
-    gateway_error,
     http_clients,
     sdk_clients,
+    sending,
 )
 from .core import (
     GatewayConfig,
@@ -211,21 +209,12 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         vectors: list[list[float]] = []
         infos: list[GatewayInfo] = []
         for batch in self._batches(texts):
-            token = CURRENT_CAPTURE.set(self._capture())
-            try:
+            capture = self._capture()
+            with gateway_errors(capture, self._credentials), sending(capture):
                 raw = self._client.embeddings.with_raw_response.create(
                     **self._request(batch, headers)
                 )
-            except openai.APIStatusError as exc:
-                raise gateway_error(exc, *self._credentials()) from exc
-            finally:
-                CURRENT_CAPTURE.reset(token)
-            try:
                 vectors += _vectors(raw.parse())
-            except BROKEN_ANSWER as exc:
-                raise broken_answer(
-                    exc, raw.status_code, raw.headers, *self._credentials()
-                ) from exc
             infos.append(self._info(raw.headers))
         return EmbeddingsResult(vectors, tuple(infos))
 
@@ -240,21 +229,12 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         vectors: list[list[float]] = []
         infos: list[GatewayInfo] = []
         for batch in self._batches(texts):
-            token = CURRENT_CAPTURE.set(self._capture())
-            try:
+            capture = self._capture()
+            with gateway_errors(capture, self._credentials), sending(capture):
                 raw = await self._async_client.embeddings.with_raw_response.create(
                     **self._request(batch, headers)
                 )
-            except openai.APIStatusError as exc:
-                raise gateway_error(exc, *self._credentials()) from exc
-            finally:
-                CURRENT_CAPTURE.reset(token)
-            try:
                 vectors += _vectors(raw.parse())
-            except BROKEN_ANSWER as exc:
-                raise broken_answer(
-                    exc, raw.status_code, raw.headers, *self._credentials()
-                ) from exc
             infos.append(self._info(raw.headers))
         return EmbeddingsResult(vectors, tuple(infos))
 

@@ -94,12 +94,18 @@ def test_bad_input_raises_the_core_error_that_names_the_fix(
         make(**kwargs)
 
 
-def test_a_user_http_client_gets_the_capture_hook_once() -> None:
+def test_a_user_http_client_is_left_alone_and_the_model_hooks_its_own_once() -> None:
+    # The user's client used to get the capture hook added (once, however many models);
+    # now it gets nothing, and each model's own client carries the hook once.
     client = httpx.Client()
-    make(http_client=client)
-    make(http_client=client)
+    first = make(http_client=client)
+    second = make(http_client=client)
 
-    assert len(client.event_hooks["response"]) == 1
+    assert client.event_hooks == {"request": [], "response": []}
+    for model in (first, second):
+        own = model.root_client._client
+        assert own is not client
+        assert len(own.event_hooks["response"]) == 1
 
 
 def test_the_token_comes_from_either_variable_and_no_openai_key_is_read(
