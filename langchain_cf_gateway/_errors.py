@@ -117,14 +117,16 @@ def error_from_exception(
         return ours if isinstance(ours, openai.APIError) else as_sdk_error(ours, _request_of(exc))
     if isinstance(exc, openai.APIStatusError):
         return error_from_openai(exc, *secrets)
-    cause = next((e for e in _chain(exc) if isinstance(e, httpx.TransportError)), None)
-    if isinstance(exc, openai.APITimeoutError) and not isinstance(cause, httpx.TimeoutException):
-        cause = httpx.TimeoutException(str(exc))
-    elif isinstance(exc, json.JSONDecodeError | httpx.TransportError):
-        cause = exc
-    elif not isinstance(exc, openai.APIConnectionError) or exchange.status is None:
-        return None  # before any response: the SDK's connection error stands
-    if cause is None:
+    cause: BaseException | None = exc
+    if isinstance(exc, openai.APIConnectionError):
+        # The SDK's wrapper of what httpx raised while sending or reading the body.
+        cause = next((e for e in _chain(exc) if isinstance(e, httpx.TransportError)), None)
+        if isinstance(exc, openai.APITimeoutError):
+            if not isinstance(cause, httpx.TimeoutException):
+                cause = httpx.TimeoutException(str(exc))
+        elif exchange.status is None:
+            return None  # before any response: the SDK's connection error stands
+    if not isinstance(cause, json.JSONDecodeError | httpx.TransportError):
         return None
     typed = error_from_transport(
         cause, status_code=exchange.status, headers=exchange.headers, secrets=secrets
