@@ -325,7 +325,9 @@ def _masked_response(response: httpx.Response, secrets: Iterable[str]) -> httpx.
     )
 
 
-def as_sdk_error(error: GatewayError, request: httpx.Request | httpx.Response | None) -> GatewayError:
+def as_sdk_error(
+    error: GatewayError, request: httpx.Request | httpx.Response | None
+) -> GatewayError:
     """`error` as an instance of the OpenAI SDK's class for its kind too.
 
     `openai.APITimeoutError` for a timeout, `openai.APIError` for anything else that is

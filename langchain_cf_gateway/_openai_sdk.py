@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -139,8 +139,14 @@ async def _acapture(response: httpx.Response) -> None:
     _capture(response)
 
 
-_HOOKS: Final = {"request": [_forget], "response": [_capture]}
-_ASYNC_HOOKS: Final = {"request": [_aforget], "response": [_acapture]}
+_HOOKS: Final[Mapping[str, list[Callable[..., Any]]]] = {
+    "request": [_forget],
+    "response": [_capture],
+}
+_ASYNC_HOOKS: Final[Mapping[str, list[Callable[..., Any]]]] = {
+    "request": [_aforget],
+    "response": [_acapture],
+}
 
 
 # --------------------------------------------------------------------------- fallbacks

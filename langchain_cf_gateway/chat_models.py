@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, Final, Literal
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any, Final
 
-import httpx
 import openai
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -21,6 +19,7 @@ from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from typing_extensions import Self
 
+from ._chat_request import ChatTarget, capped_timeout, forwarded_metadata
 from ._errors import gateway_errors
 from ._openai_sdk import (
     CURRENT_CAPTURE,
@@ -32,27 +31,15 @@ from ._openai_sdk import (
     sending,
 )
 from .core import (
-    Bounds,
-    ConfigError,
     GatewayConfig,
-    GatewayError,
-    GatewayInfo,
     GatewayOptions,
     Header,
-    InvalidOptionError,
     InvalidResponseError,
-    ModelRef,
-    Route,
-    Step,
-    UniversalRoute,
-    build_route,
-    build_universal,
     coerce_options,
-    parse_model_id,
 )
 from .core.body_limit import MAX_RESPONSE_BYTES
 from .core.config import ENV_TOKEN
-from .core.errors import credentials_of, redact, wrapped_input_error
+from .core.errors import credentials_of, wrapped_input_error
 from .core.routing import Endpoint
 
 GATEWAY_METADATA_KEY: Final = "gateway"
@@ -63,14 +50,6 @@ PROVIDER_KEY_SECRET_ID: Final = "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"
 
 _RUN_METADATA: Final = "_cf_aig_run_metadata"
 """Private kwarg carrying the run's metadata from `_generate`/`_stream` to the payload."""
-
-_INTERNAL_METADATA_PREFIXES: Final = ("ls_", "langgraph_", "checkpoint_", "__")
-"""Run metadata LangChain and LangGraph add for themselves: never forwarded by `True`."""
-
-_FORWARDED_VALUE_MAX_CHARS: Final = Bounds.HEADER_VALUE_MAX_CHARS // Bounds.METADATA_MAX_ENTRIES
-"""A forwarded string longer than its share of one header value is left out."""
-
-_FALLBACK_KEYS: Final = ("model", "gateway_options", "endpoint")
 
 
 class ChatCloudflareGateway(BaseChatOpenAI):
@@ -328,15 +307,12 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     use_responses_api: bool | None = False
     """The compat endpoint has no Responses API, so chat completions it is."""
 
-    _config: GatewayConfig = PrivateAttr()
-    _route: Route | None = PrivateAttr(default=None)
-    _universal: UniversalRoute | None = PrivateAttr(default=None)
+    _target: ChatTarget = PrivateAttr()
     _options: GatewayOptions = PrivateAttr()
     _base_headers: dict[str, Any] = PrivateAttr(default_factory=dict)
     """Per-request headers of a call without per-call options (copied for every call)."""
     _fixed_headers: dict[str, Any] = PrivateAttr(default_factory=dict)
     """Per-request headers every call carries (the omitted `Authorization`)."""
-    _override_routes: dict[str, Route] = PrivateAttr(default_factory=dict)
 
     def __init__(self, **kwargs: Any) -> None:
         try:
@@ -401,55 +377,33 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         config = GatewayConfig.resolve(
             self.account_id, self.gateway_id, self.gateway_token, self.openai_api_base
         )
-        self._config = config
         self.account_id, self.gateway_id = config.account_id, config.gateway_id
         self.gateway_token, self.openai_api_base = config.token, config.base_url
         provider_key = self.openai_api_key.get_secret_value() if self.openai_api_key else None
         if provider_key is not None and not provider_key.strip():
             provider_key = None
 
-        if self.fallbacks:
-            if self.endpoint == "rest":
-                raise ConfigError(
-                    "fallbacks go through the universal endpoint, which serves compat and "
-                    "native steps: use endpoint='compat' (or 'native') with fallbacks"
-                )
-            steps = [Step(self.model_name, None, self.endpoint)]
-            steps += [_fallback_step(item, self.endpoint) for item in self.fallbacks]
-            self._universal = build_universal(config, steps, provider_key=provider_key)
-            sdk_base = self._universal.routes[0].sdk_base_url
-            route_headers: Mapping[str, str] = self._universal.headers
-            omit_authorization = True  # the key, if any, rides in each step's headers
-        else:
-            route = build_route(config, self.model_name, self.endpoint, "chat")
-            if route.endpoint == "rest" and provider_key is not None:
-                raise ConfigError(
-                    "endpoint='rest' authenticates with the gateway token; store the "
-                    "provider key in the gateway (BYOK) and drop api_key, or use "
-                    "endpoint='compat'"
-                )
-            self._route = route
-            sdk_base = route.sdk_base_url
-            route_headers = route.headers
-            omit_authorization = provider_key is None and route.endpoint != "rest"
-
+        target = ChatTarget.resolve(
+            config, self.model_name, self.endpoint, self.fallbacks, provider_key
+        )
+        self._target = target
         self._options = coerce_options(self.gateway_options) or GatewayOptions()
-        self._fixed_headers = dict(OMIT_AUTHORIZATION) if omit_authorization else {}
+        self._fixed_headers = dict(OMIT_AUTHORIZATION) if target.omit_authorization else {}
         self._base_headers = {**self._options.to_headers(), **self._fixed_headers}
 
         if not (self.client and self.async_client):
             sync_http, async_http = http_clients(
-                universal=self._universal,
+                universal=target.universal,
                 proxy=self.openai_proxy,
                 sync_client=self.http_client,
                 async_client=self.http_async_client,
             )
             root, root_async = sdk_clients(
-                base_url=sdk_base,
+                base_url=target.sdk_base_url,
                 api_key=provider_key,
                 headers=client_headers(
-                    route_headers,
-                    omit_authorization=omit_authorization,
+                    target.headers,
+                    omit_authorization=target.omit_authorization,
                     organization=self.openai_organization,
                     user_headers=self.default_headers,
                 ),
@@ -480,37 +434,18 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         payload["model"] = self._body_model(payload.get("model"))
         if payload.get("stream") and self.stream_timeout is not None:
             # A sync read cannot be cut at the deadline: no single wait may outlast it.
-            payload["timeout"] = _capped_timeout(self.request_timeout, self.stream_timeout)
+            payload["timeout"] = capped_timeout(self.request_timeout, self.stream_timeout)
         headers = self._call_headers(options, run_metadata)
         user_headers = payload.get("extra_headers")
         payload["extra_headers"] = {**headers, **user_headers} if user_headers else headers
         return payload
 
     def _body_model(self, model: Any) -> str:
-        if self._universal is not None:
-            if model not in (None, self.model_name):
-                raise ConfigError(
-                    "a per-call model cannot replace a fallback chain; build another "
-                    "ChatCloudflareGateway for it"
-                )
-            return self._universal.routes[0].body_model
-        assert self._route is not None
-        if model in (None, self.model_name):
-            return self._route.body_model
-        route = self._override_routes.get(model)
-        if route is None:
-            route = build_route(self._config, str(model), self._route.endpoint, "chat")
-            if route.url != self._route.url:
-                raise ConfigError(
-                    f"per-call model {model!r} lives at another URL than {self.model_name!r} "
-                    f"on endpoint={self._route.endpoint!r}; use endpoint='compat' to switch "
-                    "providers per call"
-                )
-            self._override_routes[str(model)] = route  # same result every time: a cache
+        body_model, override = self._target.body_model(model, self.model_name)
         capture = CURRENT_CAPTURE.get()
-        if capture is not None:
-            capture.ref = route.ref
-        return route.body_model
+        if capture is not None and override is not None:
+            capture.ref = override
+        return body_model
 
     def _call_headers(self, options: Any, run_metadata: Mapping[str, Any] | None) -> dict[str, Any]:
         """The headers of one call: fresh dicts only, so concurrent calls share nothing."""
@@ -518,45 +453,11 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             return dict(self._base_headers)
         merged = self._options.merge(options) if options is not None else self._options
         if run_metadata:
-            forwarded = self._forwarded_metadata(run_metadata, merged.metadata or {})
+            explicit = merged.metadata or {}
+            forwarded = forwarded_metadata(run_metadata, explicit, self.forward_run_metadata)
             if forwarded:
                 merged = merged.merge(GatewayOptions(metadata=forwarded))
         return {**merged.to_headers(), **self._fixed_headers}
-
-    def _forwarded_metadata(
-        self, run_metadata: Mapping[str, Any], explicit: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        budget = Bounds.METADATA_MAX_ENTRIES - len(explicit)
-        if budget <= 0:
-            return {}
-        every = self.forward_run_metadata is True
-        keys: Sequence[str] = (
-            list(run_metadata)
-            if every
-            else self.forward_run_metadata
-            if isinstance(self.forward_run_metadata, list)
-            else ()
-        )
-        forwarded: dict[str, Any] = {}
-        for key in keys:
-            if key in explicit or key not in run_metadata:
-                continue
-            if every and key.startswith(_INTERNAL_METADATA_PREFIXES):
-                continue
-            if key.lower().startswith(Bounds.METADATA_RESERVED_PREFIX) or not key.strip():
-                continue
-            if not _forwardable(run_metadata[key]):
-                continue
-            try:
-                # Best effort: what the core would reject (a key with CR/LF, a header that
-                # grows past its bound once non-ASCII becomes \u escapes) is left out.
-                GatewayOptions(metadata={**explicit, **forwarded, key: run_metadata[key]})
-            except InvalidOptionError:
-                continue
-            forwarded[key] = run_metadata[key]
-            if len(forwarded) == budget:
-                break
-        return forwarded
 
     def _begin(
         self, run_manager: Any, kwargs: dict[str, Any], *, stream: bool = False
@@ -588,20 +489,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         return super()._create_chat_result(response, generation_info)
 
     def _gateway_info(self, capture: ResponseCapture) -> dict[str, Any]:
-        info = GatewayInfo.from_headers(capture.headers)
-        ref: ModelRef | None
-        if self._universal is not None:
-            routes = self._universal.routes
-            step = info.step
-            ref = routes[step].ref if step is not None and 0 <= step < len(routes) else None
-        else:
-            assert self._route is not None
-            ref = capture.ref or self._route.ref
-        if ref is not None and not ref.dynamic:
-            # The gateway names model and provider only for dynamic routes
-            # (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/).
-            info = info.with_defaults(model=ref.model, provider=ref.slug, step=None)
-        return info.as_dict()
+        return self._target.info(capture.headers, capture.ref)
 
     def _add_gateway_info(self, result: ChatResult, capture: ResponseCapture) -> ChatResult:
         info = self._gateway_info(capture)
@@ -688,23 +576,6 @@ class ChatCloudflareGateway(BaseChatOpenAI):
                 raise _unfinished(capture)
 
 
-def _capped_timeout(timeout: Any, cap: float) -> httpx.Timeout:
-    """`timeout` (the SDK's: a number, a pair, an `httpx.Timeout` or None) with no
-    phase longer than `cap` seconds.
-    """
-    if isinstance(timeout, httpx.Timeout):
-        base = timeout
-    elif isinstance(timeout, tuple):
-        base = httpx.Timeout(timeout[1], connect=timeout[0])
-    elif isinstance(timeout, int | float):
-        base = httpx.Timeout(timeout)
-    else:
-        base = openai.DEFAULT_TIMEOUT
-    phases = base.as_dict()
-    capped = {k: cap if v is None else min(v, cap) for k, v in phases.items()}
-    return httpx.Timeout(**capped)
-
-
 def _finishes(chunk: ChatGenerationChunk) -> bool:
     info = chunk.generation_info
     return info is not None and info.get("finish_reason") is not None
@@ -717,42 +588,3 @@ def _unfinished(capture: ResponseCapture) -> InvalidResponseError:
         status_code=capture.status or 200,
         log_id=headers.get(Header.LOG_ID) if headers is not None else None,
     )
-
-
-def _forwardable(value: Any) -> bool:
-    if isinstance(value, bool | int):
-        return True
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, str):
-        return 0 < len(value) <= _FORWARDED_VALUE_MAX_CHARS and "\0" not in value
-    return False
-
-
-def _fallback_step(item: str | Mapping[str, Any], endpoint: Endpoint) -> Step:
-    if isinstance(item, str):
-        return Step(item, None, _step_endpoint(endpoint))
-    if not isinstance(item, Mapping) or "model" not in item:
-        raise ConfigError(
-            "each fallback is a model id or a dict with 'model' (and optionally "
-            f"'gateway_options', 'endpoint'); got {item!r}"
-        )
-    unknown = sorted(set(item) - set(_FALLBACK_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"unknown fallback key(s) {', '.join(unknown)}; allowed: {', '.join(_FALLBACK_KEYS)}. "
-            "Store per-provider keys in the gateway (BYOK) rather than in fallbacks"
-        )
-    parse_model_id(item["model"])
-    step_endpoint = item.get("endpoint", endpoint)
-    return Step(
-        item["model"], coerce_options(item.get("gateway_options")), _step_endpoint(step_endpoint)
-    )
-
-
-def _step_endpoint(endpoint: str) -> Literal["compat", "native"]:
-    if endpoint == "native":
-        return "native"
-    if endpoint == "compat":
-        return "compat"
-    raise ConfigError(f"a fallback step's endpoint is 'compat' or 'native'; got {endpoint!r}")

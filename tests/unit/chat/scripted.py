@@ -42,7 +42,12 @@ def embeddings_body(count: int = 1) -> bytes:
     """An embeddings response with `count` two-dimensional vectors."""
     data = [{"object": "embedding", "index": i, "embedding": [0.5, float(i)]} for i in range(count)]
     return json.dumps(
-        {"object": "list", "data": data, "model": "m", "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+        {
+            "object": "list",
+            "data": data,
+            "model": "m",
+            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        }
     ).encode()
 
 

@@ -68,7 +68,9 @@ def _content_type(path: str) -> str:
 
 def _not_json(path: str) -> Any:
     if path in ("stream", "astream"):
-        return respond(200, [b"data: {not json " + SECRET.encode() + b"\n\n"], content_type=_content_type(path))
+        return respond(
+            200, [b"data: {not json " + SECRET.encode() + b"\n\n"], content_type=_content_type(path)
+        )
     return respond(200, b"<html>" + SECRET.encode() + b"</html>")
 
 
