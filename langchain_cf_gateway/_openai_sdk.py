@@ -52,6 +52,10 @@ from ._errors import as_sdk_error
 from .core import ConfigError, UniversalRoute
 from .core.body_limit import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
 
+PROVIDER_KEY_ENV: Final = "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"
+"""The provider key's variable: read when `api_key` is not given, and its secret id in
+serialized models (`lc_secrets`). `OPENAI_API_KEY` is never read."""
+
 NO_PROVIDER_KEY: Final = "cf-aig-no-provider-key"
 """What the SDK gets as its API key when there is none. Never sent: the header is omitted."""
 

@@ -24,6 +24,7 @@ from ._errors import gateway_errors
 from ._openai_sdk import (
     CURRENT_CAPTURE,
     OMIT_AUTHORIZATION,
+    PROVIDER_KEY_ENV,
     ResponseCapture,
     client_headers,
     http_clients,
@@ -45,8 +46,11 @@ from .core.routing import Endpoint
 GATEWAY_METADATA_KEY: Final = "gateway"
 """Key of the parsed gateway block in `response_metadata`."""
 
-PROVIDER_KEY_SECRET_ID: Final = "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"
-"""Secret id of `api_key` in serialized models; read only by `load(secrets_from_env=True)`."""
+PROVIDER_KEY_SECRET_ID: Final = PROVIDER_KEY_ENV
+"""Secret id of `provider_api_key` in serialized models, and the variable it is read from."""
+
+_LEGACY_FIELDS: Final = {"openai_api_key": "provider_api_key"}
+"""Field names of earlier versions, still accepted (serialized models carry them)."""
 
 _RUN_METADATA: Final = "_cf_aig_run_metadata"
 """Private kwarg carrying the run's metadata from `_generate`/`_stream` to the payload."""
@@ -251,12 +255,17 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     From `CLOUDFLARE_AI_GATEWAY_TOKEN` or `CF_AIG_TOKEN`, else the config file. With
     `endpoint="rest"` it is the `Authorization` header.
     """
-    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")
-    """The provider's key, sent as `Authorization`; never read from the environment.
+    provider_api_key: SecretStr | None = Field(
+        alias="api_key", default_factory=secret_from_env(PROVIDER_KEY_ENV, default=None)
+    )
+    """The provider's key, sent as `Authorization`; else `CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY`.
 
-    Leave unset to use the key stored in the gateway (BYOK) or Unified Billing: then no
-    `Authorization` header is sent at all.
+    Leave both unset to use the key stored in the gateway (BYOK) or Unified Billing: then
+    no `Authorization` header is sent at all. `OPENAI_API_KEY` is never read. Earlier
+    versions named this field `openai_api_key`; that name is still accepted.
     """
+    openai_api_key: SecretStr | None = None
+    """Unused: langchain-openai's field, not an OpenAI key here (see `provider_api_key`)."""
     openai_api_base: str | None = Field(default=None, alias="base_url")
     """Another gateway host (the local gateway, `http://127.0.0.1:8787`), not an SDK path.
 
@@ -335,7 +344,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     def lc_secrets(self) -> dict[str, str]:
         return {
             "gateway_token": ENV_TOKEN[0],
-            "openai_api_key": PROVIDER_KEY_SECRET_ID,
+            "provider_api_key": PROVIDER_KEY_SECRET_ID,
         }
 
     @property
@@ -363,8 +372,16 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     @model_validator(mode="before")
     @classmethod
     def _coerce_gateway_options(cls, values: Any) -> Any:
-        if isinstance(values, dict) and isinstance(values.get("gateway_options"), Mapping):
+        if not isinstance(values, dict):
+            return values
+        if isinstance(values.get("gateway_options"), Mapping):
             values = {**values, "gateway_options": coerce_options(values["gateway_options"])}
+        for legacy, field in _LEGACY_FIELDS.items():
+            if legacy in values:  # `openai_api_key=`, or a model serialized with that name
+                value = values[legacy]
+                values = {k: v for k, v in values.items() if k != legacy}
+                if field not in values and cls.model_fields[field].alias not in values:
+                    values[field] = value
         return values
 
     @model_validator(mode="after")
@@ -379,7 +396,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         )
         self.account_id, self.gateway_id = config.account_id, config.gateway_id
         self.gateway_token, self.openai_api_base = config.token, config.base_url
-        provider_key = self.openai_api_key.get_secret_value() if self.openai_api_key else None
+        key = self.provider_api_key
+        provider_key = key.get_secret_value() if key is not None else None
         if provider_key is not None and not provider_key.strip():
             provider_key = None
 
@@ -473,7 +491,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         """What this model sends as credentials, masked in every error it raises."""
         keys = [
             secret.get_secret_value() if secret is not None else None
-            for secret in (self.openai_api_key, self.gateway_token)
+            for secret in (self.provider_api_key, self.gateway_token)
         ]
         return credentials_of(self.default_headers, None, *keys)
 

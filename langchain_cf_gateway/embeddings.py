@@ -22,6 +22,7 @@ from typing_extensions import Self
 from ._errors import gateway_errors
 from ._openai_sdk import (
     OMIT_AUTHORIZATION,
+    PROVIDER_KEY_ENV,
     ResponseCapture,
     client_headers,
     http_clients,
@@ -95,7 +96,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
 
-    model: str
+    model_name: str = Field(alias="model")
     """Model id: `workers-ai/@cf/baai/bge-base-en-v1.5`, `openai/text-embedding-3-small`..."""
     account_id: str | None = None
     """Cloudflare account id; else `CLOUDFLARE_ACCOUNT_ID`, else the config file."""
@@ -105,9 +106,14 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         default_factory=secret_from_env(list(ENV_TOKEN), default=None)
     )
     """Cloudflare API token, sent as `cf-aig-authorization`."""
-    api_key: SecretStr | None = None
-    """The provider's key, sent as `Authorization`; unset for BYOK or Unified Billing."""
-    base_url: str | None = None
+    provider_api_key: SecretStr | None = Field(
+        alias="api_key", default_factory=secret_from_env(PROVIDER_KEY_ENV, default=None)
+    )
+    """The provider's key, sent as `Authorization`; else `CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY`.
+
+    Leave both unset for BYOK or Unified Billing. `OPENAI_API_KEY` is never read.
+    """
+    openai_api_base: str | None = Field(default=None, alias="base_url")
     """Another gateway host (the local gateway); else `CLOUDFLARE_AI_GATEWAY_BASE_URL`."""
     endpoint: Literal["compat", "native"] = "compat"
     """`compat` (the OpenAI-compatible endpoint) or `native` (the provider's own path)."""
@@ -117,7 +123,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     """Inputs per request; Workers AI takes at most 100."""
     dimensions: int | None = Field(default=None, ge=1)
     """Length of the vectors, for models that can shorten them."""
-    timeout: float | None = None
+    request_timeout: float | None = Field(default=None, alias="timeout")
     """Seconds per request; None keeps the OpenAI SDK's default."""
     max_retries: int = Field(default=2, ge=0)
     """Retries of a failed request (429 and 5xx), by the OpenAI SDK."""
@@ -156,12 +162,13 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     @model_validator(mode="after")
     def _build_clients(self) -> Self:
         config = GatewayConfig.resolve(
-            self.account_id, self.gateway_id, self.gateway_token, self.base_url
+            self.account_id, self.gateway_id, self.gateway_token, self.openai_api_base
         )
         self.account_id, self.gateway_id = config.account_id, config.gateway_id
-        self.gateway_token, self.base_url = config.token, config.base_url
-        self._route = build_route(config, self.model, self.endpoint, "embeddings")
-        provider_key = self.api_key.get_secret_value() if self.api_key else None
+        self.gateway_token, self.openai_api_base = config.token, config.base_url
+        self._route = build_route(config, self.model_name, self.endpoint, "embeddings")
+        key = self.provider_api_key
+        provider_key = key.get_secret_value() if key is not None else None
         omit_authorization = not provider_key
         self._options = coerce_options(self.gateway_options) or GatewayOptions()
         self._fixed_headers = dict(OMIT_AUTHORIZATION) if omit_authorization else {}
@@ -177,7 +184,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
             ),
             http_client=sync_http,
             http_async_client=async_http,
-            timeout=self.timeout,
+            timeout=self.request_timeout,
             max_retries=self.max_retries,
         )
         return self
@@ -247,7 +254,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     def _credentials(self) -> tuple[str, ...]:
         keys = [
             secret.get_secret_value() if secret is not None else None
-            for secret in (self.api_key, self.gateway_token)
+            for secret in (self.provider_api_key, self.gateway_token)
         ]
         return credentials_of(self.default_headers, None, *keys)
 

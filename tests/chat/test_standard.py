@@ -59,6 +59,7 @@ class TestChatUnit(ChatModelUnitTests):
                 "gateway_token": "unit-gateway-token",
                 "openai_api_base": "http://127.0.0.1:8787",
                 "gateway_id": "default",
+                "provider_api_key": "test",
             },
         )
 
@@ -159,7 +160,7 @@ class TestEmbeddingsUnit(EmbeddingsUnitTests):
             {
                 "account_id": "acct-unit",
                 "gateway_token": "unit-gateway-token",
-                "base_url": "http://127.0.0.1:8787",
+                "openai_api_base": "http://127.0.0.1:8787",  # the chat model's field name
             },
         )
 
