@@ -5,26 +5,32 @@ Pure pieces of `ChatCloudflareGateway`, built once per model or computed per cal
 - `ChatTarget`: the route (or the fallback chain through the universal endpoint) every
   request goes to, the model id of each request body, and the gateway block of each
   response (`response_metadata["gateway"]`);
-- `forwarded_metadata`: the LangChain run metadata copied into `cf-aig-metadata`;
-- `capped_timeout`: the SDK's timeout with no phase past a stream's deadline.
+- `CallHeaders`: the `cf-aig-*` headers of each call, the model's options merged with
+  the call's and with forwarded run metadata (`forwarded_metadata`);
+- `capped_timeout`: the SDK's timeout with no phase past a stream's deadline;
+- `has_finish_reason`, `unfinished_stream`: a stream that ends without a finish reason
+  raises, and never passes for a short response.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import httpx
 import openai
 
+from ._openai_sdk import OMIT_AUTHORIZATION
 from .core import (
     Bounds,
     ConfigError,
     GatewayConfig,
     GatewayInfo,
     GatewayOptions,
+    Header,
     InvalidOptionError,
+    InvalidResponseError,
     ModelRef,
     Route,
     Step,
@@ -35,6 +41,9 @@ from .core import (
     parse_model_id,
 )
 from .core.routing import Endpoint
+
+if TYPE_CHECKING:
+    from langchain_core.outputs import ChatGenerationChunk
 
 _INTERNAL_METADATA_PREFIXES: Final = ("ls_", "langgraph_", "checkpoint_", "__")
 """Run metadata LangChain and LangGraph add for themselves: never forwarded by `True`."""
@@ -191,6 +200,45 @@ class ChatTarget:
         return info.as_dict()
 
 
+class CallHeaders:
+    """The per-request headers of a model's calls: its gateway options, merged with each call's."""
+
+    __slots__ = ("_base", "_fixed", "_options")
+
+    def __init__(self, options: GatewayOptions, *, omit_authorization: bool) -> None:
+        self._options = options
+        self._fixed: dict[str, Any] = dict(OMIT_AUTHORIZATION) if omit_authorization else {}
+        """What every call carries (the omitted `Authorization`)."""
+        self._base = {**options.to_headers(), **self._fixed}
+        """The headers of a call without options of its own."""
+
+    def of_call(
+        self,
+        options: GatewayOptions | Mapping[str, Any] | None,
+        run_metadata: Mapping[str, Any] | None,
+        forward: bool | Sequence[str],
+    ) -> dict[str, Any]:
+        """The headers of one call: a fresh dict, so concurrent calls share nothing.
+
+        Args:
+            options: The call's `gateway_options`, merged over the model's (metadata key by
+                key).
+            run_metadata: The LangChain run's metadata.
+            forward: The model's `forward_run_metadata`.
+
+        Returns:
+            The headers.
+        """
+        if options is None and not run_metadata:
+            return dict(self._base)
+        merged = self._options.merge(options) if options is not None else self._options
+        if run_metadata:
+            extra = forwarded_metadata(run_metadata, merged.metadata or {}, forward)
+            if extra:
+                merged = merged.merge(GatewayOptions(metadata=extra))
+        return {**merged.to_headers(), **self._fixed}
+
+
 def forwarded_metadata(
     run_metadata: Mapping[str, Any], explicit: Mapping[str, Any], forward: bool | Sequence[str]
 ) -> dict[str, Any]:
@@ -259,6 +307,36 @@ def capped_timeout(timeout: Any, cap: float) -> httpx.Timeout:
     phases = base.as_dict()
     capped = {k: cap if v is None else min(v, cap) for k, v in phases.items()}
     return httpx.Timeout(**capped)
+
+
+def has_finish_reason(chunk: ChatGenerationChunk) -> bool:
+    """Whether `chunk` carries the stream's finish reason (`stop`, `length`, `tool_calls`...).
+
+    Args:
+        chunk: A chunk of a stream.
+
+    Returns:
+        True when its `generation_info` has a `finish_reason`.
+    """
+    info = chunk.generation_info
+    return info is not None and info.get("finish_reason") is not None
+
+
+def unfinished_stream(status: int | None, headers: httpx.Headers | None) -> InvalidResponseError:
+    """The error of a stream that ended without a finish reason.
+
+    Args:
+        status: The stream's status.
+        headers: The stream's headers (for the log id).
+
+    Returns:
+        The error to raise.
+    """
+    return InvalidResponseError(
+        "the stream ended without a finish reason: the response may be cut short",
+        status_code=status or 200,
+        log_id=headers.get(Header.LOG_ID) if headers is not None else None,
+    )
 
 
 def _forwardable(value: Any) -> bool:

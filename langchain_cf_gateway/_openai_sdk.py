@@ -11,7 +11,8 @@ What the stock SDK set-up gets wrong for a gateway, each solved once here:
   `OpenAI-Organization` and `OpenAI-Project` (read by the SDK from `OPENAI_ORG_ID`
   and `OPENAI_PROJECT_ID`) are omitted too: nothing of an OpenAI set-up leaks in.
 - **Response headers on every path.** The SDK hides them on streams and on the
-  structured-output stream (langchain issue 37421). An httpx response hook copies them into
+  structured-output stream
+  (https://github.com/langchain-ai/langchain/issues/37421). An httpx response hook copies them into
   the `ResponseCapture` of the call in progress, found through a context variable
   that each call sets around the moment its request is sent. Calls never share a capture.
 - **Fallbacks.** The universal endpoint takes a JSON array of steps, not an OpenAI body

@@ -19,11 +19,16 @@ from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from typing_extensions import Self
 
-from ._chat_request import ChatTarget, capped_timeout, forwarded_metadata
+from ._chat_request import (
+    CallHeaders,
+    ChatTarget,
+    capped_timeout,
+    has_finish_reason,
+    unfinished_stream,
+)
 from ._errors import gateway_errors
 from ._openai_sdk import (
     CURRENT_CAPTURE,
-    OMIT_AUTHORIZATION,
     PROVIDER_KEY_ENV,
     ResponseCapture,
     client_headers,
@@ -34,8 +39,6 @@ from ._openai_sdk import (
 from .core import (
     GatewayConfig,
     GatewayOptions,
-    Header,
-    InvalidResponseError,
     coerce_options,
 )
 from .core.body_limit import MAX_RESPONSE_BYTES
@@ -215,7 +218,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         }
         ```
 
-        With `fallbacks`, `step`, `model` and `provider` name the step that answered.
+        With `fallbacks`, `step`, `model` and `provider` name the step that served the response.
 
     Errors:
         Gateway errors raise the core's typed exceptions (`GatewayRateLimitError`,
@@ -231,7 +234,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         a key, in the message, `body`, `response` and `request`.
 
     Bounds:
-        An answer's body is read up to `max_response_bytes` (32 MiB by default,
+        A response's body is read up to `max_response_bytes` (32 MiB by default,
         counted after decompression), else `ResponseTooLargeError`. `timeout` is the
         OpenAI SDK's (per connect, read and write); `stream_timeout` is a deadline for
         a whole stream, else `GatewayTimeoutError` (also `openai.APITimeoutError`).
@@ -299,7 +302,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     stream_usage: bool | None = True
     """Include token usage in streams (the gateway passes `stream_options` on)."""
     stream_timeout: float | None = Field(default=None, gt=0)
-    """Seconds a whole streamed answer may take, from sending the request to its last chunk.
+    """Seconds a whole streamed response may take, from sending the request to its last chunk.
 
     Past it the stream raises `GatewayTimeoutError` (also `openai.APITimeoutError`)
     and the connection is closed. `timeout` bounds each read,
@@ -308,7 +311,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     the read timeout, which `stream_timeout` caps. None (default): no overall deadline.
     """
     max_response_bytes: int | None = Field(default=None, ge=1)
-    """Largest answer body read, in bytes after decompression; None: 32 MiB.
+    """Largest response body read, in bytes after decompression; None: 32 MiB.
 
     A larger one (a small gzip body that inflates to gigabytes, say) raises
     `ResponseTooLargeError` once the cap is passed, on every call path.
@@ -317,11 +320,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     """The compat endpoint has no Responses API, so chat completions it is."""
 
     _target: ChatTarget = PrivateAttr()
-    _options: GatewayOptions = PrivateAttr()
-    _base_headers: dict[str, Any] = PrivateAttr(default_factory=dict)
-    """Per-request headers of a call without per-call options (copied for every call)."""
-    _fixed_headers: dict[str, Any] = PrivateAttr(default_factory=dict)
-    """Per-request headers every call carries (the omitted `Authorization`)."""
+    _headers: CallHeaders = PrivateAttr()
 
     def __init__(self, **kwargs: Any) -> None:
         try:
@@ -342,6 +341,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
+        """Secret fields and the ids they are serialized under (and read from)."""
         return {
             "gateway_token": ENV_TOKEN[0],
             "provider_api_key": PROVIDER_KEY_SECRET_ID,
@@ -349,6 +349,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
 
     @property
     def lc_attributes(self) -> dict[str, Any]:
+        """Fields serialized in a form of their own: `gateway_options` as a dict."""
         # GatewayOptions is not a LangChain Serializable: serialize the fields that were set.
         if self.gateway_options is None:
             return {}
@@ -356,10 +357,12 @@ class ChatCloudflareGateway(BaseChatOpenAI):
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
+        """True: `dumpd`/`load` round-trip the model, secrets by id only."""
         return True
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
+        """`["langchain_cf_gateway", "chat_models"]`."""
         return ["langchain_cf_gateway", "chat_models"]
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
@@ -386,7 +389,14 @@ class ChatCloudflareGateway(BaseChatOpenAI):
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
-        """Resolve the gateway, build the route and the SDK clients, once per instance."""
+        """Resolve the gateway, build the route and the SDK clients, once per instance.
+
+        Returns:
+            The model.
+
+        Raises:
+            ValueError: `n` below 1, or above 1 with `streaming`.
+        """
         if self.n is not None and self.n < 1:
             raise ValueError("n must be at least 1.")
         if self.n is not None and self.n > 1 and self.streaming:
@@ -405,9 +415,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             config, self.model_name, self.endpoint, self.fallbacks, provider_key
         )
         self._target = target
-        self._options = coerce_options(self.gateway_options) or GatewayOptions()
-        self._fixed_headers = dict(OMIT_AUTHORIZATION) if target.omit_authorization else {}
-        self._base_headers = {**self._options.to_headers(), **self._fixed_headers}
+        options = coerce_options(self.gateway_options) or GatewayOptions()
+        self._headers = CallHeaders(options, omit_authorization=target.omit_authorization)
 
         if not (self.client and self.async_client):
             sync_http, async_http = http_clients(
@@ -453,7 +462,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         if payload.get("stream") and self.stream_timeout is not None:
             # A sync read cannot be cut at the deadline: no single wait may outlast it.
             payload["timeout"] = capped_timeout(self.request_timeout, self.stream_timeout)
-        headers = self._call_headers(options, run_metadata)
+        headers = self._headers.of_call(options, run_metadata, self.forward_run_metadata)
         user_headers = payload.get("extra_headers")
         payload["extra_headers"] = {**headers, **user_headers} if user_headers else headers
         return payload
@@ -464,18 +473,6 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         if capture is not None and override is not None:
             capture.ref = override
         return body_model
-
-    def _call_headers(self, options: Any, run_metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The headers of one call: fresh dicts only, so concurrent calls share nothing."""
-        if options is None and not run_metadata:
-            return dict(self._base_headers)
-        merged = self._options.merge(options) if options is not None else self._options
-        if run_metadata:
-            explicit = merged.metadata or {}
-            forwarded = forwarded_metadata(run_metadata, explicit, self.forward_run_metadata)
-            if forwarded:
-                merged = merged.merge(GatewayOptions(metadata=forwarded))
-        return {**merged.to_headers(), **self._fixed_headers}
 
     def _begin(
         self, run_manager: Any, kwargs: dict[str, Any], *, stream: bool = False
@@ -506,14 +503,17 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             raise json.JSONDecodeError(f"Expecting a JSON object, got {text[:200]!r}", text, 0)
         return super()._create_chat_result(response, generation_info)
 
-    def _gateway_info(self, capture: ResponseCapture) -> dict[str, Any]:
-        return self._target.info(capture.headers, capture.ref)
-
     def _add_gateway_info(self, result: ChatResult, capture: ResponseCapture) -> ChatResult:
-        info = self._gateway_info(capture)
+        info = self._target.info(capture.headers, capture.ref)
         for generation in result.generations:
             generation.message.response_metadata[GATEWAY_METADATA_KEY] = dict(info)
         return result
+
+    def _tagged(self, first: ChatGenerationChunk, capture: ResponseCapture) -> ChatGenerationChunk:
+        # One chunk only: merging two would concatenate "MISS" into "MISSMISS".
+        info = self._target.info(capture.headers, capture.ref)
+        first.message.response_metadata[GATEWAY_METADATA_KEY] = info
+        return first
 
     def _generate(
         self,
@@ -553,22 +553,21 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         with gateway_errors(capture, self._credentials):
             # The request goes out, and its headers come back, while the first chunk is
             # made; that includes the structured-output path (beta.chat.completions.stream)
-            # whose headers langchain-openai drops (langchain issue 37421).
+            # whose headers langchain-openai drops
+            # (https://github.com/langchain-ai/langchain/issues/37421).
             with sending(capture):
                 first = next(stream, None)
             if first is None:
                 return
-            # One chunk only: merging two would concatenate "MISS" into "MISSMISS".
-            first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
-            yield first
+            yield self._tagged(first, capture)
             # A stream cut off or corrupted half-way, or one that ends without a finish
             # reason, raises: it never passes for a short response.
-            finished = _finishes(first)
+            finished = has_finish_reason(first)
             for chunk in stream:
-                finished = finished or _finishes(chunk)
+                finished = finished or has_finish_reason(chunk)
                 yield chunk
             if not finished:
-                raise _unfinished(capture)
+                raise unfinished_stream(capture.status, capture.headers)
 
     async def _astream(
         self,
@@ -584,25 +583,10 @@ class ChatCloudflareGateway(BaseChatOpenAI):
                 first = await anext(stream, None)
             if first is None:
                 return
-            first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
-            yield first
-            finished = _finishes(first)
+            yield self._tagged(first, capture)
+            finished = has_finish_reason(first)
             async for chunk in stream:
-                finished = finished or _finishes(chunk)
+                finished = finished or has_finish_reason(chunk)
                 yield chunk
             if not finished:
-                raise _unfinished(capture)
-
-
-def _finishes(chunk: ChatGenerationChunk) -> bool:
-    info = chunk.generation_info
-    return info is not None and info.get("finish_reason") is not None
-
-
-def _unfinished(capture: ResponseCapture) -> InvalidResponseError:
-    headers = capture.headers
-    return InvalidResponseError(
-        "the stream ended without a finish reason: the response may be cut short",
-        status_code=capture.status or 200,
-        log_id=headers.get(Header.LOG_ID) if headers is not None else None,
-    )
+                raise unfinished_stream(capture.status, capture.headers)

@@ -91,7 +91,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     Without `api_key` no `Authorization` header is sent (BYOK or Unified Billing), and
     `OPENAI_API_KEY` is never read. Gateway errors raise the same typed exceptions as
     `ChatCloudflareGateway`, with credentials masked, and an
-    answer past `max_response_bytes` raises `ResponseTooLargeError`.
+    response past `max_response_bytes` raises `ResponseTooLargeError`.
     """
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
@@ -130,7 +130,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     default_headers: Mapping[str, str] | None = None
     """More headers for every request."""
     max_response_bytes: int | None = Field(default=None, ge=1)
-    """Largest answer body read, in bytes after decompression (None: 32 MiB); past it
+    """Largest response body read, in bytes after decompression (None: 32 MiB); past it
     `ResponseTooLargeError`. Raise it for large batches of long vectors."""
 
     _route: Route = PrivateAttr()
@@ -192,15 +192,47 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     # ------------------------------------------------------------------ LangChain interface
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of `texts`, in order (requests of `chunk_size` inputs each).
+
+        Args:
+            texts: The texts to embed.
+
+        Returns:
+            One vector per text.
+        """
         return self.embed_with_info(texts).vectors
 
     def embed_query(self, text: str) -> list[float]:
+        """The vector of one text.
+
+        Args:
+            text: The text to embed.
+
+        Returns:
+            Its vector.
+        """
         return self.embed_with_info([text]).vectors[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """The async form of `embed_documents`.
+
+        Args:
+            texts: The texts to embed.
+
+        Returns:
+            One vector per text.
+        """
         return (await self.aembed_with_info(texts)).vectors
 
     async def aembed_query(self, text: str) -> list[float]:
+        """The async form of `embed_query`.
+
+        Args:
+            text: The text to embed.
+
+        Returns:
+            Its vector.
+        """
         return (await self.aembed_with_info([text])).vectors[0]
 
     # ------------------------------------------------------------------ with gateway info
@@ -248,7 +280,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     # ------------------------------------------------------------------ pieces
 
     def _capture(self) -> ResponseCapture:
-        """The bounds of one request's answer, read by the httpx hook as it arrives."""
+        """The bounds of one request's response, read by the httpx hook as it arrives."""
         return ResponseCapture(max_bytes=self.max_response_bytes or MAX_RESPONSE_BYTES)
 
     def _credentials(self) -> tuple[str, ...]:
