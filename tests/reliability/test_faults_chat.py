@@ -19,6 +19,7 @@ from langchain_cf_gateway.core import (
     ErrorCode,
     GatewayError,
     GatewayRateLimitError,
+    GatewayTimeoutError,
     InvalidResponseError,
     ProviderUnavailableError,
     error_from_response,
@@ -230,6 +231,21 @@ def test_local_gateway_timeout(gateway: LocalGateway, mode: str) -> None:
     model = model_at(gateway.base_url, model="openai/gpt-4o-mini~delay=3000", timeout=0.3)
     with pytest.raises(openai.APITimeoutError):
         call(model, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_local_gateway_read_timeout_mid_stream_is_a_timeout(
+    gateway: LocalGateway, mode: str
+) -> None:
+    # The stream's head comes at once, its chunks 2 s apart: the read timeout strikes in
+    # the middle of the response, over a real socket (httpcore's ReadTimeout).
+    model = model_at(gateway.base_url, model="openai/gpt-4o-mini~chunk-delay=2000", timeout=0.5)
+    with pytest.raises(GatewayTimeoutError) as err:
+        call(model, mode, stream=True)
+    assert isinstance(err.value, openai.APITimeoutError)
+    assert err.value.status_code == 408
+    assert err.value.log_id  # the response's head had come, with its log id
+    assert len(gateway.received) == 1  # the response had begun: never retried
 
 
 @pytest.mark.parametrize("mode", MODES)
