@@ -1,8 +1,8 @@
 """Faults seen by ChatCloudflareGateway, sync and async, from a raw server and the local gateway.
 
 Expected everywhere: the core's typed error with status, code and log id; retries only
-before the first byte of an answer (and after Retry-After); a cut or unfinished stream
-raises instead of returning a short answer; fallbacks engage.
+before the first byte of a response (and after Retry-After); a cut or unfinished stream
+raises instead of returning a short response; fallbacks engage.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def model_at(base_url: str, **kwargs: Any) -> ChatCloudflareGateway:
 
 
 def call(model: ChatCloudflareGateway, mode: str, *, stream: bool = False) -> str:
-    """One call the way a user makes it; returns the whole answer text."""
+    """One call the way a user makes it; returns the whole response text."""
     if mode == "sync":
         if stream:
             return "".join(str(c.content) for c in model.stream("hi"))
@@ -221,7 +221,7 @@ def test_local_gateway_503_then_success_on_the_sdk_retry(gateway: LocalGateway, 
 @pytest.mark.parametrize("mode", MODES)
 def test_local_gateway_stream_disconnect_raises(gateway: LocalGateway, mode: str) -> None:
     model = model_at(gateway.base_url, model="openai/gpt-4o-mini~disconnect=2", max_retries=2)
-    with pytest.raises(Exception):  # noqa: B017 - any error, never a short answer
+    with pytest.raises(Exception):  # noqa: B017 - any error, never a short response
         call(model, mode, stream=True)
     assert len(gateway.received) == 1
 

@@ -110,7 +110,7 @@ def respond(
     fail: Callable[[httpx.Request], Exception] | None = None,
     **headers: str,
 ) -> Any:
-    """A step answering with `status` and `body` (pieces: a stream) ended by `fail`."""
+    """A step responding with `status` and `body` (pieces: a stream) ended by `fail`."""
 
     def step(request: httpx.Request) -> httpx.Response:
         pieces = body if isinstance(body, list) else [body]
