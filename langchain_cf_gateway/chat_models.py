@@ -52,9 +52,6 @@ GATEWAY_METADATA_KEY: Final = "gateway"
 PROVIDER_KEY_SECRET_ID: Final = PROVIDER_KEY_ENV
 """Secret id of `provider_api_key` in serialized models, and the variable it is read from."""
 
-_LEGACY_FIELDS: Final = {"openai_api_key": "provider_api_key"}
-"""Field names of earlier versions, still accepted (serialized models carry them)."""
-
 _RUN_METADATA: Final = "_cf_aig_run_metadata"
 """Private kwarg carrying the run's metadata from `_generate`/`_stream` to the payload."""
 
@@ -76,9 +73,9 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         export CLOUDFLARE_AI_GATEWAY_TOKEN="token-with-AI-Gateway-Run"  # authenticated gateways
         ```
 
-        Without `api_key` no `Authorization` header is sent at all, so the gateway uses
-        the provider key stored in it (BYOK) or Unified Billing. `OPENAI_API_KEY` is
-        never read.
+        Without a provider key (`api_key=` or `CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY`) no
+        `Authorization` header is sent at all, so the gateway uses the provider key stored
+        in it (BYOK) or Unified Billing. `OPENAI_API_KEY` is never read.
 
     Key init args — completion params:
         model: str
@@ -92,9 +89,10 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     Key init args — gateway params:
         account_id, gateway_id, gateway_token, base_url:
             Where the gateway is; arguments > environment > `~/.config/cf-aig/config.json`.
-        api_key: str | None
-            The provider's key, sent as `Authorization`. Leave unset for BYOK or
-            Unified Billing.
+        provider_api_key (alias `api_key`): str | None
+            The provider's key, sent as `Authorization`; else
+            `CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY`. Leave both unset for BYOK or Unified
+            Billing.
         endpoint: "compat" | "native" | "rest"
             The gateway's OpenAI-compatible endpoint (default), the provider's own path,
             or Cloudflare's REST API.
@@ -218,7 +216,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         }
         ```
 
-        With `fallbacks`, `step`, `model` and `provider` name the step that served the response.
+        With `fallbacks`, `step`, `model` and `provider` name the step that served the
+        response.
 
     Errors:
         Gateway errors raise the core's typed exceptions (`GatewayRateLimitError`,
@@ -226,6 +225,9 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         *also* an instance of the exception the OpenAI SDK raises for the same HTTP status
         (`openai.RateLimitError`, `openai.BadRequestError`..., and LangChain's
         `ModelRateLimitError` family), so existing `except` clauses keep working.
+        The same on every call path: a timeout, before the response or in the middle of
+        a stream, is `GatewayTimeoutError` (also `openai.APITimeoutError`); a response
+        cut off or not JSON is `InvalidResponseError` (also `openai.APIError`).
         Where both define an attribute, the gateway's meaning wins: `code` is the
         gateway's internal code and `body` the whole parsed error body.
 
@@ -242,6 +244,11 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         ```python
         model = ChatCloudflareGateway(model="openai/gpt-4o-mini", stream_timeout=120)
         ```
+
+    Your own HTTP client:
+        `http_client=` / `http_async_client=` (httpx) are used as they are, never changed:
+        the model sends through a client of its own whose transport hands each request to
+        yours, so your transport, proxies, auth and hooks apply. Not with `fallbacks`.
     """
 
     model_name: str = Field(alias="model")
@@ -379,12 +386,11 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             return values
         if isinstance(values.get("gateway_options"), Mapping):
             values = {**values, "gateway_options": coerce_options(values["gateway_options"])}
-        for legacy, field in _LEGACY_FIELDS.items():
-            if legacy in values:  # `openai_api_key=`, or a model serialized with that name
-                value = values[legacy]
-                values = {k: v for k, v in values.items() if k != legacy}
-                if field not in values and cls.model_fields[field].alias not in values:
-                    values[field] = value
+        if "openai_api_key" in values:  # the key's name in earlier versions (serialized models)
+            values = dict(values)
+            legacy = values.pop("openai_api_key")
+            if "api_key" not in values and "provider_api_key" not in values:
+                values["provider_api_key"] = legacy
         return values
 
     @model_validator(mode="after")

@@ -88,10 +88,13 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         result.vectors, result.infos[0].cache_status, result.infos[0].log_id
         ```
 
-    Without `api_key` no `Authorization` header is sent (BYOK or Unified Billing), and
-    `OPENAI_API_KEY` is never read. Gateway errors raise the same typed exceptions as
-    `ChatCloudflareGateway`, with credentials masked, and an
-    response past `max_response_bytes` raises `ResponseTooLargeError`.
+    Without a provider key (`api_key=` or `CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY`) no
+    `Authorization` header is sent (BYOK or Unified Billing), and `OPENAI_API_KEY` is
+    never read. The fields are named as `ChatCloudflareGateway`'s (`model_name`,
+    `provider_api_key`, `openai_api_base`, `request_timeout`), and take the same
+    arguments (`model=`, `api_key=`, `base_url=`, `timeout=`). Errors are those of
+    `ChatCloudflareGateway`, on every call path, with credentials masked; a response
+    past `max_response_bytes` raises `ResponseTooLargeError`.
     """
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
