@@ -2,7 +2,7 @@
 
 Every call path of `ChatCloudflareGateway` (`invoke`, `ainvoke`, `stream`, `astream`,
 `batch`...) and of `CloudflareGatewayEmbeddings` (`embed_documents`, `embed_query`,
-`aembed_*`) runs inside `gateway_errors()`, as httpx runs every request inside
+`aembed_*`) runs inside `map_sdk_errors()`, as httpx runs every request inside
 `map_httpcore_exceptions()`. No call site catches and translates on its own, so the
 paths cannot drift apart. The table (`error_from_exception`):
 
@@ -67,7 +67,7 @@ class Exchange(Protocol):
 
 
 @contextmanager
-def gateway_errors(exchange: Exchange, secrets: Callable[[], Iterable[str]]) -> Iterator[None]:
+def map_sdk_errors(exchange: Exchange, secrets: Callable[[], Iterable[str]]) -> Iterator[None]:
     """Raise every error of the block as the core's typed error (the table of this module).
 
     Use it around a whole call, sync or async (`with` works inside `async def`), and around
@@ -89,9 +89,7 @@ def gateway_errors(exchange: Exchange, secrets: Callable[[], Iterable[str]]) -> 
         yield
     except Exception as exc:
         mapped = error_from_exception(exc, exchange, tuple(secrets()))
-        if mapped is None:
-            raise
-        if mapped is exc:
+        if mapped is None or mapped is exc:
             raise
         # An error of ours found behind the SDK's or langchain-openai's wrapper stands
         # alone; a translated one keeps what it was translated from.

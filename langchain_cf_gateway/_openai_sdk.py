@@ -24,7 +24,7 @@ What the stock SDK set-up gets wrong for a gateway, each solved once here:
   (`limit_response`): at most `max_response_bytes` after decompression and, for a
   stream with `stream_timeout`, whole by its deadline. Its errors are raised as the
   core's class *and* the SDK's (`openai.APIError`, `openai.APITimeoutError`); the error
-  boundary of every call (`_errors.gateway_errors`) does the rest.
+  boundary of every call (`_errors.map_sdk_errors`) does the rest.
 - **Connection pools.** Models share their httpx clients (building one costs more than
   the rest of a model); the async one keeps a pool per event loop (`PerLoopTransport`)
   so a model survives successive `asyncio.run` calls.

@@ -26,7 +26,7 @@ from ._chat_request import (
     has_finish_reason,
     unfinished_stream,
 )
-from ._errors import gateway_errors
+from ._errors import map_sdk_errors
 from ._openai_sdk import (
     CURRENT_CAPTURE,
     PROVIDER_KEY_ENV,
@@ -529,7 +529,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         **kwargs: Any,
     ) -> ChatResult:
         capture = self._begin(run_manager, kwargs)
-        with gateway_errors(capture, self._credentials), sending(capture):
+        with map_sdk_errors(capture, self._credentials), sending(capture):
             result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
         return self._add_gateway_info(result, capture)
 
@@ -541,7 +541,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         **kwargs: Any,
     ) -> ChatResult:
         capture = self._begin(run_manager, kwargs)
-        with gateway_errors(capture, self._credentials), sending(capture):
+        with map_sdk_errors(capture, self._credentials), sending(capture):
             result = await super()._agenerate(
                 messages, stop=stop, run_manager=run_manager, **kwargs
             )
@@ -556,7 +556,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     ) -> Iterator[ChatGenerationChunk]:
         capture = self._begin(run_manager, kwargs, stream=True)
         stream = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        with gateway_errors(capture, self._credentials):
+        with map_sdk_errors(capture, self._credentials):
             # The request goes out, and its headers come back, while the first chunk is
             # made; that includes the structured-output path (beta.chat.completions.stream)
             # whose headers langchain-openai drops
@@ -584,7 +584,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     ) -> AsyncIterator[ChatGenerationChunk]:
         capture = self._begin(run_manager, kwargs, stream=True)
         stream = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        with gateway_errors(capture, self._credentials):
+        with map_sdk_errors(capture, self._credentials):
             with sending(capture):
                 first = await anext(stream, None)
             if first is None:

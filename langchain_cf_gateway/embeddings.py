@@ -19,7 +19,7 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from ._errors import gateway_errors
+from ._errors import map_sdk_errors
 from ._openai_sdk import (
     OMIT_AUTHORIZATION,
     PROVIDER_KEY_ENV,
@@ -252,7 +252,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         infos: list[GatewayInfo] = []
         for batch in self._batches(texts):
             capture = self._capture()
-            with gateway_errors(capture, self._credentials), sending(capture):
+            with map_sdk_errors(capture, self._credentials), sending(capture):
                 raw = self._client.embeddings.with_raw_response.create(
                     **self._request(batch, headers)
                 )
@@ -272,7 +272,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         infos: list[GatewayInfo] = []
         for batch in self._batches(texts):
             capture = self._capture()
-            with gateway_errors(capture, self._credentials), sending(capture):
+            with map_sdk_errors(capture, self._credentials), sending(capture):
                 raw = await self._async_client.embeddings.with_raw_response.create(
                     **self._request(batch, headers)
                 )
