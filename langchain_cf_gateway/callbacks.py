@@ -103,19 +103,19 @@ class GatewayUsageTracker(BaseCallbackHandler):
     reading returns a snapshot.
 
     Instantiate:
-        .. code-block:: python
-
-            tracker = GatewayUsageTracker()                       # default price table
-            tracker = GatewayUsageTracker(prices={"my-model": (0.5, 1.5)})  # extend it
+        ```python
+        tracker = GatewayUsageTracker()  # default price table
+        tracker = GatewayUsageTracker(prices={"my-model": (0.5, 1.5)})  # extend it
+        ```
 
     Use:
-        .. code-block:: python
-
-            chain.invoke({"q": "..."}, config={"callbacks": [tracker]})
-            tracker.calls_made, tracker.cache_hits, tracker.cache_misses
-            tracker.input_tokens, tracker.output_tokens, tracker.total_cost
-            tracker.fallbacks, tracker.log_ids, tracker.calls[-1].latency_s
-            print(tracker)                                        # a short report
+        ```python
+        chain.invoke({"q": "..."}, config={"callbacks": [tracker]})
+        tracker.calls_made, tracker.cache_hits, tracker.cache_misses
+        tracker.input_tokens, tracker.output_tokens, tracker.total_cost
+        tracker.fallbacks, tracker.log_ids, tracker.calls[-1].latency_s
+        print(tracker)  # a short report
+        ```
 
     Results that did not pass through LangChain callbacks (a LiteLLM response, say) are
     added with `record`.
