@@ -11,7 +11,8 @@ What the stock SDK set-up gets wrong for a gateway, each solved once here:
   `OpenAI-Organization` and `OpenAI-Project` (read by the SDK from `OPENAI_ORG_ID`
   and `OPENAI_PROJECT_ID`) are omitted too: nothing of an OpenAI set-up leaks in.
 - **Response headers on every path.** The SDK hides them on streams and on the
-  structured-output stream (langchain issue 37421). An httpx response hook copies them into
+  structured-output stream
+  (https://github.com/langchain-ai/langchain/issues/37421). An httpx response hook copies them into
   the `ResponseCapture` of the call in progress, found through a context variable
   that each call sets around the moment its request is sent. Calls never share a capture.
 - **Fallbacks.** The universal endpoint takes a JSON array of steps, not an OpenAI body
@@ -19,22 +20,18 @@ What the stock SDK set-up gets wrong for a gateway, each solved once here:
   `UniversalTransport` turns the SDK's chat request into that array on its way
   out, so every SDK and LangChain path (tools, parse, beta streams)
   works unchanged.
-- **Bounded answers.** The same hook bounds every response body
-  (`limit_response`): at most
-  `max_response_bytes` after decompression and, for a stream with `stream_timeout`,
-  whole by its deadline. Its errors are raised as the core's class *and* the SDK's
-  (`openai.APIError`, `openai.APITimeoutError`), which the SDK passes on untouched.
-- **No credentials in errors.** `gateway_error` masks the request's credentials
-  (and anything shaped like a key) in the message, `body`, `response` and
-  `request` of the error, and in the SDK's error it is raised from.
-- **Typed errors.** `gateway_error` turns the SDK's status error into the core's
-  `GatewayError` subclass that *also* is the SDK's class
-  for the same status (see `gateway_error` for the exact contract); an answer that
-  is not JSON or a stream cut off becomes `InvalidResponseError`
-  (`broken_answer`) instead of a bare `JSONDecodeError` or a short answer.
+- **Bounded responses.** The same hook bounds every response body
+  (`limit_response`): at most `max_response_bytes` after decompression and, for a
+  stream with `stream_timeout`, whole by its deadline. Its errors are raised as the
+  core's class *and* the SDK's (`openai.APIError`, `openai.APITimeoutError`); the error
+  boundary of every call (`_errors.map_sdk_errors`) does the rest.
 - **Connection pools.** Models share their httpx clients (building one costs more than
   the rest of a model); the async one keeps a pool per event loop (`PerLoopTransport`)
   so a model survives successive `asyncio.run` calls.
+- **A user's own client stays as it is.** With `http_client=`, the model sends through a
+  client of its own (our hooks, the user's headers and timeout) whose transport hands each
+  request to the user's client (`ThroughClient`): the user's transport, proxies, auth and
+  hooks apply, and the user's client is never changed.
 """
 
 from __future__ import annotations
@@ -42,7 +39,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, Final
@@ -50,32 +48,14 @@ from weakref import WeakKeyDictionary
 
 import httpx
 import openai
-from langchain_openai.chat_models.base import (
-    OpenAIAPIError,
-    OpenAIAuthenticationError,
-    OpenAIInvalidRequestError,
-    OpenAIModelNotFoundError,
-    OpenAIPermissionDeniedError,
-    OpenAIRateLimitError,
-)
 
-from .core import (
-    ConfigError,
-    GatewayError,
-    Header,
-    InvalidResponseError,
-    UniversalRoute,
-    error_from_response,
-)
+from ._errors import as_sdk_error
+from .core import ConfigError, UniversalRoute
 from .core.body_limit import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
-from .core.errors import (
-    REDACTED,
-    GatewayTimeoutError,
-    credentials_of,
-    is_credential_header,
-    redact,
-    redact_body,
-)
+
+PROVIDER_KEY_ENV: Final = "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"
+"""The provider key's variable: read when `api_key` is not given, and its secret id in
+serialized models (`lc_secrets`). `OPENAI_API_KEY` is never read."""
 
 NO_PROVIDER_KEY: Final = "cf-aig-no-provider-key"
 """What the SDK gets as its API key when there is none. Never sent: the header is omitted."""
@@ -96,13 +76,15 @@ class ResponseCapture:
         self, *, max_bytes: int = MAX_RESPONSE_BYTES, stream_timeout: float | None = None
     ) -> None:
         self.headers: httpx.Headers | None = None
+        """The headers of the response of the last request sent; None before it comes."""
         self.status: int | None = None
+        """The status of that response; None before it comes."""
         self.ref: Any = None
         """The `ModelRef` of a per-call model override."""
         self.max_bytes = max_bytes
-        """The cap of the answer's body (`max_response_bytes`)."""
+        """The cap of the response's body (`max_response_bytes`)."""
         self.stream_timeout = stream_timeout
-        """Seconds the whole answer may take, counted from `started`; None: no deadline."""
+        """Seconds the whole response may take, counted from `started`; None: no deadline."""
         self.started = time.monotonic()
 
 
@@ -110,6 +92,34 @@ CURRENT_CAPTURE: ContextVar[ResponseCapture | None] = ContextVar(
     "cf_aig_response_capture", default=None
 )
 """The capture of the call whose request is being sent in this context, if any."""
+
+
+@contextmanager
+def sending(capture: ResponseCapture) -> Iterator[ResponseCapture]:
+    """Make `capture` the one the hooks fill in while the block sends a request.
+
+    Args:
+        capture: The call's capture.
+
+    Yields:
+        `capture`.
+    """
+    token = CURRENT_CAPTURE.set(capture)
+    try:
+        yield capture
+    finally:
+        CURRENT_CAPTURE.reset(token)
+
+
+def _forget(request: httpx.Request) -> None:
+    # A retry starts afresh: a connection refused after a 503 happened before a response.
+    capture = CURRENT_CAPTURE.get()
+    if capture is not None:
+        capture.headers = capture.status = None
+
+
+async def _aforget(request: httpx.Request) -> None:
+    _forget(request)
 
 
 def _capture(response: httpx.Response) -> None:
@@ -126,7 +136,7 @@ def _capture(response: httpx.Response) -> None:
         timeout_s=capture.stream_timeout if capture is not None else None,
         started=capture.started if capture is not None else None,
         deadline_setting="stream_timeout",
-        map_error=sdk_error,
+        map_error=as_sdk_error,
     )
 
 
@@ -134,10 +144,14 @@ async def _acapture(response: httpx.Response) -> None:
     _capture(response)
 
 
-def _add_hook(hooks: dict[str, list[Any]], hook: Any) -> None:
-    responses = hooks.setdefault("response", [])
-    if hook not in responses:
-        responses.append(hook)
+_HOOKS: Final[Mapping[str, list[Callable[..., Any]]]] = {
+    "request": [_forget],
+    "response": [_capture],
+}
+_ASYNC_HOOKS: Final[Mapping[str, list[Callable[..., Any]]]] = {
+    "request": [_aforget],
+    "response": [_acapture],
+}
 
 
 # --------------------------------------------------------------------------- fallbacks
@@ -220,57 +234,135 @@ def http_clients(
     sync_client: httpx.Client | None = None,
     async_client: httpx.AsyncClient | None = None,
 ) -> tuple[httpx.Client, httpx.AsyncClient]:
-    """The httpx clients of one model, with the capture hook (and the fallback transport).
+    """The httpx clients of one model, with the capture hooks (and the fallback transport).
 
     Models without fallbacks share one pair of clients per proxy, as langchain-openai's
     default clients are shared: building a client (its TLS context) costs far more than
-    the rest of a model, and the hook keeps no state of its own.
+    the rest of a model, and the hooks keep no state of their own.
 
-    Redirects are not followed: the gateway never redirects, and a redirect to another host
-    would carry `cf-aig-authorization` along (httpx strips only `Authorization`).
+    A user's own client (`sync_client`, `async_client`) is never changed: the model gets a
+    client of its own, with our hooks and the user's headers, cookies, query parameters and
+    timeout, whose transport (`ThroughClient`) sends each request with the user's
+    `client.send`, so the user's transport, proxies, auth, redirects and hooks all apply.
+
+    Redirects are not followed by our clients: the gateway never redirects, and a redirect
+    to another host would carry `cf-aig-authorization` along (httpx strips only
+    `Authorization`).
+
+    Args:
+        universal: The fallback chain, whose requests go to the universal endpoint.
+        proxy: The proxy URL of the shared clients (`openai_proxy`).
+        sync_client: The user's `http_client`, if any.
+        async_client: The user's `http_async_client`, if any.
+
+    Returns:
+        The sync and the async client to hand to the SDK.
+
+    Raises:
+        ConfigError: A user's client together with fallbacks.
     """
     if universal is not None and (sync_client is not None or async_client is not None):
         raise ConfigError(
             "fallbacks send requests through the model's own HTTP client; drop http_client / "
             "http_async_client (use timeout=, max_retries= or openai_proxy= instead)"
         )
-    if sync_client is None:
-        if universal is None:
-            sync_client = _shared_sync_client(proxy)
-        else:
-            transport = httpx.HTTPTransport(proxy=proxy, limits=openai.DEFAULT_CONNECTION_LIMITS)
-            sync_client = _sync_client(transport=UniversalTransport(universal, transport))
-    if async_client is None:
-        if universal is None:
-            async_client = _shared_async_client(proxy)
-        else:
-            async_client = _async_client(
-                transport=AsyncUniversalTransport(universal, PerLoopTransport(proxy))
-            )
-    _add_hook(sync_client.event_hooks, _capture)
-    _add_hook(async_client.event_hooks, _acapture)
-    return sync_client, async_client
+    if sync_client is not None:
+        sync = _sync_client(transport=ThroughClient(sync_client), **_settings_of(sync_client))
+    elif universal is None:
+        sync = _shared_sync_client(proxy)
+    else:
+        transport = httpx.HTTPTransport(proxy=proxy, limits=openai.DEFAULT_CONNECTION_LIMITS)
+        sync = _sync_client(transport=UniversalTransport(universal, transport))
+    if async_client is not None:
+        asynchronous = _async_client(
+            transport=AsyncThroughClient(async_client), **_settings_of(async_client)
+        )
+    elif universal is None:
+        asynchronous = _shared_async_client(proxy)
+    else:
+        asynchronous = _async_client(
+            transport=AsyncUniversalTransport(universal, PerLoopTransport(proxy))
+        )
+    return sync, asynchronous
+
+
+def _settings_of(client: httpx.Client | httpx.AsyncClient) -> dict[str, Any]:
+    """What a user's client adds to the requests it builds, for ours to add the same."""
+    return {
+        "headers": client.headers,
+        "cookies": client.cookies,
+        "params": client.params,
+        "timeout": client.timeout,
+    }
+
+
+class ThroughClient(httpx.BaseTransport):
+    """Sends each request with a user's `httpx.Client`, which it never changes nor closes."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send `request` with the user's client, as a stream (our client reads it).
+
+        Args:
+            request: The request our client built.
+
+        Returns:
+            The user's client's response, its body unread.
+        """
+        return self._client.send(request, stream=True)
+
+    def close(self) -> None:
+        """Leave the user's client open: it is the user's to close."""
+
+
+class AsyncThroughClient(httpx.AsyncBaseTransport):
+    """The async twin of `ThroughClient`, for a user's `httpx.AsyncClient`."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send `request` with the user's client, as a stream (our client reads it).
+
+        Args:
+            request: The request our client built.
+
+        Returns:
+            The user's client's response, its body unread.
+        """
+        return await self._client.send(request, stream=True)
+
+    async def aclose(self) -> None:
+        """Leave the user's client open: it is the user's to close."""
 
 
 def _sync_client(**kwargs: Any) -> httpx.Client:
+    settings: dict[str, Any] = {
+        "timeout": openai.DEFAULT_TIMEOUT,
+        "headers": {"accept-encoding": ACCEPT_ENCODING},
+        **kwargs,
+    }
     return httpx.Client(
-        timeout=openai.DEFAULT_TIMEOUT,
         limits=openai.DEFAULT_CONNECTION_LIMITS,
         follow_redirects=False,
-        event_hooks={"response": [_capture]},
-        headers={"accept-encoding": ACCEPT_ENCODING},
-        **kwargs,
+        event_hooks={k: list(v) for k, v in _HOOKS.items()},
+        **settings,
     )
 
 
 def _async_client(**kwargs: Any) -> httpx.AsyncClient:
+    settings: dict[str, Any] = {
+        "timeout": openai.DEFAULT_TIMEOUT,
+        "headers": {"accept-encoding": ACCEPT_ENCODING},
+        **kwargs,
+    }
     return httpx.AsyncClient(
-        timeout=openai.DEFAULT_TIMEOUT,
         limits=openai.DEFAULT_CONNECTION_LIMITS,
         follow_redirects=False,
-        event_hooks={"response": [_acapture]},
-        headers={"accept-encoding": ACCEPT_ENCODING},
-        **kwargs,
+        event_hooks={k: list(v) for k, v in _ASYNC_HOOKS.items()},
+        **settings,
     )
 
 
@@ -346,214 +438,4 @@ def sdk_clients(
     return (
         openai.OpenAI(**params, http_client=http_client),
         openai.AsyncOpenAI(**params, http_client=http_async_client),
-    )
-
-
-# --------------------------------------------------------------------------- errors
-
-# The class the SDK (through langchain-openai, which adds LangChain's ModelError family)
-# raises for each status; the statuses it does not name get openai.APIStatusError.
-_SDK_ERROR_BY_STATUS: Final[dict[int, type[openai.APIStatusError]]] = {
-    400: OpenAIInvalidRequestError,
-    401: OpenAIAuthenticationError,
-    403: OpenAIPermissionDeniedError,
-    404: OpenAIModelNotFoundError,
-    409: openai.ConflictError,
-    422: openai.UnprocessableEntityError,
-    429: OpenAIRateLimitError,
-}
-
-
-def _sdk_error_class(status: int) -> type[openai.APIStatusError]:
-    if status >= 500:
-        return OpenAIAPIError
-    return _SDK_ERROR_BY_STATUS.get(status, openai.APIStatusError)
-
-
-_COMBINED: dict[tuple[type[GatewayError], type[openai.APIError]], type[GatewayError]] = {}
-
-
-def _combined_class(
-    gateway_cls: type[GatewayError], sdk_cls: type[openai.APIError]
-) -> type[GatewayError]:
-    combined = _COMBINED.get((gateway_cls, sdk_cls))
-    if combined is not None:
-        return combined
-    # Shown under the core class's own name and module: the SDK base is an implementation
-    # detail of "where did this error come from", not a different kind of error.
-    combined = type(
-        gateway_cls.__name__,
-        (gateway_cls, sdk_cls),
-        {
-            "__module__": gateway_cls.__module__,
-            "__doc__": gateway_cls.__doc__,
-            "__reduce__": _reduce_combined,
-        },
-    )
-    # Racing threads may both build one; setdefault keeps a single class per pair.
-    return _COMBINED.setdefault((gateway_cls, sdk_cls), combined)
-
-
-def _reduce_combined(self: GatewayError) -> tuple[Any, ...]:
-    gateway_cls, sdk_cls = type(self).__bases__
-    # The HTTP exchange does not pickle; everything the caller reads (status, code, log id,
-    # message, body) does.
-    state = {k: v for k, v in self.__dict__.items() if k not in ("response", "request")}
-    return (_rebuild_combined, (gateway_cls, sdk_cls, self.args, state))
-
-
-def _rebuild_combined(
-    gateway_cls: type[GatewayError],
-    sdk_cls: type[openai.APIError],
-    args: tuple[Any, ...],
-    state: dict[str, Any],
-) -> GatewayError:
-    cls = _combined_class(gateway_cls, sdk_cls)
-    err = cls.__new__(cls)
-    err.args = args
-    err.__dict__.update(state)
-    return err
-
-
-def gateway_error(exc: openai.APIStatusError, *also: str | None) -> GatewayError:
-    """The typed gateway error for an SDK status error, also an instance of the SDK's class.
-
-    The result is an instance of the core's class for the answer (`GatewayRateLimitError`
-    for a 429, `GatewayAuthenticationError` for code 2009...) *and* of the exception the
-    SDK raises for that HTTP status (`openai.RateLimitError`, `openai.BadRequestError`,
-    with LangChain's `ModelRateLimitError`...). So `except GatewayRateLimitError`,
-    `except openai.RateLimitError` and `except ModelRateLimitError` all catch it.
-    Where both define an attribute (`message`, `code`, `body`, `status_code`) the
-    gateway's meaning wins: `code` is the gateway's internal code and `body` the whole
-    parsed body. `response`, `request` and `request_id` are the SDK's, with the
-    credentials masked.
-
-    The credentials of the request (its credential headers and query values, and
-    `also`: those the request carried elsewhere, such as a fallback step's key) and
-    anything shaped like a key are masked in the message, `body`, `response` and
-    `request`, and in `exc` itself, which the caller chains the result from.
-    """
-    response = exc.response
-    request = response.request
-    secrets = credentials_of(request.headers.multi_items(), request.url.params.multi_items(), *also)
-    try:
-        body: Any = response.content
-    except httpx.ResponseNotRead:
-        body = exc.body
-    typed = error_from_response(response.status_code, response.headers, body, secrets=secrets)
-    # The SDK's error is chained (`raise ... from exc`), and langchain-openai's from the
-    # SDK's own: tracebacks print them all, so all are masked.
-    mask_exception_chain(exc, secrets)
-    cls = _combined_class(type(typed), _sdk_error_class(response.status_code))
-    err = cls.__new__(cls)
-    err.__dict__.update(exc.__dict__)
-    err.__dict__.update(typed.__dict__)
-    err.args = typed.args
-    return err
-
-
-def mask_exception_chain(exc: BaseException, secrets: Iterable[str]) -> None:
-    """Mask credentials in `exc` and every exception it was raised from, in place.
-
-    Their text (`args`, `message`, a `JSONDecodeError`'s `doc`), `body` and
-    their HTTP `response` and `request` (replaced by masked copies).
-    """
-    secrets = tuple(secrets)
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        current.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in current.args)
-        state = vars(current)
-        for name, value in list(state.items()):
-            if name in ("message", "doc") and isinstance(value, str):
-                state[name] = redact(value, secrets)
-            elif name == "body":
-                state[name] = redact_body(value, secrets)
-            elif isinstance(value, httpx.Response):
-                state[name] = _masked_response(value, secrets)
-            elif isinstance(value, httpx.Request):  # httpx keeps it as `_request`
-                state[name] = _masked_request(value, secrets)
-        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
-
-
-def _masked_request(request: httpx.Request, secrets: Iterable[str]) -> httpx.Request:
-    headers = [
-        (name, REDACTED if is_credential_header(name) else redact(value, secrets))
-        for name, value in request.headers.multi_items()
-    ]
-    try:
-        content = redact(request.content.decode("utf-8", "replace"), secrets).encode()
-    except httpx.RequestNotRead:
-        content = b""
-    url = httpx.URL(redact(str(request.url), secrets))
-    masked = httpx.Request(request.method, url, headers=headers, content=content)
-    masked.extensions = request.extensions
-    return masked
-
-
-def _masked_response(response: httpx.Response, secrets: Iterable[str]) -> httpx.Response:
-    """A read copy of `response` with its body, and its request's, credentials masked."""
-    secrets = tuple(secrets)
-    try:
-        text = response.content.decode(response.encoding or "utf-8", "replace")
-    except httpx.ResponseNotRead:
-        text = ""
-    headers = [
-        (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-    ]
-    try:
-        request: httpx.Request | None = _masked_request(response.request, secrets)
-    except RuntimeError:  # a response built without its request
-        request = None
-    return httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=redact(text, secrets).encode(),
-        request=request,
-    )
-
-
-def sdk_error(error: GatewayError, response: httpx.Response) -> GatewayError:
-    """A core error of the answer's body (too large, past its deadline) as the SDK's too.
-
-    The SDK passes its own errors on without retrying or wrapping them, so the caller
-    gets the core's class, which is also `openai.APITimeoutError` for a deadline and
-    `openai.APIError` otherwise (so LangChain's and the SDK's `except` clauses work).
-    """
-    sdk_cls = openai.APITimeoutError if isinstance(error, GatewayTimeoutError) else openai.APIError
-    cls = _combined_class(type(error), sdk_cls)
-    err = cls.__new__(cls)
-    err.__dict__.update(error.__dict__)
-    err.__dict__.update(
-        {"request": _masked_request(response.request, ()), "param": None, "type": None}
-    )
-    err.args = error.args
-    return err
-
-
-BROKEN_ANSWER: Final = (json.JSONDecodeError, httpx.TransportError)
-"""What the SDK lets through when a 2xx answer is not JSON or a stream is cut off."""
-
-
-def broken_answer(
-    exc: Exception, status: int | None, headers: httpx.Headers | None, *secrets: str | None
-) -> InvalidResponseError:
-    """The core's error for an answer that broke off or is not JSON, with its log id.
-
-    `exc` is chained from the result: the body a `JSONDecodeError` keeps (`doc`) is
-    masked first, as it may echo credentials.
-    """
-    what = "is not valid JSON" if isinstance(exc, json.JSONDecodeError) else "was cut off"
-    if isinstance(exc, json.JSONDecodeError):
-        exc.doc = redact(exc.doc, [s for s in secrets if s])
-    return InvalidResponseError(
-        f"the answer {what} ({type(exc).__name__}: {exc})",
-        status_code=status or 200,
-        log_id=headers.get(Header.LOG_ID) if headers is not None else None,
     )

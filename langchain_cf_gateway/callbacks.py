@@ -51,14 +51,14 @@ class GatewayCall:
 
     run_id: UUID | None
     model: str | None
-    """The model that answered (the fallback step's, for a fallback chain)."""
+    """The model that served the response (the fallback step's, for a fallback chain)."""
     provider: str | None
     cache_status: str | None
     """`HIT`, `MISS`, or None when the gateway did not say (or the call failed)."""
     log_id: str | None
     event_id: str | None = None
     step: int | None = None
-    """Which step of a fallback chain answered; above 0 means a fallback was taken."""
+    """Which step of a fallback chain served the response; above 0 means a fallback was taken."""
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
@@ -74,10 +74,12 @@ class GatewayCall:
 
     @property
     def cached(self) -> bool:
+        """Whether the gateway's cache served the response (`cache_status` `HIT`)."""
         return self.cache_status == "HIT"
 
     @property
     def fell_back(self) -> bool:
+        """Whether a later step of a fallback chain served the response."""
         return bool(self.step)
 
 
@@ -101,19 +103,19 @@ class GatewayUsageTracker(BaseCallbackHandler):
     reading returns a snapshot.
 
     Instantiate:
-        .. code-block:: python
-
-            tracker = GatewayUsageTracker()                       # default price table
-            tracker = GatewayUsageTracker(prices={"my-model": (0.5, 1.5)})  # extend it
+        ```python
+        tracker = GatewayUsageTracker()  # default price table
+        tracker = GatewayUsageTracker(prices={"my-model": (0.5, 1.5)})  # extend it
+        ```
 
     Use:
-        .. code-block:: python
-
-            chain.invoke({"q": "..."}, config={"callbacks": [tracker]})
-            tracker.calls_made, tracker.cache_hits, tracker.cache_misses
-            tracker.input_tokens, tracker.output_tokens, tracker.total_cost
-            tracker.fallbacks, tracker.log_ids, tracker.calls[-1].latency_s
-            print(tracker)                                        # a short report
+        ```python
+        chain.invoke({"q": "..."}, config={"callbacks": [tracker]})
+        tracker.calls_made, tracker.cache_hits, tracker.cache_misses
+        tracker.input_tokens, tracker.output_tokens, tracker.total_cost
+        tracker.fallbacks, tracker.log_ids, tracker.calls[-1].latency_s
+        print(tracker)  # a short report
+        ```
 
     Results that did not pass through LangChain callbacks (a LiteLLM response, say) are
     added with `record`.
@@ -139,6 +141,7 @@ class GatewayUsageTracker(BaseCallbackHandler):
     def on_llm_start(
         self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any
     ) -> None:
+        """Start the clock of a completion model's run (LangChain callback)."""
         self._start(run_id)
 
     def on_chat_model_start(
@@ -149,15 +152,18 @@ class GatewayUsageTracker(BaseCallbackHandler):
         run_id: UUID,
         **kwargs: Any,
     ) -> None:
+        """Start the clock of a chat model's run (LangChain callback)."""
         self._start(run_id)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        """Record the run's call from its result's `response_metadata["gateway"]`."""
         latency = self._elapsed(run_id)
         for generations in response.generations:
             if generations:
                 self._add(self._from_generation(generations[0], response, run_id, latency))
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        """Record a failed call, with the log id of a gateway error."""
         latency = self._elapsed(run_id)
         log_id = error.log_id if isinstance(error, GatewayError) else None
         self._add(
@@ -175,8 +181,10 @@ class GatewayUsageTracker(BaseCallbackHandler):
     # ------------------------------------------------------------------ recording
 
     def record(self, result: Any, *, latency_s: float | None = None) -> GatewayCall:
-        """Add a result that did not come through the callbacks: a LiteLLM `ModelResponse`
-        (`_hidden_params["gateway"]`), an `AIMessage`, or a `ChatGeneration`.
+        """Add a result that did not come through the callbacks.
+
+        A LiteLLM `ModelResponse` (`_hidden_params["gateway"]`), an `AIMessage`, or a
+        `ChatGeneration`.
         """
         message = getattr(result, "message", result)
         hidden = getattr(result, "_hidden_params", None)
@@ -272,30 +280,35 @@ class GatewayUsageTracker(BaseCallbackHandler):
 
     @property
     def calls_made(self) -> int:
-        """Calls that got an answer (failed calls are in `errors`)."""
+        """Calls that got a response (failed calls are in `errors`)."""
         return sum(1 for c in self.calls if c.error is None)
 
     @property
     def cache_hits(self) -> int:
+        """Calls the gateway's cache served."""
         return sum(1 for c in self.calls if c.cache_status == "HIT")
 
     @property
     def cache_misses(self) -> int:
-        """Answered calls the gateway cache did not serve (streams included, which the
-        gateway answers without a cache status): `calls_made - cache_hits`.
+        """Calls with a response the gateway cache did not serve: `calls_made - cache_hits`.
+
+        Streams count here: the gateway sends them without a cache status.
         """
         return sum(1 for c in self.calls if c.error is None and c.cache_status != "HIT")
 
     @property
     def input_tokens(self) -> int:
+        """Prompt tokens of every call."""
         return sum(c.input_tokens for c in self.calls)
 
     @property
     def output_tokens(self) -> int:
+        """Completion tokens of every call."""
         return sum(c.output_tokens for c in self.calls)
 
     @property
     def total_tokens(self) -> int:
+        """`input_tokens + output_tokens`."""
         return self.input_tokens + self.output_tokens
 
     @property
@@ -310,11 +323,12 @@ class GatewayUsageTracker(BaseCallbackHandler):
 
     @property
     def fallbacks(self) -> int:
-        """Calls answered by a later step of a fallback chain."""
+        """Calls served by a later step of a fallback chain."""
         return sum(1 for c in self.calls if c.fell_back)
 
     @property
     def errors(self) -> int:
+        """Calls that failed."""
         return sum(1 for c in self.calls if c.error is not None)
 
     @property
@@ -368,6 +382,7 @@ class GatewayUsageTracker(BaseCallbackHandler):
         }
 
     def reset(self) -> None:
+        """Forget every call recorded so far."""
         with self._lock:
             self._calls.clear()
             self._started.clear()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, Final, Literal
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any, Final
 
-import httpx
 import openai
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -20,57 +19,41 @@ from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from typing_extensions import Self
 
+from ._chat_request import (
+    CallHeaders,
+    ChatTarget,
+    capped_timeout,
+    has_finish_reason,
+    unfinished_stream,
+)
+from ._errors import map_sdk_errors
 from ._openai_sdk import (
-    BROKEN_ANSWER,
     CURRENT_CAPTURE,
-    OMIT_AUTHORIZATION,
+    PROVIDER_KEY_ENV,
     ResponseCapture,
-    broken_answer,
     client_headers,
-    gateway_error,
     http_clients,
     sdk_clients,
+    sending,
 )
 from .core import (
-    Bounds,
-    ConfigError,
     GatewayConfig,
-    GatewayError,
-    GatewayInfo,
     GatewayOptions,
-    Header,
-    InvalidOptionError,
-    InvalidResponseError,
-    ModelRef,
-    Route,
-    Step,
-    UniversalRoute,
-    build_route,
-    build_universal,
     coerce_options,
-    parse_model_id,
 )
 from .core.body_limit import MAX_RESPONSE_BYTES
 from .core.config import ENV_TOKEN
-from .core.errors import credentials_of, redact, wrapped_input_error
+from .core.errors import credentials_of, wrapped_input_error
 from .core.routing import Endpoint
 
 GATEWAY_METADATA_KEY: Final = "gateway"
 """Key of the parsed gateway block in `response_metadata`."""
 
-PROVIDER_KEY_SECRET_ID: Final = "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"
-"""Secret id of `api_key` in serialized models; read only by `load(secrets_from_env=True)`."""
+PROVIDER_KEY_SECRET_ID: Final = PROVIDER_KEY_ENV
+"""Secret id of `provider_api_key` in serialized models, and the variable it is read from."""
 
 _RUN_METADATA: Final = "_cf_aig_run_metadata"
 """Private kwarg carrying the run's metadata from `_generate`/`_stream` to the payload."""
-
-_INTERNAL_METADATA_PREFIXES: Final = ("ls_", "langgraph_", "checkpoint_", "__")
-"""Run metadata LangChain and LangGraph add for themselves: never forwarded by `True`."""
-
-_FORWARDED_VALUE_MAX_CHARS: Final = Bounds.HEADER_VALUE_MAX_CHARS // Bounds.METADATA_MAX_ENTRIES
-"""A forwarded string longer than its share of one header value is left out."""
-
-_FALLBACK_KEYS: Final = ("model", "gateway_options", "endpoint")
 
 
 class ChatCloudflareGateway(BaseChatOpenAI):
@@ -90,9 +73,9 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         export CLOUDFLARE_AI_GATEWAY_TOKEN="token-with-AI-Gateway-Run"  # authenticated gateways
         ```
 
-        Without `api_key` no `Authorization` header is sent at all, so the gateway uses
-        the provider key stored in it (BYOK) or Unified Billing. `OPENAI_API_KEY` is
-        never read.
+        Without a provider key (`api_key=` or `CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY`) no
+        `Authorization` header is sent at all, so the gateway uses the provider key stored
+        in it (BYOK) or Unified Billing. `OPENAI_API_KEY` is never read.
 
     Key init args — completion params:
         model: str
@@ -106,9 +89,10 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     Key init args — gateway params:
         account_id, gateway_id, gateway_token, base_url:
             Where the gateway is; arguments > environment > `~/.config/cf-aig/config.json`.
-        api_key: str | None
-            The provider's key, sent as `Authorization`. Leave unset for BYOK or
-            Unified Billing.
+        provider_api_key (alias `api_key`): str | None
+            The provider's key, sent as `Authorization`; else
+            `CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY`. Leave both unset for BYOK or Unified
+            Billing.
         endpoint: "compat" | "native" | "rest"
             The gateway's OpenAI-compatible endpoint (default), the provider's own path,
             or Cloudflare's REST API.
@@ -232,7 +216,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         }
         ```
 
-        With `fallbacks`, `step`, `model` and `provider` name the step that answered.
+        With `fallbacks`, `step`, `model` and `provider` name the step that served the
+        response.
 
     Errors:
         Gateway errors raise the core's typed exceptions (`GatewayRateLimitError`,
@@ -240,6 +225,9 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         *also* an instance of the exception the OpenAI SDK raises for the same HTTP status
         (`openai.RateLimitError`, `openai.BadRequestError`..., and LangChain's
         `ModelRateLimitError` family), so existing `except` clauses keep working.
+        The same on every call path: a timeout, before the response or in the middle of
+        a stream, is `GatewayTimeoutError` (also `openai.APITimeoutError`); a response
+        cut off or not JSON is `InvalidResponseError` (also `openai.APIError`).
         Where both define an attribute, the gateway's meaning wins: `code` is the
         gateway's internal code and `body` the whole parsed error body.
 
@@ -248,7 +236,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         a key, in the message, `body`, `response` and `request`.
 
     Bounds:
-        An answer's body is read up to `max_response_bytes` (32 MiB by default,
+        A response's body is read up to `max_response_bytes` (32 MiB by default,
         counted after decompression), else `ResponseTooLargeError`. `timeout` is the
         OpenAI SDK's (per connect, read and write); `stream_timeout` is a deadline for
         a whole stream, else `GatewayTimeoutError` (also `openai.APITimeoutError`).
@@ -256,6 +244,11 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         ```python
         model = ChatCloudflareGateway(model="openai/gpt-4o-mini", stream_timeout=120)
         ```
+
+    Your own HTTP client:
+        `http_client=` / `http_async_client=` (httpx) are used as they are, never changed:
+        the model sends through a client of its own whose transport hands each request to
+        yours, so your transport, proxies, auth and hooks apply. Not with `fallbacks`.
     """
 
     model_name: str = Field(alias="model")
@@ -272,12 +265,17 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     From `CLOUDFLARE_AI_GATEWAY_TOKEN` or `CF_AIG_TOKEN`, else the config file. With
     `endpoint="rest"` it is the `Authorization` header.
     """
-    openai_api_key: SecretStr | None = Field(default=None, alias="api_key")
-    """The provider's key, sent as `Authorization`; never read from the environment.
+    provider_api_key: SecretStr | None = Field(
+        alias="api_key", default_factory=secret_from_env(PROVIDER_KEY_ENV, default=None)
+    )
+    """The provider's key, sent as `Authorization`; else `CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY`.
 
-    Leave unset to use the key stored in the gateway (BYOK) or Unified Billing: then no
-    `Authorization` header is sent at all.
+    Leave both unset to use the key stored in the gateway (BYOK) or Unified Billing: then
+    no `Authorization` header is sent at all. `OPENAI_API_KEY` is never read. Earlier
+    versions named this field `openai_api_key`; that name is still accepted.
     """
+    openai_api_key: SecretStr | None = None
+    """Unused: langchain-openai's field, not an OpenAI key here (see `provider_api_key`)."""
     openai_api_base: str | None = Field(default=None, alias="base_url")
     """Another gateway host (the local gateway, `http://127.0.0.1:8787`), not an SDK path.
 
@@ -311,7 +309,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     stream_usage: bool | None = True
     """Include token usage in streams (the gateway passes `stream_options` on)."""
     stream_timeout: float | None = Field(default=None, gt=0)
-    """Seconds a whole streamed answer may take, from sending the request to its last chunk.
+    """Seconds a whole streamed response may take, from sending the request to its last chunk.
 
     Past it the stream raises `GatewayTimeoutError` (also `openai.APITimeoutError`)
     and the connection is closed. `timeout` bounds each read,
@@ -320,7 +318,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     the read timeout, which `stream_timeout` caps. None (default): no overall deadline.
     """
     max_response_bytes: int | None = Field(default=None, ge=1)
-    """Largest answer body read, in bytes after decompression; None: 32 MiB.
+    """Largest response body read, in bytes after decompression; None: 32 MiB.
 
     A larger one (a small gzip body that inflates to gigabytes, say) raises
     `ResponseTooLargeError` once the cap is passed, on every call path.
@@ -328,15 +326,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     use_responses_api: bool | None = False
     """The compat endpoint has no Responses API, so chat completions it is."""
 
-    _config: GatewayConfig = PrivateAttr()
-    _route: Route | None = PrivateAttr(default=None)
-    _universal: UniversalRoute | None = PrivateAttr(default=None)
-    _options: GatewayOptions = PrivateAttr()
-    _base_headers: dict[str, Any] = PrivateAttr(default_factory=dict)
-    """Per-request headers of a call without per-call options (copied for every call)."""
-    _fixed_headers: dict[str, Any] = PrivateAttr(default_factory=dict)
-    """Per-request headers every call carries (the omitted `Authorization`)."""
-    _override_routes: dict[str, Route] = PrivateAttr(default_factory=dict)
+    _target: ChatTarget = PrivateAttr()
+    _headers: CallHeaders = PrivateAttr()
 
     def __init__(self, **kwargs: Any) -> None:
         try:
@@ -357,13 +348,15 @@ class ChatCloudflareGateway(BaseChatOpenAI):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
+        """Secret fields and the ids they are serialized under (and read from)."""
         return {
             "gateway_token": ENV_TOKEN[0],
-            "openai_api_key": PROVIDER_KEY_SECRET_ID,
+            "provider_api_key": PROVIDER_KEY_SECRET_ID,
         }
 
     @property
     def lc_attributes(self) -> dict[str, Any]:
+        """Fields serialized in a form of their own: `gateway_options` as a dict."""
         # GatewayOptions is not a LangChain Serializable: serialize the fields that were set.
         if self.gateway_options is None:
             return {}
@@ -371,10 +364,12 @@ class ChatCloudflareGateway(BaseChatOpenAI):
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
+        """True: `dumpd`/`load` round-trip the model, secrets by id only."""
         return True
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
+        """`["langchain_cf_gateway", "chat_models"]`."""
         return ["langchain_cf_gateway", "chat_models"]
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
@@ -387,13 +382,27 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     @model_validator(mode="before")
     @classmethod
     def _coerce_gateway_options(cls, values: Any) -> Any:
-        if isinstance(values, dict) and isinstance(values.get("gateway_options"), Mapping):
+        if not isinstance(values, dict):
+            return values
+        if isinstance(values.get("gateway_options"), Mapping):
             values = {**values, "gateway_options": coerce_options(values["gateway_options"])}
+        if "openai_api_key" in values:  # the key's name in earlier versions (serialized models)
+            values = dict(values)
+            legacy = values.pop("openai_api_key")
+            if "api_key" not in values and "provider_api_key" not in values:
+                values["provider_api_key"] = legacy
         return values
 
     @model_validator(mode="after")
     def validate_environment(self) -> Self:
-        """Resolve the gateway, build the route and the SDK clients, once per instance."""
+        """Resolve the gateway, build the route and the SDK clients, once per instance.
+
+        Returns:
+            The model.
+
+        Raises:
+            ValueError: `n` below 1, or above 1 with `streaming`.
+        """
         if self.n is not None and self.n < 1:
             raise ValueError("n must be at least 1.")
         if self.n is not None and self.n > 1 and self.streaming:
@@ -401,55 +410,33 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         config = GatewayConfig.resolve(
             self.account_id, self.gateway_id, self.gateway_token, self.openai_api_base
         )
-        self._config = config
         self.account_id, self.gateway_id = config.account_id, config.gateway_id
         self.gateway_token, self.openai_api_base = config.token, config.base_url
-        provider_key = self.openai_api_key.get_secret_value() if self.openai_api_key else None
+        key = self.provider_api_key
+        provider_key = key.get_secret_value() if key is not None else None
         if provider_key is not None and not provider_key.strip():
             provider_key = None
 
-        if self.fallbacks:
-            if self.endpoint == "rest":
-                raise ConfigError(
-                    "fallbacks go through the universal endpoint, which serves compat and "
-                    "native steps: use endpoint='compat' (or 'native') with fallbacks"
-                )
-            steps = [Step(self.model_name, None, self.endpoint)]
-            steps += [_fallback_step(item, self.endpoint) for item in self.fallbacks]
-            self._universal = build_universal(config, steps, provider_key=provider_key)
-            sdk_base = self._universal.routes[0].sdk_base_url
-            route_headers: Mapping[str, str] = self._universal.headers
-            omit_authorization = True  # the key, if any, rides in each step's headers
-        else:
-            route = build_route(config, self.model_name, self.endpoint, "chat")
-            if route.endpoint == "rest" and provider_key is not None:
-                raise ConfigError(
-                    "endpoint='rest' authenticates with the gateway token; store the "
-                    "provider key in the gateway (BYOK) and drop api_key, or use "
-                    "endpoint='compat'"
-                )
-            self._route = route
-            sdk_base = route.sdk_base_url
-            route_headers = route.headers
-            omit_authorization = provider_key is None and route.endpoint != "rest"
-
-        self._options = coerce_options(self.gateway_options) or GatewayOptions()
-        self._fixed_headers = dict(OMIT_AUTHORIZATION) if omit_authorization else {}
-        self._base_headers = {**self._options.to_headers(), **self._fixed_headers}
+        target = ChatTarget.resolve(
+            config, self.model_name, self.endpoint, self.fallbacks, provider_key
+        )
+        self._target = target
+        options = coerce_options(self.gateway_options) or GatewayOptions()
+        self._headers = CallHeaders(options, omit_authorization=target.omit_authorization)
 
         if not (self.client and self.async_client):
             sync_http, async_http = http_clients(
-                universal=self._universal,
+                universal=target.universal,
                 proxy=self.openai_proxy,
                 sync_client=self.http_client,
                 async_client=self.http_async_client,
             )
             root, root_async = sdk_clients(
-                base_url=sdk_base,
+                base_url=target.sdk_base_url,
                 api_key=provider_key,
                 headers=client_headers(
-                    route_headers,
-                    omit_authorization=omit_authorization,
+                    target.headers,
+                    omit_authorization=target.omit_authorization,
                     organization=self.openai_organization,
                     user_headers=self.default_headers,
                 ),
@@ -480,83 +467,18 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         payload["model"] = self._body_model(payload.get("model"))
         if payload.get("stream") and self.stream_timeout is not None:
             # A sync read cannot be cut at the deadline: no single wait may outlast it.
-            payload["timeout"] = _capped_timeout(self.request_timeout, self.stream_timeout)
-        headers = self._call_headers(options, run_metadata)
+            payload["timeout"] = capped_timeout(self.request_timeout, self.stream_timeout)
+        headers = self._headers.of_call(options, run_metadata, self.forward_run_metadata)
         user_headers = payload.get("extra_headers")
         payload["extra_headers"] = {**headers, **user_headers} if user_headers else headers
         return payload
 
     def _body_model(self, model: Any) -> str:
-        if self._universal is not None:
-            if model not in (None, self.model_name):
-                raise ConfigError(
-                    "a per-call model cannot replace a fallback chain; build another "
-                    "ChatCloudflareGateway for it"
-                )
-            return self._universal.routes[0].body_model
-        assert self._route is not None
-        if model in (None, self.model_name):
-            return self._route.body_model
-        route = self._override_routes.get(model)
-        if route is None:
-            route = build_route(self._config, str(model), self._route.endpoint, "chat")
-            if route.url != self._route.url:
-                raise ConfigError(
-                    f"per-call model {model!r} lives at another URL than {self.model_name!r} "
-                    f"on endpoint={self._route.endpoint!r}; use endpoint='compat' to switch "
-                    "providers per call"
-                )
-            self._override_routes[str(model)] = route  # same result every time: a cache
+        body_model, override = self._target.body_model(model, self.model_name)
         capture = CURRENT_CAPTURE.get()
-        if capture is not None:
-            capture.ref = route.ref
-        return route.body_model
-
-    def _call_headers(self, options: Any, run_metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The headers of one call: fresh dicts only, so concurrent calls share nothing."""
-        if options is None and not run_metadata:
-            return dict(self._base_headers)
-        merged = self._options.merge(options) if options is not None else self._options
-        if run_metadata:
-            forwarded = self._forwarded_metadata(run_metadata, merged.metadata or {})
-            if forwarded:
-                merged = merged.merge(GatewayOptions(metadata=forwarded))
-        return {**merged.to_headers(), **self._fixed_headers}
-
-    def _forwarded_metadata(
-        self, run_metadata: Mapping[str, Any], explicit: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        budget = Bounds.METADATA_MAX_ENTRIES - len(explicit)
-        if budget <= 0:
-            return {}
-        every = self.forward_run_metadata is True
-        keys: Sequence[str] = (
-            list(run_metadata)
-            if every
-            else self.forward_run_metadata
-            if isinstance(self.forward_run_metadata, list)
-            else ()
-        )
-        forwarded: dict[str, Any] = {}
-        for key in keys:
-            if key in explicit or key not in run_metadata:
-                continue
-            if every and key.startswith(_INTERNAL_METADATA_PREFIXES):
-                continue
-            if key.lower().startswith(Bounds.METADATA_RESERVED_PREFIX) or not key.strip():
-                continue
-            if not _forwardable(run_metadata[key]):
-                continue
-            try:
-                # Best effort: what the core would reject (a key with CR/LF, a header that
-                # grows past its bound once non-ASCII becomes \u escapes) is left out.
-                GatewayOptions(metadata={**explicit, **forwarded, key: run_metadata[key]})
-            except InvalidOptionError:
-                continue
-            forwarded[key] = run_metadata[key]
-            if len(forwarded) == budget:
-                break
-        return forwarded
+        if capture is not None and override is not None:
+            capture.ref = override
+        return body_model
 
     def _begin(
         self, run_manager: Any, kwargs: dict[str, Any], *, stream: bool = False
@@ -572,7 +494,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         """What this model sends as credentials, masked in every error it raises."""
         keys = [
             secret.get_secret_value() if secret is not None else None
-            for secret in (self.openai_api_key, self.gateway_token)
+            for secret in (self.provider_api_key, self.gateway_token)
         ]
         return credentials_of(self.default_headers, None, *keys)
 
@@ -580,33 +502,24 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         self, response: Any, generation_info: dict[str, Any] | None = None
     ) -> ChatResult:
         if not isinstance(response, dict | openai.BaseModel):
-            # The SDK hands over the body as text when it is not JSON (a proxy's HTML
-            # page); langchain-openai would quote it, unmasked, in a bare ValueError.
-            capture = CURRENT_CAPTURE.get()
-            headers = capture.headers if capture is not None else None
-            preview = redact(str(response)[:200], self._credentials())
-            raise InvalidResponseError(
-                f"the answer is not valid JSON: {preview!r}",
-                status_code=(capture.status if capture is not None else None) or 200,
-                log_id=headers.get(Header.LOG_ID) if headers is not None else None,
-            )
+            # The SDK hands over a body that is not JSON as text (a proxy's HTML page);
+            # langchain-openai would quote it, unmasked, in a bare ValueError. The error
+            # boundary makes this InvalidResponseError, with credentials masked.
+            text = str(response)
+            raise json.JSONDecodeError(f"Expecting a JSON object, got {text[:200]!r}", text, 0)
         return super()._create_chat_result(response, generation_info)
 
-    def _gateway_info(self, capture: ResponseCapture) -> dict[str, Any]:
-        info = GatewayInfo.from_headers(capture.headers)
-        ref: ModelRef | None
-        if self._universal is not None:
-            routes = self._universal.routes
-            step = info.step
-            ref = routes[step].ref if step is not None and 0 <= step < len(routes) else None
-        else:
-            assert self._route is not None
-            ref = capture.ref or self._route.ref
-        if ref is not None and not ref.dynamic:
-            # The gateway names model and provider only for dynamic routes
-            # (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/).
-            info = info.with_defaults(model=ref.model, provider=ref.slug, step=None)
-        return info.as_dict()
+    def _add_gateway_info(self, result: ChatResult, capture: ResponseCapture) -> ChatResult:
+        info = self._target.info(capture.headers, capture.ref)
+        for generation in result.generations:
+            generation.message.response_metadata[GATEWAY_METADATA_KEY] = dict(info)
+        return result
+
+    def _tagged(self, first: ChatGenerationChunk, capture: ResponseCapture) -> ChatGenerationChunk:
+        # One chunk only: merging two would concatenate "MISS" into "MISSMISS".
+        info = self._target.info(capture.headers, capture.ref)
+        first.message.response_metadata[GATEWAY_METADATA_KEY] = info
+        return first
 
     def _generate(
         self,
@@ -616,23 +529,9 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         **kwargs: Any,
     ) -> ChatResult:
         capture = self._begin(run_manager, kwargs)
-        token = CURRENT_CAPTURE.set(capture)
-        try:
+        with map_sdk_errors(capture, self._credentials), sending(capture):
             result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-        except openai.APIStatusError as exc:
-            raise gateway_error(exc, *self._credentials()) from exc
-        except openai.APIError as exc:
-            if (ours := _ours(exc)) is None:
-                raise
-            raise ours from None
-        except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
-        finally:
-            CURRENT_CAPTURE.reset(token)
-        info = self._gateway_info(capture)
-        for generation in result.generations:
-            generation.message.response_metadata[GATEWAY_METADATA_KEY] = dict(info)
-        return result
+        return self._add_gateway_info(result, capture)
 
     async def _agenerate(
         self,
@@ -642,25 +541,11 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         **kwargs: Any,
     ) -> ChatResult:
         capture = self._begin(run_manager, kwargs)
-        token = CURRENT_CAPTURE.set(capture)
-        try:
+        with map_sdk_errors(capture, self._credentials), sending(capture):
             result = await super()._agenerate(
                 messages, stop=stop, run_manager=run_manager, **kwargs
             )
-        except openai.APIStatusError as exc:
-            raise gateway_error(exc, *self._credentials()) from exc
-        except openai.APIError as exc:
-            if (ours := _ours(exc)) is None:
-                raise
-            raise ours from None
-        except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
-        finally:
-            CURRENT_CAPTURE.reset(token)
-        info = self._gateway_info(capture)
-        for generation in result.generations:
-            generation.message.response_metadata[GATEWAY_METADATA_KEY] = dict(info)
-        return result
+        return self._add_gateway_info(result, capture)
 
     def _stream(
         self,
@@ -671,42 +556,24 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     ) -> Iterator[ChatGenerationChunk]:
         capture = self._begin(run_manager, kwargs, stream=True)
         stream = super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        # The request goes out, and its headers come back, while the first chunk is made;
-        # that includes the structured-output path (beta.chat.completions.stream) whose
-        # headers langchain-openai drops (langchain issue 37421).
-        token = CURRENT_CAPTURE.set(capture)
-        try:
-            first = next(stream, None)
-        except openai.APIStatusError as exc:
-            raise gateway_error(exc, *self._credentials()) from exc
-        except openai.APIError as exc:
-            if (ours := _ours(exc)) is None:
-                raise
-            raise ours from None
-        except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
-        finally:
-            CURRENT_CAPTURE.reset(token)
-        if first is None:
-            return
-        # One chunk only: merging two would concatenate "MISS" into "MISSMISS".
-        first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
-        yield first
-        # A stream cut off or corrupted half-way, or one that ends without a finish reason,
-        # raises: it never passes for a short answer.
-        finished = _finishes(first)
-        try:
+        with map_sdk_errors(capture, self._credentials):
+            # The request goes out, and its headers come back, while the first chunk is
+            # made; that includes the structured-output path (beta.chat.completions.stream)
+            # whose headers langchain-openai drops
+            # (https://github.com/langchain-ai/langchain/issues/37421).
+            with sending(capture):
+                first = next(stream, None)
+            if first is None:
+                return
+            yield self._tagged(first, capture)
+            # A stream cut off or corrupted half-way, or one that ends without a finish
+            # reason, raises: it never passes for a short response.
+            finished = has_finish_reason(first)
             for chunk in stream:
-                finished = finished or _finishes(chunk)
+                finished = finished or has_finish_reason(chunk)
                 yield chunk
-        except openai.APIError as exc:
-            if (ours := _ours(exc)) is None:
-                raise
-            raise ours from None
-        except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
-        if not finished:
-            raise _unfinished(capture)
+            if not finished:
+                raise unfinished_stream(capture.status, capture.headers)
 
     async def _astream(
         self,
@@ -717,113 +584,15 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     ) -> AsyncIterator[ChatGenerationChunk]:
         capture = self._begin(run_manager, kwargs, stream=True)
         stream = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
-        token = CURRENT_CAPTURE.set(capture)
-        try:
-            first = await stream.__anext__()
-        except StopAsyncIteration:
-            return
-        except openai.APIStatusError as exc:
-            raise gateway_error(exc, *self._credentials()) from exc
-        except openai.APIError as exc:
-            if (ours := _ours(exc)) is None:
-                raise
-            raise ours from None
-        except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
-        finally:
-            CURRENT_CAPTURE.reset(token)
-        first.message.response_metadata[GATEWAY_METADATA_KEY] = self._gateway_info(capture)
-        yield first
-        finished = _finishes(first)
-        try:
+        with map_sdk_errors(capture, self._credentials):
+            with sending(capture):
+                first = await anext(stream, None)
+            if first is None:
+                return
+            yield self._tagged(first, capture)
+            finished = has_finish_reason(first)
             async for chunk in stream:
-                finished = finished or _finishes(chunk)
+                finished = finished or has_finish_reason(chunk)
                 yield chunk
-        except openai.APIError as exc:
-            if (ours := _ours(exc)) is None:
-                raise
-            raise ours from None
-        except BROKEN_ANSWER as exc:
-            raise broken_answer(exc, capture.status, capture.headers, *self._credentials()) from exc
-        if not finished:
-            raise _unfinished(capture)
-
-
-def _ours(exc: BaseException) -> GatewayError | None:
-    """Our error (body too large, past the deadline) behind `exc`, which langchain-openai
-    raised as its own class from ours (`raise OpenAITimeoutError(...) from e`).
-    """
-    current: BaseException | None = exc
-    while current is not None and not isinstance(current, GatewayError):
-        current = current.__cause__
-    return current
-
-
-def _capped_timeout(timeout: Any, cap: float) -> httpx.Timeout:
-    """`timeout` (the SDK's: a number, a pair, an `httpx.Timeout` or None) with no
-    phase longer than `cap` seconds.
-    """
-    if isinstance(timeout, httpx.Timeout):
-        base = timeout
-    elif isinstance(timeout, tuple):
-        base = httpx.Timeout(timeout[1], connect=timeout[0])
-    elif isinstance(timeout, int | float):
-        base = httpx.Timeout(timeout)
-    else:
-        base = openai.DEFAULT_TIMEOUT
-    phases = base.as_dict()
-    capped = {k: cap if v is None else min(v, cap) for k, v in phases.items()}
-    return httpx.Timeout(**capped)
-
-
-def _finishes(chunk: ChatGenerationChunk) -> bool:
-    info = chunk.generation_info
-    return info is not None and info.get("finish_reason") is not None
-
-
-def _unfinished(capture: ResponseCapture) -> InvalidResponseError:
-    headers = capture.headers
-    return InvalidResponseError(
-        "the stream ended without a finish reason: the answer may be cut short",
-        status_code=capture.status or 200,
-        log_id=headers.get(Header.LOG_ID) if headers is not None else None,
-    )
-
-
-def _forwardable(value: Any) -> bool:
-    if isinstance(value, bool | int):
-        return True
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, str):
-        return 0 < len(value) <= _FORWARDED_VALUE_MAX_CHARS and "\0" not in value
-    return False
-
-
-def _fallback_step(item: str | Mapping[str, Any], endpoint: Endpoint) -> Step:
-    if isinstance(item, str):
-        return Step(item, None, _step_endpoint(endpoint))
-    if not isinstance(item, Mapping) or "model" not in item:
-        raise ConfigError(
-            "each fallback is a model id or a dict with 'model' (and optionally "
-            f"'gateway_options', 'endpoint'); got {item!r}"
-        )
-    unknown = sorted(set(item) - set(_FALLBACK_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"unknown fallback key(s) {', '.join(unknown)}; allowed: {', '.join(_FALLBACK_KEYS)}. "
-            "Store per-provider keys in the gateway (BYOK) rather than in fallbacks"
-        )
-    parse_model_id(item["model"])
-    step_endpoint = item.get("endpoint", endpoint)
-    return Step(
-        item["model"], coerce_options(item.get("gateway_options")), _step_endpoint(step_endpoint)
-    )
-
-
-def _step_endpoint(endpoint: str) -> Literal["compat", "native"]:
-    if endpoint == "native":
-        return "native"
-    if endpoint == "compat":
-        return "compat"
-    raise ConfigError(f"a fallback step's endpoint is 'compat' or 'native'; got {endpoint!r}")
+            if not finished:
+                raise unfinished_stream(capture.status, capture.headers)

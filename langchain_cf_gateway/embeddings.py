@@ -19,16 +19,15 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+from ._errors import map_sdk_errors
 from ._openai_sdk import (
-    BROKEN_ANSWER,
-    CURRENT_CAPTURE,
     OMIT_AUTHORIZATION,
+    PROVIDER_KEY_ENV,
     ResponseCapture,
-    broken_answer,
     client_headers,
-    gateway_error,
     http_clients,
     sdk_clients,
+    sending,
 )
 from .core import (
     GatewayConfig,
@@ -89,15 +88,18 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         result.vectors, result.infos[0].cache_status, result.infos[0].log_id
         ```
 
-    Without `api_key` no `Authorization` header is sent (BYOK or Unified Billing), and
-    `OPENAI_API_KEY` is never read. Gateway errors raise the same typed exceptions as
-    `ChatCloudflareGateway`, with credentials masked, and an
-    answer past `max_response_bytes` raises `ResponseTooLargeError`.
+    Without a provider key (`api_key=` or `CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY`) no
+    `Authorization` header is sent (BYOK or Unified Billing), and `OPENAI_API_KEY` is
+    never read. The fields are named as `ChatCloudflareGateway`'s (`model_name`,
+    `provider_api_key`, `openai_api_base`, `request_timeout`), and take the same
+    arguments (`model=`, `api_key=`, `base_url=`, `timeout=`). Errors are those of
+    `ChatCloudflareGateway`, on every call path, with credentials masked; a response
+    past `max_response_bytes` raises `ResponseTooLargeError`.
     """
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
 
-    model: str
+    model_name: str = Field(alias="model")
     """Model id: `workers-ai/@cf/baai/bge-base-en-v1.5`, `openai/text-embedding-3-small`..."""
     account_id: str | None = None
     """Cloudflare account id; else `CLOUDFLARE_ACCOUNT_ID`, else the config file."""
@@ -107,9 +109,14 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         default_factory=secret_from_env(list(ENV_TOKEN), default=None)
     )
     """Cloudflare API token, sent as `cf-aig-authorization`."""
-    api_key: SecretStr | None = None
-    """The provider's key, sent as `Authorization`; unset for BYOK or Unified Billing."""
-    base_url: str | None = None
+    provider_api_key: SecretStr | None = Field(
+        alias="api_key", default_factory=secret_from_env(PROVIDER_KEY_ENV, default=None)
+    )
+    """The provider's key, sent as `Authorization`; else `CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY`.
+
+    Leave both unset for BYOK or Unified Billing. `OPENAI_API_KEY` is never read.
+    """
+    openai_api_base: str | None = Field(default=None, alias="base_url")
     """Another gateway host (the local gateway); else `CLOUDFLARE_AI_GATEWAY_BASE_URL`."""
     endpoint: Literal["compat", "native"] = "compat"
     """`compat` (the OpenAI-compatible endpoint) or `native` (the provider's own path)."""
@@ -119,14 +126,14 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     """Inputs per request; Workers AI takes at most 100."""
     dimensions: int | None = Field(default=None, ge=1)
     """Length of the vectors, for models that can shorten them."""
-    timeout: float | None = None
+    request_timeout: float | None = Field(default=None, alias="timeout")
     """Seconds per request; None keeps the OpenAI SDK's default."""
     max_retries: int = Field(default=2, ge=0)
     """Retries of a failed request (429 and 5xx), by the OpenAI SDK."""
     default_headers: Mapping[str, str] | None = None
     """More headers for every request."""
     max_response_bytes: int | None = Field(default=None, ge=1)
-    """Largest answer body read, in bytes after decompression (None: 32 MiB); past it
+    """Largest response body read, in bytes after decompression (None: 32 MiB); past it
     `ResponseTooLargeError`. Raise it for large batches of long vectors."""
 
     _route: Route = PrivateAttr()
@@ -158,12 +165,13 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     @model_validator(mode="after")
     def _build_clients(self) -> Self:
         config = GatewayConfig.resolve(
-            self.account_id, self.gateway_id, self.gateway_token, self.base_url
+            self.account_id, self.gateway_id, self.gateway_token, self.openai_api_base
         )
         self.account_id, self.gateway_id = config.account_id, config.gateway_id
-        self.gateway_token, self.base_url = config.token, config.base_url
-        self._route = build_route(config, self.model, self.endpoint, "embeddings")
-        provider_key = self.api_key.get_secret_value() if self.api_key else None
+        self.gateway_token, self.openai_api_base = config.token, config.base_url
+        self._route = build_route(config, self.model_name, self.endpoint, "embeddings")
+        key = self.provider_api_key
+        provider_key = key.get_secret_value() if key is not None else None
         omit_authorization = not provider_key
         self._options = coerce_options(self.gateway_options) or GatewayOptions()
         self._fixed_headers = dict(OMIT_AUTHORIZATION) if omit_authorization else {}
@@ -179,7 +187,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
             ),
             http_client=sync_http,
             http_async_client=async_http,
-            timeout=self.timeout,
+            timeout=self.request_timeout,
             max_retries=self.max_retries,
         )
         return self
@@ -187,15 +195,47 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     # ------------------------------------------------------------------ LangChain interface
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of `texts`, in order (requests of `chunk_size` inputs each).
+
+        Args:
+            texts: The texts to embed.
+
+        Returns:
+            One vector per text.
+        """
         return self.embed_with_info(texts).vectors
 
     def embed_query(self, text: str) -> list[float]:
+        """The vector of one text.
+
+        Args:
+            text: The text to embed.
+
+        Returns:
+            Its vector.
+        """
         return self.embed_with_info([text]).vectors[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """The async form of `embed_documents`.
+
+        Args:
+            texts: The texts to embed.
+
+        Returns:
+            One vector per text.
+        """
         return (await self.aembed_with_info(texts)).vectors
 
     async def aembed_query(self, text: str) -> list[float]:
+        """The async form of `embed_query`.
+
+        Args:
+            text: The text to embed.
+
+        Returns:
+            Its vector.
+        """
         return (await self.aembed_with_info([text])).vectors[0]
 
     # ------------------------------------------------------------------ with gateway info
@@ -211,21 +251,12 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         vectors: list[list[float]] = []
         infos: list[GatewayInfo] = []
         for batch in self._batches(texts):
-            token = CURRENT_CAPTURE.set(self._capture())
-            try:
+            capture = self._capture()
+            with map_sdk_errors(capture, self._credentials), sending(capture):
                 raw = self._client.embeddings.with_raw_response.create(
                     **self._request(batch, headers)
                 )
-            except openai.APIStatusError as exc:
-                raise gateway_error(exc, *self._credentials()) from exc
-            finally:
-                CURRENT_CAPTURE.reset(token)
-            try:
                 vectors += _vectors(raw.parse())
-            except BROKEN_ANSWER as exc:
-                raise broken_answer(
-                    exc, raw.status_code, raw.headers, *self._credentials()
-                ) from exc
             infos.append(self._info(raw.headers))
         return EmbeddingsResult(vectors, tuple(infos))
 
@@ -240,34 +271,25 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         vectors: list[list[float]] = []
         infos: list[GatewayInfo] = []
         for batch in self._batches(texts):
-            token = CURRENT_CAPTURE.set(self._capture())
-            try:
+            capture = self._capture()
+            with map_sdk_errors(capture, self._credentials), sending(capture):
                 raw = await self._async_client.embeddings.with_raw_response.create(
                     **self._request(batch, headers)
                 )
-            except openai.APIStatusError as exc:
-                raise gateway_error(exc, *self._credentials()) from exc
-            finally:
-                CURRENT_CAPTURE.reset(token)
-            try:
                 vectors += _vectors(raw.parse())
-            except BROKEN_ANSWER as exc:
-                raise broken_answer(
-                    exc, raw.status_code, raw.headers, *self._credentials()
-                ) from exc
             infos.append(self._info(raw.headers))
         return EmbeddingsResult(vectors, tuple(infos))
 
     # ------------------------------------------------------------------ pieces
 
     def _capture(self) -> ResponseCapture:
-        """The bounds of one request's answer, read by the httpx hook as it arrives."""
+        """The bounds of one request's response, read by the httpx hook as it arrives."""
         return ResponseCapture(max_bytes=self.max_response_bytes or MAX_RESPONSE_BYTES)
 
     def _credentials(self) -> tuple[str, ...]:
         keys = [
             secret.get_secret_value() if secret is not None else None
-            for secret in (self.api_key, self.gateway_token)
+            for secret in (self.provider_api_key, self.gateway_token)
         ]
         return credentials_of(self.default_headers, None, *keys)
 

@@ -31,6 +31,17 @@ class ModelPrice(NamedTuple):
     """Price of prompt tokens the provider served from its own prompt cache; None: `input`."""
 
     def cost(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float:
+        """The cost of one call, in USD.
+
+        Args:
+            input_tokens: Prompt tokens, cached ones included.
+            output_tokens: Completion tokens.
+            cached_input_tokens: Prompt tokens the provider served from its prompt cache,
+                priced at `cached_input` (at most `input_tokens` count).
+
+        Returns:
+            The cost in USD.
+        """
         cached = min(max(cached_input_tokens, 0), input_tokens)
         cached_rate = self.input if self.cached_input is None else self.cached_input
         return (
@@ -85,14 +96,23 @@ class PriceTable(Mapping[str, ModelPrice]):
 
     @classmethod
     def default(cls) -> PriceTable:
+        """The table of `DEFAULT_PRICES`."""
         return cls(DEFAULT_PRICES)
 
     @classmethod
     def coerce(
         cls, prices: PriceTable | Mapping[str, ModelPrice | tuple[float, ...]] | None
     ) -> PriceTable:
-        """A table from None (the default table), a mapping (the default table extended by
-        it) or a `PriceTable` (taken as it is).
+        """A table from None, a mapping or a `PriceTable`.
+
+        None gives the default table, a mapping the default table extended by it, and a
+        `PriceTable` is taken as it is.
+
+        Args:
+            prices: What the caller gave.
+
+        Returns:
+            The table.
         """
         if isinstance(prices, PriceTable):
             return prices

@@ -36,7 +36,7 @@ LIVE: GatewayConfig | None = live_credentials()
 """The real gateway, when the developer's or CI's credentials are set."""
 
 MOCK_REASON = (
-    "judges a real model's answer; the local gateway's mock model answers deterministically "
+    "judges a real model's response; the local gateway's mock model responds deterministically "
     "(runs for real when CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_AI_GATEWAY_TOKEN are set)"
 )
 

@@ -25,7 +25,7 @@ def test_langchain_conventions() -> None:
     assert model.is_lc_serializable()
     assert model.lc_secrets == {
         "gateway_token": "CLOUDFLARE_AI_GATEWAY_TOKEN",
-        "openai_api_key": "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY",
+        "provider_api_key": "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY",
     }
     assert model._get_ls_params() == {
         "ls_provider": "cloudflare-ai-gateway",
@@ -94,12 +94,18 @@ def test_bad_input_raises_the_core_error_that_names_the_fix(
         make(**kwargs)
 
 
-def test_a_user_http_client_gets_the_capture_hook_once() -> None:
+def test_a_user_http_client_is_left_alone_and_the_model_hooks_its_own_once() -> None:
+    # The user's client used to get the capture hook added (once, however many models);
+    # now it gets nothing, and each model's own client carries the hook once.
     client = httpx.Client()
-    make(http_client=client)
-    make(http_client=client)
+    first = make(http_client=client)
+    second = make(http_client=client)
 
-    assert len(client.event_hooks["response"]) == 1
+    assert client.event_hooks == {"request": [], "response": []}
+    for model in (first, second):
+        own = model.root_client._client
+        assert own is not client
+        assert len(own.event_hooks["response"]) == 1
 
 
 def test_the_token_comes_from_either_variable_and_no_openai_key_is_read(
@@ -115,5 +121,69 @@ def test_the_token_comes_from_either_variable_and_no_openai_key_is_read(
     assert short.gateway_token.get_secret_value() == "short-name-token"
     assert long.gateway_token is not None
     assert long.gateway_token.get_secret_value() == "long-name-token"
+    assert long.provider_api_key is None
     assert long.openai_api_key is None
     assert long.root_client.api_key != "sk-from-the-environment"
+
+
+def test_the_provider_key_is_provider_api_key_by_any_of_its_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY", raising=False)
+    for name in ("api_key", "provider_api_key", "openai_api_key"):  # the last: earlier versions
+        model = make(**{name: "sk-given"})
+        assert model.provider_api_key is not None, name
+        assert model.provider_api_key.get_secret_value() == "sk-given"
+        assert model.openai_api_key is None
+        assert model.root_client.api_key == "sk-given"
+    monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY", "sk-from-env")
+    from_env = make()
+    assert from_env.provider_api_key is not None
+    assert from_env.provider_api_key.get_secret_value() == "sk-from-env"
+    assert make(api_key="sk-given").root_client.api_key == "sk-given"  # the argument wins
+
+
+def test_a_model_serialized_with_openai_api_key_still_loads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from langchain_core.load import dumpd, load
+
+    # The kwargs of a model serialized before the field was named provider_api_key.
+    old = dumpd(make(api_key="sk-old"))
+    old["kwargs"]["openai_api_key"] = old["kwargs"].pop("provider_api_key")
+    assert old["kwargs"]["openai_api_key"]["id"] == ["CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"]
+    loaded = load(
+        old,
+        secrets_map={"CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY": "sk-old"},
+        valid_namespaces=["langchain_cf_gateway"],
+        allowed_objects=[ChatCloudflareGateway],
+    )
+    assert isinstance(loaded, ChatCloudflareGateway)
+    assert loaded.provider_api_key is not None
+    assert loaded.provider_api_key.get_secret_value() == "sk-old"
+
+
+def test_the_embeddings_name_their_fields_as_the_chat_model_does() -> None:
+    from langchain_cf_gateway import CloudflareGatewayEmbeddings
+
+    chat = ChatCloudflareGateway.model_fields
+    embeddings = CloudflareGatewayEmbeddings.model_fields
+    shared_aliases = {field.alias or name for name, field in embeddings.items()} & {
+        field.alias or name for name, field in chat.items()
+    }
+    for alias in shared_aliases:
+        chat_name = next(n for n, f in chat.items() if (f.alias or n) == alias)
+        embeddings_name = next(n for n, f in embeddings.items() if (f.alias or n) == alias)
+        assert chat_name == embeddings_name, alias
+    assert {"model", "api_key", "base_url", "timeout"} <= shared_aliases
+    built = CloudflareGatewayEmbeddings(
+        model="openai/text-embedding-3-small",
+        account_id="acct",
+        base_url="http://127.0.0.1:8787",
+        api_key="sk-e",
+        timeout=3,
+    )
+    assert built.model_name == "openai/text-embedding-3-small"
+    assert built.provider_api_key is not None
+    assert built.provider_api_key.get_secret_value() == "sk-e"
+    assert (built.openai_api_base, built.request_timeout) == ("http://127.0.0.1:8787", 3)

@@ -118,7 +118,7 @@ def test_embedding_errors_are_typed_and_carry_the_log_id(gateway: LocalGateway) 
     assert caught.value.log_id == gateway.logs()[0]["id"]
 
 
-def test_an_answer_that_is_not_json_raises_the_typed_error(gateway: LocalGateway) -> None:
+def test_a_response_that_is_not_json_raises_the_typed_error(gateway: LocalGateway) -> None:
     with pytest.raises(InvalidResponseError) as caught:
         embeddings(gateway, model="openai/text-embedding-3-small~malformed").embed_query("a")
     assert caught.value.log_id == gateway.logs()[0]["id"]

@@ -59,6 +59,7 @@ class TestChatUnit(ChatModelUnitTests):
                 "gateway_token": "unit-gateway-token",
                 "openai_api_base": "http://127.0.0.1:8787",
                 "gateway_id": "default",
+                "provider_api_key": "test",
             },
         )
 
@@ -111,7 +112,7 @@ class TestChatIntegration(ChatModelIntegrationTests):
     # ("openai/gpt-4.1-mini") inside response_metadata["model_name"], which is the
     # provider's own name ("gpt-4.1-mini"). test_wire checks per-call models on the wire.
 
-    # What a real model chooses: the mock answers every forced tool call with schema
+    # What a real model chooses: the mock responds to every forced tool call with schema
     # placeholders (1, "mock") and never calls a tool unless forced, so tests that let
     # the model choose, or check the values it chose, need a real model.
 
@@ -159,7 +160,7 @@ class TestEmbeddingsUnit(EmbeddingsUnitTests):
             {
                 "account_id": "acct-unit",
                 "gateway_token": "unit-gateway-token",
-                "base_url": "http://127.0.0.1:8787",
+                "openai_api_base": "http://127.0.0.1:8787",  # the chat model's field name
             },
         )
 

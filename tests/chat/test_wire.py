@@ -49,7 +49,7 @@ def chat(gw: LocalGateway, **kwargs: Any) -> ChatCloudflareGateway:
 
 
 def expected_info(row: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    """The gateway block a call answered by ``row`` must carry."""
+    """The gateway block a call served by ``row`` must carry."""
     info = {
         "cache_status": None,
         "log_id": row["id"],
@@ -171,10 +171,10 @@ def test_every_call_path_returns_the_gateway_block_of_its_own_log_row(
 
 
 def test_raw_headers_stay_available_next_to_the_parsed_block(gateway: LocalGateway) -> None:
-    answer = chat(gateway, include_response_headers=True).invoke("a")
+    ai_msg = chat(gateway, include_response_headers=True).invoke("a")
 
-    headers = answer.response_metadata["headers"]
-    assert headers["cf-aig-log-id"] == answer.response_metadata["gateway"]["log_id"]
+    headers = ai_msg.response_metadata["headers"]
+    assert headers["cf-aig-log-id"] == ai_msg.response_metadata["gateway"]["log_id"]
 
 
 def test_a_stream_carries_usage_and_no_authorization(
@@ -282,14 +282,14 @@ async def test_200_concurrent_calls_each_log_their_own_metadata_and_event_id(
         options = {"event_id": f"event-{i}", "metadata": {"call": i}}
         return await model.ainvoke(f"call {i}", gateway_options=options)  # type: ignore[return-value]
 
-    answers = await asyncio.gather(*(one(i) for i in range(200)))
+    ai_msgs = await asyncio.gather(*(one(i) for i in range(200)))
 
     rows = {row["id"]: row for row in gateway.logs()}
     assert len(rows) == 200
-    for i, answer in enumerate(answers):
-        info = answer.response_metadata["gateway"]
+    for i, ai_msg in enumerate(ai_msgs):
+        info = ai_msg.response_metadata["gateway"]
         assert info["event_id"] == f"event-{i}"
-        assert answer.content == f"Mock answer: call {i}"
+        assert ai_msg.content == f"Mock answer: call {i}"
         row = rows[info["log_id"]]
         assert row["event_id"] == f"event-{i}"
         assert row["metadata"] == {"suite": "concurrency", "call": i}
@@ -302,10 +302,10 @@ def test_tool_calls_come_back_on_invoke_and_stream(gateway: LocalGateway) -> Non
     gateway.script(tool_calls=[{"name": "Joke", "arguments": JOKE_ARGS}], times=2)
     with_tools = chat(gateway).bind_tools([Joke])
 
-    answer = with_tools.invoke("tell me a joke")
+    ai_msg = with_tools.invoke("tell me a joke")
     streamed = merge(list(with_tools.stream("tell me a joke")))
 
-    for message in (answer, streamed):
+    for message in (ai_msg, streamed):
         assert [(c["name"], c["args"]) for c in message.tool_calls] == [("Joke", JOKE_ARGS)]
         info = message.response_metadata["gateway"]
         assert info == expected_info(row_of(gateway, info["log_id"]))
@@ -392,17 +392,17 @@ def test_a_provider_key_is_sent_as_authorization_and_kept_secret(gateway: LocalG
 
 
 def test_native_endpoint_uses_the_provider_path_and_bare_model(gateway: LocalGateway) -> None:
-    answer = chat(gateway, endpoint="native").invoke("a")
+    ai_msg = chat(gateway, endpoint="native").invoke("a")
 
     sent = gateway.received[0]
     assert sent.path == f"/v1/{gateway.account_id}/default/openai/chat/completions"
     assert sent.json["model"] == "gpt-4o-mini"
-    info = answer.response_metadata["gateway"]
+    info = ai_msg.response_metadata["gateway"]
     assert info == expected_info(row_of(gateway, info["log_id"]))
 
 
 def test_rest_endpoint_sends_the_token_as_authorization(gateway: LocalGateway) -> None:
-    answer = chat(gateway, endpoint="rest").invoke("a")
+    ai_msg = chat(gateway, endpoint="rest").invoke("a")
 
     sent = gateway.received[0]
     assert sent.path == f"/client/v4/accounts/{gateway.account_id}/ai/v1/chat/completions"
@@ -410,14 +410,14 @@ def test_rest_endpoint_sends_the_token_as_authorization(gateway: LocalGateway) -
     assert sent.headers["cf-aig-gateway-id"] == "default"
     assert "cf-aig-authorization" not in sent.headers
     assert sent.json["model"] == MODEL
-    assert answer.response_metadata["gateway"]["log_id"] == gateway.logs()[0]["id"]
+    assert ai_msg.response_metadata["gateway"]["log_id"] == gateway.logs()[0]["id"]
 
 
 def test_per_call_model_override_changes_the_body_model(gateway: LocalGateway) -> None:
-    answer = chat(gateway).invoke("a", model="openai/gpt-4.1-mini")
+    ai_msg = chat(gateway).invoke("a", model="openai/gpt-4.1-mini")
 
     assert gateway.received[0].json["model"] == "openai/gpt-4.1-mini"
-    assert answer.response_metadata["gateway"]["model"] == "gpt-4.1-mini"
+    assert ai_msg.response_metadata["gateway"]["model"] == "gpt-4.1-mini"
     native = chat(gateway, endpoint="native")
     with pytest.raises(ConfigError, match="another URL"):
         native.invoke("a", model="groq/llama-3.1-8b-instant")
@@ -453,7 +453,7 @@ def test_config_comes_from_arguments_then_environment_then_file(
 # --------------------------------------------------------------------------- fallbacks
 
 
-def test_fallbacks_go_to_the_universal_endpoint_and_name_the_step_that_answered(
+def test_fallbacks_go_to_the_universal_endpoint_and_name_the_step_that_served_it(
     gateway: LocalGateway,
 ) -> None:
     model = chat(
@@ -466,7 +466,7 @@ def test_fallbacks_go_to_the_universal_endpoint_and_name_the_step_that_answered(
         api_key="sk-provider-secret",
     )
 
-    answer = model.invoke("hello")
+    ai_msg = model.invoke("hello")
     streamed = merge(list(model.stream("hello")))
 
     sent = gateway.received[0]
@@ -483,7 +483,7 @@ def test_fallbacks_go_to_the_universal_endpoint_and_name_the_step_that_answered(
     assert [s["endpoint"] for s in steps] == ["chat/completions"] * 3
     assert steps[1]["config"] == {"maxAttempts": 2}
     assert all(s["headers"]["authorization"] == "Bearer sk-provider-secret" for s in steps)
-    for message in (answer, streamed):
+    for message in (ai_msg, streamed):
         info = message.response_metadata["gateway"]
         row = row_of(gateway, info["log_id"])
         assert row["step"] == 1
@@ -491,7 +491,7 @@ def test_fallbacks_go_to_the_universal_endpoint_and_name_the_step_that_answered(
         assert info["model"] == "claude-3-5-haiku"
         assert info["provider"] == "anthropic"
         assert info["event_id"] == row["event_id"]
-    assert answer.content == "Mock answer: hello"
+    assert ai_msg.content == "Mock answer: hello"
 
 
 # --------------------------------------------------------------------------- errors
@@ -553,13 +553,13 @@ def test_one_model_serves_successive_event_loops(gateway: LocalGateway) -> None:
     # reused (a ChatOpenAI shared this way fails every other call: "Connection error").
     model = chat(gateway)
 
-    answers = [asyncio.run(model.ainvoke(f"loop {i}")) for i in range(3)]
+    ai_msgs = [asyncio.run(model.ainvoke(f"loop {i}")) for i in range(3)]
 
-    assert [a.content for a in answers] == [f"Mock answer: loop {i}" for i in range(3)]
+    assert [a.content for a in ai_msgs] == [f"Mock answer: loop {i}" for i in range(3)]
 
 
 @pytest.mark.parametrize("fault", ["malformed", "chunk-delay=1~disconnect=3"])
-def test_a_broken_answer_raises_with_its_log_id_instead_of_a_short_one(
+def test_a_broken_response_raises_with_its_log_id_instead_of_a_short_one(
     gateway: LocalGateway, fault: str
 ) -> None:
     model = chat(gateway, model=f"openai/gpt-4o-mini~{fault}")

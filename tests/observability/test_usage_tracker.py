@@ -21,22 +21,22 @@ def _llm(gw: LocalGateway, **kwargs: Any) -> ChatCloudflareGateway:
     return ChatCloudflareGateway(base_url=gw.base_url, account_id=gw.account_id, **kwargs)
 
 
-def _answered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _with_response(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if r["success"]]
 
 
 def assert_matches_log_rows(tracker: GatewayUsageTracker, rows: list[dict[str, Any]]) -> None:
     """Every figure of the tracker against the rows a user sees in the logs API."""
-    answered = _answered(rows)
-    assert tracker.calls_made == len(answered)
-    assert tracker.cache_hits == sum(1 for r in answered if r["cached"])
-    assert tracker.cache_misses == sum(1 for r in answered if not r["cached"])
-    assert tracker.input_tokens == sum(r["tokens_in"] or 0 for r in answered)
-    assert tracker.output_tokens == sum(r["tokens_out"] or 0 for r in answered)
+    with_response = _with_response(rows)
+    assert tracker.calls_made == len(with_response)
+    assert tracker.cache_hits == sum(1 for r in with_response if r["cached"])
+    assert tracker.cache_misses == sum(1 for r in with_response if not r["cached"])
+    assert tracker.input_tokens == sum(r["tokens_in"] or 0 for r in with_response)
+    assert tracker.output_tokens == sum(r["tokens_out"] or 0 for r in with_response)
     assert sorted(c.log_id for c in tracker.calls if c.error is None) == sorted(  # type: ignore[type-var]
-        r["id"] for r in answered
+        r["id"] for r in with_response
     )
-    assert tracker.fallbacks == sum(1 for r in answered if r["step"])
+    assert tracker.fallbacks == sum(1 for r in with_response if r["step"])
 
 
 def test_chain_stream_batch_and_async_match_the_log_rows(gateway: LocalGateway) -> None:
@@ -65,8 +65,8 @@ def test_fallbacks_and_failures_are_counted_with_their_log_ids(gateway: LocalGat
     llm = _llm(gateway, fallbacks=["anthropic/claude-3-5-haiku"])
     tracker = GatewayUsageTracker()
     gateway.script(fault="status=503", model="gpt-4o-mini")
-    answer = llm.invoke("hello", config={"callbacks": [tracker]})
-    assert answer.response_metadata["gateway"]["step"] == 1
+    ai_msg = llm.invoke("hello", config={"callbacks": [tracker]})
+    assert ai_msg.response_metadata["gateway"]["step"] == 1
 
     gateway.script(fault="status=400", times=None)
     with pytest.raises(GatewayError) as info:

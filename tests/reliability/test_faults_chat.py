@@ -1,8 +1,8 @@
 """Faults seen by ChatCloudflareGateway, sync and async, from a raw server and the local gateway.
 
 Expected everywhere: the core's typed error with status, code and log id; retries only
-before the first byte of an answer (and after Retry-After); a cut or unfinished stream
-raises instead of returning a short answer; fallbacks engage.
+before the first byte of a response (and after Retry-After); a cut or unfinished stream
+raises instead of returning a short response; fallbacks engage.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from langchain_cf_gateway.core import (
     ErrorCode,
     GatewayError,
     GatewayRateLimitError,
+    GatewayTimeoutError,
     InvalidResponseError,
     ProviderUnavailableError,
     error_from_response,
@@ -51,7 +52,7 @@ def model_at(base_url: str, **kwargs: Any) -> ChatCloudflareGateway:
 
 
 def call(model: ChatCloudflareGateway, mode: str, *, stream: bool = False) -> str:
-    """One call the way a user makes it; returns the whole answer text."""
+    """One call the way a user makes it; returns the whole response text."""
     if mode == "sync":
         if stream:
             return "".join(str(c.content) for c in model.stream("hi"))
@@ -219,7 +220,7 @@ def test_local_gateway_503_then_success_on_the_sdk_retry(gateway: LocalGateway, 
 @pytest.mark.parametrize("mode", MODES)
 def test_local_gateway_stream_disconnect_raises(gateway: LocalGateway, mode: str) -> None:
     model = model_at(gateway.base_url, model="openai/gpt-4o-mini~disconnect=2", max_retries=2)
-    with pytest.raises(Exception):  # noqa: B017 - any error, never a short answer
+    with pytest.raises(Exception):  # noqa: B017 - any error, never a short response
         call(model, mode, stream=True)
     assert len(gateway.received) == 1
 
@@ -229,6 +230,21 @@ def test_local_gateway_timeout(gateway: LocalGateway, mode: str) -> None:
     model = model_at(gateway.base_url, model="openai/gpt-4o-mini~delay=3000", timeout=0.3)
     with pytest.raises(openai.APITimeoutError):
         call(model, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_local_gateway_read_timeout_mid_stream_is_a_timeout(
+    gateway: LocalGateway, mode: str
+) -> None:
+    # The stream's head comes at once, its chunks 2 s apart: the read timeout strikes in
+    # the middle of the response, over a real socket (httpcore's ReadTimeout).
+    model = model_at(gateway.base_url, model="openai/gpt-4o-mini~chunk-delay=2000", timeout=0.5)
+    with pytest.raises(GatewayTimeoutError) as err:
+        call(model, mode, stream=True)
+    assert isinstance(err.value, openai.APITimeoutError)
+    assert err.value.status_code == 408
+    assert err.value.log_id  # the response's head had come, with its log id
+    assert len(gateway.received) == 1  # the response had begun: never retried
 
 
 @pytest.mark.parametrize("mode", MODES)

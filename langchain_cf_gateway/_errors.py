@@ -1,0 +1,352 @@
+"""The LangChain integrations' one error boundary: what the SDK, httpx and langchain-openai raise -> the core's errors.
+
+Every call path of `ChatCloudflareGateway` (`invoke`, `ainvoke`, `stream`, `astream`,
+`batch`...) and of `CloudflareGatewayEmbeddings` (`embed_documents`, `embed_query`,
+`aembed_*`) runs inside `map_sdk_errors()`, as httpx runs every request inside
+`map_httpcore_exceptions()`. No call site catches and translates on its own, so the
+paths cannot drift apart. The table (`error_from_exception`):
+
+| Raised inside the call | Becomes |
+|---|---|
+| a `GatewayError`, or an error raised from one (a body past `max_response_bytes`, a stream past `stream_timeout`, a body that is not JSON) | that error |
+| `openai.APIStatusError` (an HTTP error response) | `error_from_openai`: the core's class for the status and code, credentials masked |
+| `openai.APITimeoutError`, or `httpx.TimeoutException` in the middle of a body or stream | `GatewayTimeoutError` (408) |
+| `json.JSONDecodeError`: a 2xx body or an SSE event that is not JSON | `InvalidResponseError` |
+| `httpx.TransportError` once a response has begun: the body or stream cut off | `InvalidResponseError` |
+| `openai.APIConnectionError` before any response (connection refused, DNS) | unchanged |
+| anything else | unchanged |
+
+The failures below HTTP go through `core.codec.error_from_transport`, the table the LiteLLM
+handler uses too. Every error raised is the core's class *and* the OpenAI SDK's for the
+same status or kind (`openai.RateLimitError` for a 429, `openai.APITimeoutError` for a
+timeout, `openai.APIError` otherwise), so `except GatewayRateLimitError`,
+`except openai.RateLimitError` and LangChain's `except ModelRateLimitError` all work.
+Credentials are masked in the error and in every exception it is chained from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, Final, Protocol
+
+import httpx
+import openai
+from langchain_openai.chat_models.base import (
+    OpenAIAPIError,
+    OpenAIAuthenticationError,
+    OpenAIInvalidRequestError,
+    OpenAIModelNotFoundError,
+    OpenAIPermissionDeniedError,
+    OpenAIRateLimitError,
+)
+
+from .core import GatewayError, error_from_response
+from .core.codec import error_from_transport
+from .core.errors import (
+    REDACTED,
+    GatewayTimeoutError,
+    credentials_of,
+    is_credential_header,
+    redact,
+    redact_body,
+)
+
+
+class Exchange(Protocol):
+    """What the boundary needs to know of the call's response so far."""
+
+    status: int | None
+    """The response's status once its headers came, else None."""
+    headers: httpx.Headers | None
+    """The response's headers once they came, else None."""
+
+
+# --------------------------------------------------------------------------- the boundary
+
+
+@contextmanager
+def map_sdk_errors(exchange: Exchange, secrets: Callable[[], Iterable[str]]) -> Iterator[None]:
+    """Raise every error of the block as the core's typed error (the table of this module).
+
+    Use it around a whole call, sync or async (`with` works inside `async def`), and around
+    the iteration of a stream.
+
+    Args:
+        exchange: The call's response so far (status, headers), read when an error occurs.
+        secrets: Returns the credentials the call sent, masked in the error; called only
+            when an error occurs.
+
+    Yields:
+        Nothing: the block runs as it is.
+
+    Raises:
+        GatewayError: The core's typed error for what went wrong, also an instance of the
+            OpenAI SDK's exception for that status or kind.
+    """
+    try:
+        yield
+    except Exception as exc:
+        mapped = error_from_exception(exc, exchange, tuple(secrets()))
+        if mapped is None or mapped is exc:
+            raise
+        # An error of ours found behind the SDK's or langchain-openai's wrapper stands
+        # alone; a translated one keeps what it was translated from.
+        raise mapped from (None if mapped in _chain(exc) else exc)
+
+
+def error_from_exception(
+    exc: BaseException, exchange: Exchange, secrets: tuple[str, ...] = ()
+) -> GatewayError | None:
+    """The error to raise for `exc`, raised inside a call; None to let `exc` stand.
+
+    Args:
+        exc: What the SDK, httpx or langchain-openai raised.
+        exchange: The call's response so far (status, headers).
+        secrets: The credentials the call sent, masked in the error.
+
+    Returns:
+        The core's error, also the SDK's class for its status or kind; None for an error
+        that is not the gateway's (a connection refused, a bug).
+    """
+    ours = next((e for e in _chain(exc) if isinstance(e, GatewayError)), None)
+    if ours is not None:
+        return ours if isinstance(ours, openai.APIError) else as_sdk_error(ours, _request_of(exc))
+    if isinstance(exc, openai.APIStatusError):
+        return error_from_openai(exc, *secrets)
+    cause: BaseException | None = exc
+    if isinstance(exc, openai.APIConnectionError):
+        # The SDK's wrapper of what httpx raised while sending or reading the body.
+        cause = next((e for e in _chain(exc) if isinstance(e, httpx.TransportError)), None)
+        if isinstance(exc, openai.APITimeoutError):
+            if not isinstance(cause, httpx.TimeoutException):
+                cause = httpx.TimeoutException(str(exc))
+        elif exchange.status is None:
+            return None  # before any response: the SDK's connection error stands
+    if not isinstance(cause, json.JSONDecodeError | httpx.TransportError):
+        return None
+    typed = error_from_transport(
+        cause, status_code=exchange.status, headers=exchange.headers, secrets=secrets
+    )
+    return as_sdk_error(typed, _request_of(exc)) if typed is not None else None
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and the exceptions it was raised from (`__cause__`), innermost last."""
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__
+
+
+def _request_of(exc: BaseException) -> httpx.Request | None:
+    for current in _chain(exc):
+        try:
+            request = getattr(current, "request", None)
+        except RuntimeError:  # an httpx error raised without its request
+            continue
+        if isinstance(request, httpx.Request):
+            return request
+    return None
+
+
+# --------------------------------------------------------------------------- the SDK's classes
+
+# The class the SDK (through langchain-openai, which adds LangChain's ModelError family)
+# raises for each status; the statuses it does not name get openai.APIStatusError.
+_SDK_ERROR_BY_STATUS: Final[dict[int, type[openai.APIStatusError]]] = {
+    400: OpenAIInvalidRequestError,
+    401: OpenAIAuthenticationError,
+    403: OpenAIPermissionDeniedError,
+    404: OpenAIModelNotFoundError,
+    409: openai.ConflictError,
+    422: openai.UnprocessableEntityError,
+    429: OpenAIRateLimitError,
+}
+
+
+def _sdk_error_class(status: int) -> type[openai.APIStatusError]:
+    if status >= 500:
+        return OpenAIAPIError
+    return _SDK_ERROR_BY_STATUS.get(status, openai.APIStatusError)
+
+
+_COMBINED: dict[tuple[type[GatewayError], type[openai.APIError]], type[GatewayError]] = {}
+
+
+def _combined_class(
+    gateway_cls: type[GatewayError], sdk_cls: type[openai.APIError]
+) -> type[GatewayError]:
+    combined = _COMBINED.get((gateway_cls, sdk_cls))
+    if combined is not None:
+        return combined
+    # Shown under the core class's own name and module: the SDK base is an implementation
+    # detail of "where did this error come from", not a different kind of error.
+    combined = type(
+        gateway_cls.__name__,
+        (gateway_cls, sdk_cls),
+        {
+            "__module__": gateway_cls.__module__,
+            "__doc__": gateway_cls.__doc__,
+            "__reduce__": _reduce_combined,
+        },
+    )
+    # Racing threads may both build one; setdefault keeps a single class per pair.
+    return _COMBINED.setdefault((gateway_cls, sdk_cls), combined)
+
+
+def _reduce_combined(self: GatewayError) -> tuple[Any, ...]:
+    gateway_cls, sdk_cls = type(self).__bases__
+    # The HTTP exchange does not pickle; everything the caller reads (status, code, log id,
+    # message, body) does.
+    state = {k: v for k, v in self.__dict__.items() if k not in ("response", "request")}
+    return (_rebuild_combined, (gateway_cls, sdk_cls, self.args, state))
+
+
+def _rebuild_combined(
+    gateway_cls: type[GatewayError],
+    sdk_cls: type[openai.APIError],
+    args: tuple[Any, ...],
+    state: dict[str, Any],
+) -> GatewayError:
+    cls = _combined_class(gateway_cls, sdk_cls)
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
+
+
+def error_from_openai(exc: openai.APIStatusError, *also: str | None) -> GatewayError:
+    """The typed gateway error for an SDK status error, also an instance of the SDK's class.
+
+    The result is an instance of the core's class for the response (`GatewayRateLimitError`
+    for a 429, `GatewayAuthenticationError` for code 2009...) *and* of the exception the
+    SDK raises for that HTTP status (`openai.RateLimitError`, `openai.BadRequestError`,
+    with LangChain's `ModelRateLimitError`...). So `except GatewayRateLimitError`,
+    `except openai.RateLimitError` and `except ModelRateLimitError` all catch it.
+    Where both define an attribute (`message`, `code`, `body`, `status_code`) the
+    gateway's meaning wins: `code` is the gateway's internal code and `body` the whole
+    parsed body. `response`, `request` and `request_id` are the SDK's, with the
+    credentials masked.
+
+    The credentials of the request (its credential headers and query values, and
+    `also`: those the request carried elsewhere, such as a fallback step's key) and
+    anything shaped like a key are masked in the message, `body`, `response` and
+    `request`, and in `exc` itself, which the caller chains the result from.
+    """
+    response = exc.response
+    request = response.request
+    secrets = credentials_of(request.headers.multi_items(), request.url.params.multi_items(), *also)
+    try:
+        body: Any = response.content
+    except httpx.ResponseNotRead:
+        body = exc.body
+    typed = error_from_response(response.status_code, response.headers, body, secrets=secrets)
+    # The SDK's error is chained (`raise ... from exc`), and langchain-openai's from the
+    # SDK's own: tracebacks print them all, so all are masked.
+    mask_exception_chain(exc, secrets)
+    cls = _combined_class(type(typed), _sdk_error_class(response.status_code))
+    err = cls.__new__(cls)
+    err.__dict__.update(exc.__dict__)
+    err.__dict__.update(typed.__dict__)
+    err.args = typed.args
+    return err
+
+
+def mask_exception_chain(exc: BaseException, secrets: Iterable[str]) -> None:
+    """Mask credentials in `exc` and every exception it was raised from, in place.
+
+    Their text (`args`, `message`, a `JSONDecodeError`'s `doc`), `body` and
+    their HTTP `response` and `request` (replaced by masked copies).
+    """
+    secrets = tuple(secrets)
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in current.args)
+        state = vars(current)
+        for name, value in list(state.items()):
+            if name in ("message", "doc") and isinstance(value, str):
+                state[name] = redact(value, secrets)
+            elif name == "body":
+                state[name] = redact_body(value, secrets)
+            elif isinstance(value, httpx.Response):
+                state[name] = _masked_response(value, secrets)
+            elif isinstance(value, httpx.Request):  # httpx keeps it as `_request`
+                state[name] = _masked_request(value, secrets)
+        todo += [e for e in (current.__cause__, current.__context__) if e is not None]
+
+
+def _masked_request(request: httpx.Request, secrets: Iterable[str]) -> httpx.Request:
+    headers = [
+        (name, REDACTED if is_credential_header(name) else redact(value, secrets))
+        for name, value in request.headers.multi_items()
+    ]
+    try:
+        content = redact(request.content.decode("utf-8", "replace"), secrets).encode()
+    except httpx.RequestNotRead:
+        content = b""
+    url = httpx.URL(redact(str(request.url), secrets))
+    masked = httpx.Request(request.method, url, headers=headers, content=content)
+    masked.extensions = request.extensions
+    return masked
+
+
+def _masked_response(response: httpx.Response, secrets: Iterable[str]) -> httpx.Response:
+    """A read copy of `response` with its body, and its request's, credentials masked."""
+    secrets = tuple(secrets)
+    try:
+        text = response.content.decode(response.encoding or "utf-8", "replace")
+    except httpx.ResponseNotRead:
+        text = ""
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    try:
+        request: httpx.Request | None = _masked_request(response.request, secrets)
+    except RuntimeError:  # a response built without its request
+        request = None
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=redact(text, secrets).encode(),
+        request=request,
+    )
+
+
+def as_sdk_error(
+    error: GatewayError, request: httpx.Request | httpx.Response | None
+) -> GatewayError:
+    """`error` as an instance of the OpenAI SDK's class for its kind too.
+
+    `openai.APITimeoutError` for a timeout, `openai.APIError` for anything else that is
+    not a status error (a body too large or cut off, not JSON). The SDK and langchain-openai
+    pass these on as they are, and `except openai.APIError` catches them.
+
+    Args:
+        error: The core's error.
+        request: The request it concerns (or its response), kept with its credential
+            headers masked.
+
+    Returns:
+        A copy of `error` of the combined class.
+    """
+    if isinstance(request, httpx.Response):
+        request = request.request
+    sdk_cls = openai.APITimeoutError if isinstance(error, GatewayTimeoutError) else openai.APIError
+    cls = _combined_class(type(error), sdk_cls)
+    err = cls.__new__(cls)
+    err.__dict__.update(error.__dict__)
+    masked = _masked_request(request, ()) if request is not None else None
+    err.__dict__.update({"request": masked, "param": None, "type": None})
+    err.args = error.args
+    return err
