@@ -7,8 +7,7 @@ from typing import get_type_hints
 from langchain_cf_gateway.local import LocalGateway
 from langchain_cf_gateway.local.logstore import LogRow
 from langchain_cf_gateway.local.logstore.row import COLUMNS
-
-from .helpers import compat
+from tests.support.local_calls import compat
 
 LOCAL_FIELDS = {"request_body_complete", "response_body_complete"}
 """The store's own fields that every row carries (the other local ones only when set)."""

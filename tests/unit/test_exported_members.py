@@ -1,0 +1,97 @@
+"""The public surface of `langchain_cf_gateway`, pinned (as httpx's test_exported_members.py
+and the partner packages' test_imports.py do): a name added or removed is a decision."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+
+import langchain_cf_gateway
+from langchain_cf_gateway.core import errors
+
+EXPECTED_ALL = [
+    "AsyncGatewayClient",
+    "ChatCloudflareGateway",
+    "CloudflareGatewayEmbeddings",
+    "ConfigError",
+    "ContentBlockedError",
+    "Gateway",
+    "GatewayAuthenticationError",
+    "GatewayCall",
+    "GatewayClient",
+    "GatewayConfig",
+    "GatewayError",
+    "GatewayInfo",
+    "GatewayInputError",
+    "GatewayNotFoundError",
+    "GatewayOptions",
+    "GatewayRateLimitError",
+    "GatewaySettings",
+    "GatewayTimeoutError",
+    "GatewayUsageTracker",
+    "InsufficientCreditsError",
+    "InvalidModelIdError",
+    "InvalidOptionError",
+    "InvalidProviderError",
+    "InvalidResponseError",
+    "LogEntry",
+    "LogFilter",
+    "LogNotFoundError",
+    "LogPage",
+    "LogQuery",
+    "ManagementAuthenticationError",
+    "MissingAccountIdError",
+    "ModelNotFoundError",
+    "ProviderError",
+    "ProviderUnavailableError",
+    "ResponseTooLargeError",
+    "Step",
+    "UnknownByokAliasError",
+    "__version__",
+    "asend_feedback",
+    "gateway_log_id",
+    "gateway_usage",
+    "provider_base_url",
+    "send_feedback",
+]
+
+
+def test_all_is_pinned() -> None:
+    assert sorted(langchain_cf_gateway.__all__) == sorted(EXPECTED_ALL)
+    assert len(set(langchain_cf_gateway.__all__)) == len(langchain_cf_gateway.__all__)
+
+
+def test_every_exported_name_resolves() -> None:
+    for name in langchain_cf_gateway.__all__:
+        assert getattr(langchain_cf_gateway, name) is not None, name
+
+
+def test_dir_lists_the_public_names() -> None:
+    assert dir(langchain_cf_gateway) == sorted(EXPECTED_ALL)
+
+
+def test_the_whole_exception_tree_is_exported() -> None:
+    tree = {
+        name
+        for name, value in vars(errors).items()
+        if inspect.isclass(value)
+        and issubclass(value, BaseException)
+        and value.__module__ == errors.__name__
+        and not name.startswith("_")
+    }
+    assert tree <= set(langchain_cf_gateway.__all__), tree - set(langchain_cf_gateway.__all__)
+    for name in tree:
+        assert getattr(langchain_cf_gateway, name) is getattr(errors, name)
+
+
+def test_the_version_has_one_source_the_package_metadata() -> None:
+    assert langchain_cf_gateway.__version__ == importlib.metadata.version("langchain-cf-gateway")
+
+
+def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
+    try:
+        langchain_cf_gateway.NoSuchName  # noqa: B018
+    except AttributeError as exc:
+        assert "NoSuchName" in str(exc)
+    else:  # pragma: no cover - the assertion below reports it
+        raise AssertionError("NoSuchName resolved")
