@@ -119,7 +119,8 @@ def error_from_transport(
         status_code: The status of the response when one had begun, else None.
         headers: The response headers when one had begun (for the log id).
         secrets: Credentials the request carried, masked in the message of a body that
-            is not JSON (`JSONDecodeError.doc` is masked too, as it may be chained).
+            is not JSON (and in the `JSONDecodeError` itself, its `doc`, `msg` and
+            `args`, as it is chained), with anything shaped like a key.
 
     Returns:
         The typed error to raise (chained from `exc`), or None to let `exc` stand.
@@ -131,7 +132,11 @@ def error_from_transport(
             f"no whole response from the gateway in time ({type(exc).__name__})", log_id=log_id
         )
     if isinstance(exc, json.JSONDecodeError):
+        # The error is chained from `exc`, which shows the body (its `doc`, and often its
+        # message quotes it): mask them in place, as the body may echo credentials.
         exc.doc = redact(exc.doc, known)
+        exc.msg = redact(exc.msg, known)
+        exc.args = tuple(redact(a, known) if isinstance(a, str) else a for a in exc.args)
         return InvalidResponseError(
             f"the response is not valid JSON ({type(exc).__name__}: {redact(str(exc), known)})",
             status_code=status_code or 200,

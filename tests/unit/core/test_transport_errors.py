@@ -48,6 +48,17 @@ def test_a_body_that_is_not_json_is_an_invalid_response_with_the_secret_masked()
     assert "sk-secret-123" not in exc.doc
 
 
+def test_a_decode_error_quoting_the_body_is_masked_where_it_is_chained() -> None:
+    # A parser that quotes the body in its message (as the chat model's own check does):
+    # the error is chained from it, so its message and args must not show the key.
+    body = "<html>Incorrect API key provided: sk-proj-SECRET0123456789abcdef"
+    exc = json.JSONDecodeError(f"Expecting a JSON object, got {body!r}", body, 0)
+    err = error_from_transport(exc, status_code=200, secrets=("sk-proj-SECRET0123456789abcdef",))
+    assert type(err) is InvalidResponseError
+    for text in (str(err), str(exc), repr(exc.args), exc.msg, exc.doc):
+        assert "sk-proj-SECRET0123456789abcdef" not in text
+
+
 @pytest.mark.parametrize(
     "exc",
     [
