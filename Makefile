@@ -19,9 +19,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --no-index -e .
 	touch $(STAMP)
 
-# Cloudflare's own JS clients (tests/interop/js), installed from the committed lockfile.
+# Cloudflare's own JS clients (tests/integration/interop/js), installed from the committed lockfile.
 # Without npm the JS interop tests skip and say why; CI installs Node (.ci/run).
-JS_DIR := tests/interop/js
+JS_DIR := tests/integration/interop/js
 JS_STAMP := $(JS_DIR)/node_modules/.package-lock.json
 
 js: $(JS_STAMP)
@@ -30,7 +30,7 @@ $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		cd $(JS_DIR) && npm ci --omit=optional --no-audit --no-fund; \
 	else \
-		echo "npm not found: tests/interop/js will be skipped (install nodejs and npm)"; \
+		echo "npm not found: tests/integration/interop/js will be skipped (install nodejs and npm)"; \
 	fi
 
 lint: venv
@@ -53,7 +53,7 @@ bench: venv
 	$(BIN)/python -m bench
 
 soak: venv
-	$(BIN)/python -m tests.reliability.soak
+	$(BIN)/python -m tests.integration.reliability.soak
 
 # Regenerate the lock file (needs the registries): `make lock`.
 lock: venv

@@ -1,6 +1,6 @@
 """What the gateway does with one provider call: options, cache, attempts, the log row.
 
-Choices where Cloudflare's docs are silent (documented here, tested in tests/local):
+Choices where Cloudflare's docs are silent (documented here, tested in tests/integration/local):
 
 - Bad `cf-aig-*` values (a TTL outside 60 s..30 days, attempts outside 1..5, a
   delay outside 0..5000 ms, an unknown backoff, a non-integer timeout, a custom cost

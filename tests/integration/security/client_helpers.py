@@ -155,7 +155,7 @@ def litellm_kwargs(server: HostileServer, **extra: Any) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def litellm_registered() -> Any:
-    """LiteLLM with the provider registered, offline (as tests/litellm's fixture does)."""
+    """LiteLLM with the provider registered, offline (as tests/integration/litellm's fixture does)."""
     import litellm
 
     from langchain_cf_gateway.litellm_provider import register

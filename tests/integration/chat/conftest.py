@@ -23,7 +23,7 @@ from langchain_cf_gateway.core import GatewayConfig
 def _root_conftest() -> Any:
     # tests/conftest.py, imported by pytest before this file; found by path, since more
     # than one conftest module of the suite may be named "conftest".
-    root = str(Path(__file__).resolve().parents[1] / "conftest.py")
+    root = str(Path(__file__).resolve().parents[2] / "conftest.py")
     for module in list(sys.modules.values()):
         if getattr(module, "__file__", None) and str(Path(module.__file__).resolve()) == root:
             return module

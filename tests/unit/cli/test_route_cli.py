@@ -355,7 +355,7 @@ def test_without_the_server_extra_serve_names_the_extra_to_install(
 
 
 def test_demo_help(capsys: pytest.CaptureFixture[str]) -> None:
-    # The demo runs end to end (on the local gateway) in tests/observability/test_demo.py.
+    # The demo runs end to end (on the local gateway) in tests/integration/observability/test_demo.py.
     code, out, _ = run(capsys, "demo", "--help")
     assert code == 0
     assert "--local" in out and "local gateway" in out

@@ -175,7 +175,7 @@ def test_cli_output_and_logs(
     for argv in runs:
         main(argv)
     # cf-aig demo with credentials set calls the real gateway; its token hygiene is
-    # tested on the local gateway in tests/observability/test_demo.py.
+    # tested on the local gateway in tests/integration/observability/test_demo.py.
     out, err = capsys.readouterr()
     assert "Bearer ***" in out
     scan(out + err, token)

@@ -30,7 +30,7 @@ pytestmark = [
     ),
     pytest.mark.skipif(
         not (JS_DIR / "node_modules" / "ai-gateway-provider").is_dir(),
-        reason="tests/interop/js/node_modules is missing: run `make js` (npm ci)",
+        reason="tests/integration/interop/js/node_modules is missing: run `make js` (npm ci)",
     ),
 ]
 

@@ -1,6 +1,6 @@
 """``make soak``: the local gateway and the clients under sustained load and faults.
 
-Run with ``python -m tests.reliability.soak`` (``--requests N`` to change the main count).
+Run with ``python -m tests.integration.reliability.soak`` (``--requests N`` to change the main count).
 Phases, each bounded; the whole run takes a few minutes on a 2-core machine:
 
 1. **No loss**: ``cf-aig serve`` with a file-backed log store takes 10,000 requests at
@@ -368,7 +368,7 @@ def phase_client_leaks(calls: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.reliability.soak",
+        prog="python -m tests.integration.reliability.soak",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

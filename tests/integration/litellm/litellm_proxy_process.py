@@ -21,7 +21,7 @@ import httpx
 from langchain_cf_gateway.local import LocalGateway
 from tests.support.rawserver import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CONFIG = ROOT / "litellm_config" / "config.yaml"
 LITELLM_CLI = Path(sys.executable).with_name("litellm")
 PROVIDER_KEY = "sk-proxy-provider-key"

@@ -167,7 +167,7 @@ def bomb_error() -> Iterator[HostileServer]:
 
 
 def _run_child(path: str, server: HostileServer) -> dict[str, object]:
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     for name in ("CLOUDFLARE_AI_GATEWAY_TOKEN", "CF_AIG_TOKEN", "CLOUDFLARE_API_TOKEN"):
         env.pop(name, None)

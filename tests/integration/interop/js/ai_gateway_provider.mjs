@@ -1,5 +1,5 @@
 // Cloudflare's ai-gateway-provider with @ai-sdk/openai and the Vercel AI SDK, pointed at a
-// local `cf-aig serve`. Run by tests/interop/test_js_clients.py:
+// local `cf-aig serve`. Run by tests/integration/interop/test_js_clients.py:
 //
 //   node ai_gateway_provider.mjs '{"baseUrl": ..., "accountId": ..., "gateway": ..., ...}'
 //

@@ -1,6 +1,6 @@
 // The openai npm SDK on the local gateway's OpenAI-compatible endpoint (compat), as a user of
 // Cloudflare AI Gateway sets it up: baseURL .../v1/{account}/{gateway}/compat.
-// Run by tests/interop/test_js_clients.py with one JSON argument.
+// Run by tests/integration/interop/test_js_clients.py with one JSON argument.
 import OpenAI from "openai";
 
 const args = JSON.parse(process.argv[2]);

@@ -97,7 +97,7 @@ def test_embeddings_at_the_bound_still_answer(gateway: LocalGateway) -> None:
     ("schema", "words"),
     [
         # 81 JSON levels: past the mock's 64, within the gateway's 100 for a whole body
-        # (a deeper body is refused at the edge: tests/security/test_edge_resources.py)
+        # (a deeper body is refused at the edge: tests/integration/security/test_edge_resources.py)
         (_deep_schema(40), ("deeper", "64")),
         (_wide_schema(100_000), ("10000",)),
         (_fanout_schema(30), ("10000",)),
