@@ -21,7 +21,7 @@ response raises the `errors` class for it, never showing the token.
 - `models`: the values (`LogEntry`, `LogPage`, `LogFilter`, `LogQuery`, `Gateway`,
   `GatewaySettings`, `ResultInfo`);
 - `_query`: arguments checked and encoded (path ids, pages, the logs query);
-- `_base`: `_GatewayClientBase`, without I/O: each call built as a `_Call`, each
+- `_base`: `GatewayClientBase`, without I/O: each call built as a `Call`, each
   response read, retries decided, failures translated;
 - `client` and `async_client`: `GatewayClient` and `AsyncGatewayClient`, which differ
   only in I/O.

@@ -1,6 +1,6 @@
 """What the sync and async clients share: every request built, every response read.
 
-`_GatewayClientBase` does no I/O. Each API method is a `_Call`: the `httpx.Request` to
+`GatewayClientBase` does no I/O. Each API method is a `Call`: the `httpx.Request` to
 send and how to parse the v4 envelope's `result`. The clients send it (`GatewayClient`
 with `httpx.Client`, `AsyncGatewayClient` with `httpx.AsyncClient`) and hand back what
 they got to the base, which decides whether to send it again (`_retry_delay`), reads the
@@ -68,7 +68,7 @@ T = TypeVar("T")
 HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
 
 
-class _Call(NamedTuple, Generic[T]):
+class Call(NamedTuple, Generic[T]):
     """One API call: the request to send and how to read the envelope's `result`."""
 
     request: httpx.Request
@@ -78,7 +78,7 @@ class _Call(NamedTuple, Generic[T]):
     """The response is a stored body, not a v4 envelope: returned as it is, never unwrapped."""
 
 
-class _GatewayClientBase(Generic[HttpClientT]):
+class GatewayClientBase(Generic[HttpClientT]):
     """What the sync and async clients share: configuration, requests and parsing."""
 
     config: GatewayConfig
@@ -187,7 +187,7 @@ class _GatewayClientBase(Generic[HttpClientT]):
     # ------------------------------------------------------------------ sending again
 
     def _retry_delay(
-        self, call: _Call[Any], attempt: int, response: httpx.Response | None
+        self, call: Call[Any], attempt: int, response: httpx.Response | None
     ) -> float | None:
         """Seconds to wait before sending `call` again; None when it must not be sent again.
 
@@ -210,7 +210,7 @@ class _GatewayClientBase(Generic[HttpClientT]):
 
     def _after_failure(
         self,
-        call: _Call[Any],
+        call: Call[Any],
         attempt: int,
         exc: httpx.TransportError,
         response: httpx.Response | None,
@@ -278,7 +278,7 @@ class _GatewayClientBase(Generic[HttpClientT]):
         token = self._token.get_secret_value() if self._token is not None else None
         return credentials_of(request.headers.multi_items(), None, token)
 
-    def _read(self, response: httpx.Response, call: _Call[T]) -> T:
+    def _read(self, response: httpx.Response, call: Call[T]) -> T:
         """The call's result from the v4 envelope, or the error class for the response.
 
         Credentials the body echoes (the token, anything shaped like a key) are masked
@@ -322,14 +322,14 @@ class _GatewayClientBase(Generic[HttpClientT]):
 
     def _list_logs_call(
         self, page: int, size: int, gateway_id: str | None, query: Mapping[str, Any]
-    ) -> _Call[LogPage]:
+    ) -> Call[LogPage]:
         params = log_params(check_query(query), delete=False)
         params.append(("page", str(positive("page", page))))
         params.append(("per_page", str(per_page(size))))
         url = self._url("gateways", self._gateway(gateway_id), "logs")
-        return _Call(self._request("GET", url, params=params), _parse_log_page)
+        return Call(self._request("GET", url, params=params), _parse_log_page)
 
-    def _get_log_call(self, log_id: str, gateway_id: str | None, part: str = "") -> _Call[Any]:
+    def _get_log_call(self, log_id: str, gateway_id: str | None, part: str = "") -> Call[Any]:
         parts = ["gateways", self._gateway(gateway_id), "logs", path_id("log_id", log_id)]
         if part:
             # The stored body itself, not an envelope: cloudflare-python's logs.request() and
@@ -337,8 +337,8 @@ class _GatewayClientBase(Generic[HttpClientT]):
             # (src/cloudflare/resources/ai_gateway/logs.py). A body that looks like an
             # envelope (a Workers AI response) must come back whole.
             parts.append(part)
-            return _Call(self._request("GET", self._url(*parts)), _raw, LogNotFoundError, raw=True)
-        return _Call(self._request("GET", self._url(*parts)), _parse_log, LogNotFoundError)
+            return Call(self._request("GET", self._url(*parts)), _raw, LogNotFoundError, raw=True)
+        return Call(self._request("GET", self._url(*parts)), _parse_log, LogNotFoundError)
 
     def _update_log_call(
         self,
@@ -347,14 +347,14 @@ class _GatewayClientBase(Generic[HttpClientT]):
         feedback: int | None,
         score: float | None,
         metadata: Mapping[str, MetadataValue] | None,
-    ) -> _Call[None]:
+    ) -> Call[None]:
         body = feedback_body(feedback, score, metadata)
         url = self._url("gateways", self._gateway(gateway_id), "logs", path_id("log_id", log_id))
-        return _Call(self._request("PATCH", url, body=body), _none, LogNotFoundError)
+        return Call(self._request("PATCH", url, body=body), _none, LogNotFoundError)
 
     def _delete_logs_call(
         self, gateway_id: str | None, limit: int | None, query: Mapping[str, Any]
-    ) -> _Call[int | None]:
+    ) -> Call[int | None]:
         params = log_params(check_query(query), delete=True)
         if limit is not None:
             if positive("limit", limit) > LogsApi.DELETE_LIMIT_MAX:
@@ -363,7 +363,7 @@ class _GatewayClientBase(Generic[HttpClientT]):
                 )
             params.append(("limit", str(limit)))
         url = self._url("gateways", self._gateway(gateway_id), "logs")
-        return _Call(self._request("DELETE", url, params=params), _deleted)
+        return Call(self._request("DELETE", url, params=params), _deleted)
 
     # ------------------------------------------------------------------ gateways
 
@@ -376,34 +376,34 @@ class _GatewayClientBase(Generic[HttpClientT]):
             return GatewaySettings(**{**settings.to_body(), **changes})
         return settings
 
-    def _create_gateway_call(self, gateway_id: str, settings: GatewaySettings) -> _Call[Gateway]:
+    def _create_gateway_call(self, gateway_id: str, settings: GatewaySettings) -> Call[Gateway]:
         body = {**NEW_GATEWAY_DEFAULTS, **settings.to_body(), "id": path_id("id", gateway_id)}
-        return _Call(self._request("POST", self._url("gateways"), body=body), _parse_gateway)
+        return Call(self._request("POST", self._url("gateways"), body=body), _parse_gateway)
 
-    def _list_gateways_call(self, page: int, size: int, search: str | None) -> _Call[list[Gateway]]:
+    def _list_gateways_call(self, page: int, size: int, search: str | None) -> Call[list[Gateway]]:
         params = {
             "page": positive("page", page),
             "per_page": positive("per_page", size),
             "search": search,
         }
-        return _Call(self._request("GET", self._url("gateways"), params=params), _parse_gateways)
+        return Call(self._request("GET", self._url("gateways"), params=params), _parse_gateways)
 
-    def _get_gateway_call(self, gateway_id: str | None) -> _Call[Gateway]:
+    def _get_gateway_call(self, gateway_id: str | None) -> Call[Gateway]:
         url = self._url("gateways", self._gateway(gateway_id))
-        return _Call(self._request("GET", url), _parse_gateway)
+        return Call(self._request("GET", url), _parse_gateway)
 
-    def _put_gateway_call(self, current: Gateway, settings: GatewaySettings) -> _Call[Gateway]:
+    def _put_gateway_call(self, current: Gateway, settings: GatewaySettings) -> Call[Gateway]:
         # PUT replaces the whole gateway: a field left out is reset (a PUT without
         # `guardrails` turns Guardrails off). So the body is the current object as the API
         # returned it, every field this package does not know included, minus the read-only
         # ones, plus the changes; required fields it lacks take the defaults.
         body = {**NEW_GATEWAY_DEFAULTS, **current.settings(), **settings.to_body()}
         url = self._url("gateways", self._gateway(current.id))
-        return _Call(self._request("PUT", url, body=body), _parse_gateway)
+        return Call(self._request("PUT", url, body=body), _parse_gateway)
 
-    def _delete_gateway_call(self, gateway_id: str) -> _Call[None]:
+    def _delete_gateway_call(self, gateway_id: str) -> Call[None]:
         url = self._url("gateways", path_id("gateway_id", gateway_id))
-        return _Call(self._request("DELETE", url), _none)
+        return Call(self._request("DELETE", url), _none)
 
 
 # --------------------------------------------------------------------------- parsing

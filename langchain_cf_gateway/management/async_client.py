@@ -16,11 +16,11 @@ from typing_extensions import Unpack
 from ..core.body_limit import ACCEPT_ENCODING
 from ..core.options import MetadataValue
 from ..results import gateway_log_id
-from ._base import T, _Call, _GatewayClientBase
+from ._base import Call, GatewayClientBase, T
 from .models import Gateway, GatewaySettings, LogEntry, LogPage, LogQuery
 
 
-class AsyncGatewayClient(_GatewayClientBase[httpx.AsyncClient]):
+class AsyncGatewayClient(GatewayClientBase[httpx.AsyncClient]):
     """The async twin of `GatewayClient`: the same methods, awaited, raising the same errors.
 
     https://developers.cloudflare.com/api/resources/ai_gateway/
@@ -49,7 +49,7 @@ class AsyncGatewayClient(_GatewayClientBase[httpx.AsyncClient]):
         if self._owns_http:
             await self._http.aclose()
 
-    async def _run(self, call: _Call[T]) -> T:
+    async def _run(self, call: Call[T]) -> T:
         attempt = 0
         while True:
             response: httpx.Response | None = None

@@ -1,6 +1,6 @@
 """`GatewayClient`: the management API's calls, sent.
 
-It builds every request and reads every response through `_GatewayClientBase`
+It builds every request and reads every response through `GatewayClientBase`
 (`_base.py`), as `AsyncGatewayClient` (`async_client.py`) does: the two differ only in
 how a request is sent and how a retry waits, as httpx's own `Client` and `AsyncClient` do.
 """
@@ -17,11 +17,11 @@ from typing_extensions import Unpack
 from ..core.body_limit import ACCEPT_ENCODING
 from ..core.options import MetadataValue
 from ..results import gateway_log_id
-from ._base import T, _Call, _GatewayClientBase
+from ._base import Call, GatewayClientBase, T
 from .models import Gateway, GatewaySettings, LogEntry, LogPage, LogQuery
 
 
-class GatewayClient(_GatewayClientBase[httpx.Client]):
+class GatewayClient(GatewayClientBase[httpx.Client]):
     """Cloudflare AI Gateway's management API: logs, feedback and gateways.
 
     https://developers.cloudflare.com/api/resources/ai_gateway/
@@ -97,7 +97,7 @@ class GatewayClient(_GatewayClientBase[httpx.Client]):
         if self._owns_http:
             self._http.close()
 
-    def _run(self, call: _Call[T]) -> T:
+    def _run(self, call: Call[T]) -> T:
         attempt = 0
         while True:
             response: httpx.Response | None = None

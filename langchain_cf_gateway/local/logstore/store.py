@@ -77,7 +77,7 @@ from typing import Any, Final, TypeVar
 from ...core.config import warn_if_readable
 from . import queries
 from .row import LogRow
-from .writer import LogStoreUnavailable, LogWriter, PendingRow, _Query, _Stop
+from .writer import LogStoreUnavailable, LogWriter, PendingRow, ReadJob, StopSignal
 
 T = TypeVar("T")
 
@@ -243,19 +243,19 @@ class LogStore(LogWriter):
     def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn` on the writer thread after every queued write; block for its result."""
         future: Future[T] = Future()
-        self._queue.put(_Query(fn, future))
+        self._queue.put(ReadJob(fn, future))
         return future.result()
 
     async def arun(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`run` for the event loop: awaits without blocking it."""
         future: Future[T] = Future()
-        self._queue.put(_Query(fn, future))
+        self._queue.put(ReadJob(fn, future))
         return await asyncio.wrap_future(future)
 
     def close(self) -> None:
         """Stop the writer thread after it has written what waits."""
         if self._thread.is_alive():
-            self._queue.put(_Stop())
+            self._queue.put(StopSignal())
             self._thread.join(timeout=10)
 
     # ------------------------------------------------------------------ queries

@@ -49,11 +49,13 @@ class LogStoreUnavailable(RuntimeError):
     """
 
 
-class _Stop:
-    pass
+class StopSignal:
+    """Queued by `LogStore.close`: the writer commits what it holds, then stops."""
 
 
-class _Query:
+class ReadJob:
+    """A read the writer thread runs on its connection, its result set on `future`."""
+
     __slots__ = ("fn", "future")
 
     def __init__(self, fn: Callable[[sqlite3.Connection], Any], future: Future[Any]) -> None:
@@ -165,7 +167,7 @@ class LogWriter:
                 # Rows are kept in _waiting; the calls of the failed batch get their exception.
                 calls, self._calls = self._calls, []
                 for entry in calls:
-                    if isinstance(entry, _Stop):
+                    if isinstance(entry, StopSignal):
                         self._stop(conn)
                         return
                     if not entry.future.done():
@@ -187,7 +189,7 @@ class LogWriter:
             if isinstance(item, PendingRow) and not self.durable and retry_at is None:
                 # Let a burst of rows gather: one wake-up per batch instead of one per
                 # request keeps this thread from taking the GIL from the event loop at
-                # every response. Reads (_Query) never wait for this.
+                # every response. Reads (ReadJob) never wait for this.
                 time.sleep(_GATHER_S)
             batch = [] if item is None else [item]
             size = item.body_bytes if isinstance(item, PendingRow) else 0
@@ -207,7 +209,7 @@ class LogWriter:
                     retry_at, delay = time.monotonic() + delay, min(delay * 2, _RETRY_MAX_S)
             calls, self._calls = self._calls, []
             for entry in calls:
-                if isinstance(entry, _Stop):
+                if isinstance(entry, StopSignal):
                     self._stop(conn)
                     return
                 try:  # on what is committed, even while rows wait for an outage to end
