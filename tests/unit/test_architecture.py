@@ -1,8 +1,8 @@
 """The shape of the house, checked from the source: what a reviewer would otherwise check by eye.
 
 - imports point one way: `core` imports nothing else of the package, nor a framework;
-- no import cycle among the package's modules (imports at module level, where a cycle
-  breaks `import`; imports inside functions and under `TYPE_CHECKING` are left out);
+- no import cycle among the package's modules (imports at module level and inside
+  functions; those under `TYPE_CHECKING` never run and are left out);
 - every module can be read in one sitting (at most 600 lines);
 - no frame walking (`sys._getframe`, `f_locals`);
 - nothing cites a document that is not shipped (our protocol notes, issue numbers).
@@ -53,19 +53,16 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def _top_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
-    """Imports run when the module is imported: module level, in `try`/`if` blocks."""
-    pending: list[ast.stmt] = list(tree.body)
-    while pending:
-        node = pending.pop(0)
-        if isinstance(node, ast.Import | ast.ImportFrom):
+def _runtime_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import that can run: module level and inside functions (a lazy import
+    closes a cycle as surely, only later); those under `TYPE_CHECKING` never run."""
+    type_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            type_only.update(id(child) for child in ast.walk(node))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in type_only:
             yield node
-        elif isinstance(node, ast.If) and not _is_type_checking(node):
-            pending.extend(node.body + node.orelse)
-        elif isinstance(node, ast.Try):
-            pending.extend(node.body + node.orelse + node.finalbody)
-            for handler in node.handlers:
-                pending.extend(handler.body)
 
 
 def _resolve(module: str, path: Path, node: ast.ImportFrom) -> str:
@@ -79,10 +76,10 @@ def _resolve(module: str, path: Path, node: ast.ImportFrom) -> str:
 
 
 def _imports(module: str, path: Path) -> set[str]:
-    """The package modules `module` imports at import time."""
+    """The package modules `module` imports, at import time or later."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     targets: set[str] = set()
-    for node in _top_level_imports(tree):
+    for node in _runtime_imports(tree):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         else:
