@@ -140,6 +140,10 @@ def drops_params(litellm_params: Mapping[str, Any] | None) -> bool:
     return bool((litellm_params or {}).get("drop_params")) or litellm.drop_params is True
 
 
+_LITELLM_OWN: Final = frozenset(all_litellm_params)
+"""LiteLLM's published list of its own parameters (a list there), for O(1) lookups."""
+
+
 def _not_for_the_body(key: str) -> bool:
     """Whether `key` is ours or LiteLLM's.
 
@@ -149,7 +153,7 @@ def _not_for_the_body(key: str) -> bool:
     return (
         key in GATEWAY_PARAMS
         or key in LITELLM_PARAMS
-        or key in all_litellm_params
+        or key in _LITELLM_OWN
         or key.startswith("litellm_")
     )
 
