@@ -14,6 +14,7 @@ Pure pieces of `ChatCloudflareGateway`, built once per model or computed per cal
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import httpx
 import openai
 
+from ._errors import UnexpectedShape
 from ._openai_sdk import OMIT_AUTHORIZATION
 from .core import (
     Bounds,
@@ -320,6 +322,32 @@ def has_finish_reason(chunk: ChatGenerationChunk) -> bool:
     """
     info = chunk.generation_info
     return info is not None and info.get("finish_reason") is not None
+
+
+def check_chat_completion(response: Any) -> None:
+    """Check that a 2xx body is a chat completion before langchain-openai reads it.
+
+    The SDK hands over a body that is not JSON as text (a proxy's HTML page), which
+    langchain-openai would quote, unmasked, in a bare `ValueError`; JSON of another shape
+    would be a `TypeError`. The error boundary makes either `InvalidResponseError`, with
+    credentials masked.
+
+    Args:
+        response: What the SDK parsed: a dict, an `openai.BaseModel` or text.
+
+    Raises:
+        json.JSONDecodeError: The body is not JSON.
+        UnexpectedShape: JSON without a non-empty `choices` list.
+    """
+    if not isinstance(response, dict | openai.BaseModel):
+        text = str(response)
+        raise json.JSONDecodeError(f"Expecting a JSON object, got {text[:200]!r}", text, 0)
+    if isinstance(response, dict):
+        choices = response.get("choices")
+    else:
+        choices = getattr(response, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise UnexpectedShape("the response is JSON but not a chat completion (no choices)")
 
 
 def unfinished_stream(status: int | None, headers: httpx.Headers | None) -> InvalidResponseError:

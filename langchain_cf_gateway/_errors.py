@@ -12,6 +12,7 @@ paths cannot drift apart. The table (`error_from_exception`):
 | `openai.APIStatusError` (an HTTP error response) | `error_from_openai`: the core's class for the status and code, credentials masked |
 | `openai.APITimeoutError`, or `httpx.TimeoutException` in the middle of a body or stream | `GatewayTimeoutError` (408) |
 | `json.JSONDecodeError`: a 2xx body or an SSE event that is not JSON | `InvalidResponseError` |
+| `UnexpectedShape`: a 2xx JSON body of another shape (no `choices`, no `data`, the wrong count) | `InvalidResponseError` |
 | `httpx.TransportError` once a response has begun: the body or stream cut off | `InvalidResponseError` |
 | `openai.APIConnectionError` before any response (connection refused, DNS) | unchanged |
 | anything else | unchanged |
@@ -42,7 +43,7 @@ from langchain_openai.chat_models.base import (
     OpenAIRateLimitError,
 )
 
-from .core import GatewayError, error_from_response
+from .core import GatewayError, Header, InvalidResponseError, error_from_response
 from .core.codec import error_from_transport
 from .core.errors import (
     REDACTED,
@@ -52,6 +53,14 @@ from .core.errors import (
     redact,
     redact_body,
 )
+
+
+class UnexpectedShape(Exception):
+    """Raised by the integrations' own checks of a 2xx body that is JSON of another shape.
+
+    The boundary turns it into `InvalidResponseError`, with the response's status and log
+    id; its message names what was missing, never the body (which may echo credentials).
+    """
 
 
 class Exchange(Protocol):
@@ -115,6 +124,10 @@ def error_from_exception(
         return ours if isinstance(ours, openai.APIError) else as_sdk_error(ours, _request_of(exc))
     if isinstance(exc, openai.APIStatusError):
         return error_from_openai(exc, *secrets)
+    if isinstance(exc, UnexpectedShape):
+        log_id = exchange.headers.get(Header.LOG_ID) if exchange.headers is not None else None
+        shape = InvalidResponseError(str(exc), status_code=exchange.status or 200, log_id=log_id)
+        return as_sdk_error(shape, _request_of(exc))
     cause: BaseException | None = exc
     if isinstance(exc, openai.APIConnectionError):
         # The SDK's wrapper of what httpx raised while sending or reading the body.

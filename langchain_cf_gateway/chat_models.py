@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Final
 
-import openai
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
@@ -23,6 +21,7 @@ from ._chat_request import (
     CallHeaders,
     ChatTarget,
     capped_timeout,
+    check_chat_completion,
     has_finish_reason,
     unfinished_stream,
 )
@@ -501,12 +500,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     def _create_chat_result(
         self, response: Any, generation_info: dict[str, Any] | None = None
     ) -> ChatResult:
-        if not isinstance(response, dict | openai.BaseModel):
-            # The SDK hands over a body that is not JSON as text (a proxy's HTML page);
-            # langchain-openai would quote it, unmasked, in a bare ValueError. The error
-            # boundary makes this InvalidResponseError, with credentials masked.
-            text = str(response)
-            raise json.JSONDecodeError(f"Expecting a JSON object, got {text[:200]!r}", text, 0)
+        check_chat_completion(response)
         return super()._create_chat_result(response, generation_info)
 
     def _add_gateway_info(self, result: ChatResult, capture: ResponseCapture) -> ChatResult:
@@ -563,8 +557,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             # (https://github.com/langchain-ai/langchain/issues/37421).
             with sending(capture):
                 first = next(stream, None)
-            if first is None:
-                return
+            if first is None:  # a 2xx with no event at all (an HTML page, an empty body)
+                raise unfinished_stream(capture.status, capture.headers)
             yield self._tagged(first, capture)
             # A stream cut off or corrupted half-way, or one that ends without a finish
             # reason, raises: it never passes for a short response.
@@ -587,8 +581,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         with map_sdk_errors(capture, self._credentials):
             with sending(capture):
                 first = await anext(stream, None)
-            if first is None:
-                return
+            if first is None:  # a 2xx with no event at all (an HTML page, an empty body)
+                raise unfinished_stream(capture.status, capture.headers)
             yield self._tagged(first, capture)
             finished = has_finish_reason(first)
             async for chunk in stream:

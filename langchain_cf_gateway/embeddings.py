@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
@@ -19,7 +20,7 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from ._errors import map_sdk_errors
+from ._errors import UnexpectedShape, map_sdk_errors
 from ._openai_sdk import (
     OMIT_AUTHORIZATION,
     PROVIDER_KEY_ENV,
@@ -256,7 +257,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
                 raw = self._client.embeddings.with_raw_response.create(
                     **self._request(batch, headers)
                 )
-                vectors += _vectors(raw.parse())
+                vectors += _vectors(raw.parse(), len(batch))
             infos.append(self._info(raw.headers))
         return EmbeddingsResult(vectors, tuple(infos))
 
@@ -276,7 +277,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
                 raw = await self._async_client.embeddings.with_raw_response.create(
                     **self._request(batch, headers)
                 )
-                vectors += _vectors(raw.parse())
+                vectors += _vectors(raw.parse(), len(batch))
             infos.append(self._info(raw.headers))
         return EmbeddingsResult(vectors, tuple(infos))
 
@@ -324,5 +325,22 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         )
 
 
-def _vectors(response: Any) -> list[list[float]]:
-    return [list(item.embedding) for item in sorted(response.data, key=lambda d: d.index)]
+def _vectors(response: Any, expected: int) -> list[list[float]]:
+    """The vectors of one embeddings response, in input order.
+
+    Raises:
+        json.JSONDecodeError: The body was not JSON (the SDK hands it over as text).
+        UnexpectedShape: JSON of another shape, or not one vector per input.
+    """
+    if isinstance(response, str):
+        raise json.JSONDecodeError("Expecting an embeddings list", response, 0)
+    data = getattr(response, "data", None)
+    if not isinstance(data, list) or len(data) != expected:
+        got = len(data) if isinstance(data, list) else "no"
+        raise UnexpectedShape(
+            f"the response is not an embeddings list of {expected} vectors ({got} `data` items)"
+        )
+    items = sorted(data, key=lambda d: getattr(d, "index", 0) or 0)
+    if not all(isinstance(getattr(item, "embedding", None), list) for item in items):
+        raise UnexpectedShape("the response has a `data` item without an `embedding` list")
+    return [list(item.embedding) for item in items]

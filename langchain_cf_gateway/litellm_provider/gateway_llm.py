@@ -21,6 +21,7 @@ from ..core.routing import Operation
 from ._compat import share_stream_metadata
 from .errors import PROVIDER, ErrorBoundary
 from .http_client import HTTPClients, TimeoutSetting, asend, send
+from .params import drops_params, gateway_params
 from .redaction import scrub_secrets
 from .streaming import AsyncGatewayStream, SyncGatewayStream
 from .transformation import (
@@ -29,9 +30,8 @@ from .transformation import (
     build_request,
     chat_response,
     deployment_key,
-    drops_params,
     embedding_response,
-    gateway_params,
+    input_count,
     parse_json_object,
     raise_for_status,
     resolve_target,
@@ -196,7 +196,8 @@ class CloudflareGatewayLLM(CustomLLM):
             )
             response = send(self._http.sync(client), request, timeout, boundary, stream=False)
             raise_for_status(response, request)
-            return chat_response(request, response.headers, parse_json_object(response, request))
+            data = parse_json_object(response, request)
+            return chat_response(request, response.headers, data, status_code=response.status_code)
 
     async def acompletion(
         self,
@@ -238,7 +239,8 @@ class CloudflareGatewayLLM(CustomLLM):
             http = self._http.async_(client)
             response = await asend(http, request, timeout, boundary, stream=False)
             raise_for_status(response, request)
-            return chat_response(request, response.headers, parse_json_object(response, request))
+            data = parse_json_object(response, request)
+            return chat_response(request, response.headers, data, status_code=response.status_code)
 
     def streaming(
         self,
@@ -369,7 +371,14 @@ class CloudflareGatewayLLM(CustomLLM):
             response = send(self._http.sync(None), request, timeout, boundary, stream=False)
             raise_for_status(response, request)
             data = parse_json_object(response, request)
-            return embedding_response(request, response.headers, data, model_response)
+            return embedding_response(
+                request,
+                response.headers,
+                data,
+                model_response,
+                expected=input_count(input),
+                status_code=response.status_code,
+            )
 
     async def aembedding(
         self,
@@ -406,4 +415,11 @@ class CloudflareGatewayLLM(CustomLLM):
             response = await asend(http, request, timeout, boundary, stream=False)
             raise_for_status(response, request)
             data = parse_json_object(response, request)
-            return embedding_response(request, response.headers, data, model_response)
+            return embedding_response(
+                request,
+                response.headers,
+                data,
+                model_response,
+                expected=input_count(input),
+                status_code=response.status_code,
+            )

@@ -4,13 +4,7 @@ As LiteLLM's `litellm/llms/<provider>/chat/transformation.py`: LiteLLM's call pa
 -> the gateway request (URL, headers, JSON body), and the gateway's response -> LiteLLM's
 `ModelResponse` or `EmbeddingResponse` with the gateway dict in `_hidden_params`.
 
-Parameters reach the body through an allowlist: OpenAI's chat and embeddings
-parameters (`CHAT_PARAMS`, `EMBEDDING_PARAMS`), plus the fields of `extra_body`, which
-is how a provider's own parameters are sent. LiteLLM's own keys (its published
-`all_litellm_params`, `LITELLM_PARAMS`, any `litellm_*` key) stay out of the body. Any other key is a
-parameter the user set that is not OpenAI's: it is refused before anything is sent,
-naming `extra_body` and `drop_params=True`, as LiteLLM refuses a parameter a provider
-does not support (https://docs.litellm.ai/docs/completion/drop_params).
+Which parameters reach the body is `params.py`'s (an allowlist).
 """
 
 from __future__ import annotations
@@ -21,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final, cast
 
 import httpx
-import litellm
-from litellm.types.utils import EmbeddingResponse, ModelResponse, Usage, all_litellm_params
+from litellm.types.utils import EmbeddingResponse, ModelResponse, Usage
 
 from .. import __version__
 from ..core import (
@@ -43,6 +36,7 @@ from ..core.protocol import Header
 from ..core.routing import ENDPOINTS, Endpoint, Operation
 from ._compat import provider_headers, set_response_headers
 from .cost_calculator import response_cost
+from .params import gateway_params, upstream_params
 from .stream_parser import GATEWAY_KEY
 
 
@@ -54,157 +48,6 @@ def _litellm_version() -> str:
 
 
 USER_AGENT: Final = f"langchain-cf-gateway/{__version__} litellm/{_litellm_version()}"
-
-GATEWAY_PARAMS: Final = frozenset(
-    (
-        "account_id",
-        "gateway_id",
-        "gateway_token",
-        "gateway_options",
-        "endpoint",
-        "gateway_fallbacks",
-        "max_response_bytes",
-    )
-)
-"""The provider's own keys: per call, or in a deployment's `litellm_params`."""
-
-CHAT_PARAMS: Final = frozenset(
-    (
-        "audio",
-        "frequency_penalty",
-        "function_call",
-        "functions",
-        "logit_bias",
-        "logprobs",
-        "max_completion_tokens",
-        "max_tokens",
-        "metadata",
-        "modalities",
-        "n",
-        "parallel_tool_calls",
-        "prediction",
-        "presence_penalty",
-        "prompt_cache_key",
-        "reasoning_effort",
-        "response_format",
-        "safety_identifier",
-        "seed",
-        "service_tier",
-        "stop",
-        "store",
-        "temperature",
-        "tool_choice",
-        "tools",
-        "top_logprobs",
-        "top_p",
-        "user",
-        "verbosity",
-        "web_search_options",
-    )
-)
-"""OpenAI's chat completion parameters sent as they are (`stream` and `stream_options`
-are the handler's: a stream always asks for its usage chunk)."""
-
-EMBEDDING_PARAMS: Final = frozenset(("dimensions", "encoding_format", "user"))
-"""OpenAI's embeddings parameters sent as they are."""
-
-LITELLM_PARAMS: Final = frozenset(
-    (
-        "additional_drop_params",
-        "api_version",
-        "drop_params",
-        "extra_body",
-        "extra_headers",
-        "max_retries",
-        "num_retries",
-        "request_timeout",
-        "stream",
-        "stream_options",
-        "timeout",
-    )
-)
-"""LiteLLM's own keys that reach `optional_params` (the Router injects `max_retries=0` and
-`stream=False`); the handler sets `stream` and `stream_options` itself, and `extra_body`
-is merged into the body, not sent as a field."""
-
-
-def drops_params(litellm_params: Mapping[str, Any] | None) -> bool:
-    """Whether the call drops the parameters it cannot send (LiteLLM's `drop_params`).
-
-    Args:
-        litellm_params: LiteLLM's `litellm_params` of the call (its `drop_params` there).
-
-    Returns:
-        True for `drop_params=True` on the call or the deployment, or `litellm.drop_params`.
-    """
-    return bool((litellm_params or {}).get("drop_params")) or litellm.drop_params is True
-
-
-_LITELLM_OWN: Final = frozenset(all_litellm_params)
-"""LiteLLM's published list of its own parameters (a list there), for O(1) lookups."""
-
-
-def _not_for_the_body(key: str) -> bool:
-    """Whether `key` is ours or LiteLLM's.
-
-    LiteLLM's are its published list of its own parameters
-    (`litellm.types.utils.all_litellm_params`), `LITELLM_PARAMS`, and any `litellm_*` key.
-    """
-    return (
-        key in GATEWAY_PARAMS
-        or key in LITELLM_PARAMS
-        or key in _LITELLM_OWN
-        or key.startswith("litellm_")
-    )
-
-
-_UPSTREAM_PARAMS: Final[Mapping[Operation, frozenset[str]]] = {
-    "chat": CHAT_PARAMS,
-    "embeddings": EMBEDDING_PARAMS,
-}
-
-
-def gateway_params(optional_params: Mapping[str, Any]) -> dict[str, Any]:
-    """The provider's own keys among LiteLLM's `optional_params`.
-
-    Args:
-        optional_params: What LiteLLM hands the handler.
-
-    Returns:
-        The keys of `GATEWAY_PARAMS` that are there.
-    """
-    return {k: v for k, v in optional_params.items() if k in GATEWAY_PARAMS}
-
-
-def upstream_params(optional_params: Mapping[str, Any], operation: Operation) -> dict[str, Any]:
-    """The body fields of `optional_params`: OpenAI's parameters, then `extra_body`'s.
-
-    Args:
-        optional_params: What LiteLLM hands the handler.
-        operation: `chat` or `embeddings`: which of OpenAI's parameters are known.
-
-    Returns:
-        The fields to merge into the request body.
-
-    Raises:
-        InvalidOptionError: A key that is neither OpenAI's, LiteLLM's nor ours, without
-            `drop_params=True` (the message names `extra_body`).
-    """
-    allowed = _UPSTREAM_PARAMS.get(operation, CHAT_PARAMS)
-    fields = {k: v for k, v in optional_params.items() if k in allowed}
-    if not optional_params.get("drop_params"):
-        for key in optional_params:
-            if key not in allowed and not _not_for_the_body(key):
-                raise InvalidOptionError(
-                    key,
-                    f"is not an OpenAI {operation} parameter, so it is not sent as one; pass "
-                    f"extra_body={{{key!r}: {optional_params[key]!r}}} to send it to the "
-                    "provider, or drop_params=True to drop it",
-                )
-    extra_body = optional_params.get("extra_body")
-    if isinstance(extra_body, Mapping):
-        fields.update(extra_body)
-    return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,7 +318,7 @@ def parse_json_object(response: httpx.Response, request: GatewayRequest) -> dict
 
 
 def chat_response(
-    request: GatewayRequest, headers: httpx.Headers, data: dict[str, Any]
+    request: GatewayRequest, headers: httpx.Headers, data: dict[str, Any], *, status_code: int = 200
 ) -> ModelResponse:
     """An OpenAI chat completion -> LiteLLM's `ModelResponse`, gateway dict attached.
 
@@ -483,14 +326,42 @@ def chat_response(
         request: The request the response is for.
         headers: The response headers.
         data: The parsed body.
+        status_code: The response's status, for the error of a body of another shape.
 
     Returns:
         The response.
+
+    Raises:
+        InvalidResponseError: JSON without a non-empty `choices` list.
     """
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise InvalidResponseError(
+            "the response is JSON but not a chat completion (no choices)",
+            status_code=status_code,
+            log_id=headers.get(Header.LOG_ID),
+        )
     data.pop("object", None)
     result = ModelResponse(**data)
     attach(result, request, headers)
     return result
+
+
+def input_count(inputs: Any) -> int:
+    """How many embeddings an `input` asks for: one per string or token list.
+
+    Args:
+        inputs: OpenAI's `input`: a string, a list of strings, a list of token ids (one
+            input) or a list of token-id lists.
+
+    Returns:
+        The number of vectors the response must hold.
+    """
+    if isinstance(inputs, str) or not isinstance(inputs, list):
+        return 1
+    if inputs and all(isinstance(item, int) for item in inputs):
+        return 1
+    return len(inputs)
 
 
 def embedding_response(
@@ -498,6 +369,9 @@ def embedding_response(
     headers: httpx.Headers,
     data: dict[str, Any],
     model_response: EmbeddingResponse,
+    *,
+    expected: int,
+    status_code: int = 200,
 ) -> EmbeddingResponse:
     """An OpenAI embeddings response -> LiteLLM's `model_response`, filled in.
 
@@ -506,12 +380,25 @@ def embedding_response(
         headers: The response headers.
         data: The parsed body.
         model_response: The `EmbeddingResponse` LiteLLM handed the handler.
+        expected: How many inputs were sent: the response has one vector each.
+        status_code: The response's status, for the error of a body of another shape.
 
     Returns:
         `model_response`.
+
+    Raises:
+        InvalidResponseError: Not an embeddings list of `expected` vectors.
     """
+    items = data.get("data")
+    if not isinstance(items, list) or len(items) != expected:
+        got = len(items) if isinstance(items, list) else "no"
+        raise InvalidResponseError(
+            f"the response is not an embeddings list of {expected} vectors ({got} `data` items)",
+            status_code=status_code,
+            log_id=headers.get(Header.LOG_ID),
+        )
     model_response.model = data.get("model")
-    model_response.data = data.get("data") or []
+    model_response.data = items
     usage = data.get("usage")
     if isinstance(usage, dict):
         prompt = int(usage.get("prompt_tokens") or 0)

@@ -298,10 +298,10 @@ class GatewayClientBase(Generic[HttpClientT]):
         envelope = isinstance(body, dict) and "success" in body and "result" in body
         if response.is_success and (not envelope or body.get("success") is not False):
             try:
-                if envelope:
-                    info = ResultInfo.model_validate(body.get("result_info") or {})
-                    return call.parse(body.get("result"), info)
-                return call.parse(body, ResultInfo())
+                if not envelope:  # every management response is the v4 envelope
+                    raise ValueError("no v4 envelope")
+                info = ResultInfo.model_validate(body.get("result_info") or {})
+                return call.parse(body.get("result"), info)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 # A 2xx that is not JSON or not the documented shape (a proxy's HTML page, a
                 # cut body): the server's fault, never a ValueError that reads as bad input.

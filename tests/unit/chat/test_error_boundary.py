@@ -106,6 +106,38 @@ FAULTS: dict[str, tuple[Callable[[str], Any], type[Exception], type[Exception], 
         True,
     ),
     "not-json": (_not_json, InvalidResponseError, openai.APIError, 200, True),
+    # A 200 that is not what was asked for: a proxy's HTML page (as text/html, which the
+    # SDK hands over as text), JSON of another shape, nothing at all. Each is a response
+    # that breaks the protocol, never a TypeError, a bare ValueError or an empty result.
+    "html-page": (
+        lambda path: respond(
+            200, b"<html>captive portal " + SECRET.encode() + b"</html>", content_type="text/html"
+        ),
+        InvalidResponseError,
+        openai.APIError,
+        200,
+        True,
+    ),
+    "wrong-shape": (
+        lambda path: respond(
+            200,
+            json.dumps({"hello": SECRET}).encode(),
+            content_type=_content_type(path)
+            if path not in ("stream", "astream")
+            else "application/json",
+        ),
+        InvalidResponseError,
+        openai.APIError,
+        200,
+        True,
+    ),
+    "empty": (
+        lambda path: respond(200, b"", content_type=_content_type(path)),
+        InvalidResponseError,
+        openai.APIError,
+        200,
+        True,
+    ),
 }
 
 CHAT_PATHS = ["invoke", "ainvoke", "stream", "astream", "batch"]

@@ -9,16 +9,17 @@ import pytest
 
 from langchain_cf_gateway.core import ConfigError, GatewayConfig, InvalidOptionError
 from langchain_cf_gateway.core.errors import InvalidResponseError
+from langchain_cf_gateway.litellm_provider.params import CHAT_PARAMS, upstream_params
 from langchain_cf_gateway.litellm_provider.transformation import (
-    CHAT_PARAMS,
     GatewayRequest,
     Target,
     build_request,
+    chat_response,
     deployment_key,
+    embedding_response,
     parse_json_object,
     resolve_target,
     response_info,
-    upstream_params,
 )
 
 CONFIG = {"account_id": "acct", "gateway_id": "gw"}
@@ -160,3 +161,29 @@ def test_a_parameter_that_is_not_openais_is_refused_naming_the_fix(
     with pytest.raises(InvalidOptionError, match=r"extra_body=.*drop_params=True") as info:
         upstream_params(optional_params, operation)
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("body", [{"hello": "world"}, {"choices": []}, {"choices": None}])
+def test_json_that_is_not_a_chat_completion_is_an_invalid_response(body: dict[str, Any]) -> None:
+    # Not a response with content None: the protocol is broken, as for a body not JSON.
+    request = _request()
+    headers = httpx.Headers({"cf-aig-log-id": "01C"})
+    with pytest.raises(InvalidResponseError, match="not a chat completion") as info:
+        chat_response(request, headers, dict(body), status_code=200)
+    assert (info.value.status_code, info.value.log_id) == (200, "01C")
+
+
+@pytest.mark.parametrize(
+    ("body", "inputs"),
+    [({"hello": "world"}, 1), ({"data": []}, 1), ({"data": [{"index": 0, "embedding": [0.1]}]}, 2)],
+)
+def test_an_embeddings_response_without_one_vector_per_input_is_an_invalid_response(
+    body: dict[str, Any], inputs: int, litellm_mod: Any
+) -> None:
+    request = _request(operation="embeddings", payload={"input": ["a"] * inputs})
+    headers = httpx.Headers({"cf-aig-log-id": "01D"})
+    with pytest.raises(InvalidResponseError, match="embeddings list") as info:
+        embedding_response(
+            request, headers, dict(body), litellm_mod.EmbeddingResponse(), expected=inputs
+        )
+    assert (info.value.status_code, info.value.log_id) == (200, "01D")

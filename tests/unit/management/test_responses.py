@@ -108,8 +108,15 @@ def test_a_delete_says_how_many_when_the_api_does(
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b"<html>proxy error</html>", b'{"success":true,"result":[{"id":5}]}'],
-    ids=["not-json", "html", "wrong-shape"],
+    [
+        b"{not json",
+        b"<html>proxy error</html>",
+        b'{"success":true,"result":[{"id":5}]}',
+        b"",
+        b'{"hello":"world"}',
+        b"[]",
+    ],
+    ids=["not-json", "html", "wrong-shape", "empty", "other-json", "json-list"],
 )
 def test_a_2xx_that_is_not_the_envelope_is_an_invalid_response(mode: str, body: bytes) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
