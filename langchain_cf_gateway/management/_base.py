@@ -297,24 +297,25 @@ class GatewayClientBase(Generic[HttpClientT]):
             return call.parse(body, ResultInfo())
         envelope = isinstance(body, dict) and "success" in body and "result" in body
         if response.is_success and (not envelope or body.get("success") is not False):
-            try:
-                if not envelope:  # every management response is the v4 envelope
-                    raise ValueError("no v4 envelope")
-                info = ResultInfo.model_validate(body.get("result_info") or {})
-                return call.parse(body.get("result"), info)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                # A 2xx that is not JSON or not the documented shape (a proxy's HTML page, a
-                # cut body): the server's fault, never a ValueError that reads as bad input.
-                raise InvalidResponseError(
-                    f"the management API responded with HTTP {response.status_code} and a "
-                    f"body that is not the v4 envelope of {call.request.url.path}: "
-                    f"{type(exc).__name__}",
-                    status_code=response.status_code,
-                    log_id=GatewayInfo.from_headers(response.headers).log_id,
-                    body=redact_body(body, self._secrets(call.request))
-                    if isinstance(body, dict)
-                    else redact(str(body)[:500], self._secrets(call.request)),
-                ) from None
+            # Every management response is the v4 envelope; a 2xx that is not JSON or not
+            # the documented shape (a proxy's HTML page, a cut body, nothing) is the
+            # server's fault, never a ValueError that reads as bad input.
+            failure = "no envelope"
+            if envelope:
+                try:
+                    info = ResultInfo.model_validate(body.get("result_info") or {})
+                    return call.parse(body.get("result"), info)
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                    failure = type(exc).__name__
+            raise InvalidResponseError(
+                f"the management API responded with HTTP {response.status_code} and a "
+                f"body that is not the v4 envelope of {call.request.url.path}: {failure}",
+                status_code=response.status_code,
+                log_id=GatewayInfo.from_headers(response.headers).log_id,
+                body=redact_body(body, self._secrets(call.request))
+                if isinstance(body, dict)
+                else redact(str(body)[:500], self._secrets(call.request)),
+            )
         error = _api_error(response, body, call.not_found, self._secrets(call.request))
         raise error
 
