@@ -40,6 +40,7 @@ from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
 from .core.errors import GatewayError
+from .core.model_names import model_key
 from .pricing import ModelPrice, PriceTable
 
 Prices = PriceTable | Mapping[str, ModelPrice | tuple[float, ...]]
@@ -343,12 +344,21 @@ class GatewayUsageTracker(BaseCallbackHandler):
         return sorted(seen)
 
     def by_model(self) -> dict[str, ModelUsage]:
-        """Totals per model."""
+        """Totals per model, the spellings of one model together.
+
+        Logs and invoices name models `provider/model` since 2026-09
+        (`anthropic/claude-haiku-4.5`), responses often a dated snapshot
+        (`claude-haiku-4-5-20251001`): both count under the name first seen for them.
+
+        Returns:
+            Model name -> its totals.
+        """
         out: dict[str, ModelUsage] = {}
+        names: dict[str | None, str] = {}
         for call in self.calls:
             if call.error is not None:
                 continue
-            name = call.model or "unknown"
+            name = names.setdefault(model_key(call.model), call.model or "unknown")
             prev = out.get(name, ModelUsage())
             out[name] = ModelUsage(
                 calls=prev.calls + 1,

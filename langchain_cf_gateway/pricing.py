@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from .core.errors import InvalidOptionError
+from .core.model_names import model_key
 
 
 class ModelPrice(NamedTuple):
@@ -148,6 +149,12 @@ class PriceTable(Mapping[str, ModelPrice]):
         for candidate in candidates:
             if candidate in self._prices:
                 return self._prices[candidate]
+        # The spelling of logs and invoices (`anthropic/claude-3.5-haiku`) or a snapshot
+        # of it: the table's entry with the same model key.
+        key = model_key(name)
+        for table_name, price in self._prices.items():
+            if model_key(table_name) == key:
+                return price
         best = max(
             (k for k in self._prices for c in candidates if _is_snapshot_of(c, k)),
             key=len,

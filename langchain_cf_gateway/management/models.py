@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from typing_extensions import TypedDict
 
 from ..core.errors import InvalidOptionError
+from ..core.model_names import model_key
 from ..core.options import MetadataValue
 from ..core.protocol import Bounds, LogsApi
 
@@ -92,6 +93,15 @@ class LogEntry(BaseModel):
     response_content_type: str | None = None
 
     _normalize_metadata = field_validator("metadata", mode="before")(_parse_metadata)
+
+    @property
+    def model_key(self) -> str | None:
+        """The key that groups this log's model with its other spellings.
+
+        Logs name models `provider/model` since 2026-09 (`anthropic/claude-haiku-4.5`),
+        older logs `claude-haiku-4-5-20251001`: both have the key `claude-haiku-4-5`.
+        """
+        return model_key(self.model)
 
     @property
     def log_id(self) -> str:

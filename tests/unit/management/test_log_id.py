@@ -78,3 +78,11 @@ def test_the_top_level_name_is_the_same_function() -> None:
     import langchain_cf_gateway
 
     assert langchain_cf_gateway.gateway_log_id is gateway_log_id
+
+
+def test_a_log_entry_groups_the_old_and_new_spellings_of_its_model() -> None:
+    from langchain_cf_gateway import LogEntry
+
+    old = LogEntry(id="a", model="claude-haiku-4-5-20251001", provider="anthropic")
+    new = LogEntry(id="b", model="anthropic/claude-haiku-4.5", provider="anthropic")
+    assert old.model_key == new.model_key == "claude-haiku-4-5"

@@ -67,3 +67,13 @@ def test_bad_prices_name_the_fix(bad: tuple[object, ...]) -> None:
     with pytest.raises(InvalidOptionError, match=r"prices: 'm'") as info:
         PriceTable({"m": bad})  # type: ignore[dict-item]
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["claude-3-5-haiku-20241022", "anthropic/claude-3.5-haiku", "claude-3.5-haiku"],
+)
+def test_the_log_spellings_of_a_model_have_its_price(spelling: str) -> None:
+    # Logs and invoices say `anthropic/claude-3.5-haiku` since 2026-09.
+    table = PriceTable.default()
+    assert table.price(spelling) == table.price("claude-3-5-haiku")
