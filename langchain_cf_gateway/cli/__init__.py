@@ -64,6 +64,7 @@ COMMANDS: Final[dict[str, Command]] = {
     "demo": Command("langchain_cf_gateway.cli.demo", "the demo that `make demo` runs"),
     "logs": Command("langchain_cf_gateway.cli.logs", "list the gateway's logs as a table"),
     "feedback": Command("langchain_cf_gateway.cli.feedback", "send feedback or a score for a log"),
+    "models": Command("langchain_cf_gateway.cli.models", "list the model ids the gateway serves"),
 }
 
 

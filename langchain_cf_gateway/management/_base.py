@@ -24,6 +24,7 @@ from ..core.errors import (
     ConfigError,
     GatewayError,
     GatewayNotFoundError,
+    InvalidModelIdError,
     InvalidOptionError,
     InvalidResponseError,
     LogNotFoundError,
@@ -36,6 +37,7 @@ from ..core.errors import (
 from ..core.info import GatewayInfo
 from ..core.options import MetadataValue
 from ..core.protocol import LogsApi
+from ..core.providers import PROVIDERS, Provider, find_provider
 from ._query import (
     check_query,
     feedback_body,
@@ -266,6 +268,30 @@ class GatewayClientBase(Generic[HttpClientT]):
             timeout=self._timeout,
         )
 
+    def _list_models_call(self, provider: str | None) -> Call[list[str]]:
+        """`GET {gateway}/compat/models`, with the gateway token.
+
+        Never `Authorization`, which the gateway would forward as a provider key.
+
+        Raises:
+            InvalidModelIdError: `provider` names no known provider.
+        """
+        row = None
+        if provider is not None:
+            row = find_provider(provider.strip().lower())
+            if row is None:
+                raise InvalidModelIdError(
+                    f"provider: unknown provider {provider!r}; use one of "
+                    f"{', '.join(p.slug for p in PROVIDERS)}"
+                )
+        request = self._http.build_request(
+            "GET",
+            f"{self.config.gateway_url}/compat/models",
+            headers={"accept": "application/json", **self.config.auth_headers()},
+            timeout=self._timeout,
+        )
+        return Call(request, _model_ids(row), raw=True)
+
     def _gateway(self, gateway_id: str | None) -> str:
         return path_id("gateway_id", gateway_id or self.config.gateway_id)
 
@@ -420,6 +446,27 @@ def _parse_log(result: Any, info: ResultInfo) -> LogEntry:
 
 def _parse_gateway(result: Any, info: ResultInfo) -> Gateway:
     return Gateway.model_validate(result)
+
+
+def _model_ids(provider: Provider | None) -> Callable[[Any, ResultInfo], list[str]]:
+    """The parser of `/compat/models`: OpenAI's model list -> sorted ids, of `provider`."""
+
+    def parse(result: Any, info: ResultInfo) -> list[str]:
+        data = result.get("data") if isinstance(result, dict) else None
+        if not isinstance(data, list) or not all(
+            isinstance(row, dict) and isinstance(row.get("id"), str) for row in data
+        ):
+            raise InvalidResponseError(
+                "the gateway's /compat/models responded with a body that is not a model list",
+                status_code=200,
+            )
+        ids = sorted(row["id"] for row in data)
+        if provider is None:
+            return ids
+        prefixes = {provider.slug, *(p for p in (provider.compat_prefix,) if p)}
+        return [i for i in ids if i.partition("/")[0].lower() in prefixes]
+
+    return parse
 
 
 def _parse_gateways(result: Any, info: ResultInfo) -> list[Gateway]:

@@ -229,6 +229,23 @@ class AsyncGatewayClient(GatewayClientBase[httpx.AsyncClient]):
         wanted = self._settings(settings, changes)
         return await self._run(self._create_gateway_call(gateway_id, wanted))
 
+    async def list_models(self, *, provider: str | None = None) -> list[str]:
+        """The async twin of `GatewayClient.list_models`.
+
+        Args:
+            provider: Only this provider's models (a slug or alias).
+
+        Returns:
+            The ids, sorted.
+
+        Raises:
+            InvalidModelIdError: `provider` names no known provider (nothing is sent).
+            InvalidResponseError: A 2xx that is not OpenAI's model list.
+            GatewayError: An error response or a timeout.
+            httpx.TransportError: No response at all (connection refused, DNS).
+        """
+        return await self._run(self._list_models_call(provider))
+
     async def list_gateways(
         self, *, page: int = 1, per_page: int = 20, search: str | None = None
     ) -> list[Gateway]:

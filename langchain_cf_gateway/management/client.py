@@ -280,6 +280,27 @@ class GatewayClient(GatewayClientBase[httpx.Client]):
         """
         return self._run(self._create_gateway_call(gateway_id, self._settings(settings, changes)))
 
+    def list_models(self, *, provider: str | None = None) -> list[str]:
+        """The model ids the gateway serves, as the chat model takes them (`provider/model`).
+
+        Read from the gateway's `GET .../compat/models` with the gateway token
+        (https://developers.cloudflare.com/ai-gateway/usage/chat-completion/), not from the
+        management API: the token is `config.token`, not `api_token`.
+
+        Args:
+            provider: Only this provider's models (a slug or alias: `anthropic`, `xai`).
+
+        Returns:
+            The ids, sorted.
+
+        Raises:
+            InvalidModelIdError: `provider` names no known provider (nothing is sent).
+            InvalidResponseError: A 2xx that is not OpenAI's model list.
+            GatewayError: An error response or a timeout (see *Errors* above).
+            httpx.TransportError: No response at all (connection refused, DNS).
+        """
+        return self._run(self._list_models_call(provider))
+
     def list_gateways(
         self, *, page: int = 1, per_page: int = 20, search: str | None = None
     ) -> list[Gateway]:
