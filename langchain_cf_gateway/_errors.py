@@ -125,12 +125,11 @@ def error_from_exception(
         return ours if isinstance(ours, openai.APIError) else as_sdk_error(ours, _request_of(exc))
     if isinstance(exc, openai.APIStatusError):
         return error_from_openai(exc, *secrets)
-    if _is_stream_error_event(exc) and exchange.status is not None:
-        typed = error_from_stream_event(
-            {"error": exc.body}, exchange.status, exchange.headers, secrets
-        )
+    event = _stream_error_event(exc)
+    if event is not None and exchange.status is not None:
         mask_exception_chain(exc, secrets)
-        return as_sdk_error(typed, _request_of(exc))
+        in_stream = error_from_stream_event(event, exchange.status, exchange.headers, secrets)
+        return as_sdk_error(in_stream, _request_of(exc))
     if isinstance(exc, UnexpectedShape):
         log_id = exchange.headers.get(Header.LOG_ID) if exchange.headers is not None else None
         shape = InvalidResponseError(str(exc), status_code=exchange.status or 200, log_id=log_id)
@@ -152,9 +151,14 @@ def error_from_exception(
     return as_sdk_error(typed, _request_of(exc)) if typed is not None else None
 
 
-def _is_stream_error_event(exc: BaseException) -> bool:
-    """Whether `exc` is the SDK's error for a `data: {"error": ...}` event of a stream."""
-    return type(exc) is openai.APIError and isinstance(exc.body, dict | list | str)
+def _stream_error_event(exc: BaseException) -> dict[str, Any] | None:
+    """The event, if `exc` is the SDK's error for a `data: {"error": ...}` event of a stream.
+
+    The SDK raises the bare `openai.APIError` with the event's `error` as its `body`.
+    """
+    if type(exc) is not openai.APIError or not isinstance(exc.body, dict | list | str):
+        return None
+    return {"error": exc.body}
 
 
 _FIRST_GATEWAY_CODE: Final = 1000
