@@ -10,6 +10,7 @@ paths cannot drift apart. The table (`error_from_exception`):
 |---|---|
 | a `GatewayError`, or an error raised from one (a body past `max_response_bytes`, a stream past `stream_timeout`, a body that is not JSON) | that error |
 | `openai.APIStatusError` (an HTTP error response) | `error_from_openai`: the core's class for the status and code, credentials masked |
+| `openai.APIError` for an error event inside a 2xx stream (`data: {"error": ...}`) | `error_from_stream_event`: the class for the event's gateway code, else `ProviderError`; the response's status unless the event carries one |
 | `openai.APITimeoutError`, or `httpx.TimeoutException` in the middle of a body or stream | `GatewayTimeoutError` (408) |
 | `json.JSONDecodeError`: a 2xx body or an SSE event that is not JSON | `InvalidResponseError` |
 | `UnexpectedShape`: a 2xx JSON body of another shape (no `choices`, no `data`, the wrong count) | `InvalidResponseError` |
@@ -124,6 +125,11 @@ def error_from_exception(
         return ours if isinstance(ours, openai.APIError) else as_sdk_error(ours, _request_of(exc))
     if isinstance(exc, openai.APIStatusError):
         return error_from_openai(exc, *secrets)
+    event = _stream_error_event(exc)
+    if event is not None and exchange.status is not None:
+        mask_exception_chain(exc, secrets)
+        in_stream = error_from_stream_event(event, exchange.status, exchange.headers, secrets)
+        return as_sdk_error(in_stream, _request_of(exc))
     if isinstance(exc, UnexpectedShape):
         log_id = exchange.headers.get(Header.LOG_ID) if exchange.headers is not None else None
         shape = InvalidResponseError(str(exc), status_code=exchange.status or 200, log_id=log_id)
@@ -143,6 +149,58 @@ def error_from_exception(
         cause, status_code=exchange.status, headers=exchange.headers, secrets=secrets
     )
     return as_sdk_error(typed, _request_of(exc)) if typed is not None else None
+
+
+def _stream_error_event(exc: BaseException) -> dict[str, Any] | None:
+    """The event, if `exc` is the SDK's error for a `data: {"error": ...}` event of a stream.
+
+    The SDK raises the bare `openai.APIError` with the event's `error` as its `body`.
+    """
+    if type(exc) is not openai.APIError or not isinstance(exc.body, dict | list | str):
+        return None
+    return {"error": exc.body}
+
+
+_FIRST_GATEWAY_CODE: Final = 1000
+"""Cloudflare's own codes have four digits; a smaller `code` is a provider's HTTP status."""
+
+
+def error_from_stream_event(
+    event: dict[str, Any],
+    status_code: int,
+    headers: httpx.Headers | None,
+    secrets: tuple[str, ...] = (),
+) -> GatewayError:
+    """The typed error for an error event inside a 2xx stream.
+
+    The event is read as an error response's body (`error_from_response`): Cloudflare's
+    shape (`{"error": [{"code": 2005, "message": ...}]}`,
+    https://developers.cloudflare.com/ai-gateway/reference/errors/) or a provider's
+    (`{"error": {"message": ...}}`, with a gateway `code` when Cloudflare adds one). The
+    class follows the gateway code when there is one, else the status (`ProviderError`,
+    `GatewayRateLimitError` for a 429); `status_code` is the event's `status` when it carries one, else the response's.
+
+    Args:
+        event: The parsed event.
+        status_code: The stream response's status.
+        headers: The stream response's headers (its `cf-aig-log-id`).
+        secrets: The credentials the call sent, masked in the message and body.
+
+    Returns:
+        The core's typed error, credentials masked.
+    """
+    error = event.get("error")
+    body: dict[str, Any] = event
+    if isinstance(error, dict):
+        own = error.get("status", error.get("status_code"))
+        if isinstance(own, int) and not isinstance(own, bool) and 400 <= own <= 599:
+            status_code = own
+        code = error.get("code")
+        if isinstance(code, int) and not isinstance(code, bool) and code >= _FIRST_GATEWAY_CODE:
+            body = {**event, "errors": [{"code": code, "message": error.get("message")}]}
+    typed = error_from_response(status_code, headers, body, secrets=secrets)
+    typed.body = redact_body(event, secrets)
+    return typed
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

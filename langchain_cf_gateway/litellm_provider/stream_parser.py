@@ -12,8 +12,15 @@ from typing import Any, Final, cast
 
 from litellm.types.utils import GenericStreamingChunk
 
+from ..core import Header
 from ..core.codec import SSE_DONE, parse_sse_line
-from ..core.errors import InvalidResponseError, ProviderError, redact, redact_body
+from ..core.errors import (
+    GatewayError,
+    InvalidResponseError,
+    error_from_response,
+    redact,
+    redact_body,
+)
 
 GATEWAY_KEY: Final = "gateway"
 """Key of the gateway dict in `_hidden_params`, and the chunk attribute on streams."""
@@ -25,7 +32,8 @@ class ChatChunkParser:
     The first chunk carries the gateway dict in `provider_specific_fields`, which
     LiteLLM sets as attributes on the chunk it hands out (`chunk.gateway`). A malformed
     event, an error event or a stream cut before its end raise the core's errors
-    (`InvalidResponseError`, `ProviderError`); the handler's `ErrorBoundary` turns
+    (`InvalidResponseError`; for an error event the class of its gateway code, else
+    `ProviderError`); the handler's `ErrorBoundary` turns
     them into what LiteLLM raises.
     """
 
@@ -75,7 +83,8 @@ class ChatChunkParser:
 
         Raises:
             InvalidResponseError: The line is a `data:` line that is not JSON.
-            ProviderError: The event is an error event of the provider.
+            GatewayError: The event is an error event: the class of its gateway code,
+                else `ProviderError`.
         """
         try:
             event = parse_sse_line(line)
@@ -90,12 +99,8 @@ class ChatChunkParser:
         if not isinstance(event, dict):
             return []
         if "error" in event and not event.get("choices"):
-            raise ProviderError(
-                redact(_stream_error_message(event["error"]), self._secrets),
-                status_code=500,
-                log_id=self._log_id,
-                body=redact_body(event, self._secrets),
-            )
+            error = error_from_stream_event(event, self._log_id, self._secrets)
+            raise error
         chunks = event_chunks(event)
         if chunks and chunks[-1]["is_finished"]:
             self._finished = True
@@ -105,10 +110,47 @@ class ChatChunkParser:
         return chunks
 
 
-def _stream_error_message(error: Any) -> str:
-    if isinstance(error, dict) and error.get("message"):
-        return f"error event in the stream: {error['message']}"
-    return f"error event in the stream: {str(error)[:300]}"
+_FIRST_GATEWAY_CODE: Final = 1000
+"""Cloudflare's own codes have four digits; a smaller `code` is a provider's HTTP status."""
+
+_STREAM_ERROR_STATUS: Final = 500
+"""The status of an error event that carries none: LiteLLM maps it to a retried 5xx."""
+
+
+def error_from_stream_event(
+    event: dict[str, Any], log_id: str | None, secrets: tuple[str, ...] = ()
+) -> GatewayError:
+    """The typed error for an error event inside a 2xx stream.
+
+    The event is read as an error response's body (`error_from_response`): Cloudflare's
+    shape (`{"error": [{"code": 2005, "message": ...}]}`,
+    https://developers.cloudflare.com/ai-gateway/reference/errors/) or a provider's
+    (`{"error": {"message": ...}}`, with a gateway `code` when Cloudflare adds one). The
+    class follows the gateway code when there is one, else the status (`ProviderError`);
+    the status is the event's `status` when it carries one, else 500.
+
+    Args:
+        event: The parsed event.
+        log_id: The response's `cf-aig-log-id`.
+        secrets: Credentials of the request, masked in the message and body.
+
+    Returns:
+        The core's typed error, with the event's code and the log id.
+    """
+    error = event.get("error")
+    status = _STREAM_ERROR_STATUS
+    body: dict[str, Any] = event
+    if isinstance(error, dict):
+        own = error.get("status", error.get("status_code"))
+        if isinstance(own, int) and not isinstance(own, bool) and 400 <= own <= 599:
+            status = own
+        code = error.get("code")
+        if isinstance(code, int) and not isinstance(code, bool) and code >= _FIRST_GATEWAY_CODE:
+            body = {**event, "errors": [{"code": code, "message": error.get("message")}]}
+    headers = {Header.LOG_ID: log_id} if log_id is not None else None
+    typed = error_from_response(status, headers, body, secrets=secrets)
+    typed.body = redact_body(event, secrets)
+    return typed
 
 
 def _usage_block(usage: Any) -> dict[str, Any] | None:

@@ -20,9 +20,11 @@ from langchain_cf_gateway import ChatCloudflareGateway, CloudflareGatewayEmbeddi
 from langchain_cf_gateway import embeddings as embeddings_module
 from langchain_cf_gateway._openai_sdk import http_clients
 from langchain_cf_gateway.core import (
+    GatewayError,
     GatewayRateLimitError,
     GatewayTimeoutError,
     InvalidResponseError,
+    ProviderError,
     ProviderUnavailableError,
 )
 
@@ -244,3 +246,53 @@ def test_a_retry_after_a_response_forgets_it(monkeypatch: pytest.MonkeyPatch) ->
         model.invoke("hi")
     assert not isinstance(err.value, InvalidResponseError)
     assert len(script.requests) == 2
+
+
+# An error event inside a 200 stream: Cloudflare's shapes (a code in the object, or a list of
+# errors) and a provider's (a message only), as the first event or after some content.
+_STREAM_ERRORS: dict[str, tuple[dict[str, Any], int | None]] = {
+    "message-only": ({"error": {"message": f"boom {SECRET}"}}, None),
+    "object-with-code": ({"error": {"message": f"no response {SECRET}", "code": 2005}}, 2005),
+    "list-with-code": ({"error": [{"code": 2005, "message": f"no response {SECRET}"}]}, 2005),
+}
+
+
+@pytest.mark.parametrize("after_content", [False, True], ids=["first-event", "after-content"])
+@pytest.mark.parametrize("shape", list(_STREAM_ERRORS))
+@pytest.mark.parametrize("path", ["stream", "astream"])
+def test_an_error_event_in_a_200_stream_is_the_typed_error(
+    path: str, shape: str, after_content: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event, code = _STREAM_ERRORS[shape]
+    pieces = sse_events(["Hel", "lo"]) if after_content else []
+    pieces.append(f"data: {json.dumps(event)}\n\n".encode())
+    script = Script(respond(200, pieces, content_type="text/event-stream"))
+
+    with pytest.raises(GatewayError) as err:
+        _call(path, script, monkeypatch)
+
+    assert isinstance(err.value, openai.APIError)
+    assert err.value.status_code == 200
+    assert err.value.log_id == LOG_ID
+    assert err.value.code == code
+    if code is None:
+        assert type(err.value).__mro__[1] is ProviderError
+    assert SECRET not in str(err.value)
+    assert SECRET not in repr(err.value.body)
+    cause = err.value.__cause__
+    while cause is not None:
+        assert SECRET not in str(cause)
+        cause = cause.__cause__
+    assert len(script.requests) == 1
+
+
+def test_an_error_event_with_its_own_status_keeps_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    event = {"error": {"message": "slow down", "status": 429}}
+    script = Script(
+        respond(200, [f"data: {json.dumps(event)}\n\n".encode()], content_type="text/event-stream")
+    )
+    with pytest.raises(GatewayRateLimitError) as err:
+        _call("stream", script, monkeypatch)
+    assert isinstance(err.value, openai.APIError)
+    assert err.value.status_code == 429
+    assert err.value.log_id == LOG_ID

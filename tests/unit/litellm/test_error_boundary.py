@@ -209,3 +209,39 @@ def _chain(exc: BaseException) -> list[str]:
             else current.__cause__ or current.__context__
         )
     return names
+
+
+# --------------------------------------------------------------------------- stream error events
+
+
+def _error_event(error: Any, after_content: bool) -> Any:
+    def respond(request: httpx.Request) -> httpx.Response:
+        events = [delta("Hel")] if after_content else []
+        body = sse(*events, {"error": error})
+        return httpx.Response(200, content=body, headers={"cf-aig-log-id": "01EV"})
+
+    return respond
+
+
+@pytest.mark.parametrize("path", ["stream", "astream"])
+@pytest.mark.parametrize("after_content", [False, True], ids=["first-event", "after-content"])
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        ({"message": "boom"}, None),
+        ({"message": "no response", "code": 2005}, 2005),
+        ([{"code": 2005, "message": "no response"}], 2005),
+    ],
+    ids=["message-only", "object-with-code", "list-with-code"],
+)
+def test_an_error_event_in_a_stream_keeps_its_code_and_log_id(
+    litellm_mod: Any, gateway_of: Any, path: str, after_content: bool, error: Any, code: Any
+) -> None:
+    from langchain_cf_gateway.litellm_provider import gateway_error
+
+    gateway_of(_error_event(error, after_content))
+    with pytest.raises(Exception) as info:
+        _call(litellm_mod, path)
+    typed = gateway_error(info.value)
+    assert isinstance(typed, GatewayError), _chain(info.value)
+    assert (typed.code, typed.log_id) == (code, "01EV")

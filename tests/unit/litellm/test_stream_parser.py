@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from langchain_cf_gateway.core.errors import InvalidResponseError, ProviderError
+from langchain_cf_gateway.core.errors import GatewayError, InvalidResponseError, ProviderError
 from langchain_cf_gateway.litellm_provider.stream_parser import ChatChunkParser
 
 INFO = {"log_id": "01S", "cache_status": "MISS"}
@@ -77,3 +77,22 @@ def test_a_stream_cut_before_its_end_is_an_invalid_response() -> None:
     finished = ChatChunkParser(INFO)
     finished.feed(_line(_choice({"content": "Hi"}, "stop")))
     finished.end()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"message": "no response sk-secret", "code": 2005},
+        [{"code": 2005, "message": "no response sk-secret"}],
+    ],
+    ids=["object-with-code", "list-with-code"],
+)
+@pytest.mark.parametrize("after_content", [False, True], ids=["first-event", "after-content"])
+def test_an_error_event_keeps_its_gateway_code(error: Any, after_content: bool) -> None:
+    parser = ChatChunkParser(INFO, "01S", ("sk-secret",))
+    if after_content:
+        parser.feed(_line(_choice({"content": "Hel"})))
+    with pytest.raises(GatewayError, match="no response") as info:
+        parser.feed(_line({"error": error}))
+    assert (info.value.code, info.value.status_code, info.value.log_id) == (2005, 500, "01S")
+    assert "sk-secret" not in str(info.value) and "sk-secret" not in json.dumps(info.value.body)
