@@ -93,8 +93,10 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             `CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY`. Leave both unset for BYOK or Unified
             Billing.
         endpoint: "compat" | "native" | "rest"
-            The gateway's OpenAI-compatible endpoint (default), the provider's own path,
-            or Cloudflare's REST API.
+            The gateway's OpenAI-compatible endpoint (default: the only one that takes
+            a per-request provider key, though Cloudflare now calls it deprecated for
+            single-model calls), the provider's own path, or Cloudflare's REST API (a
+            Cloudflare token; the stored `default` BYOK key or Unified Billing only).
         gateway_options: GatewayOptions | dict | None
             Cache, log, metadata and retry controls for every call.
         fallbacks: list[str | dict] | None
