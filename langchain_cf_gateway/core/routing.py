@@ -160,7 +160,8 @@ def parse_model_id(model_id: str) -> ModelRef:
     if provider is None:
         hint = _did_you_mean_model(text) or _did_you_mean_provider(head, rest)
         raise InvalidModelIdError(
-            f"unknown provider {head!r} in model id {model_id!r}{hint}; known providers: "
+            f"unknown provider {head!r} in model id {model_id!r}"
+            f"{f'{hint} Known' if hint else '; known'} providers: "
             f"{', '.join(known_slugs())}, dynamic, or custom-{{slug}} for a custom provider"
         )
     if provider.slug == WORKERS_AI and not rest.startswith("@"):
