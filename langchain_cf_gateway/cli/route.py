@@ -60,7 +60,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.epilog = (
         "model ids: {provider}/{model} (openai/gpt-4o-mini, google/gemini-2.5-flash), "
-        "workers-ai/@cf/... or @cf/..., dynamic/{route}, custom-{slug}/{model}. "
+        "workers-ai/@cf/... or @cf/..., dynamic/{route}, cloudflare/auto (Cloudflare's Auto "
+        "Router, compat only), custom-{slug}/{model}. "
         f"Missing account id: shown as {PLACEHOLDER_ACCOUNT_ID} with a note."
     )
     parser.add_argument("model", metavar="MODEL_ID", help="e.g. openai/gpt-4o-mini")
@@ -69,7 +70,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=ENDPOINTS,
         default="compat",
         help="compat (default): /compat/chat/completions; native: the provider's own "
-        "OpenAI-compatible path; rest: api.cloudflare.com /ai/v1/chat/completions",
+        "OpenAI-compatible path; rest: api.cloudflare.com /ai/v1/chat/completions "
+        "(provider models and dynamic/{route})",
     )
     parser.add_argument(
         "--embeddings", action="store_true", help="the embeddings route instead of chat"

@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
@@ -49,6 +50,20 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _GATEWAY_PATH = re.compile(
     r"/v1/(?P<account>[^/]+)/(?P<gateway>[^/]+)(?:/(?P<provider>[^/]+)(?:/.*)?)?$"
 )
+# A REST or management API URL pasted as base URL: .../client/v4[/accounts/{account}[/...]],
+# with the gateway id of a management URL (.../ai-gateway/gateways/{gateway}[/...]).
+_API_PATH = re.compile(
+    r"/client/v4(?:/accounts/(?P<account>[^/]+)"
+    r"(?:/ai-gateway/gateways/(?P<gateway>[^/]+))?(?:/.*)?)?$"
+)
+_API_HOST = CLOUDFLARE_API_BASE.removesuffix("/client/v4")
+_API_NETLOC = urlsplit(_API_HOST).netloc
+# One scheme pasted with the token ("Bearer t0k"): we add the scheme ourselves.
+_SCHEME = re.compile(r"^bearer(?:\s+|$)", re.IGNORECASE)
+
+
+class _ApiHostError(ConfigError):
+    """Another path on Cloudflare's API host as base URL: the message names the fix."""
 
 
 class ConfigFileWarning(UserWarning):
@@ -77,9 +92,16 @@ def split_base_url(url: str) -> tuple[str, str | None, str | None]:
     `/chat/completions`), we keep the host root and build every path ourselves, so
     `/v1` and `/chat/completions` are never doubled.
 
+    A REST API URL (`.../client/v4`, `.../client/v4/accounts/{acct}/ai/v1`, or a
+    management URL `.../accounts/{acct}/ai-gateway/gateways/{gw}`) is reduced the same
+    way; on Cloudflare's API host (https://developers.cloudflare.com/ai-gateway/usage/rest-api/)
+    the host root is Cloudflare's gateway host, which `GatewayConfig` treats as no base URL.
+
     Raises:
         ConfigError: `url` is not an http(s) URL, or holds a space, a control character,
             a query or a fragment.
+        _ApiHostError: `url` is another path on Cloudflare's API host (a `ConfigError`
+            whose message names the fix).
     """
     root = url.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", root):
@@ -97,6 +119,19 @@ def split_base_url(url: str) -> tuple[str, str | None, str | None]:
         if root.endswith(suffix):
             root = root[: -len(suffix)].rstrip("/")
     account = gateway = None
+    api = _API_PATH.search(root)
+    if api:
+        root, account, gateway = root[: api.start()], api["account"], api["gateway"]
+    if urlsplit(root).netloc.lower() == _API_NETLOC:
+        if not api and root.lower() != _API_HOST:
+            raise _ApiHostError(
+                f"base_url {mask_url(url)!r} is on Cloudflare's API host api.cloudflare.com: "
+                "leave base_url unset for Cloudflare (it builds the REST API and gateway URLs "
+                "itself), or paste the gateway URL https://gateway.ai.cloudflare.com/v1/{account}/{gateway}"
+            )
+        return CLOUDFLARE_GATEWAY_HOST, account, gateway
+    if api:
+        return root.rstrip("/"), account, gateway
     match = _GATEWAY_PATH.search(root)
     if match and match["provider"] and find_provider(match["provider"]) is None:
         match = None  # not a gateway layout we know: keep the path as the user gave it
@@ -140,6 +175,10 @@ class GatewayConfig(BaseModel):
         raw = value.get_secret_value().strip()
         if not raw:
             return None
+        if scheme := _SCHEME.match(raw):  # pasted with its scheme: accepted once
+            raw = raw[scheme.end() :]
+            if not raw:
+                raise ValueError("token must be the token after 'Bearer ', not the scheme alone")
         if not (raw.isascii() and raw.isprintable()):  # CR, LF, tab, NUL: a paste error
             raise ValueError(
                 "token must be printable ASCII on one line (check for a stray newline)"
@@ -149,7 +188,9 @@ class GatewayConfig(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str | None) -> str | None:
-        return None if not value else split_base_url(value)[0]
+        root = split_base_url(value)[0] if value else None
+        # Cloudflare's own gateway host is the default: None keeps `api_base` on its API host.
+        return None if root == CLOUDFLARE_GATEWAY_HOST else root
 
     @property
     def gateway_host(self) -> str:
@@ -245,6 +286,8 @@ class GatewayConfig(BaseModel):
         if url:
             try:
                 _, url_account, url_gateway = split_base_url(str(url))
+            except _ApiHostError as exc:
+                raise ConfigError(f"{exc} (from {origin['base_url']})") from None
             except ConfigError:
                 raise ConfigError(
                     f"base_url must be an http(s) URL such as http://127.0.0.1:8787 "

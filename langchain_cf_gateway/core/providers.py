@@ -55,6 +55,8 @@ WORKERS_AI: Final = "workers-ai"
 COMPAT: Final = "compat"
 DYNAMIC: Final = "dynamic"
 CUSTOM_PREFIX: Final = "custom-"
+AUTO_ROUTER: Final = "cloudflare/auto"
+"""Cloudflare's Auto Router: https://developers.cloudflare.com/ai-gateway/features/auto-router/"""
 
 PROVIDERS: Final[tuple[Provider, ...]] = (
     Provider(

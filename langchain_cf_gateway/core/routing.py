@@ -7,9 +7,14 @@ Model id grammar:
                             google-ai-studio), groq/llama-3.1-8b-instant
 workers-ai/@cf/{...}        workers-ai/@cf/meta/llama-3.1-8b-instruct
 @cf/{...}                   the same, Workers AI implied
-dynamic/{route}             a dynamic route of the gateway (compat only)
+dynamic/{route}             a dynamic route of the gateway (compat and rest)
+cloudflare/auto             Cloudflare's Auto Router (compat chat only)
+cloudflare/@cf/{...}        Workers AI again (`cloudflare` is an alias of workers-ai)
 custom-{slug}/{model}       a custom provider of the gateway
 ```
+
+Dynamic routes: https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/;
+the Auto Router: https://developers.cloudflare.com/ai-gateway/features/auto-router/.
 
 Endpoints (https://developers.cloudflare.com/ai-gateway/usage/chat-completion/,
 https://developers.cloudflare.com/ai-gateway/usage/providers/,
@@ -19,12 +24,14 @@ https://developers.cloudflare.com/ai-gateway/usage/universal/):
 `native`  `{host}/v1/{acct}/{gw}/{slug}/{path}`, body model bare; only providers whose API
             is OpenAI-compatible.
 `rest`    `https://api.cloudflare.com/client/v4/accounts/{acct}/ai/v1/chat/completions` with
-            `cf-aig-gateway-id` and `Authorization: Bearer <token>`.
+            `cf-aig-gateway-id` and `Authorization: Bearer <token>`; a dynamic route's body
+            model is `dynamic/{route}`.
 universal   `POST {host}/v1/{acct}/{gw}` with a JSON array of steps, for fallbacks.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +42,7 @@ from .errors import ConfigError, InvalidModelIdError
 from .options import GatewayOptions
 from .protocol import Header
 from .providers import (
+    AUTO_ROUTER,
     COMPAT,
     CUSTOM_PREFIX,
     DYNAMIC,
@@ -58,14 +66,19 @@ class ModelRef:
     """A parsed model id."""
 
     provider: Provider | None
-    """None for a dynamic route."""
+    """None for a dynamic route and for the Auto Router."""
     model: str
-    """The provider's model name (`gpt-4o-mini`, `@cf/meta/...`), or the route name."""
+    """The provider's model name (`gpt-4o-mini`, `@cf/meta/...`), the route name, or `auto`."""
     dynamic: bool = False
+    """The gateway chooses the model: a dynamic route, or the Auto Router."""
+    auto_router: bool = False
+    """Cloudflare's Auto Router, `cloudflare/auto`."""
 
     @property
     def model_id(self) -> str:
-        """The canonical id: `{slug}/{model}` or `dynamic/{route}`."""
+        """The canonical id: `{slug}/{model}`, `dynamic/{route}` or `cloudflare/auto`."""
+        if self.auto_router:
+            return AUTO_ROUTER
         return f"{DYNAMIC}/{self.model}" if self.dynamic else f"{self.slug}/{self.model}"
 
     @property
@@ -75,14 +88,14 @@ class ModelRef:
 
     @property
     def compat_model(self) -> str:
-        """The `model` of a compat request: `{compat prefix}/{model}` or `dynamic/{route}`.
+        """The `model` of a compat request: `{compat prefix}/{model}`, `dynamic/{route}` or `cloudflare/auto`.
 
         Raises:
             InvalidModelIdError: The compat endpoint does not serve this provider (the
                 message names the endpoint or the SDK to use instead).
         """
         if self.dynamic:
-            return f"{DYNAMIC}/{self.model}"
+            return self.model_id
         assert self.provider is not None
         if self.provider.compat_prefix is None:
             served = [p.slug for p in PROVIDERS if p.compat_prefix]
@@ -129,12 +142,14 @@ def parse_model_id(model_id: str) -> ModelRef:
     if not sep or not rest or rest.startswith("/") or rest.endswith("/"):
         raise InvalidModelIdError(
             f"model id {model_id!r} needs a provider: write '{{provider}}/{{model}}' such as "
-            f"'openai/{text.strip('/')}', or 'dynamic/{{route}}'"
+            f"'openai/gpt-4o-mini', or 'dynamic/{{route}}'{_did_you_mean_model(text)}"
         )
     if head.lower() == DYNAMIC:
         if "/" in rest:
             raise InvalidModelIdError(f"dynamic route name {rest!r} must not contain '/'")
         return ModelRef(None, rest, dynamic=True)
+    if text.lower() == AUTO_ROUTER:
+        return ModelRef(None, "auto", dynamic=True, auto_router=True)
     provider = find_provider(head)
     if provider is None and head.lower().startswith(CUSTOM_PREFIX):
         raise InvalidModelIdError(
@@ -143,15 +158,68 @@ def parse_model_id(model_id: str) -> ModelRef:
             "such as 'custom-acme/m'"
         )
     if provider is None:
+        hint = _did_you_mean_model(text) or _did_you_mean_provider(head, rest)
         raise InvalidModelIdError(
-            f"unknown provider {head!r} in model id {model_id!r}; known providers: "
+            f"unknown provider {head!r} in model id {model_id!r}"
+            f"{f'{hint} Known' if hint else '; known'} providers: "
             f"{', '.join(known_slugs())}, dynamic, or custom-{{slug}} for a custom provider"
         )
     if provider.slug == WORKERS_AI and not rest.startswith("@"):
         raise InvalidModelIdError(
-            f"Workers AI models start with '@cf/' or '@hf/': write 'workers-ai/@cf/{rest}'"
+            f"Workers AI models start with '@cf/' or '@hf/': write '{head}/@cf/{rest}'"
+            + (
+                f", or {AUTO_ROUTER!r} for Cloudflare's Auto Router"
+                if head.lower() == "cloudflare"
+                else ""
+            )
         )
     return ModelRef(provider, rest)
+
+
+# A bare model name's usual provider, by the start of the name (first match wins).
+_MODEL_FAMILIES: Final = (
+    ("gpt-", "openai"),
+    ("chatgpt-", "openai"),
+    ("text-embedding-004", "google-ai-studio"),
+    ("text-embedding-", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+    ("claude-", "anthropic"),
+    ("gemini-", "google-ai-studio"),
+    ("grok-", "grok"),
+    ("mistral-", "mistral"),
+    ("command-", "cohere"),
+    ("deepseek-", "deepseek"),
+    ("sonar", "perplexity-ai"),
+)
+
+
+def _did_you_mean_model(text: str) -> str:
+    """`; did you mean '{provider}/{model}'?` for `openai:gpt-4o` or a bare `claude-...`."""
+    head, colon, rest = text.partition(":")
+    if colon and rest and "/" not in head and (provider := find_provider(head)) is not None:
+        return f"; did you mean '{provider.slug}/{rest}'?"
+    if "/" in text or ":" in text:
+        return ""
+    lowered = text.lower()
+    for prefix, slug in _MODEL_FAMILIES:
+        if lowered.startswith(prefix):
+            return f"; did you mean '{slug}/{text}'?"
+    return ""
+
+
+def _did_you_mean_provider(head: str, rest: str) -> str:
+    """`; did you mean 'openai' ('openai/gpt-4o')?` for a close misspelling of a provider."""
+    key = head.lower()
+    slugs = [*known_slugs(), DYNAMIC]
+    close = difflib.get_close_matches(key, slugs, n=1, cutoff=0.75)
+    if not close:  # an alias (`gemnii`): name the provider's own slug
+        aliases = {alias: p.slug for p in PROVIDERS for alias in p.aliases}
+        close = [aliases[a] for a in difflib.get_close_matches(key, aliases, n=1, cutoff=0.75)]
+    if not close:
+        return ""
+    return f"; did you mean {close[0]!r} ('{close[0]}/{rest}')?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,13 +260,20 @@ def build_route(
             names the endpoint that does).
     """
     ref = model_id if isinstance(model_id, ModelRef) else parse_model_id(model_id)
+    if ref.auto_router and (endpoint != "compat" or operation != "chat"):
+        # https://developers.cloudflare.com/ai-gateway/features/auto-router/
+        raise InvalidModelIdError(
+            f"the Auto Router is served by endpoint='compat' ({AUTO_ROUTER}); got endpoint={endpoint!r}"
+            if endpoint != "compat"
+            else f"the Auto Router serves chat completions only; {AUTO_ROUTER} has no embeddings"
+        )
     if endpoint == "compat":
         url = f"{config.gateway_url}/{COMPAT}/{_OPERATION_PATH[operation]}"
         return Route(url, ref.compat_model, config.auth_headers(), endpoint, operation, ref)
     if endpoint == "native":
         if ref.provider is None:
             raise InvalidModelIdError(
-                f"{ref.model_id} is a dynamic route: dynamic routes are served by endpoint='compat'"
+                f"{ref.model_id} is a dynamic route: dynamic routes are served by endpoint='compat' or endpoint='rest'"
             )
         path = ref.provider.chat_path if operation == "chat" else ref.provider.embeddings_path
         if path is None:
@@ -231,9 +306,9 @@ def _rest_route(config: GatewayConfig, ref: ModelRef, operation: Operation) -> R
         raise InvalidModelIdError(
             "the REST API serves chat completions only; use endpoint='compat' for embeddings"
         )
-    if ref.provider is None or ref.provider.rest_prefix is None:
+    if ref.provider is not None and ref.provider.rest_prefix is None:
         served = ", ".join(p.slug for p in PROVIDERS if p.rest_prefix is not None)
-        if ref.provider is None or ref.provider.compat_prefix is not None:
+        if ref.provider.compat_prefix is not None:
             fix = f"use endpoint='compat' for {ref.model_id}"
         elif ref.provider.openai_compatible:
             fix = f"use endpoint='native' for {ref.model_id}"
@@ -245,8 +320,11 @@ def _rest_route(config: GatewayConfig, ref: ModelRef, operation: Operation) -> R
             "endpoint='rest' needs a Cloudflare API token: pass gateway_token= (or token=) or "
             "set CLOUDFLARE_AI_GATEWAY_TOKEN"
         )
-    prefix = ref.provider.rest_prefix
-    body_model = f"{prefix}/{ref.model}" if prefix else ref.model
+    if ref.provider is None:  # a dynamic route: the model names it, the header its gateway
+        body_model = ref.model_id
+    else:
+        prefix = ref.provider.rest_prefix
+        body_model = f"{prefix}/{ref.model}" if prefix else ref.model
     url = f"{config.api_base}/accounts/{config.account_id}/ai/v1/chat/completions"
     headers = {
         "Authorization": f"Bearer {config.token.get_secret_value()}",

@@ -91,6 +91,54 @@ def test_rest_route(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
+def test_dynamic_route_on_rest(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "route", "dynamic/support", "--endpoint", "rest",
+        "--account-id", "acct1", "--gateway-id", "prod", "--token", "t0k",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert out == (
+        "POST https://api.cloudflare.com/client/v4/accounts/acct1/ai/v1/chat/completions\n"
+        "headers:\n"
+        "  Authorization: Bearer ***\n"
+        "  cf-aig-gateway-id: prod\n"
+        "body model: dynamic/support\n"
+    )
+
+
+def test_auto_router(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "route", "cloudflare/auto", "--account-id", "acct1", "--token", "t0k"
+    )
+    assert (code, err) == (0, "")
+    assert out == (
+        f"POST {GW}/compat/chat/completions\n"
+        "headers:\n"
+        "  cf-aig-authorization: Bearer ***\n"
+        "body model: cloudflare/auto\n"
+    )
+
+
+def test_token_pasted_with_its_scheme(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "route", "openai/x", "--account-id", "acct1", "--token", "Bearer t0k"
+    )
+    assert code == 0
+    assert "  cf-aig-authorization: Bearer ***\n" in out
+    assert "t0k" not in out
+
+
+def test_pasted_rest_api_url(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "route", "openai/x", "--endpoint", "rest", "--token", "t0k",
+        "--base-url", "https://api.cloudflare.com/client/v4/accounts/acct1/ai/v1",
+    )  # fmt: skip
+    assert code == 0
+    assert out.startswith(
+        "POST https://api.cloudflare.com/client/v4/accounts/acct1/ai/v1/chat/completions\n"
+    )
+
+
 def test_rest_route_without_token_uses_a_labelled_placeholder(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -210,6 +258,11 @@ def test_pasted_gateway_url_supplies_the_account(capsys: pytest.CaptureFixture[s
     [
         (["route", "gpt-4o"], "cf-aig: error: model id 'gpt-4o' needs a provider"),
         (["route", "acme/x"], "cf-aig: error: unknown provider 'acme'"),
+        (["route", "openai:gpt-4o-mini"], "did you mean 'openai/gpt-4o-mini'?"),
+        (["route", "claude-3-5-haiku"], "did you mean 'anthropic/claude-3-5-haiku'?"),
+        (["route", "opnai/gpt-4o"], "did you mean 'openai'"),
+        (["route", "cloudflare/llama"], "'cloudflare/auto' for Cloudflare's Auto Router"),
+        (["route", "cloudflare/auto", "--endpoint", "rest"], "served by --endpoint compat"),
         (["route", "anthropic/claude", "--endpoint", "native"], "use --endpoint compat"),
         (
             ["route", "openai/x", "--cache-ttl", "59"],

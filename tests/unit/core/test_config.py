@@ -40,6 +40,7 @@ def write_config(path: Path, data: Any, mode: int = 0o600) -> Path:
 
 H = "http://127.0.0.1:8787"
 CF = "https://gateway.ai.cloudflare.com"
+API = "https://api.cloudflare.com"
 
 
 @pytest.mark.parametrize(
@@ -70,6 +71,22 @@ CF = "https://gateway.ai.cloudflare.com"
         (f"{H}/proxy", f"{H}/proxy", None, None),
         (f"{H}/proxy/v1", f"{H}/proxy", None, None),
         (f"{H}/v1/a1/g1/not-a-provider", f"{H}/v1/a1/g1/not-a-provider", None, None),
+        # A pasted REST API URL: Cloudflare's API host means Cloudflare's gateway host, and
+        # the account id (and a management URL's gateway id) is taken from the path.
+        (API, CF, None, None),
+        (f"{API}/client/v4", CF, None, None),
+        (f"{API}/client/v4/", CF, None, None),
+        (f"{API}/client/v4/accounts/a1", CF, "a1", None),
+        (f"{API}/client/v4/accounts/a1/ai/v1", CF, "a1", None),
+        (f"{API}/client/v4/accounts/a1/ai/v1/", CF, "a1", None),
+        (f"{API}/client/v4/accounts/a1/ai/v1/chat/completions", CF, "a1", None),
+        (f"{API}/client/v4/accounts/a1/ai/run", CF, "a1", None),
+        (f"{API}/client/v4/accounts/a1/ai-gateway/gateways/g1", CF, "a1", "g1"),
+        (f"{API}/client/v4/accounts/a1/ai-gateway/gateways/g1/logs", CF, "a1", "g1"),
+        # The same paths on a local gateway keep its host.
+        (f"{H}/client/v4", H, None, None),
+        (f"{H}/client/v4/accounts/a1/ai/v1", H, "a1", None),
+        (f"{H}/client/v4/accounts/a1/ai/v1/chat/completions", H, "a1", None),
     ],
 )
 def test_split_base_url(given: str, root: str, account: str | None, gateway: str | None) -> None:
@@ -137,6 +154,61 @@ def test_bad_base_url_from_the_environment_names_the_variable(
         ConfigError, match=r"\(from CLOUDFLARE_AI_GATEWAY_BASE_URL\); got 'localhost:1'"
     ):
         GatewayConfig.resolve(account_id="a")
+
+
+REST_CHAT = "https://api.cloudflare.com/client/v4/accounts/a1/ai/v1/chat/completions"
+PASTED_REST_URLS = [
+    (f"{API}/client/v4/accounts/a1/ai/v1", "a1"),
+    (f"{API}/client/v4/accounts/a1/ai/v1/chat/completions", "a1"),
+    (f"{API}/client/v4/accounts/a1", "a1"),
+    (f"{API}/client/v4", None),
+    (f"{API}/client/v4/", None),
+    (API, None),
+]
+
+
+@pytest.mark.parametrize(("base_url", "account"), PASTED_REST_URLS)
+def test_a_pasted_rest_api_url_is_never_doubled_into_routes(
+    base_url: str, account: str | None
+) -> None:
+    config = GatewayConfig.resolve(
+        account_id=None if account else "a1", token="t0k", base_url=base_url
+    )
+    assert config.base_url is None  # Cloudflare's own hosts
+    assert config.account_id == "a1"
+    assert config.api_base == f"{API}/client/v4"
+    assert build_route(config, "openai/gpt-4o-mini", "rest").url == REST_CHAT
+    assert (
+        build_route(config, "openai/gpt-4o-mini").url
+        == f"{CF}/v1/a1/default/compat/chat/completions"
+    )
+    assert build_route(config, "dynamic/support", "rest").url == REST_CHAT
+
+
+def test_a_pasted_local_rest_url_keeps_the_local_host() -> None:
+    config = GatewayConfig.resolve(token="t0k", base_url=f"{H}/client/v4/accounts/a1/ai/v1")
+    assert (config.base_url, config.account_id) == (H, "a1")
+    route = build_route(config, "openai/gpt-4o-mini", "rest")
+    assert route.url == f"{H}/client/v4/accounts/a1/ai/v1/chat/completions"
+    assert build_route(config, "openai/gpt-4o-mini").url == (
+        f"{H}/v1/a1/default/compat/chat/completions"
+    )
+
+
+def test_a_pasted_management_url_supplies_the_gateway() -> None:
+    config = GatewayConfig.resolve(base_url=f"{API}/client/v4/accounts/a1/ai-gateway/gateways/g1")
+    assert config.gateway_url == f"{CF}/v1/a1/g1"
+
+
+@pytest.mark.parametrize(
+    "bad", [f"{API}/v1/a1/g1/compat", f"{API}/client/v3/accounts/a1", f"{API}/accounts/a1"]
+)
+def test_other_paths_on_cloudflares_api_host_name_the_fix(bad: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        GatewayConfig.resolve(account_id="a1", base_url=bad)
+    message = str(err.value)
+    assert "api.cloudflare.com" in message
+    assert "leave base_url unset" in message
 
 
 def test_default_hosts() -> None:
@@ -436,3 +508,41 @@ def test_auth_headers() -> None:
     assert GatewayConfig(account_id="a").auth_headers() == {}
     config = GatewayConfig(account_id="a", token="tok")  # type: ignore[arg-type]
     assert config.auth_headers() == {"cf-aig-authorization": "Bearer tok"}
+
+
+# A token pasted with its scheme is accepted once: one leading 'Bearer ' is dropped.
+# https://developers.cloudflare.com/ai-gateway/configuration/authentication/
+PASTED_TOKENS = [
+    ("t0k", "t0k"),
+    ("Bearer t0k", "t0k"),
+    ("bearer t0k", "t0k"),
+    ("BEARER t0k", "t0k"),
+    ("Bearer   t0k", "t0k"),
+    (" Bearer t0k\n", "t0k"),
+    ("Bearer Bearer t0k", "Bearer t0k"),  # once only
+    ("Bearert0k", "Bearert0k"),  # no scheme: a token that starts with the letters
+]
+
+
+@pytest.mark.parametrize(("given", "sent"), PASTED_TOKENS)
+def test_a_token_pasted_with_its_scheme_is_sent_once(given: str, sent: str) -> None:
+    config = GatewayConfig(account_id="a", token=given)  # type: ignore[arg-type]
+    assert config.auth_headers() == {"cf-aig-authorization": f"Bearer {sent}"}
+    rest = build_route(config, "openai/gpt-4o-mini", "rest")
+    assert rest.headers["Authorization"] == f"Bearer {sent}"
+
+
+@pytest.mark.parametrize("env", ["CLOUDFLARE_AI_GATEWAY_TOKEN", "CF_AIG_TOKEN"])
+def test_a_token_with_its_scheme_from_the_environment(
+    env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(env, "Bearer t0k")
+    config = GatewayConfig.resolve(account_id="a")
+    assert config.auth_headers() == {"cf-aig-authorization": "Bearer t0k"}
+
+
+@pytest.mark.parametrize("given", ["Bearer", "Bearer ", "bearer  "])
+def test_a_scheme_without_a_token_is_refused(given: str) -> None:
+    with pytest.raises(ConfigError, match="the token after 'Bearer '") as err:
+        GatewayConfig.resolve(account_id="a", token=given)
+    assert "(from the argument)" in str(err.value)

@@ -294,8 +294,63 @@ def test_dynamic_route(head: str) -> None:
     assert route.provider is None
     with pytest.raises(InvalidModelIdError, match="dynamic routes are served by endpoint='compat'"):
         build_route(CONFIG, "dynamic/support", "native")
-    with pytest.raises(InvalidModelIdError, match="use endpoint='compat' for dynamic/support"):
-        build_route(CONFIG, "dynamic/support", "rest")
+    # Dynamic routes on the REST API: body model dynamic/{route}, the owning gateway in
+    # cf-aig-gateway-id (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/).
+    rest = build_route(CONFIG, f"{head}/support", "rest")
+    assert rest.url == REST_URL
+    assert rest.body_model == "dynamic/support"
+    assert dict(rest.headers) == REST_HEADERS
+    assert rest.provider is None
+
+
+# Cloudflare's Auto Router (https://developers.cloudflare.com/ai-gateway/features/auto-router/),
+# dynamic routes and Workers AI ids stay apart: (model id, compat body model, provider slug).
+APART = [
+    ("cloudflare/auto", "cloudflare/auto", None),
+    ("CLOUDFLARE/auto", "cloudflare/auto", None),
+    ("Cloudflare/Auto", "cloudflare/auto", None),
+    ("dynamic/auto", "dynamic/auto", None),
+    ("dynamic/cloudflare", "dynamic/cloudflare", None),
+    (f"cloudflare/{CF_MODEL}", f"workers-ai/{CF_MODEL}", "workers-ai"),
+    (f"workers-ai/{CF_MODEL}", f"workers-ai/{CF_MODEL}", "workers-ai"),
+    (CF_MODEL, f"workers-ai/{CF_MODEL}", "workers-ai"),
+    ("workers-ai/@hf/auto", "workers-ai/@hf/auto", "workers-ai"),
+]
+
+
+@pytest.mark.parametrize(("model_id", "body_model", "slug"), APART)
+def test_auto_router_dynamic_and_workers_ai_stay_apart(
+    model_id: str, body_model: str, slug: str | None
+) -> None:
+    route = build_route(CONFIG, model_id)
+    assert route.url == f"{GATEWAY}/compat/chat/completions"
+    assert route.body_model == body_model
+    assert route.provider == slug
+    ref = parse_model_id(model_id)
+    assert ref.model_id == body_model if slug is None else ref.model_id == f"workers-ai/{ref.model}"
+    assert ref.auto_router == (body_model == "cloudflare/auto")
+
+
+def test_auto_router_is_a_compat_chat_model() -> None:
+    ref = parse_model_id("cloudflare/auto")
+    assert ref.auto_router and ref.provider is None and ref.slug is None
+    # Like a dynamic route, the gateway chooses the model: no model or provider is assumed.
+    assert ref.dynamic
+    for endpoint, fragment in [
+        ("native", "the Auto Router is served by endpoint='compat'"),
+        ("rest", "the Auto Router is served by endpoint='compat'"),
+    ]:
+        with pytest.raises(InvalidModelIdError, match=fragment):
+            build_route(CONFIG, ref, endpoint)  # type: ignore[arg-type]
+    with pytest.raises(InvalidModelIdError, match="the Auto Router serves chat completions"):
+        build_route(CONFIG, "cloudflare/auto", "compat", "embeddings")
+
+
+def test_dynamic_route_on_rest_needs_a_token() -> None:
+    with pytest.raises(ConfigError, match="CLOUDFLARE_AI_GATEWAY_TOKEN"):
+        build_route(GatewayConfig(account_id=ACCT), "dynamic/support", "rest")
+    with pytest.raises(InvalidModelIdError, match="chat completions only"):
+        build_route(CONFIG, "dynamic/support", "rest", "embeddings")
 
 
 @pytest.mark.parametrize("head", ["custom-acme", "CUSTOM-acme"])
@@ -344,6 +399,24 @@ def test_model_names_keep_their_slashes() -> None:
         ("custom-/x", "unknown provider 'custom-'"),
         ("workers-ai/llama-3", "write 'workers-ai/@cf/llama-3'"),
         ("dynamic/a/b", "must not contain '/'"),
+        ("cloudflare/llama-3", "or 'cloudflare/auto' for Cloudflare's Auto Router"),
+        # Hints that name the right fix.
+        ("gpt-4o-mini", "did you mean 'openai/gpt-4o-mini'?"),
+        ("openai:gpt-4o-mini", "did you mean 'openai/gpt-4o-mini'?"),
+        ("OpenAI:gpt-4o-mini", "did you mean 'openai/gpt-4o-mini'?"),
+        ("anthropic:claude-3-5-haiku", "did you mean 'anthropic/claude-3-5-haiku'?"),
+        ("groq:meta-llama/llama-4", "did you mean 'groq/meta-llama/llama-4'?"),
+        ("claude-3-5-haiku", "did you mean 'anthropic/claude-3-5-haiku'?"),
+        ("claude-sonnet-4", "did you mean 'anthropic/claude-sonnet-4'?"),
+        ("gemini-2.5-flash", "did you mean 'google-ai-studio/gemini-2.5-flash'?"),
+        ("o3-mini", "did you mean 'openai/o3-mini'?"),
+        ("text-embedding-3-small", "did you mean 'openai/text-embedding-3-small'?"),
+        ("grok-4", "did you mean 'grok/grok-4'?"),
+        ("opnai/gpt-4o", "did you mean 'openai' ('openai/gpt-4o')?"),
+        ("antropic/claude-3-5-haiku", "did you mean 'anthropic'"),
+        ("OPNAI/gpt-4o", "did you mean 'openai'"),
+        ("dynamc/support", "did you mean 'dynamic'"),
+        ("workers_ai/@cf/meta/x", "did you mean 'workers-ai'"),
     ],
 )
 def test_bad_model_ids(model_id: str, fragment: str) -> None:
@@ -351,6 +424,21 @@ def test_bad_model_ids(model_id: str, fragment: str) -> None:
         build_route(CONFIG, model_id)
     assert fragment in str(err.value)
     assert isinstance(err.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("model_id", "wrong"),
+    [
+        ("openai:gpt-4o-mini", "openai/openai:gpt-4o-mini"),
+        ("claude-3-5-haiku", "openai/claude-3-5-haiku"),
+        ("acme/gpt", "did you mean"),
+        ("my-model", "did you mean"),
+    ],
+)
+def test_hints_never_suggest_a_wrong_fix(model_id: str, wrong: str) -> None:
+    with pytest.raises(InvalidModelIdError) as err:
+        parse_model_id(model_id)
+    assert wrong not in str(err.value)
 
 
 def test_unknown_provider_lists_the_known_ones() -> None:
