@@ -12,6 +12,19 @@ from .protocol import Header
 
 CacheStatus = Literal["HIT", "MISS"]
 
+ROUTING_REASONS = (
+    "cost_optimal_within_pool",
+    "forced_by_candidate_pool",
+    "pinned_by_turn",
+    "fallback_candidate_unavailable",
+    "fallback_key_not_in_candidates",
+    "fallback_router_error",
+    "fallback_router_timeout",
+    "fallback_unsupported_input",
+)
+"""The documented values of `cf-aig-routing-reason`
+(https://developers.cloudflare.com/ai-gateway/features/auto-router/)."""
+
 GATEWAY_INFO_KEYS = (
     "cache_status",
     "log_id",
@@ -20,6 +33,9 @@ GATEWAY_INFO_KEYS = (
     "step",
     "model",
     "provider",
+    "routed_model",
+    "routing_reason",
+    "routing_decision_id",
 )
 """The keys of `GatewayInfo.as_dict`, the same on every call path and integration."""
 
@@ -37,6 +53,13 @@ class GatewayInfo(NamedTuple):
     """Model a dynamic route chose (`cf-aig-model`)."""
     provider: str | None = None
     """Provider a dynamic route chose (`cf-aig-provider`)."""
+    routed_model: str | None = None
+    """`provider/model` the Auto Router chose (`cf-aig-routed-model`)."""
+    routing_reason: str | None = None
+    """Why the Auto Router chose it (`cf-aig-routing-reason`): one of `ROUTING_REASONS`,
+    or the gateway's own text for a value not documented yet."""
+    routing_decision_id: str | None = None
+    """Id of the Auto Router's decision (`cf-aig-routing-decision-id`)."""
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str] | None) -> GatewayInfo:
@@ -82,6 +105,9 @@ class GatewayInfo(NamedTuple):
             step=step,
             model=get(Header.MODEL) or None,
             provider=get(Header.PROVIDER) or None,
+            routed_model=get(Header.ROUTED_MODEL) or None,
+            routing_reason=_routing_reason(get(Header.ROUTING_REASON)),
+            routing_decision_id=get(Header.ROUTING_DECISION_ID) or None,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -101,6 +127,14 @@ class GatewayInfo(NamedTuple):
             provider=self.provider or provider,
             step=self.step if self.step is not None else step,
         )
+
+
+def _routing_reason(raw: str | None) -> str | None:
+    """A documented reason in its documented spelling; any other text kept as it came."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    return text.lower() if text.lower() in ROUTING_REASONS else text
 
 
 _EMPTY = GatewayInfo()

@@ -24,6 +24,18 @@ from .protocol import Bounds, Header
 MetadataValue = str | int | float | bool
 Backoff = Literal["constant", "linear", "exponential"]
 
+AUTO_ROUTER_PROVIDERS = (
+    "anthropic",
+    "openai",
+    "xai",
+    "workers-ai",
+    "alibaba",
+    "fireworks",
+    "minimax",
+)
+"""Providers `allowed_providers` may name
+(https://developers.cloudflare.com/ai-gateway/features/auto-router/)."""
+
 _COST_KEYS = ("per_token_in", "per_token_out", "per_cache_read_token", "per_cache_write_token")
 
 
@@ -62,6 +74,17 @@ class GatewayOptions(BaseModel):
     """`cf-aig-zdr`: zero data retention (Unified Billing only)."""
     no_wholesale: bool | None = None
     """`cf-aig-no-wholesale: true`: never fall back to Unified Billing."""
+    allowed_models: list[str] | None = None
+    """`cf-aig-allowed-models`: the Auto Router's pool, e.g. `["anthropic/*"]` (sent
+    comma-separated; `*` is a whole path segment and does not cross `/`)."""
+    allowed_providers: list[str] | None = None
+    """`cf-aig-allowed-providers`: providers the Auto Router may choose (`AUTO_ROUTER_PROVIDERS`)."""
+    session_id: str | None = None
+    """`cf-aig-session-id`: the Auto Router keeps one model for a turn of this session."""
+    turn_id: str | None = None
+    """`cf-aig-turn-id`: overrides the Auto Router's turn detection."""
+    no_session_affinity: bool | None = None
+    """`cf-aig-no-session-affinity: true`: the Auto Router chooses afresh on every request."""
 
     _headers: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -88,7 +111,7 @@ class GatewayOptions(BaseModel):
                 f"must be from {Bounds.CACHE_TTL_MIN_S} to {Bounds.CACHE_TTL_MAX_S} seconds "
                 f"(one month); got {self.cache_ttl}. To bypass the cache use skip_cache=True",
             )
-        for field in ("cache_key", "event_id", "byok_alias"):
+        for field in ("cache_key", "event_id", "byok_alias", "session_id", "turn_id"):
             _check_header_text(field, getattr(self, field))
         if self.metadata is not None:
             _check_metadata(self.metadata)
@@ -124,6 +147,23 @@ class GatewayOptions(BaseModel):
             )
         if self.custom_cost is not None:
             _check_custom_cost(self.custom_cost)
+        if self.allowed_models is not None:
+            _check_allow_list("allowed_models", self.allowed_models)
+            for entry in self.allowed_models:
+                if any("*" in seg and seg != "*" for seg in entry.split("/")):
+                    raise InvalidOptionError(
+                        "allowed_models",
+                        f"'*' must be a whole path segment such as 'anthropic/*' (it does not "
+                        f"cross '/'); got {entry!r}",
+                    )
+        if self.allowed_providers is not None:
+            _check_allow_list("allowed_providers", self.allowed_providers)
+            for entry in self.allowed_providers:
+                if entry not in AUTO_ROUTER_PROVIDERS:
+                    raise InvalidOptionError(
+                        "allowed_providers",
+                        f"unknown provider {entry!r}; allowed: {', '.join(AUTO_ROUTER_PROVIDERS)}",
+                    )
 
     # ------------------------------------------------------------------ rendering
 
@@ -159,6 +199,16 @@ class GatewayOptions(BaseModel):
             h[Header.ZDR] = _bool(self.zdr)
         if self.no_wholesale:
             h[Header.NO_WHOLESALE] = "true"
+        if self.allowed_models is not None:
+            h[Header.ALLOWED_MODELS] = ",".join(self.allowed_models)
+        if self.allowed_providers is not None:
+            h[Header.ALLOWED_PROVIDERS] = ",".join(self.allowed_providers)
+        if self.session_id is not None:
+            h[Header.SESSION_ID] = self.session_id
+        if self.turn_id is not None:
+            h[Header.TURN_ID] = self.turn_id
+        if self.no_session_affinity:
+            h[Header.NO_SESSION_AFFINITY] = "true"
         return h
 
     def to_headers(self) -> dict[str, str]:
@@ -264,6 +314,21 @@ def _check_header_text(field: str, value: str | None) -> None:
         )
 
 
+def _check_allow_list(field: str, entries: list[str]) -> None:
+    if not entries:
+        raise InvalidOptionError(field, "must not be empty; leave it unset instead")
+    for entry in entries:
+        if not entry:
+            raise InvalidOptionError(field, "entries must not be empty")
+        if "," in entry:
+            raise InvalidOptionError(
+                field, f"entries are sent comma-separated, so no commas; got {entry!r}"
+            )
+        if " " in entry:
+            raise InvalidOptionError(field, f"entries have no spaces; got {entry!r}")
+        _check_header_text(field, entry)
+
+
 def _check_metadata(metadata: Mapping[str, Any]) -> None:
     if len(metadata) > Bounds.METADATA_MAX_ENTRIES:
         raise InvalidOptionError(
@@ -334,13 +399,22 @@ def _option_error(exc: ValidationError) -> InvalidOptionError:
         "backoff": "one of 'constant', 'linear', 'exponential'",
         "metadata": "a dict of at most 5 string keys to string, number or boolean values",
         "custom_cost": "a dict such as {'per_token_in': 1e-6, 'per_token_out': 2e-6}",
+        "allowed_models": "a list of strings such as ['anthropic/*', 'openai/gpt-4o-mini']",
+        "allowed_providers": "a list of strings such as ['anthropic', 'openai']",
     }.get(field, "a " + ("boolean" if field in _BOOL_FIELDS else "string"))
     got = first.get("input")
     got_text = type(got).__name__ if isinstance(got, (dict, list)) else repr(got)[:80]
     return InvalidOptionError(field, f"must be {expected} ({where}); got {got_text}")
 
 
-_BOOL_FIELDS = {"skip_cache", "collect_log", "collect_log_payload", "zdr", "no_wholesale"}
+_BOOL_FIELDS = {
+    "skip_cache",
+    "collect_log",
+    "collect_log_payload",
+    "zdr",
+    "no_wholesale",
+    "no_session_affinity",
+}
 
 
 EMPTY_OPTIONS = GatewayOptions()

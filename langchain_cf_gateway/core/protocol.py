@@ -62,6 +62,12 @@ class Header:
     ZDR: Final = "cf-aig-zdr"
     NO_WHOLESALE: Final = "cf-aig-no-wholesale"
     GATEWAY_ID: Final = "cf-aig-gateway-id"
+    # Auto Router (https://developers.cloudflare.com/ai-gateway/features/auto-router/).
+    ALLOWED_MODELS: Final = "cf-aig-allowed-models"
+    ALLOWED_PROVIDERS: Final = "cf-aig-allowed-providers"
+    SESSION_ID: Final = "cf-aig-session-id"
+    TURN_ID: Final = "cf-aig-turn-id"
+    NO_SESSION_AFFINITY: Final = "cf-aig-no-session-affinity"
     # Old names the gateway still reads; we never send them.
     LEGACY_CACHE_TTL: Final = "cf-cache-ttl"
     LEGACY_SKIP_CACHE: Final = "cf-skip-cache"
@@ -74,6 +80,10 @@ class Header:
     MODEL: Final = "cf-aig-model"
     PROVIDER: Final = "cf-aig-provider"
     DLP: Final = "cf-aig-dlp"
+    # Auto Router (https://developers.cloudflare.com/ai-gateway/features/auto-router/).
+    ROUTED_MODEL: Final = "cf-aig-routed-model"
+    ROUTING_REASON: Final = "cf-aig-routing-reason"
+    ROUTING_DECISION_ID: Final = "cf-aig-routing-decision-id"
 
 
 class Bounds:

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from ..core.protocol import DEFAULT_GATEWAY_ID, Bounds, ErrorCode, Header
 from ..core.providers import COMPAT, PROVIDERS, WORKERS_AI, Provider, find_provider
 from . import edge
+from .auto_router import AUTO_MODEL, AutoRouter
 from .gateways import GatewayRecord
 from .inbound import head, read_body
 from .pipeline import RequestOptions, execute
@@ -64,6 +65,7 @@ class GatewayRoutes:
     def __init__(self, state: GatewayState) -> None:
         self.state = state
         self.responder = Responder(state)
+        self.auto_router = AutoRouter()
 
     def routes(self) -> list[Route]:
         """The Starlette routes of these handlers.
@@ -342,6 +344,8 @@ class GatewayRoutes:
         try:
             if step is None or step == 0:
                 self.state.admit(gateway)
+            if path == f"{COMPAT}/chat/completions" and AUTO_MODEL.encode() in body:
+                body = self._auto_route(headers, body, attempted)
             call = resolve(
                 path,
                 method,
@@ -378,3 +382,21 @@ class GatewayRoutes:
                 except GatewayRequestError:
                     attempted.opts = None
         return attempted
+
+    def _auto_route(self, headers: Mapping[str, str], body: bytes, attempted: Attempt) -> bytes:
+        """The body with `cloudflare/auto` replaced by the Auto Router's choice.
+
+        The choice's response headers go to `attempted.extra["route_headers"]`.
+
+        Raises:
+            GatewayRequestError: the allow-lists leave no model (400), or a bad body.
+        """
+        parsed = edge.parse_json(body)
+        if not isinstance(parsed, dict) or parsed.get("model") != AUTO_MODEL:
+            return body
+        chosen, route_headers = self.auto_router.choose(headers)
+        provider, _, model = chosen.partition("/")
+        route_headers[Header.PROVIDER] = provider
+        route_headers[Header.MODEL] = model
+        attempted.extra["route_headers"] = route_headers
+        return dumps({**parsed, "model": chosen})

@@ -94,6 +94,7 @@ class Responder:
         out_headers = ids.headers()
         if universal and final.step is not None:
             out_headers[Header.STEP] = str(final.step)
+        out_headers.update(final.extra.get("route_headers") or {})
         acks = [self._log_row(gateway, ids, earlier, None) for earlier in tried[:-1]]
         outcome = final.outcome
         if outcome is None:

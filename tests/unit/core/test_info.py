@@ -17,6 +17,9 @@ FULL = {
     "cf-aig-step": "1",
     "cf-aig-model": "gpt-4o-mini",
     "cf-aig-provider": "openai",
+    "cf-aig-routed-model": "openai/gpt-4o-mini",
+    "cf-aig-routing-reason": "cost_optimal_within_pool",
+    "cf-aig-routing-decision-id": "rd-1",
     "content-type": "application/json",
 }
 EXPECTED = GatewayInfo(
@@ -27,6 +30,9 @@ EXPECTED = GatewayInfo(
     step=1,
     model="gpt-4o-mini",
     provider="openai",
+    routed_model="openai/gpt-4o-mini",
+    routing_reason="cost_optimal_within_pool",
+    routing_decision_id="rd-1",
 )
 
 
@@ -90,6 +96,9 @@ def test_as_dict_has_exactly_the_documented_keys() -> None:
         "step",
         "model",
         "provider",
+        "routed_model",
+        "routing_reason",
+        "routing_decision_id",
     )
     as_dict = EXPECTED.as_dict()
     assert type(as_dict) is dict
@@ -101,6 +110,9 @@ def test_as_dict_has_exactly_the_documented_keys() -> None:
         "step": 1,
         "model": "gpt-4o-mini",
         "provider": "openai",
+        "routed_model": "openai/gpt-4o-mini",
+        "routing_reason": "cost_optimal_within_pool",
+        "routing_decision_id": "rd-1",
     }
 
 
@@ -111,3 +123,53 @@ def test_with_defaults_fills_only_what_the_gateway_left_out() -> None:
     assert (told.model, told.provider, told.step) == ("gpt-4o-mini", "openai", 1)
     step0 = GatewayInfo(step=0).with_defaults(model=None, provider=None, step=2)
     assert step0.step == 0
+
+
+ROUTING_REASONS = (
+    "cost_optimal_within_pool",
+    "forced_by_candidate_pool",
+    "pinned_by_turn",
+    "fallback_candidate_unavailable",
+    "fallback_key_not_in_candidates",
+    "fallback_router_error",
+    "fallback_router_timeout",
+    "fallback_unsupported_input",
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        *((reason, reason) for reason in ROUTING_REASONS),
+        (" pinned_by_turn ", "pinned_by_turn"),
+        ("PINNED_BY_TURN", "pinned_by_turn"),
+        ("fallback_new_kind", "fallback_new_kind"),  # unknown: kept, not dropped
+        ("", None),
+    ],
+)
+def test_routing_reason(raw: str, expected: str | None) -> None:
+    info = GatewayInfo.from_headers(httpx.Headers({"cf-aig-routing-reason": raw}))
+    assert info.routing_reason == expected
+    assert GatewayInfo.from_headers({"CF-AIG-Routing-Reason": raw}).routing_reason == expected
+
+
+def test_documented_routing_reasons() -> None:
+    from langchain_cf_gateway.core.info import ROUTING_REASONS as documented
+
+    assert documented == ROUTING_REASONS
+
+
+def test_auto_router_headers_and_defaults() -> None:
+    info = GatewayInfo.from_headers(
+        {"cf-aig-routed-model": "anthropic/claude-3-5-haiku", "cf-aig-routing-decision-id": "d"}
+    )
+    assert (info.routed_model, info.routing_decision_id, info.routing_reason) == (
+        "anthropic/claude-3-5-haiku",
+        "d",
+        None,
+    )
+    # with_defaults fills model/provider only; the routing keys stay what the gateway said.
+    filled = info.with_defaults(model="cloudflare/auto", provider="cloudflare", step=None)
+    assert filled.routed_model == "anthropic/claude-3-5-haiku"
+    empty = GatewayInfo.from_headers({"cf-aig-routed-model": "", "cf-aig-routing-decision-id": ""})
+    assert empty.routed_model is None and empty.routing_decision_id is None

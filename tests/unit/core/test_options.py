@@ -102,6 +102,11 @@ def test_every_field_is_covered() -> None:
         byok_alias="b",
         zdr=True,
         no_wholesale=True,
+        allowed_models=["anthropic/*"],
+        allowed_providers=["anthropic"],
+        session_id="s",
+        turn_id="t",
+        no_session_affinity=True,
     )
     assert set(GatewayOptions.model_fields) == everything.model_fields_set
     assert len(everything.to_headers()) == len(GatewayOptions.model_fields)
@@ -399,3 +404,104 @@ def test_universal_refuses_empty_chains_and_rest_steps() -> None:
         InvalidModelIdError, match="must use endpoint 'compat' or 'native'; got 'rest'"
     ):
         build_universal(CONFIG, [Step("openai/gpt-4o", endpoint="rest")])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------- Auto Router
+
+AUTO_ROUTER_PROVIDERS = (
+    "anthropic",
+    "openai",
+    "xai",
+    "workers-ai",
+    "alibaba",
+    "fireworks",
+    "minimax",
+)
+
+
+@pytest.mark.parametrize(
+    ("fields", "headers"),
+    [
+        (
+            {"allowed_models": ["openai/gpt-4o-mini"]},
+            {"cf-aig-allowed-models": "openai/gpt-4o-mini"},
+        ),
+        (
+            {"allowed_models": ["anthropic/*", "workers-ai/@cf/meta/llama-3.1-8b-instruct"]},
+            {"cf-aig-allowed-models": "anthropic/*,workers-ai/@cf/meta/llama-3.1-8b-instruct"},
+        ),
+        (
+            {"allowed_models": ["workers-ai/@cf/meta/*"]},
+            {"cf-aig-allowed-models": "workers-ai/@cf/meta/*"},
+        ),
+        ({"allowed_providers": ["openai"]}, {"cf-aig-allowed-providers": "openai"}),
+        (
+            {"allowed_providers": list(AUTO_ROUTER_PROVIDERS)},
+            {"cf-aig-allowed-providers": ",".join(AUTO_ROUTER_PROVIDERS)},
+        ),
+        ({"session_id": "chat-42"}, {"cf-aig-session-id": "chat-42"}),
+        ({"turn_id": "turn-7"}, {"cf-aig-turn-id": "turn-7"}),
+        ({"no_session_affinity": True}, {"cf-aig-no-session-affinity": "true"}),
+        ({"no_session_affinity": False}, {}),
+    ],
+)
+def test_auto_router_fields_render_their_headers(
+    fields: dict[str, Any], headers: dict[str, str]
+) -> None:
+    options = GatewayOptions(**fields)
+    assert options.to_headers() == headers
+    assert options.step_headers() == headers  # not part of a universal step's config
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("allowed_models", [], "must not be empty; leave it unset instead"),
+        ("allowed_models", ["a/b,c/d"], "no commas"),
+        ("allowed_models", ["openai/gpt 4o"], "no spaces"),
+        ("allowed_models", [" openai/gpt-4o"], "no spaces"),
+        ("allowed_models", [""], "entries must not be empty"),
+        ("allowed_models", ["anthropic/claude-*"], "'*' must be a whole path segment"),
+        ("allowed_models", ["*anthropic/x"], "'*' must be a whole path segment"),
+        ("allowed_models", ["openai/**"], "'*' must be a whole path segment"),
+        ("allowed_models", ["openai/gpt\n"], "printable ASCII"),
+        ("allowed_models", "openai/gpt-4o-mini", "a list of strings"),
+        ("allowed_models", ("openai/gpt-4o-mini",), "a list of strings"),
+        ("allowed_models", [1], "a list of strings"),
+        ("allowed_providers", ["google"], "unknown provider 'google'; allowed: anthropic, openai"),
+        ("allowed_providers", ["OpenAI"], "unknown provider 'OpenAI'"),
+        ("allowed_providers", ["openai,xai"], "no commas"),
+        ("allowed_providers", [], "must not be empty"),
+        ("allowed_providers", "openai", "a list of strings"),
+        ("session_id", "", "must not be empty"),
+        ("session_id", "s\n", "no CR, LF"),
+        ("session_id", 7, "must be a string"),
+        ("turn_id", "t\r", "no CR, LF"),
+        ("turn_id", "x" * 8193, "at most 8192 characters"),
+        ("no_session_affinity", "true", "must be a boolean"),
+    ],
+)
+def test_auto_router_fields_rejected_naming_the_field(
+    field: str, value: Any, fragment: str
+) -> None:
+    with pytest.raises(InvalidOptionError) as err:
+        GatewayOptions(**{field: value})
+    assert err.value.field == field
+    assert str(err.value).startswith(f"{field}: ")
+    assert fragment in str(err.value)
+
+
+def test_unknown_provider_lists_every_documented_one() -> None:
+    with pytest.raises(InvalidOptionError) as err:
+        GatewayOptions(allowed_providers=["openai", "gemini"])
+    assert ", ".join(AUTO_ROUTER_PROVIDERS) in str(err.value)
+
+
+def test_allow_lists_replace_on_merge() -> None:
+    model = GatewayOptions(allowed_models=["anthropic/*"], session_id="s1")
+    merged = model.merge({"allowed_models": ["openai/*"], "turn_id": "t2"})
+    assert merged.to_headers() == {
+        "cf-aig-allowed-models": "openai/*",
+        "cf-aig-session-id": "s1",
+        "cf-aig-turn-id": "t2",
+    }

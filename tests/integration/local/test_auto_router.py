@@ -1,0 +1,89 @@
+"""The local gateway's Auto Router: `cloudflare/auto` on compat chat completions
+(https://developers.cloudflare.com/ai-gateway/features/auto-router/)."""
+
+from __future__ import annotations
+
+import pytest
+
+from langchain_cf_gateway.core import GatewayInfo
+from langchain_cf_gateway.local import LocalGateway
+from tests.support.local_calls import chat_body, compat, gateway_error
+
+AUTO = chat_body("cloudflare/auto")
+
+
+def routed(gateway: LocalGateway, **headers: str) -> GatewayInfo:
+    response = compat(gateway, AUTO, headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"]
+    return GatewayInfo.from_headers(response.headers)
+
+
+def test_the_cheapest_model_of_the_pool(gateway: LocalGateway) -> None:
+    info = routed(gateway)
+    assert info.routed_model == "workers-ai/@cf/meta/llama-3.1-8b-instruct"
+    assert (info.provider, info.model) == ("workers-ai", "@cf/meta/llama-3.1-8b-instruct")
+    assert info.routing_reason == "cost_optimal_within_pool"
+    assert info.routing_decision_id
+    assert routed(gateway).routing_decision_id != info.routing_decision_id
+    [row, _] = gateway.logs()
+    assert row["provider"] == "workers-ai"
+
+
+@pytest.mark.parametrize(
+    ("headers", "model", "reason"),
+    [
+        (
+            {"cf-aig-allowed-providers": "anthropic"},
+            "anthropic/claude-3-5-haiku",
+            "cost_optimal_within_pool",
+        ),
+        ({"cf-aig-allowed-models": "openai/*"}, "openai/gpt-4o-mini", "cost_optimal_within_pool"),
+        ({"cf-aig-allowed-models": "openai/gpt-4o"}, "openai/gpt-4o", "forced_by_candidate_pool"),
+        (
+            {
+                "cf-aig-allowed-models": "openai/*,anthropic/*",
+                "cf-aig-allowed-providers": "anthropic",
+            },
+            "anthropic/claude-3-5-haiku",
+            "cost_optimal_within_pool",
+        ),
+    ],
+)
+def test_allow_lists_narrow_the_pool(
+    gateway: LocalGateway, headers: dict[str, str], model: str, reason: str
+) -> None:
+    info = routed(gateway, **headers)
+    assert (info.routed_model, info.routing_reason) == (model, reason)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"cf-aig-allowed-models": "google/*"},
+        {"cf-aig-allowed-models": "openai/gpt-*"},  # '*' does not match part of a segment
+        {"cf-aig-allowed-models": "*"},  # '*' does not cross '/'
+        {"cf-aig-allowed-models": "openai/*", "cf-aig-allowed-providers": "anthropic"},
+    ],
+)
+def test_an_allow_list_that_matches_nothing_is_400(
+    gateway: LocalGateway, headers: dict[str, str]
+) -> None:
+    status, code, _ = gateway_error(compat(gateway, AUTO, headers))
+    assert (status, code) == (400, 7001)
+
+
+def test_a_session_keeps_its_model(gateway: LocalGateway) -> None:
+    first = routed(gateway, **{"cf-aig-session-id": "s1", "cf-aig-allowed-models": "anthropic/*"})
+    # The pool grows, the session keeps its model; another session gets the cheapest.
+    again = routed(gateway, **{"cf-aig-session-id": "s1"})
+    other = routed(gateway, **{"cf-aig-session-id": "s2"})
+    free = routed(gateway, **{"cf-aig-session-id": "s1", "cf-aig-no-session-affinity": "true"})
+    assert first.routed_model == again.routed_model == "anthropic/claude-3-5-haiku"
+    assert again.routing_reason == "pinned_by_turn"
+    assert other.routed_model == free.routed_model == "workers-ai/@cf/meta/llama-3.1-8b-instruct"
+
+
+def test_a_plain_model_has_no_routing_headers(gateway: LocalGateway) -> None:
+    info = GatewayInfo.from_headers(compat(gateway).headers)
+    assert (info.routed_model, info.routing_reason, info.routing_decision_id) == (None, None, None)
