@@ -19,6 +19,7 @@ import litellm
 from litellm.types.utils import all_litellm_params
 
 from ..core.errors import InvalidOptionError
+from ..core.options import GatewayOptions, coerce_options
 from ..core.routing import Operation
 
 GATEWAY_PARAMS: Final = frozenset(
@@ -171,3 +172,36 @@ def upstream_params(optional_params: Mapping[str, Any], operation: Operation) ->
     if isinstance(extra_body, Mapping):
         fields.update(extra_body)
     return fields
+
+
+def merged_options(
+    optional_params: Mapping[str, Any], litellm_params: Mapping[str, Any] | None
+) -> GatewayOptions | None:
+    """The call's `gateway_options` on top of its deployment's, by `GatewayOptions.merge`.
+
+    The Router hands a provider one dict: the deployment's `litellm_params` with the
+    call's keywords on top, so a call's `gateway_options` replaces a deployment's
+    `litellm_params["gateway_options"]` before the handler runs. A deployment's
+    `model_info` is set by the Router after the call's keywords and reaches the handler
+    as it is (https://docs.litellm.ai/docs/proxy/configs), so options a deployment keeps
+    in `model_info["gateway_options"]` are defaults the call's fields are merged onto:
+    the call's fields win, and `metadata` merges key by key.
+
+    Args:
+        optional_params: What LiteLLM hands the handler (the call's `gateway_options`).
+        litellm_params: LiteLLM's `litellm_params` of the call (its `model_info`).
+
+    Returns:
+        The options to send, or None when neither sets any.
+
+    Raises:
+        InvalidOptionError: Options that are not valid `GatewayOptions` (naming the field).
+    """
+    call = coerce_options(optional_params.get("gateway_options"))
+    model_info = (litellm_params or {}).get("model_info")
+    deployment = None
+    if isinstance(model_info, Mapping):
+        deployment = coerce_options(model_info.get("gateway_options"))
+    if deployment is None:
+        return call
+    return deployment.merge(call)
