@@ -21,7 +21,7 @@ from ..core.routing import Operation
 from ._compat import share_stream_metadata
 from .errors import PROVIDER, ErrorBoundary
 from .http_client import HTTPClients, TimeoutSetting, asend, send
-from .params import drops_params, gateway_params
+from .params import drops_params, gateway_params, litellm_cache_controls, merged_options
 from .redaction import scrub_secrets
 from .streaming import AsyncGatewayStream, SyncGatewayStream
 from .transformation import (
@@ -138,9 +138,11 @@ class CloudflareGatewayLLM(CustomLLM):
         stream: bool = False,
     ) -> GatewayRequest:
         target = self._target(model, api_base, gateway_params(optional_params), operation)
-        params = optional_params
+        cache = litellm_cache_controls(logging_obj)
+        options = merged_options(optional_params, litellm_params, cache)
+        params = {**optional_params, "gateway_options": options}
         if drops_params(litellm_params):
-            params = {**optional_params, "drop_params": True}
+            params["drop_params"] = True
         request = build_request(
             target,
             api_key=api_key,

@@ -19,6 +19,7 @@ import litellm
 from litellm.types.utils import all_litellm_params
 
 from ..core.errors import InvalidOptionError
+from ..core.options import GatewayOptions, coerce_options
 from ..core.routing import Operation
 
 GATEWAY_PARAMS: Final = frozenset(
@@ -171,3 +172,101 @@ def upstream_params(optional_params: Mapping[str, Any], operation: Operation) ->
     if isinstance(extra_body, Mapping):
         fields.update(extra_body)
     return fields
+
+
+def merged_options(
+    optional_params: Mapping[str, Any],
+    litellm_params: Mapping[str, Any] | None,
+    cache_controls: Mapping[str, Any] | None = None,
+) -> GatewayOptions | None:
+    """The call's `gateway_options` on top of its deployment's, by `GatewayOptions.merge`.
+
+    The Router hands a provider one dict: the deployment's `litellm_params` with the
+    call's keywords on top, so a call's `gateway_options` replaces a deployment's
+    `litellm_params["gateway_options"]` before the handler runs. A deployment's
+    `model_info` is set by the Router after the call's keywords and reaches the handler
+    as it is (https://docs.litellm.ai/docs/proxy/configs), so options a deployment keeps
+    in `model_info["gateway_options"]` are defaults the call's fields are merged onto:
+    the call's fields win, and `metadata` merges key by key.
+
+    LiteLLM's own cache controls of the call (`cache_controls`) come first: options that
+    set `skip_cache` or `cache_ttl` explicitly win over them.
+
+    Args:
+        optional_params: What LiteLLM hands the handler (the call's `gateway_options`).
+        litellm_params: LiteLLM's `litellm_params` of the call (its `model_info`).
+        cache_controls: LiteLLM's `cache={...}` of the call (`litellm_cache_controls`).
+
+    Returns:
+        The options to send, or None when neither sets any.
+
+    Raises:
+        InvalidOptionError: Options that are not valid `GatewayOptions` (naming the field).
+    """
+    call = coerce_options(optional_params.get("gateway_options"))
+    model_info = (litellm_params or {}).get("model_info")
+    deployment = None
+    if isinstance(model_info, Mapping):
+        deployment = coerce_options(model_info.get("gateway_options"))
+    merged = cache_options(cache_controls)
+    for options in (deployment, call):
+        if options is not None:
+            merged = options if merged is None else merged.merge(options)
+    return merged
+
+
+def litellm_cache_controls(logging_obj: Any) -> Mapping[str, Any] | None:
+    """LiteLLM's `cache={...}` of the call, which LiteLLM keeps from its providers.
+
+    LiteLLM reads it in its caching wrapper and hands a provider neither it nor its
+    fields; the wrapper's copy of the call's keywords is on the call's logging object
+    (`logging_obj.llm_caching_handler.request_kwargs`).
+
+    Args:
+        logging_obj: LiteLLM's logging object of the call (any object, or None).
+
+    Returns:
+        The call's `cache` dict, or None when it has none or LiteLLM keeps it elsewhere.
+    """
+    handler = getattr(logging_obj, "llm_caching_handler", None)
+    request_kwargs = getattr(handler, "request_kwargs", None)
+    if not isinstance(request_kwargs, Mapping):
+        return None
+    cache = request_kwargs.get("cache")
+    return cache if isinstance(cache, Mapping) else None
+
+
+def cache_options(cache: Mapping[str, Any] | None) -> GatewayOptions | None:
+    """LiteLLM's dynamic cache controls as the gateway's cache options.
+
+    LiteLLM's controls (https://docs.litellm.ai/docs/proxy/caching, "Dynamic cache
+    controls") and the gateway's headers
+    (https://developers.cloudflare.com/ai-gateway/features/caching/):
+
+    - `no-cache: True` -> `skip_cache` (`cf-aig-skip-cache: true`).
+    - `no-store: True` -> `skip_cache` too: the gateway has no header that reads its
+      cache but does not store the response, so the request bypasses it.
+    - `ttl: N` -> `cache_ttl` (`cf-aig-cache-ttl: N`, 60 to 2,592,000 seconds).
+    - `s-maxage` and `namespace` are LiteLLM's cache only: nothing is sent.
+
+    Args:
+        cache: The call's `cache` dict, or None.
+
+    Returns:
+        The options, or None when no control maps to one.
+
+    Raises:
+        InvalidOptionError: A `ttl` that is not a whole number of seconds from 60 to
+            2,592,000 (the error names `cache_ttl`).
+    """
+    if not cache:
+        return None
+    fields: dict[str, Any] = {}
+    if cache.get("no-cache") is True or cache.get("no-store") is True:
+        fields["skip_cache"] = True
+    ttl = cache.get("ttl")
+    if ttl is not None:
+        if isinstance(ttl, float) and ttl.is_integer():
+            ttl = int(ttl)
+        fields["cache_ttl"] = ttl
+    return GatewayOptions(**fields) if fields else None
