@@ -58,6 +58,10 @@ def expected_info(row: dict[str, Any], **overrides: Any) -> dict[str, Any]:
         "step": None,
         "model": "gpt-4o-mini",
         "provider": "openai",
+        # Auto Router keys: None unless cloudflare/auto chose the model.
+        "routed_model": None,
+        "routing_reason": None,
+        "routing_decision_id": None,
     }
     info.update(overrides)
     return info
