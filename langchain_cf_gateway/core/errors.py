@@ -14,10 +14,12 @@ Exception
  └── GatewayError                   an HTTP error response (status, code, message, log id)
       ├── GatewayAuthenticationError   2009, or 401 from the gateway
       │    └── ManagementAuthenticationError   401 or 403 from the management API
+      ├── PolicyDeniedError            403 from a gateway policy: this caller is not allowed
       ├── GatewayNotFoundError         2001: the gateway id does not exist
       │    └── LogNotFoundError        404 from the management API for a log
       ├── InvalidProviderError         2008: unknown provider slug
       ├── GatewayRateLimitError        2003 gateway rate limit, 2041 spend limit, any 429
+      │    └── SpendLimitExceededError   429 from a policy's spend cap (bucket, spent, limit)
       ├── ContentBlockedError          2016, 2017 guardrails; 2029, 2030 DLP
       ├── InsufficientCreditsError     2021: Unified Billing has no credits left
       ├── UnknownByokAliasError        2040: no stored key under that alias
@@ -45,7 +47,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from .protocol import ErrorCode, Header
 
@@ -197,8 +199,8 @@ def redact_body(body: Any, secrets: Iterable[str] = (), _depth: int = 0) -> Any:
 class GatewayError(Exception):
     """An error response from the gateway or, passed through it, from the provider."""
 
-    hint: ClassVar[str] = ""
-    """What to do about it; appended to the message."""
+    hint: str = ""
+    """What to do about it; appended to the message (a class's own, or one per code)."""
 
     def __init__(
         self,
@@ -209,7 +211,10 @@ class GatewayError(Exception):
         log_id: str | None = None,
         body: Any = None,
         retry_after: float | None = None,
+        hint: str | None = None,
     ) -> None:
+        if hint is not None:
+            self.hint = hint
         self.message = message
         self.status_code = status_code
         self.code = code
@@ -258,6 +263,20 @@ class GatewayAuthenticationError(GatewayError):
     )
 
 
+class PolicyDeniedError(GatewayError):
+    """A gateway policy denied the request, or none allowed it (HTTP 403).
+
+    Not a `GatewayAuthenticationError`: the token was accepted and a new one does not help;
+    a policy allowing this caller (identity, country or metadata) does.
+    https://developers.cloudflare.com/ai-gateway/features/policies/
+    """
+
+    hint = (
+        "A policy of the gateway denied this request (or none allows it): ask the gateway's "
+        "owner to add an allow policy matching this caller, or send the metadata it expects"
+    )
+
+
 class GatewayNotFoundError(GatewayError):
     """The gateway id does not exist in the account (code 2001)."""
 
@@ -301,6 +320,41 @@ class GatewayRateLimitError(GatewayError):
     """A rate or spend limit refused the request (2003, 2041, or any HTTP 429)."""
 
     hint = "Slow down, or raise the gateway's rate or spend limit"
+
+
+class SpendLimitExceededError(GatewayRateLimitError):
+    """A policy's spend cap is reached (HTTP 429 whose `error` object names the cap).
+
+    `bucket` is the cap's id, `spent` and `limit` the amounts reported (`None` when left
+    out). https://developers.cloudflare.com/ai-gateway/features/policies/
+    """
+
+    hint = "Raise the spend cap in the gateway's policies, or wait until its period starts over"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        bucket: str | None = None,
+        spent: float | None = None,
+        limit: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.bucket = bucket
+        self.spent = spent
+        self.limit = limit
+        super().__init__(message, **kwargs)
+
+    def _render(self) -> str:
+        text = super()._render()
+        if self.bucket is None and self.spent is None and self.limit is None:
+            return text
+        return f"{text} (bucket {self.bucket}, spent {self.spent} of {self.limit})"
+
+    @property
+    def retryable(self) -> bool:
+        """Never: the cap holds until it is raised or its period starts over."""
+        return False
 
 
 class ContentBlockedError(GatewayError):
@@ -478,6 +532,35 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _policy_error(status_code: int, body: Any, common: dict[str, Any]) -> GatewayError | None:
+    """The Policies error of a 403 or 429 whose `error` is an object, else `None`.
+
+    https://developers.cloudflare.com/ai-gateway/features/policies/
+    """
+    if status_code not in (403, 429) or not isinstance(body, dict):
+        return None
+    err = body.get("error")
+    if body.get("success") is not False or not isinstance(err, dict):
+        return None  # a provider's own error has no `success` field
+    message = str(err.get("message") or "no error message in the body")
+    if status_code == 403:
+        return PolicyDeniedError(message, **common)
+    if not any(key in err for key in ("bucket", "spent", "limit")):
+        return None
+    bucket = err.get("bucket")
+    return SpendLimitExceededError(
+        message,
+        bucket=None if bucket is None else str(bucket),
+        spent=_number(err.get("spent")),
+        limit=_number(err.get("limit")),
+        **common,
+    )
+
+
 def error_from_response(
     status_code: int,
     headers: Mapping[str, str] | None,
@@ -500,6 +583,9 @@ def error_from_response(
         "body": parsed,
         "retry_after": retry_after,
     }
+    policy = _policy_error(status_code, parsed, common)
+    if policy is not None:
+        return policy
     if code is not None:
         cls = _BY_CODE.get(code)
         if cls is None:
