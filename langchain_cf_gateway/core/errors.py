@@ -14,14 +14,17 @@ Exception
  └── GatewayError                   an HTTP error response (status, code, message, log id)
       ├── GatewayAuthenticationError   2009, or 401 from the gateway
       │    └── ManagementAuthenticationError   401 or 403 from the management API
-      ├── GatewayNotFoundError         2001: the gateway id does not exist
+      ├── PolicyDeniedError            403 from a gateway policy: this caller is not allowed
+      ├── GatewayNotFoundError         2001: the gateway id does not exist; 7002
       │    └── LogNotFoundError        404 from the management API for a log
       ├── InvalidProviderError         2008: unknown provider slug
-      ├── GatewayRateLimitError        2003 gateway rate limit, 2041 spend limit, any 429
+      ├── GatewayRateLimitError        2003 gateway rate limit, 2041 spend limit, any 429;
+      │    │                           Workers AI's 3036 daily allocation, 3040 out of capacity
+      │    └── SpendLimitExceededError   429 from a policy's spend cap (bucket, spent, limit)
       ├── ContentBlockedError          2016, 2017 guardrails; 2029, 2030 DLP
       ├── InsufficientCreditsError     2021: Unified Billing has no credits left
       ├── UnknownByokAliasError        2040: no stored key under that alias
-      ├── ModelNotFoundError           7003: the model (or path) does not exist
+      ├── ModelNotFoundError           7003; Workers AI's 5007, 3042: no such model
       ├── ProviderError                the upstream's own error, passed through unchanged
       │    └── ProviderUnavailableError   5xx from the upstream (retryable)
       ├── GatewayTimeoutError          no whole response by the caller's deadline
@@ -30,9 +33,12 @@ Exception
            └── ResponseTooLargeError   a body past the client's cap (max_response_bytes)
 ```
 
-`GatewayError.retryable` says whether sending the same request again can help
-(429 and 5xx, and 7013 scanner unavailable). `error_from_response` turns
-`(status, headers, body)` into the right class; it is a pure function.
+Any other code (2002, 2005, 7001, Workers AI's 3xxx and 5xxx, codes not known yet) is a
+`GatewayError` that keeps its code, status and message. `GatewayError.retryable` says
+whether sending the same request again can help: for a known code as the table in
+`core.error_codes` says, else for 408, 409, 429 and 5xx. Each known code's message names
+its fix. `error_from_response` turns `(status, headers, body)` into the right class; it
+is a pure function.
 
 Error bodies may echo credentials ("Incorrect API key provided: sk-..."); what an error
 shows (its message, `body`) has them masked by `redact`: the exact credentials
@@ -41,12 +47,12 @@ the client sent (`credentials_of`) and anything shaped like a key.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
+from .error_codes import FIX, KNOWN_CODES, RETRYABLE_CODES, fix_of_400, gateway_code, parse_body
 from .protocol import ErrorCode, Header
 
 # --------------------------------------------------------------------------- input errors
@@ -197,8 +203,8 @@ def redact_body(body: Any, secrets: Iterable[str] = (), _depth: int = 0) -> Any:
 class GatewayError(Exception):
     """An error response from the gateway or, passed through it, from the provider."""
 
-    hint: ClassVar[str] = ""
-    """What to do about it; appended to the message."""
+    hint: str = ""
+    """What to do about it; appended to the message (a class's own, or one per code)."""
 
     def __init__(
         self,
@@ -209,7 +215,10 @@ class GatewayError(Exception):
         log_id: str | None = None,
         body: Any = None,
         retry_after: float | None = None,
+        hint: str | None = None,
     ) -> None:
+        if hint is not None:
+            self.hint = hint
         self.message = message
         self.status_code = status_code
         self.code = code
@@ -229,12 +238,13 @@ class GatewayError(Exception):
 
     @property
     def retryable(self) -> bool:
-        """Whether the same request sent again can succeed (rate limits, 5xx, timeouts)."""
-        return (
-            self.status_code in (408, 409, 429)
-            or self.status_code >= 500
-            or self.code == ErrorCode.SCANNER_UNAVAILABLE
-        )
+        """Whether the same request sent again can succeed.
+
+        For a known code, as `core.error_codes` says; else for 408, 409, 429 and 5xx.
+        """
+        if self.code in KNOWN_CODES:
+            return self.code in RETRYABLE_CODES
+        return self.status_code in (408, 409, 429) or self.status_code >= 500
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only constructor: teach pickle (multiprocessing, caches) to rebuild us,
@@ -255,6 +265,20 @@ class GatewayAuthenticationError(GatewayError):
     hint = (
         "Send a Cloudflare API token with 'AI Gateway Run' permission: pass gateway_token= "
         "or set CLOUDFLARE_AI_GATEWAY_TOKEN"
+    )
+
+
+class PolicyDeniedError(GatewayError):
+    """A gateway policy denied the request, or none allowed it (HTTP 403).
+
+    Not a `GatewayAuthenticationError`: the token was accepted and a new one does not help;
+    a policy allowing this caller (identity, country or metadata) does.
+    https://developers.cloudflare.com/ai-gateway/features/policies/
+    """
+
+    hint = (
+        "A policy of the gateway denied this request (or none allows it): ask the gateway's "
+        "owner to add an allow policy matching this caller, or send the metadata it expects"
     )
 
 
@@ -301,6 +325,41 @@ class GatewayRateLimitError(GatewayError):
     """A rate or spend limit refused the request (2003, 2041, or any HTTP 429)."""
 
     hint = "Slow down, or raise the gateway's rate or spend limit"
+
+
+class SpendLimitExceededError(GatewayRateLimitError):
+    """A policy's spend cap is reached (HTTP 429 whose `error` object names the cap).
+
+    `bucket` is the cap's id, `spent` and `limit` the amounts reported (`None` when left
+    out). https://developers.cloudflare.com/ai-gateway/features/policies/
+    """
+
+    hint = "Raise the spend cap in the gateway's policies, or wait until its period starts over"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        bucket: str | None = None,
+        spent: float | None = None,
+        limit: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.bucket = bucket
+        self.spent = spent
+        self.limit = limit
+        super().__init__(message, **kwargs)
+
+    def _render(self) -> str:
+        text = super()._render()
+        if self.bucket is None and self.spent is None and self.limit is None:
+            return text
+        return f"{text} (bucket {self.bucket}, spent {self.spent} of {self.limit})"
+
+    @property
+    def retryable(self) -> bool:
+        """Never: the cap holds until it is raised or its period starts over."""
+        return False
 
 
 class ContentBlockedError(GatewayError):
@@ -412,6 +471,11 @@ _BY_CODE: dict[int, type[GatewayError]] = {
     ErrorCode.INSUFFICIENT_CREDITS: InsufficientCreditsError,
     ErrorCode.UNKNOWN_BYOK_ALIAS: UnknownByokAliasError,
     ErrorCode.MODEL_NOT_FOUND: ModelNotFoundError,
+    ErrorCode.NOT_FOUND: GatewayNotFoundError,
+    ErrorCode.DAILY_ALLOCATION_USED: GatewayRateLimitError,
+    ErrorCode.OUT_OF_CAPACITY: GatewayRateLimitError,
+    ErrorCode.INVALID_MODEL_ID: ModelNotFoundError,
+    ErrorCode.NO_SUCH_MODEL: ModelNotFoundError,
 }
 
 
@@ -424,35 +488,6 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return value
 
 
-def _parse_body(body: Any) -> Any:
-    if isinstance(body, (bytes, bytearray)):
-        body = body.decode("utf-8", "replace")
-    if isinstance(body, str):
-        try:
-            return json.loads(body) if body.strip() else None
-        except ValueError:
-            return body
-    return body
-
-
-def _gateway_code(body: Any) -> tuple[int | None, str | None]:
-    """(internal code, message) of a gateway-made error body, else (None, None).
-
-    https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/
-    """
-    if not isinstance(body, dict):
-        return None, None
-    code = body.get("internalCode")
-    message = body.get("message")
-    errors = body.get("error") if isinstance(body.get("error"), list) else body.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        code = code if code is not None else errors[0].get("code")
-        message = message or errors[0].get("message")
-    if isinstance(code, bool) or not isinstance(code, int):
-        return None, None
-    return code, str(message) if message is not None else None
-
-
 def _provider_message(body: Any) -> str:
     if isinstance(body, dict):
         err = body.get("error")
@@ -462,6 +497,8 @@ def _provider_message(body: Any) -> str:
             return err
         if body.get("message"):
             return str(body["message"])
+        if gateway_code(body)[1]:  # `error` or `errors` as a list, without a code
+            return str(gateway_code(body)[1])
     if isinstance(body, str) and body:
         return body[:500]
     return "no error message in the body"
@@ -478,6 +515,35 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _policy_error(status_code: int, body: Any, common: dict[str, Any]) -> GatewayError | None:
+    """The Policies error of a 403 or 429 whose `error` is an object, else `None`.
+
+    https://developers.cloudflare.com/ai-gateway/features/policies/
+    """
+    if status_code not in (403, 429) or not isinstance(body, dict):
+        return None
+    err = body.get("error")
+    if body.get("success") is not False or not isinstance(err, dict):
+        return None  # a provider's own error has no `success` field
+    message = str(err.get("message") or "no error message in the body")
+    if status_code == 403:
+        return PolicyDeniedError(message, **common)
+    if not any(key in err for key in ("bucket", "spent", "limit")):
+        return None
+    bucket = err.get("bucket")
+    return SpendLimitExceededError(
+        message,
+        bucket=None if bucket is None else str(bucket),
+        spent=_number(err.get("spent")),
+        limit=_number(err.get("limit")),
+        **common,
+    )
+
+
 def error_from_response(
     status_code: int,
     headers: Mapping[str, str] | None,
@@ -485,26 +551,36 @@ def error_from_response(
     *,
     secrets: Iterable[str] = (),
 ) -> GatewayError:
-    """The exception for an error response: gateway codes first, then the HTTP status.
+    """The exception for an error response: Policies, gateway codes, then the HTTP status.
 
     `secrets` (the credentials the request carried, see `credentials_of`) and
     anything shaped like a key are masked in the message and the parsed `body`.
+    The class, `retryable` and the fix in the message follow `core.error_codes`.
     """
-    parsed = redact_body(_parse_body(body), secrets)
+    parsed = redact_body(parse_body(body), secrets)
     log_id = _header(headers, Header.LOG_ID)
     retry_after = _retry_after(headers)
-    code, message = _gateway_code(parsed)
+    code, message = gateway_code(parsed)
     common: dict[str, Any] = {
         "status_code": status_code,
         "log_id": log_id,
         "body": parsed,
         "retry_after": retry_after,
     }
+    policy = _policy_error(status_code, parsed, common)
+    if policy is not None:
+        return policy
+    fix = None
+    if status_code == 400:  # two 400s are told by their message
+        fix = fix_of_400(message if code is not None else _provider_message(parsed))
     if code is not None:
         cls = _BY_CODE.get(code)
         if cls is None:
             cls = GatewayRateLimitError if status_code == 429 else GatewayError
-        return cls(message or f"gateway error {code}", code=code, **common)
+        hint = fix or FIX.get(code)
+        return cls(message or f"gateway error {code}", code=code, hint=hint, **common)
+    if fix is not None:  # Cloudflare's own 400, not the provider's
+        return GatewayError(_provider_message(parsed), hint=fix, **common)
     cls = ProviderError
     if status_code == 429:
         cls = GatewayRateLimitError

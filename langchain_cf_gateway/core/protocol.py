@@ -256,16 +256,22 @@ API_ERROR_STATUS: Final[dict[ApiErrorCode, int]] = {
 
 
 class ErrorCode(IntEnum):
-    """Internal codes of gateway-made errors.
+    """Internal codes of gateway-made errors, and Workers AI's own.
 
-    Cloudflare documents only some of them
+    Cloudflare documents only some of the gateway's
     (https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/);
-    the rest are as observed.
+    the rest are as observed. 7001 and 7002 come from the management API. The 3xxx and
+    5xxx codes are Workers AI's, passed through `workers-ai` routes
+    (https://developers.cloudflare.com/workers-ai/platform/errors/).
+    What each one means for a caller (retry or not, the fix) is in `core.error_codes`.
     """
 
     GATEWAY_NOT_FOUND = 2001
+    INVALID_RUN_ID = 2002
     RATE_LIMITED = 2003
     PROVIDER_FAILED = 2005
+    """No response from the provider; also a `dynamic/` route sent to a gateway that does not
+    own it. Cloudflare sends it with HTTP 400; the local gateway with 502."""
     INVALID_PROVIDER = 2008
     UNAUTHORIZED = 2009
     PROMPT_BLOCKED = 2016
@@ -276,15 +282,34 @@ class ErrorCode(IntEnum):
     UNKNOWN_BYOK_ALIAS = 2040
     SPEND_LIMIT_EXCEEDED = 2041
     INVALID_REQUEST = 7001
+    NOT_FOUND = 7002
     MODEL_NOT_FOUND = 7003
     SCANNER_UNAVAILABLE = 7013
     LOG_STORE_UNAVAILABLE = 2503
     """Local gateway only (Cloudflare documents none): the request's log row could not be
     committed in time to a file-backed log store; HTTP 503."""
+    # Workers AI (https://developers.cloudflare.com/workers-ai/platform/errors/)
+    INCOMPLETE_REQUEST = 3003
+    REQUEST_TOO_LARGE = 3006
+    REQUEST_TIMEOUT = 3007
+    REQUEST_ABORTED = 3008
+    ACCOUNT_BLOCKED = 3023
+    DAILY_ALLOCATION_USED = 3036
+    FINETUNE_FILES_MISSING = 3039
+    OUT_OF_CAPACITY = 3040
+    PRIVATE_MODEL_NOT_ALLOWED = 3041
+    INVALID_MODEL_ID = 3042
+    INVALID_DATA = 5004
+    LORA_UNSUPPORTED = 5005
+    NO_SUCH_MODEL = 5007
+    MODEL_AGREEMENT = 5016
+    ACCOUNT_NOT_ALLOWED = 5018
+    DEPRECATED_SDK = 5019
 
 
 ERROR_STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.GATEWAY_NOT_FOUND: 400,
+    ErrorCode.INVALID_RUN_ID: 500,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.PROVIDER_FAILED: 502,
     ErrorCode.INVALID_PROVIDER: 400,
@@ -297,14 +322,32 @@ ERROR_STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.UNKNOWN_BYOK_ALIAS: 400,
     ErrorCode.SPEND_LIMIT_EXCEEDED: 429,
     ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.NOT_FOUND: 404,
     ErrorCode.MODEL_NOT_FOUND: 404,
     ErrorCode.SCANNER_UNAVAILABLE: 503,
     ErrorCode.LOG_STORE_UNAVAILABLE: 503,
+    ErrorCode.INCOMPLETE_REQUEST: 400,
+    ErrorCode.REQUEST_TOO_LARGE: 413,
+    ErrorCode.REQUEST_TIMEOUT: 408,
+    ErrorCode.REQUEST_ABORTED: 408,
+    ErrorCode.ACCOUNT_BLOCKED: 403,
+    ErrorCode.DAILY_ALLOCATION_USED: 429,
+    ErrorCode.FINETUNE_FILES_MISSING: 400,
+    ErrorCode.OUT_OF_CAPACITY: 429,
+    ErrorCode.PRIVATE_MODEL_NOT_ALLOWED: 403,
+    ErrorCode.INVALID_MODEL_ID: 404,
+    ErrorCode.INVALID_DATA: 400,
+    ErrorCode.LORA_UNSUPPORTED: 405,
+    ErrorCode.NO_SUCH_MODEL: 400,
+    ErrorCode.MODEL_AGREEMENT: 403,
+    ErrorCode.ACCOUNT_NOT_ALLOWED: 403,
+    ErrorCode.DEPRECATED_SDK: 405,
 }
-"""HTTP status the gateway pairs with each code (where Cloudflare gives none, 424 here)."""
+"""HTTP status the gateway pairs with each code (the local gateway's for 2005: 502)."""
 
 ERROR_MESSAGE: Final[dict[ErrorCode, str]] = {
     ErrorCode.GATEWAY_NOT_FOUND: "Please configure AI Gateway in the Cloudflare dashboard",
+    ErrorCode.INVALID_RUN_ID: "Invalid run id",
     ErrorCode.RATE_LIMITED: "Rate limited",
     ErrorCode.PROVIDER_FAILED: "Provider request failed",
     ErrorCode.INVALID_PROVIDER: "Invalid provider",
@@ -317,12 +360,31 @@ ERROR_MESSAGE: Final[dict[ErrorCode, str]] = {
     ErrorCode.UNKNOWN_BYOK_ALIAS: "Unknown BYOK alias",
     ErrorCode.SPEND_LIMIT_EXCEEDED: "Spend limit exceeded",
     ErrorCode.INVALID_REQUEST: "Invalid request",
+    ErrorCode.NOT_FOUND: "Not found",
     ErrorCode.MODEL_NOT_FOUND: "Model not found",
     ErrorCode.SCANNER_UNAVAILABLE: "Guardrails scanner unavailable",
     ErrorCode.LOG_STORE_UNAVAILABLE: (
         "Log store unavailable: the request's log row could not be written in time; "
         "the gateway's operator sees why in its log. Retry later"
     ),
+    ErrorCode.INCOMPLETE_REQUEST: "Request is missing headers or body",
+    ErrorCode.REQUEST_TOO_LARGE: "Request is too large",
+    ErrorCode.REQUEST_TIMEOUT: "Request timeout",
+    ErrorCode.REQUEST_ABORTED: "Request was aborted",
+    ErrorCode.ACCOUNT_BLOCKED: "Service unavailable for account",
+    ErrorCode.DAILY_ALLOCATION_USED: "You have used up your daily free allocation of neurons",
+    ErrorCode.FINETUNE_FILES_MISSING: (
+        "Finetune is missing required files (model.safetensors and config.json)"
+    ),
+    ErrorCode.OUT_OF_CAPACITY: "No more data centers to forward the request to",
+    ErrorCode.PRIVATE_MODEL_NOT_ALLOWED: "The account is not allowed to access this model",
+    ErrorCode.INVALID_MODEL_ID: "The model name is invalid",
+    ErrorCode.INVALID_DATA: "Invalid data type for base64 input",
+    ErrorCode.LORA_UNSUPPORTED: "The model does not support LoRa inference",
+    ErrorCode.NO_SUCH_MODEL: "No such model or task",
+    ErrorCode.MODEL_AGREEMENT: "User has not agreed to the model terms",
+    ErrorCode.ACCOUNT_NOT_ALLOWED: "The account is not allowed to access this model",
+    ErrorCode.DEPRECATED_SDK: "Request trying to use deprecated SDK version",
 }
 """Canonical messages, as captured from the live gateway where known."""
 
