@@ -73,7 +73,7 @@ class AutoRouter:
                 if not any(_pattern(entry).fullmatch(m) for m in POOL):
                     raise GatewayRequestError(
                         ErrorCode.INVALID_REQUEST,
-                        f"Invalid request: allowed model {entry!r} matches no Auto Router model",
+                        f"Invalid request: the allowed models entry {entry!r} matches no Auto Router model",
                     )
             patterns = [_pattern(entry) for entry in models]
             pool = [m for m in pool if any(p.fullmatch(m) for p in patterns)]
