@@ -54,7 +54,7 @@ FIX: Final[dict[int, str]] = {
     ),
     ErrorCode.NOT_FOUND: (
         "The management API found nothing under that id: check the account id and the "
-        "gateway id (and the log id)"
+        "gateway id (and the log id), or use gateway_id='default'"
     ),
     ErrorCode.INCOMPLETE_REQUEST: "Send the request body and its Content-Type header",
     ErrorCode.REQUEST_TOO_LARGE: "Send a smaller request: shorten or split the input",
