@@ -196,7 +196,9 @@ def check_options(data: dict[str, Any]) -> None:
     # What was accepted is what goes out: each set field has its header.
     headers = options.to_headers()
     for field, value in data.items():
-        if value is None or (value is False and field in ("skip_cache", "no_wholesale", "no_session_affinity")):
+        if value is None or (
+            value is False and field in ("skip_cache", "no_wholesale", "no_session_affinity")
+        ):
             continue
         if field == "metadata" and not value:
             continue
