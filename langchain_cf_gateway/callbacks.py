@@ -72,6 +72,12 @@ class GatewayCall:
     """Seconds from the start of the call to its end (the whole stream, when streaming)."""
     error: str | None = None
     """The exception class name, for a call that failed."""
+    routed_model: str | None = None
+    """For `cloudflare/auto`: the model Cloudflare's Auto Router chose (`provider/model`)."""
+    routing_reason: str | None = None
+    """For `cloudflare/auto`: why it chose it (`cost_optimal_within_pool`...)."""
+    routing_decision_id: str | None = None
+    """For `cloudflare/auto`: the id of the routing decision."""
 
     @property
     def cached(self) -> bool:
@@ -262,6 +268,9 @@ class GatewayUsageTracker(BaseCallbackHandler):
             cost=(0.0 if hit and estimate is not None else estimate),
             saved_cost=(estimate or 0.0) if hit else 0.0,
             latency_s=latency,
+            routed_model=gateway.get("routed_model"),
+            routing_reason=gateway.get("routing_reason"),
+            routing_decision_id=gateway.get("routing_decision_id"),
         )
 
     def _add(self, call: GatewayCall) -> None:

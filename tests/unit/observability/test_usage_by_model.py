@@ -27,3 +27,29 @@ def test_by_model_groups_the_spellings_of_one_model() -> None:
     assert len(totals) == 2
     haiku = next(usage for name, usage in totals.items() if "haiku" in name)
     assert (haiku.calls, haiku.input_tokens) == (2, 30)
+
+
+def test_a_call_keeps_what_the_auto_router_chose() -> None:
+    # The same keys as response_metadata["gateway"]: routed_model, routing_reason, its id.
+    tracker = GatewayUsageTracker()
+    message = AIMessage(
+        content="hi",
+        response_metadata={
+            "model_name": "claude-3-5-haiku",
+            "gateway": {
+                "model": "claude-3-5-haiku",
+                "provider": "anthropic",
+                "routed_model": "anthropic/claude-3-5-haiku",
+                "routing_reason": "pinned_by_turn",
+                "routing_decision_id": "rd-1",
+            },
+        },
+    )
+    call = tracker.record(message)
+    assert (call.routed_model, call.routing_reason, call.routing_decision_id) == (
+        "anthropic/claude-3-5-haiku",
+        "pinned_by_turn",
+        "rd-1",
+    )
+    plain = tracker.record(_message("gpt-4o-mini", 1))
+    assert (plain.routed_model, plain.routing_reason, plain.routing_decision_id) == (None,) * 3
