@@ -45,7 +45,7 @@ from langchain_openai.chat_models.base import (
 )
 
 from .core import GatewayError, Header, InvalidResponseError, error_from_response
-from .core.codec import error_from_transport
+from .core.codec import error_from_stream_event, error_from_transport
 from .core.errors import (
     REDACTED,
     GatewayTimeoutError,
@@ -159,48 +159,6 @@ def _stream_error_event(exc: BaseException) -> dict[str, Any] | None:
     if type(exc) is not openai.APIError or not isinstance(exc.body, dict | list | str):
         return None
     return {"error": exc.body}
-
-
-_FIRST_GATEWAY_CODE: Final = 1000
-"""Cloudflare's own codes have four digits; a smaller `code` is a provider's HTTP status."""
-
-
-def error_from_stream_event(
-    event: dict[str, Any],
-    status_code: int,
-    headers: httpx.Headers | None,
-    secrets: tuple[str, ...] = (),
-) -> GatewayError:
-    """The typed error for an error event inside a 2xx stream.
-
-    The event is read as an error response's body (`error_from_response`): Cloudflare's
-    shape (`{"error": [{"code": 2005, "message": ...}]}`,
-    https://developers.cloudflare.com/ai-gateway/reference/errors/) or a provider's
-    (`{"error": {"message": ...}}`, with a gateway `code` when Cloudflare adds one). The
-    class follows the gateway code when there is one, else the status (`ProviderError`,
-    `GatewayRateLimitError` for a 429); `status_code` is the event's `status` when it carries one, else the response's.
-
-    Args:
-        event: The parsed event.
-        status_code: The stream response's status.
-        headers: The stream response's headers (its `cf-aig-log-id`).
-        secrets: The credentials the call sent, masked in the message and body.
-
-    Returns:
-        The core's typed error, credentials masked.
-    """
-    error = event.get("error")
-    body: dict[str, Any] = event
-    if isinstance(error, dict):
-        own = error.get("status", error.get("status_code"))
-        if isinstance(own, int) and not isinstance(own, bool) and 400 <= own <= 599:
-            status_code = own
-        code = error.get("code")
-        if isinstance(code, int) and not isinstance(code, bool) and code >= _FIRST_GATEWAY_CODE:
-            body = {**event, "errors": [{"code": code, "message": error.get("message")}]}
-    typed = error_from_response(status_code, headers, body, secrets=secrets)
-    typed.body = redact_body(event, secrets)
-    return typed
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -17,6 +17,7 @@ The LangChain chat model talks to the gateway through the OpenAI SDK; the LiteLL
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Final
 
 import httpx
@@ -28,6 +29,7 @@ from .errors import (
     credentials_of,
     error_from_response,
     redact,
+    redact_body,
 )
 from .protocol import Header
 
@@ -149,3 +151,44 @@ def error_from_transport(
             log_id=log_id,
         )
     return None
+
+
+_FIRST_GATEWAY_CODE: Final = 1000
+"""Cloudflare's own codes have four digits; a smaller `code` is a provider's HTTP status."""
+
+
+def error_from_stream_event(
+    event: dict[str, Any],
+    status_code: int,
+    headers: Mapping[str, str] | None,
+    secrets: tuple[str, ...] = (),
+) -> GatewayError:
+    """The typed error for an error event inside a 2xx stream (`data: {"error": ...}`).
+
+    The event is read as an error response's body (`error_from_response`): Cloudflare's
+    shape (`{"error": [{"code": 2005, "message": ...}]}`,
+    https://developers.cloudflare.com/ai-gateway/reference/errors/) or a provider's
+    (`{"error": {"message": ...}}`, with a gateway `code` when Cloudflare adds one). The
+    class follows the gateway code when there is one, else the status.
+
+    Args:
+        event: The parsed event.
+        status_code: The status to use unless the event carries its own (400-599).
+        headers: The stream response's headers (its `cf-aig-log-id`).
+        secrets: The credentials the call sent, masked in the message and body.
+
+    Returns:
+        The core's typed error, credentials masked.
+    """
+    error = event.get("error")
+    body: dict[str, Any] = event
+    if isinstance(error, dict):
+        own = error.get("status", error.get("status_code"))
+        if isinstance(own, int) and not isinstance(own, bool) and 400 <= own <= 599:
+            status_code = own
+        code = error.get("code")
+        if isinstance(code, int) and not isinstance(code, bool) and code >= _FIRST_GATEWAY_CODE:
+            body = {**event, "errors": [{"code": code, "message": error.get("message")}]}
+    typed = error_from_response(status_code, headers, body, secrets=secrets)
+    typed.body = redact_body(event, secrets)
+    return typed

@@ -8,7 +8,7 @@ every request inside `map_httpcore_exceptions()`. What is raised inside it leave
 |---|---|---|
 | `GatewayInputError` (bad input, before anything is sent) | the same class, also a `litellm.BadRequestError` (`input_error`) | 400, never retried |
 | `GatewayError` of an HTTP error response | `GatewayLLMError` with the response's status and headers | by status: 429 `RateLimitError`, 401 `AuthenticationError`... |
-| `GatewayError` of an error event inside a 2xx stream (`stream_parser.error_from_stream_event`: the event's gateway code, the log id) | `GatewayLLMError` with the event's status, else 500 | by status: 500 `InternalServerError`... |
+| `GatewayError` of an error event inside a 2xx stream (`core.codec.error_from_stream_event`: the event's gateway code, the log id) | `GatewayLLMError` with the event's status, else 500 | by status: 500 `InternalServerError`... |
 | `GatewayTimeoutError`, and any `httpx.TimeoutException` (before the response, in its body or its stream) | `GatewayLLMError` with status 408 | `litellm.Timeout`, retried by the Router |
 | `InvalidResponseError` (a 2xx body that is not a JSON object, a malformed or cut stream, a body past its cap), and any other `httpx.TransportError` once the response has begun | `GatewayLLMError` with status 502 (the typed error keeps the real status) | `BadGatewayError`, retried |
 | `httpx.TransportError` before any response (connection refused, DNS) | unchanged | `APIConnectionError` |

@@ -13,13 +13,10 @@ from typing import Any, Final, cast
 from litellm.types.utils import GenericStreamingChunk
 
 from ..core import Header
-from ..core.codec import SSE_DONE, parse_sse_line
+from ..core.codec import SSE_DONE, error_from_stream_event, parse_sse_line
 from ..core.errors import (
-    GatewayError,
     InvalidResponseError,
-    error_from_response,
     redact,
-    redact_body,
 )
 
 GATEWAY_KEY: Final = "gateway"
@@ -99,7 +96,8 @@ class ChatChunkParser:
         if not isinstance(event, dict):
             return []
         if "error" in event and not event.get("choices"):
-            error = error_from_stream_event(event, self._log_id, self._secrets)
+            headers = {Header.LOG_ID: self._log_id} if self._log_id is not None else None
+            error = error_from_stream_event(event, _STREAM_ERROR_STATUS, headers, self._secrets)
             raise error
         chunks = event_chunks(event)
         if chunks and chunks[-1]["is_finished"]:
@@ -110,47 +108,8 @@ class ChatChunkParser:
         return chunks
 
 
-_FIRST_GATEWAY_CODE: Final = 1000
-"""Cloudflare's own codes have four digits; a smaller `code` is a provider's HTTP status."""
-
 _STREAM_ERROR_STATUS: Final = 500
 """The status of an error event that carries none: LiteLLM maps it to a retried 5xx."""
-
-
-def error_from_stream_event(
-    event: dict[str, Any], log_id: str | None, secrets: tuple[str, ...] = ()
-) -> GatewayError:
-    """The typed error for an error event inside a 2xx stream.
-
-    The event is read as an error response's body (`error_from_response`): Cloudflare's
-    shape (`{"error": [{"code": 2005, "message": ...}]}`,
-    https://developers.cloudflare.com/ai-gateway/reference/errors/) or a provider's
-    (`{"error": {"message": ...}}`, with a gateway `code` when Cloudflare adds one). The
-    class follows the gateway code when there is one, else the status (`ProviderError`);
-    the status is the event's `status` when it carries one, else 500.
-
-    Args:
-        event: The parsed event.
-        log_id: The response's `cf-aig-log-id`.
-        secrets: Credentials of the request, masked in the message and body.
-
-    Returns:
-        The core's typed error, with the event's code and the log id.
-    """
-    error = event.get("error")
-    status = _STREAM_ERROR_STATUS
-    body: dict[str, Any] = event
-    if isinstance(error, dict):
-        own = error.get("status", error.get("status_code"))
-        if isinstance(own, int) and not isinstance(own, bool) and 400 <= own <= 599:
-            status = own
-        code = error.get("code")
-        if isinstance(code, int) and not isinstance(code, bool) and code >= _FIRST_GATEWAY_CODE:
-            body = {**event, "errors": [{"code": code, "message": error.get("message")}]}
-    headers = {Header.LOG_ID: log_id} if log_id is not None else None
-    typed = error_from_response(status, headers, body, secrets=secrets)
-    typed.body = redact_body(event, secrets)
-    return typed
 
 
 def _usage_block(usage: Any) -> dict[str, Any] | None:
