@@ -92,8 +92,14 @@ class PriceTable(Mapping[str, ModelPrice]):
 
     def __init__(self, prices: Mapping[str, ModelPrice | tuple[float, ...]] | None = None) -> None:
         self._prices: dict[str, ModelPrice] = {}
+        self._by_key: dict[str | None, ModelPrice] = {}
+        """The prices by `model_key`, made as entries are added, not per look-up."""
         for name, price in (prices or {}).items():
-            self._prices[name.lower()] = _price(name, price)
+            self._set(name, _price(name, price))
+
+    def _set(self, name: str, price: ModelPrice) -> None:
+        self._prices[name.lower()] = price
+        self._by_key[model_key(name)] = price
 
     @classmethod
     def default(cls) -> PriceTable:
@@ -123,7 +129,7 @@ class PriceTable(Mapping[str, ModelPrice]):
         """A new table: this one with `prices` added or replaced."""
         table = PriceTable(self._prices)
         for name, price in prices.items():
-            table._prices[name.lower()] = _price(name, price)
+            table._set(name, _price(name, price))
         return table
 
     def __getitem__(self, name: str) -> ModelPrice:
@@ -151,10 +157,9 @@ class PriceTable(Mapping[str, ModelPrice]):
                 return self._prices[candidate]
         # The spelling of logs and invoices (`anthropic/claude-3.5-haiku`) or a snapshot
         # of it: the table's entry with the same model key.
-        key = model_key(name)
-        for table_name, price in self._prices.items():
-            if model_key(table_name) == key:
-                return price
+        by_key = self._by_key.get(model_key(name))
+        if by_key is not None:
+            return by_key
         best = max(
             (k for k in self._prices for c in candidates if _is_snapshot_of(c, k)),
             key=len,
