@@ -11,19 +11,22 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
-from typing import Final
+import types
+from collections.abc import Callable, Sequence
+from typing import Any, Final, Literal, Union, get_args, get_origin
 
 import httpx
 
 from ..core import (
     GatewayConfig,
+    GatewayOptions,
     InvalidModelIdError,
     InvalidOptionError,
     MissingAccountIdError,
     parse_model_id,
 )
 from ..core.credentials import mask_urls
+from ..core.options import AUTO_ROUTER_PROVIDERS
 from ..core.protocol import LOCAL_ACCOUNT_ID, Bounds
 from ..management import ENV_API_TOKEN, GatewayClient
 
@@ -113,15 +116,38 @@ def parse_metadata(pairs: Sequence[str]) -> dict[str, str | int | float | bool]:
     Raises:
         InvalidOptionError: A pair without `=` or without a key.
     """
-    metadata: dict[str, str | int | float | bool] = {}
+    return parse_pairs("metadata", pairs, metadata_value)
+
+
+def parse_pairs(
+    field: str, pairs: Sequence[str], value: Callable[[str], Any], example: str = "user=alice"
+) -> dict[str, Any]:
+    """`KEY=VALUE` pairs of the option `field` as a dict.
+
+    Args:
+        field: The option's name, for the error (`cli.flags` spells it as the flag).
+        pairs: The values given on the command line.
+        value: Reads the text after `=` (`metadata_value`, `float`).
+        example: A pair shown in the error.
+
+    Returns:
+        The dict, in the order given; a repeated key keeps its last value.
+
+    Raises:
+        InvalidOptionError: A pair without `=` or without a key, or a value `value` refuses.
+    """
+    parsed: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
+            raise InvalidOptionError(field, f"write KEY=VALUE, such as {example}; got {pair!r}")
+        try:
+            parsed[key] = value(raw)
+        except ValueError:
             raise InvalidOptionError(
-                "metadata", f"write KEY=VALUE, such as user=alice; got {pair!r}"
-            )
-        metadata[key] = metadata_value(raw)
-    return metadata
+                field, f"the value of {key!r} must be a number; got {raw!r}"
+            ) from None
+    return parsed
 
 
 def metadata_value(raw: str) -> str | int | float | bool:
@@ -164,3 +190,113 @@ def model_id(text: str) -> str:
     except InvalidModelIdError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+# ---------------------------------------------------------------------- gateway options
+
+OPTIONS_GROUP: Final = "gateway options (cf-aig-* request headers)"
+"""The title of the `GatewayOptions` flags in `--help`."""
+
+_FLAG_STYLE: Final[dict[str, dict[str, str]]] = {
+    "cache_ttl": {
+        "metavar": "SECONDS",
+        "help": f"{Bounds.CACHE_TTL_MIN_S} to {Bounds.CACHE_TTL_MAX_S}",
+    },
+    "cache_key": {"metavar": "KEY"},
+    "metadata": {"help": f"{METADATA_HELP} (42, 1.5, true; 007 stays a string)"},
+    "event_id": {"metavar": "ID"},
+    "request_timeout_ms": {"flag": "--request-timeout", "metavar": "MS"},
+    "max_attempts": {
+        "metavar": "N",
+        "help": f"{Bounds.MAX_ATTEMPTS_MIN} to {Bounds.MAX_ATTEMPTS_MAX}",
+    },
+    "retry_delay_ms": {
+        "flag": "--retry-delay",
+        "metavar": "MS",
+        "help": f"{Bounds.RETRY_DELAY_MIN_MS} to {Bounds.RETRY_DELAY_MAX_MS}",
+    },
+    "custom_cost": {"help": "per_token_in=N per_token_out=N (USD per token), or total_cost=N"},
+    "byok_alias": {"metavar": "ALIAS"},
+    "allowed_models": {
+        "metavar": "MODEL_ID",
+        "help": "the Auto Router's pool; '*' is a whole path segment (anthropic/*)",
+    },
+    "allowed_providers": {"metavar": "PROVIDER", "help": ", ".join(AUTO_ROUTER_PROVIDERS)},
+    "session_id": {"metavar": "ID"},
+    "turn_id": {"metavar": "ID"},
+}
+"""Spelling, metavar and help where a flag's differ from what its field's type gives."""
+
+
+def add_option_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per `GatewayOptions` field to `parser`, read from the model's fields.
+
+    The field's type gives the flag's form: an int takes an int, a `Literal` its
+    choices, a list several values (`--allowed-models a b`, or the flag repeated), a dict
+    `KEY=VALUE` pairs; a bool is a switch, `--x/--no-x` where `False` also sends a header
+    (`--no-collect-log`). The `dest` is the field's name, so `cli.flags` spells the
+    options' errors as these flags.
+
+    Args:
+        parser: The subcommand's parser.
+    """
+    group = parser.add_argument_group(OPTIONS_GROUP)
+    for name, field in GatewayOptions.model_fields.items():
+        style = dict(_FLAG_STYLE.get(name, {}))
+        flag = style.pop("flag", "--" + name.replace("_", "-"))
+        kind = _inner(field.annotation)
+        extra: dict[str, Any] = {"dest": name, **style}
+        if kind is bool:
+            sends_false = not GatewayOptions(**{name: False}).is_empty()
+            action = argparse.BooleanOptionalAction if sends_false else "store_true"
+            group.add_argument(flag, action=action, default=None, dest=name, help=extra.get("help"))
+            continue
+        if get_origin(kind) is Literal:
+            extra["choices"] = get_args(kind)
+        elif get_origin(kind) is list:
+            extra.update(nargs="+", action="extend")
+        elif get_origin(kind) is dict:
+            extra.update(nargs="+", action="extend")
+            extra.setdefault("metavar", "KEY=VALUE")
+        elif kind is int:
+            extra["type"] = int
+        group.add_argument(flag, **extra)
+
+
+def options_from_args(args: argparse.Namespace) -> GatewayOptions:
+    """The `GatewayOptions` of the flags `add_option_arguments` added.
+
+    Args:
+        args: The parsed command line.
+
+    Returns:
+        The options of the flags given; a flag not given leaves its field unset.
+
+    Raises:
+        InvalidOptionError: A value out of bounds, or a `KEY=VALUE` pair that is not one
+            (the error names the field; `cli.main` spells it as the flag).
+    """
+    given: dict[str, Any] = {}
+    for name, field in GatewayOptions.model_fields.items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        kind = _inner(field.annotation)
+        if get_origin(kind) is dict:
+            reads_float = get_args(kind)[1] is float
+            value = (
+                parse_pairs(name, value, float, "per_token_in=1e-06")
+                if reads_float
+                else parse_pairs(name, value, metadata_value)
+            )
+        given[name] = value
+    return GatewayOptions(**given)
+
+
+def _inner(annotation: Any) -> Any:
+    """`X` of `X | None`; any other annotation as it is."""
+    if get_origin(annotation) in (types.UnionType, Union):
+        inner = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(inner) == 1:
+            return inner[0]
+    return annotation

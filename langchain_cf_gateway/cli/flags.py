@@ -11,7 +11,8 @@ A name is rewritten where it stands for the argument:
 
 - assigned, `name=VALUE`: `account_id=...` becomes `--account-id ID` (the metavar
   stands in for `...`, `{...}` or a missing value), `endpoint='compat'` becomes
-  `--endpoint compat`, `skip_cache=True` becomes `--skip-cache`. A value that is a
+  `--endpoint compat`, `skip_cache=True` becomes `--skip-cache`, and `collect_log=False`
+  becomes `--no-collect-log` (a `--x/--no-x` switch). A value that is a
   Python call (`base_url=provider_base_url('x')`) is advice for Python: left alone.
 - as the subject at the start of the message or of a clause after `; `, `name:`,
   `name must`, `name is`:
@@ -52,6 +53,8 @@ class Flag:
     """`--account-id`, or the metavar of a positional argument (`LOG_ID`)."""
     metavar: str | None
     """What follows the flag (`ID`); None for a flag that takes no value."""
+    negative: str | None = None
+    """The `--no-x` form of a `--x/--no-x` switch (`--no-collect-log`), else None."""
 
     @property
     def positional(self) -> bool:
@@ -78,7 +81,8 @@ def command_flags(parser: argparse.ArgumentParser) -> dict[str, Flag]:
         if longs:
             takes_value = action.nargs != 0
             shown = (metavar or action.dest.upper()) if takes_value else None
-            flags[action.dest] = Flag(longs[0], shown)
+            negative = next((s for s in longs[1:] if s.startswith("--no-")), None)
+            flags[action.dest] = Flag(longs[0], shown, negative)
         elif not action.option_strings:
             flags[action.dest] = Flag(metavar or action.dest.upper(), metavar)
     for alias, dest in PYTHON_NAMES.items():
@@ -129,6 +133,8 @@ def _as_flag(flag: Flag) -> Callable[[re.Match[str]], str]:
             value = flag.metavar or ""
         elif value == "True" and flag.metavar is None:
             value = ""
+        elif value == "False" and flag.negative is not None:
+            return flag.negative
         return f"{flag.spelling} {value}" if value else flag.spelling
 
     return replace

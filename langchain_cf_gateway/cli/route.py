@@ -2,11 +2,15 @@
 
 ```text
 cf-aig route MODEL_ID [--endpoint compat|native|rest] [--embeddings]
-             [--fallback MODEL_ID ...] [--cache-ttl N] [--skip-cache] [--cache-key K]
-             [--metadata KEY=VALUE ...] [--event-id ID] [--request-timeout MS]
-             [--max-attempts N] [--retry-delay MS] [--backoff WORD]
+             [--fallback MODEL_ID ...] [one flag per GatewayOptions field ...]
              [--account-id ID] [--gateway-id ID] [--token TOKEN] [--base-url URL]
 ```
+
+The option flags come from `GatewayOptions`' fields (`cli.arguments.add_option_arguments`):
+`--cache-ttl SECONDS`, `--skip-cache`, `--metadata KEY=VALUE ...`, `--collect-log/--no-collect-log`,
+`--allowed-models MODEL_ID ...`, `--custom-cost KEY=VALUE ...` and so on, each printed as
+the `cf-aig-*` header it sends. For `cloudflare/auto` the printout also names the response
+headers the Auto Router adds and the `response_metadata["gateway"]` key each one fills.
 
 The gateway is resolved exactly as the library resolves it (arguments > environment >
 config file, `GatewayConfig.resolve`). What is not configured anywhere is shown as
@@ -39,13 +43,27 @@ from ..core import (
 )
 from ..core.config import ENV_ACCOUNT_ID, ENV_TOKEN
 from ..core.credentials import is_credential, mask_url
-from ..core.protocol import Bounds
+from ..core.info import GatewayInfo
+from ..core.protocol import Header
+from ..core.providers import AUTO_ROUTER
 from ..core.routing import ENDPOINTS, Endpoint, Operation
-from .arguments import METADATA_HELP, TOKEN_IN_HISTORY, add_gateway_arguments, parse_metadata
+from .arguments import (
+    TOKEN_IN_HISTORY,
+    add_gateway_arguments,
+    add_option_arguments,
+    options_from_args,
+)
 
 PLACEHOLDER_ACCOUNT_ID: Final = "YOUR_ACCOUNT_ID"
 """Stands in for the account id in a dry run when none is configured anywhere."""
 _PLACEHOLDER_TOKEN: Final = "placeholder-token"  # printed as *** like a real one
+AUTO_ROUTER_RESPONSE_HEADERS: Final = (
+    Header.ROUTED_MODEL,
+    Header.ROUTING_REASON,
+    Header.ROUTING_DECISION_ID,
+)
+"""What the Auto Router adds to its response
+(https://developers.cloudflare.com/ai-gateway/features/auto-router/)."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -84,38 +102,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="models to try in order after MODEL_ID: prints the universal-endpoint body",
     )
-    options = parser.add_argument_group("gateway options (cf-aig-* request headers)")
-    options.add_argument(
-        "--cache-ttl",
-        type=int,
-        metavar="SECONDS",
-        help=f"{Bounds.CACHE_TTL_MIN_S} to {Bounds.CACHE_TTL_MAX_S}",
-    )
-    options.add_argument("--skip-cache", action="store_true", default=None)
-    options.add_argument("--cache-key", metavar="KEY")
-    options.add_argument(
-        "--metadata",
-        metavar="KEY=VALUE",
-        nargs="+",
-        action="extend",
-        help=f"{METADATA_HELP} (42, 1.5, true; 007 stays a string)",
-    )
-    options.add_argument("--event-id", metavar="ID")
-    options.add_argument("--request-timeout", type=int, metavar="MS", dest="request_timeout_ms")
-    options.add_argument(
-        "--max-attempts",
-        type=int,
-        metavar="N",
-        help=f"{Bounds.MAX_ATTEMPTS_MIN} to {Bounds.MAX_ATTEMPTS_MAX}",
-    )
-    options.add_argument(
-        "--retry-delay",
-        type=int,
-        metavar="MS",
-        dest="retry_delay_ms",
-        help=f"{Bounds.RETRY_DELAY_MIN_MS} to {Bounds.RETRY_DELAY_MAX_MS}",
-    )
-    options.add_argument("--backoff", choices=Bounds.BACKOFF_CHOICES)
+    add_option_arguments(parser)
     add_gateway_arguments(parser, token_help=TOKEN_IN_HISTORY)
 
 
@@ -191,7 +178,7 @@ def show(args: argparse.Namespace, config: GatewayConfig) -> str:
         The request line, the headers (credentials as `***`) and the body model; with
         `--fallback`, the universal endpoint's body.
     """
-    options = _options(args)
+    options = options_from_args(args)
     operation: Operation = "embeddings" if args.embeddings else "chat"
     endpoint: Endpoint = args.endpoint
     if args.fallback:
@@ -207,9 +194,21 @@ def show(args: argparse.Namespace, config: GatewayConfig) -> str:
             f"POST {mask_url(route.url)}",
             *_header_lines(headers, config),
             f"body model: {route.body_model}",
+            *(_auto_router_lines() if route.body_model == AUTO_ROUTER else []),
             *lines,
         ]
     )
+
+
+def _auto_router_lines() -> list[str]:
+    """Where the Auto Router's response headers land, as `GatewayInfo` reads them."""
+    lines = ["response headers the Auto Router adds:"]
+    for header in AUTO_ROUTER_RESPONSE_HEADERS:
+        read = GatewayInfo.from_headers({header: "x"}).as_dict()
+        for key in (key for key, value in read.items() if value is not None):
+            # `response_metadata["gateway"]` of the chat model; LiteLLM's is the same dict.
+            lines.append(f"  {header} -> response_metadata['gateway']['{key}']")
+    return lines
 
 
 def _show_universal(
@@ -248,18 +247,3 @@ def _header_lines(headers: Mapping[str, str], config: GatewayConfig) -> list[str
             value = "***"
         lines.append(f"  {name}: {value}")
     return lines
-
-
-def _options(args: argparse.Namespace) -> GatewayOptions:
-    fields = {
-        "cache_ttl": args.cache_ttl,
-        "skip_cache": args.skip_cache,
-        "cache_key": args.cache_key,
-        "metadata": parse_metadata(args.metadata) if args.metadata else None,
-        "event_id": args.event_id,
-        "request_timeout_ms": args.request_timeout_ms,
-        "max_attempts": args.max_attempts,
-        "retry_delay_ms": args.retry_delay_ms,
-        "backoff": args.backoff,
-    }
-    return GatewayOptions(**{k: v for k, v in fields.items() if v is not None})

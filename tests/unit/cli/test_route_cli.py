@@ -116,6 +116,10 @@ def test_auto_router(capsys: pytest.CaptureFixture[str]) -> None:
         "headers:\n"
         "  cf-aig-authorization: Bearer ***\n"
         "body model: cloudflare/auto\n"
+        "response headers the Auto Router adds:\n"
+        "  cf-aig-routed-model -> response_metadata['gateway']['routed_model']\n"
+        "  cf-aig-routing-reason -> response_metadata['gateway']['routing_reason']\n"
+        "  cf-aig-routing-decision-id -> response_metadata['gateway']['routing_decision_id']\n"
     )
 
 
