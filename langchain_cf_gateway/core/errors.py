@@ -383,7 +383,15 @@ class UnknownByokAliasError(GatewayError):
 class ModelNotFoundError(GatewayError):
     """The model (or the provider path) does not exist (code 7003)."""
 
-    hint = "Check the model id; Workers AI models are spelled workers-ai/@cf/..."
+    hint = "Check the model id (`cf-aig models` lists them); Workers AI's are workers-ai/@cf/..."
+
+    def __init__(self, message: str, *, hint: str | None = None, **fields: Any) -> None:
+        # Cloudflare's 7003 also says that a model refused the input, or that a path has no route.
+        if hint is None and re.search(r"(?i)user input error", message):
+            hint = "The model refused the input: fix the input the message names"
+        elif hint is None and re.search(r"(?i)could not route|no route", message):
+            hint = "The gateway cannot route this path: check the endpoint and the base URL's path"
+        super().__init__(message, hint=hint, **fields)
 
 
 class ProviderError(GatewayError):
