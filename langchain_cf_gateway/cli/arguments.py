@@ -246,6 +246,7 @@ def add_option_arguments(parser: argparse.ArgumentParser) -> None:
         flag = style.pop("flag", "--" + name.replace("_", "-"))
         kind = _inner(field.annotation)
         extra: dict[str, Any] = {"dest": name, **style}
+        extra.setdefault("help", _field_help(field.description))
         if kind is bool:
             sends_false = not GatewayOptions(**{name: False}).is_empty()
             action = argparse.BooleanOptionalAction if sends_false else "store_true"
@@ -261,6 +262,13 @@ def add_option_arguments(parser: argparse.ArgumentParser) -> None:
         elif kind is int:
             extra["type"] = int
         group.add_argument(flag, **extra)
+
+
+def _field_help(description: str | None) -> str | None:
+    """A field's docstring as one line of `--help` (argparse reads `%` as a format)."""
+    if not description:
+        return None
+    return " ".join(description.split()).replace("`", "").replace("%", "%%")
 
 
 def options_from_args(args: argparse.Namespace) -> GatewayOptions:

@@ -42,7 +42,9 @@ _COST_KEYS = ("per_token_in", "per_token_out", "per_cache_read_token", "per_cach
 class GatewayOptions(BaseModel):
     """Per-call gateway controls, each mapped to one `cf-aig-*` request header."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=True, use_attribute_docstrings=True
+    )
 
     cache_ttl: int | None = None
     """`cf-aig-cache-ttl`: seconds, 60 to 2,592,000 (30 days)."""

@@ -106,6 +106,17 @@ def test_spellings_metavars_and_help_of_today_are_kept() -> None:
         assert fragment in text
 
 
+def test_every_option_flag_has_help_naming_what_it_does() -> None:
+    """A flag without its own help text takes its field's docstring (the header it sends)."""
+    parser = route_parser()
+    helps = {a.dest: a.help for a in parser._actions}
+    for name in GatewayOptions.model_fields:
+        assert helps[name], f"--{name.replace('_', '-')} has no help"
+    text = " ".join(parser.format_help().split())
+    assert "cf-aig-session-id: the Auto Router keeps one model" in text
+    assert "cf-aig-zdr: zero data retention" in text
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
