@@ -46,14 +46,9 @@ from langchain_openai.chat_models.base import (
 
 from .core import GatewayError, Header, InvalidResponseError, error_from_response
 from .core.codec import error_from_stream_event, error_from_transport
-from .core.errors import (
-    REDACTED,
-    GatewayTimeoutError,
-    credentials_of,
-    is_credential_header,
-    redact,
-    redact_body,
-)
+from .core.credentials import is_credential
+from .core.errors import GatewayTimeoutError
+from .core.redaction import REDACTED, credentials_of, redact, redact_body
 
 
 class UnexpectedShape(Exception):
@@ -315,7 +310,7 @@ def mask_exception_chain(exc: BaseException, secrets: Iterable[str]) -> None:
 
 def _masked_request(request: httpx.Request, secrets: Iterable[str]) -> httpx.Request:
     headers = [
-        (name, REDACTED if is_credential_header(name) else redact(value, secrets))
+        (name, REDACTED if is_credential(name) else redact(value, secrets))
         for name, value in request.headers.multi_items()
     ]
     try:

@@ -40,7 +40,8 @@ from .core import (
 )
 from .core.body_limit import MAX_RESPONSE_BYTES
 from .core.config import ENV_TOKEN
-from .core.errors import credentials_of, wrapped_input_error
+from .core.errors import wrapped_input_error
+from .core.redaction import credentials_of
 
 
 class EmbeddingsResult(NamedTuple):

@@ -22,16 +22,9 @@ from typing import Any, Final
 
 import httpx
 
-from .errors import (
-    GatewayError,
-    GatewayTimeoutError,
-    InvalidResponseError,
-    credentials_of,
-    error_from_response,
-    redact,
-    redact_body,
-)
+from .errors import GatewayError, GatewayTimeoutError, InvalidResponseError, error_from_response
 from .protocol import Header
+from .redaction import credentials_of, redact, redact_body
 
 SSE_DONE: Final = object()
 """Returned by `parse_sse_line` for `data: [DONE]`, the end of an OpenAI stream."""

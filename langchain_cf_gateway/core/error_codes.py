@@ -121,6 +121,30 @@ def fix_of_400(message: str | None) -> str | None:
     return None
 
 
+_USER_INPUT: Final = re.compile(r"(?i)user input error")
+_NO_ROUTE: Final = re.compile(r"(?i)could not route|no route")
+
+
+def fix_of_model_not_found(message: str) -> str | None:
+    """The fix for a 7003 whose message is not about the model id, or `None`.
+
+    Cloudflare's 7003 also says that a model refused the input ("Model execution failed
+    (User Input Error): ...") or that the gateway has no route for a path ("Could not
+    route to ...").
+
+    Args:
+        message: The error message of the 7003 response.
+
+    Returns:
+        What to fix for those two messages; `None` for a model that was not found.
+    """
+    if _USER_INPUT.search(message):
+        return "The model refused the input: fix the input the message names"
+    if _NO_ROUTE.search(message):
+        return "The gateway cannot route this path: check the endpoint and the base URL's path"
+    return None
+
+
 def parse_body(body: Any) -> Any:
     """An error body as JSON values: bytes and text parsed, text that is not JSON kept.
 

@@ -41,19 +41,27 @@ its fix. `error_from_response` turns `(status, headers, body)` into the right cl
 is a pure function.
 
 Error bodies may echo credentials ("Incorrect API key provided: sk-..."); what an error
-shows (its message, `body`) has them masked by `redact`: the exact credentials
+shows (its message, `body`) has them masked by `core.redaction.redact`: the exact credentials
 the client sent (`credentials_of`) and anything shaped like a key.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any
 
-from .error_codes import FIX, KNOWN_CODES, RETRYABLE_CODES, fix_of_400, gateway_code, parse_body
+from .error_codes import (
+    FIX,
+    KNOWN_CODES,
+    RETRYABLE_CODES,
+    fix_of_400,
+    fix_of_model_not_found,
+    gateway_code,
+    parse_body,
+)
 from .protocol import ErrorCode, Header
+from .redaction import redact_body
 
 # --------------------------------------------------------------------------- input errors
 
@@ -99,102 +107,6 @@ def wrapped_input_error(exc: ValueError) -> GatewayInputError | None:
         if isinstance(original, GatewayInputError):
             return original
     return None
-
-
-# --------------------------------------------------------------------------- credentials
-
-REDACTED: Final = "[redacted]"
-"""What a masked credential reads as."""
-
-_CREDENTIAL_HEADERS: Final = frozenset(
-    (
-        "authorization",
-        "proxy-authorization",
-        "cf-aig-authorization",
-        "x-api-key",
-        "api-key",
-        "x-goog-api-key",
-        "xi-api-key",
-        "openai-api-key",
-        "x-auth-token",
-    )
-)
-_CREDENTIAL_WORDS: Final = ("key", "token", "secret", "auth", "password")
-_CREDENTIAL_QUERY: Final = frozenset(("key", "api_key", "api-key", "token", "access_token"))
-_AUTH_SCHEME: Final = re.compile(r"^(?:Bearer|Basic|Token)\s+", re.IGNORECASE)
-_MIN_SECRET_CHARS: Final = 6
-"""Shorter values are not masked by value: masking "abc" everywhere would garble text."""
-
-_KEY_SHAPES: Final = re.compile(
-    r"(?<![A-Za-z0-9])(?:"
-    r"sk-[A-Za-z0-9_*\-]{6,}"  # OpenAI (sk-, sk-proj-), Anthropic (sk-ant-), DeepSeek...
-    r"|AIza[0-9A-Za-z_\-]{20,}"  # Google API keys
-    r"|(?:gsk|xai|pplx|hf|r8|csk|sk_live|sk_test)[-_][A-Za-z0-9_\-]{12,}"  # Groq, xAI...
-    r")"
-)
-_SCHEMED: Final = re.compile(r"(?i)\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=\-]{6,}")
-
-
-def is_credential_header(name: str) -> bool:
-    """Whether a header carries a credential: a known name, or one that says key/token/auth."""
-    lowered = name.lower()
-    return lowered in _CREDENTIAL_HEADERS or any(w in lowered for w in _CREDENTIAL_WORDS)
-
-
-def credentials_of(
-    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
-    query: Iterable[tuple[str, str]] | None = None,
-    *also: str | None,
-) -> tuple[str, ...]:
-    """The credentials a request carries, to be masked in what its errors show.
-
-    Credential header values (and the part after `Bearer`), credential query values
-    (Gemini's `?key=`), and `also`; values shorter than 6 characters are left out.
-    """
-    found: list[str] = [value for value in also if value]
-    items = headers.items() if isinstance(headers, Mapping) else (headers or ())
-    for name, value in items:
-        if is_credential_header(str(name)) and value:
-            found.append(str(value))
-            bare = _AUTH_SCHEME.sub("", str(value))
-            if bare != value:
-                found.append(bare)
-    for name, value in query or ():
-        if str(name).lower() in _CREDENTIAL_QUERY and value:
-            found.append(str(value))
-    return tuple(s for s in dict.fromkeys(found) if len(s.strip()) >= _MIN_SECRET_CHARS)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with `secrets` and anything shaped like a key replaced by `[redacted]`.
-
-    Shaped like a key: `sk-...`, `AIza...`, `gsk_...` and the like, and the value after
-    `Bearer`, `Basic` or `Token`.
-    """
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if len(secret) >= _MIN_SECRET_CHARS and secret in text:
-            text = text.replace(secret, REDACTED)
-    text = _KEY_SHAPES.sub(REDACTED, text)
-    return _SCHEMED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-
-
-_REDACT_MAX_DEPTH: Final = 64
-
-
-def redact_body(body: Any, secrets: Iterable[str] = (), _depth: int = 0) -> Any:
-    """A parsed body (JSON values) with every string, key included, passed through `redact`."""
-    secrets = tuple(secrets)
-    if isinstance(body, str):
-        return redact(body, secrets)
-    if _depth >= _REDACT_MAX_DEPTH and isinstance(body, dict | list):
-        return REDACTED  # deeper than any error body: not worth walking
-    if isinstance(body, dict):
-        return {
-            redact(str(k), secrets): redact_body(v, secrets, _depth + 1) for k, v in body.items()
-        }
-    if isinstance(body, list):
-        return [redact_body(v, secrets, _depth + 1) for v in body]
-    return body
 
 
 # --------------------------------------------------------------------------- HTTP errors
@@ -387,11 +299,7 @@ class ModelNotFoundError(GatewayError):
 
     def __init__(self, message: str, *, hint: str | None = None, **fields: Any) -> None:
         # Cloudflare's 7003 also says that a model refused the input, or that a path has no route.
-        if hint is None and re.search(r"(?i)user input error", message):
-            hint = "The model refused the input: fix the input the message names"
-        elif hint is None and re.search(r"(?i)could not route|no route", message):
-            hint = "The gateway cannot route this path: check the endpoint and the base URL's path"
-        super().__init__(message, hint=hint, **fields)
+        super().__init__(message, hint=hint or fix_of_model_not_found(message), **fields)
 
 
 class ProviderError(GatewayError):

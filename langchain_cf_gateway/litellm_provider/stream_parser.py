@@ -14,10 +14,8 @@ from litellm.types.utils import GenericStreamingChunk
 
 from ..core import Header
 from ..core.codec import SSE_DONE, error_from_stream_event, parse_sse_line
-from ..core.errors import (
-    InvalidResponseError,
-    redact,
-)
+from ..core.errors import InvalidResponseError
+from ..core.redaction import redact
 
 GATEWAY_KEY: Final = "gateway"
 """Key of the gateway dict in `_hidden_params`, and the chunk attribute on streams."""

@@ -31,8 +31,9 @@ from ..core import (
     coerce_options,
 )
 from ..core.codec import encode_json, error_from_httpx
-from ..core.errors import InvalidOptionError, InvalidResponseError, credentials_of, redact
+from ..core.errors import InvalidOptionError, InvalidResponseError
 from ..core.protocol import Header
+from ..core.redaction import credentials_of, redact
 from ..core.routing import ENDPOINTS, Endpoint, Operation
 from ._compat import provider_headers, set_response_headers
 from .cost_calculator import response_cost

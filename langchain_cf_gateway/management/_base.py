@@ -29,15 +29,13 @@ from ..core.errors import (
     InvalidResponseError,
     LogNotFoundError,
     ManagementAuthenticationError,
-    credentials_of,
     error_from_response,
-    redact,
-    redact_body,
 )
 from ..core.info import GatewayInfo
 from ..core.options import MetadataValue
 from ..core.protocol import LogsApi
 from ..core.providers import PROVIDERS, Provider, find_provider
+from ..core.redaction import credentials_of, redact, redact_body
 from ._query import (
     check_query,
     feedback_body,
