@@ -24,20 +24,56 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.protocol import DEFAULT_GATEWAY_ID, Bounds, ErrorCode, Header
-from ..core.providers import COMPAT, PROVIDERS, WORKERS_AI, Provider, find_provider
+from ..core.protocol import DEFAULT_GATEWAY_ID, Bounds, ErrorCode, Header, gateway_error_body
+from ..core.providers import COMPAT, DYNAMIC, PROVIDERS, WORKERS_AI, Provider, find_provider
 from . import edge
 from .auto_router import AUTO_MODEL, AutoRouter
 from .gateways import GatewayRecord
 from .inbound import head, read_body
-from .pipeline import RequestOptions, execute
+from .pipeline import Outcome, RequestOptions, execute
 from .request_error import GatewayRequestError
-from .resolve import resolve
+from .resolve import dynamic_route, dynamic_route_name, resolve
 from .respond import JSON_HEADERS, Attempt, RequestIds, Responder, dumps, error_response
 from .state import GatewayState
-from .upstream import models_list
+from .upstream import ProviderResponse, models_list
 
 _REST_PROVIDERS: Final[dict[str, Provider]] = {p.rest_prefix: p for p in PROVIDERS if p.rest_prefix}
+
+
+def _route_not_owned(gateway_id: str, name: str, *, rest: bool) -> Outcome:
+    """The response for `dynamic/<name>` sent to a gateway that owns no such route.
+
+    Cloudflare scopes routes to their gateway: on compat the response is HTTP 400 with
+    code 2005; on the REST API, resolved against the gateway of `cf-aig-gateway-id`
+    (`default` without it), a 404
+    (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/).
+    Cloudflare documents no body for the REST 404: the local gateway uses its error
+    shape, code 2005, there too.
+
+    Args:
+        gateway_id: the gateway the request resolved against.
+        name: the route name, after `dynamic/`.
+        rest: whether the request came on the REST API.
+
+    Returns:
+        The gateway-made response, as an outcome the responder sends and logs.
+    """
+    if rest:
+        status = 404
+        message = (
+            f"Dynamic route '{name}' not found on gateway '{gateway_id}': set the "
+            f"{Header.GATEWAY_ID} header to the gateway that owns the route (without it the "
+            f"request resolves against '{DEFAULT_GATEWAY_ID}')"
+        )
+    else:
+        status = 400
+        message = (
+            f"Dynamic route '{name}' is not a route of gateway '{gateway_id}': send it to the "
+            "gateway that owns the route"
+        )
+    body = gateway_error_body(ErrorCode.PROVIDER_FAILED, message)
+    body["httpCode"] = status
+    return Outcome(ProviderResponse(status, JSON_HEADERS["content-type"], dumps(body)), None, 1)
 
 
 class _AnyPath(Convertor[str]):
@@ -172,6 +208,38 @@ class GatewayRoutes:
                 gateway, ids, headers, body, [refused], universal=False
             )
         model = parsed.get("model") if isinstance(parsed, dict) else None
+        if model == AUTO_MODEL:
+            # https://developers.cloudflare.com/ai-gateway/features/auto-router/
+            compat_only = GatewayRequestError(
+                ErrorCode.INVALID_REQUEST,
+                f"Invalid request: the Auto Router ({AUTO_MODEL}) is served on the compat "
+                "endpoint only: POST /v1/{account_id}/{gateway_id}/compat/chat/completions",
+            )
+            refused = Attempt(
+                None, None, None, compat_only, started, None, ids.log_id, path=rest_path
+            )
+            return await self.responder.respond(
+                gateway, ids, headers, body, [refused], universal=False
+            )
+        if isinstance(model, str) and model.lower().startswith(f"{DYNAMIC}/"):
+            # Resolved against the gateway of `cf-aig-gateway-id`:
+            # https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/
+            attempted = await self._attempt(
+                gateway,
+                f"{COMPAT}/chat/completions",
+                "POST",
+                headers,
+                body,
+                "",
+                started,
+                None,
+                ids.log_id,
+                log_path=rest_path,
+                rest=True,
+            )
+            return await self.responder.respond(
+                gateway, ids, headers, body, [attempted], universal=False
+            )
         if isinstance(model, str):
             prefix, sep, rest = model.partition("/")
             provider = _REST_PROVIDERS.get(prefix) if sep else None
@@ -339,11 +407,19 @@ class GatewayRoutes:
         config: Mapping[str, Any] | None = None,
         last_step: bool = True,
         log_path: str | None = None,
+        rest: bool = False,
     ) -> Attempt:
         attempted = Attempt(None, None, None, None, started, step, log_id, path=log_path or path)
         try:
             if step is None or step == 0:
                 self.state.admit(gateway)
+            if path == f"{COMPAT}/chat/completions":
+                name = dynamic_route_name(body)
+                if name is not None and dynamic_route(gateway.id, name) is None:
+                    attempted.model = f"{DYNAMIC}/{name}"
+                    attempted.opts = RequestOptions.parse(headers, gateway, config)
+                    attempted.outcome = _route_not_owned(gateway.id, name, rest=rest)
+                    return attempted
             if path == f"{COMPAT}/chat/completions" and AUTO_MODEL.encode() in body:
                 body = self._auto_route(headers, body, attempted)
             call = resolve(

@@ -5,6 +5,9 @@ Paths are those of https://developers.cloudflare.com/ai-gateway/usage/providers/
 (https://developers.cloudflare.com/ai-gateway/usage/chat-completion/), and
 `{slug}/{path}` for every provider of core's table, native endpoint forms included
 (`native_routes`). A model may carry a fault (`faults`). Pure: no I/O.
+
+A `dynamic/<route>` model is not a provider call: `dynamic_route` says which route of a
+gateway serves it (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 from ..core.protocol import ErrorCode
-from ..core.providers import COMPAT, CUSTOM_PREFIX, WORKERS_AI, Provider, find_provider
+from ..core.providers import COMPAT, CUSTOM_PREFIX, DYNAMIC, WORKERS_AI, Provider, find_provider
 from . import edge
 from .faults import split_model
 from .native_routes import native_endpoint
@@ -22,6 +25,41 @@ from .request_error import GatewayRequestError
 from .upstream import ProviderCall
 
 _COMPAT_OPS: Final = {"chat/completions": "chat", "embeddings": "embeddings", "models": "models"}
+_DYNAMIC_PREFIX: Final = f"{DYNAMIC}/"
+
+
+def dynamic_route_name(body: bytes) -> str | None:
+    """The route name of a chat body whose model is `dynamic/<route>`, else None.
+
+    Raises:
+        GatewayRequestError: the body breaks the edge's JSON rules (7001).
+    """
+    if _DYNAMIC_PREFIX.encode() not in body:
+        return None
+    parsed = _json_body(body)
+    model = parsed.get("model") if isinstance(parsed, dict) else None
+    if isinstance(model, str) and model.lower().startswith(_DYNAMIC_PREFIX):
+        return model[len(_DYNAMIC_PREFIX) :]
+    return None
+
+
+def dynamic_route(gateway_id: str, name: str) -> Mapping[str, Any] | None:
+    """The route of gateway `gateway_id` that serves `dynamic/<name>`, or None.
+
+    Routes are scoped to the gateway they were created on
+    (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/). This is
+    the one place a route store plugs in; the local gateway keeps none yet, so every
+    route is one the gateway does not own.
+
+    Args:
+        gateway_id: the gateway the request resolves against.
+        name: the route name, after `dynamic/`.
+
+    Returns:
+        The route, or None when the gateway owns no route by that name.
+    """
+    del gateway_id, name
+    return None
 
 
 def resolve(
