@@ -10,7 +10,9 @@ options, cache, retries, upstream) and hands the attempts to `Responder`.
 - `POST /v1/{account_id}/{gateway_id}`: the universal endpoint
   (https://developers.cloudflare.com/ai-gateway/usage/universal/);
 - `POST /client/v4/accounts/{account_id}/ai/v1/chat/completions`: the REST API
-  (https://developers.cloudflare.com/ai-gateway/usage/rest-api/).
+  (https://developers.cloudflare.com/ai-gateway/usage/rest-api/), and `.../ai/v1/embeddings`
+  for Workers AI models
+  (https://developers.cloudflare.com/workers-ai/configuration/open-ai-compatibility/).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.protocol import DEFAULT_GATEWAY_ID, Bounds, ErrorCode, Header, gateway_error_body
-from ..core.providers import COMPAT, DYNAMIC, PROVIDERS, WORKERS_AI, Provider, find_provider
+from ..core.providers import COMPAT, DYNAMIC, PROVIDERS, WORKERS_AI, Provider
 from . import edge
 from .auto_router import AUTO_MODEL, AutoRouter
 from .gateways import GatewayRecord
@@ -76,6 +78,20 @@ def _route_not_owned(gateway_id: str, name: str, *, rest: bool) -> Outcome:
     return Outcome(ProviderResponse(status, JSON_HEADERS["content-type"], dumps(body)), None, 1)
 
 
+def _rest_provider(model: object) -> tuple[str, str] | None:
+    """(compat slug, model name) of a REST API chat model, or None if the REST API has none.
+
+    https://developers.cloudflare.com/ai-gateway/usage/rest-api/
+    """
+    if not isinstance(model, str):
+        return None
+    if model.startswith("@cf/"):
+        return WORKERS_AI, model
+    prefix, sep, rest = model.partition("/")
+    provider = _REST_PROVIDERS.get(prefix) if sep else None
+    return (provider.slug, rest) if provider is not None else None
+
+
 class _AnyPath(Convertor[str]):
     """Starlette's `path` convertor, but matching CR and LF too (`.` does not).
 
@@ -121,6 +137,11 @@ class GatewayRoutes:
             Route(
                 "/client/v4/accounts/{account_id}/ai/v1/chat/completions",
                 self.rest_chat,
+                methods=["POST"],
+            ),
+            Route(
+                "/client/v4/accounts/{account_id}/ai/v1/embeddings",
+                self.rest_embeddings,
                 methods=["POST"],
             ),
         ]
@@ -181,6 +202,27 @@ class GatewayRoutes:
         """`/client/v4/accounts/{acct}/ai/v1/chat/completions`: the REST API.
 
         https://developers.cloudflare.com/ai-gateway/usage/rest-api/
+        """
+        return await self._rest(request, "chat/completions")
+
+    async def rest_embeddings(self, request: Request) -> Response:
+        """`/client/v4/accounts/{acct}/ai/v1/embeddings`: Workers AI `@cf/` models only.
+
+        https://developers.cloudflare.com/workers-ai/configuration/open-ai-compatibility/
+        """
+        return await self._rest(request, "embeddings")
+
+    async def _rest(self, request: Request, operation: str) -> Response:
+        """A REST API request: the gateway of `cf-aig-gateway-id`, `Authorization: Bearer`.
+
+        Served as the compat call of the same body; the log row keeps the REST path.
+
+        Args:
+            request: the request.
+            operation: `chat/completions` or `embeddings`, the path after `ai/v1/`.
+
+        Returns:
+            The response.
 
         Raises:
             GatewayRequestError: code 2001 or 2009, from the request head (a response is built of it).
@@ -196,76 +238,62 @@ class GatewayRoutes:
         body = await read_body(request)
         started = time.perf_counter()
         self.state.keep(request, headers, body)
-        rest_path = "ai/v1/chat/completions"
+        rest_path = f"ai/v1/{operation}"
+
+        async def refuse(err: GatewayRequestError) -> Response:
+            refused = Attempt(None, None, None, err, started, None, ids.log_id, path=rest_path)
+            return await self.responder.respond(
+                gateway, ids, headers, body, [refused], universal=False
+            )
+
         try:
             edge.request_headers(headers)
             parsed = edge.parse_json(body)
         except edge.NotJson:
             parsed = None
         except edge.EdgeError as err:
-            refused = Attempt(None, None, None, err, started, None, ids.log_id, path=rest_path)
-            return await self.responder.respond(
-                gateway, ids, headers, body, [refused], universal=False
-            )
+            return await refuse(err)
         model = parsed.get("model") if isinstance(parsed, dict) else None
-        if model == AUTO_MODEL:
+        compat_body = body
+        if operation == "embeddings":
+            if not (isinstance(model, str) and model.startswith("@cf/")):
+                return await refuse(
+                    GatewayRequestError(
+                        ErrorCode.INVALID_REQUEST,
+                        "Invalid request: the REST API serves embeddings of Workers AI models "
+                        "('@cf/...'); send other providers' embeddings to the compat endpoint",
+                    )
+                )
+            compat_body = dumps({**(parsed or {}), "model": f"{WORKERS_AI}/{model}"})
+        elif model == AUTO_MODEL:
             # https://developers.cloudflare.com/ai-gateway/features/auto-router/
-            compat_only = GatewayRequestError(
-                ErrorCode.INVALID_REQUEST,
-                f"Invalid request: the Auto Router ({AUTO_MODEL}) is served on the compat "
-                "endpoint only: POST /v1/{account_id}/{gateway_id}/compat/chat/completions",
-            )
-            refused = Attempt(
-                None, None, None, compat_only, started, None, ids.log_id, path=rest_path
-            )
-            return await self.responder.respond(
-                gateway, ids, headers, body, [refused], universal=False
-            )
-        if isinstance(model, str) and model.lower().startswith(f"{DYNAMIC}/"):
-            # Resolved against the gateway of `cf-aig-gateway-id`:
-            # https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/
-            attempted = await self._attempt(
-                gateway,
-                f"{COMPAT}/chat/completions",
-                "POST",
-                headers,
-                body,
-                "",
-                started,
-                None,
-                ids.log_id,
-                log_path=rest_path,
-                rest=True,
-            )
-            return await self.responder.respond(
-                gateway, ids, headers, body, [attempted], universal=False
-            )
-        if isinstance(model, str):
-            prefix, sep, rest = model.partition("/")
-            provider = _REST_PROVIDERS.get(prefix) if sep else None
-            if model.startswith("@cf/"):
-                provider, rest = find_provider(WORKERS_AI), model
-            if provider is not None:
-                # Served as a compat call; the log row keeps the REST path.
-                compat_body = dumps({**(parsed or {}), "model": f"{provider.slug}/{rest}"})
-                attempted = await self._attempt(
-                    gateway,
-                    f"{COMPAT}/chat/completions",
-                    "POST",
-                    headers,
-                    compat_body,
-                    "",
-                    started,
-                    None,
-                    ids.log_id,
-                    log_path="ai/v1/chat/completions",
+            return await refuse(
+                GatewayRequestError(
+                    ErrorCode.INVALID_REQUEST,
+                    f"Invalid request: the Auto Router ({AUTO_MODEL}) is served on the compat "
+                    "endpoint only: POST /v1/{account_id}/{gateway_id}/compat/chat/completions",
                 )
-                return await self.responder.respond(
-                    gateway, ids, headers, body, [attempted], universal=False
-                )
-        invalid = GatewayRequestError(ErrorCode.INVALID_PROVIDER)
-        attempted = Attempt(
-            None, None, None, invalid, started, None, ids.log_id, path="ai/v1/chat/completions"
+            )
+        elif isinstance(model, str) and model.lower().startswith(f"{DYNAMIC}/"):
+            pass  # resolved against the gateway of `cf-aig-gateway-id` (`_attempt`)
+        else:
+            provider = _rest_provider(model)
+            if provider is None:
+                return await refuse(GatewayRequestError(ErrorCode.INVALID_PROVIDER))
+            slug, rest = provider
+            compat_body = dumps({**(parsed or {}), "model": f"{slug}/{rest}"})
+        attempted = await self._attempt(
+            gateway,
+            f"{COMPAT}/{operation}",
+            "POST",
+            headers,
+            compat_body,
+            "",
+            started,
+            None,
+            ids.log_id,
+            log_path=rest_path,
+            rest=True,
         )
         return await self.responder.respond(
             gateway, ids, headers, body, [attempted], universal=False

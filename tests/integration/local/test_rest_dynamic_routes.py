@@ -27,12 +27,12 @@ def rest(gw: LocalGateway, model: str, gateway_id: str | None = None) -> httpx.R
 
 
 def test_a_dynamic_route_on_compat_is_2005_naming_route_and_gateway(gateway: LocalGateway) -> None:
-    gateway.create_gateway("team")
-    response = compat(gateway, chat_body("dynamic/support"), gateway_id="team")
+    gateway.create_gateway("rest-owner")
+    response = compat(gateway, chat_body("dynamic/support"), gateway_id="rest-owner")
     status, code, message = gateway_error(response)
     assert (status, code) == (400, 2005)
-    assert "'support'" in message and "'team'" in message
-    [row] = gateway.logs("team")
+    assert "'support'" in message and "'rest-owner'" in message
+    [row] = gateway.logs("rest-owner")
     assert (row["success"], row["status_code"], row["path"]) == (
         False,
         400,
@@ -53,11 +53,11 @@ def test_a_dynamic_route_in_a_universal_compat_step_is_2005(gateway: LocalGatewa
     assert "'support'" in message and "'default'" in message
 
 
-@pytest.mark.parametrize("gateway_id", [None, "team"], ids=["default", "named"])
+@pytest.mark.parametrize("gateway_id", [None, "rest-owner"], ids=["default", "named"])
 def test_a_dynamic_route_on_rest_is_404_naming_route_and_gateway(
     gateway: LocalGateway, gateway_id: str | None
 ) -> None:
-    gateway.create_gateway("team")
+    gateway.create_gateway("rest-owner")
     response = rest(gateway, "dynamic/support", gateway_id)
     status, code, message = gateway_error(response)
     assert (status, code) == (404, 2005)
