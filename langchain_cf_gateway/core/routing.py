@@ -346,8 +346,6 @@ def _rest_route(config: GatewayConfig, ref: ModelRef, operation: Operation) -> R
 
 def _rest_embeddings_fix(ref: ModelRef) -> str:
     """Where the embeddings of `ref`, which the REST API does not serve, are served."""
-    if ref.auto_router:
-        return f"the Auto Router ({AUTO_ROUTER}) serves chat completions only, on endpoint='compat'"
     if ref.provider is None or ref.provider.compat_prefix is not None:
         return f"use endpoint='compat' for {ref.model_id}"
     if ref.provider.embeddings_path is not None:

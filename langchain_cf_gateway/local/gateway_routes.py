@@ -19,77 +19,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.protocol import DEFAULT_GATEWAY_ID, Bounds, ErrorCode, Header, gateway_error_body
-from ..core.providers import COMPAT, DYNAMIC, PROVIDERS, WORKERS_AI, Provider
+from ..core.protocol import DEFAULT_GATEWAY_ID, Bounds, ErrorCode, Header
+from ..core.providers import COMPAT, DYNAMIC, WORKERS_AI
 from . import edge
 from .auto_router import AUTO_MODEL, AutoRouter
 from .gateways import GatewayRecord
 from .inbound import head, read_body
 from .pipeline import Outcome, RequestOptions, execute
 from .request_error import GatewayRequestError
-from .resolve import dynamic_route, dynamic_route_name, resolve
+from .resolve import dynamic_route, dynamic_route_name, resolve, rest_provider, route_not_owned
 from .respond import JSON_HEADERS, Attempt, RequestIds, Responder, dumps, error_response
 from .state import GatewayState
-from .upstream import ProviderResponse, models_list
-
-_REST_PROVIDERS: Final[dict[str, Provider]] = {p.rest_prefix: p for p in PROVIDERS if p.rest_prefix}
-
-
-def _route_not_owned(gateway_id: str, name: str, *, rest: bool) -> Outcome:
-    """The response for `dynamic/<name>` sent to a gateway that owns no such route.
-
-    Cloudflare scopes routes to their gateway: on compat the response is HTTP 400 with
-    code 2005; on the REST API, resolved against the gateway of `cf-aig-gateway-id`
-    (`default` without it), a 404
-    (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/).
-    Cloudflare documents no body for the REST 404: the local gateway uses its error
-    shape, code 2005, there too.
-
-    Args:
-        gateway_id: the gateway the request resolved against.
-        name: the route name, after `dynamic/`.
-        rest: whether the request came on the REST API.
-
-    Returns:
-        The gateway-made response, as an outcome the responder sends and logs.
-    """
-    if rest:
-        status = 404
-        message = (
-            f"Dynamic route '{name}' not found on gateway '{gateway_id}': set the "
-            f"{Header.GATEWAY_ID} header to the gateway that owns the route (without it the "
-            f"request resolves against '{DEFAULT_GATEWAY_ID}')"
-        )
-    else:
-        status = 400
-        message = (
-            f"Dynamic route '{name}' is not a route of gateway '{gateway_id}': send it to the "
-            "gateway that owns the route"
-        )
-    body = gateway_error_body(ErrorCode.PROVIDER_FAILED, message)
-    body["httpCode"] = status
-    return Outcome(ProviderResponse(status, JSON_HEADERS["content-type"], dumps(body)), None, 1)
-
-
-def _rest_provider(model: object) -> tuple[str, str] | None:
-    """(compat slug, model name) of a REST API chat model, or None if the REST API has none.
-
-    https://developers.cloudflare.com/ai-gateway/usage/rest-api/
-    """
-    if not isinstance(model, str):
-        return None
-    if model.startswith("@cf/"):
-        return WORKERS_AI, model
-    prefix, sep, rest = model.partition("/")
-    provider = _REST_PROVIDERS.get(prefix) if sep else None
-    return (provider.slug, rest) if provider is not None else None
+from .upstream import models_list
 
 
 class _AnyPath(Convertor[str]):
@@ -277,7 +225,7 @@ class GatewayRoutes:
         elif isinstance(model, str) and model.lower().startswith(f"{DYNAMIC}/"):
             pass  # resolved against the gateway of `cf-aig-gateway-id` (`_attempt`)
         else:
-            provider = _rest_provider(model)
+            provider = rest_provider(model)
             if provider is None:
                 return await refuse(GatewayRequestError(ErrorCode.INVALID_PROVIDER))
             slug, rest = provider
@@ -446,7 +394,9 @@ class GatewayRoutes:
                 if name is not None and dynamic_route(gateway.id, name) is None:
                     attempted.model = f"{DYNAMIC}/{name}"
                     attempted.opts = RequestOptions.parse(headers, gateway, config)
-                    attempted.outcome = _route_not_owned(gateway.id, name, rest=rest)
+                    attempted.outcome = Outcome(
+                        route_not_owned(gateway.id, name, rest=rest), None, 1
+                    )
                     return attempted
             if path == f"{COMPAT}/chat/completions" and AUTO_MODEL.encode() in body:
                 body = self._auto_route(headers, body, attempted)
