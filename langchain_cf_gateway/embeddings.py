@@ -40,7 +40,7 @@ from .core import (
 )
 from .core.body_limit import MAX_RESPONSE_BYTES
 from .core.config import ENV_TOKEN
-from .core.errors import wrapped_input_error
+from .core.errors import ConfigError, wrapped_input_error
 from .core.redaction import credentials_of
 
 
@@ -120,8 +120,11 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     """
     openai_api_base: str | None = Field(default=None, alias="base_url")
     """Another gateway host (the local gateway); else `CLOUDFLARE_AI_GATEWAY_BASE_URL`."""
-    endpoint: Literal["compat", "native"] = "compat"
-    """`compat` (the OpenAI-compatible endpoint) or `native` (the provider's own path)."""
+    endpoint: Literal["compat", "native", "rest"] = "compat"
+    """`compat` (the OpenAI-compatible endpoint), `native` (the provider's own path) or
+    `rest` (Cloudflare's REST API, `.../ai/v1/embeddings`, for Workers AI `@cf/` models
+    only, with the gateway token as `Authorization: Bearer`:
+    https://developers.cloudflare.com/workers-ai/configuration/open-ai-compatibility/)."""
     gateway_options: GatewayOptions | None = None
     """Gateway controls of every request (a `GatewayOptions` or a dict of its fields)."""
     chunk_size: int = Field(default=100, ge=1)
@@ -174,7 +177,14 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
         self._route = build_route(config, self.model_name, self.endpoint, "embeddings")
         key = self.provider_api_key
         provider_key = key.get_secret_value() if key is not None else None
-        omit_authorization = not provider_key
+        if self._route.endpoint == "rest" and provider_key:
+            raise ConfigError(
+                "endpoint='rest' authenticates with the gateway token in Authorization, so a "
+                "provider key (api_key) cannot be sent: store it in the gateway (BYOK) and "
+                "drop api_key, or use endpoint='compat'"
+            )
+        # The REST API's Authorization is the route's own header (the gateway token).
+        omit_authorization = not provider_key and self._route.endpoint != "rest"
         self._options = coerce_options(self.gateway_options) or GatewayOptions()
         self._fixed_headers = dict(OMIT_AUTHORIZATION) if omit_authorization else {}
         self._base_headers = {**self._options.to_headers(), **self._fixed_headers}

@@ -25,7 +25,8 @@ https://developers.cloudflare.com/ai-gateway/usage/universal/):
             is OpenAI-compatible.
 `rest`    `https://api.cloudflare.com/client/v4/accounts/{acct}/ai/v1/chat/completions` with
             `cf-aig-gateway-id` and `Authorization: Bearer <token>`; a dynamic route's body
-            model is `dynamic/{route}`.
+            model is `dynamic/{route}`. `.../ai/v1/embeddings` for Workers AI `@cf/` models
+            (https://developers.cloudflare.com/workers-ai/configuration/open-ai-compatibility/).
 universal   `POST {host}/v1/{acct}/{gw}` with a JSON array of steps, for fallbacks.
 """
 
@@ -302,9 +303,19 @@ def build_route(
 
 
 def _rest_route(config: GatewayConfig, ref: ModelRef, operation: Operation) -> Route:
-    if operation != "chat":
+    """The REST API route of `ref`: chat completions, and embeddings of Workers AI models.
+
+    https://developers.cloudflare.com/ai-gateway/usage/rest-api/ ;
+    embeddings: https://developers.cloudflare.com/workers-ai/configuration/open-ai-compatibility/
+
+    Raises:
+        InvalidModelIdError: The REST API does not serve this model for this operation.
+        ConfigError: No Cloudflare API token to send.
+    """
+    if operation == "embeddings" and ref.slug != WORKERS_AI:
         raise InvalidModelIdError(
-            "the REST API serves chat completions only; use endpoint='compat' for embeddings"
+            "endpoint='rest' serves embeddings of Workers AI models only "
+            f"(workers-ai/@cf/...); {_rest_embeddings_fix(ref)}"
         )
     if ref.provider is not None and ref.provider.rest_prefix is None:
         served = ", ".join(p.slug for p in PROVIDERS if p.rest_prefix is not None)
@@ -325,12 +336,21 @@ def _rest_route(config: GatewayConfig, ref: ModelRef, operation: Operation) -> R
     else:
         prefix = ref.provider.rest_prefix
         body_model = f"{prefix}/{ref.model}" if prefix else ref.model
-    url = f"{config.api_base}/accounts/{config.account_id}/ai/v1/chat/completions"
+    url = f"{config.api_base}/accounts/{config.account_id}/ai/v1/{_OPERATION_PATH[operation]}"
     headers = {
         "Authorization": f"Bearer {config.token.get_secret_value()}",
         Header.GATEWAY_ID: config.gateway_id,
     }
-    return Route(url, body_model, headers, "rest", "chat", ref)
+    return Route(url, body_model, headers, "rest", operation, ref)
+
+
+def _rest_embeddings_fix(ref: ModelRef) -> str:
+    """Where the embeddings of `ref`, which the REST API does not serve, are served."""
+    if ref.provider is None or ref.provider.compat_prefix is not None:
+        return f"use endpoint='compat' for {ref.model_id}"
+    if ref.provider.embeddings_path is not None:
+        return f"use endpoint='native' for {ref.model_id}"
+    return f"use its own SDK with base_url=provider_base_url({ref.provider.slug!r})"
 
 
 def provider_base_url(slug: str, config: GatewayConfig | None = None) -> str:

@@ -16,15 +16,23 @@ under `/v1/{account_id}/{gateway_id}/`:
 - `POST /v1/{account_id}/{gateway_id}` with a JSON array of steps: the universal
   endpoint (https://developers.cloudflare.com/ai-gateway/usage/universal/),
   see `GatewayRoutes.universal`;
-- `POST /client/v4/accounts/{account_id}/ai/v1/chat/completions`: the REST API shape,
-  with `Authorization: Bearer <token>` (always required) and `cf-aig-gateway-id`;
+- `POST /client/v4/accounts/{account_id}/ai/v1/chat/completions` and `.../ai/v1/embeddings`:
+  the REST API shape, with `Authorization: Bearer <token>` (always required) and
+  `cf-aig-gateway-id`;
 - the management API and the admin routes: `management`.
 
 Choices where Cloudflare's docs are silent (these are the local gateway's choices):
 
 - `compat/embeddings` and `compat/models` are served (docs do not say); the models
-  list names one `{compat prefix}/mock` per compat provider. `compat/responses` and
-  dynamic routes (`dynamic/{route}`) are not: 400 with code 7001 / 2008.
+  list names one `{compat prefix}/mock` per compat provider. `compat/responses` is not:
+  400 with code 7001.
+- The local gateway owns no dynamic routes yet: `dynamic/{route}` gets what Cloudflare
+  sends for a route the gateway does not own
+  (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/): 400 with
+  code 2005 on compat; on the REST API (resolved against the gateway of
+  `cf-aig-gateway-id`) a 404, in the gateway error shape with code 2005 (Cloudflare
+  documents no body). `cloudflare/auto` on the REST API is a 400 naming compat, the only
+  endpoint of the Auto Router.
 - Compat model prefixes are the slugs and the aliases of core's provider table, so both
   `perplexity/` and `perplexity-ai/`, `grok/` and `xai/` work (the docs name both).
 - Log `metadata` is returned as a JSON object (the API schema says string).

@@ -10,14 +10,16 @@ options, cache, retries, upstream) and hands the attempts to `Responder`.
 - `POST /v1/{account_id}/{gateway_id}`: the universal endpoint
   (https://developers.cloudflare.com/ai-gateway/usage/universal/);
 - `POST /client/v4/accounts/{account_id}/ai/v1/chat/completions`: the REST API
-  (https://developers.cloudflare.com/ai-gateway/usage/rest-api/).
+  (https://developers.cloudflare.com/ai-gateway/usage/rest-api/), and `.../ai/v1/embeddings`
+  for Workers AI models
+  (https://developers.cloudflare.com/workers-ai/configuration/open-ai-compatibility/).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
@@ -25,19 +27,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.protocol import DEFAULT_GATEWAY_ID, Bounds, ErrorCode, Header
-from ..core.providers import COMPAT, PROVIDERS, WORKERS_AI, Provider, find_provider
+from ..core.providers import COMPAT, DYNAMIC, WORKERS_AI
 from . import edge
 from .auto_router import AUTO_MODEL, AutoRouter
 from .gateways import GatewayRecord
 from .inbound import head, read_body
-from .pipeline import RequestOptions, execute
+from .pipeline import Outcome, RequestOptions, execute
 from .request_error import GatewayRequestError
-from .resolve import resolve
+from .resolve import dynamic_route, dynamic_route_name, resolve, rest_provider, route_not_owned
 from .respond import JSON_HEADERS, Attempt, RequestIds, Responder, dumps, error_response
 from .state import GatewayState
 from .upstream import models_list
-
-_REST_PROVIDERS: Final[dict[str, Provider]] = {p.rest_prefix: p for p in PROVIDERS if p.rest_prefix}
 
 
 class _AnyPath(Convertor[str]):
@@ -85,6 +85,11 @@ class GatewayRoutes:
             Route(
                 "/client/v4/accounts/{account_id}/ai/v1/chat/completions",
                 self.rest_chat,
+                methods=["POST"],
+            ),
+            Route(
+                "/client/v4/accounts/{account_id}/ai/v1/embeddings",
+                self.rest_embeddings,
                 methods=["POST"],
             ),
         ]
@@ -145,6 +150,27 @@ class GatewayRoutes:
         """`/client/v4/accounts/{acct}/ai/v1/chat/completions`: the REST API.
 
         https://developers.cloudflare.com/ai-gateway/usage/rest-api/
+        """
+        return await self._rest(request, "chat/completions")
+
+    async def rest_embeddings(self, request: Request) -> Response:
+        """`/client/v4/accounts/{acct}/ai/v1/embeddings`: Workers AI `@cf/` models only.
+
+        https://developers.cloudflare.com/workers-ai/configuration/open-ai-compatibility/
+        """
+        return await self._rest(request, "embeddings")
+
+    async def _rest(self, request: Request, operation: str) -> Response:
+        """A REST API request: the gateway of `cf-aig-gateway-id`, `Authorization: Bearer`.
+
+        Served as the compat call of the same body; the log row keeps the REST path.
+
+        Args:
+            request: the request.
+            operation: `chat/completions` or `embeddings`, the path after `ai/v1/`.
+
+        Returns:
+            The response.
 
         Raises:
             GatewayRequestError: code 2001 or 2009, from the request head (a response is built of it).
@@ -160,44 +186,62 @@ class GatewayRoutes:
         body = await read_body(request)
         started = time.perf_counter()
         self.state.keep(request, headers, body)
-        rest_path = "ai/v1/chat/completions"
+        rest_path = f"ai/v1/{operation}"
+
+        async def refuse(err: GatewayRequestError) -> Response:
+            refused = Attempt(None, None, None, err, started, None, ids.log_id, path=rest_path)
+            return await self.responder.respond(
+                gateway, ids, headers, body, [refused], universal=False
+            )
+
         try:
             edge.request_headers(headers)
             parsed = edge.parse_json(body)
         except edge.NotJson:
             parsed = None
         except edge.EdgeError as err:
-            refused = Attempt(None, None, None, err, started, None, ids.log_id, path=rest_path)
-            return await self.responder.respond(
-                gateway, ids, headers, body, [refused], universal=False
-            )
+            return await refuse(err)
         model = parsed.get("model") if isinstance(parsed, dict) else None
-        if isinstance(model, str):
-            prefix, sep, rest = model.partition("/")
-            provider = _REST_PROVIDERS.get(prefix) if sep else None
-            if model.startswith("@cf/"):
-                provider, rest = find_provider(WORKERS_AI), model
-            if provider is not None:
-                # Served as a compat call; the log row keeps the REST path.
-                compat_body = dumps({**(parsed or {}), "model": f"{provider.slug}/{rest}"})
-                attempted = await self._attempt(
-                    gateway,
-                    f"{COMPAT}/chat/completions",
-                    "POST",
-                    headers,
-                    compat_body,
-                    "",
-                    started,
-                    None,
-                    ids.log_id,
-                    log_path="ai/v1/chat/completions",
+        compat_body = body
+        if operation == "embeddings":
+            if not (isinstance(model, str) and model.startswith("@cf/")):
+                return await refuse(
+                    GatewayRequestError(
+                        ErrorCode.INVALID_REQUEST,
+                        "Invalid request: the REST API serves embeddings of Workers AI models "
+                        "('@cf/...'); send other providers' embeddings to the compat endpoint",
+                    )
                 )
-                return await self.responder.respond(
-                    gateway, ids, headers, body, [attempted], universal=False
+            compat_body = dumps({**(parsed or {}), "model": f"{WORKERS_AI}/{model}"})
+        elif model == AUTO_MODEL:
+            # https://developers.cloudflare.com/ai-gateway/features/auto-router/
+            return await refuse(
+                GatewayRequestError(
+                    ErrorCode.INVALID_REQUEST,
+                    f"Invalid request: the Auto Router ({AUTO_MODEL}) is served on the compat "
+                    "endpoint only: POST /v1/{account_id}/{gateway_id}/compat/chat/completions",
                 )
-        invalid = GatewayRequestError(ErrorCode.INVALID_PROVIDER)
-        attempted = Attempt(
-            None, None, None, invalid, started, None, ids.log_id, path="ai/v1/chat/completions"
+            )
+        elif isinstance(model, str) and model.lower().startswith(f"{DYNAMIC}/"):
+            pass  # resolved against the gateway of `cf-aig-gateway-id` (`_attempt`)
+        else:
+            provider = rest_provider(model)
+            if provider is None:
+                return await refuse(GatewayRequestError(ErrorCode.INVALID_PROVIDER))
+            slug, rest = provider
+            compat_body = dumps({**(parsed or {}), "model": f"{slug}/{rest}"})
+        attempted = await self._attempt(
+            gateway,
+            f"{COMPAT}/{operation}",
+            "POST",
+            headers,
+            compat_body,
+            "",
+            started,
+            None,
+            ids.log_id,
+            log_path=rest_path,
+            rest=True,
         )
         return await self.responder.respond(
             gateway, ids, headers, body, [attempted], universal=False
@@ -339,11 +383,21 @@ class GatewayRoutes:
         config: Mapping[str, Any] | None = None,
         last_step: bool = True,
         log_path: str | None = None,
+        rest: bool = False,
     ) -> Attempt:
         attempted = Attempt(None, None, None, None, started, step, log_id, path=log_path or path)
         try:
             if step is None or step == 0:
                 self.state.admit(gateway)
+            if path == f"{COMPAT}/chat/completions":
+                name = dynamic_route_name(body)
+                if name is not None and dynamic_route(gateway.id, name) is None:
+                    attempted.model = f"{DYNAMIC}/{name}"
+                    attempted.opts = RequestOptions.parse(headers, gateway, config)
+                    attempted.outcome = Outcome(
+                        route_not_owned(gateway.id, name, rest=rest), None, 1
+                    )
+                    return attempted
             if path == f"{COMPAT}/chat/completions" and AUTO_MODEL.encode() in body:
                 body = self._auto_route(headers, body, attempted)
             call = resolve(

@@ -5,6 +5,12 @@ Paths are those of https://developers.cloudflare.com/ai-gateway/usage/providers/
 (https://developers.cloudflare.com/ai-gateway/usage/chat-completion/), and
 `{slug}/{path}` for every provider of core's table, native endpoint forms included
 (`native_routes`). A model may carry a fault (`faults`). Pure: no I/O.
+
+A `dynamic/<route>` model is not a provider call: `dynamic_route` says which route of a
+gateway serves it, `route_not_owned` is the response when none does
+(https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/).
+`rest_provider` reads a REST API model id
+(https://developers.cloudflare.com/ai-gateway/usage/rest-api/).
 """
 
 from __future__ import annotations
@@ -13,15 +19,110 @@ import json
 from collections.abc import Collection, Mapping
 from typing import Any, Final
 
-from ..core.protocol import ErrorCode
-from ..core.providers import COMPAT, CUSTOM_PREFIX, WORKERS_AI, Provider, find_provider
+from ..core.protocol import DEFAULT_GATEWAY_ID, ErrorCode, Header, gateway_error_body
+from ..core.providers import (
+    COMPAT,
+    CUSTOM_PREFIX,
+    DYNAMIC,
+    PROVIDERS,
+    WORKERS_AI,
+    Provider,
+    find_provider,
+)
 from . import edge
 from .faults import split_model
 from .native_routes import native_endpoint
 from .request_error import GatewayRequestError
-from .upstream import ProviderCall
+from .upstream import ProviderCall, ProviderResponse
 
 _COMPAT_OPS: Final = {"chat/completions": "chat", "embeddings": "embeddings", "models": "models"}
+_DYNAMIC_PREFIX: Final = f"{DYNAMIC}/"
+_REST_PROVIDERS: Final[dict[str, Provider]] = {p.rest_prefix: p for p in PROVIDERS if p.rest_prefix}
+
+
+def dynamic_route_name(body: bytes) -> str | None:
+    """The route name of a chat body whose model is `dynamic/<route>`, else None.
+
+    Raises:
+        GatewayRequestError: the body breaks the edge's JSON rules (7001).
+    """
+    if _DYNAMIC_PREFIX.encode() not in body:
+        return None
+    parsed = _json_body(body)
+    model = parsed.get("model") if isinstance(parsed, dict) else None
+    if isinstance(model, str) and model.lower().startswith(_DYNAMIC_PREFIX):
+        return model[len(_DYNAMIC_PREFIX) :]
+    return None
+
+
+def dynamic_route(gateway_id: str, name: str) -> Mapping[str, Any] | None:
+    """The route of gateway `gateway_id` that serves `dynamic/<name>`, or None.
+
+    Routes are scoped to the gateway they were created on
+    (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/). This is
+    the one place a route store plugs in; the local gateway keeps none yet, so every
+    route is one the gateway does not own.
+
+    Args:
+        gateway_id: the gateway the request resolves against.
+        name: the route name, after `dynamic/`.
+
+    Returns:
+        The route, or None when the gateway owns no route by that name.
+    """
+    del gateway_id, name
+    return None
+
+
+def route_not_owned(gateway_id: str, name: str, *, rest: bool) -> ProviderResponse:
+    """The response for `dynamic/<name>` sent to a gateway that owns no such route.
+
+    Cloudflare scopes routes to their gateway: on compat the response is HTTP 400 with
+    code 2005; on the REST API, resolved against the gateway of `cf-aig-gateway-id`
+    (`default` without it), a 404
+    (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/).
+    Cloudflare documents no body for the REST 404: the local gateway uses its error
+    shape, code 2005, there too.
+
+    Args:
+        gateway_id: the gateway the request resolved against.
+        name: the route name, after `dynamic/`.
+        rest: whether the request came on the REST API.
+
+    Returns:
+        The gateway-made response, which the responder sends and logs as it would a
+        provider's.
+    """
+    if rest:
+        status = 404
+        message = (
+            f"Dynamic route '{name}' not found on gateway '{gateway_id}': set the "
+            f"{Header.GATEWAY_ID} header to the gateway that owns the route (without it the "
+            f"request resolves against '{DEFAULT_GATEWAY_ID}')"
+        )
+    else:
+        status = 400
+        message = (
+            f"Dynamic route '{name}' is not a route of gateway '{gateway_id}': send it to the "
+            "gateway that owns the route"
+        )
+    body = gateway_error_body(ErrorCode.PROVIDER_FAILED, message)
+    body["httpCode"] = status
+    return ProviderResponse(status, "application/json", _dumps(body))
+
+
+def rest_provider(model: object) -> tuple[str, str] | None:
+    """(compat slug, model name) of a REST API chat model, or None if the REST API has none.
+
+    https://developers.cloudflare.com/ai-gateway/usage/rest-api/
+    """
+    if not isinstance(model, str):
+        return None
+    if model.startswith("@cf/"):
+        return WORKERS_AI, model
+    prefix, sep, rest = model.partition("/")
+    provider = _REST_PROVIDERS.get(prefix) if sep else None
+    return (provider.slug, rest) if provider is not None else None
 
 
 def resolve(

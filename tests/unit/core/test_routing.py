@@ -244,8 +244,15 @@ def test_rest(row: Row, name: str) -> None:
     "row", [r for r in TABLE if r.rest_model is not None], ids=lambda r: r.slug
 )
 def test_rest_embeddings_is_refused(row: Row) -> None:
-    with pytest.raises(InvalidModelIdError, match="chat completions only; use endpoint='compat'"):
-        build_route(CONFIG, f"{row.slug}/{row.model}", "rest", "embeddings")
+    # Served for Workers AI only
+    # (https://developers.cloudflare.com/workers-ai/configuration/open-ai-compatibility/).
+    model_id = f"{row.slug}/{row.model}"
+    if row.slug == "workers-ai":
+        route = build_route(CONFIG, model_id, "rest", "embeddings")
+        assert route.url == REST_URL.replace("chat/completions", "embeddings")
+        return
+    with pytest.raises(InvalidModelIdError, match=r"Workers AI models only.*use endpoint='compat'"):
+        build_route(CONFIG, model_id, "rest", "embeddings")
 
 
 def test_rest_without_token_names_the_env_var() -> None:
@@ -349,7 +356,7 @@ def test_auto_router_is_a_compat_chat_model() -> None:
 def test_dynamic_route_on_rest_needs_a_token() -> None:
     with pytest.raises(ConfigError, match="CLOUDFLARE_AI_GATEWAY_TOKEN"):
         build_route(GatewayConfig(account_id=ACCT), "dynamic/support", "rest")
-    with pytest.raises(InvalidModelIdError, match="chat completions only"):
+    with pytest.raises(InvalidModelIdError, match=r"Workers AI models only.*endpoint='compat'"):
         build_route(CONFIG, "dynamic/support", "rest", "embeddings")
 
 
