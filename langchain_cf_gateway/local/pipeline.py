@@ -16,6 +16,10 @@ Choices where Cloudflare's docs are silent (documented here, tested in tests/int
 - A request that times out (or whose upstream is unreachable) on every attempt gets
   HTTP 502 with code 2005 and a message saying which; the log row has status 502.
 - Cache hits are logged with `cached: true`, the stored token counts and cost 0.
+- A policy response (a fault's `policy=`, see `faults`) is made after the cache lookup and
+  before any attempt, so it is never retried and a cache hit skips it, as at Cloudflare
+  (https://developers.cloudflare.com/ai-gateway/features/policies/); its log row shows 0
+  attempts.
 """
 
 from __future__ import annotations
@@ -42,9 +46,10 @@ from ..core.credentials import (
 )
 from ..core.protocol import Bounds, ErrorCode, Header
 from .cache import CUSTOM_KEY_TTL_S, CacheEntry, ResponseCache, cache_key
+from .faults import policy_response
 from .gateways import GatewayRecord
 from .request_error import GatewayRequestError
-from .upstream import ProviderCall, ProviderResponse, Upstreams, UpstreamUnreachable
+from .upstream import JSON, ProviderCall, ProviderResponse, Upstreams, UpstreamUnreachable
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +408,10 @@ async def execute(
                 entry.tokens_out,
             )
             return Outcome(hit, "HIT", 0)
+    policy = upstreams.policy(call)
+    if policy is not None:  # made before any provider attempt; never retried
+        status, policy_body = policy_response(policy)
+        return Outcome(ProviderResponse(status, JSON, policy_body), _cache_status(plan), 0)
     sent = replace(call, headers=forwarded)
     provider_response: ProviderResponse | None = None
     failure = ""
@@ -454,7 +463,11 @@ async def execute(
             ),
             plan.ttl,
         )
-    return Outcome(provider_response, None if plan is None else "MISS", attempt)
+    return Outcome(provider_response, _cache_status(plan), attempt)
+
+
+def _cache_status(plan: CachePlan | None) -> str | None:
+    return None if plan is None else "MISS"
 
 
 async def _discard(provider_response: ProviderResponse) -> None:
