@@ -15,6 +15,10 @@ directive  := "status=" CODE        respond HTTP CODE (400 to 599) with the prov
             | "malformed"           the body (or, streamed, one chunk) is not valid JSON
             | "attempts=" N         only the first N attempts of a request are faulted,
                                     later retries get the normal response
+            | "policy=deny"         HTTP 403, Cloudflare's Policies block body
+            | "policy=spend"        HTTP 429, Cloudflare's Policies spend-cap body
+            | "error=" CODE         the gateway's own error body for CODE
+            | "message=" TEXT       with error=: the message (default: the table's)
 ```
 
 Examples (compat model ids; native routes take the part after the provider):
@@ -25,7 +29,27 @@ openai/gpt-4o-mini~status=429~attempts=1    the first attempt gets 429, a retry 
 openai/gpt-4o-mini~delay=1500               1.5 s before the first byte (timeouts)
 openai/gpt-4o-mini~chunk-delay=20~disconnect=3
 openai/gpt-4o-mini~malformed
+openai/gpt-4o-mini~policy=deny              403 Access denied by policy
+openai/gpt-4o-mini~error=3040~attempts=1    429 code 3040, then a retry succeeds
+openai/gpt-4o-mini~error=9999~status=418~message=Out of tea
 ```
+
+Gateway-made responses (https://developers.cloudflare.com/ai-gateway/features/policies/):
+
+- `policy=deny` is HTTP 403 `{"success":false,"error":{"message":"Access denied by policy"}}`;
+  `policy=spend` is HTTP 429 whose `error` is an object:
+  `{"message":"Spending limit exceeded","bucket":"local-spend-cap","spent":10.5,"limit":10}`
+  (fixed values: `SPEND_BUCKET`, `SPEND_SPENT`, `SPEND_LIMIT`). The gateway decides a
+  policy once per request, after the cache lookup and before any attempt: it is never
+  retried, and a cache hit skips it, as Cloudflare documents. It takes no `status=` or
+  `error=`.
+- `error=CODE` is the gateway's error body (`core.protocol.gateway_error_body`) with the
+  status of `core.protocol.ERROR_STATUS` and the canonical message, for any code of
+  `core.protocol.ErrorCode`; `status=` and `message=` override them. A code outside the
+  table needs `status=` (`error=9999~status=418`) and keeps the number, status and
+  message given. Per attempt, like `status=`: with `attempts=1` a retry succeeds.
+- Both are made locally even when the provider has a pass-through upstream, which is
+  then not called.
 
 The part before the first `~` is the model name the mock responds as; the
 directives never reach a pass-through upstream (they are stripped).
