@@ -15,7 +15,14 @@ Choices where Cloudflare's docs are silent (documented here, tested in tests/int
   is allowed the last attempt waits without a timeout ("last attempt waits unbounded").
 - A request that times out (or whose upstream is unreachable) on every attempt gets
   HTTP 502 with code 2005 and a message saying which; the log row has status 502.
+- `byok_only` or `cf-aig-no-wholesale: true` with no provider credentials (none in the
+  request, no key on a pass-through upstream) is refused with HTTP 400, code 7001, before
+  the cache lookup.
 - Cache hits are logged with `cached: true`, the stored token counts and cost 0.
+- A policy response (a fault's `policy=`, see `faults`) is made after the cache lookup and
+  before any attempt, so it is never retried and a cache hit skips it, as at Cloudflare
+  (https://developers.cloudflare.com/ai-gateway/features/policies/); its log row shows 0
+  attempts.
 """
 
 from __future__ import annotations
@@ -42,9 +49,10 @@ from ..core.credentials import (
 )
 from ..core.protocol import Bounds, ErrorCode, Header
 from .cache import CUSTOM_KEY_TTL_S, CacheEntry, ResponseCache, cache_key
+from .faults import policy_response
 from .gateways import GatewayRecord
 from .request_error import GatewayRequestError
-from .upstream import ProviderCall, ProviderResponse, Upstreams, UpstreamUnreachable
+from .upstream import JSON, ProviderCall, ProviderResponse, Upstreams, UpstreamUnreachable
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,9 +395,11 @@ async def execute(
     ever leaves the gateway, whichever header carries it.
 
     Raises:
-        GatewayRequestError: the upstream could not be reached or timed out (code 2005 / 2006).
+        GatewayRequestError: the upstream could not be reached or timed out (code 2005 / 2006),
+            or credentials are required and the call has none (7001, HTTP 400).
     """
     forwarded = forwardable_headers(call.headers, secrets.values)
+    _require_credentials(call, gateway, upstreams, forwarded)
     plan = plan_cache(call, opts, gateway, client_body, secrets, forwarded)
     if plan is not None and not plan.skip:
         entry = await cache.get(plan.key)
@@ -403,6 +413,10 @@ async def execute(
                 entry.tokens_out,
             )
             return Outcome(hit, "HIT", 0)
+    policy = upstreams.policy(call)
+    if policy is not None:  # made before any provider attempt; never retried
+        status, policy_body = policy_response(policy)
+        return Outcome(ProviderResponse(status, JSON, policy_body), _cache_status(plan), 0)
     sent = replace(call, headers=forwarded)
     provider_response: ProviderResponse | None = None
     failure = ""
@@ -454,7 +468,52 @@ async def execute(
             ),
             plan.ttl,
         )
-    return Outcome(provider_response, None if plan is None else "MISS", attempt)
+    return Outcome(provider_response, _cache_status(plan), attempt)
+
+
+def _cache_status(plan: CachePlan | None) -> str | None:
+    return None if plan is None else "MISS"
+
+
+NO_CREDENTIALS_MESSAGE: Final = (
+    "Invalid request: this gateway takes no wholesale billing (byok_only, or "
+    f"{Header.NO_WHOLESALE}: true) and the request has no provider credentials; send the "
+    "provider's key with the request, or store one in the gateway (BYOK)"
+)
+
+
+def has_credentials(call: ProviderCall, upstreams: Upstreams, forwarded: Mapping[str, str]) -> bool:
+    """Whether the call carries a provider credential, or its pass-through upstream has a key.
+
+    A credential is what `core.credentials` names one (a header, a query parameter, a
+    top-level body field), in what would be forwarded: the gateway's own tokens never count.
+    """
+    target = upstreams.passthrough.targets.get(call.provider.slug)
+    if target is not None and target.api_key:
+        return True
+    if any(is_credential(name) and value.strip() for name, value in forwarded.items()):
+        return True
+    if any(is_credential(name) and value for name, value in query_pairs(call.query_string)):
+        return True
+    return bool(credential_fields(call.body))
+
+
+def _require_credentials(
+    call: ProviderCall, gateway: GatewayRecord, upstreams: Upstreams, forwarded: Mapping[str, str]
+) -> None:
+    """Refuse a call without credentials where wholesale billing is off.
+
+    `byok_only` on the gateway, or `cf-aig-no-wholesale: true` on the request, with no
+    provider credentials is HTTP 400
+    (https://developers.cloudflare.com/ai-gateway/configuration/bring-your-own-keys/).
+
+    Raises:
+        GatewayRequestError: 7001 (HTTP 400) naming byok_only and the header.
+    """
+    if not (gateway.byok_only or _true(call.headers.get(Header.NO_WHOLESALE))):
+        return
+    if not has_credentials(call, upstreams, forwarded):
+        raise GatewayRequestError(ErrorCode.INVALID_REQUEST, NO_CREDENTIALS_MESSAGE)
 
 
 async def _discard(provider_response: ProviderResponse) -> None:

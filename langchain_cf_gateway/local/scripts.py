@@ -15,7 +15,9 @@ gw.script("slow", fault="chunk-delay=50", times=3)
 `model` matches the bare model (`gpt-4o-mini`) or the compat id
 (`openai/gpt-4o-mini`); `provider` matches the slug (`openai`, `anthropic`).
 Scripts also apply to providers served by a pass-through upstream when they carry a
-fault: the fault is made locally and the upstream is not called.
+fault: the fault is made locally and the upstream is not called. A script whose fault
+is a `policy=` is used once per request (the policy is decided before any attempt),
+and not at all by a request served from the cache.
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ def _fault_dict(fault: Fault) -> dict[str, Any]:
         "disconnect_after": fault.disconnect_after,
         "malformed": fault.malformed,
         "attempts": fault.attempts,
+        "policy": fault.policy,
+        "error": fault.error,
+        "message": fault.message,
     }
 
 
@@ -130,6 +135,23 @@ class ScriptBook:
         with self._lock:
             for script in self._scripts:
                 if not script.exhausted and script.matches(provider, model):
+                    script.used += 1
+                    return script
+        return None
+
+    def take_policy(self, provider: str, model: str) -> Script | None:
+        """The first live script matching, with one use consumed, if its fault is a policy.
+
+        A policy is decided once per request, before any attempt: a first matching script
+        without `policy=` is left for the attempts (None).
+        """
+        if not self._scripts:
+            return None
+        with self._lock:
+            for script in self._scripts:
+                if not script.exhausted and script.matches(provider, model):
+                    if script.fault is None or script.fault.policy is None:
+                        return None
                     script.used += 1
                     return script
         return None

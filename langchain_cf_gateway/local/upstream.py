@@ -12,7 +12,9 @@ set, replaces the client's key in the provider's auth header.
 
 A request that a script matches, or whose model name carries a fault that applies to
 this attempt, is served by the mock even when the provider has a pass-through
-upstream: faults are made locally and the upstream is not called.
+upstream: faults are made locally and the upstream is not called. A fault's
+`error=CODE` gets the gateway's own error body; a `policy=` is decided by the
+gateway before any attempt (`Upstreams.policy`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from .connections import (
     RequestRefused,
     UpstreamResponse,
 )
-from .faults import Fault
+from .faults import Fault, Policy, gateway_fault_response
 from .mock import MockModel
 from .native_routes import NativeOperation
 from .request_error import GatewayRequestError
@@ -135,6 +137,9 @@ class MockUpstream:
         """The mock's response to a call (a script, a fault, or the mock model)."""
         if fault is not None and fault.delay_ms:
             await asyncio.sleep(fault.delay_ms / 1000)
+        if fault is not None and fault.error is not None:  # made by the gateway
+            status, error_body = gateway_fault_response(fault)
+            return ProviderResponse(status, JSON, error_body)
         native = native_mock.respond(self.model, call, script, fault, int(self._clock()))
         if native is not None:  # Responses, count_tokens, Gemini, unserved paths
             provider_response = ProviderResponse(native.status, native.content_type, native.body)
@@ -405,11 +410,21 @@ class Upstreams:
         self.scripts = scripts
         self.passthrough = PassThroughUpstream(targets)
 
+    def policy(self, call: ProviderCall) -> Policy | None:
+        """The policy response asked for by a script or the model name, or None.
+
+        Decided once per request, before any attempt, whatever the upstream.
+        """
+        script = self.scripts.take_policy(call.provider.slug, call.model)
+        if script is not None and script.fault is not None:
+            return script.fault.policy
+        return None if call.fault is None else call.fault.policy
+
     async def send(self, call: ProviderCall, attempt: int) -> ProviderResponse:
         """Send a call to its upstream (pass-through if configured, else the mock)."""
         script = self.scripts.take(call.provider.slug, call.model)
         fault = script.fault if script is not None and script.fault is not None else call.fault
-        if fault is not None and not fault.applies_to(attempt):
+        if fault is not None and (not fault.applies_to(attempt) or fault.policy is not None):
             fault = None
         target = self.passthrough.targets.get(call.provider.slug)
         if target is not None and script is None and fault is None:
