@@ -152,8 +152,12 @@ class GatewayError(Exception):
     def retryable(self) -> bool:
         """Whether the same request sent again can succeed.
 
-        For a known code, as `core.error_codes` says; else for 408, 409, 429 and 5xx.
+        For a known code, as `core.error_codes` says; else for 408, 409, 429 and 5xx. A
+        404 never is, whatever its code: the REST API's 404 for a `dynamic/` route of
+        another gateway comes with 2005, and the same gateway answers it the same way.
         """
+        if self.status_code == 404:
+            return False
         if self.code in KNOWN_CODES:
             return self.code in RETRYABLE_CODES
         return self.status_code in (408, 409, 429) or self.status_code >= 500

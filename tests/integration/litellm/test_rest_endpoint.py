@@ -105,3 +105,18 @@ def test_stream_on_rest(litellm_mod: Any, gw: LocalGateway, cf: dict[str, Any]) 
 async def test_acompletion_on_rest(litellm_mod: Any, gw: LocalGateway, cf: dict[str, Any]) -> None:
     response = await litellm_mod.acompletion(model=MINI, messages=HELLO, endpoint="rest", **cf)
     _assert_sent_on_rest(gw, gateway_info(response))
+
+
+def test_a_404_from_a_route_of_another_gateway_is_not_retryable(
+    litellm_mod: Any, gw: LocalGateway, cf: dict[str, Any]
+) -> None:
+    """The same gateway answers the same 404 (Cloudflare's REST API for a route it does
+    not own, code 2005): the typed error says sending again cannot help. (LiteLLM's own
+    `num_retries` resends any `APIError`, a 404 too: that is LiteLLM's rule, not ours.)"""
+    with pytest.raises(Exception) as info:
+        litellm_mod.completion(
+            model=f"{PROVIDER}/dynamic/support", messages=HELLO, endpoint="rest", **cf
+        )
+    typed = gateway_error(info.value)
+    assert typed is not None
+    assert (typed.status_code, typed.code, typed.retryable) == (404, 2005, False)

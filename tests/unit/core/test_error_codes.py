@@ -19,6 +19,7 @@ from langchain_cf_gateway.core import (
     ProviderError,
     error_from_response,
 )
+from langchain_cf_gateway.core.error_codes import RETRYABLE_CODES
 
 LOG_ID = "0199f0c2-7a6b-7c3d-9e1f-2a3b4c5d6e7f"
 
@@ -159,3 +160,17 @@ def test_the_400s_without_a_code_name_the_fix(
 def test_a_provider_400_about_keys_stays_a_provider_error() -> None:
     err = error_from_response(400, None, as_provider("Incorrect API key provided"))
     assert type(err) is ProviderError and not err.hint
+
+
+@pytest.mark.parametrize("code", sorted(RETRYABLE_CODES))
+def test_a_404_is_never_retryable_whatever_its_code(code: int) -> None:
+    """A `dynamic/` route resolved against a gateway that does not own it is a 404 with
+    2005 on the REST API: sending it again reaches the same gateway and the same 404."""
+    err = error_from_response(404, None, gateway_shape(code, "Failed to get response", 404))
+    assert err.code == code and err.status_code == 404
+    assert not err.retryable
+
+
+def test_2005_at_its_own_status_stays_retryable() -> None:
+    err = error_from_response(400, None, gateway_shape(2005, "Failed to get response", 400))
+    assert err.retryable
