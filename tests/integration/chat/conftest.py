@@ -10,27 +10,13 @@ gateway instead.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from langchain_cf_gateway.core import GatewayConfig
-
-
-def _root_conftest() -> Any:
-    # tests/conftest.py, imported by pytest before this file; found by path, since more
-    # than one conftest module of the suite may be named "conftest".
-    root = str(Path(__file__).resolve().parents[2] / "conftest.py")
-    for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) and str(Path(module.__file__).resolve()) == root:
-            return module
-    raise RuntimeError("tests/conftest.py is not loaded")
-
-
-live_credentials = _root_conftest().live_credentials
+from tests.support.live import live_credentials
 
 LIVE: GatewayConfig | None = live_credentials()
 """The real gateway, when the developer's or CI's credentials are set."""
