@@ -54,6 +54,7 @@ from .core import (
 if TYPE_CHECKING:
     from .callbacks import GatewayCall, GatewayUsageTracker, gateway_usage
     from .chat_models import ChatCloudflareGateway
+    from .core.dynamic_routes import DynamicRoute, InvalidDynamicRouteError
     from .embeddings import CloudflareGatewayEmbeddings
     from .feedback import asend_feedback, send_feedback
     from .management import (
@@ -73,6 +74,8 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "ChatCloudflareGateway": "chat_models",
     "CloudflareGatewayEmbeddings": "embeddings",
+    "DynamicRoute": "core.dynamic_routes",
+    "InvalidDynamicRouteError": "core.dynamic_routes",
     "GatewayCall": "callbacks",
     "GatewayUsageTracker": "callbacks",
     "gateway_usage": "callbacks",
@@ -138,6 +141,7 @@ __all__ = [
     "CloudflareGatewayEmbeddings",
     "ConfigError",
     "ContentBlockedError",
+    "DynamicRoute",
     "Gateway",
     "GatewayAuthenticationError",
     "GatewayCall",
@@ -153,6 +157,7 @@ __all__ = [
     "GatewayTimeoutError",
     "GatewayUsageTracker",
     "InsufficientCreditsError",
+    "InvalidDynamicRouteError",
     "InvalidModelIdError",
     "InvalidOptionError",
     "InvalidProviderError",

@@ -9,6 +9,7 @@ ValueError
       │    └── MissingAccountIdError   no account id in the arguments, environment or file
       ├── InvalidModelIdError       a model id the grammar does not accept
       └── InvalidOptionError        a gateway option out of bounds (names the field)
+           └── InvalidDynamicRouteError   a dynamic route breaking a rule (core.dynamic_routes)
 
 Exception
  └── GatewayError                   an HTTP error response (status, code, message, log id)
