@@ -34,7 +34,7 @@ from .gateways import GatewayRecord
 from .inbound import head, read_body
 from .pipeline import Outcome, RequestOptions, execute
 from .request_error import GatewayRequestError
-from .resolve import dynamic_route, dynamic_route_name, resolve, rest_provider, route_not_owned
+from .resolve import dynamic_route_name, resolve, rest_provider, route_not_owned
 from .respond import JSON_HEADERS, Attempt, RequestIds, Responder, dumps, error_response
 from .state import GatewayState
 from .upstream import models_list
@@ -391,7 +391,7 @@ class GatewayRoutes:
                 self.state.admit(gateway)
             if path == f"{COMPAT}/chat/completions":
                 name = dynamic_route_name(body)
-                if name is not None and dynamic_route(gateway.id, name) is None:
+                if name is not None and self.state.routes.active(gateway.id, name) is None:
                     attempted.model = f"{DYNAMIC}/{name}"
                     attempted.opts = RequestOptions.parse(headers, gateway, config)
                     attempted.outcome = Outcome(

@@ -6,8 +6,8 @@ Paths are those of https://developers.cloudflare.com/ai-gateway/usage/providers/
 `{slug}/{path}` for every provider of core's table, native endpoint forms included
 (`native_routes`). A model may carry a fault (`faults`). Pure: no I/O.
 
-A `dynamic/<route>` model is not a provider call: `dynamic_route` says which route of a
-gateway serves it, `route_not_owned` is the response when none does
+A `dynamic/<route>` model is not a provider call: `GatewayState.routes` (`route_store`)
+says which route of a gateway serves it, `route_not_owned` is the response when none does
 (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/).
 `rest_provider` reads a REST API model id
 (https://developers.cloudflare.com/ai-gateway/usage/rest-api/).
@@ -52,25 +52,6 @@ def dynamic_route_name(body: bytes) -> str | None:
     model = parsed.get("model") if isinstance(parsed, dict) else None
     if isinstance(model, str) and model.lower().startswith(_DYNAMIC_PREFIX):
         return model[len(_DYNAMIC_PREFIX) :]
-    return None
-
-
-def dynamic_route(gateway_id: str, name: str) -> Mapping[str, Any] | None:
-    """The route of gateway `gateway_id` that serves `dynamic/<name>`, or None.
-
-    Routes are scoped to the gateway they were created on
-    (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/). This is
-    the one place a route store plugs in; the local gateway keeps none yet, so every
-    route is one the gateway does not own.
-
-    Args:
-        gateway_id: the gateway the request resolves against.
-        name: the route name, after `dynamic/`.
-
-    Returns:
-        The route, or None when the gateway owns no route by that name.
-    """
-    del gateway_id, name
     return None
 
 

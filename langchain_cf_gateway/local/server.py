@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import uvicorn
 
 from ..core.config import GatewayConfig
+from ..core.dynamic_routes import DynamicRoute
 from ..core.protocol import DEFAULT_GATEWAY_ID, LOCAL_ACCOUNT_ID
 from .app import build_app
 from .cache import open_cache
@@ -373,6 +374,15 @@ class LocalGateway:
         registry = self._state.registry
         registry.delete(gateway_id)
         return registry.create(gateway_id, **settings)
+
+    def deploy_route(self, route: DynamicRoute, gateway_id: str = DEFAULT_GATEWAY_ID) -> None:
+        """Make `route` serve `dynamic/<route.name>` on gateway `gateway_id`.
+
+        Args:
+            route: the route (`DynamicRoute`, built or read with `DynamicRoute.from_api`).
+            gateway_id: the gateway that owns it (`default` unless given).
+        """
+        self._state.routes.deploy(gateway_id, route)
 
     def update_gateway(self, gateway_id: str, **settings: Any) -> GatewayRecord:
         """Change the given settings and keep the others.

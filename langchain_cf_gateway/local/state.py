@@ -26,6 +26,7 @@ from .gateways import GatewayRecord, GatewayRegistry
 from .logstore import LogStore
 from .pipeline import GatewaySecrets
 from .request_error import GatewayRequestError
+from .route_store import RouteStore
 from .scripts import ScriptBook
 from .upstream import Upstreams
 
@@ -100,6 +101,8 @@ class GatewayState:
         self.cache = cache
         self.logs = logs
         self.upstreams = upstreams
+        self.routes = RouteStore()
+        """The dynamic routes of every gateway (`route_store`)."""
         self.account_id = account_id
         self._token = f"Bearer {token}".encode() if token else None
         self._management_token = f"Bearer {management_token}".encode() if management_token else None
@@ -115,7 +118,7 @@ class GatewayState:
         `routes` list every route)."""
 
     async def reset(self) -> None:
-        """Forget requests, scripts, cache entries and log rows; restore `default`.
+        """Forget requests, scripts, routes, cache entries and log rows; restore `default`.
 
         Other gateways are kept (with their rate-limit counters reset); `default` gets
         its start-up settings back, so that a test changing it does not leak into the next.
@@ -123,6 +126,7 @@ class GatewayState:
         self.received.clear()
         self._received_bytes = 0
         self.scripts.clear()
+        self.routes.clear()
         await self.cache.clear()
         await self.logs.arun(LogStore.delete(None))
         self.registry.restore_default()
