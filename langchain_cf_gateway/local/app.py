@@ -83,6 +83,7 @@ from .inbound import BodyLimit
 from .listener import HostGuard, HostPolicy
 from .management import Management
 from .respond import JSON_HEADERS, dumps
+from .routes_api import RoutesApi
 from .state import GatewayState
 
 
@@ -113,8 +114,13 @@ def build_app(state: GatewayState, hosts: HostPolicy | None = None) -> Any:
         yield
         await state.close()
 
+    management = Management(state)
     starlette = Starlette(
-        routes=[*GatewayRoutes(state).routes(), *Management(state).routes()],
+        routes=[
+            *GatewayRoutes(state).routes(),
+            *management.routes(),
+            *RoutesApi(management).routes(),
+        ],
         lifespan=lifespan,
         exception_handlers={404: _not_routed, 405: _not_routed},
     )
