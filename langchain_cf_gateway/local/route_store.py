@@ -38,6 +38,7 @@ class RouteVersion:
     created_at: str
     route: DynamicRoute
     """The version as a route (its name is the route's when the version was saved)."""
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class RouteDeployment:
     deployment_id: str
     version_id: str
     created_at: str
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,13 +231,16 @@ class RouteStore:
             del self._routes[gateway_id][route_id]
             return stored
 
-    def add_version(self, gateway_id: str, route_id: str, route: DynamicRoute) -> StoredRoute:
+    def add_version(
+        self, gateway_id: str, route_id: str, route: DynamicRoute, comment: str | None = None
+    ) -> StoredRoute:
         """Save a new version of a route; it serves nothing until it is deployed.
 
         Args:
             gateway_id: the gateway.
             route_id: the route's id.
             route: the version, checked.
+            comment: the version's comment, if any.
 
         Returns:
             The route; the new version is its last.
@@ -244,15 +249,18 @@ class RouteStore:
             RouteLookupError: the gateway has no route of that id.
         """
         with self._lock:
-            return self._add_version(self._get(gateway_id, route_id), route)
+            return self._add_version(self._get(gateway_id, route_id), route, comment)
 
-    def deploy_version(self, gateway_id: str, route_id: str, version_id: str) -> StoredRoute:
+    def deploy_version(
+        self, gateway_id: str, route_id: str, version_id: str, comment: str | None = None
+    ) -> StoredRoute:
         """Deploy a saved version (an earlier one to roll back): it serves from now on.
 
         Args:
             gateway_id: the gateway.
             route_id: the route's id.
             version_id: the version to deploy.
+            comment: the deployment's comment, if any.
 
         Returns:
             The route; the new deployment is its last.
@@ -264,7 +272,7 @@ class RouteStore:
             stored = self._get(gateway_id, route_id)
             if stored.version(version_id) is None:
                 raise RouteLookupError(f"route {route_id!r} has no version {version_id!r}")
-            return self._deploy(stored, version_id)
+            return self._deploy(stored, version_id, comment)
 
     # ------------------------------------------------------------------ under the lock
 
@@ -296,16 +304,18 @@ class RouteStore:
         stored = self._add_version(stored, route)
         return self._deploy(stored, stored.versions[-1].version_id)
 
-    def _add_version(self, stored: StoredRoute, route: DynamicRoute) -> StoredRoute:
+    def _add_version(
+        self, stored: StoredRoute, route: DynamicRoute, comment: str | None = None
+    ) -> StoredRoute:
         now = self.clock.iso()
-        version = RouteVersion(version_id=self.clock.uuid7(), created_at=now, route=route)
+        version = RouteVersion(self.clock.uuid7(), now, route, comment)
         return self._put(replace(stored, versions=(*stored.versions, version), modified_at=now))
 
-    def _deploy(self, stored: StoredRoute, version_id: str) -> StoredRoute:
+    def _deploy(
+        self, stored: StoredRoute, version_id: str, comment: str | None = None
+    ) -> StoredRoute:
         now = self.clock.iso()
-        deployment = RouteDeployment(
-            deployment_id=self.clock.uuid7(), version_id=version_id, created_at=now
-        )
+        deployment = RouteDeployment(self.clock.uuid7(), version_id, now, comment)
         return self._put(
             replace(stored, deployments=(*stored.deployments, deployment), modified_at=now)
         )

@@ -14,10 +14,10 @@ management API's bearer token (`management`):
 | `GET routes/{id}` | read: the deployed version's elements | route in `result` |
 | `PATCH routes/{id}` | rename (`name`) | `{"success", "route"}` |
 | `DELETE routes/{id}` | delete | route in `result` |
-| `POST routes/{id}/versions` | save a version (`elements`), not deployed | version in `result` |
+| `POST routes/{id}/versions` | save a version (`elements`, `comment`), not deployed | version in `result` |
 | `GET routes/{id}/versions` | list | `{"success", "data": {"versions", ...}}` |
 | `GET routes/{id}/versions/{version_id}` | read | version in `result` |
-| `POST routes/{id}/deployments` | deploy (`version_id`) | route in `result` |
+| `POST routes/{id}/deployments` | deploy (`version_id`, `comment`) | route in `result` |
 | `GET routes/{id}/deployments` | list | `{"success", "data": {"deployments", ...}}` |
 
 The lists and the rename are not in the v4 `result` envelope: the schema declares their
@@ -30,7 +30,9 @@ Choices where Cloudflare documents nothing: the lists are newest first unless
 `order_by_direction=asc` (`order_by`: `created_at`, or for routes also `modified_at` and
 `name`); a version's `data` is its elements as JSON text (`{"elements": [...]}`); the
 create-version response is the new version as `GET versions/{version_id}` shows it
-(the schema's fields and `version_id`, `active`, `data`).
+(the schema's fields and `version_id`, `active`, `data`), plus `version`, the version
+object as the lists show it. A version's or deployment's `comment` (in the Go SDK's
+types, not the Python SDK's) is kept and shown when given.
 """
 
 from __future__ import annotations
@@ -154,10 +156,14 @@ class RoutesApi:
         with _not_found():
             stored = self.store.get(gateway_id, route_id)
             if request.method == "POST":
-                data = _object(body, ("elements",))
+                data = _object(body, ("elements", "comment"))
                 route = _checked({"name": stored.name, "elements": data.get("elements")})
-                stored = self.store.add_version(gateway_id, route_id, route)
-                return envelope(version_view(stored, stored.versions[-1]))
+                comment = _comment(data)
+                stored = self.store.add_version(gateway_id, route_id, route, comment)
+                version = stored.versions[-1]
+                return envelope(
+                    {**version_view(stored, version), "version": _version(stored, version)}
+                )
         query = _list_query(request.query_params, ORDER_HISTORY)
         versions = _ordered(list(stored.versions), query)
         return _data("versions", [_version(stored, v) for v in versions], query)
@@ -192,14 +198,16 @@ class RoutesApi:
         with _not_found():
             stored = self.store.get(gateway_id, route_id)
             if request.method == "POST":
-                version_id = _object(body, ("version_id",)).get("version_id")
+                data = _object(body, ("version_id", "comment"))
+                version_id = data.get("version_id")
                 if not isinstance(version_id, str) or not version_id:
                     raise ApiError(
                         ApiErrorCode.INVALID_REQUEST,
                         'give the version to deploy: {"version_id": "..."} '
                         "(GET .../versions lists them)",
                     )
-                stored = self.store.deploy_version(gateway_id, route_id, version_id)
+                comment = _comment(data)
+                stored = self.store.deploy_version(gateway_id, route_id, version_id, comment)
                 return envelope(route_view(stored, account))
         query = _list_query(request.query_params, ORDER_HISTORY)
         deployments = _ordered(list(stored.deployments), query)
@@ -253,6 +261,18 @@ def _object(body: bytes, fields: tuple[str, ...]) -> dict[str, Any]:
             f"unknown field {unknown[0]!r}: the body takes {', '.join(fields)}",
         )
     return data
+
+
+def _comment(data: Mapping[str, Any]) -> str | None:
+    """The optional `comment` of a version or a deployment (the Go SDK's types carry one).
+
+    Raises:
+        ApiError: a comment that is not a string (400, code 7001).
+    """
+    comment = data.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise ApiError(ApiErrorCode.INVALID_REQUEST, "comment must be a string")
+    return comment
 
 
 def _checked(data: Mapping[str, Any]) -> DynamicRoute:
@@ -360,22 +380,28 @@ def _elements(version: RouteVersion) -> list[dict[str, Any]]:
 
 
 def _deployment(deployment: RouteDeployment) -> dict[str, Any]:
-    return {
+    view = {
         "deployment_id": deployment.deployment_id,
         "version_id": deployment.version_id,
         "created_at": deployment.created_at,
     }
+    if deployment.comment is not None:
+        view["comment"] = deployment.comment
+    return view
 
 
 def _version(stored: StoredRoute, version: RouteVersion) -> dict[str, Any]:
     active = version.version_id == stored.deployed.version_id
-    return {
+    view: dict[str, Any] = {
         "version_id": version.version_id,
         "active": "true" if active else "false",  # a string in the schema
         "created_at": version.created_at,
         "data": json.dumps({"elements": _elements(version)}, separators=(",", ":")),
         "is_valid": True,  # every stored version passed `DynamicRoute.from_api`
     }
+    if version.comment is not None:
+        view["comment"] = version.comment
+    return view
 
 
 def route_view(stored: StoredRoute, account_id: str) -> dict[str, Any]:

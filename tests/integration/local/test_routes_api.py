@@ -256,7 +256,9 @@ def test_a_version_is_saved_but_not_served_until_deployed(gateway: LocalGateway)
     assert json.loads(listed["versions"][0]["data"]) == {"elements": elements(SPLIT)}
 
     one = ok(management(gateway, "GET", f"{path}/{version['version_id']}"))
-    assert one == version
+    # The create response is the version as GET shows it, plus the list's version object.
+    assert one == {k: v for k, v in version.items() if k != "version"}
+    assert version["version"] == listed["versions"][0]
 
 
 def test_a_version_is_checked_before_it_is_stored(gateway: LocalGateway) -> None:
@@ -452,3 +454,32 @@ def test_ids_and_times_come_from_the_gateways_clock(gateway: LocalGateway) -> No
     ms = int(after["id"].replace("-", "")[:12], 16)
     stamp = datetime.fromisoformat(after["created_at"].replace("Z", "+00:00")).timestamp()
     assert abs(ms / 1000 - stamp) < 1
+
+
+def test_a_comment_is_kept_on_versions_and_deployments(gateway: LocalGateway) -> None:
+    created = create(gateway)
+    path = routes(f"/{created['id']}")
+    body = {"elements": elements(SPLIT), "comment": "80/20"}
+    version = ok(management(gateway, "POST", f"{path}/versions", json=body))
+    assert version["version"] == {
+        "version_id": version["version_id"],
+        "active": "false",
+        "created_at": version["created_at"],
+        "data": json.dumps({"elements": elements(SPLIT)}, separators=(",", ":")),
+        "is_valid": True,
+        "comment": "80/20",
+    }
+    deploy = {"version_id": version["version_id"], "comment": "go"}
+    deployed = ok(management(gateway, "POST", f"{path}/deployments", json=deploy))
+    assert deployed["deployment"]["comment"] == "go"
+    assert deployed["version"]["comment"] == "80/20"
+    listed = bare(management(gateway, "GET", f"{path}/versions"), "data")["versions"]
+    assert [v.get("comment") for v in listed] == ["80/20", None]
+    history = bare(management(gateway, "GET", f"{path}/deployments"), "data")["deployments"]
+    assert [d.get("comment") for d in history] == ["go", None]
+    for tail, bad in (
+        ("versions", {**body, "comment": 1}),
+        ("deployments", {**deploy, "comment": []}),
+    ):
+        response = management(gateway, "POST", f"{path}/{tail}", json=bad)
+        assert api_error(response) == (400, 7001) and "comment" in error_message(response)
