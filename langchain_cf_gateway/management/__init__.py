@@ -26,6 +26,7 @@ response raises the `errors` class for it, never showing the token.
 - `route_models`, `_routes`, `routes`: the dynamic-routing API (`RouteRecord`,
   `RouteVersion`, `RouteDeployment`, `DeployedRoute`), its calls without I/O, and the
   methods both clients gain from them (`deploy(route)`, `list_routes()`...);
+- `route_changes`: what a deploy would change (`cf-aig routes diff`);
 - `client` and `async_client`: `GatewayClient` and `AsyncGatewayClient`, which differ
   only in I/O.
 """
@@ -46,6 +47,7 @@ from .models import (
     LogQuery,
     ResultInfo,
 )
+from .route_changes import RouteChange, route_changes
 from .route_models import DeployedRoute, RouteDeployment, RouteRecord, RouteVersion
 
 __all__ = [
@@ -67,8 +69,10 @@ __all__ = [
     "LogQuery",
     "ManagementAuthenticationError",
     "ResultInfo",
+    "RouteChange",
     "RouteDeployment",
     "RouteNotFoundError",
     "RouteRecord",
     "RouteVersion",
+    "route_changes",
 ]
