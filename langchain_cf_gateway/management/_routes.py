@@ -202,6 +202,13 @@ def _invalid(what: str, exc: Exception | None = None) -> InvalidResponseError:
     )
 
 
+def _check_success(body: Any) -> None:
+    """A 2xx whose body says `"success": false` is no result (the SDK would read none)."""
+    if isinstance(body, dict) and body.get("success") is False:
+        error = _invalid('a success ("success" is false)')
+        raise error
+
+
 def _one(model: type[Any]) -> Callable[[Any, ResultInfo], Any]:
     """The parser of an envelope's `result`: one `model`."""
 
@@ -215,6 +222,7 @@ def _listing(key: str, model: type[Any]) -> Callable[[Any, ResultInfo], list[Any
     """The parser of a list: `{"data": {key: [...]}}`, or the same inside the envelope."""
 
     def parse(body: Any, info: ResultInfo) -> list[Any]:
+        _check_success(body)
         data = body.get("data", body.get("result")) if isinstance(body, dict) else None
         if isinstance(data, dict) and isinstance(data.get("data"), dict):
             data = data["data"]  # {"result": {"data": {...}}}
@@ -231,6 +239,7 @@ def _listing(key: str, model: type[Any]) -> Callable[[Any, ResultInfo], list[Any
 
 def _renamed(body: Any, info: ResultInfo) -> RouteRecord:
     """The parser of a rename: `{"route": {...}}`, or the route inside the envelope."""
+    _check_success(body)
     result = body.get("result", body) if isinstance(body, dict) else None
     if isinstance(result, dict) and isinstance(result.get("route"), dict):
         result = result["route"]

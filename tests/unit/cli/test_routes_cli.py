@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from langchain_cf_gateway.cli import main
 from langchain_cf_gateway.core.dynamic_routes import DynamicRoute
@@ -435,3 +437,45 @@ def test_an_unreachable_api_is_exit_1(
     code, _, err = run(capsys, "list")
     assert code == 1
     assert err.startswith("cf-aig: cannot reach the management API at http://gw.test/client/v4")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+element_like = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(["start", "m", "end", ""]),
+        "type": st.sampled_from(["start", "model", "end", "rate", "x"]),
+    },
+    optional={"outputs": json_values, "properties": json_values},
+)
+file_json = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {"name": st.text(max_size=8), "elements": st.lists(element_like, max_size=4)}
+    ),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=file_json)
+def test_any_file_is_a_diff_or_exit_2_with_nothing_sent(
+    api: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path, content: Any
+) -> None:
+    api.sent.clear()
+    api.table[("GET", ROUTES)] = lambda: listing("routes", [])
+    path = tmp_path / "any.json"
+    path.write_text(json.dumps(content))
+    code, out, err = run(capsys, "diff", str(path))
+    if code == 2:
+        assert (out, api.sent) == ("", [])
+        assert err.startswith(f"cf-aig: error: {path}: ") and err.count("\n") == 1
+    else:
+        assert (code, err) == (0, "")
+        assert out.startswith("route ") and {r.method for r in api.sent} == {"GET"}

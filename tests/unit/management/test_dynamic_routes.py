@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from langchain_cf_gateway.core import GatewayError, GatewayNotFoundError, InvalidOptionError
 from langchain_cf_gateway.core.dynamic_routes import DynamicRoute, InvalidDynamicRouteError
@@ -128,6 +130,24 @@ def test_a_list_that_is_not_one_is_the_servers_fault(mode: str) -> None:
     api = Api({("GET", ROUTES): lambda: httpx.Response(200, json={"success": True, "data": 3})})
     with pytest.raises(InvalidResponseError, match="a list of routes"):
         call(mode, api, "list_routes")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("method", "args", "key"),
+    [("list_routes", (), "data"), ("update_route", ("r1",), "route")],
+)
+def test_a_2xx_that_says_success_false_is_no_result(
+    mode: str, method: str, args: tuple[str, ...], key: str
+) -> None:
+    body = {"success": False, key: {"routes": []} if key == "data" else record()}
+    api = Api({})
+    api.table = {(m, p): (lambda: httpx.Response(200, json=body)) for m, p in [
+        ("GET", ROUTES), ("PATCH", f"{ROUTES}/r1")
+    ]}  # fmt: skip
+    kwargs = {"name": "n"} if method == "update_route" else {}
+    with pytest.raises(InvalidResponseError, match='"success" is false'):
+        call(mode, api, method, *args, **kwargs)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -385,3 +405,37 @@ def test_a_bad_id_sends_nothing(mode: str, method: str, args: tuple[str, ...], f
     with pytest.raises(InvalidOptionError, match=field):
         call(mode, api, method, *args, **kwargs)
     assert api.sent == []
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                ["success", "result", "data", "routes", "versions", "route", "id", "x"]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    body=json_values,
+    method=st.sampled_from(
+        [("list_routes", ()), ("list_route_versions", ("r1",)), ("update_route", ("r1",))]
+    ),
+)
+def test_any_2xx_body_is_a_value_or_invalid_response(body: Any, method: tuple[str, Any]) -> None:
+    name, args = method
+    kwargs = {"name": "n"} if name == "update_route" else {}
+    try:
+        got = call("sync", lambda r: httpx.Response(200, json=body), name, *args, **kwargs)
+    except InvalidResponseError as exc:
+        assert exc.status_code == 200
+    else:
+        assert isinstance(got, (list, RouteRecord))
