@@ -154,9 +154,9 @@ class RouteCalls(GatewayClientBase[HttpClientT]):
         """Create the route (or a version of it), deploy that version, read the deployment.
 
         Each step is yielded as a `Call` and sent back its result. The version a
-        `POST .../versions` made is not in its response (the SDK's
-        `DynamicRoutingCreateVersionResponse` is the route), so it is read from the
-        versions list: the newest one.
+        `POST .../versions` made is its response's `version_id` when it has one (the
+        local gateway's does); the SDK's `DynamicRoutingCreateVersionResponse` is the
+        route without it, and then the version is the newest of the versions list.
 
         Raises:
             InvalidResponseError: The route lists no version after one was created.
@@ -169,6 +169,8 @@ class RouteCalls(GatewayClientBase[HttpClientT]):
             version_id = record.version.version_id if record.version else None
         else:
             record = yield self._create_version_call(existing.id, route, comment, gateway_id)
+            made = (record.model_extra or {}).get("version_id")
+            version_id = made if isinstance(made, str) and made else None
         if version_id is None:
             versions: list[RouteVersion] = yield self._list_versions_call(record.id, gateway_id)
             if not versions:

@@ -309,6 +309,23 @@ def test_deploy_adds_a_version_to_the_route_of_that_name(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_deploy_takes_the_version_id_a_create_version_response_carries(mode: str) -> None:
+    made = {**record(), "version_id": "v7"}  # the new version, as GET versions/{id} shows it
+    api = Api(
+        {
+            ("GET", ROUTES): lambda: listing("routes", [record()]),
+            ("POST", f"{ROUTES}/r1/versions"): lambda: envelope(made),
+            ("POST", f"{ROUTES}/r1/deployments"): lambda: envelope(record(version="v7")),
+            ("GET", f"{ROUTES}/r1/deployments"): lambda: listing("deployments", []),
+        }
+    )
+    done = call(mode, api, "deploy", SPLIT)
+    assert ("GET", f"{ROUTES}/r1/versions", None) not in api.wire()
+    assert api.wire()[2] == ("POST", f"{ROUTES}/r1/deployments", {"version_id": "v7"})
+    assert (done.version_id, done.deployment) == ("v7", None)
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_deploy_reads_every_page_of_routes_to_find_the_name(mode: str) -> None:
     pages = {
         "1": [record(f"r{i}", f"other-{i}") for i in range(50)],
