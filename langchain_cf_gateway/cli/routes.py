@@ -125,11 +125,14 @@ def read_route(path: str, name: str | None = None) -> DynamicRoute:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InvalidOptionError(path, f"cannot read the route file: {reason}") from None
+        raise InvalidOptionError(printable(path), f"cannot read the route file: {reason}") from None
     try:
         return DynamicRoute.from_api(text, name=name)
     except InvalidDynamicRouteError as exc:
-        raise InvalidOptionError(path, str(exc).replace("name='...'", "--name NAME")) from None
+        # The message quotes the file (an element id, an output name): a control character
+        # in it must not reach the terminal as one, nor split the one-line error.
+        message = printable(str(exc).replace("name='...'", "--name NAME"))
+        raise InvalidOptionError(printable(path), message) from None
 
 
 # --------------------------------------------------------------------------- actions

@@ -276,6 +276,19 @@ def test_a_bad_file_names_the_element_and_sends_nothing(
     assert api.sent == []
 
 
+def test_a_control_character_in_the_file_reaches_the_terminal_escaped(
+    api: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "evil.json"
+    bad = {"id": "start\x1b[2J", "type": "start", "outputs": {"\n": None}}
+    path.write_text(json.dumps({"name": "s", "elements": [bad]}))
+    code, _, err = run(capsys, "diff", str(path))
+    assert code == 2
+    assert "\x1b" not in err and err.count("\n") == 1
+    assert "\\x1b[2J" in err
+    assert api.sent == []
+
+
 def test_a_missing_file_is_named(
     api: Api, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
