@@ -65,6 +65,7 @@ COMMANDS: Final[dict[str, Command]] = {
     "logs": Command("langchain_cf_gateway.cli.logs", "list the gateway's logs as a table"),
     "feedback": Command("langchain_cf_gateway.cli.feedback", "send feedback or a score for a log"),
     "models": Command("langchain_cf_gateway.cli.models", "list the model ids the gateway serves"),
+    "routes": Command("langchain_cf_gateway.cli.routes", "list, show, diff, deploy dynamic routes"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Cloudflare's management API for AI Gateway: logs, feedback and gateways.
+"""Cloudflare's management API for AI Gateway: logs, feedback, gateways and dynamic routes.
 
 https://developers.cloudflare.com/api/resources/ai_gateway/
 
@@ -23,12 +23,17 @@ response raises the `errors` class for it, never showing the token.
 - `_query`: arguments checked and encoded (path ids, pages, the logs query);
 - `_base`: `GatewayClientBase`, without I/O: each call built as a `Call`, each
   response read, retries decided, failures translated;
+- `route_models`, `_routes`, `routes`: the dynamic-routing API (`RouteRecord`,
+  `RouteVersion`, `RouteDeployment`, `DeployedRoute`), its calls without I/O, and the
+  methods both clients gain from them (`deploy(route)`, `list_routes()`...);
+- `route_changes`: what a deploy would change (`cf-aig routes diff`);
 - `client` and `async_client`: `GatewayClient` and `AsyncGatewayClient`, which differ
   only in I/O.
 """
 
 from ..core.errors import LogNotFoundError, ManagementAuthenticationError
 from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, ENV_API_TOKEN, RETRY_AFTER_MAX_S
+from ._routes import RouteNotFoundError
 from .async_client import AsyncGatewayClient
 from .client import GatewayClient
 from .models import (
@@ -42,6 +47,8 @@ from .models import (
     LogQuery,
     ResultInfo,
 )
+from .route_changes import RouteChange, route_changes
+from .route_models import DeployedRoute, RouteDeployment, RouteRecord, RouteVersion
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -51,6 +58,7 @@ __all__ = [
     "READ_ONLY_GATEWAY_FIELDS",
     "RETRY_AFTER_MAX_S",
     "AsyncGatewayClient",
+    "DeployedRoute",
     "Gateway",
     "GatewayClient",
     "GatewaySettings",
@@ -61,4 +69,10 @@ __all__ = [
     "LogQuery",
     "ManagementAuthenticationError",
     "ResultInfo",
+    "RouteChange",
+    "RouteDeployment",
+    "RouteNotFoundError",
+    "RouteRecord",
+    "RouteVersion",
+    "route_changes",
 ]

@@ -76,6 +76,8 @@ class Call(NamedTuple, Generic[T]):
     not_found: type[GatewayNotFoundError] = GatewayNotFoundError
     raw: bool = False
     """The response is a stored body, not a v4 envelope: returned as it is, never unwrapped."""
+    subject: str = ""
+    """What the call is about (`route 'r1' on gateway 'gw'`), named in a 404's message."""
 
 
 class GatewayClientBase(Generic[HttpClientT]):
@@ -340,7 +342,7 @@ class GatewayClientBase(Generic[HttpClientT]):
                 if isinstance(body, dict)
                 else redact(str(body)[:500], self._secrets(call.request)),
             )
-        error = _api_error(response, body, call.not_found, self._secrets(call.request))
+        error = _api_error(response, body, call, self._secrets(call.request))
         raise error
 
     # ------------------------------------------------------------------ logs
@@ -492,24 +494,28 @@ def _retry_after_s(response: httpx.Response) -> float | None:
 def _api_error(
     response: httpx.Response,
     body: Any,
-    not_found: type[GatewayNotFoundError],
+    call: Call[Any],
     secrets: tuple[str, ...] = (),
 ) -> GatewayError:
     """The typed error of a management API response; its message never holds the token.
 
     The core's mapping (`error_from_response`), with the management API's own classes
-    for a 401 or 403 (`ManagementAuthenticationError`) and a 404 (`not_found`).
+    for a 401 or 403 (`ManagementAuthenticationError`) and a 404 (`call.not_found`,
+    its message naming `call.subject`).
     """
     error = error_from_response(response.status_code, response.headers, body, secrets=secrets)
     cls: type[GatewayError] | None = None
+    message = error.message
     if response.status_code in (401, 403):
         cls = ManagementAuthenticationError
     elif response.status_code == 404:
-        cls = not_found
-    if cls is None or isinstance(error, cls):
+        cls = call.not_found
+        if call.subject:
+            message = f"{call.subject} not found: {message}"
+    if cls is None or (isinstance(error, cls) and message == error.message):
         return error
     return cls(
-        error.message,
+        message,
         status_code=error.status_code,
         code=error.code,
         log_id=error.log_id,

@@ -16,11 +16,12 @@ from typing_extensions import Unpack
 from ..core.body_limit import ACCEPT_ENCODING
 from ..core.options import MetadataValue
 from ..results import gateway_log_id
-from ._base import Call, GatewayClientBase, T
+from ._base import Call, T
 from .models import Gateway, GatewaySettings, LogEntry, LogPage, LogQuery
+from .routes import AsyncRouteMethods
 
 
-class AsyncGatewayClient(GatewayClientBase[httpx.AsyncClient]):
+class AsyncGatewayClient(AsyncRouteMethods):
     """The async twin of `GatewayClient`: the same methods, awaited, raising the same errors.
 
     https://developers.cloudflare.com/api/resources/ai_gateway/

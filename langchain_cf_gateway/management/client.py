@@ -17,11 +17,12 @@ from typing_extensions import Unpack
 from ..core.body_limit import ACCEPT_ENCODING
 from ..core.options import MetadataValue
 from ..results import gateway_log_id
-from ._base import Call, GatewayClientBase, T
+from ._base import Call, T
 from .models import Gateway, GatewaySettings, LogEntry, LogPage, LogQuery
+from .routes import RouteMethods
 
 
-class GatewayClient(GatewayClientBase[httpx.Client]):
+class GatewayClient(RouteMethods):
     """Cloudflare AI Gateway's management API: logs, feedback and gateways.
 
     https://developers.cloudflare.com/api/resources/ai_gateway/
