@@ -299,3 +299,18 @@ def test_a_route_on_the_rest_api(gateway: LocalGateway) -> None:
         404,
         2005,
     )
+
+
+def test_a_stream_that_started_is_not_fallen_back_from(gateway: LocalGateway) -> None:
+    gateway.deploy_route(
+        DynamicRoute.fallback_chain([f"{MINI}~chunk-delay=5~disconnect=2", HAIKU], name="cut")
+    )
+    url = f"{gateway.base_url}/v1/{gateway.account_id}/default/compat/chat/completions"
+    received = b""
+    with http.stream("POST", url, json=chat_body("dynamic/cut", stream=True)) as response:
+        assert answered(response) == MINI
+        with pytest.raises(httpx.HTTPError):
+            for chunk in response.iter_bytes():
+                received += chunk
+    assert b"[DONE]" not in received
+    assert [r["provider"] for r in gateway.logs()] == ["openai"]
