@@ -30,6 +30,8 @@ from ..core.protocol import DEFAULT_GATEWAY_ID, Bounds, ErrorCode, Header
 from ..core.providers import COMPAT, DYNAMIC, WORKERS_AI
 from . import edge
 from .auto_router import AUTO_MODEL, AutoRouter
+from .dynamic_exec import DynamicExecutor
+from .dynamic_exec.executor import NOT_CHAT_MESSAGE
 from .gateways import GatewayRecord
 from .inbound import head, read_body
 from .pipeline import Outcome, RequestOptions, execute
@@ -66,6 +68,7 @@ class GatewayRoutes:
         self.state = state
         self.responder = Responder(state)
         self.auto_router = AutoRouter()
+        self.dynamic = DynamicExecutor(state)
 
     def routes(self) -> list[Route]:
         """The Starlette routes of these handlers.
@@ -131,7 +134,7 @@ class GatewayRoutes:
             )
         if path == f"{COMPAT}/models":
             return Response(dumps(models_list(None)), 200, {**ids.headers(), **JSON_HEADERS})
-        attempted = await self._attempt(
+        tried = await self._attempt(
             gateway,
             path,
             request.method,
@@ -142,9 +145,8 @@ class GatewayRoutes:
             None,
             ids.log_id,
         )
-        return await self.responder.respond(
-            gateway, ids, headers, body, [attempted], universal=False
-        )
+        ids.log_id = tried[-1].log_id
+        return await self.responder.respond(gateway, ids, headers, body, tried, universal=False)
 
     async def rest_chat(self, request: Request) -> Response:
         """`/client/v4/accounts/{acct}/ai/v1/chat/completions`: the REST API.
@@ -230,7 +232,7 @@ class GatewayRoutes:
                 return await refuse(GatewayRequestError(ErrorCode.INVALID_PROVIDER))
             slug, rest = provider
             compat_body = dumps({**(parsed or {}), "model": f"{slug}/{rest}"})
-        attempted = await self._attempt(
+        tried = await self._attempt(
             gateway,
             f"{COMPAT}/{operation}",
             "POST",
@@ -243,9 +245,8 @@ class GatewayRoutes:
             log_path=rest_path,
             rest=True,
         )
-        return await self.responder.respond(
-            gateway, ids, headers, body, [attempted], universal=False
-        )
+        ids.log_id = tried[-1].log_id
+        return await self.responder.respond(gateway, ids, headers, body, tried, universal=False)
 
     async def universal(self, request: Request) -> Response:
         """The universal endpoint: steps in order, fallback on error or timeout.
@@ -344,7 +345,7 @@ class GatewayRoutes:
             query = step.get("query")
             step_body = dumps(query) if query is not None else b""
             log_id = ids.log_id if index == 0 else self.state.clock.uuid7()
-            attempted = await self._attempt(
+            attempts = await self._attempt(
                 gateway,
                 f"{provider}/{endpoint}",
                 "POST",
@@ -357,7 +358,8 @@ class GatewayRoutes:
                 config=config,
                 last_step=index == len(steps) - 1,
             )
-            tried.append(attempted)
+            tried.extend(attempts)
+            attempted = attempts[-1]
             outcome = attempted.outcome
             if outcome is not None and outcome.provider_response.ok:
                 break
@@ -384,20 +386,42 @@ class GatewayRoutes:
         last_step: bool = True,
         log_path: str | None = None,
         rest: bool = False,
-    ) -> Attempt:
+    ) -> list[Attempt]:
+        """The call of one request (or universal step): the attempts its response is built of.
+
+        One attempt, or, for a `dynamic/<route>` the gateway deployed, one per model
+        element the route called (`dynamic_exec`).
+        """
         attempted = Attempt(None, None, None, None, started, step, log_id, path=log_path or path)
         try:
             if step is None or step == 0:
                 self.state.admit(gateway)
             if path == f"{COMPAT}/chat/completions":
                 name = dynamic_route_name(body)
-                if name is not None and self.state.routes.active(gateway.id, name) is None:
+                route = None if name is None else self.state.routes.active(gateway.id, name)
+                if route is not None:
+                    return await self.dynamic.run(
+                        gateway,
+                        route,
+                        headers,
+                        body,
+                        step=step,
+                        log_id=log_id,
+                        log_path=attempted.path,
+                        config=config,
+                    )
+                if name is not None:
                     attempted.model = f"{DYNAMIC}/{name}"
                     attempted.opts = RequestOptions.parse(headers, gateway, config)
                     attempted.outcome = Outcome(
                         route_not_owned(gateway.id, name, rest=rest), None, 1
                     )
-                    return attempted
+                    return [attempted]
+            elif path.startswith(f"{COMPAT}/") and dynamic_route_name(body) is not None:
+                # https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/
+                attempted.opts = RequestOptions.parse(headers, gateway, config)
+                attempted.error = GatewayRequestError(ErrorCode.INVALID_REQUEST, NOT_CHAT_MESSAGE)
+                return [attempted]
             if path == f"{COMPAT}/chat/completions" and AUTO_MODEL.encode() in body:
                 body = self._auto_route(headers, body, attempted)
             call = resolve(
@@ -435,7 +459,7 @@ class GatewayRoutes:
                     attempted.opts = RequestOptions.parse(headers, gateway)
                 except GatewayRequestError:
                     attempted.opts = None
-        return attempted
+        return [attempted]
 
     def _auto_route(self, headers: Mapping[str, str], body: bytes, attempted: Attempt) -> bytes:
         """The body with `cloudflare/auto` replaced by the Auto Router's choice.

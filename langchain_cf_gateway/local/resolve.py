@@ -7,8 +7,9 @@ Paths are those of https://developers.cloudflare.com/ai-gateway/usage/providers/
 (`native_routes`). A model may carry a fault (`faults`). Pure: no I/O.
 
 A `dynamic/<route>` model is not a provider call: `GatewayState.routes` (`route_store`)
-says which route of a gateway serves it, `route_not_owned` is the response when none does
-(https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/).
+says which route of a gateway serves it, `dynamic_exec` runs that route (each model
+element a compat call resolved here), and `route_not_owned` is the response when none
+does (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/).
 `rest_provider` reads a REST API model id
 (https://developers.cloudflare.com/ai-gateway/usage/rest-api/).
 """
