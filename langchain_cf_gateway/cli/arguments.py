@@ -86,7 +86,7 @@ def client_from_args(args: argparse.Namespace) -> GatewayClient:
 
 
 def unreachable(client: GatewayClient, exc: httpx.HTTPError) -> int:
-    """Say on stderr that the management API could not be reached.
+    """Say on stderr that the management API (or the gateway) could not be reached.
 
     Args:
         client: The client whose request failed.
@@ -95,7 +95,13 @@ def unreachable(client: GatewayClient, exc: httpx.HTTPError) -> int:
     Returns:
         1, the exit status.
     """
-    message = f"cannot reach the management API at {client.api_base}: {exc}"
+    try:
+        url = str(exc.request.url.copy_with(query=None))
+    except RuntimeError:  # an error raised before a request was made
+        url = client.api_base
+    # `cf-aig models` reads the gateway's /compat/models; logs and feedback the API.
+    what = "the management API" if url.startswith(client.api_base) else "the gateway"
+    message = f"cannot reach {what} at {url}: {exc}"
     print(
         f"cf-aig: {mask_urls(message)}. "  # a password in --base-url never shows
         "Check --base-url / CLOUDFLARE_AI_GATEWAY_BASE_URL and the network",
