@@ -528,4 +528,6 @@ def test_a_workers_ai_entry_must_name_the_whole_id(entry: str) -> None:
 
 def test_a_whole_workers_ai_entry_is_accepted() -> None:
     options = GatewayOptions(allowed_models=["workers-ai/@cf/*/*", "workers-ai/@cf/meta/x"])
-    assert options.to_headers()["cf-aig-allowed-models"] == "workers-ai/@cf/*/*,workers-ai/@cf/meta/x"
+    assert (
+        options.to_headers()["cf-aig-allowed-models"] == "workers-ai/@cf/*/*,workers-ai/@cf/meta/x"
+    )
