@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import httpx
 import openai
 
-from ._errors import UnexpectedShape
+from ._errors import ErrorInResponse, Exchange, UnexpectedShape
 from ._openai_sdk import OMIT_AUTHORIZATION
 from .core import (
     Bounds,
@@ -42,6 +42,7 @@ from .core import (
     coerce_options,
     parse_model_id,
 )
+from .core.codec import is_error_body
 from .core.routing import Endpoint
 
 if TYPE_CHECKING:
@@ -338,6 +339,7 @@ def check_chat_completion(response: Any) -> None:
     Raises:
         json.JSONDecodeError: The body is not JSON.
         UnexpectedShape: JSON without a non-empty `choices` list.
+        ErrorInResponse: The body is an error object (`core.codec.is_error_body`).
     """
     if not isinstance(response, dict | openai.BaseModel):
         text = str(response)
@@ -347,7 +349,60 @@ def check_chat_completion(response: Any) -> None:
     else:
         choices = getattr(response, "choices", None)
     if not isinstance(choices, list) or not choices:
+        data = response if isinstance(response, dict) else response.model_dump()
+        if is_error_body(data):
+            raise ErrorInResponse(data)
         raise UnexpectedShape("the response is JSON but not a chat completion (no choices)")
+
+
+def until_finished(
+    first: ChatGenerationChunk, rest: Iterator[ChatGenerationChunk], exchange: Exchange
+) -> Iterator[ChatGenerationChunk]:
+    """The chunks after `first`, then the error of a stream that ended without a finish reason.
+
+    Args:
+        first: The stream's first chunk (already yielded by the caller).
+        rest: The chunks after it.
+        exchange: The stream's response (status and headers, for the error's log id).
+
+    Yields:
+        Each chunk of `rest`.
+
+    Raises:
+        InvalidResponseError: Neither `first` nor any chunk of `rest` had a finish reason.
+    """
+    finished = has_finish_reason(first)
+    for chunk in rest:
+        finished = finished or has_finish_reason(chunk)
+        yield chunk
+    if not finished:
+        error = unfinished_stream(exchange.status, exchange.headers)
+        raise error
+
+
+async def auntil_finished(
+    first: ChatGenerationChunk, rest: AsyncIterator[ChatGenerationChunk], exchange: Exchange
+) -> AsyncIterator[ChatGenerationChunk]:
+    """The async twin of `until_finished`.
+
+    Args:
+        first: The stream's first chunk (already yielded by the caller).
+        rest: The chunks after it.
+        exchange: The stream's response (status and headers, for the error's log id).
+
+    Yields:
+        Each chunk of `rest`.
+
+    Raises:
+        InvalidResponseError: Neither `first` nor any chunk of `rest` had a finish reason.
+    """
+    finished = has_finish_reason(first)
+    async for chunk in rest:
+        finished = finished or has_finish_reason(chunk)
+        yield chunk
+    if not finished:
+        error = unfinished_stream(exchange.status, exchange.headers)
+        raise error
 
 
 def unfinished_stream(status: int | None, headers: httpx.Headers | None) -> InvalidResponseError:

@@ -59,6 +59,19 @@ class UnexpectedShape(Exception):
     """
 
 
+class ErrorInResponse(Exception):
+    """Raised by the integrations' own checks of a 2xx body or stream event that is an error.
+
+    `core.codec.is_error_body` tells one (a provider's `{"error": ...}`, Cloudflare's v4
+    envelope); the boundary raises the error it carries (`error_from_stream_event`), with
+    the response's log id. The event is never shown as it is (it may echo credentials).
+    """
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        super().__init__("an error inside a 2xx response")
+        self.event = event
+
+
 class Exchange(Protocol):
     """What the boundary needs to know of the call's response so far."""
 
@@ -120,7 +133,7 @@ def error_from_exception(
         return ours if isinstance(ours, openai.APIError) else as_sdk_error(ours, _request_of(exc))
     if isinstance(exc, openai.APIStatusError):
         return error_from_openai(exc, *secrets)
-    event = _stream_error_event(exc)
+    event = exc.event if isinstance(exc, ErrorInResponse) else _stream_error_event(exc)
     if event is not None and exchange.status is not None:
         mask_exception_chain(exc, secrets)
         in_stream = error_from_stream_event(event, exchange.status, exchange.headers, secrets)

@@ -25,6 +25,11 @@ What the stock SDK set-up gets wrong for a gateway, each solved once here:
   stream with `stream_timeout`, whole by its deadline. Its errors are raised as the
   core's class *and* the SDK's (`openai.APIError`, `openai.APITimeoutError`); the error
   boundary of every call (`_errors.map_sdk_errors`) does the rest.
+- **Retries follow the error table.** The SDK resends every 408, 409, 429 and 5xx
+  (`max_retries`); a policy's spend cap is a 429 no resend can pass, and the table in
+  `core.error_codes` names the codes that cannot succeed again. The hook reads the body of
+  such a response (an error body: small) and sets the SDK's own `x-should-retry: false`
+  on it when `GatewayError.retryable` says so.
 - **Connection pools.** Models share their httpx clients (building one costs more than
   the rest of a model); the async one keeps a pool per event loop (`PerLoopTransport`)
   so a model survives successive `asyncio.run` calls.
@@ -50,7 +55,7 @@ import httpx
 import openai
 
 from ._errors import as_sdk_error
-from .core import ConfigError, UniversalRoute
+from .core import ConfigError, UniversalRoute, error_from_response
 from .core.body_limit import ACCEPT_ENCODING, MAX_RESPONSE_BYTES, limit_response
 
 PROVIDER_KEY_ENV: Final = "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"
@@ -140,17 +145,38 @@ def _capture(response: httpx.Response) -> None:
     )
 
 
-async def _acapture(response: httpx.Response) -> None:
+def _on_response(response: httpx.Response) -> None:
     _capture(response)
+    if _sdk_resends(response.status_code):
+        response.read()
+        _mark_final(response)
+
+
+async def _aon_response(response: httpx.Response) -> None:
+    _capture(response)
+    if _sdk_resends(response.status_code):
+        await response.aread()
+        _mark_final(response)
+
+
+def _sdk_resends(status: int) -> bool:
+    """Whether the OpenAI SDK resends a response of this status (`_should_retry`)."""
+    return status in (408, 409, 429) or status >= 500
+
+
+def _mark_final(response: httpx.Response) -> None:
+    """Tell the SDK not to resend an error the table calls final (`x-should-retry: false`)."""
+    if not error_from_response(response.status_code, response.headers, response.content).retryable:
+        response.headers["x-should-retry"] = "false"
 
 
 _HOOKS: Final[Mapping[str, list[Callable[..., Any]]]] = {
     "request": [_forget],
-    "response": [_capture],
+    "response": [_on_response],
 }
 _ASYNC_HOOKS: Final[Mapping[str, list[Callable[..., Any]]]] = {
     "request": [_aforget],
-    "response": [_acapture],
+    "response": [_aon_response],
 }
 
 

@@ -20,12 +20,13 @@ from typing_extensions import Self
 from ._chat_request import (
     CallHeaders,
     ChatTarget,
+    auntil_finished,
     capped_timeout,
     check_chat_completion,
-    has_finish_reason,
     unfinished_stream,
+    until_finished,
 )
-from ._errors import map_sdk_errors
+from ._errors import ErrorInResponse, map_sdk_errors
 from ._openai_sdk import (
     CURRENT_CAPTURE,
     PROVIDER_KEY_ENV,
@@ -41,6 +42,7 @@ from .core import (
     coerce_options,
 )
 from .core.body_limit import MAX_RESPONSE_BYTES
+from .core.codec import is_error_body
 from .core.config import ENV_TOKEN
 from .core.errors import wrapped_input_error
 from .core.redaction import credentials_of
@@ -506,6 +508,18 @@ class ChatCloudflareGateway(BaseChatOpenAI):
         check_chat_completion(response)
         return super()._create_chat_result(response, generation_info)
 
+    def _convert_chunk_to_generation_chunk(
+        self,
+        chunk: dict[str, Any],
+        default_chunk_class: type,
+        base_generation_info: dict[str, Any] | None,
+    ) -> ChatGenerationChunk | None:
+        if is_error_body(chunk):  # an event the SDK does not raise for (the v4 envelope)
+            raise ErrorInResponse(chunk)
+        return super()._convert_chunk_to_generation_chunk(
+            chunk, default_chunk_class, base_generation_info
+        )
+
     def _add_gateway_info(self, result: ChatResult, capture: ResponseCapture) -> ChatResult:
         info = self._target.info(capture.headers, capture.ref)
         for generation in result.generations:
@@ -565,12 +579,7 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             yield self._tagged(first, capture)
             # A stream cut off or corrupted half-way, or one that ends without a finish
             # reason, raises: it never passes for a short response.
-            finished = has_finish_reason(first)
-            for chunk in stream:
-                finished = finished or has_finish_reason(chunk)
-                yield chunk
-            if not finished:
-                raise unfinished_stream(capture.status, capture.headers)
+            yield from until_finished(first, stream, capture)
 
     async def _astream(
         self,
@@ -587,9 +596,5 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             if first is None:  # a 2xx with no event at all (an HTML page, an empty body)
                 raise unfinished_stream(capture.status, capture.headers)
             yield self._tagged(first, capture)
-            finished = has_finish_reason(first)
-            async for chunk in stream:
-                finished = finished or has_finish_reason(chunk)
+            async for chunk in auntil_finished(first, stream, capture):
                 yield chunk
-            if not finished:
-                raise unfinished_stream(capture.status, capture.headers)

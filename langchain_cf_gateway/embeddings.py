@@ -20,7 +20,7 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from ._errors import UnexpectedShape, map_sdk_errors
+from ._errors import ErrorInResponse, UnexpectedShape, map_sdk_errors
 from ._openai_sdk import (
     OMIT_AUTHORIZATION,
     PROVIDER_KEY_ENV,
@@ -39,6 +39,7 @@ from .core import (
     coerce_options,
 )
 from .core.body_limit import MAX_RESPONSE_BYTES
+from .core.codec import is_error_body
 from .core.config import ENV_TOKEN
 from .core.errors import ConfigError, wrapped_input_error
 from .core.redaction import credentials_of
@@ -342,10 +343,15 @@ def _vectors(response: Any, expected: int) -> list[list[float]]:
     Raises:
         json.JSONDecodeError: The body was not JSON (the SDK hands it over as text).
         UnexpectedShape: JSON of another shape, or not one vector per input.
+        ErrorInResponse: The body is an error object (`core.codec.is_error_body`).
     """
     if isinstance(response, str):
         raise json.JSONDecodeError("Expecting an embeddings list", response, 0)
     data = getattr(response, "data", None)
+    if not isinstance(data, list) and isinstance(response, openai.BaseModel):
+        body = response.model_dump()
+        if is_error_body(body):
+            raise ErrorInResponse(body)
     if not isinstance(data, list) or len(data) != expected:
         got = len(data) if isinstance(data, list) else "no"
         raise UnexpectedShape(

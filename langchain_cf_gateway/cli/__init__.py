@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.util import find_spec
-from typing import Final, Protocol, cast
+from typing import Final, NoReturn, Protocol, cast
 
 from ..core import GatewayError, GatewayInputError
 from . import extras
@@ -43,6 +43,27 @@ class CommandModule(Protocol):
 
     def run(self, args: argparse.Namespace) -> int:
         """Run the subcommand; return its exit status."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose usage errors are one line naming the flag and the fix.
+
+    `cf-aig route: error: --request-timeout: invalid int value: '1.5' (see cf-aig route
+    --help)` on stderr, exit status 2, instead of argparse's usage block. Subparsers are of
+    this class too (argparse makes them of their parent's class).
+    """
+
+    help_prog: str | None = None
+    """Whose `--help` the message points to, when not this parser's (a chosen command's)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `message` as one line on stderr and exit with status 2.
+
+        Args:
+            message: argparse's message (`argument --flag: ...`).
+        """
+        prog = self.help_prog or self.prog
+        self.exit(2, f"{prog}: error: {message.removeprefix('argument ')} (see {prog} --help)\n")
 
 
 @dataclass(frozen=True)
@@ -111,7 +132,7 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     missing = sorted(
         {c.extra for c in COMMANDS.values() if c.extra and not extras.installed(c.extra)}
     )
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG,
         description="Cloudflare AI Gateway for LangChain and LiteLLM.",
         epilog="; ".join(
@@ -121,6 +142,10 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
         or None,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    if chosen in available_commands():
+        # An unknown flag after the command is reported by this parser: point to the
+        # command's own help.
+        parser.help_prog = f"{PROG} {chosen}"
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in available_commands().items():
         sub = commands.add_parser(name, help=command.help, description=command.help)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import types
 from collections.abc import Callable, Sequence
@@ -41,7 +42,8 @@ MANAGEMENT_TOKEN_HELP: Final = (
 )
 METADATA_HELP: Final = (
     f"at most {Bounds.METADATA_MAX_ENTRIES} entries; VALUE is a string unless it is "
-    "exactly a JSON number or true/false"
+    "true/false or a plainly written number that reads back the same: 42, -7, 1.5 are "
+    "numbers; 007, -0, 1.50, 1E5 and integers beyond 2^53 stay strings"
 )
 
 
@@ -86,7 +88,7 @@ def client_from_args(args: argparse.Namespace) -> GatewayClient:
 
 
 def unreachable(client: GatewayClient, exc: httpx.HTTPError) -> int:
-    """Say on stderr that the management API could not be reached.
+    """Say on stderr that the management API (or the gateway) could not be reached.
 
     Args:
         client: The client whose request failed.
@@ -95,7 +97,13 @@ def unreachable(client: GatewayClient, exc: httpx.HTTPError) -> int:
     Returns:
         1, the exit status.
     """
-    message = f"cannot reach the management API at {client.api_base}: {exc}"
+    try:
+        url = str(exc.request.url.copy_with(query=None))
+    except RuntimeError:  # an error raised before a request was made
+        url = client.api_base
+    # `cf-aig models` reads the gateway's /compat/models; logs and feedback the API.
+    what = "the management API" if url.startswith(client.api_base) else "the gateway"
+    message = f"cannot reach {what} at {url}: {exc}"
     print(
         f"cf-aig: {mask_urls(message)}. "  # a password in --base-url never shows
         "Check --base-url / CLOUDFLARE_AI_GATEWAY_BASE_URL and the network",
@@ -150,11 +158,18 @@ def parse_pairs(
     return parsed
 
 
-def metadata_value(raw: str) -> str | int | float | bool:
-    """A number or boolean only when `raw` is exactly its JSON spelling; else the text.
+# A plainly written number: an optional '-', digits without a leading zero, a fraction.
+_PLAIN_NUMBER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+# The integers every JSON consumer keeps exactly (https://www.rfc-editor.org/rfc/rfc8259#section-6).
+_EXACT_INT_MAX: Final = 2**53 - 1
 
-    `'42'` becomes 42 and `'true'` True, but `'007'`, `'1e3'`, `'True'`, `'NaN'` stay
-    strings, so nothing is silently changed.
+
+def metadata_value(raw: str) -> str | int | float | bool:
+    """A number or boolean only when `raw` is written plainly and reads back the same; else the text.
+
+    `'42'`, `'-7'`, `'1.5'` become numbers and `'true'` True; `'007'`, `'-0'`, `'1.50'`,
+    `'1E5'`/`'1e3'` (exponents), `'True'`, `'NaN'` and integers beyond 2^53 - 1 (which
+    JSON consumers round) stay strings, so nothing is silently changed.
 
     Args:
         raw: The text after `=`.
@@ -162,15 +177,16 @@ def metadata_value(raw: str) -> str | int | float | bool:
     Returns:
         The value to send.
     """
-    try:
-        value = json.loads(raw)
-    except ValueError:
+    if raw in ("true", "false"):
+        return raw == "true"
+    if not _PLAIN_NUMBER.fullmatch(raw):
+        return raw
+    value = json.loads(raw)
+    if isinstance(value, int) and abs(value) > _EXACT_INT_MAX:
         return raw
     if isinstance(value, float) and not math.isfinite(value):
-        return raw  # 'NaN' and 'Infinity' are words here, not numbers
-    if isinstance(value, (bool, int, float)) and json.dumps(value) == raw:
-        return value
-    return raw
+        return raw
+    return value if json.dumps(value) == raw else raw
 
 
 def model_id(text: str) -> str:
@@ -203,7 +219,7 @@ _FLAG_STYLE: Final[dict[str, dict[str, str]]] = {
         "help": f"{Bounds.CACHE_TTL_MIN_S} to {Bounds.CACHE_TTL_MAX_S}",
     },
     "cache_key": {"metavar": "KEY"},
-    "metadata": {"help": f"{METADATA_HELP} (42, 1.5, true; 007 stays a string)"},
+    "metadata": {"help": METADATA_HELP},
     "event_id": {"metavar": "ID"},
     "request_timeout_ms": {"flag": "--request-timeout", "metavar": "MS"},
     "max_attempts": {

@@ -56,6 +56,7 @@ from .arguments import (
 
 PLACEHOLDER_ACCOUNT_ID: Final = "YOUR_ACCOUNT_ID"
 """Stands in for the account id in a dry run when none is configured anywhere."""
+_NO_GATEWAY_TOKEN: Final = "no gateway token is configured"
 _PLACEHOLDER_TOKEN: Final = "placeholder-token"  # printed as *** like a real one
 AUTO_ROUTER_RESPONSE_HEADERS: Final = (
     Header.ROUTED_MODEL,
@@ -121,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
         token=args.token,
         base_url=args.base_url,
     )
+    if args.endpoint == "rest" and not args.fallback:
+        # The REST API takes `Authorization`, never cf-aig-authorization: `show` notes its
+        # placeholder token instead.
+        notes = [note for note in notes if not note.startswith(_NO_GATEWAY_TOKEN)]
     print(show(args, config))
     for note in notes:
         print(f"note: {note}")
@@ -161,7 +166,7 @@ def resolve_config(
         )
     if config.token is None:
         notes.append(
-            "no gateway token is configured: cf-aig-authorization is not sent, which only a "
+            f"{_NO_GATEWAY_TOKEN}: cf-aig-authorization is not sent, which only a "
             f"gateway with authentication off accepts; set {' or '.join(ENV_TOKEN)}"
         )
     return config, notes

@@ -22,8 +22,9 @@ from typing import Any, Final
 
 import httpx
 
+from .error_codes import gateway_code
 from .errors import GatewayError, GatewayTimeoutError, InvalidResponseError, error_from_response
-from .protocol import Header
+from .protocol import ERROR_STATUS, Header
 from .redaction import credentials_of, redact, redact_body
 
 SSE_DONE: Final = object()
@@ -147,6 +148,34 @@ def error_from_transport(
 
 
 _FIRST_GATEWAY_CODE: Final = 1000
+
+ERROR_IN_2XX_STATUS: Final = 500
+"""The status of an error inside a 2xx response that names none: a server error, which
+`GatewayError.retryable` calls retryable (an "Overloaded" mid-stream), and which LiteLLM
+maps to its `InternalServerError`."""
+
+
+def is_error_body(data: Any) -> bool:
+    """Whether a 2xx body or stream event is an error rather than a result.
+
+    A provider's error object (`{"error": {...}}` or `{"error": "..."}`) or Cloudflare's
+    (`{"error": [...]}`; the v4 envelope `{"success": false, "errors": [...]}`,
+    https://developers.cloudflare.com/fundamentals/api/how-to/make-api-calls/), in a body
+    without `choices` or `data` (a result that also carries an `error` key is a result).
+
+    Args:
+        data: The parsed body or event.
+
+    Returns:
+        True for an error object.
+    """
+    if not isinstance(data, Mapping) or data.get("choices") or data.get("data"):
+        return False
+    if data.get("error"):
+        return True
+    return data.get("success") is False and bool(data.get("errors"))
+
+
 """Cloudflare's own codes have four digits; a smaller `code` is a provider's HTTP status."""
 
 
@@ -156,7 +185,7 @@ def error_from_stream_event(
     headers: Mapping[str, str] | None,
     secrets: tuple[str, ...] = (),
 ) -> GatewayError:
-    """The typed error for an error event inside a 2xx stream (`data: {"error": ...}`).
+    """The typed error for an error inside a 2xx response: a stream's event or a whole body.
 
     The event is read as an error response's body (`error_from_response`): Cloudflare's
     shape (`{"error": [{"code": 2005, "message": ...}]}`,
@@ -166,22 +195,27 @@ def error_from_stream_event(
 
     Args:
         event: The parsed event.
-        status_code: The status to use unless the event carries its own (400-599).
+        status_code: The status to use unless the event carries its own (400-599); a
+            2xx becomes `ERROR_IN_2XX_STATUS`.
         headers: The stream response's headers (its `cf-aig-log-id`).
         secrets: The credentials the call sent, masked in the message and body.
 
     Returns:
         The core's typed error, credentials masked.
     """
+    in_2xx = not 400 <= status_code <= 599
     error = event.get("error")
     body: dict[str, Any] = event
     if isinstance(error, dict):
         own = error.get("status", error.get("status_code"))
         if isinstance(own, int) and not isinstance(own, bool) and 400 <= own <= 599:
-            status_code = own
+            status_code, in_2xx = own, False
         code = error.get("code")
         if isinstance(code, int) and not isinstance(code, bool) and code >= _FIRST_GATEWAY_CODE:
             body = {**event, "errors": [{"code": code, "message": error.get("message")}]}
+    if in_2xx:  # the status the code comes with, else a server error
+        code, _ = gateway_code(body)
+        status_code = ERROR_STATUS.get(code, ERROR_IN_2XX_STATUS)  # type: ignore[call-overload]
     typed = error_from_response(status_code, headers, body, secrets=secrets)
     typed.body = redact_body(event, secrets)
     return typed

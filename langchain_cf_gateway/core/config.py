@@ -50,20 +50,28 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _GATEWAY_PATH = re.compile(
     r"/v1/(?P<account>[^/]+)/(?P<gateway>[^/]+)(?:/(?P<provider>[^/]+)(?:/.*)?)?$"
 )
-# A REST or management API URL pasted as base URL: .../client/v4[/accounts/{account}[/...]],
-# with the gateway id of a management URL (.../ai-gateway/gateways/{gateway}[/...]).
+# A REST or management API URL pasted as base URL: .../client/v4[/accounts/{account}[/ai/...
+# or /ai-gateway/...]], with the gateway id of a management URL (.../ai-gateway/gateways/{gw}).
 _API_PATH = re.compile(
     r"/client/v4(?:/accounts/(?P<account>[^/]+)"
-    r"(?:/ai-gateway/gateways/(?P<gateway>[^/]+))?(?:/.*)?)?$"
+    r"(?:/ai(?:/.*)?|/ai-gateway(?:/gateways(?:/(?P<gateway>[^/]+)(?:/.*)?)?)?)?)?$"
 )
+# Any other path under /client/v4 is an API URL we do not read (another product's).
+_OTHER_API_PATH = re.compile(r"/client/v4(?:/.*)?$")
 _API_HOST = CLOUDFLARE_API_BASE.removesuffix("/client/v4")
 _API_NETLOC = urlsplit(_API_HOST).netloc
+_GATEWAY_NETLOC = urlsplit(CLOUDFLARE_GATEWAY_HOST).netloc
+_FIX = (
+    "leave base_url unset for Cloudflare (it builds the REST API and gateway URLs itself), "
+    "or paste the gateway URL https://gateway.ai.cloudflare.com/v1/{account}/{gateway}"
+)
 # One scheme pasted with the token ("Bearer t0k"): we add the scheme ourselves.
 _SCHEME = re.compile(r"^bearer(?:\s+|$)", re.IGNORECASE)
 
 
-class _ApiHostError(ConfigError):
-    """Another path on Cloudflare's API host as base URL: the message names the fix."""
+def _refusal(reason: str, url: str) -> str:
+    """The message refusing base URL `url`: `base_url {reason}; got '{masked url}'`."""
+    return f"base_url {reason}; got {mask_url(url)!r}"
 
 
 class ConfigFileWarning(UserWarning):
@@ -97,39 +105,61 @@ def split_base_url(url: str) -> tuple[str, str | None, str | None]:
     way; on Cloudflare's API host (https://developers.cloudflare.com/ai-gateway/usage/rest-api/)
     the host root is Cloudflare's gateway host, which `GatewayConfig` treats as no base URL.
 
+    Only the paths the README lists are read on Cloudflare's hosts: on
+    `api.cloudflare.com`, `/client/v4`, `/client/v4/accounts/{acct}` and its `/ai/...` and
+    `/ai-gateway/...` paths; on `gateway.ai.cloudflare.com`, the host, `/v1`,
+    `/v1/{acct}/{gw}`, its `/compat` and provider paths. Another `/client/v4` path is refused
+    on any host (another Cloudflare product's API).
+
     Raises:
-        ConfigError: `url` is not an http(s) URL, or holds a space, a control character,
-            a query or a fragment.
-        _ApiHostError: `url` is another path on Cloudflare's API host (a `ConfigError`
-            whose message names the fix).
+        ConfigError: `url` is not an http(s) URL; holds a space, a control character, a
+            character that is not ASCII, a query or a fragment; or is another path on
+            Cloudflare's hosts (the message names the fix).
     """
     root = url.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", root):
-        raise ConfigError(
-            f"base_url must be an http(s) URL such as http://127.0.0.1:8787; got {mask_url(url)!r}"
-        )
+        raise ConfigError(_refusal("must be an http(s) URL such as http://127.0.0.1:8787", url))
     # Every route is built by appending to it: a control character, a space, or a query or
     # fragment would break each URL (or move our path into the query) at request time.
-    if not (root.isascii() and root.isprintable()) or any(c in root for c in " ?#"):
-        raise ConfigError(
-            "base_url must be a plain http(s) URL: printable ASCII, no spaces, no query or "
-            f"fragment, such as http://127.0.0.1:8787; got {mask_url(url)!r}"
-        )
+    for bad, reason in (
+        (not root.isascii(), "must be ASCII (percent-encode other characters)"),
+        (not root.isprintable(), "must not hold a control character"),
+        (" " in root, "must not hold a space"),
+        ("?" in root, "must not have a query string ('?...'): every path is built from it"),
+        ("#" in root, "must not have a fragment ('#...')"),
+    ):
+        if bad:
+            raise ConfigError(_refusal(reason, url))
     for suffix in ("/chat/completions", "/embeddings", "/models", "/compat"):
         if root.endswith(suffix):
             root = root[: -len(suffix)].rstrip("/")
+    netloc = urlsplit(root).netloc.lower()
     account = gateway = None
     api = _API_PATH.search(root)
     if api:
         root, account, gateway = root[: api.start()], api["account"], api["gateway"]
-    if urlsplit(root).netloc.lower() == _API_NETLOC:
-        if not api and root.lower() != _API_HOST:
-            raise _ApiHostError(
-                f"base_url {mask_url(url)!r} is on Cloudflare's API host api.cloudflare.com: "
-                "leave base_url unset for Cloudflare (it builds the REST API and gateway URLs "
-                "itself), or paste the gateway URL https://gateway.ai.cloudflare.com/v1/{account}/{gateway}"
+    elif _OTHER_API_PATH.search(root):
+        raise ConfigError(
+            _refusal(
+                "is a Cloudflare API path that is not the AI Gateway's (read: /client/v4, "
+                "/client/v4/accounts/{account}, .../ai/..., .../ai-gateway/...): " + _FIX,
+                url,
+            )
+        )
+    if netloc == _API_NETLOC:
+        if urlsplit(root).path:
+            raise ConfigError(
+                _refusal(f"is on Cloudflare's API host api.cloudflare.com: {_FIX}", url)
             )
         return CLOUDFLARE_GATEWAY_HOST, account, gateway
+    if api and netloc == _GATEWAY_NETLOC:
+        raise ConfigError(
+            _refusal(
+                "is an API path on the gateway host gateway.ai.cloudflare.com "
+                f"(the API is on https://api.cloudflare.com/client/v4): {_FIX}",
+                url,
+            )
+        )
     if api:
         return root.rstrip("/"), account, gateway
     match = _GATEWAY_PATH.search(root)
@@ -140,7 +170,16 @@ def split_base_url(url: str) -> tuple[str, str | None, str | None]:
         root = root[: match.start()]
     elif root.endswith("/v1"):
         root = root[:-3]
-    return root.rstrip("/"), account, gateway
+    root = root.rstrip("/")
+    if netloc == _GATEWAY_NETLOC and urlsplit(root).path:
+        raise ConfigError(
+            _refusal(
+                "is not a gateway URL of gateway.ai.cloudflare.com (read: the host, /v1, "
+                "/v1/{account}/{gateway}, its /compat and provider paths): " + _FIX,
+                url,
+            )
+        )
+    return root, account, gateway
 
 
 class GatewayConfig(BaseModel):
@@ -286,13 +325,9 @@ class GatewayConfig(BaseModel):
         if url:
             try:
                 _, url_account, url_gateway = split_base_url(str(url))
-            except _ApiHostError as exc:
-                raise ConfigError(f"{exc} (from {origin['base_url']})") from None
-            except ConfigError:
-                raise ConfigError(
-                    f"base_url must be an http(s) URL such as http://127.0.0.1:8787 "
-                    f"(from {origin['base_url']}); got {mask_url(str(url))!r}"
-                ) from None
+            except ConfigError as exc:
+                head, sep, tail = str(exc).partition("; got ")
+                raise ConfigError(f"{head} (from {origin['base_url']}){sep}{tail}") from None
         account = pick("account_id", account_id, (ENV_ACCOUNT_ID,), ("accountId", "account_id"))
         gateway = pick(
             "gateway_id", gateway_id, ENV_GATEWAY_ID, ("gatewayId", "gatewayName", "gateway_id")

@@ -47,10 +47,18 @@ FIX: Final[dict[int, str]] = {
         "a fallback; a dynamic/ route must go to the gateway that owns the route (gateway_id, "
         "or cf-aig-gateway-id on the REST API)"
     ),
+    ErrorCode.SCANNER_UNAVAILABLE: (
+        "The guardrail scanner is unavailable and a BLOCK rule needs it: send again after a "
+        "pause, or set the rule to FLAG"
+    ),
+    ErrorCode.LOG_STORE_UNAVAILABLE: (
+        "The gateway could not store the request's log row, so it did not respond: send again "
+        "after a pause, and check the log store (its disk or database)"
+    ),
     ErrorCode.INVALID_RUN_ID: "The run id is malformed: resume with the id the Run API returned",
     ErrorCode.INVALID_REQUEST: (
-        "The management API refused the request: fix what the message names (for log "
-        "filters: the key, operator and value)"
+        "The gateway refused the request as invalid: fix what the message names (a cf-aig-* "
+        "header, the body; for the management API's log filters: the key, operator and value)"
     ),
     ErrorCode.NOT_FOUND: (
         "The management API found nothing under that id: check the account id and the "

@@ -48,9 +48,11 @@ the client sent (`credentials_of`) and anything shaped like a key.
 
 from __future__ import annotations
 
+import email.utils
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, Final
 
 from .error_codes import (
     FIX,
@@ -425,15 +427,35 @@ def _provider_message(body: Any) -> str:
     return "no error message in the body"
 
 
+RETRY_AFTER_MAX_S: Final = 86400.0
+"""The longest `Retry-After` kept (1 day): a longer wait is no retry hint, and is ignored."""
+
+
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """The `Retry-After` header in seconds, or None when it is no wait worth honouring.
+
+    Delay seconds (a negative value is 0) or an HTTP date in the future
+    (https://www.rfc-editor.org/rfc/rfc9110#field.retry-after); None when absent,
+    unreadable, not finite, beyond `RETRY_AFTER_MAX_S`, or a date in the past.
+    """
     raw = _header(headers, "retry-after")
     if raw is None:
         return None
     try:
         seconds = float(raw)
     except ValueError:
-        return None  # an HTTP date: rare from LLM APIs, and not worth a date parser here
-    return max(0.0, seconds) if math.isfinite(seconds) else None
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # RFC 9110's IMF-fixdate is in GMT
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+        if seconds < 0:
+            return None
+    if not math.isfinite(seconds) or seconds > RETRY_AFTER_MAX_S:
+        return None
+    return max(0.0, seconds)
 
 
 def _number(value: Any) -> float | None:

@@ -20,6 +20,10 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_
 
 from .errors import InvalidOptionError
 from .protocol import Bounds, Header
+from .providers import WORKERS_AI
+
+_WORKERS_AI_SEGMENTS = 4
+"""`workers-ai/@cf/<author>/<model>`: the parts of a Workers AI id in an allow-list."""
 
 MetadataValue = str | int | float | bool
 Backoff = Literal["constant", "linear", "exponential"]
@@ -152,11 +156,19 @@ class GatewayOptions(BaseModel):
         if self.allowed_models is not None:
             _check_allow_list("allowed_models", self.allowed_models)
             for entry in self.allowed_models:
-                if any("*" in seg and seg != "*" for seg in entry.split("/")):
+                segments = entry.split("/")
+                if any("*" in seg and seg != "*" for seg in segments):
                     raise InvalidOptionError(
                         "allowed_models",
                         f"'*' must be a whole path segment such as 'anthropic/*' (it does not "
                         f"cross '/'); got {entry!r}",
+                    )
+                if segments[0] == WORKERS_AI and len(segments) != _WORKERS_AI_SEGMENTS:
+                    raise InvalidOptionError(
+                        "allowed_models",
+                        f"{entry!r} matches no model: Workers AI ids are "
+                        "workers-ai/@cf/<author>/<model> and '*' does not cross '/'; use "
+                        "'workers-ai/@cf/*/*' or allowed_providers=['workers-ai']",
                     )
         if self.allowed_providers is not None:
             _check_allow_list("allowed_providers", self.allowed_providers)
@@ -329,6 +341,13 @@ def _check_allow_list(field: str, entries: list[str]) -> None:
         if " " in entry:
             raise InvalidOptionError(field, f"entries have no spaces; got {entry!r}")
         _check_header_text(field, entry)
+    size = len(",".join(entries))
+    if size > Bounds.HEADER_VALUE_MAX_CHARS:
+        raise InvalidOptionError(
+            field,
+            f"the entries are sent comma-separated as one header of at most "
+            f"{Bounds.HEADER_VALUE_MAX_CHARS} characters; got {size}",
+        )
 
 
 def _check_metadata(metadata: Mapping[str, Any]) -> None:

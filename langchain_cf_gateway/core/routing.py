@@ -165,6 +165,10 @@ def parse_model_id(model_id: str) -> ModelRef:
             f"{f'{hint} Known' if hint else '; known'} providers: "
             f"{', '.join(known_slugs())}, dynamic, or custom-{{slug}} for a custom provider"
         )
+    if provider.slug == WORKERS_AI and _is_auto_spelling(text):
+        raise InvalidModelIdError(
+            f"Workers AI models start with '@cf/' or '@hf/'{_did_you_mean_model(text)}"
+        )
     if provider.slug == WORKERS_AI and not rest.startswith("@"):
         raise InvalidModelIdError(
             f"Workers AI models start with '@cf/' or '@hf/': write '{head}/@cf/{rest}'"
@@ -196,9 +200,27 @@ _MODEL_FAMILIES: Final = (
 )
 
 
+# What users write for Cloudflare's Auto Router before `/auto` or `:auto`.
+_AUTO_HEADS: Final = frozenset({"cloudflare", "cf", "workers-ai", "workersai", "workers_ai"})
+
+
 def _did_you_mean_model(text: str) -> str:
-    """`; did you mean '{provider}/{model}'?` for `openai:gpt-4o` or a bare `claude-...`."""
+    """`; did you mean '{id}'?`: the id that works for a model id written otherwise.
+
+    For `openai:gpt-4o`, a bare `claude-...`, `auto` or `cloudflare:auto` (the Auto
+    Router), `dynamic:support`, or a trailing `/`; empty when nothing fits.
+    """
+    if text.lower() == "auto" or _is_auto_spelling(text):
+        return f"; did you mean {AUTO_ROUTER!r} (Cloudflare's Auto Router)?"
+    trimmed = text.rstrip("/")
+    if trimmed != text and "/" in trimmed:
+        try:
+            return f"; did you mean {parse_model_id(trimmed).model_id!r}?"
+        except InvalidModelIdError:
+            return ""
     head, colon, rest = text.partition(":")
+    if colon and rest and "/" not in head and head.lower() == DYNAMIC:
+        return f"; did you mean '{DYNAMIC}/{rest}'?"
     if colon and rest and "/" not in head and (provider := find_provider(head)) is not None:
         return f"; did you mean '{provider.slug}/{rest}'?"
     if "/" in text or ":" in text:
@@ -208,6 +230,12 @@ def _did_you_mean_model(text: str) -> str:
         if lowered.startswith(prefix):
             return f"; did you mean '{slug}/{text}'?"
     return ""
+
+
+def _is_auto_spelling(text: str) -> bool:
+    """`cloudflare:auto`, `cf/auto`, `workers-ai/auto`: the Auto Router written otherwise."""
+    head, _, rest = text.replace(":", "/", 1).partition("/")
+    return rest.lower() == "auto" and head.lower() in _AUTO_HEADS
 
 
 def _did_you_mean_provider(head: str, rest: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Final, cast
 from litellm.types.utils import GenericStreamingChunk
 
 from ..core import Header
-from ..core.codec import SSE_DONE, error_from_stream_event, parse_sse_line
+from ..core.codec import SSE_DONE, error_from_stream_event, is_error_body, parse_sse_line
 from ..core.errors import InvalidResponseError
 from ..core.redaction import redact
 
@@ -93,9 +93,9 @@ class ChatChunkParser:
             return []
         if not isinstance(event, dict):
             return []
-        if "error" in event and not event.get("choices"):
+        if is_error_body(event):
             headers = {Header.LOG_ID: self._log_id} if self._log_id is not None else None
-            error = error_from_stream_event(event, _STREAM_ERROR_STATUS, headers, self._secrets)
+            error = error_from_stream_event(event, 200, headers, self._secrets)
             raise error
         chunks = event_chunks(event)
         if chunks and chunks[-1]["is_finished"]:
@@ -104,10 +104,6 @@ class ChatChunkParser:
             self._first = False
             chunks[0]["provider_specific_fields"] = {GATEWAY_KEY: self._info}
         return chunks
-
-
-_STREAM_ERROR_STATUS: Final = 500
-"""The status of an error event that carries none: LiteLLM maps it to a retried 5xx."""
 
 
 def _usage_block(usage: Any) -> dict[str, Any] | None:

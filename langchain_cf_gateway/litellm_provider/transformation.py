@@ -30,7 +30,7 @@ from ..core import (
     build_universal,
     coerce_options,
 )
-from ..core.codec import encode_json, error_from_httpx
+from ..core.codec import encode_json, error_from_httpx, error_from_stream_event, is_error_body
 from ..core.errors import InvalidOptionError, InvalidResponseError
 from ..core.protocol import Header
 from ..core.redaction import credentials_of, redact
@@ -301,6 +301,7 @@ def parse_json_object(response: httpx.Response, request: GatewayRequest) -> dict
 
     Raises:
         InvalidResponseError: The body is not a JSON object.
+        GatewayError: A 2xx body that is an error object (`core.codec.is_error_body`).
     """
     try:
         data = response.json()
@@ -315,6 +316,11 @@ def parse_json_object(response: httpx.Response, request: GatewayRequest) -> dict
             log_id=response.headers.get(Header.LOG_ID),
             body=text,
         )
+    if response.is_success and is_error_body(data):  # an error object, not a result
+        error = error_from_stream_event(
+            data, response.status_code, response.headers, request.secrets
+        )
+        raise error
     return data
 
 

@@ -4,8 +4,10 @@ https://developers.cloudflare.com/ai-gateway/features/auto-router/
 
 Deterministic, so it can be tested offline: the cheapest model of a fixed, cost-ordered
 pool that the allow-lists (`cf-aig-allowed-models`, `cf-aig-allowed-providers`; with both,
-a model must match both) leave in; a `cf-aig-session-id` keeps the model it was first
-given while that model stays in the pool, unless `cf-aig-no-session-affinity: true`.
+a model must match both) leave in; within a `cf-aig-session-id`, a turn keeps the model
+it was first given while that model stays in the pool, unless
+`cf-aig-no-session-affinity: true`. A turn is a user message and its tool follow-ups
+(the number of user messages so far), or what `cf-aig-turn-id` names.
 An allow-list that matches nothing is a 400 in the gateway's error shape.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 from ..core.protocol import ErrorCode, Header
 from .request_error import GatewayRequestError
@@ -45,6 +47,19 @@ def _split(value: str | None) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _turn(headers: Mapping[str, str], messages: Any) -> str:
+    """The request's turn: `cf-aig-turn-id`, else how many user messages it holds."""
+    turn = headers.get(Header.TURN_ID)
+    if turn:
+        return f"id:{turn}"
+    users = (
+        sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "user")
+        if isinstance(messages, list)
+        else 0
+    )
+    return f"users:{users}"
+
+
 class AutoRouter:
     """Chooses a model of `POOL` for a request; remembers each session's model."""
 
@@ -52,11 +67,14 @@ class AutoRouter:
         self._sessions: dict[str, str] = {}
         self._decisions = 0
 
-    def choose(self, headers: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    def choose(
+        self, headers: Mapping[str, str], messages: Any = None
+    ) -> tuple[str, dict[str, str]]:
         """The `provider/model` id for a request and the response headers that say so.
 
         Args:
             headers: The request headers, lowercase.
+            messages: The request's `messages`, whose user messages tell its turn.
 
         Returns:
             The chosen model id, and `cf-aig-routed-model`, `cf-aig-routing-reason`,
@@ -85,6 +103,8 @@ class AutoRouter:
                 "Invalid request: the allowed models and providers leave no Auto Router model",
             )
         session = headers.get(Header.SESSION_ID)
+        if session:
+            session = f"{session}\x00{_turn(headers, messages)}"
         affinity = headers.get(Header.NO_SESSION_AFFINITY, "").strip().lower() != "true"
         pinned = self._sessions.get(session) if session and affinity else None
         if pinned in pool:

@@ -472,7 +472,7 @@ class GatewayRoutes:
         parsed = edge.parse_json(body)
         if not isinstance(parsed, dict) or parsed.get("model") != AUTO_MODEL:
             return body
-        chosen, route_headers = self.auto_router.choose(headers)
+        chosen, route_headers = self.auto_router.choose(headers, parsed.get("messages"))
         provider, _, model = chosen.partition("/")
         route_headers[Header.PROVIDER] = provider
         route_headers[Header.MODEL] = model

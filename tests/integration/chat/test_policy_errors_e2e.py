@@ -10,6 +10,7 @@ import pytest
 
 from langchain_cf_gateway import (
     ChatCloudflareGateway,
+    CloudflareGatewayEmbeddings,
     GatewayError,
     PolicyDeniedError,
     ProviderError,
@@ -137,3 +138,25 @@ def test_byok_only_without_a_provider_key_says_the_fix(gateway: LocalGateway, pa
         max_retries=0,
     )
     assert with_key.invoke("hi").content
+
+
+@pytest.mark.parametrize("kind", ["chat", "embeddings"])
+def test_the_sdk_does_not_resend_a_spend_cap(gateway: LocalGateway, kind: str) -> None:
+    """The OpenAI SDK resends a 429 (max_retries=2 by default); a spend cap cannot pass on a
+    resend, so the gateway sees one request (it used to see three)."""
+    with pytest.raises(SpendLimitExceededError):
+        if kind == "chat":
+            ChatCloudflareGateway(
+                model="openai/gpt-4o-mini~policy=spend",
+                base_url=gateway.base_url,
+                account_id=gateway.account_id,
+                gateway_token=gateway.token,
+            ).invoke("hi")
+        else:
+            CloudflareGatewayEmbeddings(
+                model="openai/text-embedding-3-small~policy=spend",
+                base_url=gateway.base_url,
+                account_id=gateway.account_id,
+                gateway_token=gateway.token,
+            ).embed_query("hi")
+    assert len(gateway.received) == 1

@@ -87,3 +87,52 @@ def test_a_session_keeps_its_model(gateway: LocalGateway) -> None:
 def test_a_plain_model_has_no_routing_headers(gateway: LocalGateway) -> None:
     info = GatewayInfo.from_headers(compat(gateway).headers)
     assert (info.routed_model, info.routing_reason, info.routing_decision_id) == (None, None, None)
+
+
+CHEAPEST = "workers-ai/@cf/meta/llama-3.1-8b-instruct"
+PINNED = {"cf-aig-session-id": "s8", "cf-aig-allowed-models": "anthropic/*"}
+
+
+def test_a_turn_id_pins_its_turn_only(gateway: LocalGateway) -> None:
+    """`cf-aig-turn-id` overrides turn detection: a new turn id chooses afresh."""
+    first = routed(gateway, **PINNED, **{"cf-aig-turn-id": "t1"})
+    same = routed(gateway, **{"cf-aig-session-id": "s8", "cf-aig-turn-id": "t1"})
+    new = routed(gateway, **{"cf-aig-session-id": "s8", "cf-aig-turn-id": "t2"})
+    assert first.routed_model == same.routed_model == "anthropic/claude-3-5-haiku"
+    assert same.routing_reason == "pinned_by_turn"
+    assert (new.routed_model, new.routing_reason) == (CHEAPEST, "cost_optimal_within_pool")
+
+
+def test_without_a_turn_id_a_new_user_message_starts_a_turn(gateway: LocalGateway) -> None:
+    """A turn is a user message and its tool follow-ups
+    (https://developers.cloudflare.com/ai-gateway/features/auto-router/)."""
+    user = {"role": "user", "content": "What is the weather in Paris?"}
+    call = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "weather", "arguments": '{"city": "Paris"}'},
+            }
+        ],
+    }
+    result = {"role": "tool", "tool_call_id": "c1", "content": "sunny"}
+    later = {"role": "user", "content": "And in Rome?"}
+
+    def turn(messages: list[dict[str, object]], **headers: str) -> GatewayInfo:
+        body = {"model": "cloudflare/auto", "messages": messages}
+        response = compat(gateway, body, {"cf-aig-session-id": "s9", **headers})
+        assert response.status_code == 200, response.text
+        return GatewayInfo.from_headers(response.headers)
+
+    first = turn([user], **{"cf-aig-allowed-models": "anthropic/*"})
+    follow_up = turn([user, call, result])
+    next_turn = turn([user, call, result, {"role": "assistant", "content": "Sunny."}, later])
+    assert first.routed_model == follow_up.routed_model == "anthropic/claude-3-5-haiku"
+    assert follow_up.routing_reason == "pinned_by_turn"
+    assert (next_turn.routed_model, next_turn.routing_reason) == (
+        CHEAPEST,
+        "cost_optimal_within_pool",
+    )

@@ -271,3 +271,15 @@ def test_parse_since(text: str, expected: datetime) -> None:
 def test_parse_since_refuses_other_text(text: str) -> None:
     with pytest.raises(InvalidOptionError, match="--since"):
         parse_since(text, now=NOW)
+
+
+def test_an_unreachable_gateway_names_the_url_models_tried(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_TOKEN", "tok-unreachable-2")
+    code, _, err = cf_aig(capsys, "models", "--base-url", "http://127.0.0.1:9")
+    assert code == 1
+    assert "cannot reach the gateway at http://127.0.0.1:9/v1/" in err
+    assert "/compat/models" in err
+    assert "management API" not in err
+    assert "tok-unreachable-2" not in err

@@ -27,6 +27,7 @@ from langchain_cf_gateway.core import (
     ProviderError,
     ProviderUnavailableError,
 )
+from langchain_cf_gateway.core.protocol import ERROR_STATUS, ErrorCode
 
 from .scripted import (
     LOG_ID,
@@ -272,11 +273,13 @@ def test_an_error_event_in_a_200_stream_is_the_typed_error(
         _call(path, script, monkeypatch)
 
     assert isinstance(err.value, openai.APIError)
-    assert err.value.status_code == 200
+    # The status the code comes with (2005: 400), else a server error: never the 200 of
+    # the response, and the same as the LiteLLM handler's.
+    assert err.value.status_code == (ERROR_STATUS[ErrorCode(code)] if code else 500)
     assert err.value.log_id == LOG_ID
     assert err.value.code == code
-    if code is None:
-        assert type(err.value).__mro__[1] is ProviderError
+    if code is None:  # a provider's failure mid-stream: a server error, retryable
+        assert isinstance(err.value, ProviderUnavailableError) and err.value.retryable
     assert SECRET not in str(err.value)
     assert SECRET not in repr(err.value.body)
     cause = err.value.__cause__
@@ -296,3 +299,50 @@ def test_an_error_event_with_its_own_status_keeps_it(monkeypatch: pytest.MonkeyP
     assert isinstance(err.value, openai.APIError)
     assert err.value.status_code == 429
     assert err.value.log_id == LOG_ID
+
+
+# An error object inside a 2xx response that is not an event the SDK raises for: Cloudflare's
+# v4 envelope as a stream event, and a whole 200 body that is an error, not a result.
+_V4_EVENT = {"success": False, "errors": [{"code": 2003, "message": f"Rate limited {SECRET}"}]}
+
+
+@pytest.mark.parametrize("after_content", [False, True], ids=["first-event", "after-content"])
+@pytest.mark.parametrize("path", ["stream", "astream"])
+def test_a_v4_error_event_in_a_200_stream_keeps_its_code(
+    path: str, after_content: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pieces = sse_events(["Hel", "lo"]) if after_content else []
+    pieces.append(f"data: {json.dumps(_V4_EVENT)}\n\n".encode())
+    script = Script(respond(200, pieces, content_type="text/event-stream"))
+    with pytest.raises(GatewayRateLimitError) as err:
+        _call(path, script, monkeypatch)
+    assert (err.value.code, err.value.status_code, err.value.log_id) == (2003, 429, LOG_ID)
+    assert SECRET not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "cls", "code", "status"),
+    [
+        ({"error": {"message": f"Overloaded {SECRET}", "type": "server_error"}}, None, None, 500),
+        (_V4_EVENT, GatewayRateLimitError, 2003, 429),
+    ],
+    ids=["provider-error-object", "v4-errors"],
+)
+@pytest.mark.parametrize("path", ["invoke", "ainvoke", "embed_query", "aembed_documents"])
+def test_a_200_body_that_is_an_error_is_that_error(
+    path: str,
+    body: dict[str, Any],
+    cls: type[GatewayError] | None,
+    code: int | None,
+    status: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not "cut off or corrupted": the provider's or gateway's message, code and log id."""
+    script = Script(respond(200, json.dumps(body).encode()))
+    with pytest.raises(GatewayError) as err:
+        _call(path, script, monkeypatch)
+    assert not isinstance(err.value, InvalidResponseError)
+    assert isinstance(err.value, cls or ProviderError)
+    assert (err.value.code, err.value.status_code, err.value.log_id) == (code, status, LOG_ID)
+    assert ("Overloaded" if code is None else "Rate limited") in str(err.value)
+    assert SECRET not in str(err.value)

@@ -123,7 +123,7 @@ def test_feedback(capsys: pytest.CaptureFixture[str], argv: list[str], expected:
         (["--log-commit-timeout", "0"], ["--log-commit-timeout must be a positive number"]),
         (["--log-max-body-bytes", "-1"], ["--log-max-body-bytes must be 0 (no bound)"]),
         # an OverflowError from bind() before
-        (["--port", "70000"], ["argument --port: must be 0 (any free port) to 65535"]),
+        (["--port", "70000"], ["--port: must be 0 (any free port) to 65535"]),
     ],
 )
 def test_serve(capsys: pytest.CaptureFixture[str], argv: list[str], expected: list[str]) -> None:
@@ -138,4 +138,4 @@ def test_demo(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_TOKEN", "t0k")
     code, err = cf_aig(capsys, "demo", "--model", "gpt-4o")
     assert code == 2
-    assert_in_flags(err, "argument --model: model id 'gpt-4o' needs a provider")
+    assert_in_flags(err, "--model: model id 'gpt-4o' needs a provider")

@@ -296,12 +296,12 @@ def test_pasted_gateway_url_supplies_the_account(capsys: pytest.CaptureFixture[s
         ),
         (
             ["route", "openai/x", "--cache-ttl", "soon"],
-            "argument --cache-ttl: invalid int value: 'soon'",
+            "--cache-ttl: invalid int value: 'soon'",
         ),
-        (["route", "openai/x", "--endpoint", "universal"], "argument --endpoint: invalid choice"),
-        (["route", "openai/x", "--backoff", "random"], "argument --backoff: invalid choice"),
+        (["route", "openai/x", "--endpoint", "universal"], "--endpoint: invalid choice"),
+        (["route", "openai/x", "--backoff", "random"], "--backoff: invalid choice"),
         (["route"], "the following arguments are required: MODEL_ID"),
-        (["nonsense"], "argument COMMAND: invalid choice: 'nonsense'"),
+        (["nonsense"], "COMMAND: invalid choice: 'nonsense'"),
         ([], "the following arguments are required: COMMAND"),
     ],
 )

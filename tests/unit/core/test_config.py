@@ -546,3 +546,79 @@ def test_a_scheme_without_a_token_is_refused(given: str) -> None:
     with pytest.raises(ConfigError, match="the token after 'Bearer '") as err:
         GatewayConfig.resolve(account_id="a", token=given)
     assert "(from the argument)" in str(err.value)
+
+
+# ------------------------------------------- only the listed paths of Cloudflare's hosts
+
+# README "Base URL": on api.cloudflare.com only `/client/v4`, `/client/v4/accounts/{acct}`
+# and its `/ai/...` (REST API) and `/ai-gateway/...` (management API) paths are read.
+OTHER_API_PATHS = [
+    f"{API}/client/v4/accounts/abc123/workers/scripts",
+    f"{API}/client/v4/accounts/abc123/ai-gatewayx",
+    f"{API}/client/v4/accounts/abc123/aix/v1",
+    f"{API}/client/v4/user/tokens/verify",
+    f"{API}/client/v4/zones/z1",
+    f"{API}/client/v4/accounts",
+    f"{H}/client/v4/accounts/abc123/workers/scripts",
+    f"{CF}/client/v4/accounts/a1/ai/v1",
+]
+# gateway.ai.cloudflare.com: the host, `/v1`, `/v1/{acct}/{gw}`, its `/compat` and provider paths.
+OTHER_GATEWAY_PATHS = [
+    f"{CF}/v1/a1/g1/not-a-provider",
+    f"{CF}/v1/a1",
+    f"{CF}/v2/a1/g1",
+    f"{CF}/proxy",
+    f"{CF}/a1/g1/compat",
+]
+
+
+@pytest.mark.parametrize("bad", OTHER_API_PATHS + OTHER_GATEWAY_PATHS)
+def test_other_paths_on_cloudflares_hosts_are_refused_with_the_fix(bad: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        split_base_url(bad)
+    message = str(err.value)
+    assert message.startswith("base_url ")
+    assert "leave base_url unset" in message or "paste" in message
+    with pytest.raises(ConfigError) as err:
+        GatewayConfig.resolve(base_url=bad)
+    message = str(err.value)
+    assert "base_url" in message and "(from the argument)" in message
+    assert "http(s) URL such as" not in message  # the real reason, not a scheme error
+
+
+@pytest.mark.parametrize(
+    ("given", "root", "account", "gateway"),
+    [
+        (f"{API}/client/v4/accounts/a1/ai", CF, "a1", None),
+        (f"{API}/client/v4/accounts/a1/ai-gateway", CF, "a1", None),
+        (f"{API}/client/v4/accounts/a1/ai-gateway/gateways", CF, "a1", None),
+        (f"{API}/client/v4/accounts/a1/ai-gateway/gateways/g1/logs/l1", CF, "a1", "g1"),
+        (CF, CF, None, None),
+        (f"{CF}/v1", CF, None, None),
+        (f"{CF}/v1/a1/g1", CF, "a1", "g1"),
+        (f"{CF}/v1/a1/g1/compat/chat/completions", CF, "a1", "g1"),
+    ],
+)
+def test_the_listed_paths_of_cloudflares_hosts_are_read(
+    given: str, root: str, account: str | None, gateway: str | None
+) -> None:
+    assert split_base_url(given) == (root, account, gateway)
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("http://127.0.0.1:9/v1/a/b?x=1", "query"),
+        ("http://127.0.0.1:9/v1#frag", "fragment"),
+        ("http://127.0.0.1:9/v 1", "space"),
+        ("http://127.0.0.1:9/v1\x01", "control character"),
+        ("http://127.0.0.1:9/caf\u00e9", "ASCII"),
+    ],
+)
+def test_a_bad_base_url_names_the_real_reason(bad: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        GatewayConfig.resolve(account_id="a", base_url=bad)
+    message = str(err.value)
+    assert reason in message
+    assert "http(s) URL such as" not in message
+    assert "(from the argument)" in message

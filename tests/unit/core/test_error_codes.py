@@ -20,6 +20,7 @@ from langchain_cf_gateway.core import (
     error_from_response,
 )
 from langchain_cf_gateway.core.error_codes import RETRYABLE_CODES
+from langchain_cf_gateway.core.protocol import ERROR_STATUS, ErrorCode, gateway_error_body
 
 LOG_ID = "0199f0c2-7a6b-7c3d-9e1f-2a3b4c5d6e7f"
 
@@ -174,3 +175,18 @@ def test_a_404_is_never_retryable_whatever_its_code(code: int) -> None:
 def test_2005_at_its_own_status_stays_retryable() -> None:
     err = error_from_response(400, None, gateway_shape(2005, "Failed to get response", 400))
     assert err.retryable
+
+
+@pytest.mark.parametrize("code", list(ErrorCode), ids=lambda c: f"{int(c)}-{c.name}")
+def test_every_known_code_names_its_fix(code: ErrorCode) -> None:
+    """The README: each known code's message names its fix."""
+    body = gateway_error_body(code)
+    err = error_from_response(ERROR_STATUS[code], None, body)
+    assert err.hint, f"{int(code)} has no fix"
+    assert err.hint in str(err)
+
+
+def test_7001_is_not_only_the_management_apis() -> None:
+    """7001 is the gateway's "invalid request" too (a bad cf-aig-* header, a bad body)."""
+    err = error_from_response(400, None, gateway_error_body(ErrorCode.INVALID_REQUEST, "x"))
+    assert "cf-aig-" in err.hint and "management API refused" not in err.hint

@@ -27,6 +27,7 @@ from langchain_cf_gateway.core import (
     UnknownByokAliasError,
     error_from_response,
 )
+from langchain_cf_gateway.core.errors import RETRY_AFTER_MAX_S
 from langchain_cf_gateway.core.protocol import gateway_error_body
 
 LOG_ID = "0199f0c2-7a6b-7c3d-9e1f-2a3b4c5d6e7f"
@@ -360,3 +361,44 @@ def test_the_management_errors_are_the_cores_own() -> None:
     assert management.ENV_API_TOKEN in ManagementAuthenticationError.hint
     err = LogNotFoundError("no such log", status_code=404, log_id="l1")
     assert pickle.loads(pickle.dumps(err)).__dict__ == err.__dict__
+
+
+# A `Retry-After` worth honouring: seconds up to the cap, or an HTTP date in the future
+# (https://www.rfc-editor.org/rfc/rfc9110#field.retry-after); anything else is ignored.
+def _http_date(seconds_from_now: float) -> str:
+    import email.utils
+    import time
+
+    return email.utils.formatdate(time.time() + seconds_from_now, usegmt=True)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "99999999999999999999999",
+        "1e23",
+        "86401",
+        "1e400",
+        "-inf",
+        "Thu, 01 Jan 1970 00:00:00 GMT",
+        _http_date(-3600),
+        _http_date(3 * 86400),
+        "not a date",
+        "",
+    ],
+)
+def test_retry_after_ignores_what_is_not_a_wait_worth_honouring(value: str) -> None:
+    err = error_from_response(429, {"Retry-After": value}, gateway_body(2003, "Rate limited", 429))
+    assert err.retry_after is None
+
+
+def test_retry_after_keeps_the_cap_itself() -> None:
+    err = error_from_response(429, {"Retry-After": "86400"}, gateway_body(2003, "Slow", 429))
+    assert err.retry_after == RETRY_AFTER_MAX_S == 86400.0
+
+
+def test_retry_after_reads_a_future_http_date_as_seconds_from_now() -> None:
+    err = error_from_response(
+        429, {"Retry-After": _http_date(120)}, gateway_body(2003, "Slow", 429)
+    )
+    assert err.retry_after is not None and 100 <= err.retry_after <= 121

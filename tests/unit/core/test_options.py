@@ -505,3 +505,29 @@ def test_allow_lists_replace_on_merge() -> None:
         "cf-aig-session-id": "s1",
         "cf-aig-turn-id": "t2",
     }
+
+
+def test_allowed_models_as_one_header_stays_within_its_bound() -> None:
+    """Each entry within the bound is not enough: the list is sent as one header."""
+    entries = [f"openai/{'m' * 3000}{i}" for i in range(4)]
+    with pytest.raises(InvalidOptionError) as err:
+        GatewayOptions(allowed_models=entries)
+    assert err.value.field == "allowed_models"
+    assert "one header" in str(err.value)
+
+
+@pytest.mark.parametrize("entry", ["workers-ai/*", "workers-ai/*/*", "workers-ai/llama-3"])
+def test_a_workers_ai_entry_must_name_the_whole_id(entry: str) -> None:
+    """Workers AI ids are `workers-ai/@cf/<author>/<model>`; `*` does not cross `/`, so
+    `workers-ai/*` can match none of them (Cloudflare answers 400)."""
+    with pytest.raises(InvalidOptionError) as err:
+        GatewayOptions(allowed_models=[entry])
+    assert "workers-ai/@cf/*/*" in str(err.value)
+    assert "allowed_providers=['workers-ai']" in str(err.value)
+
+
+def test_a_whole_workers_ai_entry_is_accepted() -> None:
+    options = GatewayOptions(allowed_models=["workers-ai/@cf/*/*", "workers-ai/@cf/meta/x"])
+    assert (
+        options.to_headers()["cf-aig-allowed-models"] == "workers-ai/@cf/*/*,workers-ai/@cf/meta/x"
+    )

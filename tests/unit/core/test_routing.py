@@ -507,3 +507,41 @@ def test_provider_base_url_unknown_provider() -> None:
         InvalidModelIdError, match="unknown provider 'acme'; known providers: openai"
     ):
         provider_base_url("acme", CONFIG)
+
+
+# The Auto Router's and dynamic routes' other spellings: the hint names the id that works
+# (https://developers.cloudflare.com/ai-gateway/features/auto-router/,
+# https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/).
+@pytest.mark.parametrize(
+    ("model_id", "hint"),
+    [
+        ("auto", "did you mean 'cloudflare/auto'"),
+        ("AUTO", "did you mean 'cloudflare/auto'"),
+        ("cloudflare:auto", "did you mean 'cloudflare/auto'"),
+        ("Cloudflare:Auto", "did you mean 'cloudflare/auto'"),
+        ("cf/auto", "did you mean 'cloudflare/auto'"),
+        ("cf:auto", "did you mean 'cloudflare/auto'"),
+        ("workers-ai/auto", "did you mean 'cloudflare/auto'"),
+        ("workers-ai:auto", "did you mean 'cloudflare/auto'"),
+        ("cloudflare/auto/", "did you mean 'cloudflare/auto'"),
+        ("dynamic:support", "did you mean 'dynamic/support'"),
+        ("Dynamic:support", "did you mean 'dynamic/support'"),
+        ("dynamic/support/", "did you mean 'dynamic/support'"),
+        ("openai/gpt-4o/", "did you mean 'openai/gpt-4o'"),
+    ],
+)
+def test_auto_router_and_dynamic_spellings_suggest_the_id_that_works(
+    model_id: str, hint: str
+) -> None:
+    with pytest.raises(InvalidModelIdError) as err:
+        parse_model_id(model_id)
+    assert hint in str(err.value)
+    assert "workers-ai/auto" not in str(err.value)
+    assert "workers-ai/@cf/auto" not in str(err.value)
+
+
+@pytest.mark.parametrize("model_id", ["cloudflare/Auto", "CLOUDFLARE/AUTO", "Dynamic/support"])
+def test_auto_router_and_dynamic_ids_are_read_whatever_the_case(model_id: str) -> None:
+    ref = parse_model_id(model_id)
+    assert ref.dynamic
+    assert ref.model_id in {"cloudflare/auto", "dynamic/support"}

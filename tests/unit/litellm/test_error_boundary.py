@@ -245,3 +245,59 @@ def test_an_error_event_in_a_stream_keeps_its_code_and_log_id(
     typed = gateway_error(info.value)
     assert isinstance(typed, GatewayError), _chain(info.value)
     assert (typed.code, typed.log_id) == (code, "01EV")
+
+
+_V4_ERROR = {"success": False, "errors": [{"code": 2003, "message": "Rate limited"}]}
+
+
+def _v4_event(after_content: bool) -> Any:
+    def respond(request: httpx.Request) -> httpx.Response:
+        events = [delta("Hel")] if after_content else []
+        body = sse(*events, _V4_ERROR)
+        return httpx.Response(200, content=body, headers={"cf-aig-log-id": "01EV"})
+
+    return respond
+
+
+@pytest.mark.parametrize("path", ["stream", "astream"])
+@pytest.mark.parametrize("after_content", [False, True], ids=["first-event", "after-content"])
+def test_a_v4_error_event_in_a_stream_keeps_its_code_and_log_id(
+    litellm_mod: Any, gateway_of: Any, path: str, after_content: bool
+) -> None:
+    from langchain_cf_gateway.litellm_provider import gateway_error
+
+    gateway_of(_v4_event(after_content))
+    with pytest.raises(Exception) as info:
+        _call(litellm_mod, path)
+    typed = gateway_error(info.value)
+    assert isinstance(typed, GatewayError), _chain(info.value)
+    assert (typed.code, typed.status_code, typed.log_id) == (2003, 429, "01EV")
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "status", "text"),
+    [
+        ({"error": {"message": "Overloaded", "type": "server_error"}}, None, 500, "Overloaded"),
+        (_V4_ERROR, 2003, 429, "Rate limited"),
+    ],
+    ids=["provider-error-object", "v4-errors"],
+)
+@pytest.mark.parametrize("path", ["completion", "acompletion", "embedding"])
+def test_a_200_body_that_is_an_error_is_that_error(
+    litellm_mod: Any,
+    gateway_of: Any,
+    path: str,
+    body: dict[str, Any],
+    code: int | None,
+    status: int,
+    text: str,
+) -> None:
+    from langchain_cf_gateway.litellm_provider import gateway_error
+
+    gateway_of(lambda request: httpx.Response(200, json=body, headers={"cf-aig-log-id": "01EV"}))
+    with pytest.raises(Exception) as info:
+        _call(litellm_mod, path)
+    typed = gateway_error(info.value)
+    assert isinstance(typed, GatewayError) and not isinstance(typed, InvalidResponseError)
+    assert (typed.code, typed.status_code, typed.log_id) == (code, status, "01EV")
+    assert text in str(typed)
