@@ -126,6 +126,8 @@ def validate_dlp(value: Any) -> None:
     if "enabled" in value and not isinstance(value["enabled"], bool):
         raise ValueError("dlp.enabled must be true or false")
     known = sorted({*BUILTIN_PROFILES, *custom})
+    if value.get("enabled") is False and not ({"action", "profiles", "policies"} & set(value)):
+        return  # `{"enabled": false}`: DLP off
     if "policies" in value:
         policies = value["policies"]
         if not isinstance(policies, list):
@@ -239,7 +241,7 @@ def scan(setting: Mapping[str, Any] | None, check: str, text: str) -> Findings:
     Args:
         setting: the gateway's `dlp` setting.
         check: `REQUEST` or `RESPONSE`.
-        text: the request or response body text.
+        text: the text of the request or response (`screening` says which).
 
     Returns:
         The findings: one per matching profile, with the matching entry ids and the ids

@@ -9,7 +9,9 @@ prompts and responses
 {"guardrails": {"prompt": {"P1": "BLOCK", "S1": "FLAG"}, "response": {"S9": "BLOCK"}}}
 ```
 
-An omitted category is ignored. The local gateway has no model: a category matches when
+An omitted category is ignored. Codes are read in any letter case (cloudflare-python's
+`GuardrailsPrompt` names them `p1`, `s1`, ... and sends `P1`, `S1`); the setting is
+kept and returned as given. The local gateway has no model: a category matches when
 the text holds one of its terms, as a whole word or phrase, in any letter case.
 `DEFAULT_TERMS` lists a few obvious terms per category; the gateway setting may replace
 them per category with the local-only key `terms`
@@ -113,7 +115,7 @@ def validate_guardrails(value: Any) -> None:
 
 
 def _check_category(where: str, category: Any) -> None:
-    if category not in CATEGORIES:
+    if not isinstance(category, str) or category.upper() not in CATEGORIES:
         raise ValueError(f"{where}: unknown category {category!r}; valid: {', '.join(CATEGORIES)}")
 
 
@@ -141,18 +143,19 @@ def matched_categories(
 
     Args:
         text: the prompt or response text.
-        categories: the categories to check.
+        categories: the categories to check (codes in any letter case).
         terms: the gateway's `terms` (replacing `DEFAULT_TERMS` per category), if any.
 
     Returns:
-        The matching category codes.
+        The matching category codes, as `CATEGORIES` spells them.
     """
-    wanted = set(categories)
+    wanted = {c.upper() for c in categories}
+    replaced = {str(k).upper(): v for k, v in (terms or {}).items()}
     found: list[str] = []
     for category in CATEGORIES:
         if category not in wanted:
             continue
-        words = (terms or {}).get(category, DEFAULT_TERMS[category])
+        words = replaced.get(category, DEFAULT_TERMS[category])
         pattern = _pattern(tuple(words))
         if pattern is not None and pattern.search(text):
             found.append(category)
@@ -172,7 +175,7 @@ def evaluate(
     Returns:
         The matching categories whose action is FLAG, and those whose action is BLOCK.
     """
-    rules = (setting or {}).get(phase) or {}
+    rules = {str(k).upper(): v for k, v in ((setting or {}).get(phase) or {}).items()}
     if not rules or not text:
         return [], []
     hits = matched_categories(text, rules, (setting or {}).get(TERMS_KEY))
@@ -232,15 +235,19 @@ def prompt_text(body: Mapping[str, Any] | None) -> str:
     return prompt if isinstance(prompt, str) else ""
 
 
-_TEXT_KEYS: Final = frozenset(("content", "text", "response", "output_text", "thinking"))
+_TEXT_KEYS: Final = frozenset(
+    ("content", "text", "response", "output_text", "thinking", "arguments", "input", "prompt")
+)
 
 
 def response_text(data: Any) -> str:
-    """The model's text in a parsed response body or stream event, in any provider's shape.
+    """The text in a parsed body or stream event, in any provider's shape.
 
-    Every string under a `content`, `text`, `response` or `output_text` key, in order:
-    OpenAI's `choices[].message.content` and `delta.content`, Anthropic's `content[].text`
-    and `delta.text`, Gemini's `parts[].text`, Workers AI's `result.response`.
+    Every string under a `content`, `text`, `response`, `output_text`, `thinking`,
+    `arguments`, `input` or `prompt` key, in order: OpenAI's `choices[].message.content`,
+    `delta.content` and tool call `arguments`, Anthropic's `content[].text` and
+    `delta.text`, Gemini's `parts[].text`, Workers AI's `result.response`; in a request
+    body, every message's text. Ids, timestamps and other fields are left out.
 
     Args:
         data: a parsed JSON value.

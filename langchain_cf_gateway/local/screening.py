@@ -8,6 +8,11 @@ is never cached. A block raises `ContentBlocked` (a `GatewayRequestError`: HTTP 
 call's `Screening`, which `respond` turns into the `cf-aig-dlp` header and the log row's
 `guardrails` and `dlp` fields.
 
+What is read: Guardrails read the last user message and the model's text
+(`guardrails.prompt_text`, `guardrails.response_text`); DLP reads the text of every
+message, tool call arguments included, and the model's text: never ids, timestamps or
+other fields, which would pass for phone or card numbers.
+
 Streaming: when response Guardrails or response DLP apply, the gateway reads the whole
 stream, checks it, and sends it as one payload (the same SSE bytes, with a
 `content-length`): the request no longer streams
@@ -87,7 +92,8 @@ def screen_prompt(call: ProviderCall, settings: dict[str, Any]) -> Screening | N
         return None
     screening = Screening()
     if dlp_on:
-        screening.dlp = dlp.scan(policy, "REQUEST", _text(call.raw_body))
+        text = guardrails.response_text(call.body) if call.body else _text(call.raw_body)
+        screening.dlp = dlp.scan(policy, "REQUEST", text)
         if screening.dlp.action == "BLOCK":
             raise ContentBlocked(ErrorCode.DLP_REQUEST_BLOCKED, screening)
     if rails_on:
@@ -137,12 +143,11 @@ async def screen_response(
     if provider_response.chunks is not None:
         parts = [chunk async for chunk in provider_response.chunks]
         provider_response.body, provider_response.chunks = b"".join(parts), None
-    raw = _text(provider_response.body)
-    text = _model_text(raw)
+    text = _model_text(_text(provider_response.body))
     screening = screening or Screening()
     policy = settings.get("dlp")
     if dlp.applies(policy, "RESPONSE"):
-        found = dlp.scan(policy, "RESPONSE", f"{raw}\n{text}")
+        found = dlp.scan(policy, "RESPONSE", text)
         screening.dlp = screening.dlp.merged(found)
         if found.action == "BLOCK":
             raise ContentBlocked(ErrorCode.DLP_RESPONSE_BLOCKED, screening)

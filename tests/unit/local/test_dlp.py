@@ -171,3 +171,10 @@ def test_custom_profiles() -> None:
 def test_bad_settings_name_the_fault(setting: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         validate_dlp(setting)
+
+
+def test_dlp_off_needs_nothing_else() -> None:
+    validate_dlp({"enabled": False})
+    assert scan({"enabled": False}, "REQUEST", "jane@example.com").action is None
+    with pytest.raises(ValueError, match="unknown action None"):
+        validate_dlp({"enabled": True})

@@ -54,7 +54,7 @@ def test_gateway_terms_replace_the_defaults_per_category() -> None:
     ("setting", "message"),
     [
         ({"prompt": {"S14": "BLOCK"}}, "unknown category 'S14'; valid: S1, S2"),
-        ({"response": {"s1": "BLOCK"}}, "unknown category 's1'"),
+        ({"response": {"s14": "BLOCK"}}, "unknown category 's14'"),
         ({"prompt": {"S1": "block"}}, "unknown action 'block'; valid: BLOCK, FLAG"),
         ({"input": {}}, "unknown key 'input'; valid: prompt, response, terms"),
         ({"prompt": ["S1"]}, "guardrails.prompt must be an object"),
@@ -65,6 +65,12 @@ def test_gateway_terms_replace_the_defaults_per_category() -> None:
 def test_bad_settings_name_the_fault_and_the_valid_ones(setting: object, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         validate_guardrails(setting)
+
+
+def test_codes_in_any_letter_case_as_the_sdk_names_them() -> None:
+    setting = {"prompt": {"p1": "BLOCK", "s1": "FLAG"}, "terms": {"s1": ["heist"]}}
+    validate_guardrails(setting)
+    assert evaluate(setting, "prompt", "jailbreak the heist") == (["S1"], ["P1"])
 
 
 def test_good_settings_pass() -> None:
