@@ -280,3 +280,46 @@ def test_bad_dlp_settings_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=named):
         gateway.update_gateway("default", dlp=setting)
+
+
+def test_request_only_dlp_keeps_a_stream_streaming(gateway: LocalGateway) -> None:
+    # https://developers.cloudflare.com/ai-gateway/features/dlp/ ("Streaming behavior")
+    policy = {"id": "in", "enabled": True, "action": "FLAG", "check": ["REQUEST"]}
+    gateway.update_gateway(
+        "default", dlp={"enabled": True, "policies": [{**policy, "profiles": ["pii"]}]}
+    )
+    response = stream(gateway, "mail jane@example.com")
+    assert "content-length" not in response.headers
+    assert dlp_info(response)["action"] == "FLAG"
+    gateway.update_gateway("default", dlp={"enabled": True, "action": "FLAG", "profiles": ["pii"]})
+    whole = stream(gateway, "mail jane@example.com")
+    assert whole.headers["content-length"] == str(len(whole.content))
+    assert [f["check"] for f in dlp_info(whole)["findings"]] == ["REQUEST", "RESPONSE"]  # type: ignore[union-attr]
+
+
+def test_a_cache_hit_skips_dlp(gateway: LocalGateway) -> None:
+    # https://developers.cloudflare.com/ai-gateway/features/dlp/ ("Interaction with caching")
+    gateway.update_gateway("default", cache_ttl=600)
+    assert ask(gateway, f"card {CARD}").headers["cf-aig-cache-status"] == "MISS"
+    gateway.update_gateway(
+        "default",
+        cache_ttl=600,
+        dlp={"enabled": True, "action": "BLOCK", "profiles": ["financial"]},
+    )
+    hit = ask(gateway, f"card {CARD}")
+    assert (hit.status_code, hit.headers["cf-aig-cache-status"]) == (200, "HIT")
+    assert "cf-aig-dlp" not in hit.headers
+    assert gateway_error(ask(gateway, f"other card {CARD}"))[:2] == (400, 2029)
+
+
+def test_the_rest_api_leaves_a_stream_unchecked(gateway: LocalGateway) -> None:
+    # https://developers.cloudflare.com/ai-gateway/features/guardrails/usage-considerations/
+    # ("Streaming behavior": on api.cloudflare.com the response of a stream is not enforced)
+    gateway.update_gateway("default", guardrails={"response": {"S9": "BLOCK"}})
+    url = f"{gateway.base_url}/client/v4/accounts/{gateway.account_id}/ai/v1/chat/completions"
+    body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "nerve agent"}]}
+    headers = {"authorization": f"Bearer {gateway.token}"}
+    streamed = http.post(url, json={**body, "stream": True}, headers=headers)
+    assert streamed.status_code == 200 and "content-length" not in streamed.headers
+    assert "nerve" in streamed.text
+    assert gateway_error(http.post(url, json=body, headers=headers))[:2] == (424, 2017)
