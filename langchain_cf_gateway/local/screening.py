@@ -137,11 +137,24 @@ async def screen_response(
 
     Raises:
         ContentBlocked: a BLOCK rule matched (2017 Guardrails, 2030 DLP).
+        GatewayRequestError: 2005 (HTTP 502), the upstream broke off mid-response.
     """
     if not provider_response.ok or not response_applies(call, settings):
         return screening
-    if provider_response.chunks is not None:
-        parts = [chunk async for chunk in provider_response.chunks]
+    chunks = provider_response.chunks
+    if chunks is not None:
+        try:
+            parts = [chunk async for chunk in chunks]
+        except Exception:  # the upstream broke off: nothing whole to check or to send
+            raise GatewayRequestError(
+                ErrorCode.PROVIDER_FAILED,
+                "Provider request failed: the upstream broke off before the response could be "
+                "read whole for Guardrails or DLP",
+            ) from None
+        finally:
+            close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
         provider_response.body, provider_response.chunks = b"".join(parts), None
     text = _model_text(_text(provider_response.body))
     screening = screening or Screening()

@@ -323,3 +323,20 @@ def test_the_rest_api_leaves_a_stream_unchecked(gateway: LocalGateway) -> None:
     assert streamed.status_code == 200 and "content-length" not in streamed.headers
     assert "nerve" in streamed.text
     assert gateway_error(http.post(url, json=body, headers=headers))[:2] == (424, 2017)
+
+
+@pytest.mark.parametrize("stream_it", [True, False])
+def test_an_upstream_broken_off_before_the_check_is_502_2005(
+    gateway: LocalGateway, stream_it: bool
+) -> None:
+    gateway.update_gateway("default", guardrails={"response": {"S9": "FLAG"}})
+    body = {
+        "model": "openai/gpt-4o-mini~disconnect=2",
+        "stream": stream_it,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    response = compat(gateway, body)
+    status, code, message = gateway_error(response)
+    assert (status, code) == (502, 2005) and "broke off" in message
+    [row] = gateway.logs()
+    assert (row["status_code"], row["success"]) == (502, False)
