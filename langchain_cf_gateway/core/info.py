@@ -5,6 +5,7 @@ https://developers.cloudflare.com/ai-gateway/glossary/
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
@@ -36,6 +37,7 @@ GATEWAY_INFO_KEYS = (
     "routed_model",
     "routing_reason",
     "routing_decision_id",
+    "dlp",
 )
 """The keys of `GatewayInfo.as_dict`, the same on every call path and integration."""
 
@@ -60,6 +62,12 @@ class GatewayInfo(NamedTuple):
     or the gateway's own text for a value not documented yet."""
     routing_decision_id: str | None = None
     """Id of the Auto Router's decision (`cf-aig-routing-decision-id`)."""
+    dlp: Any = None
+    """What DLP matched, flagged or blocked (`cf-aig-dlp`): the parsed JSON as the gateway
+    sent it, documented as `{"findings": [{"profile": {"context", "entry_ids",
+    "profile_id"}, "policy_ids", "check"}], "action": "BLOCK" | "FLAG"}`
+    (https://developers.cloudflare.com/ai-gateway/features/dlp/set-up-dlp/); None when
+    absent or not JSON."""
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str] | None) -> GatewayInfo:
@@ -108,6 +116,7 @@ class GatewayInfo(NamedTuple):
             routed_model=get(Header.ROUTED_MODEL) or None,
             routing_reason=_routing_reason(get(Header.ROUTING_REASON)),
             routing_decision_id=get(Header.ROUTING_DECISION_ID) or None,
+            dlp=_dlp(get(Header.DLP)),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -135,6 +144,16 @@ def _routing_reason(raw: str | None) -> str | None:
         return None
     text = raw.strip()
     return text.lower() if text.lower() in ROUTING_REASONS else text
+
+
+def _dlp(raw: str | None) -> Any:
+    """The `cf-aig-dlp` JSON, kept as given; None when absent or not JSON."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 _EMPTY = GatewayInfo()

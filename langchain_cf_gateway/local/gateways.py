@@ -23,6 +23,8 @@ from typing import Any, Final, Literal
 
 from ..core.protocol import DEFAULT_GATEWAY_ID, Bounds
 from .clock import Clock
+from .dlp import validate_dlp
+from .guardrails import validate_guardrails
 
 RateTechnique = Literal["fixed", "sliding"]
 _ID: Final = re.compile(Bounds.GATEWAY_ID_PATTERN)
@@ -60,7 +62,8 @@ class GatewayRecord:
     internal_id: str = ""
     account_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-    """Settings kept and echoed back but not acted on locally (dlp, otel, stripe...)."""
+    """Settings kept and echoed back: `guardrails` and `dlp` (acted on by `screening`),
+    and those not acted on locally (otel, stripe...)."""
     cache_generation: int = field(default=0, repr=False)
     """Part of every cache key; bumped by an update when `cache_invalidate_on_update`."""
     _window: deque[float] = field(default_factory=deque, repr=False)
@@ -193,6 +196,9 @@ _SETTING_RULES: Final[dict[str, tuple[Any, str]]] = {
 }
 """Every setting of `ai_gateway_update_params.py` in cloudflare-python (the SDK generated
 from Cloudflare's API schema); the ones below without a local effect are kept and returned."""
+_DEEP_CHECKS: Final = {"guardrails": validate_guardrails, "dlp": validate_dlp}
+"""Settings whose inside is checked too (`guardrails.validate_guardrails`, `dlp.validate_dlp`):
+each raises ValueError naming the unknown category, action or profile and the valid ones."""
 _EXTRA_SETTINGS: Final = frozenset(
     (
         "logpush_public_key",
@@ -217,7 +223,8 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """The settings, checked against the API schema's bounds; ValueError naming the field.
 
     Raises:
-        ValueError: naming the setting out of bounds.
+        ValueError: naming the setting out of bounds (for `guardrails` and `dlp`: the
+            unknown category, action or profile, with the valid ones).
     """
     out: dict[str, Any] = {}
     for name, value in settings.items():
@@ -231,6 +238,9 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
         check, expected = rule
         if not check(value):
             raise ValueError(f"{name} must be {expected}; got {value!r}")
+        deep_check = _DEEP_CHECKS.get(name)
+        if deep_check is not None:
+            deep_check(value)
         out[name] = value
     return out
 

@@ -52,6 +52,7 @@ from .cache import CUSTOM_KEY_TTL_S, CacheEntry, ResponseCache, cache_key
 from .faults import policy_response
 from .gateways import GatewayRecord
 from .request_error import GatewayRequestError
+from .screening import Screening, screen_prompt, screen_response
 from .upstream import JSON, ProviderCall, ProviderResponse, Upstreams, UpstreamUnreachable
 
 
@@ -328,6 +329,8 @@ class Outcome:
     provider_response: ProviderResponse
     cache_status: str | None
     attempts: int
+    screening: Screening | None = None
+    """What Guardrails and DLP flagged on the call (`screening`), if they apply."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +400,7 @@ async def execute(
     Raises:
         GatewayRequestError: the upstream could not be reached or timed out (code 2005 / 2006),
             or credentials are required and the call has none (7001, HTTP 400).
+        ContentBlocked: Guardrails or DLP blocked the prompt or the response (`screening`).
     """
     forwarded = forwardable_headers(call.headers, secrets.values)
     _require_credentials(call, gateway, upstreams, forwarded)
@@ -413,6 +417,7 @@ async def execute(
                 entry.tokens_out,
             )
             return Outcome(hit, "HIT", 0)
+    screening = screen_prompt(call, gateway.extra)  # Guardrails and DLP (`screening`)
     policy = upstreams.policy(call)
     if policy is not None:  # made before any provider attempt; never retried
         status, policy_body = policy_response(policy)
@@ -449,6 +454,7 @@ async def execute(
             await asyncio.sleep(opts.delay_before(attempt))
     if provider_response is None:
         raise GatewayRequestError(ErrorCode.PROVIDER_FAILED, f"Provider request failed: {failure}")
+    screening = await screen_response(call, gateway.extra, provider_response, screening)
     if (
         plan is not None
         and not plan.skip
@@ -468,7 +474,7 @@ async def execute(
             ),
             plan.ttl,
         )
-    return Outcome(provider_response, _cache_status(plan), attempt)
+    return Outcome(provider_response, _cache_status(plan), attempt, screening)
 
 
 def _cache_status(plan: CachePlan | None) -> str | None:

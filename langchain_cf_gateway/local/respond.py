@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from starlette.responses import Response, StreamingResponse
 
@@ -27,6 +27,7 @@ from .gateways import GatewayRecord
 from .logstore import LogRow, LogStore, LogStoreUnavailable
 from .pipeline import Outcome, RequestOptions, redact, scrub_stored
 from .request_error import GatewayRequestError
+from .screening import ContentBlocked, Screening
 from .state import GatewayState
 from .upstream import JSON, ProviderCall
 
@@ -95,6 +96,9 @@ class Responder:
         if universal and final.step is not None:
             out_headers[Header.STEP] = str(final.step)
         out_headers.update(final.extra.get("route_headers") or {})
+        screened = _screening(final)
+        if screened is not None:
+            out_headers.update(screened.headers())  # cf-aig-dlp
         acks = [self._log_row(gateway, ids, earlier, None) for earlier in tried[:-1]]
         outcome = final.outcome
         if outcome is None:
@@ -279,6 +283,9 @@ class Responder:
             "byok": False,
             "payload": payload,
         }
+        screened = _screening(attempted)
+        if screened is not None:  # the log row's `guardrails` and `dlp` (`screening`)
+            cast(dict[str, Any], row).update(screened.log_fields())
         retention = None
         if gateway.log_management:
             retention = (gateway.log_management, gateway.log_management_strategy or "DELETE_OLDEST")
@@ -287,6 +294,13 @@ class Responder:
             response_body = scrub_stored(call, response_body, self.state.secrets.values)
             return self.state.logs.add(row, request_body, response_body, retention)
         return self.state.logs.add(row, retention=retention)
+
+
+def _screening(attempted: Attempt) -> Screening | None:
+    """What Guardrails and DLP found on the attempt: its block, or its outcome's flags."""
+    if isinstance(attempted.error, ContentBlocked):
+        return attempted.error.screening
+    return attempted.outcome.screening if attempted.outcome is not None else None
 
 
 class _BytesResponse(Response):

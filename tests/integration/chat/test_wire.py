@@ -62,6 +62,7 @@ def expected_info(row: dict[str, Any], **overrides: Any) -> dict[str, Any]:
         "routed_model": None,
         "routing_reason": None,
         "routing_decision_id": None,
+        "dlp": None,  # cf-aig-dlp: set only when a DLP policy matched
     }
     info.update(overrides)
     return info

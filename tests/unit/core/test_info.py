@@ -99,6 +99,7 @@ def test_as_dict_has_exactly_the_documented_keys() -> None:
         "routed_model",
         "routing_reason",
         "routing_decision_id",
+        "dlp",
     )
     as_dict = EXPECTED.as_dict()
     assert type(as_dict) is dict
@@ -113,6 +114,7 @@ def test_as_dict_has_exactly_the_documented_keys() -> None:
         "routed_model": "openai/gpt-4o-mini",
         "routing_reason": "cost_optimal_within_pool",
         "routing_decision_id": "rd-1",
+        "dlp": None,
     }
 
 
