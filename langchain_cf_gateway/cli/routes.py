@@ -1,4 +1,4 @@
-"""`cf-aig routes`: the gateway's dynamic routes, listed, shown, compared and deployed.
+"""`cf-aig routes`: the gateway's dynamic routes, listed, shown, compared, deployed, tried.
 
 https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/
 
@@ -8,6 +8,8 @@ cf-aig routes show NAME             [--json]
 cf-aig routes diff FILE             [--json] [--name NAME]
 cf-aig routes deploy FILE [--yes]   [--json] [--name NAME] [--comment TEXT]
             [--account-id ID] [--gateway-id ID] [--token TOKEN] [--base-url URL]
+cf-aig routes test FILE             [--json] [--name NAME] [--metadata KEY=VALUE ...]
+            [--header NAME=VALUE ...] [--body JSON] [--n N] [--seed S]
 ```
 
 FILE is a route's JSON: as the API returns it, or as the dashboard's JSON editor
@@ -16,7 +18,9 @@ a broken rule names the element and the field (exit 2). `diff` prints what a dep
 would change against the deployed version of the route of that name, one line per
 change; `deploy` prints the same, then deploys after `--yes` or a `y` at the prompt
 (without `--yes`, stdin must be a terminal). `show --json` prints the deployed route
-as a FILE `deploy` takes.
+as a FILE `deploy` takes. `test` sends FILE's route N requests on a local gateway
+started for it, and counts the models that responded, the fallbacks taken and the error
+responses (`cli.route_dry_run`); nothing is sent to Cloudflare.
 
 The gateway flags are `cf-aig logs`'s (`cli.arguments`); the token needs *AI Gateway
 Edit* to deploy and is never printed. Exit status: 0 done (or nothing to change);
@@ -37,15 +41,16 @@ import httpx
 from ..core import InvalidOptionError
 from ..core.dynamic_routes import DynamicRoute, InvalidDynamicRouteError
 from ..management import GatewayClient, RouteChange, RouteRecord, route_changes
+from . import route_dry_run
 from .arguments import TOKEN_IN_HISTORY, add_gateway_arguments, client_from_args, unreachable
 from .logs import printable
 
-ACTIONS: Final = ("list", "show", "diff", "deploy")
+ACTIONS: Final = ("list", "show", "diff", "deploy", "test")
 TOKEN_HELP: Final = (
     "a Cloudflare API token with 'AI Gateway Read' ('AI Gateway Edit' to deploy) "
     f"(default: CLOUDFLARE_API_TOKEN, then the gateway token); {TOKEN_IN_HISTORY}"
 )
-_TARGET: Final = {"show": "NAME", "diff": "FILE", "deploy": "FILE"}
+_TARGET: Final = {"show": "NAME", "diff": "FILE", "deploy": "FILE", "test": "FILE"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -54,21 +59,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     Args:
         parser: The subcommand's parser.
     """
-    parser.description = "List, show, compare and deploy the gateway's dynamic routes."
+    parser.description = (
+        "List, show, compare and deploy the gateway's dynamic routes; try one locally."
+    )
     parser.add_argument(
-        "action", choices=ACTIONS, help="list | show NAME | diff FILE | deploy FILE"
+        "action", choices=ACTIONS, help="list | show NAME | diff FILE | deploy FILE | test FILE"
     )
     parser.add_argument(
         "target",
         nargs="?",
         metavar="NAME|FILE",
-        help="the route's name (show), or its JSON file (diff, deploy)",
+        help="the route's name (show), or its JSON file (diff, deploy, test)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--yes", action="store_true", help="deploy without asking")
     parser.add_argument("--comment", metavar="TEXT", help="a note kept with the deployment")
     parser.add_argument("--name", metavar="NAME", help="the route's name when FILE has none")
     add_gateway_arguments(parser, token_help=TOKEN_HELP)
+    route_dry_run.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         InvalidOptionError: NAME or FILE missing or given where none is taken, FILE
-            unreadable or not a route, or `deploy` without `--yes` and no terminal.
+            unreadable or not a route, `deploy` without `--yes` and no terminal, or a
+            `test` flag out of range.
     """
     wanted = _TARGET.get(args.action)
     if wanted is None and args.target is not None:
@@ -92,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
             args.action, f"needs {wanted}: cf-aig routes {args.action} {wanted}"
         )
     proposed = read_route(args.target, args.name) if wanted == "FILE" else None
+    if args.action == "test" and proposed is not None:
+        return route_dry_run.run(args, proposed)
     if args.action == "deploy" and not args.yes and not sys.stdin.isatty():
         raise InvalidOptionError(
             "--yes", "stdin is not a terminal to confirm at: pass --yes to deploy"

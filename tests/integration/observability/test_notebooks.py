@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,11 +28,12 @@ class _ThisPython(KernelSpecManager):
         )
 
 
-def test_the_three_notebooks_exist() -> None:
+def test_the_four_notebooks_exist() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_quickstart.ipynb",
         "02_caching_and_costs.ipynb",
         "03_litellm_router.ipynb",
+        "04_dynamic_routes.ipynb",
     ]
 
 
@@ -64,7 +66,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, nbformat.Not
 
     # Module-scoped, so set up before the per-test environment clean-up: the kernels get
     # their own clean environment (no credentials of the developer, a temporary HOME, one
-    # matplotlib cache for the three of them).
+    # matplotlib cache for all of them).
     with pytest.MonkeyPatch.context() as env:
         for name in list(os.environ):
             if name.startswith(("CLOUDFLARE_", "CF_AIG", "OPENAI_", "ANTHROPIC_")):
@@ -100,6 +102,17 @@ def test_runs_top_to_bottom(path: Path, executed: dict[str, nbformat.NotebookNod
     if path.stem.startswith("03"):
         assert "(1, 'anthropic')" in text  # the gateway's own fallback answered at step 1
         assert "Gateway calls: 4" in text
+    if path.stem.startswith("04"):
+        images = [o for o in outputs if "image/png" in o.get("data", {})]
+        assert len(images) == 1, "the split the dry-run produced"
+        assert "route 'support' on a local gateway: 1000 requests, seed '7'" in text
+        assert "workers-ai/@cf/meta/llama-3.1-8b-instruct         50  100.0%" in text
+        assert "fallbacks taken: 0 (0.0%)" in text  # every model up
+        # gpt-4o-mini down: its share falls back to Claude Haiku, each request counted.
+        assert re.search(r"anthropic/claude-3-5-haiku +1[0-9]{2} ", text)
+        assert re.search(r"fallbacks taken: 1[0-9]{2} ", text)
+        assert "free ('workers-ai', '@cf/meta/llama-3.1-8b-instruct')" in text
+        assert "paid ('openai', 'gpt-4o-mini')" in text or "paid ('google-ai-studio'" in text
 
 
 def _kernel_manager() -> type:
