@@ -189,8 +189,13 @@ def test_local_gateway_refuses_a_route_of_a_gateway_it_does_not_create() -> None
 
 
 def test_the_shipped_support_route_loads() -> None:
-    pytest.importorskip("yaml")
     path = ROOT / "litellm_config" / "routes" / "support.json"
-    if not path.exists():
-        pytest.skip("litellm_config/routes/support.json is item 2")
-    assert [r.name for _, r in load_routes(path)] == ["support"]
+    [(gateway, route)] = load_routes(path)
+    assert (gateway, route.name) == ("default", "support")
+    models = [f"{e.provider}/{e.model}" for e in route.elements if e.type == "model"]
+    assert models == [MINI, HAIKU, "workers-ai/@cf/meta/llama-3.1-8b-instruct"]
+
+
+def test_the_litellm_readme_starts_the_gateway_with_the_support_route() -> None:
+    readme = (ROOT / "litellm_config" / "README.md").read_text(encoding="utf-8")
+    assert "cf-aig serve --port 8787 --routes litellm_config/routes/support.json" in readme
