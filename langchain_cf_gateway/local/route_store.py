@@ -95,7 +95,7 @@ class RouteStore:
 
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or Clock()
-        """Stamps ids and times; `routes_api` sets it to the gateway's clock."""
+        """Stamps ids and times: the gateway's clock (`GatewayState` passes it)."""
         self._routes: dict[str, dict[str, StoredRoute]] = {}
         """Gateway id -> route id -> route."""
         self._lock = threading.Lock()
@@ -133,6 +133,15 @@ class RouteStore:
         with self._lock:
             stored = self._by_name(gateway_id, name)
             return None if stored is None else stored.serving()
+
+    def delete_gateway(self, gateway_id: str) -> None:
+        """Forget every route of a deleted gateway: one created again with its id has none.
+
+        Args:
+            gateway_id: the deleted gateway.
+        """
+        with self._lock:
+            self._routes.pop(gateway_id, None)
 
     def clear(self) -> None:
         """Forget every route (`LocalGateway.reset`)."""
