@@ -105,7 +105,7 @@ class GatewayState:
         self.cache = cache
         self.logs = logs
         self.upstreams = upstreams
-        self.routes = RouteStore()
+        self.routes = RouteStore(clock)
         """The dynamic routes of every gateway (`route_store`)."""
         self._start_routes = tuple(routes)
         self._deploy_start_routes()
