@@ -71,3 +71,11 @@ def test_the_route_store_runs_on_the_gateway_clock_from_the_start() -> None:
         asyncio.run(state.close())
     finally:
         logs.close()
+
+
+def test_the_app_docstring_says_what_serves_dynamic_routes() -> None:
+    from langchain_cf_gateway.local import app
+
+    doc = app.__doc__ or ""
+    assert "owns no dynamic routes" not in doc
+    assert "`dynamic_exec`" in doc and "`routes_api`" in doc
