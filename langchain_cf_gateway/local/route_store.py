@@ -310,20 +310,29 @@ class RouteStore:
             versions=(),
             deployments=(),
         )
-        stored = self._add_version(stored, route)
-        return self._deploy(stored, stored.versions[-1].version_id)
+        # One time for the route, its first version and its deployment (as one call).
+        stored = self._add_version(stored, route, now=now)
+        return self._deploy(stored, stored.versions[-1].version_id, now=now)
 
     def _add_version(
-        self, stored: StoredRoute, route: DynamicRoute, comment: str | None = None
+        self,
+        stored: StoredRoute,
+        route: DynamicRoute,
+        comment: str | None = None,
+        now: str | None = None,
     ) -> StoredRoute:
-        now = self.clock.iso()
+        now = now or self.clock.iso()
         version = RouteVersion(self.clock.uuid7(), now, route, comment)
         return self._put(replace(stored, versions=(*stored.versions, version), modified_at=now))
 
     def _deploy(
-        self, stored: StoredRoute, version_id: str, comment: str | None = None
+        self,
+        stored: StoredRoute,
+        version_id: str,
+        comment: str | None = None,
+        now: str | None = None,
     ) -> StoredRoute:
-        now = self.clock.iso()
+        now = now or self.clock.iso()
         deployment = RouteDeployment(self.clock.uuid7(), version_id, now, comment)
         return self._put(
             replace(stored, deployments=(*stored.deployments, deployment), modified_at=now)

@@ -79,3 +79,15 @@ def test_the_app_docstring_says_what_serves_dynamic_routes() -> None:
     doc = app.__doc__ or ""
     assert "owns no dynamic routes" not in doc
     assert "`dynamic_exec`" in doc and "`routes_api`" in doc
+
+
+def test_a_new_route_its_first_version_and_deployment_share_one_time() -> None:
+    from itertools import count
+
+    from langchain_cf_gateway.local.route_store import RouteStore
+
+    ticks = count()
+    store = RouteStore(Clock(lambda: 1_700_000_000 + next(ticks) * 0.01))  # 10 ms per read
+    stored = store.create("default", DynamicRoute.fallback_chain([MINI], name="r"))
+    [version], [deployment] = stored.versions, stored.deployments
+    assert stored.created_at == stored.modified_at == version.created_at == deployment.created_at
