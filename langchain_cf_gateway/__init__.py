@@ -66,6 +66,7 @@ if TYPE_CHECKING:
         LogFilter,
         LogPage,
         LogQuery,
+        RouteNotFoundError,
     )
     from .results import gateway_log_id
 
@@ -87,6 +88,7 @@ _LAZY: dict[str, str] = {
     "LogFilter": "management",
     "LogPage": "management",
     "LogQuery": "management",
+    "RouteNotFoundError": "management",
     "asend_feedback": "feedback",
     "send_feedback": "feedback",
     "gateway_log_id": "results",
@@ -174,6 +176,7 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailableError",
     "ResponseTooLargeError",
+    "RouteNotFoundError",
     "SpendLimitExceededError",
     "Step",
     "UnknownByokAliasError",

@@ -8,12 +8,18 @@ cf-aig serve [--host 127.0.0.1] [--port 8787] [--config local.toml|.yaml]
              [--allowed-host NAME ...] [--allowed-origin URL ...]
              [--max-head-bytes 65536] [--head-timeout 10]
              [--body-timeout 60] [--max-connections 500] [--backlog 2048]
+             [--routes FILE ...]
 ```
 
 Serves until interrupted (Ctrl-C or SIGTERM). At start it prints the base URL, the
 compat URL to give an OpenAI SDK, and the tokens it generated (only those it generated:
 tokens from the config file or the environment are never printed). The config file
 format is described in `langchain_cf_gateway.local.config`.
+
+`--routes FILE` (repeatable) deploys the dynamic routes of a JSON file, one route or a
+list, each on its `"gateway"` (default `default`), after the config file's `routes` and
+before the server accepts requests; a route that breaks a rule stops the start with
+one line naming the file, the element and the field (exit status 2).
 """
 
 from __future__ import annotations
@@ -131,6 +137,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="bytes of logged bodies kept across rows; past it the oldest rows lose their "
         f"bodies, never the rows (default {DEFAULT_MAX_BODY_BYTES:,}, 256 MiB; 0: no bound)",
     )
+    parser.add_argument(
+        "--routes",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="deploy the dynamic routes of a JSON file (one route or a list; each may name "
+        'its "gateway", default default) before serving (repeatable)',
+    )
     edge = parser.add_argument_group("exposure and bounds (langchain_cf_gateway.local.listener)")
     edge.add_argument(
         "--allowed-host",
@@ -198,11 +212,24 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         ConfigError: A bound out of range, an allowed host that is no host, a bad config
-            file.
+            file or route file.
     """
-    from ..local.config import ENV_LOCAL_TOKEN, ENV_MANAGEMENT_TOKEN, load_config
+    from ..core.protocol import DEFAULT_GATEWAY_ID
+    from ..local.config import (
+        ENV_LOCAL_TOKEN,
+        ENV_MANAGEMENT_TOKEN,
+        check_route_gateways,
+        load_config,
+        load_routes,
+        printable_path,
+    )
 
     config = load_config(args.config)
+    for path in args.routes or []:
+        routes = load_routes(path)
+        where = f"the route file {printable_path(path)}"
+        check_route_gateways(routes, {DEFAULT_GATEWAY_ID, *config.gateways}, where)
+        config.routes.extend(routes)
     generated_token = config.token is None
     generated_management = config.management_token is None
     try:
@@ -268,4 +295,5 @@ def _gateway(args: argparse.Namespace, config: ServerConfig) -> LocalGateway:
         max_connections=args.max_connections,
         backlog=args.backlog,
         body_timeout_s=args.body_timeout,
+        routes=config.routes,
     )

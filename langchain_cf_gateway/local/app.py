@@ -26,8 +26,11 @@ Choices where Cloudflare's docs are silent (these are the local gateway's choice
 - `compat/embeddings` and `compat/models` are served (docs do not say); the models
   list names one `{compat prefix}/mock` per compat provider. `compat/responses` is not:
   400 with code 7001.
-- The local gateway owns no dynamic routes yet: `dynamic/{route}` gets what Cloudflare
-  sends for a route the gateway does not own
+- `dynamic/{route}` runs the version of the gateway's route of that name deployed last
+  (the executor, `dynamic_exec`); routes are deployed through the management API
+  (`routes_api`), `LocalGateway.deploy_route`, or at start (`cf-aig serve --routes`).
+  A name the gateway owns no deployed route of gets what Cloudflare sends for a route
+  the gateway does not own
   (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/usage/): 400 with
   code 2005 on compat; on the REST API (resolved against the gateway of
   `cf-aig-gateway-id`) a 404, in the gateway error shape with code 2005 (Cloudflare

@@ -29,7 +29,26 @@ rate_limiting_technique = "sliding"
 base_url = "http://127.0.0.1:11434/v1"
 api_key_env = "OPENAI_API_KEY"  # or api_key = "..."; replaces the client's key
 timeout_s = 600                 # per upstream request (default 600)
+
+[[routes]]                      # dynamic routes deployed at start (cf-aig serve --routes)
+file = "routes/support.json"    # a route's JSON, or a list of routes; relative to this file
+gateway = "default"             # the gateway of the file's routes that name none
+
+[[routes]]                      # or a route inline, as the API's JSON has it
+name = "ab"
+gateway = "secure"
+elements = [
+  {id = "start", type = "start", outputs = {next = {elementId = "end"}}},
+  {id = "end", type = "end", outputs = {}},
+]
 ```
+
+A route file holds one route as the API's JSON or the dashboard's export (`{"name",
+"elements"}`), or a list of them; each may carry `"gateway": "<id>"` (default
+`default`, or the entry's `gateway`). A route is checked (`DynamicRoute.from_api`) and
+deployed before the server accepts requests; a route that breaks a rule, or names a
+gateway the server does not create, stops the start with one line naming the file, the
+element and the field.
 
 The YAML and JSON forms have the same keys (`langchain_cf_gateway/local/README.md`,
 "Config file", shows both; a test loads them). Unknown keys are errors that name the key.
@@ -54,8 +73,9 @@ from typing import Any, Final
 
 from ..core.config import warn_if_readable
 from ..core.credentials import mask_url
+from ..core.dynamic_routes import DynamicRoute, InvalidDynamicRouteError
 from ..core.errors import ConfigError
-from ..core.protocol import LOCAL_ACCOUNT_ID
+from ..core.protocol import DEFAULT_GATEWAY_ID, LOCAL_ACCOUNT_ID
 from .gateways import check_gateway_id, validate_settings
 from .upstream import PassThrough
 
@@ -76,8 +96,11 @@ _TOP_KEYS: Final = frozenset(
         "allowed_origins",
         "gateways",
         "upstreams",
+        "routes",
     )
 )
+ROUTE_GATEWAY_KEY: Final = "gateway"
+"""The key of a route file's route (or a `[[routes]]` entry) naming its gateway."""
 _UPSTREAM_KEYS: Final = frozenset(("base_url", "api_key", "api_key_env", "timeout_s"))
 
 
@@ -96,6 +119,8 @@ class ServerConfig:
     upstreams: dict[str, PassThrough] = field(default_factory=dict)
     allowed_hosts: list[str] = field(default_factory=list)
     allowed_origins: list[str] = field(default_factory=list)
+    routes: list[tuple[str, DynamicRoute]] = field(default_factory=list)
+    """`(gateway id, route)` to deploy at start, from the file's `routes`."""
 
     def __repr__(self) -> str:  # the tokens never show
         return (
@@ -177,6 +202,8 @@ def load_config(
             raise ConfigError(f"gateways.{gateway_id} in {where}: {exc}") from None
     for slug, upstream in (data.get("upstreams") or {}).items():
         config.upstreams[slug] = _upstream(slug, upstream, where, env)
+    config.routes = _config_routes(data.get("routes"), Path(path) if path else None, where)
+    check_route_gateways(config.routes, {DEFAULT_GATEWAY_ID, *config.gateways}, where)
     held = _secrets_held(data)
     if path and held:
         warn_if_readable(Path(path), " and ".join(held), stacklevel=2)
@@ -226,3 +253,116 @@ def _upstream(slug: str, raw: Any, where: str, env: Mapping[str, str]) -> PassTh
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ConfigError(f"upstreams.{slug}.timeout_s in {where} must be a positive number")
     return PassThrough(base_url=base_url, api_key=key, timeout_s=float(timeout))
+
+
+def load_routes(
+    path: str | os.PathLike[str], gateway_id: str = DEFAULT_GATEWAY_ID
+) -> list[tuple[str, DynamicRoute]]:
+    """The routes of a route file (`cf-aig serve --routes FILE`), checked.
+
+    The file holds one route as the API's JSON or the dashboard's export, or a list of
+    them; a route's `"gateway"` names the gateway it is deployed to
+    (https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/json-configuration/).
+
+    Args:
+        path: The JSON file.
+        gateway_id: The gateway of the routes that name none.
+
+    Returns:
+        `(gateway id, route)` per route, in the file's order.
+
+    Raises:
+        ConfigError: The file cannot be read or is not JSON, or a route breaks a rule (the
+            one-line message names the file, the element and the field).
+    """
+    where = f"the route file {printable_path(path)}"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot read {where}: {reason}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where} is not valid JSON: {exc}") from None
+    return _routes_of(data, gateway_id, where)
+
+
+def check_route_gateways(
+    routes: list[tuple[str, DynamicRoute]], gateway_ids: set[str], where: str
+) -> None:
+    """Refuse a route whose gateway the server does not create (no request could reach it).
+
+    Args:
+        routes: `(gateway id, route)` pairs.
+        gateway_ids: The gateways the server creates at start.
+        where: The file the routes come from, for the message.
+
+    Raises:
+        ConfigError: A route names another gateway; the message names it and the fix.
+    """
+    for gateway_id, route in routes:
+        if gateway_id not in gateway_ids:
+            raise ConfigError(
+                f"{where}: route {route.name!r} is for gateway {gateway_id!r}, which the "
+                f"server does not create; add [gateways.{gateway_id}] to the config file"
+            )
+
+
+def printable_path(path: str | os.PathLike[str]) -> str:
+    """`path` on one line: control characters escaped (it is printed in errors)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in os.fspath(path))
+
+
+def _routes_of(data: Any, gateway_id: str, where: str) -> list[tuple[str, DynamicRoute]]:
+    items = data if isinstance(data, list) else [data]
+    routes: list[tuple[str, DynamicRoute]] = []
+    for index, item in enumerate(items):
+        at = f"{where}, route {index}" if isinstance(data, list) else where
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{at}: a route is a JSON object with 'name' and 'elements'")
+        owner = item.get(ROUTE_GATEWAY_KEY, gateway_id)
+        if not isinstance(owner, str):
+            raise ConfigError(f"{at}: '{ROUTE_GATEWAY_KEY}' must be a gateway id (a string)")
+        try:
+            check_gateway_id(owner)
+            body = {k: v for k, v in item.items() if k != ROUTE_GATEWAY_KEY}
+            route = DynamicRoute.from_api(body)
+        except InvalidDynamicRouteError as exc:
+            raise ConfigError(f"{at}: {printable_path(str(exc))}") from None
+        except ValueError as exc:  # check_gateway_id
+            raise ConfigError(f"{at}: {ROUTE_GATEWAY_KEY}: {exc}") from None
+        routes.append((owner, route))
+    return routes
+
+
+def _config_routes(raw: Any, path: Path | None, where: str) -> list[tuple[str, DynamicRoute]]:
+    """The config file's `routes`: entries with a `file`, or routes written inline.
+
+    Raises:
+        ConfigError: Not a list of tables, an unknown key, or a bad route file or route.
+    """
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ConfigError(f"routes in {where} must be a list of tables ([[routes]])")
+    routes: list[tuple[str, DynamicRoute]] = []
+    for index, entry in enumerate(raw):
+        at = f"routes[{index}] in {where}"
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f'{at} must be a table: file = "...", or name and elements')
+        if "file" in entry:
+            unknown = set(entry) - {"file", ROUTE_GATEWAY_KEY}
+            if unknown:
+                raise ConfigError(
+                    f"unknown key(s) {', '.join(sorted(unknown))} in {at}; "
+                    f"a route file entry has file and {ROUTE_GATEWAY_KEY}"
+                )
+            file, owner = entry["file"], entry.get(ROUTE_GATEWAY_KEY, DEFAULT_GATEWAY_ID)
+            if not isinstance(file, str) or not file or not isinstance(owner, str):
+                raise ConfigError(f"{at}: file and {ROUTE_GATEWAY_KEY} must be strings")
+            base = path.parent if path is not None else Path()
+            routes.extend(load_routes(base / file, owner))
+        else:
+            routes.extend(_routes_of(dict(entry), DEFAULT_GATEWAY_ID, at))
+    return routes

@@ -282,6 +282,8 @@ class Management:
             gateway = updated
         elif request.method == "DELETE":
             self.state.registry.delete(gateway_id)
+            # Its routes go with it: a gateway created again with this id starts with none.
+            self.state.routes.delete_gateway(gateway_id)
         return envelope(self._gateway_dict(gateway, account))
 
     # ------------------------------------------------------------------ logs

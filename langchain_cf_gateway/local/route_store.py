@@ -95,7 +95,7 @@ class RouteStore:
 
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or Clock()
-        """Stamps ids and times; `routes_api` sets it to the gateway's clock."""
+        """Stamps ids and times: the gateway's clock (`GatewayState` passes it)."""
         self._routes: dict[str, dict[str, StoredRoute]] = {}
         """Gateway id -> route id -> route."""
         self._lock = threading.Lock()
@@ -133,6 +133,15 @@ class RouteStore:
         with self._lock:
             stored = self._by_name(gateway_id, name)
             return None if stored is None else stored.serving()
+
+    def delete_gateway(self, gateway_id: str) -> None:
+        """Forget every route of a deleted gateway: one created again with its id has none.
+
+        Args:
+            gateway_id: the deleted gateway.
+        """
+        with self._lock:
+            self._routes.pop(gateway_id, None)
 
     def clear(self) -> None:
         """Forget every route (`LocalGateway.reset`)."""
@@ -301,20 +310,29 @@ class RouteStore:
             versions=(),
             deployments=(),
         )
-        stored = self._add_version(stored, route)
-        return self._deploy(stored, stored.versions[-1].version_id)
+        # One time for the route, its first version and its deployment (as one call).
+        stored = self._add_version(stored, route, now=now)
+        return self._deploy(stored, stored.versions[-1].version_id, now=now)
 
     def _add_version(
-        self, stored: StoredRoute, route: DynamicRoute, comment: str | None = None
+        self,
+        stored: StoredRoute,
+        route: DynamicRoute,
+        comment: str | None = None,
+        now: str | None = None,
     ) -> StoredRoute:
-        now = self.clock.iso()
+        now = now or self.clock.iso()
         version = RouteVersion(self.clock.uuid7(), now, route, comment)
         return self._put(replace(stored, versions=(*stored.versions, version), modified_at=now))
 
     def _deploy(
-        self, stored: StoredRoute, version_id: str, comment: str | None = None
+        self,
+        stored: StoredRoute,
+        version_id: str,
+        comment: str | None = None,
+        now: str | None = None,
     ) -> StoredRoute:
-        now = self.clock.iso()
+        now = now or self.clock.iso()
         deployment = RouteDeployment(self.clock.uuid7(), version_id, now, comment)
         return self._put(
             replace(stored, deployments=(*stored.deployments, deployment), modified_at=now)

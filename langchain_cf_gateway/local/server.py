@@ -121,6 +121,12 @@ class LocalGateway:
             Default 60.
         received_max_bytes: bytes of bodies and headers `received` keeps (the
             oldest requests go first). Default 64 MiB.
+        routes: dynamic routes deployed before the server accepts requests (and again
+            by `reset`): a `DynamicRoute` serves `dynamic/<name>` on `default`, a
+            `(gateway_id, route)` pair on that gateway.
+
+    Raises:
+        ValueError: a route is for a gateway that is neither `default` nor in `gateways`.
     """
 
     def __init__(
@@ -149,6 +155,7 @@ class LocalGateway:
         backlog: int = DEFAULT_BACKLOG,
         body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S,
         received_max_bytes: int = 64 * 1024 * 1024,
+        routes: Sequence[DynamicRoute | tuple[str, DynamicRoute]] = (),
     ) -> None:
         self.host = host
         self._port = port
@@ -166,6 +173,15 @@ class LocalGateway:
             for slug, t in (upstreams or {}).items()
         }
         self._initial_gateways = dict(gateways or {})
+        self._initial_routes = [
+            (DEFAULT_GATEWAY_ID, r) if isinstance(r, DynamicRoute) else r for r in routes
+        ]
+        for gateway_id, route in self._initial_routes:
+            if gateway_id != DEFAULT_GATEWAY_ID and gateway_id not in self._initial_gateways:
+                raise ValueError(
+                    f"route {route.name!r} is for gateway {gateway_id!r}, which is not "
+                    "created at start: add it to gateways="
+                )
         self._log_level = log_level
         self._hosts = HostPolicy.of(allowed_hosts, allowed_origins, bound=host)
         self._limits = EdgeLimits(
@@ -216,6 +232,7 @@ class LocalGateway:
             management_token=self._management_token,
             account_id=self.account_id,
             received_max_bytes=self._received_max_bytes,
+            routes=self._initial_routes,
         )
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

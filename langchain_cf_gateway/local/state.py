@@ -12,13 +12,14 @@ from __future__ import annotations
 import hmac
 import json
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from ..core.dynamic_routes import DynamicRoute
 from ..core.protocol import LOCAL_ACCOUNT_ID, ErrorCode, Header
 from .cache import ResponseCache
 from .clock import Clock
@@ -78,6 +79,8 @@ class GatewayState:
         account_id: the account id of the printed URLs (any id is served).
         received_max: requests kept in `received`.
         received_max_bytes: bytes of bodies and headers kept in `received`.
+        routes: `(gateway id, route)` deployed at once, before any request is served,
+            and again by `reset`.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class GatewayState:
         account_id: str = LOCAL_ACCOUNT_ID,
         received_max: int = RECEIVED_MAX,
         received_max_bytes: int = RECEIVED_MAX_BYTES,
+        routes: Sequence[tuple[str, DynamicRoute]] = (),
     ) -> None:
         self.clock = clock
         self.registry = registry
@@ -101,8 +105,10 @@ class GatewayState:
         self.cache = cache
         self.logs = logs
         self.upstreams = upstreams
-        self.routes = RouteStore()
+        self.routes = RouteStore(clock)
         """The dynamic routes of every gateway (`route_store`)."""
+        self._start_routes = tuple(routes)
+        self._deploy_start_routes()
         self.account_id = account_id
         self._token = f"Bearer {token}".encode() if token else None
         self._management_token = f"Bearer {management_token}".encode() if management_token else None
@@ -121,18 +127,24 @@ class GatewayState:
         """Forget requests, scripts, routes, cache entries and log rows; restore `default`.
 
         Other gateways are kept (with their rate-limit counters reset); `default` gets
-        its start-up settings back, so that a test changing it does not leak into the next.
+        its start-up settings back, and the routes deployed at start are deployed again,
+        so that a test changing them does not leak into the next.
         """
         self.received.clear()
         self._received_bytes = 0
         self.scripts.clear()
         self.routes.clear()
+        self._deploy_start_routes()
         await self.cache.clear()
         await self.logs.arun(LogStore.delete(None))
         self.registry.restore_default()
         for gateway in self.registry.list():
             gateway.reset_rate_limit()
         self.clock.offset = 0.0
+
+    def _deploy_start_routes(self) -> None:
+        for gateway_id, route in self._start_routes:
+            self.routes.deploy(gateway_id, route)
 
     async def close(self) -> None:
         """Close the upstream connections and the cache (at the application's shutdown)."""

@@ -48,6 +48,7 @@ EXPECTED_ALL = [
     "ProviderError",
     "ProviderUnavailableError",
     "ResponseTooLargeError",
+    "RouteNotFoundError",
     "SpendLimitExceededError",
     "Step",
     "UnknownByokAliasError",
@@ -86,6 +87,13 @@ def test_the_whole_exception_tree_is_exported() -> None:
     assert tree <= set(langchain_cf_gateway.__all__), tree - set(langchain_cf_gateway.__all__)
     for name in tree:
         assert getattr(langchain_cf_gateway, name) is getattr(errors, name)
+
+
+def test_the_management_api_errors_are_exported() -> None:
+    from langchain_cf_gateway.management import RouteNotFoundError
+
+    assert langchain_cf_gateway.RouteNotFoundError is RouteNotFoundError
+    assert issubclass(RouteNotFoundError, langchain_cf_gateway.GatewayNotFoundError)
 
 
 def test_the_version_has_one_source_the_package_metadata() -> None:

@@ -29,7 +29,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from .errors import InvalidDynamicRouteError
 
@@ -93,6 +100,18 @@ class _Element(BaseModel):
         return body
 
 
+def _whole_number(value: Any) -> Any:
+    """A float that is a whole number, as the integer it is; anything else unchanged.
+
+    Cloudflare's Python SDK types `timeout`, `retries` and `window` as `float`
+    (`cloudflare/types/ai_gateway/dynamic_routing_get_response.py`), so a route read
+    through it carries `10000.0`; `1.5` is left for the strict integer field to refuse.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class StartElement(_Element):
     """Where every request enters the route; one output, `next`."""
 
@@ -148,6 +167,14 @@ class LimitElement(_Element):
         "technique": "technique",
     }
 
+    _whole_interval = field_validator("interval", mode="before")(_whole_number)
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _whole_count(cls, value: Any, info: ValidationInfo) -> Any:
+        # A count is requests: `2.0` from the SDK is 2; a cost stays as given.
+        return _whole_number(value) if info.data.get("limit_type") == "count" else value
+
 
 class ModelElement(_Element):
     """A call to one provider's model: outputs `success` and, optionally, `fallback`.
@@ -172,6 +199,8 @@ class ModelElement(_Element):
         "timeout": "timeout",
         "retries": "retries",
     }
+
+    _whole_counts = field_validator("timeout", "retries", mode="before")(_whole_number)
 
 
 class EndElement(_Element):

@@ -3,6 +3,8 @@
 Importing ``litellm.proxy`` takes most of its start-up (tens of seconds on a loaded
 machine), so the conftest starts it in the background as soon as collection shows a
 proxy test will run, against a local gateway of its own, and the tests wait for it.
+That gateway serves `dynamic/support` (`cf-support`) with the shipped route
+``litellm_config/routes/support.json``, as ``cf-aig serve --routes`` would.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from pathlib import Path
 import httpx
 
 from langchain_cf_gateway.local import LocalGateway
+from langchain_cf_gateway.local.config import load_routes
 from tests.support.rawserver import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = ROOT / "litellm_config" / "config.yaml"
+SUPPORT_ROUTE = ROOT / "litellm_config" / "routes" / "support.json"
 LITELLM_CLI = Path(sys.executable).with_name("litellm")
 PROVIDER_KEY = "sk-proxy-provider-key"
 WORKERS_AI_KEY = "cf-workers-ai-key"
@@ -33,7 +37,8 @@ class ProxyProcess:
     """A running ``litellm --config litellm_config/config.yaml`` and the gateway it uses."""
 
     def __init__(self) -> None:
-        self.gateway = LocalGateway().start()
+        # Deployed at start and again by every `reset()`.
+        self.gateway = LocalGateway(routes=load_routes(SUPPORT_ROUTE)).start()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.master_key = "sk-" + secrets.token_hex(16)

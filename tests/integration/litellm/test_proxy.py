@@ -80,3 +80,27 @@ def test_proxy_embeddings(litellm_proxy: ProxyProcess, client: Any) -> None:
         "model": "openai/text-embedding-3-small",
         "input": ["alpha", "beta"],
     }
+
+
+def test_proxy_cf_support_is_answered_by_the_shipped_support_route(
+    litellm_proxy: ProxyProcess, client: Any
+) -> None:
+    """`cf-support` (`dynamic/support`) against the local gateway with
+    `litellm_config/routes/support.json` deployed: the first model answers, and when it
+    fails (both attempts: `retries` is 1) the next in the chain does."""
+    gw = litellm_proxy.gateway
+    hello = [{"role": "user", "content": "I need help"}]
+
+    def answered() -> str:
+        raw = client.chat.completions.with_raw_response.create(model="cf-support", messages=hello)
+        assert raw.parse().choices[0].message.content
+        headers = raw.headers
+        return f"{headers['llm_provider-cf-aig-provider']}/{headers['llm_provider-cf-aig-model']}"
+
+    assert answered() == "openai/gpt-4o-mini"
+    gw.script(fault="status=503", model="gpt-4o-mini", times=2)
+    assert answered() == "anthropic/claude-3-5-haiku"
+    gw.script(fault="status=503", provider="openai", times=2)
+    gw.script(fault="status=503", provider="anthropic", times=2)
+    assert answered() == "workers-ai/@cf/meta/llama-3.1-8b-instruct"
+    assert gw.received[0].json["model"] == "dynamic/support"
