@@ -74,8 +74,6 @@ class RoutesApi:
     def __init__(self, management: Management) -> None:
         self.management = management
         self.store = management.state.routes
-        # Ids and times of routes come from the gateway's clock (which tests move).
-        self.store.clock = management.state.clock
 
     def routes(self) -> list[Route]:
         """The Starlette routes of the dynamic-routing API."""
