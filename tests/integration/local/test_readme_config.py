@@ -46,6 +46,8 @@ def test_the_readme_config_example_loads(tmp_path: Path, language: str, suffix: 
     assert config.upstreams["openai"].api_key == ENV["OPENAI_API_KEY"]
     anthropic = config.upstreams["anthropic"]
     assert (anthropic.api_key, anthropic.timeout_s) == ("sk-ant-replace-me", 120.0)
+    [(gateway_id, route)] = config.routes
+    assert (gateway_id, route.name, len(route.elements)) == ("secure", "ab", 5)
 
 
 def test_the_toml_and_yaml_examples_say_the_same(tmp_path: Path) -> None:
