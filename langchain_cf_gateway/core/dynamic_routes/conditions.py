@@ -9,6 +9,7 @@ https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/json-confi
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -24,6 +25,28 @@ LOGICAL_OPERATORS: Final = ("$and", "$or", "$not")
 _ORDERED: Final = ("$gt", "$gte", "$lt", "$lte")
 
 _Scalar = (str, int, float, bool, type(None))
+MAX_INTEGER: Final = 2**53 - 1
+"""The largest integer a JSON number keeps exactly (JavaScript's `MAX_SAFE_INTEGER`)."""
+
+
+def _check_number(element_id: str, where: str, value: Any) -> None:
+    """Refuse a number a JSON body cannot carry: NaN, infinities, huge integers.
+
+    Raises:
+        InvalidDynamicRouteError: A float that is not finite, or an integer beyond
+            `MAX_INTEGER` either way.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidDynamicRouteError(
+            element_id, where, f"{value!r}: a number in a condition is finite"
+        )
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        raise InvalidDynamicRouteError(
+            element_id,
+            where,
+            f"{str(value)[:20]}...: an integer in a condition is at most {MAX_INTEGER} "
+            "either way (JSON loses larger ones); compare with a string instead",
+        )
 
 
 def check_field_path(element_id: str, field: str, path: Any) -> None:
@@ -98,6 +121,7 @@ def _check_test(element_id: str, where: str, test: Any) -> None:
             raise InvalidDynamicRouteError(
                 element_id, where, "compare with a string, number, boolean or null, or an operator"
             )
+        _check_number(element_id, where, test)
         return  # a bare value means $eq
     if not test:
         raise InvalidDynamicRouteError(
@@ -114,6 +138,8 @@ def _check_test(element_id: str, where: str, test: Any) -> None:
                 raise InvalidDynamicRouteError(
                     element_id, at, f"{operator} takes a list of values, such as ['free', 'trial']"
                 )
+            for index, value in enumerate(operand):
+                _check_number(element_id, f"{at}[{index}]", value)
         elif operator == "$exists":
             if not isinstance(operand, bool):
                 raise InvalidDynamicRouteError(element_id, at, "$exists takes true or false")
@@ -122,10 +148,13 @@ def _check_test(element_id: str, where: str, test: Any) -> None:
                 raise InvalidDynamicRouteError(
                     element_id, at, f"{operator} compares with a number or a string"
                 )
+            _check_number(element_id, at, operand)
         elif not isinstance(operand, _Scalar):
             raise InvalidDynamicRouteError(
                 element_id, at, f"{operator} compares with a string, number, boolean or null"
             )
+        else:
+            _check_number(element_id, at, operand)
 
 
 def _unknown(

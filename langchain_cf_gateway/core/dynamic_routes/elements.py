@@ -38,6 +38,7 @@ from pydantic import (
     field_validator,
 )
 
+from ..providers import find_provider
 from .errors import InvalidDynamicRouteError
 
 OUTPUT_TARGET: Final = "elementId"
@@ -201,6 +202,14 @@ class ModelElement(_Element):
     }
 
     _whole_counts = field_validator("timeout", "retries", mode="before")(_whole_number)
+
+    @field_validator("provider", mode="before")
+    @classmethod
+    def _canonical_provider(cls, value: Any) -> Any:
+        # As in a model id: `OpenAI ` is read as the slug `openai`; an unknown provider is
+        # left for the route's check to refuse with the known ones.
+        row = find_provider(value) if isinstance(value, str) else None
+        return value if row is None else row.slug
 
 
 class EndElement(_Element):

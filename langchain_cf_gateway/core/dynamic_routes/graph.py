@@ -10,10 +10,16 @@ https://developers.cloudflare.com/ai-gateway/features/dynamic-routing/json-confi
 - every output names an existing element; every element is reachable from `start`;
   no cycle (so every path reaches an `end`, or stops at a failing limiter or model);
 - shares: each 0 to 100, adding up to 100 without `else`, at most 100 with it;
-- properties: a well-formed condition; a limiter's `limit_type` `count` or `cost`, a
-  request field as `key`, a positive `limit` (whole for `count`) and `interval`,
-  `technique` `fixed` or `sliding`; a model's known provider, a model name, a positive
-  `timeout` and `retries` of 0 or more.
+- the name: one `parse_model_id` reads back after `dynamic/` (printable ASCII, no
+  space or `/`), at most `MAX_NAME_LENGTH` characters, so a deployed route can be called;
+- properties: a well-formed condition (numbers finite, integers within 2**53 - 1); a
+  limiter's `limit_type` `count` or `cost`, a request field as `key`, a positive `limit`
+  (whole for `count`) and `interval`, `technique` `fixed` or `sliding`; a model's known
+  provider, a model name, a positive `timeout` and `retries` of 0 or more;
+- bounds: `timeout` at most 10 minutes, `retries` at most 5 (the gateway's own retry
+  limit: https://developers.cloudflare.com/ai-gateway/configuration/request-handling/),
+  a window at most a year, a limit at most 2**53 - 1 (the largest integer a JSON number
+  keeps exactly).
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from ..providers import find_provider, known_slugs
+from ..errors import InvalidModelIdError
+from ..providers import DYNAMIC, find_provider, known_slugs
+from ..routing import parse_model_id
 from .conditions import check_condition, check_field_path
 from .elements import (
     ConditionalElement,
@@ -40,8 +48,18 @@ from .errors import InvalidDynamicRouteError
 MAX_SHARES: Final = 5
 """A percentage element has at most 5 shares besides `else`."""
 ELSE: Final = "else"
-SHARE: Final = re.compile(r"^(\d+(?:\.\d+)?)%$")
-"""A share's output name: `"80%"`, `"12.5%"`."""
+SHARE: Final = re.compile(r"^([0-9]+(?:\.[0-9]+)?)%$")
+"""A share's output name: `"80%"`, `"12.5%"` (ASCII digits only)."""
+MAX_NAME_LENGTH: Final = 64
+"""The longest route name accepted."""
+MAX_TIMEOUT_MS: Final = 600_000
+"""A model's longest timeout: 10 minutes."""
+MAX_RETRIES: Final = 5
+"""A model's most retries: the gateway's own limit of five retry attempts."""
+MAX_WINDOW_SECONDS: Final = 365 * 24 * 3600
+"""A limiter's longest window: a year."""
+MAX_COUNT_LIMIT: Final = 2**53 - 1
+"""The largest limit: the largest integer a JSON number keeps exactly."""
 
 _OUTPUTS: Final[dict[type, tuple[frozenset[str], frozenset[str]]]] = {
     # type -> (required outputs, optional outputs)
@@ -66,10 +84,7 @@ def check_route(name: str, elements: Sequence[Element]) -> None:
         InvalidDynamicRouteError: A rule is broken; the message names the element id,
             the field and the fix.
     """
-    if not name.strip() or "/" in name:
-        raise InvalidDynamicRouteError(
-            None, "name", f"{name!r}: a route needs a name without '/', such as 'support'"
-        )
+    check_name(name)
     by_id: dict[str, Element] = {}
     for element in elements:
         if not element.id:
@@ -96,6 +111,39 @@ def check_route(name: str, elements: Sequence[Element]) -> None:
         _check_properties(element)
     _check_reachable(starts[0], by_id)
     _check_acyclic(starts[0], by_id)
+
+
+def check_name(name: str) -> None:
+    """Check that `dynamic/<name>` is a model id naming this route, so it can be called.
+
+    The rule is `parse_model_id`'s, in one place, plus a length bound.
+
+    Args:
+        name: The route's name.
+
+    Raises:
+        InvalidDynamicRouteError: Empty, longer than `MAX_NAME_LENGTH`, or not a name
+            `parse_model_id` reads back after `dynamic/` (printable ASCII, no space or
+            `/`).
+    """
+    fix = (
+        "such as 'support', without '/': printable ASCII (letters, digits, '-', '_', '.'), no space"
+    )
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidDynamicRouteError(
+            None,
+            "name",
+            f"{name[:20]!r}... has {len(name)} characters; a route name has at most "
+            f"{MAX_NAME_LENGTH} characters: write one {fix}",
+        )
+    try:
+        readable = bool(name) and parse_model_id(f"{DYNAMIC}/{name}").model == name
+    except InvalidModelIdError:
+        readable = False
+    if not readable:
+        raise InvalidDynamicRouteError(
+            None, "name", f"{name!r} cannot be called as dynamic/<name>: a route needs a name {fix}"
+        )
 
 
 def _check_outputs(element: Element, by_id: dict[str, Element]) -> None:
@@ -205,10 +253,12 @@ def _check_model(element: ModelElement) -> None:
             element.id, "model", "names no model: write the provider's name, such as 'gpt-4o-mini'"
         )
     _positive(element.id, "timeout", element.timeout, "milliseconds, such as 30000")
+    _at_most(element.id, "timeout", element.timeout, MAX_TIMEOUT_MS, "milliseconds (10 minutes)")
     if isinstance(element.retries, bool) or element.retries < 0:
         raise InvalidDynamicRouteError(
             element.id, "retries", f"{element.retries!r}: retries are 0 or more"
         )
+    _at_most(element.id, "retries", element.retries, MAX_RETRIES, "retries")
 
 
 def _check_limit(element: LimitElement) -> None:
@@ -227,7 +277,9 @@ def _check_limit(element: LimitElement) -> None:
         raise InvalidDynamicRouteError(
             element.id, "limit", f"{element.limit!r}: a limit is more than 0"
         )
+    _at_most(element.id, "limit", element.limit, MAX_COUNT_LIMIT, "per window")
     _positive(element.id, "interval", element.interval, "seconds, such as 3600")
+    _at_most(element.id, "interval", element.interval, MAX_WINDOW_SECONDS, "seconds (a year)")
     if element.technique is not None and element.technique not in TECHNIQUES:
         raise InvalidDynamicRouteError(
             element.id, "technique", f"{element.technique!r}: 'sliding' or 'fixed'"
@@ -239,6 +291,11 @@ def _positive(element_id: str, field: str, value: int, unit: str) -> None:
         raise InvalidDynamicRouteError(
             element_id, field, f"{value!r}: a whole number of {unit}, more than 0"
         )
+
+
+def _at_most(element_id: str, field: str, value: float, bound: int, unit: str) -> None:
+    if not value <= bound:  # also refuses NaN
+        raise InvalidDynamicRouteError(element_id, field, f"{value!r:.40}: at most {bound} {unit}")
 
 
 def _check_reachable(start: str, by_id: dict[str, Element]) -> None:
