@@ -43,9 +43,10 @@ _ACCESS: Final = "This account has no access to that model: use a model the acco
 
 FIX: Final[dict[int, str]] = {
     ErrorCode.PROVIDER_FAILED: (
-        "The gateway got no response from the provider: send again, or set max_attempts or "
-        "a fallback; a dynamic/ route must go to the gateway that owns the route (gateway_id, "
-        "or cf-aig-gateway-id on the REST API)"
+        "No response from the provider, or a dynamic/ route this gateway does not own: for "
+        "a route, check its name and gateway_id, the gateway that owns the route "
+        "(cf-aig-gateway-id on the REST API); "
+        "otherwise send again, or set max_attempts or a fallback"
     ),
     ErrorCode.SCANNER_UNAVAILABLE: (
         "The guardrail scanner is unavailable and a BLOCK rule needs it: send again after a "
