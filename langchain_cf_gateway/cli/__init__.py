@@ -15,12 +15,15 @@ it says which extra to install.
 Errors are reported in the words of the command line, flags rather than Python
 arguments (`cli.flags`), on stderr, without a traceback. Exit status: 0 done; 1 the
 gateway's response was an error, or it could not be reached; 2 bad input (usage,
-config, model id, option); 130 interrupted.
+config, model id, option); 130 interrupted. A closed stdout (`cf-aig ... | head`) ends
+the command quietly with 1, as Python's recipe does:
+https://docs.python.org/3/library/signal.html#note-on-sigpipe
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -169,6 +172,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status (see the module's docstring).
     """
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit as a traceback
+    except BrokenPipeError:
+        _discard_stdout()
+        return 1
+    return code
+
+
+def _discard_stdout() -> None:
+    """Point stdout at `os.devnull`, so the interpreter's last flush at exit is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # a stdout without a file descriptor (a test's capture)
+        pass
+
+
+def _run(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     # No top-level option takes a value, so the first bare word is the command.
     chosen = next((a for a in arguments if not a.startswith("-")), None)
