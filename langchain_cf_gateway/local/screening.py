@@ -1,9 +1,12 @@
 """Guardrails and DLP on one provider call: the prompt before it goes, the response after.
 
-`pipeline.execute` calls `screen_prompt` after the cache lookup (a cache hit skips both,
-as at Cloudflare: https://developers.cloudflare.com/ai-gateway/features/dlp/) and
-`screen_response` on the provider's response before it is cached, so a blocked response
-is never cached. A block raises `ContentBlocked` (a `GatewayRequestError`: HTTP 424 with
+`pipeline.execute` calls `screen_prompt_rails` before the cache lookup (Cloudflare's
+Guardrails pages say nothing of the cache: a prompt BLOCK is never served from it),
+`screen_prompt_dlp` after it (a cache hit skips DLP, as at Cloudflare:
+https://developers.cloudflare.com/ai-gateway/features/dlp/, "Interaction with caching"),
+and `screen_response` on the provider's response before it is cached, so a blocked
+response is never cached. The matched text is kept on `Screening.matched` only so that
+`redact_matches` can replace it with `[REDACTED]` in the log row's stored bodies. A block raises `ContentBlocked` (a `GatewayRequestError`: HTTP 424 with
 2016 / 2017 for Guardrails, HTTP 400 with 2029 / 2030 for DLP); flags travel on the
 call's `Screening`, which `respond` turns into the `cf-aig-dlp` header and the log row's
 `guardrails` and `dlp` fields.
