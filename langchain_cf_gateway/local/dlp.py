@@ -28,16 +28,31 @@ matching, BLOCK wins.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
+import regex
+
+_LOG = logging.getLogger(__name__)
+
 ACTIONS: Final = ("BLOCK", "FLAG")
 CHECKS: Final = ("REQUEST", "RESPONSE")
 CUSTOM_PROFILES_KEY: Final = "custom_profiles"
 DEFAULT_POLICY_ID: Final = "default"
+SEARCH_TIMEOUT_S: Final = 0.1
+"""The bound of one custom regex search: a search that runs longer counts as a match
+(fail closed) and is logged."""
+MAX_PATTERN_LENGTH: Final = 1000
+"""The longest custom regex accepted, in characters."""
+NO_SPAN: Final = ""
+"""The span reported by a timed-out search or an empty match (nothing to redact)."""
+
+Detector = Callable[[str], list[str]]
+"""A detection entry: the spans of a text it matched (empty: no match)."""
 
 
 def luhn_valid(digits: str) -> bool:
@@ -63,20 +78,46 @@ def luhn_valid(digits: str) -> bool:
 _CARD: Final = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 
 
-def _cards(text: str) -> bool:
+def _cards(text: str) -> list[str]:
+    spans = []
     for found in _CARD.finditer(text):
         digits = re.sub(r"\D", "", found.group())
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return True
-    return False
+            spans.append(found.group())
+    return spans
 
 
-def _regex(pattern: str) -> Callable[[str], bool]:
+def _regex(pattern: str) -> Detector:
     compiled = re.compile(pattern)
-    return lambda text: compiled.search(text) is not None
+    return lambda text: [m.group() for m in compiled.finditer(text) if m.group()]
 
 
-BUILTIN_PROFILES: Final[dict[str, dict[str, Callable[[str], bool]]]] = {
+def _custom(pattern: str) -> Detector:
+    """A custom entry: the `regex` module, each search bounded by `SEARCH_TIMEOUT_S`.
+
+    The search releases the GIL (`concurrent=True`) and `screening` runs it off the event
+    loop, so a catastrophic pattern such as `(a|aa)+$` delays only its own request.
+    """
+    compiled = regex.compile(pattern)
+
+    def detect(text: str) -> list[str]:
+        try:
+            found = list(compiled.finditer(text, timeout=SEARCH_TIMEOUT_S, concurrent=True))
+        except TimeoutError:
+            _LOG.warning(
+                "DLP custom regex %r timed out after %s s: counted as a match",
+                pattern,
+                SEARCH_TIMEOUT_S,
+            )
+            return [NO_SPAN]
+        if not found:
+            return []
+        return [m.group() for m in found if m.group()] or [NO_SPAN]  # an empty match counts
+
+    return detect
+
+
+BUILTIN_PROFILES: Final[dict[str, dict[str, Detector]]] = {
     "financial": {"credit_card": _cards},
     "pii": {
         "email": _regex(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
@@ -114,12 +155,22 @@ def validate_dlp(value: Any) -> None:
     if not isinstance(custom, Mapping):
         raise ValueError("dlp.custom_profiles must be an object of profile id: {entry id: regex}")
     for profile, entries in custom.items():
+        if profile in BUILTIN_PROFILES:
+            raise ValueError(
+                f"dlp.custom_profiles.{profile}: {profile!r} is the name of a built-in profile;"
+                f" choose another name (built-in: {', '.join(BUILTIN_PROFILES)})"
+            )
         if not isinstance(entries, Mapping) or not entries:
             raise ValueError(f"dlp.custom_profiles.{profile} must be an object of entry id: regex")
         for entry, pattern in entries.items():
+            if isinstance(pattern, str) and len(pattern) > MAX_PATTERN_LENGTH:
+                raise ValueError(
+                    f"dlp.custom_profiles.{profile}.{entry} is longer than"
+                    f" {MAX_PATTERN_LENGTH} characters"
+                )
             try:
-                re.compile(pattern)
-            except (re.error, TypeError) as exc:
+                regex.compile(pattern)
+            except (regex.error, TypeError) as exc:
                 raise ValueError(
                     f"dlp.custom_profiles.{profile}.{entry} is not a regular expression: {exc}"
                 ) from None
@@ -205,10 +256,10 @@ def applies(setting: Mapping[str, Any] | None, check: str) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _custom_detectors(serialized: str) -> dict[str, dict[str, Callable[[str], bool]]]:
+def _custom_detectors(serialized: str) -> dict[str, dict[str, Detector]]:
     custom = json.loads(serialized)
     return {
-        profile: {entry: _regex(pattern) for entry, pattern in entries.items()}
+        profile: {entry: _custom(pattern) for entry, pattern in entries.items()}
         for profile, entries in custom.items()
     }
 
@@ -220,12 +271,14 @@ class Findings:
     action: str | None = None
     """`BLOCK` when a blocking policy matched, else `FLAG` when any did; None: no match."""
     findings: list[dict[str, Any]] = field(default_factory=list)
+    matched: set[str] = field(default_factory=set)
+    """The matched spans: only for redacting stored bodies, never in the header nor the row."""
 
     def merged(self, other: Findings) -> Findings:
         """Both sides' findings in one report (BLOCK wins)."""
         actions = {self.action, other.action}
         action = "BLOCK" if "BLOCK" in actions else "FLAG" if "FLAG" in actions else None
-        return Findings(action, [*self.findings, *other.findings])
+        return Findings(action, [*self.findings, *other.findings], self.matched | other.matched)
 
     def header(self) -> str:
         """The `cf-aig-dlp` header value (compact JSON).
@@ -251,7 +304,7 @@ def scan(setting: Mapping[str, Any] | None, check: str, text: str) -> Findings:
     if not text:
         return result
     custom = (setting or {}).get(CUSTOM_PROFILES_KEY) or {}
-    detectors = {**BUILTIN_PROFILES, **_custom_detectors(json.dumps(custom, sort_keys=True))}
+    detectors = {**_custom_detectors(json.dumps(custom, sort_keys=True)), **BUILTIN_PROFILES}
     by_profile: dict[str, tuple[list[str], list[str]]] = {}
     actions: set[str] = set()
     for policy in policies(setting):
@@ -259,8 +312,13 @@ def scan(setting: Mapping[str, Any] | None, check: str, text: str) -> Findings:
             continue
         for profile in policy.profiles:
             if profile not in by_profile:
-                entries = detectors.get(profile, {})
-                by_profile[profile] = ([e for e, hit in entries.items() if hit(text)], [])
+                entry_ids = []
+                for entry, detect in detectors.get(profile, {}).items():
+                    spans = detect(text)
+                    if spans:
+                        entry_ids.append(entry)
+                        result.matched.update(s for s in spans if s)
+                by_profile[profile] = (entry_ids, [])
             entry_ids, policy_ids = by_profile[profile]
             if entry_ids:
                 if policy.id not in policy_ids:

@@ -185,6 +185,30 @@ def evaluate(
     )
 
 
+def terms_in(setting: Mapping[str, Any] | None, phase: str, text: str) -> set[str]:
+    """The spans of `text` that matched a FLAG or BLOCK category of `phase`.
+
+    Only for redacting the stored bodies of a log row: never sent nor logged.
+
+    Args:
+        setting: the gateway's `guardrails` setting (None: off).
+        phase: `prompt` or `response`.
+        text: the text that was classified.
+
+    Returns:
+        The matched spans, as they are spelled in `text`.
+    """
+    rules = {str(k).upper() for k in ((setting or {}).get(phase) or {})}
+    replaced = {str(k).upper(): v for k, v in ((setting or {}).get(TERMS_KEY) or {}).items()}
+    spans: set[str] = set()
+    for category in CATEGORIES:
+        if category in rules:
+            pattern = _pattern(tuple(replaced.get(category, DEFAULT_TERMS[category])))
+            if pattern is not None:
+                spans.update(found.group() for found in pattern.finditer(text))
+    return spans
+
+
 def applies(setting: Mapping[str, Any] | None, phase: str) -> bool:
     """Whether any category is flagged or blocked for `phase` (`prompt` or `response`)."""
     return bool((setting or {}).get(phase))

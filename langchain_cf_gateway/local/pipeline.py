@@ -52,7 +52,7 @@ from .cache import CUSTOM_KEY_TTL_S, CacheEntry, ResponseCache, cache_key
 from .faults import policy_response
 from .gateways import GatewayRecord
 from .request_error import GatewayRequestError
-from .screening import Screening, screen_prompt, screen_response
+from .screening import Screening, screen_prompt_dlp, screen_prompt_rails, screen_response
 from .upstream import JSON, ProviderCall, ProviderResponse, Upstreams, UpstreamUnreachable
 
 
@@ -405,6 +405,9 @@ async def execute(
     forwarded = forwardable_headers(call.headers, secrets.values)
     _require_credentials(call, gateway, upstreams, forwarded)
     plan = plan_cache(call, opts, gateway, client_body, secrets, forwarded)
+    # Guardrails before the cache (a BLOCK is never served from it); DLP after, as at
+    # Cloudflare (https://developers.cloudflare.com/ai-gateway/features/dlp/)
+    screening = screen_prompt_rails(call, gateway.extra)
     if plan is not None and not plan.skip:
         entry = await cache.get(plan.key)
         if entry is not None:
@@ -416,8 +419,8 @@ async def execute(
                 entry.tokens_in,
                 entry.tokens_out,
             )
-            return Outcome(hit, "HIT", 0)
-    screening = screen_prompt(call, gateway.extra)  # Guardrails and DLP (`screening`)
+            return Outcome(hit, "HIT", 0, screening)
+    screening = await screen_prompt_dlp(call, gateway.extra, screening)
     policy = upstreams.policy(call)
     if policy is not None:  # made before any provider attempt; never retried
         status, policy_body = policy_response(policy)

@@ -27,7 +27,7 @@ from .gateways import GatewayRecord
 from .logstore import LogRow, LogStore, LogStoreUnavailable
 from .pipeline import Outcome, RequestOptions, redact, scrub_stored
 from .request_error import GatewayRequestError
-from .screening import ContentBlocked, Screening
+from .screening import ContentBlocked, Screening, redact_matches
 from .state import GatewayState
 from .upstream import JSON, ProviderCall
 
@@ -292,6 +292,9 @@ class Responder:
         if payload:
             request_body = scrub_stored(call, request_body, self.state.secrets.values) or b""
             response_body = scrub_stored(call, response_body, self.state.secrets.values)
+            if screened is not None and screened.matched:  # matched text is never stored
+                request_body = redact_matches(request_body, screened.matched) or b""
+                response_body = redact_matches(response_body, screened.matched)
             return self.state.logs.add(row, request_body, response_body, retention)
         return self.state.logs.add(row, retention=retention)
 

@@ -1,9 +1,12 @@
 """Guardrails and DLP on one provider call: the prompt before it goes, the response after.
 
-`pipeline.execute` calls `screen_prompt` after the cache lookup (a cache hit skips both,
-as at Cloudflare: https://developers.cloudflare.com/ai-gateway/features/dlp/) and
-`screen_response` on the provider's response before it is cached, so a blocked response
-is never cached. A block raises `ContentBlocked` (a `GatewayRequestError`: HTTP 424 with
+`pipeline.execute` calls `screen_prompt_rails` before the cache lookup (Cloudflare's
+Guardrails pages say nothing of the cache: a prompt BLOCK is never served from it),
+`screen_prompt_dlp` after it (a cache hit skips DLP, as at Cloudflare:
+https://developers.cloudflare.com/ai-gateway/features/dlp/, "Interaction with caching"),
+and `screen_response` on the provider's response before it is cached, so a blocked
+response is never cached. The matched text is kept on `Screening.matched` only so that
+`redact_matches` can replace it with `[REDACTED]` in the log row's stored bodies. A block raises `ContentBlocked` (a `GatewayRequestError`: HTTP 424 with
 2016 / 2017 for Guardrails, HTTP 400 with 2029 / 2030 for DLP); flags travel on the
 call's `Screening`, which `respond` turns into the `cf-aig-dlp` header and the log row's
 `guardrails` and `dlp` fields.
@@ -24,6 +27,7 @@ streaming.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +47,9 @@ class Screening:
     guardrails: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     """Per phase (`prompt`, `response`): the `flagged` and `blocked` categories."""
     dlp: dlp.Findings = field(default_factory=dlp.Findings)
+    matched: set[str] = field(default_factory=set)
+    """The matched text itself (Guardrails terms, DLP spans): only for `redact_matches`,
+    never sent nor logged."""
 
     def headers(self) -> dict[str, str]:
         """`cf-aig-dlp` when DLP matched (flagged or blocked), else nothing."""
@@ -72,8 +79,8 @@ def _text(raw: bytes | None) -> str:
     return (raw or b"").decode("utf-8", "replace")
 
 
-def screen_prompt(call: ProviderCall, settings: dict[str, Any]) -> Screening | None:
-    """Check the call's prompt; None when neither Guardrails nor DLP is set for prompts.
+async def screen_prompt(call: ProviderCall, settings: dict[str, Any]) -> Screening | None:
+    """Check the call's prompt with Guardrails, then DLP (`screen_prompt_rails`, `screen_prompt_dlp`).
 
     Args:
         call: the provider call.
@@ -85,23 +92,66 @@ def screen_prompt(call: ProviderCall, settings: dict[str, Any]) -> Screening | N
     Raises:
         ContentBlocked: a BLOCK rule matched (2016 Guardrails, 2029 DLP).
     """
-    rails, policy = settings.get("guardrails"), settings.get("dlp")
-    rails_on = guardrails.applies(rails, "prompt")
-    dlp_on = dlp.applies(policy, "REQUEST")
-    if not (rails_on or dlp_on):
+    return await screen_prompt_dlp(call, settings, screen_prompt_rails(call, settings))
+
+
+def screen_prompt_rails(call: ProviderCall, settings: dict[str, Any]) -> Screening | None:
+    """Check the call's prompt with Guardrails; None when no prompt category is set.
+
+    `pipeline.execute` runs it before the cache lookup: Cloudflare's Guardrails pages say
+    nothing of the cache, so a BLOCK rule is never bypassed by a cached response.
+
+    Args:
+        call: the provider call.
+        settings: the gateway's extra settings (`GatewayRecord.extra`).
+
+    Returns:
+        The flags found (possibly none), or None when no prompt rule applies.
+
+    Raises:
+        ContentBlocked: a BLOCK category matched (2016).
+    """
+    rails = settings.get("guardrails")
+    if not guardrails.applies(rails, "prompt"):
         return None
     screening = Screening()
-    if dlp_on:
-        text = guardrails.response_text(call.body) if call.body else _text(call.raw_body)
-        screening.dlp = dlp.scan(policy, "REQUEST", text)
-        if screening.dlp.action == "BLOCK":
-            raise ContentBlocked(ErrorCode.DLP_REQUEST_BLOCKED, screening)
-    if rails_on:
-        flagged, blocked = guardrails.evaluate(rails, "prompt", guardrails.prompt_text(call.body))
-        if flagged or blocked:
-            screening.guardrails["prompt"] = {"flagged": flagged, "blocked": blocked}
-        if blocked:
-            raise ContentBlocked(ErrorCode.PROMPT_BLOCKED, screening)
+    text = guardrails.prompt_text(call.body)
+    flagged, blocked = guardrails.evaluate(rails, "prompt", text)
+    if flagged or blocked:
+        screening.guardrails["prompt"] = {"flagged": flagged, "blocked": blocked}
+        screening.matched.update(guardrails.terms_in(rails, "prompt", text))
+    if blocked:
+        raise ContentBlocked(ErrorCode.PROMPT_BLOCKED, screening)
+    return screening
+
+
+async def screen_prompt_dlp(
+    call: ProviderCall, settings: dict[str, Any], screening: Screening | None
+) -> Screening | None:
+    """Check the call's prompt with DLP, after a cache miss (a cache hit skips DLP).
+
+    https://developers.cloudflare.com/ai-gateway/features/dlp/ ("Interaction with caching").
+
+    Args:
+        call: the provider call.
+        settings: the gateway's extra settings (`GatewayRecord.extra`).
+        screening: what Guardrails found on the prompt, if anything.
+
+    Returns:
+        `screening` with DLP's findings, or `screening` when no request policy applies.
+
+    Raises:
+        ContentBlocked: a BLOCK policy matched (2029).
+    """
+    policy = settings.get("dlp")
+    if not dlp.applies(policy, "REQUEST"):
+        return screening
+    screening = screening or Screening()
+    text = guardrails.response_text(call.body) if call.body else _text(call.raw_body)
+    screening.dlp = await asyncio.to_thread(dlp.scan, policy, "REQUEST", text)  # off the loop
+    screening.matched.update(screening.dlp.matched)
+    if screening.dlp.action == "BLOCK":
+        raise ContentBlocked(ErrorCode.DLP_REQUEST_BLOCKED, screening)
     return screening
 
 
@@ -160,8 +210,9 @@ async def screen_response(
     screening = screening or Screening()
     policy = settings.get("dlp")
     if dlp.applies(policy, "RESPONSE"):
-        found = dlp.scan(policy, "RESPONSE", text)
+        found = await asyncio.to_thread(dlp.scan, policy, "RESPONSE", text)
         screening.dlp = screening.dlp.merged(found)
+        screening.matched.update(found.matched)
         if found.action == "BLOCK":
             raise ContentBlocked(ErrorCode.DLP_RESPONSE_BLOCKED, screening)
     rails = settings.get("guardrails")
@@ -169,9 +220,51 @@ async def screen_response(
         flagged, blocked = guardrails.evaluate(rails, "response", text)
         if flagged or blocked:
             screening.guardrails["response"] = {"flagged": flagged, "blocked": blocked}
+            screening.matched.update(guardrails.terms_in(rails, "response", text))
         if blocked:
             raise ContentBlocked(ErrorCode.RESPONSE_BLOCKED, screening)
     return screening
+
+
+REDACTED = "[REDACTED]"
+
+
+def redact_matches(body: bytes | None, matched: set[str]) -> bytes | None:
+    """A body to store in a log row, each matched span replaced with `[REDACTED]`.
+
+    A JSON body stays valid JSON (spans are replaced inside its strings); an SSE or other
+    body has each span replaced in its raw and JSON-escaped spellings.
+
+    Args:
+        body: the request or response body.
+        matched: the spans Guardrails and DLP matched (`Screening.matched`).
+
+    Returns:
+        The redacted body (`body` itself when there is nothing to replace).
+    """
+    spans = sorted((s for s in matched if s), key=len, reverse=True)
+    if not body or not spans:
+        return body
+    try:
+        data = json.loads(body)
+    except ValueError:
+        text = body.decode("utf-8", "replace")
+        for span in spans:
+            text = text.replace(span, REDACTED).replace(json.dumps(span)[1:-1], REDACTED)
+        return text.encode()
+    return json.dumps(_redact_strings(data, spans), ensure_ascii=False).encode()
+
+
+def _redact_strings(data: Any, spans: list[str]) -> Any:
+    if isinstance(data, str):
+        for span in spans:
+            data = data.replace(span, REDACTED)
+        return data
+    if isinstance(data, list):
+        return [_redact_strings(item, spans) for item in data]
+    if isinstance(data, dict):
+        return {key: _redact_strings(value, spans) for key, value in data.items()}
+    return data
 
 
 def _model_text(raw: str) -> str:
