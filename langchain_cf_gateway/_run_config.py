@@ -44,7 +44,7 @@ def with_run_options(config: RunnableConfig | None, kwargs: Mapping[str, Any]) -
 
     Returns:
         `kwargs` as they are without options in the config; else a copy whose
-        `gateway_options` is the merged, validated `GatewayOptions`.
+        `gateway_options` is the merged, validated options, as a dict of the fields set.
 
     Raises:
         InvalidOptionError: The config's options (or the call's) are not a dict or a
@@ -55,7 +55,9 @@ def with_run_options(config: RunnableConfig | None, kwargs: Mapping[str, Any]) -
     configured = coerce_options(configurable.get(CONFIGURABLE_KEY))
     if configured is None:
         return dict(kwargs)
-    return {**kwargs, "gateway_options": configured.merge(kwargs.get("gateway_options"))}
+    merged = configured.merge(kwargs.get("gateway_options"))
+    # A dict, as a caller's own would be: it shows as such in the run's invocation params.
+    return {**kwargs, "gateway_options": merged.model_dump(exclude_unset=True)}
 
 
 class RunConfigOptions(BaseChatModel):

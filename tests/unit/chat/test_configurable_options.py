@@ -175,3 +175,43 @@ def test_a_model_called_inside_a_runnable_inherits_the_config_options() -> None:
     RunnableLambda(node).invoke("q", config=_configured(session_id="s-1"))
 
     assert _gateway_headers(script.requests[0]) == {"cf-aig-session-id": "s-1"}
+
+
+EVERY_OPTION: dict[str, Any] = {
+    "cache_ttl": 60,
+    "skip_cache": True,
+    "cache_key": "k",
+    "metadata": {"a": 1, "b": 1.5, "c": True},
+    "collect_log": False,
+    "collect_log_payload": False,
+    "event_id": "e",
+    "request_timeout_ms": 5,
+    "max_attempts": 2,
+    "retry_delay_ms": 10,
+    "backoff": "linear",
+    "custom_cost": {"per_token_in": 0.1, "per_token_out": 0.2},
+    "byok_alias": "x",
+    "zdr": True,
+    "no_wholesale": True,
+    "allowed_models": ["openai/*"],
+    "allowed_providers": ["openai"],
+    "session_id": "s",
+    "turn_id": "t",
+    "no_session_affinity": True,
+}
+
+
+def test_every_option_in_the_config_sends_what_it_sends_on_the_call() -> None:
+    script = Script(respond(200, completion_body()))
+    model = _model(script, gateway_options={"cache_ttl": 120, "zdr": False})
+
+    model.invoke("a", gateway_options=EVERY_OPTION)
+    model.invoke("a", config={"configurable": {"gateway_options": EVERY_OPTION}})
+    # An explicit None clears the value below it, on either route.
+    model.invoke("a", config=_configured(cache_ttl=None))
+    model.invoke("a", config=_configured(cache_ttl=300), gateway_options={"cache_ttl": None})
+
+    on_call, in_config, cleared, cleared_by_call = (_gateway_headers(r) for r in script.requests)
+    assert in_config == on_call
+    assert len(on_call) == len(EVERY_OPTION)
+    assert cleared == cleared_by_call == {"cf-aig-zdr": "false"}
