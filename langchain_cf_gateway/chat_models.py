@@ -36,11 +36,8 @@ from ._openai_sdk import (
     sdk_clients,
     sending,
 )
-from .core import (
-    GatewayConfig,
-    GatewayOptions,
-    coerce_options,
-)
+from ._run_config import RunConfigOptions
+from .core import GatewayConfig, GatewayOptions, coerce_options
 from .core.body_limit import MAX_RESPONSE_BYTES
 from .core.codec import is_error_body
 from .core.config import ENV_TOKEN
@@ -58,7 +55,7 @@ _RUN_METADATA: Final = "_cf_aig_run_metadata"
 """Private kwarg carrying the run's metadata from `_generate`/`_stream` to the payload."""
 
 
-class ChatCloudflareGateway(BaseChatOpenAI):
+class ChatCloudflareGateway(RunConfigOptions, BaseChatOpenAI):
     """Chat models behind Cloudflare AI Gateway: any provider, with the gateway's controls.
 
     Requests go to the gateway's OpenAI-compatible endpoint (or a provider's own
@@ -133,6 +130,8 @@ class ChatCloudflareGateway(BaseChatOpenAI):
             messages,
             gateway_options={"skip_cache": True, "metadata": {"user": "u-42"}},
         )
+        # per call inside a chain, an agent or with_structured_output: the run config
+        chain.invoke(inputs, config={"configurable": {"gateway_options": {"skip_cache": True}}})
         ```
 
     Stream:
@@ -292,8 +291,9 @@ class ChatCloudflareGateway(BaseChatOpenAI):
     gateway_options: GatewayOptions | None = None
     """Gateway controls of every call (a `GatewayOptions` or a dict of its fields).
 
-    Per call, `gateway_options=` (on `invoke`, `bind`, `bind_tools` or
-    `with_structured_output`) is merged over these, metadata key by key.
+    Per call, the run config's (`config={"configurable": {"gateway_options": ...}}`, in
+    any chain), then `gateway_options=` (on `invoke`, `bind`, `bind_tools` or
+    `with_structured_output`) are merged over these, metadata key by key.
     """
     fallbacks: list[str | dict[str, Any]] | None = None
     """More models to try, in order, when the one before fails (universal endpoint).
