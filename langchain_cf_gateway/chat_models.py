@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Final
 
-from langchain_core.callbacks import (
-    AsyncCallbackManagerForLLMRun,
-    CallbackManagerForLLMRun,
-)
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -37,6 +34,7 @@ from ._openai_sdk import (
     sending,
 )
 from ._run_config import RunConfigOptions
+from ._tokens import TokenCounting
 from .core import GatewayConfig, GatewayOptions, coerce_options
 from .core.body_limit import MAX_RESPONSE_BYTES
 from .core.codec import is_error_body
@@ -55,7 +53,7 @@ _RUN_METADATA: Final = "_cf_aig_run_metadata"
 """Private kwarg carrying the run's metadata from `_generate`/`_stream` to the payload."""
 
 
-class ChatCloudflareGateway(RunConfigOptions, BaseChatOpenAI):
+class ChatCloudflareGateway(RunConfigOptions, TokenCounting, BaseChatOpenAI):
     """Chat models behind Cloudflare AI Gateway: any provider, with the gateway's controls.
 
     Requests go to the gateway's OpenAI-compatible endpoint (or a provider's own

@@ -131,10 +131,20 @@ def register(custom_handler: CloudflareGatewayLLM | None = None) -> None:
     provider that is already there (ours, or one the proxy's config.yaml made) is kept.
     Also installs a filter on LiteLLM's loggers that blanks `gateway_token` values.
 
+    And it sets `litellm.disable_hf_tokenizer_download = True` unless you set it
+    yourself: LiteLLM prices a stream before its first chunk by counting tokens, and for
+    a model name with `llama-2`, `llama-3` or `replicate` in it (`workers-ai/@cf/meta/
+    llama-3.1-8b-instruct`) its counter downloads a tokenizer from huggingface.co first
+    (offline, about 48 seconds of retries). The gateway reports each response's usage,
+    so LiteLLM's estimates fall back to tiktoken instead. Set it to False, before or
+    after `register()`, to keep the download.
+
     Args:
         custom_handler: The handler to install; the module-level `handler` when None.
     """
     with _register_lock:
+        if litellm.disable_hf_tokenizer_download is None:  # None: the user never set it
+            litellm.disable_hf_tokenizer_download = True
         for name in LITELLM_LOGGERS:
             logger = logging.getLogger(name)
             if _REDACT_FILTER not in logger.filters:
