@@ -15,7 +15,7 @@ paths cannot drift apart. The table (`error_from_exception`):
 | `json.JSONDecodeError`: a 2xx body or an SSE event that is not JSON | `InvalidResponseError` |
 | `UnexpectedShape`: a 2xx JSON body of another shape (no `choices`, no `data`, the wrong count) | `InvalidResponseError` |
 | `httpx.TransportError` once a response has begun: the body or stream cut off | `InvalidResponseError` |
-| `openai.APIConnectionError` before any response (connection refused, DNS) | unchanged |
+| `openai.APIConnectionError` before any response (connection refused, DNS) | `openai.APIConnectionError` naming the URL tried and the fix (`core.connection.connection_message`) |
 | anything else | unchanged |
 
 The failures below HTTP go through `core.codec.error_from_transport`, the table the LiteLLM
@@ -46,6 +46,7 @@ from langchain_openai.chat_models.base import (
 
 from .core import GatewayError, Header, InvalidResponseError, error_from_response
 from .core.codec import error_from_stream_event, error_from_transport
+from .core.connection import connection_message
 from .core.credentials import is_credential
 from .core.errors import GatewayTimeoutError
 from .core.redaction import REDACTED, credentials_of, redact, redact_body
@@ -102,11 +103,16 @@ def map_sdk_errors(exchange: Exchange, secrets: Callable[[], Iterable[str]]) -> 
     Raises:
         GatewayError: The core's typed error for what went wrong, also an instance of the
             OpenAI SDK's exception for that status or kind.
+        openai.APIConnectionError: No connection to the gateway, naming the URL and the fix.
     """
     try:
         yield
     except Exception as exc:
         mapped = error_from_exception(exc, exchange, tuple(secrets()))
+        if mapped is None:
+            unreachable = sdk_connection_error(exc, exchange)
+            if unreachable is not None:
+                raise unreachable from exc
         if mapped is None or mapped is exc:
             raise
         # An error of ours found behind the SDK's or langchain-openai's wrapper stands
@@ -157,6 +163,43 @@ def error_from_exception(
         cause, status_code=exchange.status, headers=exchange.headers, secrets=secrets
     )
     return as_sdk_error(typed, _request_of(exc)) if typed is not None else None
+
+
+def sdk_connection_error(
+    exc: BaseException, exchange: Exchange
+) -> openai.APIConnectionError | None:
+    """The SDK's connection error for a call that got no response, worded by the core.
+
+    The SDK says only "Connection error."; this one says which URL it tried (credentials
+    masked) and what to check (`core.connection.connection_message`). It is still an
+    `openai.APIConnectionError` (LangChain and users catch that).
+
+    Args:
+        exc: What the SDK raised.
+        exchange: The call's response so far: the error applies when none began.
+
+    Returns:
+        The error to raise (chained from `exc`), or None to let `exc` stand.
+    """
+    if (
+        not isinstance(exc, openai.APIConnectionError)
+        or isinstance(exc, openai.APITimeoutError)
+        or getattr(exc, "_worded", False)
+        or exchange.status is not None
+    ):
+        return None
+    request = _request_of(exc)
+    if request is None:
+        return None
+    cause = next((e for e in _chain(exc) if isinstance(e, httpx.TransportError)), None)
+    if cause is None and isinstance(exc.__context__, httpx.TransportError):
+        cause = exc.__context__
+    reason = str(cause) if cause is not None else ""
+    error = openai.APIConnectionError(
+        message=connection_message(request.url, reason), request=_masked_request(request, ())
+    )
+    error._worded = True  # type: ignore[attr-defined]  # a nested boundary leaves it be
+    return error
 
 
 def _stream_error_event(exc: BaseException) -> dict[str, Any] | None:

@@ -16,7 +16,8 @@ free loopback port and stopped at the end. The steps:
 7. the logs of the run, from the logs API (`GatewayClient`);
 8. feedback sent for the first call's log, and read back.
 
-Exit status 0 when every step worked, 1 otherwise. Nothing keeps running afterwards:
+Exit status 0 when every step worked, 1 otherwise (and at once, in one line naming
+`cf-aig serve` and `--local`, when nothing listens at the configured `base_url`). Nothing keeps running afterwards:
 the local gateway's server thread and log store are stopped, every client closed.
 """
 
@@ -26,6 +27,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import sys
 import threading
 import time
 import uuid
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Final
 from .arguments import model_id
 from .demo_harness import (
     STEPS,
+    GatewayUnreachableError,
     Report,
     Target,
     milliseconds,
@@ -107,13 +110,17 @@ def run(args: argparse.Namespace) -> int:
     preload.start()
     from ..callbacks import gateway_usage
 
-    with open_target(args.local, report) as target, gateway_usage() as usage:
-        report.line()
-        demo = Demo(report, target, usage, args.model, args.fallback_model, preload)
-        for title, step in demo.steps():
-            with report.step(title):
-                step()
-        report.line()
+    try:
+        with open_target(args.local, report) as target, gateway_usage() as usage:
+            report.line()
+            demo = Demo(report, target, usage, args.model, args.fallback_model, preload)
+            for title, step in demo.steps():
+                with report.step(title):
+                    step()
+            report.line()
+    except GatewayUnreachableError as exc:
+        print(f"cf-aig: {exc}", file=sys.stderr)
+        return 1
     elapsed = time.perf_counter() - started
     if report.failures:
         report.line(f"{len(report.failures)} of {STEPS} steps failed: {', '.join(report.failures)}")

@@ -4,6 +4,12 @@
 the config file when it has credentials, else against an embedded `LocalGateway`
 (`open_target`); each step is numbered in the `Report`, timed, and a failed one is
 reported without stopping the others.
+
+A local gateway (`cf-aig serve`) behind the configured `base_url` is told by its admin
+route (`local_gateway_behind`): with a token that opens it, the demo runs there and
+scripts its mock model; with one it refuses (the LiteLLM guide's `CLOUDFLARE_API_TOKEN=local`),
+the demo could neither script the mock nor read the logs, so it runs on an embedded
+gateway instead, as `--local` does, and says so in one line.
 """
 
 from __future__ import annotations
@@ -20,11 +26,17 @@ import httpx
 
 from ..core import GatewayConfig, GatewayInputError
 from ..core.config import ENV_ACCOUNT_ID, ENV_TOKEN
+from ..core.connection import connection_message
 from ..core.credentials import mask_url
+from ..core.protocol import CLOUDFLARE_GATEWAY_HOST
 from ..management import ENV_API_TOKEN
 
 STEPS: Final = 8
 """The demo's steps, numbered `[n/8]` in the report."""
+
+ADMIN_ROUTE: Final = "/__local/scripts"
+"""The local gateway's own admin route (the mock's scripts): Cloudflare has none."""
+PROBE_TIMEOUT_S: Final = 5.0
 
 
 # --------------------------------------------------------------------------- the report
@@ -174,6 +186,55 @@ def configured_gateway() -> GatewayConfig | None:
     return config
 
 
+class GatewayUnreachableError(RuntimeError):
+    """The configured `base_url` does not answer: the demo stops before its steps."""
+
+
+def local_gateway_behind(base_url: str, token: str | None) -> bool | None:
+    """Whether a local gateway serves `base_url`, and whether it takes `token`.
+
+    Its admin route answers `GET` with the pending scripts to its admin token and with
+    Cloudflare's v4 authentication error (code 10000) to any other; another host has no
+    such route.
+
+    Args:
+        base_url: The configured gateway host.
+        token: The management token the demo would send.
+
+    Returns:
+        True for a local gateway that takes `token`, False for one that refuses it, None
+        for anything else (not a local gateway; a failure other than a refused connection:
+        the steps say what).
+
+    Raises:
+        GatewayUnreachableError: Nothing listens at `base_url`; the message names it,
+            `cf-aig serve` and `--local`.
+    """
+    url = base_url.rstrip("/") + ADMIN_ROUTE
+    try:
+        response = httpx.get(
+            url, headers={"authorization": f"Bearer {token or ''}"}, timeout=PROBE_TIMEOUT_S
+        )
+    except httpx.ConnectError as exc:
+        raise GatewayUnreachableError(
+            connection_message(base_url, str(exc)).rstrip(".")
+            + ", or run the demo on an embedded local gateway: cf-aig demo --local"
+        ) from exc
+    except httpx.HTTPError:
+        return None
+    if response.is_success:
+        return True
+    try:
+        errors = response.json().get("errors") if response.status_code == 401 else None
+    except ValueError:
+        return None
+    if isinstance(errors, list) and any(
+        isinstance(e, dict) and e.get("code") == 10000 for e in errors
+    ):
+        return False
+    return None
+
+
 @contextmanager
 def open_target(use_local: bool, report: Report) -> Iterator[Target]:
     """The gateway the demo runs against, started (and stopped after) if it is local.
@@ -184,26 +245,38 @@ def open_target(use_local: bool, report: Report) -> Iterator[Target]:
 
     Yields:
         The target.
+
+    Raises:
+        GatewayUnreachableError: Nothing listens at the configured `base_url`.
     """
     config = None if use_local else configured_gateway()
-    if config is not None:
-        token = os.environ.get(ENV_API_TOKEN) or (
-            config.token.get_secret_value() if config.token else None
-        )
-        where = mask_url(config.base_url) if config.base_url else "Cloudflare"
-        report.line(
-            f"Gateway {config.gateway_id!r} of account {config.account_id} on {where} "
-            "(credentials from the environment or config file)"
-        )
-        yield Target(config, token)
-        return
-    from ..local import LocalGateway
-
     why = (
         "--local"
         if use_local
         else f"no Cloudflare credentials set: {ENV_ACCOUNT_ID} and {ENV_TOKEN[0]}"
     )
+    if config is not None:
+        token = os.environ.get(ENV_API_TOKEN) or (
+            config.token.get_secret_value() if config.token else None
+        )
+        where = mask_url(config.base_url) if config.base_url else "Cloudflare"
+        on_cloudflare = not config.base_url or config.base_url.startswith(CLOUDFLARE_GATEWAY_HOST)
+        local = None if on_cloudflare else local_gateway_behind(config.base_url or "", token)
+        if local is not False:
+            report.line(
+                f"Gateway {config.gateway_id!r} of account {config.account_id} on {where} "
+                "(credentials from the environment or config file)"
+            )
+            yield Target(config, token)
+            return
+        report.line(
+            f"{where} is a local gateway that refuses the admin token sent ({ENV_API_TOKEN}): "
+            "running on an embedded local gateway instead, as --local does (to use that "
+            f"one, set {ENV_API_TOKEN} to the admin token `cf-aig serve` printed)"
+        )
+        why = "the configured one is a local gateway"
+    from ..local import LocalGateway
+
     with LocalGateway() as gw:
         report.line(
             f"Embedded local gateway on {gw.base_url} ({why}; the model is a deterministic mock)"

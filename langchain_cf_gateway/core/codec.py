@@ -107,7 +107,7 @@ def error_from_transport(
     | any `httpx.TimeoutException` (connect, write, read, pool), before the response or in the middle of its body or stream | `GatewayTimeoutError` (status 408, retryable) |
     | `json.JSONDecodeError`: a 2xx body that is not JSON | `InvalidResponseError` ("is not valid JSON") |
     | any other `httpx.TransportError` once a response has begun (`status_code` given): the body or stream cut off | `InvalidResponseError` ("was cut off") |
-    | any other `httpx.TransportError` before a response (no `status_code`): connection refused, DNS | None: the framework's own connection error stands |
+    | any other `httpx.TransportError` before a response (no `status_code`): connection refused, DNS | None: the framework's own connection error, worded by `core.connection.connection_message` (the URL tried and the fix) |
     | anything else | None |
 
     Args:

@@ -11,7 +11,8 @@ every request inside `map_httpcore_exceptions()`. What is raised inside it leave
 | `GatewayError` of an error event inside a 2xx stream (`core.codec.error_from_stream_event`: the event's gateway code, the log id) | `GatewayLLMError` with the event's status, else 500 | by status: 500 `InternalServerError`... |
 | `GatewayTimeoutError`, and any `httpx.TimeoutException` (before the response, in its body or its stream) | `GatewayLLMError` with status 408 | `litellm.Timeout`, retried by the Router |
 | `InvalidResponseError` (a 2xx body that is not a JSON object, a malformed or cut stream, a body past its cap), and any other `httpx.TransportError` once the response has begun | `GatewayLLMError` with status 502 (the typed error keeps the real status) | `BadGatewayError`, retried |
-| `httpx.TransportError` before any response (connection refused, DNS) | unchanged | `APIConnectionError` |
+| `httpx.ConnectError` before any response (connection refused, DNS) | `GatewayConnectionError` (still an `httpx.ConnectError`) naming the URL tried and the fix (`core.connection`) | `APIConnectionError`, with that message |
+| any other `httpx.TransportError` before any response | unchanged | `APIConnectionError` |
 | LiteLLM's own exceptions, anything else | unchanged | LiteLLM's mapping |
 
 Failures below HTTP go through `core.codec.error_from_transport`, the table the LangChain
@@ -31,6 +32,7 @@ from litellm.llms.custom_llm import CustomLLMError
 
 from ..core import GatewayError, GatewayInputError
 from ..core.codec import error_from_transport
+from ..core.connection import GatewayConnectionError, connection_error
 from ..core.errors import GatewayTimeoutError, InvalidResponseError
 
 PROVIDER = "cloudflare-ai-gateway"
@@ -216,7 +218,7 @@ class ErrorBoundary:
         Returns:
             The exception to raise instead, or None.
         """
-        if isinstance(exc, GatewayLLMError | LiteLLMBadRequestError):
+        if isinstance(exc, GatewayLLMError | LiteLLMBadRequestError | GatewayConnectionError):
             return None
         if isinstance(exc, GatewayInputError):
             return input_error(exc, self.model)
@@ -228,4 +230,6 @@ class ErrorBoundary:
             )
             if typed is not None:
                 return for_litellm(typed, self.headers)
+            if self.status_code is None and isinstance(exc, httpx.TransportError):
+                return connection_error(exc)
         return None

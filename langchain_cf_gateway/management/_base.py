@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from ..core.body_limit import MAX_RESPONSE_BYTES, limit_response
 from ..core.codec import error_from_transport
 from ..core.config import GatewayConfig
+from ..core.connection import connection_error
 from ..core.errors import (
     ConfigError,
     GatewayError,
@@ -221,14 +222,17 @@ class GatewayClientBase(Generic[HttpClientT]):
 
         The one translation of failures below HTTP for both clients, by the table of
         `core.codec.error_from_transport`: a timeout becomes `GatewayTimeoutError`, a body
-        cut off once `response` began becomes `InvalidResponseError`; with no response at
-        all (connection refused, DNS), httpx's own exception stands. The error is chained
+        cut off once `response` began becomes `InvalidResponseError`; a failure to connect
+        (connection refused, DNS) becomes `GatewayConnectionError`, still an
+        `httpx.ConnectError`, naming the URL tried and the fix (`core.connection`). Any
+        other failure before a response is httpx's own exception. The error is chained
         from `exc` and never shows the token.
 
         Raises:
             GatewayTimeoutError: A timeout, once `call` must not be sent again.
             InvalidResponseError: The body of `response` was cut off.
-            httpx.TransportError: `exc` itself, when no response began.
+            GatewayConnectionError: No connection to the API's host (an `httpx.ConnectError`).
+            httpx.TransportError: `exc` itself, for another failure before any response.
         """
         delay = self._retry_delay(call, attempt, None)
         if delay is not None:
@@ -239,9 +243,12 @@ class GatewayClientBase(Generic[HttpClientT]):
             headers=None if response is None else response.headers,
             secrets=self._secrets(call.request),
         )
-        if error is None:
-            raise exc
-        raise error from exc
+        if error is not None:
+            raise error from exc
+        unreachable = connection_error(exc) if response is None else None
+        if unreachable is not None:
+            raise unreachable from exc
+        raise exc
 
     # ------------------------------------------------------------------ requests and responses
 
