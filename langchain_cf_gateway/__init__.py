@@ -54,6 +54,7 @@ from .core import (
 if TYPE_CHECKING:
     from .callbacks import GatewayCall, GatewayUsageTracker, gateway_usage
     from .chat_models import ChatCloudflareGateway
+    from .core.connection import GatewayConnectionError
     from .core.dynamic_routes import DynamicRoute, InvalidDynamicRouteError
     from .embeddings import CloudflareGatewayEmbeddings
     from .feedback import asend_feedback, send_feedback
@@ -77,6 +78,7 @@ _LAZY: dict[str, str] = {
     "CloudflareGatewayEmbeddings": "embeddings",
     "DynamicRoute": "core.dynamic_routes",
     "InvalidDynamicRouteError": "core.dynamic_routes",
+    "GatewayConnectionError": "core.connection",
     "GatewayCall": "callbacks",
     "GatewayUsageTracker": "callbacks",
     "gateway_usage": "callbacks",
@@ -149,6 +151,7 @@ __all__ = [
     "GatewayCall",
     "GatewayClient",
     "GatewayConfig",
+    "GatewayConnectionError",
     "GatewayError",
     "GatewayInfo",
     "GatewayInputError",

@@ -26,6 +26,7 @@ from ..core import (
     MissingAccountIdError,
     parse_model_id,
 )
+from ..core.connection import GatewayConnectionError
 from ..core.credentials import mask_urls
 from ..core.options import AUTO_ROUTER_PROVIDERS
 from ..core.protocol import LOCAL_ACCOUNT_ID, Bounds
@@ -97,6 +98,10 @@ def unreachable(client: GatewayClient, exc: httpx.HTTPError) -> int:
     Returns:
         1, the exit status.
     """
+    if isinstance(exc, GatewayConnectionError):  # already says where and what to do
+        text = str(exc).replace("`base_url`", "--base-url")
+        print(f"cf-aig: {mask_urls(text)}", file=sys.stderr)
+        return 1
     try:
         url = str(exc.request.url.copy_with(query=None))
     except RuntimeError:  # an error raised before a request was made

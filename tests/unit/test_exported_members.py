@@ -21,6 +21,7 @@ EXPECTED_ALL = [
     "GatewayCall",
     "GatewayClient",
     "GatewayConfig",
+    "GatewayConnectionError",
     "GatewayError",
     "GatewayInfo",
     "GatewayInputError",

@@ -283,3 +283,18 @@ def test_an_unreachable_gateway_names_the_url_models_tried(
     assert "/compat/models" in err
     assert "management API" not in err
     assert "tok-unreachable-2" not in err
+
+
+@pytest.mark.parametrize("command", ["logs", "models"])
+def test_an_unreachable_host_is_one_sentence_spelled_as_flags(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """The connection message says where and what to do once, with the CLI's flag names."""
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "tok-unreachable-3")
+    monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_TOKEN", "tok-unreachable-3")
+    code, _, err = cf_aig(capsys, command, "--base-url", "http://127.0.0.1:9")
+    assert code == 1
+    assert err.count("cannot reach") == 1, err
+    assert "--base-url" in err and "`base_url`" not in err
+    assert "cf-aig serve" in err
+    assert "tok-unreachable-3" not in err
