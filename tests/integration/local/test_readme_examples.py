@@ -90,7 +90,7 @@ def importable(module: str) -> bool:
 
 def run(block: Block, namespace: dict[str, object], gw: LocalGateway) -> None:
     code = block.code.replace("127.0.0.1:8787", gw.base_url.removeprefix("http://"))
-    exec(compile(code, block.name, "exec"), namespace)  # noqa: S102: the README's own code
+    exec(compile(code, block.name, "exec"), namespace)
 
 
 @pytest.mark.parametrize(
