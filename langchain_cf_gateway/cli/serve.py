@@ -25,6 +25,7 @@ one line naming the file, the element and the field (exit status 2).
 from __future__ import annotations
 
 import argparse
+import errno
 import signal
 import sys
 import threading
@@ -212,7 +213,8 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         ConfigError: A bound out of range, an allowed host that is no host, a bad config
-            file or route file.
+            file or route file; the port is in use or the host cannot be bound (one line
+            naming the port and the fix).
     """
     from ..core.protocol import DEFAULT_GATEWAY_ID
     from ..local.config import (
@@ -248,6 +250,9 @@ def run(args: argparse.Namespace) -> int:
                 started.enter_context(gateway)
             except ValueError as exc:  # the log store's bounds, checked as it opens
                 raise ConfigError(str(exc)) from None
+            except OSError as exc:  # the port is taken, or the host is not this machine's
+                gateway.stop()  # closes the log store it opened
+                raise ConfigError(_cannot_listen(exc, gateway, args)) from None
             out = sys.stdout
             out.write(f"cf-aig local gateway listening on {gateway.base_url}\n")
             out.write(f"  gateway URL   {gateway.gateway_url}\n")
@@ -268,6 +273,28 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _cannot_listen(exc: OSError, gateway: LocalGateway, args: argparse.Namespace) -> str:
+    """One line on why `gateway` cannot listen, naming where its port came from and the fix."""
+    from ..local.config import printable_path
+
+    where = gateway.host if ":" not in gateway.host else f"[{gateway.host}]"
+    address = f"{where}:{gateway.port}"
+    if args.port is not None:
+        source = "--port"
+    elif args.config is not None:
+        source = f"port in {printable_path(args.config)}"
+    else:
+        source = "the default port"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"{address} is already in use ({source}): stop what uses it, "
+            "or pass --port 0 for a free port"
+        )
+    if exc.errno == errno.EACCES:
+        return f"{address} needs privileges ({source}): pass --port 1024 or above, or --port 0"
+    return f"cannot listen on {address} (--host, {source}): {exc.strerror or exc}"
 
 
 def _gateway(args: argparse.Namespace, config: ServerConfig) -> LocalGateway:
