@@ -48,6 +48,8 @@ def test_the_readme_has_examples() -> None:
 def test_cf_aig_serve_answers_every_readme_example() -> None:
     port = free_port()
     env = {**os.environ, "CF_AIG_LOCAL_MANAGEMENT_TOKEN": "dev-admin"}
+    # `cf-aig` of this interpreter, as a user's shell would find it in the venv.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     process = subprocess.Popen(
         [sys.executable, "-m", "langchain_cf_gateway.cli", "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -65,6 +67,7 @@ def test_cf_aig_serve_answers_every_readme_example() -> None:
                 capture_output=True,
                 text=True,
                 timeout=30,
+                env=env,
             )
             assert done.returncode == 0, (block, done.stderr)
             assert expected in done.stdout.replace("\r", ""), (block, done.stdout)
