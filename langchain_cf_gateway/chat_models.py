@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
@@ -40,8 +40,9 @@ from .core.body_limit import MAX_RESPONSE_BYTES
 from .core.codec import is_error_body
 from .core.config import ENV_TOKEN
 from .core.errors import wrapped_input_error
+from .core.options import choice_of
 from .core.redaction import credentials_of
-from .core.routing import Endpoint
+from .core.routing import ENDPOINTS, Endpoint
 
 GATEWAY_METADATA_KEY: Final = "gateway"
 """Key of the parsed gateway block in `response_metadata`."""
@@ -283,9 +284,10 @@ class ChatCloudflareGateway(RunConfigOptions, TokenCounting, BaseChatOpenAI):
     Else `CLOUDFLARE_AI_GATEWAY_BASE_URL`, else the config file, else Cloudflare's.
     The model builds the path (`/v1/{account}/{gateway}/compat`...) itself.
     """
-    endpoint: Endpoint = "compat"
+    endpoint: Annotated[Endpoint, choice_of("endpoint", ENDPOINTS)] = "compat"
     """`compat` (the OpenAI-compatible endpoint), `native` (the provider's own path)
-    or `rest` (Cloudflare's REST API, `Authorization: Bearer <gateway token>`)."""
+    or `rest` (Cloudflare's REST API, `Authorization: Bearer <gateway token>`); another
+    value raises `InvalidOptionError` naming the closest one."""
     gateway_options: GatewayOptions | None = None
     """Gateway controls of every call (a `GatewayOptions` or a dict of its fields).
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import openai
 from langchain_core.embeddings import Embeddings
@@ -42,7 +42,9 @@ from .core.body_limit import MAX_RESPONSE_BYTES
 from .core.codec import is_error_body
 from .core.config import ENV_TOKEN
 from .core.errors import ConfigError, wrapped_input_error
+from .core.options import choice_of
 from .core.redaction import credentials_of
+from .core.routing import ENDPOINTS, Endpoint
 
 
 class EmbeddingsResult(NamedTuple):
@@ -121,7 +123,7 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     """
     openai_api_base: str | None = Field(default=None, alias="base_url")
     """Another gateway host (the local gateway); else `CLOUDFLARE_AI_GATEWAY_BASE_URL`."""
-    endpoint: Literal["compat", "native", "rest"] = "compat"
+    endpoint: Annotated[Endpoint, choice_of("endpoint", ENDPOINTS)] = "compat"
     """`compat` (the OpenAI-compatible endpoint), `native` (the provider's own path) or
     `rest` (Cloudflare's REST API, `.../ai/v1/embeddings`, for Workers AI `@cf/` models
     only, with the gateway token as `Authorization: Bearer`:

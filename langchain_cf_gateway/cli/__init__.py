@@ -190,6 +190,13 @@ def _discard_stdout() -> None:
         pass
 
 
+def _in_cli_words(message: str, flags: Mapping[str, Flag]) -> str:
+    """`message` with flags for Python arguments, and a flag's value from the command line."""
+    return spelled_as_flags(message, flags).replace(
+        "(from the argument)", "(from the command line)"
+    )
+
+
 def _run(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     # No top-level option takes a value, so the first bare word is the command.
@@ -209,10 +216,10 @@ def _run(argv: Sequence[str] | None) -> int:
         print(exc.code, file=sys.stderr)
         return 1
     except GatewayInputError as exc:
-        print(f"{PROG}: error: {spelled_as_flags(str(exc), flags)}", file=sys.stderr)
+        print(f"{PROG}: error: {_in_cli_words(str(exc), flags)}", file=sys.stderr)
         return 2
     except GatewayError as exc:
-        print(f"{PROG}: {spelled_as_flags(str(exc), flags)}", file=sys.stderr)
+        print(f"{PROG}: {_in_cli_words(str(exc), flags)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

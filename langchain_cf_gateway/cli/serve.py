@@ -12,9 +12,12 @@ cf-aig serve [--host 127.0.0.1] [--port 8787] [--config local.toml|.yaml]
 ```
 
 Serves until interrupted (Ctrl-C or SIGTERM). At start it prints the base URL, the
-compat URL to give an OpenAI SDK, and the tokens it generated (only those it generated:
-tokens from the config file or the environment are never printed). The config file
-format is described in `langchain_cf_gateway.local.config`.
+compat URL to give an OpenAI SDK, the tokens it generated (only those it generated:
+tokens from the config file or the environment are never printed), and the exact
+`cf-aig logs ...` command and `GatewayClient(...)` line that read this gateway's logs
+(with the admin token when it generated it, else naming where the token was set). A port
+in use is one line naming it and the fix (exit status 2). The config file format is
+described in `langchain_cf_gateway.local.config`.
 
 `--routes FILE` (repeatable) deploys the dynamic routes of a JSON file, one route or a
 list, each on its `"gateway"` (default `default`), after the config file's `routes` and
@@ -25,6 +28,8 @@ one line naming the file, the element and the field (exit status 2).
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import signal
 import sys
 import threading
@@ -212,7 +217,8 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         ConfigError: A bound out of range, an allowed host that is no host, a bad config
-            file or route file.
+            file or route file; the port is in use or the host cannot be bound (one line
+            naming the port and the fix).
     """
     from ..core.protocol import DEFAULT_GATEWAY_ID
     from ..local.config import (
@@ -248,6 +254,9 @@ def run(args: argparse.Namespace) -> int:
                 started.enter_context(gateway)
             except ValueError as exc:  # the log store's bounds, checked as it opens
                 raise ConfigError(str(exc)) from None
+            except OSError as exc:  # the port is taken, or the host is not this machine's
+                gateway.stop()  # closes the log store it opened
+                raise ConfigError(_cannot_listen(exc, gateway, args)) from None
             out = sys.stdout
             out.write(f"cf-aig local gateway listening on {gateway.base_url}\n")
             out.write(f"  gateway URL   {gateway.gateway_url}\n")
@@ -261,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
                     f"  admin token   {gateway.management_token}  "
                     f"(set {ENV_MANAGEMENT_TOKEN} to choose it)\n"
                 )
+            out.write(logs_hint(gateway, generated_management, args.config))
             out.flush()
             while not stop.wait(0.5):
                 pass
@@ -268,6 +278,63 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def logs_hint(gateway: LocalGateway, generated: bool, config_path: str | None) -> str:
+    """The banner's lines that read `gateway`'s logs: a `cf-aig logs` command, a Python line.
+
+    The management token is shown only when `cf-aig serve` generated it; one from the
+    environment is referred to by its variable, one from the config file by its key.
+
+    Args:
+        gateway: The started gateway.
+        generated: Whether `cf-aig serve` generated the management token.
+        config_path: The `--config` file, if any.
+
+    Returns:
+        The lines, each ending in a newline.
+    """
+    from ..local.config import ENV_MANAGEMENT_TOKEN, printable_path
+
+    url = gateway.base_url
+    if generated:
+        note, flag, python = "", gateway.management_token, repr(gateway.management_token)
+    elif os.environ.get(ENV_MANAGEMENT_TOKEN) == gateway.management_token:
+        note = f" (the admin token is ${ENV_MANAGEMENT_TOKEN})"
+        flag, python = f'"${ENV_MANAGEMENT_TOKEN}"', f'os.environ["{ENV_MANAGEMENT_TOKEN}"]'
+    else:
+        where = printable_path(config_path) if config_path else "the config file"
+        note = f" (TOKEN: management_token in {where})"
+        flag, python = "TOKEN", '"TOKEN"'
+    python = python.replace("'", '"')
+    return (
+        f"  read its logs{note}:\n"
+        f"    cf-aig logs --base-url {url} --token {flag}\n"
+        f'    GatewayClient(base_url="{url}", account_id="{gateway.account_id}", '
+        f"api_token={python})\n"
+    )
+
+
+def _cannot_listen(exc: OSError, gateway: LocalGateway, args: argparse.Namespace) -> str:
+    """One line on why `gateway` cannot listen, naming where its port came from and the fix."""
+    from ..local.config import printable_path
+
+    where = gateway.host if ":" not in gateway.host else f"[{gateway.host}]"
+    address = f"{where}:{gateway.port}"
+    if args.port is not None:
+        source = "--port"
+    elif args.config is not None:
+        source = f"port in {printable_path(args.config)}"
+    else:
+        source = "the default port"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"{address} is already in use ({source}): stop what uses it, "
+            "or pass --port 0 for a free port"
+        )
+    if exc.errno == errno.EACCES:
+        return f"{address} needs privileges ({source}): pass --port 1024 or above, or --port 0"
+    return f"cannot listen on {address} (--host, {source}): {exc.strerror or exc}"
 
 
 def _gateway(args: argparse.Namespace, config: ServerConfig) -> LocalGateway:

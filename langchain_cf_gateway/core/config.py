@@ -9,11 +9,14 @@ Precedence, field by field: explicit arguments > environment > config file.
 | token | `token` | `CLOUDFLARE_AI_GATEWAY_TOKEN`, `CF_AIG_TOKEN` | `token` |
 | host | `base_url` | `CLOUDFLARE_AI_GATEWAY_BASE_URL` | `baseUrl` |
 
-The file is `$CF_AIG_CONFIG`, else `~/.config/cf-aig/config.json`.
+The file is `$CF_AIG_CONFIG`, else `~/.config/cf-aig/config.json`. The default file may be
+absent; a file named by `CF_AIG_CONFIG` (or `config_file=`) must exist, and a key the table
+does not list (`accountID`, say) is refused, naming the closest key.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -43,6 +46,18 @@ ENV_TOKEN = ("CLOUDFLARE_AI_GATEWAY_TOKEN", "CF_AIG_TOKEN")
 ENV_BASE_URL = "CLOUDFLARE_AI_GATEWAY_BASE_URL"
 ENV_CONFIG_FILE = "CF_AIG_CONFIG"
 DEFAULT_CONFIG_FILE = Path("~/.config/cf-aig/config.json")
+# The keys a config file may hold: the documented camelCase ones first, then their aliases.
+CONFIG_FILE_KEYS = (
+    "accountId",
+    "gatewayId",
+    "gatewayName",
+    "token",
+    "baseUrl",
+    "account_id",
+    "gateway_id",
+    "base_url",
+)
+_DOCUMENTED_KEYS = CONFIG_FILE_KEYS[:5]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # A full gateway URL pasted as base URL: .../v1/{account}/{gateway}[/compat][/chat/completions],
@@ -294,11 +309,16 @@ class GatewayConfig(BaseModel):
 
         Raises:
             MissingAccountIdError: No account id in the arguments, environment or file.
-            ConfigError: A value is malformed; the message names where it came from.
+            ConfigError: A value is malformed (the message names where it came from); the
+                file named by `CF_AIG_CONFIG` or `config_file` does not exist; or the file
+                holds a key it does not read (the message names the closest one).
         """
         env = os.environ if environ is None else environ
         path = Path(config_file).expanduser() if config_file else config_file_path(env)
-        file = _read_config_file(path)
+        named_by = (
+            "config_file=" if config_file else ENV_CONFIG_FILE if env.get(ENV_CONFIG_FILE) else None
+        )
+        file = _read_config_file(path, named_by=named_by)
 
         origin: dict[str, str] = {}  # field -> where its value came from, for error messages
 
@@ -368,10 +388,56 @@ def _first_error(exc: ValueError, origin: Mapping[str, str]) -> str:
     return f"{message} (from {origin[where]})" if where in origin else message
 
 
-def _read_config_file(path: Path) -> dict[str, Any]:
+def _closest(word: str, names: tuple[str, ...]) -> str | None:
+    """The name in `names` closest to `word`, case aside; None when none is close."""
+    by_folded = {name.casefold(): name for name in names}
+    close = difflib.get_close_matches(word.casefold(), list(by_folded), n=1, cutoff=0.6)
+    return by_folded[close[0]] if close else None
+
+
+def _missing_file(path: Path, named_by: str) -> str:
+    """The message for a config file that `named_by` names and that does not exist."""
+    hint = f"create it, or unset {ENV_CONFIG_FILE}" if named_by == ENV_CONFIG_FILE else "create it"
+    try:
+        siblings = tuple(entry.name for entry in path.parent.iterdir() if entry.is_file())
+    except OSError:
+        siblings = ()
+    if close := _closest(path.name, siblings):
+        hint = f"did you mean {close!r}? ({hint})"
+    return f"the config file {path} named by {named_by} does not exist; {hint}"
+
+
+def _check_keys(data: Mapping[str, Any], path: Path) -> None:
+    """Refuse a key the config file does not read, naming the closest one (never a value).
+
+    Raises:
+        ConfigError: A key of `data` is not one of `CONFIG_FILE_KEYS`.
+    """
+    for key in data:
+        if key in CONFIG_FILE_KEYS:
+            continue
+        close = _closest(str(key), CONFIG_FILE_KEYS)
+        hint = (
+            f"did you mean {close!r}?"
+            if close
+            else f"the keys read are {', '.join(_DOCUMENTED_KEYS)}"
+        )
+        raise ConfigError(f"the config file {path} has an unknown key {key!r}; {hint}")
+
+
+def _read_config_file(path: Path, *, named_by: str | None = None) -> dict[str, Any]:
+    """The config file's object; `{}` for an absent default file.
+
+    Raises:
+        ConfigError: The file cannot be read, is not a JSON object of strings, holds an
+            unknown key, or is absent although `named_by` (`CF_AIG_CONFIG`, `config_file=`)
+            names it.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if named_by:
+            raise ConfigError(_missing_file(path, named_by)) from None
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
@@ -381,6 +447,7 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"the config file {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"the config file {path} must hold a JSON object with accountId")
+    _check_keys(data, path)
     for key, value in data.items():
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{key} in the config file {path} must be a string")

@@ -11,12 +11,20 @@ once per options object and reused.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from .errors import InvalidOptionError
 from .protocol import Bounds, Header
@@ -280,6 +288,50 @@ class GatewayOptions(BaseModel):
     def is_empty(self) -> bool:
         """Whether these options send no header at all."""
         return not self._headers
+
+
+def check_choice(field: str, value: object, allowed: Sequence[str]) -> str:
+    """`value` if it is one of `allowed`; else the error naming the closest allowed value.
+
+    Used for `endpoint=` (`compat`, `native`, `rest`) before pydantic sees it, so a typo
+    such as `endpoint="nativ"` reads `did you mean 'native'?` rather than a validation dump.
+
+    Args:
+        field: The field's name, as the user wrote it (`endpoint`).
+        value: What the user gave.
+        allowed: The values the field takes.
+
+    Returns:
+        `value`, unchanged.
+
+    Raises:
+        InvalidOptionError: `value` is not one of `allowed`.
+    """
+    if isinstance(value, str) and value in allowed:
+        return value
+    message = f"must be one of {', '.join(map(repr, allowed))}; got {value!r}"
+    if isinstance(value, str):
+        by_folded = {name.casefold(): name for name in allowed}
+        close = difflib.get_close_matches(value.casefold(), list(by_folded), n=1, cutoff=0.6)
+        if close:
+            message += f"; did you mean {by_folded[close[0]]!r}?"
+    raise InvalidOptionError(field, message)
+
+
+def choice_of(field: str, allowed: Sequence[str]) -> BeforeValidator:
+    """A pydantic validator of a field taking one of `allowed`, run before pydantic's own.
+
+    `endpoint: Annotated[Endpoint, choice_of("endpoint", ENDPOINTS)]` turns
+    `endpoint="nativ"` into `check_choice`'s `InvalidOptionError`.
+
+    Args:
+        field: The field's name, as the user writes it.
+        allowed: The values the field takes.
+
+    Returns:
+        The validator, for `typing.Annotated`.
+    """
+    return BeforeValidator(lambda value: check_choice(field, value, allowed))
 
 
 def coerce_options(value: GatewayOptions | Mapping[str, Any] | None) -> GatewayOptions | None:

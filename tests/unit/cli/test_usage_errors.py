@@ -26,6 +26,7 @@ def _no_gateway_configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
         "CLOUDFLARE_AI_GATEWAY_NAME",
     ):
         monkeypatch.delenv(name, raising=False)
+    (tmp_path / "none.json").write_text("{}")  # an empty config file: nothing read
     monkeypatch.setenv("CF_AIG_CONFIG", str(tmp_path / "none.json"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,10 +29,11 @@ def _complete(handler: CloudflareGatewayLLM, litellm_mod: Any) -> None:
 
 
 def test_the_environment_is_read_once_per_deployment_and_again_after_refresh(
-    litellm_mod: Any, mock_gateway: MockGateway, monkeypatch: pytest.MonkeyPatch
+    litellm_mod: Any, mock_gateway: MockGateway, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     handler = CloudflareGatewayLLM(transport=httpx.MockTransport(mock_gateway.handle))
-    monkeypatch.setenv("CF_AIG_CONFIG", "/nonexistent/cf-aig.json")
+    (tmp_path / "cf-aig.json").write_text("{}")  # an empty config file: nothing read
+    monkeypatch.setenv("CF_AIG_CONFIG", str(tmp_path / "cf-aig.json"))
     monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_BASE_URL", "https://gateway.test")
     monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", "first")
     monkeypatch.setenv("CLOUDFLARE_GATEWAY_ID", "gw")
@@ -48,14 +50,15 @@ def test_the_environment_is_read_once_per_deployment_and_again_after_refresh(
 
 
 def test_no_environment_read_nor_file_stat_per_call(
-    litellm_mod: Any, mock_gateway: MockGateway, monkeypatch: pytest.MonkeyPatch
+    litellm_mod: Any, mock_gateway: MockGateway, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import os
 
     from langchain_cf_gateway.core import config
 
     handler = CloudflareGatewayLLM(transport=httpx.MockTransport(mock_gateway.handle))
-    monkeypatch.setenv("CF_AIG_CONFIG", "/nonexistent/cf-aig.json")
+    (tmp_path / "cf-aig.json").write_text("{}")  # an empty config file: nothing read
+    monkeypatch.setenv("CF_AIG_CONFIG", str(tmp_path / "cf-aig.json"))
     monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_BASE_URL", "https://gateway.test")
     monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", "acct")
     _complete(handler, litellm_mod)
