@@ -11,6 +11,10 @@ The rules (documented for users in `local/README.md`):
   (`is`, `=`, `:`, `of`, `in`, `for`, `to`, `the`, ...): a quoted string, a number, a run of
   capitalised words (`San Francisco`) or else one word. The first key in priority order
   that occurs (and is followed by a value) wins.
+- **A name.** When no key gave a string property its value, the first plain string
+  property (no `enum`, `const`, `default`, `format` or `pattern`) takes the message's
+  first quoted string, or else its first run of capitalised words that does not open a
+  sentence (`Lima` in "What is the weather in Lima?").
 """
 
 from __future__ import annotations
@@ -186,6 +190,17 @@ class MessageText:
             and not (index and self.tokens[index - 1][1] in (":", "="))  # a value, not a name
         ]
         return list(dict.fromkeys(names))
+
+    def proper_name(self) -> str | None:
+        """The first quoted string, or run of capitalised words not opening a sentence."""
+        opening = True
+        for index, (kind, value) in enumerate(self.tokens):
+            if kind == "quoted" and value.strip():
+                return value
+            if kind == "word" and value[:1].isupper() and value != "I" and not opening:
+                return self._value_at(index)
+            opening = kind == "punct" and value in ".!?"
+        return None
 
     def value_after(self, keys: Iterable[str]) -> str | None:
         """The value following the first of `keys` (normal words) found in the message."""

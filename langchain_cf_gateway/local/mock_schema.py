@@ -74,6 +74,8 @@ class _Example:
         self.field = field
         self.message = message
         self.values = 0
+        self.named = False
+        """Whether a string property took its value from the message (then no proper name)."""
 
     def build(self, schema: Any, defs: Mapping[str, Any], depth: int) -> Any:
         self.values += 1
@@ -128,11 +130,26 @@ class _Example:
     def _property(self, name: str, schema: Any, defs: Mapping[str, Any], depth: int) -> Any:
         """A property's value: taken from the message when it names the property, else built."""
         if self.message is not None and isinstance(schema, dict):
-            found = _from_message(self.message, name, _resolve(schema, defs))
+            resolved = _resolve(schema, defs)
+            found = _from_message(self.message, name, resolved)
+            if found is None and not self.named and _plain_string(resolved):
+                proper = self.message.proper_name()
+                if proper is not None and _length_fits(resolved, proper):
+                    self.named, found = True, (proper,)
             if found is not None:
                 self.values += 1
+                self.named = self.named or isinstance(found[0], str)
                 return found[0]
         return self.build(schema, defs, depth)
+
+
+def _plain_string(schema: Any) -> bool:
+    """A string schema without `enum`, `const`, `default`, `format` or `pattern`."""
+    return (
+        isinstance(schema, dict)
+        and schema.get("type") == "string"
+        and not {"enum", "const", "default", "format", "pattern"} & schema.keys()
+    )
 
 
 def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Any:

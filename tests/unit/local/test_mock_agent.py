@@ -191,6 +191,22 @@ def test_values_that_do_not_fit_the_schema_fall_back_to_defaults() -> None:
     assert_satisfies(WEATHER_SCHEMA, args)
 
 
+@pytest.mark.parametrize(
+    ("message", "city"),
+    [
+        ("What is the weather in San Francisco, CA?", "San Francisco"),
+        ("weather in Lima. Then New York", "Lima"),
+        ("I want the weather for 'São Paulo'", "São Paulo"),
+        ("Weather. Paris please", "mock"),  # a capitalised word opening a sentence is no name
+    ],
+)
+def test_without_a_key_the_first_plain_string_takes_the_name_in_the_message(
+    message: str, city: str
+) -> None:
+    _, args = call_of({"messages": [user(message)], "tools": TOOLS})
+    assert args == {"city": city, "unit": "celsius", "days": 1}
+
+
 def test_numbers_are_read_from_the_message() -> None:
     _, args = call_of({"messages": [user("add a = 2.5 and b: 4")], "tools": TOOLS})
     assert args == {"a": 2.5, "b": 4.0}
