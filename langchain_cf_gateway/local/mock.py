@@ -13,9 +13,14 @@ What it responds, so that tests can predict it:
   when the response calls tools.
 - **Tools.** Scripted tool calls are returned as given. Without a script, a request that
   forces a function (`tool_choice` naming one, or `"required"`) gets one call of that
-  (or the first) tool, with arguments built from its JSON schema (first enum value,
-  `"mock"`, `1`, `1.0`, `true`, one-item arrays). `response_format` of type
-  `json_schema` gets such an object as its content; `json_object` gets `{}`.
+  (or the first) tool; with `tool_choice` absent or `"auto"`, the tool the last user
+  message names gets one call (`mock_tools` says how a message names a tool). The
+  arguments satisfy the tool's JSON schema, with values the message gives
+  (`mock_message`) and otherwise the schema's own (`mock_schema`). Once a tool result
+  follows the last user message, the response is `"Based on {tool}: {result}"`.
+- **JSON.** `response_format` of type `json_schema` gets an object satisfying the
+  schema as its content; `json_object` gets an object keyed by the names the message
+  quotes, else `{"response": "Mock answer: ..."}`.
 - **Streaming.** OpenAI SSE: a role chunk, one chunk per word, a chunk with the finish
   reason, then a chunk with `choices: []` and `usage` (always sent, as if
   `stream_options.include_usage` were set), then `data: [DONE]`.
