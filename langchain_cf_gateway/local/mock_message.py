@@ -2,6 +2,8 @@
 
 The rules (documented for users in `local/README.md`):
 
+- **Bounded.** Only the first `MESSAGE_CHARS_MAX` (20,000) characters of the message are
+  read, and an enum value is looked for when it has at most `PHRASE_WORDS_MAX` (3) words.
 - **Words.** A word is a run of letters, digits and `_`, compared in lower case; a word
   longer than 4 characters ending in `s` also matches without it (`cities` ~ `citie`,
   `forecasts` ~ `forecast`). Words of fewer than 4 characters and common English words
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cached_property
 from typing import Final
 
 _TOKEN: Final = re.compile(
@@ -28,102 +31,28 @@ _TOKEN: Final = re.compile(
 )
 _WORD: Final = re.compile(r"\w+")
 _CAMEL: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-COMMON_WORDS: Final = frozenset(
-    [
-        "about",
-        "after",
-        "again",
-        "also",
-        "answer",
-        "because",
-        "been",
-        "before",
-        "being",
-        "call",
-        "could",
-        "does",
-        "doing",
-        "each",
-        "from",
-        "function",
-        "give",
-        "have",
-        "here",
-        "into",
-        "just",
-        "know",
-        "like",
-        "make",
-        "more",
-        "most",
-        "much",
-        "need",
-        "please",
-        "return",
-        "show",
-        "some",
-        "tell",
-        "than",
-        "that",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "tool",
-        "under",
-        "used",
-        "using",
-        "very",
-        "want",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "with",
-        "would",
-        "your",
-    ]
-)
+# fmt: off
+COMMON_WORDS: Final = frozenset((
+    "about", "after", "again", "also", "answer", "because", "been", "before", "being", "call",
+    "could", "does", "doing", "each", "from", "function", "give", "have", "here", "into",
+    "just", "know", "like", "make", "more", "most", "much", "need", "please", "return", "show",
+    "some", "tell", "than", "that", "their", "them", "then", "there", "these", "they", "this",
+    "those", "tool", "under", "used", "using", "very", "want", "what", "when", "where",
+    "which", "while", "with", "would", "your",
+))
 """Words too common to tie a message to a tool's description or a property's."""
-_CONNECTORS: Final = frozenset(
-    [
-        "is",
-        "are",
-        "be",
-        "was",
-        "=",
-        ":",
-        "of",
-        "in",
-        "for",
-        "to",
-        "at",
-        "on",
-        "about",
-        "the",
-        "a",
-        "an",
-        "as",
-        "with",
-        "named",
-        "called",
-        "equal",
-        "equals",
-        "set",
-    ]
-)
-_NOT_VALUES: Final = (
-    COMMON_WORDS
-    | _CONNECTORS
-    | {
-        *("and", "or", "but", "not", "me", "my", "key", "keys", "value", "values", "field", "json"),
-    }
-)
+_CONNECTORS: Final = frozenset((
+    "is", "are", "be", "was", "=", ":", "of", "in", "for", "to", "at", "on", "about", "the",
+    "a", "an", "as", "with", "named", "called", "equal", "equals", "set",
+))
+_NOT_VALUES: Final = COMMON_WORDS | _CONNECTORS | frozenset((
+    "and", "or", "but", "not", "me", "my", "key", "keys", "value", "values", "field", "json",
+))
+# fmt: on
+MESSAGE_CHARS_MAX: Final = 20_000
+"""The mock reads the first this many characters of a message (its work stays bounded)."""
+PHRASE_WORDS_MAX: Final = 3
+"""Longest enum value (in words) the mock looks for in a message."""
 
 
 def normal(word: str) -> str:
@@ -153,32 +82,56 @@ class MessageText:
     """One user message, tokenised once (quoted strings, numbers, words, punctuation)."""
 
     def __init__(self, text: str) -> None:
-        """Tokenise `text`.
+        """Keep `text` (its first `MESSAGE_CHARS_MAX` characters), tokenised on first use.
 
         Args:
             text: the message's text.
         """
-        self.text = text
-        self.lower = text.lower()
-        self.tokens: list[tuple[str, str]] = []
-        for match in _TOKEN.finditer(text):
+        self.text = text[:MESSAGE_CHARS_MAX]
+
+    @cached_property
+    def tokens(self) -> list[tuple[str, str]]:
+        """(kind, text) of each token: `quoted`, `number`, `word` or `punct`."""
+        tokens: list[tuple[str, str]] = []
+        for match in _TOKEN.finditer(self.text):
             quoted = next((g for g in match.groups()[:3] if g is not None), None)
             if quoted is not None:
-                self.tokens.append(("quoted", quoted))
+                tokens.append(("quoted", quoted))
             elif match.group(4) is not None:
-                self.tokens.append(("number", match.group(4)))
+                tokens.append(("number", match.group(4)))
             elif match.group(5) is not None:
-                self.tokens.append(("word", match.group(5)))
+                tokens.append(("word", match.group(5)))
             else:
-                self.tokens.append(("punct", match.group(6)))
-        self.words = frozenset(words(text))
+                tokens.append(("punct", match.group(6)))
+        return tokens
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """The message's normal words."""
+        return frozenset(words(self.text))
+
+    @cached_property
+    def first_at(self) -> dict[str, int]:
+        """Where each lower-case word first occurs (its index among the words)."""
+        found: dict[str, int] = {}
+        for index, word in enumerate(_WORD.findall(self.text.lower())):
+            found.setdefault(word, index)
+        return found
+
+    @cached_property
+    def _phrases(self) -> frozenset[str]:
+        """The lower-case runs of 1 to `PHRASE_WORDS_MAX` consecutive words."""
+        seq = _WORD.findall(self.text.lower())
+        return frozenset(
+            " ".join(seq[i : i + n])
+            for n in range(1, PHRASE_WORDS_MAX + 1)
+            for i in range(len(seq))
+        )
 
     def mentions(self, phrase: str) -> bool:
-        """Whether `phrase` occurs in the message as whole words (any case)."""
-        if not phrase.strip():
-            return False
-        pattern = r"(?<!\w)" + re.escape(phrase.lower()) + r"(?!\w)"
-        return re.search(pattern, self.lower) is not None
+        """Whether the words of `phrase` (at most `PHRASE_WORDS_MAX`) occur in a row, any case."""
+        seq = _WORD.findall(phrase.lower())
+        return 0 < len(seq) <= PHRASE_WORDS_MAX and " ".join(seq) in self._phrases
 
     def quoted_names(self) -> list[str]:
         """Identifier-like quoted strings (`'setup'`), in order, not after `:`/`=`, no repeats."""

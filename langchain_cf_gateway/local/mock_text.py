@@ -140,9 +140,10 @@ def prompt_tokens(messages: Sequence[Any], system: Any = None) -> int:
         if not isinstance(message, dict):
             continue
         total += count_tokens(text_of(message.get("content")))
-        for call in message.get("tool_calls") or ():
-            if isinstance(call, dict):
-                fn = call.get("function") or {}
+        calls = message.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict):
                 total += count_tokens(str(fn.get("name", ""))) + count_tokens(
                     str(fn.get("arguments", ""))
                 )

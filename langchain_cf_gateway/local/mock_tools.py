@@ -7,7 +7,8 @@ The rules (documented for users in `local/README.md`; words as `mock_message` re
 - **`tool_choice`.** `"none"` (or `{"type": "none"}`): never a call. `"required"` /
   `"any"`: the first tool; a named function: that tool (every time, even after a result).
   Absent or `"auto"` (or `{"type": "auto"}`): the tool the user's last message names.
-- **Naming a tool.** The message holds the tool's name as a whole word (`get_weather`),
+- **Naming a tool.** The message holds the tool's name as a whole word (`get_weather`; a name
+  of letters, digits and `_`),
   the earliest such name winning; else the tool sharing the most words with the message,
   counting the words of 4 or more characters of its name and description that are not
   common English words (`weather` in "What is the weather in Paris?" names
@@ -20,7 +21,6 @@ The rules (documented for users in `local/README.md`; words as `mock_message` re
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -98,13 +98,8 @@ def named_tool(body: Mapping[str, Any], message: MessageText) -> OfferedTool | N
     if not _auto(body) or not message.text.strip():
         return None
     tools = offered_tools(body)
-    by_name = [
-        (found.start(), index)
-        for index, tool in enumerate(tools)
-        if (
-            found := re.search(r"(?<!\w)" + re.escape(tool.name.lower()) + r"(?!\w)", message.lower)
-        )
-    ]
+    at = message.first_at
+    by_name = [(at[t.name.lower()], i) for i, t in enumerate(tools) if t.name.lower() in at]
     if by_name:
         return tools[min(by_name)[1]]
     best: OfferedTool | None = None
@@ -129,10 +124,11 @@ def user_turn(messages: Sequence[Any]) -> tuple[str, list[tuple[str, str]]]:
         role, content = message.get("role"), message.get("content")
         blocks = [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
         if role == "assistant":
+            raw = message.get("tool_calls")
             calls = [
-                (str(c.get("id", "")), (c.get("function") or {}).get("name"))
-                for c in message.get("tool_calls") or ()
-                if isinstance(c, dict)
+                (str(c.get("id", "")), c["function"].get("name"))
+                for c in (raw if isinstance(raw, list) else ())
+                if isinstance(c, dict) and isinstance(c.get("function"), dict)
             ]
             calls += [
                 (str(b.get("id", "")), b.get("name")) for b in blocks if b.get("type") == "tool_use"

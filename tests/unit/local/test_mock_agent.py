@@ -394,3 +394,36 @@ def test_gemini_function_call_then_text_from_the_function_response() -> None:
     assert _gemini(body)["candidates"][0]["content"]["parts"] == [
         {"text": "Mock answer: Weather in Quito, please"}
     ]
+
+
+# ------------------------------------------------------------------ bounds and odd input
+
+
+def test_only_the_first_20000_characters_of_a_message_are_read() -> None:
+    far = "x " * 10_000 + "get_weather"  # the name past MESSAGE_CHARS_MAX
+    completion = MODEL.complete({"messages": [user(far)], "tools": TOOLS}, "m")
+    assert completion.tool_calls == []
+    near = "get_weather " + "x " * 500_000
+    assert call_of({"messages": [user(near)], "tools": TOOLS})[0] == "get_weather"
+
+
+def test_a_pattern_is_never_run_on_the_message() -> None:
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}}
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": schema}}
+    message = "lookup code " + "a" * 40 + "!"
+    _, args = call_of({"messages": [user(message)], "tools": [tool]})
+    assert args == {"code": "mock"}
+
+
+@pytest.mark.parametrize(
+    "assistant",
+    [
+        {"role": "assistant", "tool_calls": 5},
+        {"role": "assistant", "tool_calls": [{"function": "get_weather"}, 3]},
+        {"role": "assistant", "content": [{"type": "tool_use"}, "x"]},
+    ],
+)
+def test_odd_history_shapes_still_get_a_response(assistant: dict[str, Any]) -> None:
+    messages = [user("weather?"), assistant, {"role": "tool", "content": "ok"}]
+    completion = MODEL.complete({"messages": messages, "tools": TOOLS}, "m")
+    assert completion.text == "Based on the tool: ok"
