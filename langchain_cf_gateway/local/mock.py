@@ -135,13 +135,18 @@ class MockModel:
         content: str | None
         user_text, results = user_turn(messages)
         message = MessageText(user_text)
+        forced = forced_tool(body)
+        tool = forced or (None if results else named_tool(body, message))
         if text is not None or tool_calls:
             content = text
             calls = [ToolCall.coerce(c, i, seed) for i, c in enumerate(tool_calls or ())]
-        elif (
-            tool := forced_tool(body) or (None if results else named_tool(body, message))
-        ) is not None:
-            example = example_from_schema(tool.schema, field=tool.path or "schema", message=message)
+        elif tool is not None:
+            example = example_from_schema(
+                tool.schema,
+                field=tool.path or "schema",
+                message=message,
+                proper_name=forced is None,  # the message chose the tool: it holds its name
+            )
             args = json.dumps(example if isinstance(example, dict) else {}, separators=(",", ":"))
             calls = [ToolCall(tool.name, args, f"call_{digest(seed, tool.name)[:24]}")]
             content = None

@@ -13,9 +13,9 @@ The rules (documented for users in `local/README.md`):
   (`is`, `=`, `:`, `of`, `in`, `for`, `to`, `the`, ...): a quoted string, a number, a run of
   capitalised words (`San Francisco`) or else one word. The first key in priority order
   that occurs (and is followed by a value) wins.
-- **A name.** When no key gave a string property its value, the first plain string
-  property (no `enum`, `const`, `default`, `format` or `pattern`) takes the message's
-  first quoted string, or else its first run of capitalised words that does not open a
+- **A name.** In the arguments of a tool the message chose, when no key gave a string
+  property its value, the first plain string property (no `enum`, `const`, `default`,
+  `format` or `pattern`) takes the message's first quoted string, or else its first run of capitalised words that does not open a
   sentence (`Lima` in "What is the weather in Lima?").
 """
 

@@ -69,11 +69,11 @@ _FORMATS: Final = {
 class _Example:
     """Builds one example value from a schema, counting what it builds against a budget."""
 
-    def __init__(self, field: str, message: MessageText | None) -> None:
+    def __init__(self, field: str, message: MessageText | None, *, proper_name: bool) -> None:
         self.field = field
         self.message = message
         self.values = 0
-        self.named = False
+        self.named = not proper_name
         """Whether a string property took its value from the message (then no proper name)."""
 
     def build(self, schema: Any, defs: Mapping[str, Any], depth: int) -> Any:
@@ -285,6 +285,7 @@ def example_from_schema(
     *,
     field: str = "schema",
     message: MessageText | None = None,
+    proper_name: bool = False,
 ) -> Any:
     """A deterministic value that satisfies a (simple) JSON schema.
 
@@ -294,6 +295,8 @@ def example_from_schema(
         depth: the nesting depth reached so far.
         field: the request field holding the schema (named in a `MockLimitError`).
         message: the user message; a property it names takes its value from it.
+        proper_name: the first plain string property no key gives a value takes the
+            message's name (`MessageText.proper_name`): for a tool the message chose.
 
     Returns:
         The example value.
@@ -302,4 +305,4 @@ def example_from_schema(
         MockLimitError: the schema is past the mock's bounds.
     """
     check_schema(schema, field)
-    return _Example(field, message).build(schema, defs or {}, depth)
+    return _Example(field, message, proper_name=proper_name).build(schema, defs or {}, depth)
