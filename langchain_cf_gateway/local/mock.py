@@ -13,9 +13,14 @@ What it responds, so that tests can predict it:
   when the response calls tools.
 - **Tools.** Scripted tool calls are returned as given. Without a script, a request that
   forces a function (`tool_choice` naming one, or `"required"`) gets one call of that
-  (or the first) tool, with arguments built from its JSON schema (first enum value,
-  `"mock"`, `1`, `1.0`, `true`, one-item arrays). `response_format` of type
-  `json_schema` gets such an object as its content; `json_object` gets `{}`.
+  (or the first) tool; with `tool_choice` absent or `"auto"`, the tool the last user
+  message names gets one call (`mock_tools` says how a message names a tool). The
+  arguments satisfy the tool's JSON schema, with values the message gives
+  (`mock_message`) and otherwise the schema's own (`mock_schema`). Once a tool result
+  follows the last user message, the response is `"Based on {tool}: {result}"`.
+- **JSON.** `response_format` of type `json_schema` gets an object satisfying the
+  schema as its content; `json_object` gets an object keyed by the names the message
+  quotes, else `{"response": "Mock answer: ..."}`.
 - **Streaming.** OpenAI SSE: a role chunk, one chunk per word, a chunk with the finish
   reason, then a chunk with `choices: []` and `usage` (always sent, as if
   `stream_options.include_usage` were set), then `data: [DONE]`.
@@ -51,12 +56,12 @@ from .mock_embeddings import (
     embedding_texts,
     embedding_vector,
 )
+from .mock_message import MessageText, normal
 from .mock_schema import (
     EXAMPLE_VALUES_MAX,
     SCHEMA_DEPTH_MAX,
     SCHEMA_VALUES_MAX,
     example_from_schema,
-    forced_tool,
 )
 from .mock_text import (
     Completion,
@@ -68,6 +73,7 @@ from .mock_text import (
     digest,
     prompt_tokens,
 )
+from .mock_tools import forced_tool, named_tool, result_text, user_turn
 
 __all__ = [
     "EMBEDDING_DIMENSIONS",
@@ -98,10 +104,13 @@ class MockModel:
             if operation == "embeddings":
                 embedding_texts(body)
             elif operation in ("chat", "messages", "run"):
-                forced = forced_tool(body)
-                if forced is not None and forced[2]:
-                    example_from_schema(forced[1], field=forced[2])
-                self._structured(body)
+                messages = body.get("messages")
+                text, _ = user_turn(messages if isinstance(messages, list) else [])
+                message = MessageText(text)
+                for tool in (forced_tool(body), named_tool(body, message)):
+                    if tool is not None and tool.path:
+                        example_from_schema(tool.schema, field=tool.path, message=message)
+                self._structured(body, [], message)
         except MockLimitError as exc:
             if operation == "messages":
                 return self.anthropic_error(400, str(exc))
@@ -124,16 +133,27 @@ class MockModel:
         seed = digest(model, json.dumps(messages, sort_keys=True, default=str))
         calls: list[ToolCall] = []
         content: str | None
+        user_text, results = user_turn(messages)
+        message = MessageText(user_text)
+        forced = forced_tool(body)
+        tool = forced or (None if results else named_tool(body, message))
         if text is not None or tool_calls:
             content = text
             calls = [ToolCall.coerce(c, i, seed) for i, c in enumerate(tool_calls or ())]
-        elif (forced := forced_tool(body)) is not None:
-            name, params, path = forced
-            args = json.dumps(example_from_schema(params, field=path), separators=(",", ":"))
-            calls = [ToolCall(name, args, f"call_{digest(seed, name)[:24]}")]
+        elif tool is not None:
+            example = example_from_schema(
+                tool.schema,
+                field=tool.path or "schema",
+                message=message,
+                proper_name=forced is None,  # the message chose the tool: it holds its name
+            )
+            args = json.dumps(example if isinstance(example, dict) else {}, separators=(",", ":"))
+            calls = [ToolCall(tool.name, args, f"call_{digest(seed, tool.name)[:24]}")]
             content = None
         else:
-            content = self._structured(body) or default_text(messages)
+            content = self._structured(body, messages, message)
+            if content is None:
+                content = result_text(results) if results else default_text(messages)
         finish = "tool_calls" if calls else "stop"
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
         if content and isinstance(limit, int) and not calls and count_tokens(content) > limit:
@@ -153,17 +173,33 @@ class MockModel:
         )
 
     @staticmethod
-    def _structured(body: Mapping[str, Any]) -> str | None:
+    def _structured(
+        body: Mapping[str, Any], messages: Sequence[Any], message: MessageText
+    ) -> str | None:
+        """The JSON content `response_format` asks for, else None.
+
+        `json_schema`: an object satisfying the schema, values the message names taken
+        from it. `json_object`: the quoted names of the message as keys (a value the
+        message gives after one, else `"mock"`), or `{"response": <the mock's text>}`.
+        """
         fmt = body.get("response_format")
         if not isinstance(fmt, dict):
             return None
         if fmt.get("type") == "json_schema":
             spec = fmt.get("json_schema")
             schema = spec.get("schema", {}) if isinstance(spec, dict) else {}
-            example = example_from_schema(schema, field="response_format.json_schema.schema")
+            example = example_from_schema(
+                schema, field="response_format.json_schema.schema", message=message
+            )
             return json.dumps(example, separators=(",", ":"))
         if fmt.get("type") == "json_object":
-            return "{}"
+            keys = message.quoted_names()
+            data: dict[str, Any] = (
+                {k: message.value_after([normal(k)]) or "mock" for k in keys}
+                if keys
+                else {"response": default_text(messages)}
+            )
+            return json.dumps(data, separators=(",", ":"))
         return None
 
     openai_json = staticmethod(mock_formats.openai_json)

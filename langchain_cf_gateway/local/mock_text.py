@@ -115,7 +115,7 @@ def digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
-def _text_of(content: Any) -> str:
+def text_of(content: Any) -> str:
     """The text of an OpenAI or Anthropic message content (a string or a list of parts)."""
     if isinstance(content, str):
         return content
@@ -128,21 +128,22 @@ def _text_of(content: Any) -> str:
                 if isinstance(part.get("text"), str):
                     texts.append(part["text"])
                 elif isinstance(part.get("content"), (str, list)):  # Anthropic tool_result
-                    texts.append(_text_of(part["content"]))
+                    texts.append(text_of(part["content"]))
         return " ".join(texts)
     return ""
 
 
 def prompt_tokens(messages: Sequence[Any], system: Any = None) -> int:
     """The prompt tokens of the messages (and the system prompt)."""
-    total = count_tokens(_text_of(system)) if system else 0
+    total = count_tokens(text_of(system)) if system else 0
     for message in messages:
         if not isinstance(message, dict):
             continue
-        total += count_tokens(_text_of(message.get("content")))
-        for call in message.get("tool_calls") or ():
-            if isinstance(call, dict):
-                fn = call.get("function") or {}
+        total += count_tokens(text_of(message.get("content")))
+        calls = message.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict):
                 total += count_tokens(str(fn.get("name", ""))) + count_tokens(
                     str(fn.get("arguments", ""))
                 )
@@ -152,7 +153,7 @@ def prompt_tokens(messages: Sequence[Any], system: Any = None) -> int:
 def _last_user_text(messages: Sequence[Any]) -> str:
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":
-            return _text_of(message.get("content")).strip()
+            return text_of(message.get("content")).strip()
     return ""
 
 

@@ -14,12 +14,13 @@ the others. This holds for a fault's `status=` and for an unserved path (404).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from . import gemini, responses_api
 from .faults import Fault
-from .mock import MockModel, count_tokens
+from .mock import MockLimitError, MockModel, count_tokens
 from .native_routes import GOOGLE_AI_STUDIO, as_list, as_object
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def respond(
             return NativeResponse(400, JSON, _dumps(error_body(slug, 400, str(exc))))
         return NativeResponse(200, JSON, _dumps(data), tokens_in=tokens, tokens_out=0)
     if call.operation == "count_tokens" and slug == GOOGLE_AI_STUDIO:
-        chat = gemini.chat_body(as_object(body.get("generateContentRequest")) or body)
+        chat = gemini_chat(as_object(body.get("generateContentRequest")) or body)
         tokens = model.complete(chat, call.model, system=gemini.system_of(body)).prompt_tokens
         return NativeResponse(200, JSON, _dumps({"totalTokens": tokens}), tokens_in=tokens)
     if call.operation == "count_tokens":
@@ -90,14 +91,17 @@ def respond(
         tokens += sum(count_tokens(json.dumps(t)) for t in as_list(body.get("tools")))
         return NativeResponse(200, JSON, _dumps({"input_tokens": tokens}), tokens_in=tokens)
     responses = call.operation == "responses"
-    chat = responses_api.chat_body(body) if responses else gemini.chat_body(body)
-    c = model.complete(
-        chat,
-        call.model,
-        text=script.text if script else None,
-        tool_calls=script.tool_calls if script else None,
-        system=body.get("instructions") if responses else gemini.system_of(body),
-    )
+    chat = responses_api.chat_body(body) if responses else gemini_chat(body)
+    try:  # a schema past the mock's bounds is the client's error, in its provider's shape
+        c = model.complete(
+            chat,
+            call.model,
+            text=script.text if script else None,
+            tool_calls=script.tool_calls if script else None,
+            system=body.get("instructions") if responses else gemini.system_of(body),
+        )
+    except MockLimitError as exc:
+        return NativeResponse(400, JSON, _dumps(error_body(slug, 400, str(exc))))
     out = NativeResponse(200, JSON, tokens_in=c.prompt_tokens, tokens_out=c.completion_tokens)
     if responses and call.stream:
         out.content_type, out.frames = SSE, responses_api.response_events(c, now, body)
@@ -110,6 +114,37 @@ def respond(
     else:
         out.body = _dumps(gemini.generate_json(c))
     return out
+
+
+def gemini_chat(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A Gemini request as the mock's chat body, with what the mock's tool choice reads.
+
+    On top of `gemini.chat_body`: each function's `description`, `mode: NONE` as
+    `tool_choice: "none"`, and a content of `functionResponse` parts only as a `tool`
+    message naming the function (its text, hence its tokens, unchanged).
+    """
+    chat = gemini.chat_body(body)
+    declared = {
+        f.get("name"): f.get("description")
+        for tool in as_list(body.get("tools"))
+        for f in as_list(as_object(tool).get("functionDeclarations"))
+        if isinstance(f, Mapping)
+    }
+    for tool in chat.get("tools", ()):
+        description = declared.get(tool["function"]["name"])
+        if isinstance(description, str):
+            tool["function"]["description"] = description
+    calling = as_object(as_object(body.get("toolConfig")).get("functionCallingConfig"))
+    if calling.get("mode") == "NONE":
+        chat["tool_choice"] = "none"
+    raw = body.get("contents")
+    if isinstance(raw, list) and len(raw) == len(chat["messages"]):
+        for content, message in zip(raw, chat["messages"], strict=True):
+            parts = [p for p in as_list(as_object(content).get("parts")) if isinstance(p, Mapping)]
+            names = [as_object(p.get("functionResponse")).get("name") for p in parts]
+            if parts and all(isinstance(n, str) for n in names):
+                message.update(role="tool", name=", ".join(n for n in names if n))
+    return chat
 
 
 def _dumps(data: Any) -> bytes:
