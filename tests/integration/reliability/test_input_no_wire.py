@@ -65,7 +65,7 @@ def bad_config(rng: random.Random, gw: LocalGateway) -> tuple[str, str]:
         value = rng.choice([*CONFIG_TEXT, random_text(rng), "x\r\ny", "ok\n"])
         args = {"account_id": gw.account_id, "base_url": gw.base_url, field: value}
         try:
-            GatewayConfig.resolve(**args, environ={}, config_file="/nonexistent")
+            GatewayConfig.resolve(**args, environ={})  # HOME is a fresh folder: no file
         except GatewayInputError:
             return field, value
 
