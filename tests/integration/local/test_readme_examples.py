@@ -114,6 +114,10 @@ def test_every_python_block_of_the_readmes_runs(
     monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_BASE_URL", gateway.base_url)
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", gateway.management_token)
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    if "langchain_cf_gateway.litellm_provider" in sys.modules:
+        # The LiteLLM handler reads the environment once per deployment (README: refresh());
+        # an earlier test may have resolved one against another gateway.
+        sys.modules["langchain_cf_gateway.litellm_provider"].handler.refresh()
     namespace: dict[str, object] = {"__name__": "__readme__", "gw": gateway}
     for block in blocks:
         if "cloudflare" in block.needs or not all(map(importable, block.needs)):
