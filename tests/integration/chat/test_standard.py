@@ -112,9 +112,9 @@ class TestChatIntegration(ChatModelIntegrationTests):
     # ("openai/gpt-4.1-mini") inside response_metadata["model_name"], which is the
     # provider's own name ("gpt-4.1-mini"). test_wire checks per-call models on the wire.
 
-    # What a real model chooses: the mock responds to every forced tool call with schema
-    # placeholders (1, "mock") and never calls a tool unless forced, so tests that let
-    # the model choose, or check the values it chose, need a real model.
+    # What a real model chooses: the mock calls the tool a message names and fills a forced
+    # call's arguments with schema placeholders (1, "mock"), so tests that check the values
+    # a model chose need a real model. The agent loop and JSON mode run on the mock.
 
     @mock_only_xfail
     def test_tool_calling(self, model: BaseChatModel) -> None:
@@ -125,18 +125,10 @@ class TestChatIntegration(ChatModelIntegrationTests):
         await super().test_tool_calling_async(model)
 
     @mock_only_xfail
-    def test_agent_loop(self, model: BaseChatModel) -> None:
-        super().test_agent_loop(model)
-
-    @mock_only_xfail
     def test_unicode_tool_call_integration(
         self, model: BaseChatModel, tool_choice: str | None = None, force_tool_call: bool = True
     ) -> None:
         super().test_unicode_tool_call_integration(model, tool_choice, force_tool_call)
-
-    @mock_only_xfail
-    def test_json_mode(self, model: BaseChatModel) -> None:
-        super().test_json_mode(model)
 
 
 class TestEmbeddingsUnit(EmbeddingsUnitTests):
