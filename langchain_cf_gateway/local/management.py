@@ -139,7 +139,12 @@ def store_unavailable(exc: LogStoreUnavailable) -> Response:
     )
 
 
-def _int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within `low` to `high`, or `default` when absent.
+
+    Raises:
+        ApiError: not an integer in range (400, code 7001).
+    """
     raw = params.get(name)
     if raw is None:
         return default
@@ -246,8 +251,8 @@ class Management:
                 raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
             return envelope(self._gateway_dict(gateway, account))
         params = request.query_params
-        page = _int_param(params, "page", 1, 1, 1_000_000)
-        per_page = _int_param(params, "per_page", PER_PAGE_DEFAULT, 1, PER_PAGE_MAX)
+        page = int_param(params, "page", 1, 1, 1_000_000)
+        per_page = int_param(params, "per_page", PER_PAGE_DEFAULT, 1, PER_PAGE_MAX)
         search = params.get("search", "").lower()
         found = [g for g in self.state.registry.list() if search in g.id.lower()]
         chunk = found[(page - 1) * per_page : page * per_page]

@@ -48,7 +48,7 @@ from starlette.routing import Route
 
 from ..core.dynamic_routes import DynamicRoute, InvalidDynamicRouteError
 from ..core.protocol import ApiErrorCode
-from .management import JSON_TYPE, ApiError, Management, _v4_errors, envelope
+from .management import JSON_TYPE, ApiError, Management, _v4_errors, envelope, int_param
 from .route_store import (
     RouteDeployment,
     RouteLookupError,
@@ -308,8 +308,8 @@ def _list_query(params: Mapping[str, str], order_fields: tuple[str, ...]) -> _Li
                 ApiErrorCode.INVALID_REQUEST,
                 f"unknown query parameter {name!r}: a list takes {', '.join(allowed)}",
             )
-    page = _int(params, "page", 1, 1, 1_000_000)
-    per_page = _int(params, "per_page", PER_PAGE_DEFAULT, 1, PER_PAGE_MAX)
+    page = int_param(params, "page", 1, 1, 1_000_000)
+    per_page = int_param(params, "per_page", PER_PAGE_DEFAULT, 1, PER_PAGE_MAX)
     order_by = params.get("order_by", "created_at")
     if order_by not in order_fields:
         raise ApiError(
@@ -319,24 +319,6 @@ def _list_query(params: Mapping[str, str], order_fields: tuple[str, ...]) -> _Li
     if direction not in ("asc", "desc"):
         raise ApiError(ApiErrorCode.INVALID_REQUEST, "order_by_direction must be asc or desc")
     return _ListQuery(page, per_page, order_by, direction)
-
-
-def _int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    """An integer query parameter within `low` to `high`.
-
-    Raises:
-        ApiError: not an integer in range (400, code 7001).
-    """
-    raw = params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise ApiError(ApiErrorCode.INVALID_REQUEST, f"{name} must be an integer {low} to {high}")
-    return value
 
 
 def _ordered(items: list[Any], query: _ListQuery) -> list[Any]:
