@@ -59,6 +59,9 @@ soak: venv
 lock: venv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra notebooks -c requirements.lock \
+		--generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		-o requirements-notebooks.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(JS_DIR)/node_modules
