@@ -13,11 +13,17 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 
 venv: $(STAMP)
 
+# uv installs the lock in parallel and checks every hash (`--require-hashes`); uv itself
+# comes from the lock too, installed by pip against its hashes. Progress goes to the terminal.
 $(STAMP): requirements.lock pyproject.toml
+	@echo "Building $(VENV) from requirements.lock (every package checked against its hash)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --no-index -e .
+	awk '/^uv==/ {p = 1} p {print} p && !/\\$$/ {exit}' requirements.lock > $(VENV)/uv-requirement.txt
+	$(BIN)/python -m pip install --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/uv-requirement.txt
+	$(BIN)/uv pip install --python $(BIN)/python --require-hashes --no-deps -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps --no-build-isolation --offline -e .
 	touch $(STAMP)
+	@echo "$(VENV) is ready"
 
 # Cloudflare's own JS clients (tests/integration/interop/js), installed from the committed lockfile.
 # Without npm the JS interop tests skip and say why; CI installs Node (.ci/run).
