@@ -8,7 +8,8 @@ free loopback port and stopped at the end. The steps:
 1. a LangChain chain (`prompt | ChatCloudflareGateway | StrOutputParser`) run twice:
    MISS, then HIT, with the latency of each;
 2. a stream: chunks, time to the first one, the log id;
-3. a tool call (the local mock is scripted to call the tool);
+3. an agent (`langchain.agents.create_agent`): the model calls a tool, then responds from
+   its result (the local mock model calls the tool a message names);
 4. a fallback chain whose first step fails (the local gateway's fault grammar gives it
    a 503 response) and whose second step's response is used;
 5. a LiteLLM completion through the `cloudflare-ai-gateway` custom provider;
@@ -33,7 +34,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .arguments import model_id
 from .demo_harness import (
@@ -48,6 +49,10 @@ from .demo_harness import (
 )
 
 if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+    from langchain_core.runnables import Runnable
+    from langchain_core.tools import BaseTool
+
     from ..callbacks import GatewayUsageTracker
     from ..management import LogEntry
 
@@ -68,7 +73,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """
     parser.description = (
         "Run the package end to end and print a report: a LangChain chain (MISS then HIT), "
-        "a stream, a tool call, a fallback, LiteLLM, usage totals, the logs API and feedback. "
+        "a stream, an agent calling a tool, a fallback, LiteLLM, usage totals, the logs API and feedback. "
         "Uses the configured Cloudflare gateway when credentials are set, else an embedded "
         "local gateway."
     )
@@ -162,7 +167,7 @@ class Demo:
         return [
             ("LangChain chain: prompt | ChatCloudflareGateway | StrOutputParser", self.chain),
             ("Stream", self.stream),
-            ("Tool call", self.tool_call),
+            ("Agent (create_agent): a tool call, then a response from its result", self.agent),
             (f"Fallback chain: {self.model} -> {self.fallback_model}", self.fallback),
             ("LiteLLM completion through the cloudflare-ai-gateway provider", self.litellm),
             ("Usage tracker (gateway_usage)", self.totals),
@@ -233,12 +238,18 @@ class Demo:
             f"log {info.get('log_id')}, tokens {usage['input_tokens']}/{usage['output_tokens']}"
         )
 
-    def tool_call(self) -> None:
-        """Step 3: a tool call.
+    def agent(self) -> None:
+        """Step 3: an agent (`langchain.agents.create_agent`) that calls a tool and responds.
+
+        The model is asked about the weather; it calls `get_weather`, the agent runs the
+        tool, and the model's second call responds from the tool's result. The local mock
+        model calls the tool a message names (`local/README.md`). Without the `langchain`
+        package the same loop runs by hand with `bind_tools`.
 
         Raises:
-            RuntimeError: The model's response called no tool.
+            RuntimeError: The model called no tool, or gave no response after it.
         """
+        from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
         from langchain_core.tools import tool
 
         @tool
@@ -246,15 +257,24 @@ class Demo:
             """The current weather in a city."""
             return f"Sunny and 21 degrees in {city}"
 
-        self.target.script(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
-        ai = self.llm.bind_tools([get_weather], tool_choice="get_weather").invoke(
-            f"What is the weather in Paris? (demo {self.tag})"
-        )
-        if not ai.tool_calls:
+        question = HumanMessage(f"What is the weather in Paris? (demo {self.tag})")
+        try:
+            from langchain.agents import create_agent
+        except ImportError:
+            messages = _tool_loop(self.llm.bind_tools([get_weather]), get_weather, question)
+        else:
+            agent = create_agent(self.llm, tools=[get_weather])
+            messages = agent.invoke({"messages": [question]})["messages"]
+        calls = [c for m in messages if isinstance(m, AIMessage) for c in m.tool_calls]
+        results = [m for m in messages if isinstance(m, ToolMessage)]
+        final: BaseMessage = messages[-1]
+        if not calls or not results:
             raise RuntimeError("the model's response called no tool")
-        call = ai.tool_calls[0]
-        self.report.detail(f"the model called {call['name']}({call['args']})")
-        self.report.detail(f"the tool returned {get_weather.invoke(call['args'])!r}")
+        if not isinstance(final, AIMessage) or final.tool_calls or not final.content:
+            raise RuntimeError("the model gave no response after the tool's result")
+        self.report.detail(f"the model called {calls[0]['name']}({calls[0]['args']})")
+        self.report.detail(f"the tool returned {results[0].content!r}")
+        self.report.detail(f"the agent's response: {shorten(str(final.content), 60)!r}")
 
     def fallback(self) -> None:
         """Step 4: a fallback chain whose first step fails.
@@ -378,6 +398,20 @@ class Demo:
             f"the logs API now shows feedback {entry.feedback}, score {entry.score}, "
             f"metadata {entry.metadata}"
         )
+
+
+def _tool_loop(llm: Runnable[Any, Any], tool: BaseTool, question: BaseMessage) -> list[Any]:
+    """The agent loop by hand: call the model, run the tools it asks for, until it responds."""
+    from langchain_core.messages import AIMessage
+
+    messages: list[Any] = [question]
+    for _ in range(4):
+        message = llm.invoke(messages)
+        messages.append(message)
+        if not isinstance(message, AIMessage) or not message.tool_calls:
+            break
+        messages.extend(tool.invoke(call) for call in message.tool_calls)
+    return messages
 
 
 def _import_quietly(name: str) -> None:

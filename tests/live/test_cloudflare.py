@@ -21,7 +21,7 @@ CF_AIG = Path(sys.executable).with_name("cf-aig")
 SECTIONS = (
     "[1/8] LangChain chain: prompt | ChatCloudflareGateway | StrOutputParser",
     "[2/8] Stream",
-    "[3/8] Tool call",
+    "[3/8] Agent (create_agent): a tool call, then a response from its result",
     "[4/8] Fallback chain: openai/gpt-4o-mini -> anthropic/claude-3-5-haiku",
 )
 

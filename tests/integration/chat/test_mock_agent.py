@@ -3,8 +3,8 @@
 The mock model calls the tool the user's message names, then responds from the tool's
 result (`local/README.md`, "The mock model and agents"). The loops: a hand-written
 `bind_tools` loop (sync, async, streamed), `langchain.agents.create_agent` and a LangGraph
-`StateGraph` loop (each skipped when its package is not installed), structured output,
-and Anthropic's native Messages stream.
+`StateGraph` loop (both in the dev lock: they run, never skip), structured output, and
+Anthropic's native Messages stream.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import json
 from typing import Any
 
 import pytest
+from langchain import agents
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool, tool
+from langgraph import graph, prebuilt
 from pydantic import BaseModel, Field
 
 from langchain_cf_gateway import ChatCloudflareGateway
@@ -132,7 +134,6 @@ def test_json_mode_returns_a_non_empty_object(gateway: LocalGateway) -> None:
 
 
 def test_create_agent_runs_offline(gateway: LocalGateway) -> None:
-    agents = pytest.importorskip("langchain.agents", reason="langchain is not installed")
     agent = agents.create_agent(chat(gateway), tools=TOOLS)
     result = agent.invoke({"messages": [{"role": "user", "content": "weather in Kyoto?"}]})
     assert result["messages"][-1].content == (
@@ -141,8 +142,6 @@ def test_create_agent_runs_offline(gateway: LocalGateway) -> None:
 
 
 def test_a_langgraph_state_graph_loop_runs_offline(gateway: LocalGateway) -> None:
-    graph = pytest.importorskip("langgraph.graph", reason="langgraph is not installed")
-    prebuilt = pytest.importorskip("langgraph.prebuilt")
     llm = chat(gateway).bind_tools(TOOLS)
 
     def call_model(state: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from langchain_cf_gateway.local import LocalGateway
 SECTIONS = (
     "[1/8] LangChain chain: prompt | ChatCloudflareGateway | StrOutputParser",
     "[2/8] Stream",
-    "[3/8] Tool call",
+    "[3/8] Agent (create_agent): a tool call, then a response from its result",
     "[4/8] Fallback chain: openai/gpt-4o-mini -> anthropic/claude-3-5-haiku",
     "[5/8] LiteLLM completion through the cloudflare-ai-gateway provider",
     "[6/8] Usage tracker (gateway_usage)",
@@ -47,12 +47,15 @@ def assert_full_report(out: str) -> None:
     assert re.search(r"run 2: HIT +\d+ ms  log [0-9a-f-]{36}", out)
     assert re.search(r"\d+ chunks, first after \d+ ms", out)
     assert "the model called get_weather({'city': 'Paris'})" in out
+    assert "the tool returned 'Sunny and 21 degrees in Paris'" in out
+    assert "the agent's response: 'Based on get_weather: Sunny and 21 degrees in Paris'" in out
     assert "step 0 openai/gpt-4o-mini: failed" in out
     assert "step 1 anthropic/claude-3-5-haiku: response" in out
-    assert "Gateway calls: 6 (cache hits 1, misses 5, fallbacks 1, errors 0)" in out
-    # the logs table: seven rows (the fallback's failed first step included), one HIT
-    assert "7 log rows for this run; 1 failed" in out
-    assert len(re.findall(r"^ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  [0-9a-f-]{36} ", out, re.M)) == 7
+    assert "Gateway calls: 7 (cache hits 1, misses 6, fallbacks 1, errors 0)" in out
+    # the logs table: eight rows (the agent's two calls and the fallback's failed first
+    # step included), one HIT
+    assert "8 log rows for this run; 1 failed" in out
+    assert len(re.findall(r"^ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  [0-9a-f-]{36} ", out, re.M)) == 8
     first_log = re.search(r"run 1: MISS +\d+ ms  log ([0-9a-f-]{36})", out)
     assert first_log
     assert f"sent feedback +1, score 95 for log {first_log[1]}" in out
@@ -109,7 +112,7 @@ def test_on_a_configured_gateway_the_logs_show_the_run(
     for secret in (gateway.token, gateway.management_token):
         assert secret not in out + err
     rows = gateway.logs("default")
-    assert len(rows) == 7 and sum(1 for r in rows if r["cached"]) == 1
+    assert len(rows) == 8 and sum(1 for r in rows if r["cached"]) == 1
     rated = [r for r in rows if r["feedback"] is not None]
     assert len(rated) == 1 and (rated[0]["feedback"], rated[0]["score"]) == (1, 95)
     assert f"for log {rated[0]['id']}" in out
@@ -131,3 +134,15 @@ def test_a_failed_step_is_reported_the_others_run_and_the_exit_status_is_1(
         "1 of 8 steps failed: Fallback chain: openai/gpt-4o-mini -> nosuchprovider/model"
     )
     assert _closed(_port(out))
+
+
+@pytest.mark.timeout(120)
+def test_without_langchain_the_agent_step_runs_the_same_loop_by_hand(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`langchain` is not a dependency of the package: without it, step 3 runs the agent
+    loop with `bind_tools` and reports the same tool call and response."""
+    monkeypatch.setitem(sys.modules, "langchain.agents", None)  # import raises ImportError
+    assert main(["demo", "--local"]) == 0
+    out, _ = capsys.readouterr()
+    assert_full_report(out)
