@@ -149,6 +149,12 @@ class LogPage(BaseModel):
         """
         return logs_to_pandas(self.result)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython's text/plain: a line, not pydantic's repr of every entry.
+        info = self.result_info
+        total = info.total_count if info.total_count is not None else len(self.result)
+        printer.text(f"LogPage(page={info.page}, entries={len(self.result)}, total_count={total})")
+
     def _repr_html_(self) -> str:
         info = self.result_info
         total = info.total_count if info.total_count is not None else len(self.result)

@@ -93,3 +93,12 @@ def test_a_log_page_escapes_values_and_never_shows_a_token() -> None:
     assert "a1B2c3D4" not in html
     assert "ada" in html  # the metadata is kept, its credentials masked
     assert "[redacted]" in html
+
+
+def test_ipython_shows_a_log_page_in_one_line() -> None:
+    from IPython.lib.pretty import pretty
+
+    page = LogPage.model_validate(
+        {"result": [_entry(i) for i in range(3)], "result_info": {"page": 2, "total_count": 9}}
+    )
+    assert pretty(page) == "LogPage(page=2, entries=3, total_count=9)"
