@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # LiteLLM downloads its price map at import and waits for the network when offline.
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: venv js test lint typecheck pytest demo bench soak lock clean
+.PHONY: venv js test lint typecheck pytest demo bench soak notebooks lock clean
 
 venv: $(STAMP)
 
@@ -60,6 +60,33 @@ bench: venv
 
 soak: venv
 	$(BIN)/python -m tests.integration.reliability.soak
+
+# `make notebooks`: the notebooks' outputs regenerated in place (each executed in a kernel of
+# this venv, on its own local gateway: tests/support/notebooks.py, shared with the test), then
+# Jupyter Lab on them with a local gateway (`cf-aig serve`) running until Lab exits; the
+# notebooks read its URL and admin token from CF_AIG_NOTEBOOK_GATEWAY and
+# CF_AIG_LOCAL_MANAGEMENT_TOKEN. `make notebooks LAB=0` only regenerates the outputs (the dev
+# venv has all it needs); Jupyter Lab comes from requirements-notebooks.lock, installed once.
+LAB ?= 1
+NOTEBOOKS_STAMP := $(VENV)/.notebooks-installed
+NOTEBOOKS_PORT ?= 8787
+
+$(NOTEBOOKS_STAMP): requirements-notebooks.lock $(STAMP)
+	$(BIN)/python -m pip install --disable-pip-version-check --require-hashes --no-deps -r requirements-notebooks.lock
+	touch $(NOTEBOOKS_STAMP)
+
+ifeq ($(LAB),0)
+notebooks: venv
+	$(BIN)/python -m tests.support.notebooks
+else
+notebooks: $(NOTEBOOKS_STAMP)
+	$(BIN)/python -m tests.support.notebooks
+	export CF_AIG_NOTEBOOK_GATEWAY=http://127.0.0.1:$(NOTEBOOKS_PORT); \
+	export CF_AIG_LOCAL_MANAGEMENT_TOKEN=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(24))'); \
+	$(BIN)/cf-aig serve --port $(NOTEBOOKS_PORT) & gateway=$$!; \
+	trap 'kill $$gateway' EXIT INT TERM; \
+	$(BIN)/jupyter lab notebooks
+endif
 
 # Regenerate the lock file (needs the registries): `make lock`.
 lock: venv

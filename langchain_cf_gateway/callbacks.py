@@ -39,11 +39,28 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
+from .core.display import html_table, require_pandas
 from .core.errors import GatewayError
 from .core.model_names import model_key
 from .pricing import ModelPrice, PriceTable
 
 Prices = PriceTable | Mapping[str, ModelPrice | tuple[float, ...]]
+
+CALL_COLUMNS = (
+    "model",
+    "provider",
+    "cache_status",
+    "latency_s",
+    "input_tokens",
+    "output_tokens",
+    "cost",
+    "saved_cost",
+    "step",
+    "fell_back",
+    "log_id",
+    "error",
+)
+"""The columns of `GatewayUsageTracker.to_pandas()`, one row per call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +417,46 @@ class GatewayUsageTracker(BaseCallbackHandler):
             "log_ids": [c.log_id for c in calls if c.log_id],
         }
 
+    def to_pandas(self) -> Any:
+        """Every call as a row of a `pandas.DataFrame` (the columns of `CALL_COLUMNS`).
+
+        Returns:
+            A `pandas.DataFrame`, one row per call in the order they ended; no rows but the
+            same columns before any call.
+
+        Raises:
+            ImportError: pandas is not installed (`pip install 'langchain-cf-gateway[pandas]'`).
+        """
+        pd = require_pandas()
+        rows = [[getattr(call, c) for c in CALL_COLUMNS] for call in self.calls]
+        frame = pd.DataFrame(rows, columns=list(CALL_COLUMNS))
+        return frame.astype(
+            {
+                "latency_s": "float64",
+                "input_tokens": "int64",
+                "output_tokens": "int64",
+                "cost": "float64",
+                "saved_cost": "float64",
+                "step": "Int64",
+                "fell_back": "bool",
+            }
+        )
+
+    def _repr_html_(self) -> str:
+        s = self.summary()
+        rows = [
+            (name, u.calls, u.cache_hits, u.input_tokens, u.output_tokens, u.cost, u.saved_cost)
+            for name, u in self.by_model().items()
+        ]
+        totals = ("total", s["calls"], s["cache_hits"], s["input_tokens"], s["output_tokens"])
+        caption = f"Gateway calls: {s['calls']} (fallbacks {s['fallbacks']}, errors {s['errors']})"
+        return html_table(
+            ("model", "calls", "cache hits", "tokens in", "tokens out", "cost $", "saved $"),
+            rows,
+            caption=caption,
+            footer=(*totals, s["estimated_cost_usd"], s["saved_cost_usd"]),
+        )
+
     def reset(self) -> None:
         """Forget every call recorded so far."""
         with self._lock:
@@ -495,4 +552,10 @@ def gateway_usage(prices: Prices | None = None) -> Iterator[GatewayUsageTracker]
         _current_tracker.reset(token)
 
 
-__all__: Sequence[str] = ("GatewayCall", "GatewayUsageTracker", "ModelUsage", "gateway_usage")
+__all__: Sequence[str] = (
+    "CALL_COLUMNS",
+    "GatewayCall",
+    "GatewayUsageTracker",
+    "ModelUsage",
+    "gateway_usage",
+)

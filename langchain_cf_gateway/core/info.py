@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
+from .display import key_value_table
 from .protocol import Header
 
 CacheStatus = Literal["HIT", "MISS"]
@@ -122,6 +123,9 @@ class GatewayInfo(NamedTuple):
     def as_dict(self) -> dict[str, Any]:
         """A plain dict with exactly the keys of `GATEWAY_INFO_KEYS`."""
         return self._asdict()
+
+    def _repr_html_(self) -> str:
+        return key_value_table(self._asdict().items(), caption="GatewayInfo")
 
     def with_defaults(
         self, *, model: str | None, provider: str | None, step: int | None

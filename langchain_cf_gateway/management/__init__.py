@@ -26,6 +26,8 @@ response raises the `errors` class for it, never showing the token.
 - `route_models`, `_routes`, `routes`: the dynamic-routing API (`RouteRecord`,
   `RouteVersion`, `RouteDeployment`, `DeployedRoute`), its calls without I/O, and the
   methods both clients gain from them (`deploy(route)`, `list_routes()`...);
+- `frames`: logs as DataFrames (`logs_to_pandas`, `LogPage.to_pandas()`) and as
+  HTML tables in Jupyter;
 - `route_changes`: what a deploy would change (`cf-aig routes diff`);
 - `client` and `async_client`: `GatewayClient` and `AsyncGatewayClient`, which differ
   only in I/O.
@@ -36,6 +38,7 @@ from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, ENV_API_TOKEN, RETRY_
 from ._routes import RouteNotFoundError
 from .async_client import AsyncGatewayClient
 from .client import GatewayClient
+from .frames import LOG_COLUMNS, logs_to_pandas
 from .models import (
     NEW_GATEWAY_DEFAULTS,
     READ_ONLY_GATEWAY_FIELDS,
@@ -54,6 +57,7 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT_S",
     "ENV_API_TOKEN",
+    "LOG_COLUMNS",
     "NEW_GATEWAY_DEFAULTS",
     "READ_ONLY_GATEWAY_FIELDS",
     "RETRY_AFTER_MAX_S",
@@ -74,5 +78,6 @@ __all__ = [
     "RouteNotFoundError",
     "RouteRecord",
     "RouteVersion",
+    "logs_to_pandas",
     "route_changes",
 ]

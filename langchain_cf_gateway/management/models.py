@@ -21,6 +21,7 @@ from ..core.errors import InvalidOptionError
 from ..core.model_names import model_key
 from ..core.options import MetadataValue
 from ..core.protocol import Bounds, LogsApi
+from .frames import log_page_html, logs_to_pandas
 
 FilterOperator = Literal["eq", "neq", "contains", "lt", "gt"]
 OrderBy = Literal["created_at", "provider", "model", "model_type", "success", "cached"]
@@ -136,6 +137,29 @@ class LogPage(BaseModel):
         if info.total_count is not None and info.page is not None and info.per_page:
             return info.page * info.per_page < info.total_count
         return bool(info.per_page) and len(self.result) >= (info.per_page or 0)
+
+    def to_pandas(self) -> Any:
+        """The entries as a `pandas.DataFrame`, one row each (see `logs_to_pandas`).
+
+        Returns:
+            A `pandas.DataFrame` with the columns of `LOG_COLUMNS`, also when the page is empty.
+
+        Raises:
+            ImportError: pandas is not installed (`pip install 'langchain-cf-gateway[pandas]'`).
+        """
+        return logs_to_pandas(self.result)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython's text/plain: a line, not pydantic's repr of every entry.
+        info = self.result_info
+        total = info.total_count if info.total_count is not None else len(self.result)
+        printer.text(f"LogPage(page={info.page}, entries={len(self.result)}, total_count={total})")
+
+    def _repr_html_(self) -> str:
+        info = self.result_info
+        total = info.total_count if info.total_count is not None else len(self.result)
+        where = f"page {info.page}, " if info.page is not None else ""
+        return log_page_html(self.result, caption=f"Logs: {where}{len(self.result)} of {total}")
 
 
 class LogFilter(BaseModel):

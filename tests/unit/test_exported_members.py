@@ -108,3 +108,19 @@ def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
         assert "NoSuchName" in str(exc)
     else:  # pragma: no cover - the assertion below reports it
         raise AssertionError("NoSuchName resolved")
+
+
+def test_dir_lists_the_lazy_names_without_importing_them() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, langchain_cf_gateway as p; names = dir(p); "
+        "assert 'ChatCloudflareGateway' in names and 'GatewayClient' in names, names; "
+        "assert 'gateway_usage' in names; "
+        "loaded = [m for m in ('langchain_cf_gateway.chat_models', 'langchain_cf_gateway.management',"
+        " 'langchain_cf_gateway.callbacks', 'langchain_core') if m in sys.modules]; "
+        "assert not loaded, loaded; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.stdout.strip() == "ok", out.stderr
