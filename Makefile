@@ -72,7 +72,7 @@ NOTEBOOKS_STAMP := $(VENV)/.notebooks-installed
 NOTEBOOKS_PORT ?= 8787
 
 $(NOTEBOOKS_STAMP): requirements-notebooks.lock $(STAMP)
-	$(BIN)/python -m pip install --disable-pip-version-check --require-hashes --no-deps -r requirements-notebooks.lock
+	$(BIN)/uv pip install --python $(BIN)/python --require-hashes --no-deps -r requirements-notebooks.lock
 	touch $(NOTEBOOKS_STAMP)
 
 ifeq ($(LAB),0)
