@@ -212,7 +212,8 @@ class Doctor:
         if config.token is not None:
             self.secrets.append(config.token.get_secret_value())
         details = [self._origin_line(name, config, origins) for name in _FIELDS]
-        details.append(f"{'config file':<17}{config_file_path()}")
+        path = config_file_path()
+        details.append(f"{'config file':<17}{path} ({'read' if path.is_file() else 'absent'})")
         details.append(f"{'management token':<17}{self._management_token_origin(config)}")
         where = self._where(config)
         return StepResult(
@@ -407,9 +408,14 @@ class Doctor:
             "request",
             "OK",
             f"HTTP {response.status_code} from {model} through {where}: cf-aig-cache-status "
-            f"{info.cache_status or '(absent)'}, log id {info.log_id or '(absent)'}",
+            f"{info.cache_status or self._no_cache_status()}, log id {info.log_id or '(absent)'}",
             data=data,
         )
+
+    def _no_cache_status(self) -> str:
+        if self.gateway is not None and not self.gateway.cache_ttl:
+            return "(absent: the gateway's cache is off)"
+        return "(absent)"
 
     # ------------------------------------------------------------------ 4. log
 
