@@ -422,6 +422,8 @@ class Doctor:
     def find_log(self) -> StepResult:
         """Wait for the request's row in the logs API, polling until `--wait` runs out."""
         request = self.steps[-1]
+        if request.status == "FAIL":
+            return StepResult("log", "SKIP", "log: not looked for, the request failed (step 3)")
         if request.status != "OK":
             return StepResult("log", "SKIP", "log: no request was sent (step 3)")
         if self.client is None or self.gateway is None:

@@ -176,3 +176,25 @@ def test_the_prompt_on_a_terminal_sends_only_after_yes(
         assert "[3/4] SKIP  request: not sent (answered no)" in done.stdout
     else:
         assert "[4/4] OK" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("fault", "fail_line", "fix"),
+    [
+        ("error=7003", "HTTP 404 from openai/gpt-4o-mini~error=7003: ModelNotFoundError:",
+         "fix: Check the model id (`cf-aig models` lists them)"),
+        ("status=401", "HTTP 401 from openai/gpt-4o-mini~status=401: ProviderError:",
+         "fix: the provider refused the request: store its key in the gateway (BYOK) or set "
+         "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"),
+    ],
+)  # fmt: skip
+def test_a_failed_request_prints_the_typed_errors_fix(
+    gateway: LocalGateway, fault: str, fail_line: str, fix: str
+) -> None:
+    done = doctor("--base-url", gateway.base_url, "--token", gateway.management_token, "--yes",
+                  "--model", f"openai/gpt-4o-mini~{fault}")  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"[3/4] FAIL  {fail_line}" in done.stdout
+    assert fix in done.stdout
+    assert "[4/4] SKIP  log: not looked for, the request failed (step 3)" in done.stdout
+    assert_no_secret(done, gateway.management_token)
