@@ -464,11 +464,13 @@ class Doctor:
         )
 
     def _log_fix(self) -> str:
+        if self.gateway is not None and self.gateway.collect_logs is False:
+            return (
+                "logging is off on this gateway: turn on logs in its settings (dashboard, or "
+                "GatewayClient().update_gateway(collect_logs=True))"
+            )
         causes = [
-            "logging is off on this gateway (turn on logs in its settings)"
-            if self.gateway is not None and self.gateway.collect_logs is False
-            else "",
-            "the request was sent with cf-aig-collect-log: false (collect_log=False)",
+            "requests sent with collect_log=False (cf-aig-collect-log: false) are not logged",
             "the logs API reads another gateway (check --gateway-id)",
             "the token lacks 'AI Gateway Read'",
             f"Cloudflare stores logs a moment later: try --wait {max(60, 2 * self.args.wait):g}"

@@ -198,3 +198,17 @@ def test_a_failed_request_prints_the_typed_errors_fix(
     assert fix in done.stdout
     assert "[4/4] SKIP  log: not looked for, the request failed (step 3)" in done.stdout
     assert_no_secret(done, gateway.management_token)
+
+
+def test_logs_off_on_the_gateway_is_the_first_fix_when_the_row_never_appears(
+    gateway: LocalGateway,
+) -> None:
+    gateway.create_gateway("doctor-nologs", collect_logs=False)
+    done = doctor("--base-url", gateway.base_url, "--token", gateway.management_token, "--yes",
+                  "--gateway-id", "doctor-nologs", "--wait", "1")  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "gateway 'doctor-nologs' exists; authentication off, logs off" in done.stdout
+    assert "[3/4] OK" in done.stdout
+    assert "[4/4] FAIL  log" in done.stdout
+    assert "fix: logging is off on this gateway: turn on logs in its settings" in done.stdout
+    assert gateway.logs("doctor-nologs") == []
