@@ -9,19 +9,15 @@ Precedence, field by field: explicit arguments > environment > config file.
 | token | `token` | `CLOUDFLARE_AI_GATEWAY_TOKEN`, `CF_AIG_TOKEN` | `token` |
 | host | `base_url` | `CLOUDFLARE_AI_GATEWAY_BASE_URL` | `baseUrl` |
 
-The file is `$CF_AIG_CONFIG`, else `~/.config/cf-aig/config.json`. The default file may be
-absent; a file named by `CF_AIG_CONFIG` (or `config_file=`) must exist, and a key the table
-does not list (`accountID`, say) is refused, naming the closest key.
+The file is `$CF_AIG_CONFIG`, else `~/.config/cf-aig/config.json` (read by `core.config_file`).
+The default file may be absent; a file named by `CF_AIG_CONFIG` (or `config_file=`) must
+exist, and a key the table does not list (`accountID`, say) is refused, naming the closest key.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
 import re
-import stat
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +26,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from .config_file import CONFIG_FILE_KEYS as CONFIG_FILE_KEYS
+from .config_file import DEFAULT_CONFIG_FILE as DEFAULT_CONFIG_FILE
+from .config_file import ENV_CONFIG_FILE as ENV_CONFIG_FILE
+from .config_file import ConfigFileWarning as ConfigFileWarning
+from .config_file import config_file_path as config_file_path
+from .config_file import read_config_file
+from .config_file import warn_if_readable as warn_if_readable
 from .credentials import mask_url
 from .errors import ConfigError, MissingAccountIdError
 from .protocol import (
@@ -45,21 +48,6 @@ ENV_ACCOUNT_ID = "CLOUDFLARE_ACCOUNT_ID"
 ENV_GATEWAY_ID = ("CLOUDFLARE_GATEWAY_ID", "CLOUDFLARE_AI_GATEWAY_NAME")
 ENV_TOKEN = ("CLOUDFLARE_AI_GATEWAY_TOKEN", "CF_AIG_TOKEN")
 ENV_BASE_URL = "CLOUDFLARE_AI_GATEWAY_BASE_URL"
-ENV_CONFIG_FILE = "CF_AIG_CONFIG"
-DEFAULT_CONFIG_FILE = Path("~/.config/cf-aig/config.json")
-# The keys a config file may hold: the documented camelCase ones first, then their aliases.
-CONFIG_FILE_KEYS = (
-    "accountId",
-    "gatewayId",
-    "gatewayName",
-    "token",
-    "baseUrl",
-    "account_id",
-    "gateway_id",
-    "base_url",
-)
-_DOCUMENTED_KEYS = CONFIG_FILE_KEYS[:5]
-
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # A full gateway URL pasted as base URL: .../v1/{account}/{gateway}[/compat][/chat/completions],
 # or a provider URL as the dashboard shows it: .../v1/{account}/{gateway}/{provider}[/...].
@@ -88,24 +76,6 @@ _SCHEME = re.compile(r"^bearer(?:\s+|$)", re.IGNORECASE)
 def _refusal(reason: str, url: str) -> str:
     """The message refusing base URL `url`: `base_url {reason}; got '{masked url}'`."""
     return f"base_url {reason}; got {mask_url(url)!r}"
-
-
-class ConfigFileWarning(UserWarning):
-    """A config file holding a token can be read by other users."""
-
-
-def config_file_path(environ: Mapping[str, str] | None = None) -> Path:
-    """The config file read by `GatewayConfig.resolve`: `$CF_AIG_CONFIG`, else the default.
-
-    Args:
-        environ: The environment to read; `os.environ` when None.
-
-    Returns:
-        The path, `~` expanded (the file need not exist).
-    """
-    env = os.environ if environ is None else environ
-    raw = env.get(ENV_CONFIG_FILE)
-    return Path(raw).expanduser() if raw else DEFAULT_CONFIG_FILE.expanduser()
 
 
 def split_base_url(url: str) -> tuple[str, str | None, str | None]:
@@ -478,14 +448,14 @@ def _picked(
     """`pick_settings` over the environment and the config file, and the file's path.
 
     Raises:
-        ConfigError: As `_read_config_file` and `pick_settings` raise it.
+        ConfigError: As `read_config_file` and `pick_settings` raise it.
     """
     env = os.environ if environ is None else environ
     path = Path(config_file).expanduser() if config_file else config_file_path(env)
     named_by = (
         "config_file=" if config_file else ENV_CONFIG_FILE if env.get(ENV_CONFIG_FILE) else None
     )
-    file = _read_config_file(path, named_by=named_by)
+    file = read_config_file(path, named_by=named_by)
     return pick_settings(arguments, env, file, path), path
 
 
@@ -500,91 +470,3 @@ def _first_error(exc: ValueError, origin: Mapping[str, str]) -> str:
     if not message.startswith(where):
         message = f"{where}: {message}"
     return f"{message} (from {origin[where]})" if where in origin else message
-
-
-def _closest(word: str, names: tuple[str, ...]) -> str | None:
-    """The name in `names` closest to `word`, case aside; None when none is close."""
-    by_folded = {name.casefold(): name for name in names}
-    close = difflib.get_close_matches(word.casefold(), list(by_folded), n=1, cutoff=0.6)
-    return by_folded[close[0]] if close else None
-
-
-def _missing_file(path: Path, named_by: str) -> str:
-    """The message for a config file that `named_by` names and that does not exist."""
-    hint = f"create it, or unset {ENV_CONFIG_FILE}" if named_by == ENV_CONFIG_FILE else "create it"
-    try:
-        siblings = tuple(entry.name for entry in path.parent.iterdir() if entry.is_file())
-    except OSError:
-        siblings = ()
-    if close := _closest(path.name, siblings):
-        hint = f"did you mean {close!r}? ({hint})"
-    return f"the config file {path} named by {named_by} does not exist; {hint}"
-
-
-def _check_keys(data: Mapping[str, Any], path: Path) -> None:
-    """Refuse a key the config file does not read, naming the closest one (never a value).
-
-    Raises:
-        ConfigError: A key of `data` is not one of `CONFIG_FILE_KEYS`.
-    """
-    for key in data:
-        if key in CONFIG_FILE_KEYS:
-            continue
-        close = _closest(str(key), CONFIG_FILE_KEYS)
-        hint = (
-            f"did you mean {close!r}?"
-            if close
-            else f"the keys read are {', '.join(_DOCUMENTED_KEYS)}"
-        )
-        raise ConfigError(f"the config file {path} has an unknown key {key!r}; {hint}")
-
-
-def _read_config_file(path: Path, *, named_by: str | None = None) -> dict[str, Any]:
-    """The config file's object; `{}` for an absent default file.
-
-    Raises:
-        ConfigError: The file cannot be read, is not a JSON object of strings, holds an
-            unknown key, or is absent although `named_by` (`CF_AIG_CONFIG`, `config_file=`)
-            names it.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if named_by:
-            raise ConfigError(_missing_file(path, named_by)) from None
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ConfigError(f"the config file {path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"the config file {path} must hold a JSON object with accountId")
-    _check_keys(data, path)
-    for key, value in data.items():
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(f"{key} in the config file {path} must be a string")
-    if data.get("token"):
-        # The warning points at the caller of `resolve` (or `config_origins`), via `_picked`.
-        warn_if_readable(path, "a gateway token", stacklevel=4)
-    return data
-
-
-def warn_if_readable(path: Path, holds: str, *, stacklevel: int = 2) -> None:
-    """Warn (`ConfigFileWarning`) if `path`, which holds `holds`, is readable by others.
-
-    One check for every config file that can hold a secret: the client's and
-    `cf-aig serve --config`. `stacklevel` 1 points the warning at the caller of
-    this function, 2 at its caller, and so on.
-    """
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        warnings.warn(
-            f"{path} holds {holds} and is readable by group or others; run: chmod 600 {path}",
-            ConfigFileWarning,
-            stacklevel=stacklevel + 1,
-        )
