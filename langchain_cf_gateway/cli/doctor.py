@@ -356,7 +356,7 @@ class Doctor:
             return StepResult("request", "SKIP", "request: not sent (the gateway is not reachable)")
         where = f"gateway {config.gateway_id!r}"
         if not self.args.yes:
-            if not sys.stdin.isatty():
+            if sys.stdin is None or not sys.stdin.isatty():
                 return StepResult(
                     "request",
                     "SKIP",

@@ -146,6 +146,7 @@ def test_no_request_skips_steps_3_and_4(gateway: LocalGateway) -> None:
     assert "[3/4] SKIP  request: not sent (--no-request)" in done.stdout
     assert "[4/4] SKIP  log: no request was sent (step 3)" in done.stdout
     assert gateway.logs() == [] and not chat_requests(gateway)
+    assert_no_secret(done, gateway.management_token)
 
 
 def test_without_a_terminal_nor_yes_nothing_is_sent_and_it_says_yes(
@@ -155,6 +156,7 @@ def test_without_a_terminal_nor_yes_nothing_is_sent_and_it_says_yes(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[3/4] SKIP  request: not sent (no terminal to ask on; pass --yes" in done.stdout
     assert gateway.logs() == [] and not chat_requests(gateway)
+    assert_no_secret(done, gateway.management_token)
 
 
 @pytest.mark.parametrize(("answer", "sent"), [("n", False), ("", False), ("y", True)])
@@ -171,6 +173,7 @@ def test_the_prompt_on_a_terminal_sends_only_after_yes(
         os.close(leader)
     assert done.returncode == 0, done.stdout + done.stderr
     assert PROMPT in done.stderr
+    assert_no_secret(done, gateway.management_token)
     assert len(gateway.logs()) == len(chat_requests(gateway)) == (1 if sent else 0)
     if not sent:
         assert "[3/4] SKIP  request: not sent (answered no)" in done.stdout
@@ -212,3 +215,4 @@ def test_logs_off_on_the_gateway_is_the_first_fix_when_the_row_never_appears(
     assert "[4/4] FAIL  log" in done.stdout
     assert "fix: logging is off on this gateway: turn on logs in its settings" in done.stdout
     assert gateway.logs("doctor-nologs") == []
+    assert_no_secret(done, gateway.management_token)

@@ -148,3 +148,16 @@ def test_bad_flags_exit_2_in_one_line(
     assert out == "" and len(err.strip().splitlines()) == 1
     assert err.startswith("cf-aig doctor: error:") or err.startswith("cf-aig: error: --wait")
     assert TOKEN not in err
+
+
+def test_a_token_in_the_config_file_is_not_shown_when_step_1_fails(
+    no_gateway: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    no_gateway.write_text(json.dumps({"accountId": "not an id", "token": TOKEN}))
+    no_gateway.chmod(0o600)
+    assert main(["doctor", "--yes", "--json"]) == 1
+    out, err = capsys.readouterr()
+    [config] = [s for s in json.loads(out)["steps"] if s["name"] == "config"]
+    assert config["status"] == "FAIL"
+    assert f"(from accountId in {no_gateway})" in config["summary"]
+    assert TOKEN not in out + err
