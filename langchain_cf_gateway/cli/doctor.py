@@ -36,7 +36,7 @@ import httpx
 
 from ..core import GatewayConfig, GatewayError, GatewayInputError, InvalidOptionError
 from ..core.config import ENV_TOKEN, Origin, config_file_path, config_origins
-from ..core.connection import GatewayConnectionError, connection_error
+from ..core.connection import GatewayConnectionError, connection_error, connection_fix
 from ..core.credentials import mask_url
 from ..core.errors import (
     GatewayNotFoundError,
@@ -263,7 +263,7 @@ class Doctor:
         return "not set"
 
     def _where(self, config: GatewayConfig) -> str:
-        """`Cloudflare`, `local gateway at URL`, or what else answers at the base URL."""
+        """`Cloudflare`, `local gateway at URL`, or what else serves the base URL."""
         if not config.base_url or config.base_url.startswith(CLOUDFLARE_GATEWAY_HOST):
             return "on Cloudflare"
         url = mask_url(config.base_url)
@@ -271,7 +271,7 @@ class Doctor:
             local = local_gateway_behind(config.base_url, self._management_token(config))
         except GatewayUnreachableError:
             self.reachable = False
-            return f"nothing answers at {url} (see step 2)"
+            return f"nothing listens at {url} (see step 2)"
         self.local = local is not None
         return f"local gateway at {url}" if self.local else f"gateway at {url}"
 
@@ -300,7 +300,6 @@ class Doctor:
             self.reachable = False
             return _unreachable("gateway", exc)
         except ManagementAuthenticationError as exc:
-            self.client = None
             return StepResult(
                 "gateway",
                 "FAIL",
@@ -366,7 +365,7 @@ class Doctor:
             sys.stderr.write(f"Send one request to {model} through {where}? [y/N] ")
             sys.stderr.flush()
             if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-                return StepResult("request", "SKIP", "request: not sent (answered no)")
+                return StepResult("request", "SKIP", "request: not sent (declined at the prompt)")
         route = build_route(config, model)
         headers = {**route.headers, "content-type": "application/json"}
         if provider_key := os.environ.get(PROVIDER_KEY_ENV):
@@ -426,7 +425,7 @@ class Doctor:
             return StepResult("log", "SKIP", "log: not looked for, the request failed (step 3)")
         if request.status != "OK":
             return StepResult("log", "SKIP", "log: no request was sent (step 3)")
-        if self.client is None or self.gateway is None:
+        if self.client is None or self.gateway is None:  # step 2 did not read the gateway
             return StepResult("log", "SKIP", "log: the logs API cannot be read (step 2)")
         if not self.log_id:
             return StepResult(
@@ -505,11 +504,15 @@ def _unreachable(name: str, exc: httpx.HTTPError) -> StepResult:
             f"no response from {url} ({type(exc).__name__}: {exc})",
             fix="check --base-url / CLOUDFLARE_AI_GATEWAY_BASE_URL and the network",
         )
-    text = str(connect).replace("`base_url`", "--base-url")
-    head, _, fix = text.partition(". ")
-    if ")" in fix.split(" ", 1)[0]:  # a reason in parentheses holding ". "
-        head, _, fix = text.rpartition(". ")
-    return StepResult(name, "FAIL", head + ".", fix=fix.rstrip("."), data={"reachable": False})
+    fix = connection_fix(connect.request.url)
+    summary = str(connect).removesuffix(f" {fix}")
+    return StepResult(
+        name,
+        "FAIL",
+        summary,
+        fix=fix.replace("`base_url`", "--base-url").rstrip("."),
+        data={"reachable": False},
+    )
 
 
 def _request_fix(error: GatewayError) -> str:

@@ -159,13 +159,13 @@ def test_without_a_terminal_nor_yes_nothing_is_sent_and_it_says_yes(
     assert_no_secret(done, gateway.management_token)
 
 
-@pytest.mark.parametrize(("answer", "sent"), [("n", False), ("", False), ("y", True)])
+@pytest.mark.parametrize(("typed", "sent"), [("n", False), ("", False), ("y", True)])
 def test_the_prompt_on_a_terminal_sends_only_after_yes(
-    gateway: LocalGateway, answer: str, sent: bool
+    gateway: LocalGateway, typed: str, sent: bool
 ) -> None:
     leader, follower = pty.openpty()
     try:
-        os.write(leader, f"{answer}\n".encode())
+        os.write(leader, f"{typed}\n".encode())
         done = doctor("--base-url", gateway.base_url, "--token", gateway.management_token,
                       stdin=follower)  # fmt: skip
     finally:
@@ -176,7 +176,7 @@ def test_the_prompt_on_a_terminal_sends_only_after_yes(
     assert_no_secret(done, gateway.management_token)
     assert len(gateway.logs()) == len(chat_requests(gateway)) == (1 if sent else 0)
     if not sent:
-        assert "[3/4] SKIP  request: not sent (answered no)" in done.stdout
+        assert "[3/4] SKIP  request: not sent (declined at the prompt)" in done.stdout
     else:
         assert "[4/4] OK" in done.stdout
 

@@ -161,3 +161,24 @@ def test_a_token_in_the_config_file_is_not_shown_when_step_1_fails(
     assert config["status"] == "FAIL"
     assert f"(from accountId in {no_gateway})" in config["summary"]
     assert TOKEN not in out + err
+
+
+@pytest.mark.parametrize(
+    ("url", "fix"),
+    [
+        ("http://127.0.0.1:8788/v1/a/default/compat/chat/completions",
+         "Is the local gateway running? Start it with `cf-aig serve --port 8788`, or check "
+         "`base_url` / CLOUDFLARE_AI_GATEWAY_BASE_URL."),
+        ("https://gateway.ai.cloudflare.com/v1/a/default/compat/chat/completions",
+         "Check the network and any proxy settings (HTTPS_PROXY)."),
+    ],
+)  # fmt: skip
+def test_the_connection_fix_is_the_last_sentence_of_the_connection_message(
+    url: str, fix: str
+) -> None:
+    from langchain_cf_gateway.core.connection import connection_fix, connection_message
+
+    assert connection_fix(url) == fix
+    assert connection_message(url, "[Errno 111] Connection refused") == (
+        f"cannot reach the gateway at {url} ([Errno 111] Connection refused). {fix}"
+    )
