@@ -108,8 +108,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_gateway_arguments(
         parser,
         token_help=(
-            "the gateway token, also sent to the management API (which needs 'AI Gateway "
-            f"Read') unless {ENV_API_TOKEN} is set; {TOKEN_IN_HISTORY}"
+            "the gateway token, and the management API's (which needs 'AI Gateway Read'); "
+            f"default: {ENV_TOKEN[0]} for the gateway, {ENV_API_TOKEN} (else the gateway "
+            f"token) for the API; {TOKEN_IN_HISTORY}"
         ),
     )
 
