@@ -36,14 +36,11 @@ import httpx
 
 from ..core import GatewayConfig, GatewayError, GatewayInputError, InvalidOptionError
 from ..core.config import ENV_TOKEN, Origin, config_file_path, config_origins
-from ..core.connection import GatewayConnectionError, connection_error, connection_fix
 from ..core.credentials import mask_url
 from ..core.errors import (
     GatewayNotFoundError,
     LogNotFoundError,
     ManagementAuthenticationError,
-    MissingAccountIdError,
-    ProviderError,
     error_from_response,
 )
 from ..core.info import GatewayInfo
@@ -54,13 +51,17 @@ from .arguments import TOKEN_IN_HISTORY, add_gateway_arguments, model_id
 from .demo import DEFAULT_MODEL
 from .demo_harness import GatewayUnreachableError, local_gateway_behind
 from .doctor_report import (
+    PROVIDER_KEY_ENV,
     StepResult,
     conclusion,
+    config_fix,
     describe_origin,
     exit_status,
     format_step,
     redacted,
     report_json,
+    request_fix,
+    unreachable_step,
 )
 from .flags import spelled_as_flags
 
@@ -68,9 +69,6 @@ DEFAULT_WAIT_S: Final = 30.0
 REQUEST_TIMEOUT_S: Final = 60.0
 PROMPT: Final = "Reply with the word OK."
 MAX_TOKENS: Final = 5
-PROVIDER_KEY_ENV: Final = "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"
-"""The provider key the chat model sends (`_openai_sdk.PROVIDER_KEY_ENV`, not imported: it
-loads the OpenAI SDK)."""
 _FIELDS: Final = (
     ("account_id", "account id", "--account-id"),
     ("gateway_id", "gateway id", "--gateway-id"),
@@ -208,7 +206,7 @@ class Doctor:
             if local_account and config.base_url is None:  # Cloudflare's own host
                 config = GatewayConfig.resolve(**{**given, "account_id": None})
         except GatewayInputError as exc:
-            return StepResult("config", "FAIL", f"configuration: {exc}", fix=_config_fix(exc))
+            return StepResult("config", "FAIL", f"configuration: {exc}", fix=config_fix(exc))
         self.config = config
         if config.token is not None:
             self.secrets.append(config.token.get_secret_value())
@@ -299,7 +297,7 @@ class Doctor:
             )
         except httpx.HTTPError as exc:
             self.reachable = False
-            return _unreachable("gateway", exc)
+            return unreachable_step("gateway", exc)
         except ManagementAuthenticationError as exc:
             return StepResult(
                 "gateway",
@@ -379,7 +377,7 @@ class Doctor:
         try:
             response = httpx.post(route.url, headers=headers, json=body, timeout=REQUEST_TIMEOUT_S)
         except httpx.HTTPError as exc:
-            return _unreachable("request", exc)
+            return unreachable_step("request", exc)
         info = GatewayInfo.from_headers(response.headers)
         self.log_id = info.log_id
         data = {
@@ -401,7 +399,7 @@ class Doctor:
                 "FAIL",
                 f"HTTP {response.status_code} from {model}: {type(error).__name__}: "
                 f"{error.message}",
-                fix=error.hint or _request_fix(error),
+                fix=error.hint or request_fix(error),
                 data=data,
             )
         return StepResult(
@@ -450,7 +448,7 @@ class Doctor:
                 time.sleep(min(pause, wait - waited))
                 continue
             except httpx.HTTPError as exc:
-                return _unreachable("log", exc)
+                return unreachable_step("log", exc)
             except GatewayError as exc:
                 return StepResult("log", "FAIL", f"log: {exc.message}", fix=exc.hint)
             break
@@ -478,48 +476,3 @@ class Doctor:
             else "",
         ]
         return "; ".join(cause for cause in causes if cause)
-
-
-def _config_fix(exc: GatewayInputError) -> str:
-    if isinstance(exc, MissingAccountIdError):
-        return (
-            "pass --account-id, set CLOUDFLARE_ACCOUNT_ID, or write "
-            f'{{"accountId": "..."}} to {config_file_path()}; for a local gateway, pass --base-url'
-        )
-    return "correct the value named above, where the message says it came from"
-
-
-def _unreachable(name: str, exc: httpx.HTTPError) -> StepResult:
-    """A FAIL for a request that got no response: the URL tried, and the fix."""
-    connect: httpx.HTTPError | None = exc
-    if not isinstance(exc, GatewayConnectionError):  # not yet worded by `connection_message`
-        connect = connection_error(exc) if isinstance(exc, httpx.TransportError) else None
-    if connect is None:
-        try:
-            url = mask_url(str(exc.request.url))
-        except RuntimeError:
-            url = "the gateway"
-        return StepResult(
-            name,
-            "FAIL",
-            f"no response from {url} ({type(exc).__name__}: {exc})",
-            fix="check --base-url / CLOUDFLARE_AI_GATEWAY_BASE_URL and the network",
-        )
-    fix = connection_fix(connect.request.url)
-    summary = str(connect).removesuffix(f" {fix}")
-    return StepResult(
-        name,
-        "FAIL",
-        summary,
-        fix=fix.replace("`base_url`", "--base-url").rstrip("."),
-        data={"reachable": False},
-    )
-
-
-def _request_fix(error: GatewayError) -> str:
-    if isinstance(error, ProviderError) and error.status_code in (401, 403):
-        return (
-            "the provider refused the request: store its key in the gateway (BYOK) or set "
-            f"{PROVIDER_KEY_ENV} to the provider's key"
-        )
-    return "see the message above; `cf-aig route MODEL_ID` shows the request the call makes"

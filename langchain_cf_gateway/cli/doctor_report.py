@@ -8,7 +8,10 @@
 ```
 
 `--json` prints the same steps as one JSON object (`report_json`). Every line passes through
-`redact` with the tokens of the run, so a token never shows, whatever a message holds.
+`redact` with the tokens of the run, so a token never shows, whatever a message holds. The
+fixes several steps share are here too: a configuration that does not resolve
+(`config_fix`), a request without a response (`unreachable_step`, worded by
+`core.connection`), a failed request whose error class has no hint (`request_fix`).
 """
 
 from __future__ import annotations
@@ -17,13 +20,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from ..core.config import Origin
+import httpx
+
+from ..core import GatewayError, GatewayInputError
+from ..core.config import Origin, config_file_path
+from ..core.connection import GatewayConnectionError, connection_error, connection_fix
+from ..core.credentials import mask_url
+from ..core.errors import MissingAccountIdError, ProviderError
 from ..core.redaction import redact
 
 Status = Literal["OK", "FAIL", "SKIP"]
 TOTAL: Final = 4
 """The doctor's steps: configuration, gateway, request, log."""
 INDENT: Final = " " * 8
+PROVIDER_KEY_ENV: Final = "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"
+"""The provider key the chat model sends (`_openai_sdk.PROVIDER_KEY_ENV`, not imported: it
+loads the OpenAI SDK)."""
 
 
 @dataclass
@@ -136,3 +148,53 @@ def report_json(steps: Sequence[StepResult]) -> dict[str, Any]:
 def redacted(text: str, secrets: Iterable[str]) -> str:
     """`text` with every token of the run (and anything shaped like a key) as `[redacted]`."""
     return redact(text, tuple(s for s in secrets if s))
+
+
+# --------------------------------------------------------------------------- fixes
+
+
+def config_fix(exc: GatewayInputError) -> str:
+    """The fix of a configuration that does not resolve."""
+    if isinstance(exc, MissingAccountIdError):
+        return (
+            "pass --account-id, set CLOUDFLARE_ACCOUNT_ID, or write "
+            f'{{"accountId": "..."}} to {config_file_path()}; for a local gateway, pass --base-url'
+        )
+    return "correct the value named above, where the message says it came from"
+
+
+def unreachable_step(name: str, exc: httpx.HTTPError) -> StepResult:
+    """A FAIL for a request that got no response: the URL tried, and the fix."""
+    connect: httpx.HTTPError | None = exc
+    if not isinstance(exc, GatewayConnectionError):  # not yet worded by `connection_message`
+        connect = connection_error(exc) if isinstance(exc, httpx.TransportError) else None
+    if connect is None:
+        try:
+            url = mask_url(str(exc.request.url))
+        except RuntimeError:
+            url = "the gateway"
+        return StepResult(
+            name,
+            "FAIL",
+            f"no response from {url} ({type(exc).__name__}: {exc})",
+            fix="check --base-url / CLOUDFLARE_AI_GATEWAY_BASE_URL and the network",
+        )
+    fix = connection_fix(connect.request.url)
+    summary = str(connect).removesuffix(f" {fix}")
+    return StepResult(
+        name,
+        "FAIL",
+        summary,
+        fix=fix.replace("`base_url`", "--base-url").rstrip("."),
+        data={"reachable": False},
+    )
+
+
+def request_fix(error: GatewayError) -> str:
+    """The fix of a failed request whose error class has none of its own."""
+    if isinstance(error, ProviderError) and error.status_code in (401, 403):
+        return (
+            "the provider refused the request: store its key in the gateway (BYOK) or set "
+            f"{PROVIDER_KEY_ENV} to the provider's key"
+        )
+    return "see the message above; `cf-aig route MODEL_ID` shows the request the call makes"

@@ -182,3 +182,24 @@ def test_the_connection_fix_is_the_last_sentence_of_the_connection_message(
     assert connection_message(url, "[Errno 111] Connection refused") == (
         f"cannot reach the gateway at {url} ([Errno 111] Connection refused). {fix}"
     )
+
+
+def test_a_refused_connection_is_the_url_tried_then_the_fix_in_flag_words() -> None:
+    import httpx
+
+    from langchain_cf_gateway.cli.doctor_report import unreachable_step
+
+    request = httpx.Request("GET", "http://user:pw@127.0.0.1:8799/client/v4/accounts/a")
+    step = unreachable_step("gateway", httpx.ConnectError("[Errno 111] refused", request=request))
+    assert (step.status, step.data) == ("FAIL", {"reachable": False})
+    assert step.summary == (
+        "cannot reach the management API at http://user:***@127.0.0.1:8799/client/v4/accounts/a "
+        "([Errno 111] refused)."
+    )
+    assert step.fix == (
+        "Is the local gateway running? Start it with `cf-aig serve --port 8799`, or check "
+        "--base-url / CLOUDFLARE_AI_GATEWAY_BASE_URL"
+    )
+    timeout = unreachable_step("request", httpx.ReadTimeout("timed out", request=request))
+    assert timeout.summary.startswith("no response from http://user:***@127.0.0.1:8799/")
+    assert "pw" not in timeout.summary
