@@ -6,7 +6,8 @@ A subcommand is a module with `configure(parser)` and `run(args) -> int`, named 
 - `route` (`cli.route`): the request a call would make; nothing is sent;
 - `serve` (`cli.serve`): the local gateway (needs the `server` extra);
 - `logs` (`cli.logs`) and `feedback` (`cli.feedback`): Cloudflare's logs API;
-- `demo` (`cli.demo`): the package end to end (`make demo`).
+- `demo` (`cli.demo`): the package end to end (`make demo`);
+- `doctor` (`cli.doctor`): the set-up checked step by step, each failure with its fix.
 
 Only the chosen module is imported, so `cf-aig --help` and `cf-aig route` load neither
 the server nor LiteLLM. A command whose extra is not installed is not listed; choosing
@@ -90,6 +91,10 @@ COMMANDS: Final[dict[str, Command]] = {
     "feedback": Command("langchain_cf_gateway.cli.feedback", "send feedback or a score for a log"),
     "models": Command("langchain_cf_gateway.cli.models", "list the model ids the gateway serves"),
     "routes": Command("langchain_cf_gateway.cli.routes", "list, show, diff, deploy dynamic routes"),
+    "doctor": Command(
+        "langchain_cf_gateway.cli.doctor",
+        "check the configuration, the gateway, one request and its log, with the fix",
+    ),
 }
 
 

@@ -1,6 +1,7 @@
 """The gateway adapter shared by every integration: no LangChain, LiteLLM or server imports.
 
-- `config`: `GatewayConfig` and its resolution (arguments > env > file);
+- `config`: `GatewayConfig` and its resolution (arguments > env > file), and where each
+  value came from (`config_origins`); `config_file`: the config file it reads;
 - `providers` and `routing`: the provider table, model ids -> routes;
 - `options`: `GatewayOptions` -> `cf-aig-*` request headers;
 - `info`: `GatewayInfo` from response headers;

@@ -9,26 +9,30 @@ Precedence, field by field: explicit arguments > environment > config file.
 | token | `token` | `CLOUDFLARE_AI_GATEWAY_TOKEN`, `CF_AIG_TOKEN` | `token` |
 | host | `base_url` | `CLOUDFLARE_AI_GATEWAY_BASE_URL` | `baseUrl` |
 
-The file is `$CF_AIG_CONFIG`, else `~/.config/cf-aig/config.json`. The default file may be
-absent; a file named by `CF_AIG_CONFIG` (or `config_file=`) must exist, and a key the table
-does not list (`accountID`, say) is refused, naming the closest key.
+The file is `$CF_AIG_CONFIG`, else `~/.config/cf-aig/config.json` (read by `core.config_file`).
+The default file may be absent; a file named by `CF_AIG_CONFIG` (or `config_file=`) must
+exist, and a key the table does not list (`accountID`, say) is refused, naming the closest key.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
 import re
-import stat
-import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from .config_file import CONFIG_FILE_KEYS as CONFIG_FILE_KEYS
+from .config_file import DEFAULT_CONFIG_FILE as DEFAULT_CONFIG_FILE
+from .config_file import ENV_CONFIG_FILE as ENV_CONFIG_FILE
+from .config_file import ConfigFileWarning as ConfigFileWarning
+from .config_file import config_file_path as config_file_path
+from .config_file import read_config_file
+from .config_file import warn_if_readable as warn_if_readable
 from .credentials import mask_url
 from .errors import ConfigError, MissingAccountIdError
 from .protocol import (
@@ -44,21 +48,6 @@ ENV_ACCOUNT_ID = "CLOUDFLARE_ACCOUNT_ID"
 ENV_GATEWAY_ID = ("CLOUDFLARE_GATEWAY_ID", "CLOUDFLARE_AI_GATEWAY_NAME")
 ENV_TOKEN = ("CLOUDFLARE_AI_GATEWAY_TOKEN", "CF_AIG_TOKEN")
 ENV_BASE_URL = "CLOUDFLARE_AI_GATEWAY_BASE_URL"
-ENV_CONFIG_FILE = "CF_AIG_CONFIG"
-DEFAULT_CONFIG_FILE = Path("~/.config/cf-aig/config.json")
-# The keys a config file may hold: the documented camelCase ones first, then their aliases.
-CONFIG_FILE_KEYS = (
-    "accountId",
-    "gatewayId",
-    "gatewayName",
-    "token",
-    "baseUrl",
-    "account_id",
-    "gateway_id",
-    "base_url",
-)
-_DOCUMENTED_KEYS = CONFIG_FILE_KEYS[:5]
-
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # A full gateway URL pasted as base URL: .../v1/{account}/{gateway}[/compat][/chat/completions],
 # or a provider URL as the dashboard shows it: .../v1/{account}/{gateway}/{provider}[/...].
@@ -87,24 +76,6 @@ _SCHEME = re.compile(r"^bearer(?:\s+|$)", re.IGNORECASE)
 def _refusal(reason: str, url: str) -> str:
     """The message refusing base URL `url`: `base_url {reason}; got '{masked url}'`."""
     return f"base_url {reason}; got {mask_url(url)!r}"
-
-
-class ConfigFileWarning(UserWarning):
-    """A config file holding a token can be read by other users."""
-
-
-def config_file_path(environ: Mapping[str, str] | None = None) -> Path:
-    """The config file read by `GatewayConfig.resolve`: `$CF_AIG_CONFIG`, else the default.
-
-    Args:
-        environ: The environment to read; `os.environ` when None.
-
-    Returns:
-        The path, `~` expanded (the file need not exist).
-    """
-    env = os.environ if environ is None else environ
-    raw = env.get(ENV_CONFIG_FILE)
-    return Path(raw).expanduser() if raw else DEFAULT_CONFIG_FILE.expanduser()
 
 
 def split_base_url(url: str) -> tuple[str, str | None, str | None]:
@@ -313,51 +284,16 @@ class GatewayConfig(BaseModel):
                 file named by `CF_AIG_CONFIG` or `config_file` does not exist; or the file
                 holds a key it does not read (the message names the closest one).
         """
-        env = os.environ if environ is None else environ
-        path = Path(config_file).expanduser() if config_file else config_file_path(env)
-        named_by = (
-            "config_file=" if config_file else ENV_CONFIG_FILE if env.get(ENV_CONFIG_FILE) else None
-        )
-        file = _read_config_file(path, named_by=named_by)
-
-        origin: dict[str, str] = {}  # field -> where its value came from, for error messages
-
-        def pick(
-            field: str, arg: Any, env_names: tuple[str, ...], file_names: tuple[str, ...]
-        ) -> Any:
-            if isinstance(arg, SecretStr):
-                arg = arg.get_secret_value()
-            if arg not in (None, ""):
-                origin[field] = "the argument"
-                return arg
-            for name in env_names:
-                if env.get(name):
-                    origin[field] = name
-                    return env[name]
-            for name in file_names:
-                if file.get(name):
-                    origin[field] = f"{name} in {path}"
-                    return file[name]
-            return None
-
-        url = pick("base_url", base_url, (ENV_BASE_URL,), ("baseUrl", "base_url"))
-        url_account = url_gateway = None
-        if url:
-            try:
-                _, url_account, url_gateway = split_base_url(str(url))
-            except ConfigError as exc:
-                head, sep, tail = str(exc).partition("; got ")
-                raise ConfigError(f"{head} (from {origin['base_url']}){sep}{tail}") from None
-        account = pick("account_id", account_id, (ENV_ACCOUNT_ID,), ("accountId", "account_id"))
-        gateway = pick(
-            "gateway_id", gateway_id, ENV_GATEWAY_ID, ("gatewayId", "gatewayName", "gateway_id")
-        )
-        if url_account and not account:
-            account, origin["account_id"] = url_account, "the base URL"
-        if url_gateway and not gateway:
-            gateway, origin["gateway_id"] = url_gateway, "the base URL"
-        gateway = gateway or DEFAULT_GATEWAY_ID
-        secret = pick("token", token, ENV_TOKEN, ("token",))
+        arguments = {"account_id": account_id, "gateway_id": gateway_id, "token": token}
+        picked, path = _picked({**arguments, "base_url": base_url}, environ, config_file)
+        # Where each value came from, for error messages (a default is never malformed).
+        origin = {
+            field: str(setting.origin)
+            for field, setting in picked.items()
+            if setting.origin is not None and setting.origin.source != "default"
+        }
+        account, gateway = picked["account_id"].value, picked["gateway_id"].value
+        secret, url = picked["token"].value, picked["base_url"].value
         if not account:
             raise MissingAccountIdError(
                 "No Cloudflare account id: pass account_id=..., set "
@@ -375,6 +311,154 @@ class GatewayConfig(BaseModel):
             raise ConfigError(_first_error(exc, origin)) from None
 
 
+OriginSource = Literal["argument", "environment", "file", "base_url", "default"]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where one value of a resolved `GatewayConfig` came from.
+
+    `str(origin)` is the wording of the error messages: `the argument`,
+    `CLOUDFLARE_ACCOUNT_ID`, `accountId in /home/me/.config/cf-aig/config.json`,
+    `the base URL`, `the default`.
+    """
+
+    source: OriginSource
+    name: str | None = None
+    """The environment variable, or the config file's key."""
+    path: Path | None = None
+    """The config file, for `source == "file"`."""
+
+    def __str__(self) -> str:
+        """The origin as error messages name it."""
+        if self.source == "environment":
+            return str(self.name)
+        if self.source == "file":
+            return f"{self.name} in {self.path}"
+        return {"argument": "the argument", "base_url": "the base URL"}.get(
+            self.source, "the default"
+        )
+
+
+class Setting(NamedTuple):
+    """One field's value as resolved, and where it came from (None: set nowhere)."""
+
+    value: Any
+    origin: Origin | None
+
+
+# field -> (environment variables, config file keys), in order of precedence.
+_SOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "base_url": ((ENV_BASE_URL,), ("baseUrl", "base_url")),
+    "account_id": ((ENV_ACCOUNT_ID,), ("accountId", "account_id")),
+    "gateway_id": (ENV_GATEWAY_ID, ("gatewayId", "gatewayName", "gateway_id")),
+    "token": (ENV_TOKEN, ("token",)),
+}
+
+
+def pick_settings(
+    arguments: Mapping[str, Any],
+    environ: Mapping[str, str],
+    file: Mapping[str, Any],
+    path: Path,
+) -> dict[str, Setting]:
+    """Each field's value and origin: arguments > environment > config file (pure).
+
+    The rule `GatewayConfig.resolve` follows, field by field (see the module's table). An
+    account or gateway id missing everywhere is read from a gateway URL given as base URL;
+    a gateway id found nowhere is `default`. Values are not validated here.
+
+    Args:
+        arguments: `account_id`, `gateway_id`, `token`, `base_url` as passed (None: not given).
+        environ: The environment.
+        file: The config file's object (`{}` when there is none).
+        path: The config file's path, for the origins.
+
+    Returns:
+        `account_id`, `gateway_id`, `token` and `base_url`, each a `Setting`.
+
+    Raises:
+        ConfigError: The base URL is malformed (the message names where it came from).
+    """
+    picked: dict[str, Setting] = {}
+    for field, (env_names, file_keys) in _SOURCES.items():
+        arg = arguments.get(field)
+        if isinstance(arg, SecretStr):
+            arg = arg.get_secret_value()
+        setting = Setting(None, None)
+        if arg not in (None, ""):
+            setting = Setting(arg, Origin("argument"))
+        elif name := next((n for n in env_names if environ.get(n)), None):
+            setting = Setting(environ[name], Origin("environment", name))
+        elif key := next((k for k in file_keys if file.get(k)), None):
+            setting = Setting(file[key], Origin("file", key, path))
+        picked[field] = setting
+    url = picked["base_url"]
+    if url.value:
+        try:
+            _, url_account, url_gateway = split_base_url(str(url.value))
+        except ConfigError as exc:
+            head, sep, tail = str(exc).partition("; got ")
+            raise ConfigError(f"{head} (from {url.origin}){sep}{tail}") from None
+        for field, found in (("account_id", url_account), ("gateway_id", url_gateway)):
+            if found and not picked[field].value:
+                picked[field] = Setting(found, Origin("base_url"))
+    if not picked["gateway_id"].value:
+        picked["gateway_id"] = Setting(DEFAULT_GATEWAY_ID, Origin("default"))
+    return picked
+
+
+def config_origins(
+    account_id: str | None = None,
+    gateway_id: str | None = None,
+    token: str | SecretStr | None = None,
+    base_url: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+) -> dict[str, Origin | None]:
+    """Where `GatewayConfig.resolve` with these arguments takes each field from.
+
+    Args:
+        account_id: The account id argument.
+        gateway_id: The gateway id argument.
+        token: The gateway token argument.
+        base_url: The base URL argument.
+        environ: The environment to read; `os.environ` when None.
+        config_file: The config file to read; `config_file_path(environ)` when None.
+
+    Returns:
+        `account_id`, `gateway_id`, `token`, `base_url` -> their `Origin`, or None
+        for a field set nowhere.
+
+    Raises:
+        ConfigError: The config file is missing although named, unreadable or malformed,
+            or the base URL is malformed.
+    """
+    arguments = {"account_id": account_id, "gateway_id": gateway_id, "token": token}
+    picked, _ = _picked({**arguments, "base_url": base_url}, environ, config_file)
+    return {field: setting.origin for field, setting in picked.items()}
+
+
+def _picked(
+    arguments: Mapping[str, Any],
+    environ: Mapping[str, str] | None,
+    config_file: str | os.PathLike[str] | None,
+) -> tuple[dict[str, Setting], Path]:
+    """`pick_settings` over the environment and the config file, and the file's path.
+
+    Raises:
+        ConfigError: As `read_config_file` and `pick_settings` raise it.
+    """
+    env = os.environ if environ is None else environ
+    path = Path(config_file).expanduser() if config_file else config_file_path(env)
+    named_by = (
+        "config_file=" if config_file else ENV_CONFIG_FILE if env.get(ENV_CONFIG_FILE) else None
+    )
+    file = read_config_file(path, named_by=named_by)
+    return pick_settings(arguments, env, file, path), path
+
+
 def _first_error(exc: ValueError, origin: Mapping[str, str]) -> str:
     """The first validation message, naming where the bad value came from."""
     errors = getattr(exc, "errors", None)
@@ -386,90 +470,3 @@ def _first_error(exc: ValueError, origin: Mapping[str, str]) -> str:
     if not message.startswith(where):
         message = f"{where}: {message}"
     return f"{message} (from {origin[where]})" if where in origin else message
-
-
-def _closest(word: str, names: tuple[str, ...]) -> str | None:
-    """The name in `names` closest to `word`, case aside; None when none is close."""
-    by_folded = {name.casefold(): name for name in names}
-    close = difflib.get_close_matches(word.casefold(), list(by_folded), n=1, cutoff=0.6)
-    return by_folded[close[0]] if close else None
-
-
-def _missing_file(path: Path, named_by: str) -> str:
-    """The message for a config file that `named_by` names and that does not exist."""
-    hint = f"create it, or unset {ENV_CONFIG_FILE}" if named_by == ENV_CONFIG_FILE else "create it"
-    try:
-        siblings = tuple(entry.name for entry in path.parent.iterdir() if entry.is_file())
-    except OSError:
-        siblings = ()
-    if close := _closest(path.name, siblings):
-        hint = f"did you mean {close!r}? ({hint})"
-    return f"the config file {path} named by {named_by} does not exist; {hint}"
-
-
-def _check_keys(data: Mapping[str, Any], path: Path) -> None:
-    """Refuse a key the config file does not read, naming the closest one (never a value).
-
-    Raises:
-        ConfigError: A key of `data` is not one of `CONFIG_FILE_KEYS`.
-    """
-    for key in data:
-        if key in CONFIG_FILE_KEYS:
-            continue
-        close = _closest(str(key), CONFIG_FILE_KEYS)
-        hint = (
-            f"did you mean {close!r}?"
-            if close
-            else f"the keys read are {', '.join(_DOCUMENTED_KEYS)}"
-        )
-        raise ConfigError(f"the config file {path} has an unknown key {key!r}; {hint}")
-
-
-def _read_config_file(path: Path, *, named_by: str | None = None) -> dict[str, Any]:
-    """The config file's object; `{}` for an absent default file.
-
-    Raises:
-        ConfigError: The file cannot be read, is not a JSON object of strings, holds an
-            unknown key, or is absent although `named_by` (`CF_AIG_CONFIG`, `config_file=`)
-            names it.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if named_by:
-            raise ConfigError(_missing_file(path, named_by)) from None
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ConfigError(f"the config file {path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"the config file {path} must hold a JSON object with accountId")
-    _check_keys(data, path)
-    for key, value in data.items():
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(f"{key} in the config file {path} must be a string")
-    if data.get("token"):
-        warn_if_readable(path, "a gateway token", stacklevel=3)
-    return data
-
-
-def warn_if_readable(path: Path, holds: str, *, stacklevel: int = 2) -> None:
-    """Warn (`ConfigFileWarning`) if `path`, which holds `holds`, is readable by others.
-
-    One check for every config file that can hold a secret: the client's and
-    `cf-aig serve --config`. `stacklevel` 1 points the warning at the caller of
-    this function, 2 at its caller, and so on.
-    """
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        warnings.warn(
-            f"{path} holds {holds} and is readable by group or others; run: chmod 600 {path}",
-            ConfigFileWarning,
-            stacklevel=stacklevel + 1,
-        )

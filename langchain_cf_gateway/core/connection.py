@@ -53,15 +53,27 @@ def connection_message(url: httpx.URL | str, reason: str) -> str:
         One sentence naming the URL (credentials masked) and what to check.
     """
     shown = mask_url(str(url))
-    parts = urlsplit(shown)
-    what = "the management API" if "/client/v4" in parts.path else "the gateway"
+    what = "the management API" if "/client/v4" in urlsplit(shown).path else "the gateway"
     detail = f" ({mask_urls(reason)})" if reason else ""
-    head = f"cannot reach {what} at {shown}{detail}."
+    return f"cannot reach {what} at {shown}{detail}. {connection_fix(url)}"
+
+
+def connection_fix(url: httpx.URL | str) -> str:
+    """What to check when nothing responds at `url`: the last sentence of `connection_message`.
+
+    Args:
+        url: The URL the request was sent to.
+
+    Returns:
+        For Cloudflare's hosts, the network; for another host, the local gateway's
+        `cf-aig serve --port` and `base_url`.
+    """
+    parts = urlsplit(mask_url(str(url)))
     if parts.hostname in _CLOUDFLARE_HOSTS:
-        return f"{head} Check the network and any proxy settings (HTTPS_PROXY)."
+        return "Check the network and any proxy settings (HTTPS_PROXY)."
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return (
-        f"{head} Is the local gateway running? Start it with `cf-aig serve --port {port}`, "
+        f"Is the local gateway running? Start it with `cf-aig serve --port {port}`, "
         f"or check `base_url` / {ENV_BASE_URL}."
     )
 
