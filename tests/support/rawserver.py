@@ -9,8 +9,9 @@ and sends, for each request, the next `Act` queued (`then(...)` or `queue.append
   gateway error body, invalid JSON, an oversized body, what Cloudflare sends and the
   local gateway cannot script, such as a dynamic route's headers);
 - an SSE stream of `data:` payloads (`events`) that ends properly (`data: [DONE]`), ends
-  cleanly without `[DONE]` or a finish reason (`end="eof"`), or is cut mid-way
-  (`end="cut"`: the connection is reset before the chunked terminator); or of SSE lines
+  cleanly without `[DONE]` or a finish reason (`end="eof"`), is cut mid-way
+  (`end="cut"`: the connection is reset before the chunked terminator), or sends
+  `data: [DONE]` and withholds the chunked terminator (`end="hold"`); or of SSE lines
   sent as given (`lines`: comments, `data: [DONE]` and all);
 - a hang (`hang_s`): the request is read and nothing is sent, for read timeouts.
 
@@ -45,8 +46,9 @@ class Act:
     """SSE `data:` payloads; None for a plain body (or `lines`)."""
     lines: list[str] | None = None
     """SSE lines sent as given, each followed by a blank line; nothing is added after them."""
-    end: Literal["done", "eof", "cut"] = "done"
-    """How `events` end: `[DONE]`; the chunked terminator only; a reset connection."""
+    end: Literal["done", "eof", "cut", "hold"] = "done"
+    """How `events` end: `[DONE]`; the chunked terminator only; a reset connection;
+    `[DONE]`, then nothing more on the connection until the client closes it."""
     hang_s: float = 0.0
     """Seconds to wait before responding (no response if the client gives up first)."""
 
@@ -68,6 +70,8 @@ class Seen:
     body: bytes
     at: float
     """time.monotonic() when the request was fully read."""
+    connection: int = 0
+    """Which connection it came on: 1 for the first the server accepted, and so on."""
 
     @property
     def json(self) -> Any:
@@ -167,6 +171,7 @@ class MisbehavingServer:
         """Connections accepted since the last reset."""
         self.open_connections = 0
         """Connections open right now."""
+        self._accepted = 0
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -249,6 +254,8 @@ class MisbehavingServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with self._lock:
+            self._accepted += 1
+            number = self._accepted
             self.connections += 1
             self.open_connections += 1
         self._writers.add(writer)
@@ -267,11 +274,13 @@ class MisbehavingServer:
                         headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length") or 0))
                 with self._lock:
-                    self.received.append(Seen(method, path, headers, body, time.monotonic()))
+                    self.received.append(
+                        Seen(method, path, headers, body, time.monotonic(), number)
+                    )
                     act = self.queue.popleft() if self.queue else self._default(self.received[-1])
                 if act.hang_s:
                     await asyncio.sleep(act.hang_s)
-                if not await self._respond(writer, act):
+                if not await self._respond(reader, writer, act):
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             return
@@ -282,7 +291,9 @@ class MisbehavingServer:
             if not writer.transport.is_closing():
                 writer.close()
 
-    async def _respond(self, writer: asyncio.StreamWriter, act: Act) -> bool:
+    async def _respond(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, act: Act
+    ) -> bool:
         """Write one response; False when the connection is gone (on purpose or not)."""
         reason = "OK" if act.status < 400 else "Error"
         head = [f"HTTP/1.1 {act.status} {reason}"]
@@ -315,6 +326,9 @@ class MisbehavingServer:
             await asyncio.sleep(0.05)  # let the client read what came, then reset
             writer.transport.abort()
             return False
+        if act.end == "hold":  # the response never ends: the client must give up on it
+            await reader.read()  # until the client closes its end
+            return False
         writer.write(b"0\r\n\r\n")
         await writer.drain()
         return True
@@ -326,13 +340,13 @@ def _frames(act: Act) -> list[str] | None:
         return act.lines
     if act.events is None:
         return None
-    done = ["data: [DONE]"] if act.end == "done" else []
+    done = ["data: [DONE]"] if act.end in ("done", "hold") else []
     return [*(f"data: {event}" for event in act.events), *done]
 
 
 def sse(
     events: list[str],
-    end: Literal["done", "eof", "cut"] = "done",
+    end: Literal["done", "eof", "cut", "hold"] = "done",
     headers: Mapping[str, str] | None = None,
 ) -> Act:
     return Act(200, {Header.LOG_ID: "log-stream", **(headers or {})}, events=events, end=end)
