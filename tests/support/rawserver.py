@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -160,7 +161,9 @@ def provider_error(
 class MisbehavingServer:
     """The server, on its own event loop in a background thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
+        """`tls`: a certificate and key file (`tests.support.tls`) to serve HTTPS with."""
+        self._tls = tls
         self.queue: deque[Act] = deque()
         """What the next requests get, in order."""
         self.default = provider_error(500, "nothing queued")
@@ -189,7 +192,11 @@ class MisbehavingServer:
             self._loop = loop
 
             async def main() -> None:
-                self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+                context = None
+                if self._tls is not None:
+                    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                    context.load_cert_chain(*self._tls)
+                self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=context)
                 self.port = self._server.sockets[0].getsockname()[1]
                 ready.set()
                 async with self._server:
@@ -226,7 +233,8 @@ class MisbehavingServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def _default(self, seen: Seen) -> Act:
         if not self.echo:

@@ -18,6 +18,7 @@ import pytest
 
 from langchain_cf_gateway import ChatCloudflareGateway
 from tests.support.rawserver import MisbehavingServer, sse, stream_events
+from tests.support.tls import self_signed
 
 N = 5
 MODEL = "cloudflare-ai-gateway/openai/gpt-4o-mini"
@@ -125,3 +126,23 @@ def test_a_withheld_terminator_neither_hangs_nor_pools_the_connection(
     raw.then(*(sse(stream_events(), end="hold") for _ in range(3)))
     assert run(3) == ["Hello there"] * 3
     assert len({seen.connection for seen in raw.received}) == 3
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("path", [chat_sync, chat_async], ids=lambda p: p.__name__)
+def test_over_tls_streams_share_one_connection_and_a_withheld_end_does_not_hang(
+    path: Callable[..., Callable[[int], list[str]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What Cloudflare costs: a TLS handshake per new connection. A model built while
+    `SSL_CERT_FILE` names the certificate trusts it (the shared client follows it)."""
+    with self_signed() as (cert_file, key_file), MisbehavingServer((cert_file, key_file)) as tls:
+        monkeypatch.setenv("SSL_CERT_FILE", cert_file)
+        run = path(tls, None)
+        tls.then(*(sse(stream_events()) for _ in range(N)))
+        assert run(N) == ["Hello there"] * N
+        assert len({seen.connection for seen in tls.received}) == 1
+        tls.reset()
+        tls.then(*(sse(stream_events(), end="hold") for _ in range(3)))
+        assert run(3) == ["Hello there"] * 3
+        assert len({seen.connection for seen in tls.received}) == 3
