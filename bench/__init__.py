@@ -8,6 +8,7 @@ run. ``BENCH_SCALE=0.1`` scales every count down for a quick look.
 BENCHMARKS = {
     "invoke": "bench.invoke",
     "streaming": "bench.streaming",
+    "tls_streaming": "bench.tls_streaming",
     "litellm": "bench.litellm_handler",
     "concurrency": "bench.concurrency",
     "import": "bench.imports",

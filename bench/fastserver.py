@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import re
+import ssl
 import sys
 
 from langchain_cf_gateway.core import Header
@@ -175,12 +176,13 @@ class _Connection(asyncio.Protocol):
             self.transport.write(NOT_FOUND)
 
 
-async def serve(host: str, port: int) -> None:
+async def serve(host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(_Connection, host, port, backlog=4096)
+    server = await loop.create_server(_Connection, host, port, backlog=4096, ssl=tls)
     bound = server.sockets[0].getsockname()[1]
     # The parent reads this line to learn the port.
-    sys.stdout.write(f"listening on http://{host}:{bound}\n")
+    scheme = "https" if tls is not None else "http"
+    sys.stdout.write(f"listening on {scheme}://{host}:{bound}\n")
     sys.stdout.flush()
     async with server:
         await server.serve_forever()
@@ -190,9 +192,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS")
     args = parser.parse_args()
+    tls = None
+    if args.tls:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(*args.tls)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port))
+        asyncio.run(serve(args.host, args.port, tls))
 
 
 if __name__ == "__main__":

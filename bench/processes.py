@@ -6,6 +6,8 @@ and stopped afterwards."""
 from __future__ import annotations
 
 import json
+import os
+import ssl
 import sys
 import urllib.request
 from typing import Any
@@ -38,10 +40,14 @@ class LoadGenerator(ServerProcess):
 class FastServer(ServerProcess):
     """:mod:`bench.fastserver` in its own process."""
 
-    def __init__(self) -> None:
-        super().__init__([sys.executable, "-m", "bench.fastserver"], cwd=ROOT, merge_stderr=False)
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
+        """`tls`: a certificate and key file to serve HTTPS with (`stats` then needs
+        `SSL_CERT_FILE` naming the certificate)."""
+        argv = [sys.executable, "-m", "bench.fastserver", *(("--tls", *tls) if tls else ())]
+        super().__init__(argv, cwd=ROOT, merge_stderr=False)
 
     def stats(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.base_url}/stats", timeout=10) as resp:
+        context = ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE"))
+        with urllib.request.urlopen(f"{self.base_url}/stats", timeout=10, context=context) as resp:
             data: dict[str, Any] = json.loads(resp.read())
         return data

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -262,8 +263,9 @@ def http_clients(
 ) -> tuple[httpx.Client, httpx.AsyncClient]:
     """The httpx clients of one model, with the capture hooks (and the fallback transport).
 
-    Models without fallbacks share one pair of clients per proxy, as langchain-openai's
-    default clients are shared: building a client (its TLS context) costs far more than
+    Models without fallbacks share one pair of clients per proxy and trusted certificates
+    (`SSL_CERT_FILE`, `SSL_CERT_DIR`, which httpx reads as it builds a client), as
+    langchain-openai's default clients are shared: building a client (its TLS context) costs far more than
     the rest of a model, and the hooks keep no state of their own.
 
     A user's own client (`sync_client`, `async_client`) is never changed: the model gets a
@@ -295,7 +297,7 @@ def http_clients(
     if sync_client is not None:
         sync = _sync_client(transport=ThroughClient(sync_client), **_settings_of(sync_client))
     elif universal is None:
-        sync = _shared_sync_client(proxy)
+        sync = _shared_sync_client(proxy, _trust())
     else:
         transport = httpx.HTTPTransport(proxy=proxy, limits=openai.DEFAULT_CONNECTION_LIMITS)
         sync = _sync_client(transport=UniversalTransport(universal, transport))
@@ -304,7 +306,7 @@ def http_clients(
             transport=AsyncThroughClient(async_client), **_settings_of(async_client)
         )
     elif universal is None:
-        asynchronous = _shared_async_client(proxy)
+        asynchronous = _shared_async_client(proxy, _trust())
     else:
         asynchronous = _async_client(
             transport=AsyncUniversalTransport(universal, PerLoopTransport(proxy))
@@ -392,13 +394,20 @@ def _async_client(**kwargs: Any) -> httpx.AsyncClient:
     )
 
 
+def _trust() -> tuple[str | None, str | None]:
+    """The certificates httpx trusts, read from the environment as a client is built."""
+    return os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+
+
 @lru_cache(maxsize=8)
-def _shared_sync_client(proxy: str | None) -> httpx.Client:
+def _shared_sync_client(proxy: str | None, trust: tuple[str | None, str | None]) -> httpx.Client:
     return _sync_client(proxy=proxy)
 
 
 @lru_cache(maxsize=8)
-def _shared_async_client(proxy: str | None) -> httpx.AsyncClient:
+def _shared_async_client(
+    proxy: str | None, trust: tuple[str | None, str | None]
+) -> httpx.AsyncClient:
     return _async_client(transport=PerLoopTransport(proxy))
 
 

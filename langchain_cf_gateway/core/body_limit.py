@@ -10,6 +10,9 @@ No framework imports here: `httpx` (and `anyio`, which httpx brings) only.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -219,29 +222,78 @@ def _chain(decode: Callable[[bytes], Iterator[bytes]], pieces: Iterator[bytes]) 
         yield from decode(piece)
 
 
+DRAIN_S: Final = 0.1
+"""How long a stream closed after `data: [DONE]` waits for the end of its response (the
+chunked terminator), so that its connection can serve the next request."""
+_DRAIN_BYTES: Final = 64 * 1024
+"""The most a drain reads: a server still sending after `[DONE]` is not waited for."""
+_DONE: Final = b"data: [DONE]"
+
+
 class _LimitedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """The body of a response, through its `_BodyLimit`; sync or async as the inner."""
+    """The body of a response, through its `_BodyLimit`; sync or async as the inner.
+
+    A client that stops reading at `data: [DONE]` (the OpenAI SDK does) closes the
+    response before the end of the HTTP message, and httpx then drops the connection.
+    `close` reads the end first when `[DONE]` came last, for at most `DRAIN_S` seconds and
+    `_DRAIN_BYTES` bytes: a connection that ended its response goes back to the pool; one
+    that still owes bytes is closed, as before.
+    """
 
     def __init__(self, inner: Any, limit: _BodyLimit) -> None:
         self._inner = inner
         self._limit = limit
+        self._chunks: Any = None
+        self._tail = b""
+        self._ended = False
+
+    def _seen(self, piece: bytes) -> bytes:
+        self._tail = (self._tail + piece)[-len(_DONE) - 8 :]
+        return piece
+
+    def _after_done(self) -> bool:
+        return not self._ended and self._tail.rstrip(b"\r\n").endswith(_DONE)
 
     def __iter__(self) -> Iterator[bytes]:
         limit = self._limit
         limit.remaining()
-        for raw in self._inner:
+        self._chunks = iter(self._inner)
+        for raw in self._chunks:
             # A sync read cannot be interrupted: the deadline is checked as each chunk
             # arrives (a server that stops sending is caught by the read timeout).
             limit.remaining()
-            yield from limit.feed(raw)
+            for piece in limit.feed(raw):
+                yield self._seen(piece)
+        self._ended = True
         yield from limit.flush()
 
     def close(self) -> None:
+        if self._chunks is not None and self._after_done():
+            self._drain()
         self._inner.close()
+
+    def _drain(self) -> None:
+        # A sync read cannot be cancelled, and httpcore fixed its read timeout when the body
+        # began: a watchdog stops the socket's reading after `DRAIN_S` instead (the read
+        # then fails, and httpcore closes the connection). It is joined before returning.
+        sock = _socket_of(self._limit.response)
+        if sock is None:
+            return
+        watchdog = threading.Timer(DRAIN_S, _stop_reading, (sock,))
+        watchdog.start()
+        left = _DRAIN_BYTES
+        try:
+            while left > 0:
+                left -= len(next(self._chunks))
+        except (StopIteration, httpx.HTTPError):
+            pass  # the end (the connection is pooled), or given up (it is closed)
+        finally:
+            watchdog.cancel()
+            watchdog.join()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         limit = self._limit
-        chunks = self._inner.__aiter__()
+        chunks = self._chunks = self._inner.__aiter__()
         while True:
             left = limit.remaining()
             try:
@@ -258,12 +310,36 @@ class _LimitedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                     raise limit.timed_out() from None
                 raise
             for piece in limit.feed(raw):
-                yield piece
+                yield self._seen(piece)
+        self._ended = True
         for piece in limit.flush():
             yield piece
 
     async def aclose(self) -> None:
+        if self._chunks is not None and self._after_done():
+            await self._adrain()
         await self._inner.aclose()
+
+    async def _adrain(self) -> None:
+        left = _DRAIN_BYTES
+        try:
+            with anyio.fail_after(DRAIN_S):
+                while left > 0:
+                    left -= len(await self._chunks.__anext__())
+        except (StopAsyncIteration, TimeoutError, httpx.HTTPError):
+            return  # the end (the connection is pooled), or given up (it is closed)
+
+
+def _socket_of(response: httpx.Response) -> socket.socket | None:
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _stop_reading(sock: socket.socket) -> None:
+    # The plain socket's shutdown, also under TLS: the blocked read returns end of file.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RD)
 
 
 def _same(error: GatewayError, response: httpx.Response) -> BaseException:

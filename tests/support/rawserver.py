@@ -9,8 +9,9 @@ and sends, for each request, the next `Act` queued (`then(...)` or `queue.append
   gateway error body, invalid JSON, an oversized body, what Cloudflare sends and the
   local gateway cannot script, such as a dynamic route's headers);
 - an SSE stream of `data:` payloads (`events`) that ends properly (`data: [DONE]`), ends
-  cleanly without `[DONE]` or a finish reason (`end="eof"`), or is cut mid-way
-  (`end="cut"`: the connection is reset before the chunked terminator); or of SSE lines
+  cleanly without `[DONE]` or a finish reason (`end="eof"`), is cut mid-way
+  (`end="cut"`: the connection is reset before the chunked terminator), or sends
+  `data: [DONE]` and withholds the chunked terminator (`end="hold"`); or of SSE lines
   sent as given (`lines`: comments, `data: [DONE]` and all);
 - a hang (`hang_s`): the request is read and nothing is sent, for read timeouts.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -45,8 +47,9 @@ class Act:
     """SSE `data:` payloads; None for a plain body (or `lines`)."""
     lines: list[str] | None = None
     """SSE lines sent as given, each followed by a blank line; nothing is added after them."""
-    end: Literal["done", "eof", "cut"] = "done"
-    """How `events` end: `[DONE]`; the chunked terminator only; a reset connection."""
+    end: Literal["done", "eof", "cut", "hold"] = "done"
+    """How `events` end: `[DONE]`; the chunked terminator only; a reset connection;
+    `[DONE]`, then nothing more on the connection until the client closes it."""
     hang_s: float = 0.0
     """Seconds to wait before responding (no response if the client gives up first)."""
 
@@ -68,6 +71,8 @@ class Seen:
     body: bytes
     at: float
     """time.monotonic() when the request was fully read."""
+    connection: int = 0
+    """Which connection it came on: 1 for the first the server accepted, and so on."""
 
     @property
     def json(self) -> Any:
@@ -156,7 +161,9 @@ def provider_error(
 class MisbehavingServer:
     """The server, on its own event loop in a background thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
+        """`tls`: a certificate and key file (`tests.support.tls`) to serve HTTPS with."""
+        self._tls = tls
         self.queue: deque[Act] = deque()
         """What the next requests get, in order."""
         self.default = provider_error(500, "nothing queued")
@@ -167,6 +174,7 @@ class MisbehavingServer:
         """Connections accepted since the last reset."""
         self.open_connections = 0
         """Connections open right now."""
+        self._accepted = 0
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -184,7 +192,11 @@ class MisbehavingServer:
             self._loop = loop
 
             async def main() -> None:
-                self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+                context = None
+                if self._tls is not None:
+                    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                    context.load_cert_chain(*self._tls)
+                self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=context)
                 self.port = self._server.sockets[0].getsockname()[1]
                 ready.set()
                 async with self._server:
@@ -221,7 +233,8 @@ class MisbehavingServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def _default(self, seen: Seen) -> Act:
         if not self.echo:
@@ -249,6 +262,8 @@ class MisbehavingServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with self._lock:
+            self._accepted += 1
+            number = self._accepted
             self.connections += 1
             self.open_connections += 1
         self._writers.add(writer)
@@ -267,11 +282,13 @@ class MisbehavingServer:
                         headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length") or 0))
                 with self._lock:
-                    self.received.append(Seen(method, path, headers, body, time.monotonic()))
+                    self.received.append(
+                        Seen(method, path, headers, body, time.monotonic(), number)
+                    )
                     act = self.queue.popleft() if self.queue else self._default(self.received[-1])
                 if act.hang_s:
                     await asyncio.sleep(act.hang_s)
-                if not await self._respond(writer, act):
+                if not await self._respond(reader, writer, act):
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             return
@@ -282,7 +299,9 @@ class MisbehavingServer:
             if not writer.transport.is_closing():
                 writer.close()
 
-    async def _respond(self, writer: asyncio.StreamWriter, act: Act) -> bool:
+    async def _respond(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, act: Act
+    ) -> bool:
         """Write one response; False when the connection is gone (on purpose or not)."""
         reason = "OK" if act.status < 400 else "Error"
         head = [f"HTTP/1.1 {act.status} {reason}"]
@@ -315,6 +334,9 @@ class MisbehavingServer:
             await asyncio.sleep(0.05)  # let the client read what came, then reset
             writer.transport.abort()
             return False
+        if act.end == "hold":  # the response never ends: the client must give up on it
+            await reader.read()  # until the client closes its end
+            return False
         writer.write(b"0\r\n\r\n")
         await writer.drain()
         return True
@@ -326,13 +348,13 @@ def _frames(act: Act) -> list[str] | None:
         return act.lines
     if act.events is None:
         return None
-    done = ["data: [DONE]"] if act.end == "done" else []
+    done = ["data: [DONE]"] if act.end in ("done", "hold") else []
     return [*(f"data: {event}" for event in act.events), *done]
 
 
 def sse(
     events: list[str],
-    end: Literal["done", "eof", "cut"] = "done",
+    end: Literal["done", "eof", "cut", "hold"] = "done",
     headers: Mapping[str, str] | None = None,
 ) -> Act:
     return Act(200, {Header.LOG_ID: "log-stream", **(headers or {})}, events=events, end=end)

@@ -227,14 +227,6 @@ def test_no_leaked_connections_or_threads(raw: MisbehavingServer) -> None:
     assert threading.active_count() <= threads + 8, (threads, threading.active_count())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="every streamed call closes its connection: the OpenAI SDK (and the LiteLLM "
-    "handler's stream) stop at data: [DONE] and close the response before the chunked "
-    "terminator is read, so httpx cannot pool it (a new TCP - and TLS - connection and a "
-    "TIME_WAIT socket per stream); fix pending in langchain_cf_gateway/_openai_sdk.py and "
-    "litellm_provider.py (read the body to its end after [DONE] before closing)",
-)
 @pytest.mark.parametrize("client", ["chat", "litellm"])
 def test_streamed_calls_reuse_connections(raw: MisbehavingServer, client: str) -> None:
     raw.echo = True
