@@ -102,17 +102,14 @@ class PostgresLogStore(LogStore):
     # ------------------------------------------------------------------ writer thread
 
     def _connect(self) -> Any:
-        try:
-            with psycopg.connect(
-                self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
-            ) as conn:
-                migrate(conn, self.path)
-        except psycopg.Error as exc:
-            reason = mask_urls(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
-            raise ConfigError(
-                f"cannot connect to the log store {self.path} ({reason or type(exc).__name__}): "
-                f"start PostgreSQL there, or give {FLAG} a database this host can reach"
-            ) from None
+        """Migrate the schema, then open the pool the writer thread uses.
+
+        Raises:
+            ConfigError: the database cannot be reached (one line: the masked URL, the
+                reason and the flag), or its schema is newer than this package's.
+        """
+        # The pool keeps trying to connect (with back-off) for as long as the gateway
+        # runs: a database lost mid-run is an outage, not the end of the store.
         pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             self._url,
             min_size=1,
@@ -124,10 +121,26 @@ class PostgresLogStore(LogStore):
             timeout=self._wait_s,
             reconnect_timeout=24 * 3600.0,
         )
-        pool.open(wait=True, timeout=self.commit_timeout)
-        with pool.connection() as conn:
-            found = conn.execute(BODY_SUM).fetchone()
-            self._body_bytes = int(found[0]) if found else 0
+        try:
+            with psycopg.connect(
+                self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
+            ) as conn:
+                migrate(conn, self.path)
+            pool.open(wait=True, timeout=self.commit_timeout)
+            with pool.connection() as conn:
+                found = conn.execute(BODY_SUM).fetchone()
+                self._body_bytes = int(found[0]) if found else 0
+        except psycopg.Error as exc:
+            pool.close()
+            text = str(exc).strip()
+            reason = mask_urls(text.splitlines()[0]) if text else type(exc).__name__
+            raise ConfigError(
+                f"cannot connect to the log store {self.path} ({reason}): start PostgreSQL "
+                f"there, or give {FLAG} a database this host can reach"
+            ) from None
+        except BaseException:
+            pool.close()
+            raise
         return pool
 
     def _read(self, conn: Any, fn: Any) -> Any:
