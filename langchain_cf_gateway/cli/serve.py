@@ -2,7 +2,8 @@
 
 ```text
 cf-aig serve [--host 127.0.0.1] [--port 8787] [--config local.toml|.yaml]
-             [--cache-url redis://127.0.0.1:6379/0] [--log-path FILE]
+             [--cache-url redis://127.0.0.1:6379/0]
+             [--log-path FILE | --log-store postgresql://user@host:5432/db]
              [--log-max-rows 100000] [--log-commit-timeout 10]
              [--log-body-max-bytes 1048576] [--log-max-body-bytes 268435456]
              [--allowed-host NAME ...] [--allowed-origin URL ...]
@@ -111,6 +112,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--log-path", default=None, metavar="FILE", help="SQLite file of the logs (default: memory)"
     )
     parser.add_argument(
+        "--log-store",
+        default=None,
+        metavar="URL",
+        help="where the logs go, as a URL: postgresql://user@host:5432/db (one log for "
+        "many workers and hosts; schema created or migrated at start) or sqlite:///FILE",
+    )
+    parser.add_argument(
         "--log-max-rows",
         type=int,
         default=DEFAULT_MAX_ROWS,
@@ -123,7 +131,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_COMMIT_TIMEOUT,
         metavar="SECONDS",
-        help="with --log-path, how long a request waits for its log row to be written "
+        help="with --log-path or --log-store, how long a request waits for its log row to be written "
         f"before it gets HTTP 503, code 2503 (default {DEFAULT_COMMIT_TIMEOUT:g})",
     )
     parser.add_argument(
@@ -340,6 +348,8 @@ def _cannot_listen(exc: OSError, gateway: LocalGateway, args: argparse.Namespace
 def _gateway(args: argparse.Namespace, config: ServerConfig) -> LocalGateway:
     from ..local.server import LocalGateway  # starlette and uvicorn only when serving
 
+    if args.log_store and args.log_path:
+        raise ValueError("give --log-path (a SQLite file) or --log-store (a URL), not both")
     return LocalGateway(
         host=args.host or config.host,
         port=config.port if args.port is None else args.port,
@@ -347,6 +357,7 @@ def _gateway(args: argparse.Namespace, config: ServerConfig) -> LocalGateway:
         management_token=config.management_token,
         account_id=config.account_id,
         log_path=args.log_path or config.log_path,
+        log_store=args.log_store or (None if args.log_path else config.log_store),
         log_max_rows=args.log_max_rows,
         log_commit_timeout=args.log_commit_timeout,
         log_body_max_bytes=args.log_body_max_bytes,

@@ -12,6 +12,8 @@ token = "dev-gateway-token"     # cf-aig-authorization for gateways with authent
 management_token = "dev-admin"  # management API and /__local admin routes;
                                 # else $CF_AIG_LOCAL_MANAGEMENT_TOKEN, else generated
 log_path = "cf-aig-logs.sqlite" # SQLite file of the logs; default in memory
+# log_store = "postgresql://cf-aig@db.internal:5432/cf_aig"  # --log-store: instead of
+                                # log_path, logs shared by workers and hosts
 cache_url = "redis://127.0.0.1:6379/0"   # --cache-url; default memory://
 allowed_hosts = ["gw.internal"] # Host names served besides loopback (--allowed-host)
 allowed_origins = []            # browser Origins served (--allowed-origin)
@@ -91,6 +93,7 @@ _TOP_KEYS: Final = frozenset(
         "token",
         "management_token",
         "log_path",
+        "log_store",
         "cache_url",
         "allowed_hosts",
         "allowed_origins",
@@ -114,6 +117,8 @@ class ServerConfig:
     token: str | None = None
     management_token: str | None = None
     log_path: str = ":memory:"
+    log_store: str | None = None
+    """A log store URL (`postgresql://...`, `sqlite:///...`); instead of `log_path`."""
     cache_url: str | None = None
     gateways: dict[str, dict[str, Any]] = field(default_factory=dict)
     upstreams: dict[str, PassThrough] = field(default_factory=dict)
@@ -174,7 +179,15 @@ def load_config(
             f"{', '.join(sorted(_TOP_KEYS))}"
         )
     config = ServerConfig()
-    for key in ("host", "account_id", "token", "management_token", "log_path", "cache_url"):
+    for key in (
+        "host",
+        "account_id",
+        "token",
+        "management_token",
+        "log_path",
+        "log_store",
+        "cache_url",
+    ):
         if key in data:
             if not isinstance(data[key], str) or not data[key]:
                 raise ConfigError(f"{key} in {where} must be a non-empty string")

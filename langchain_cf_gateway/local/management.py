@@ -63,7 +63,7 @@ from ..core.protocol import API_ERROR_STATUS, ApiErrorCode, Bounds, LogsApi
 from .gateways import GatewayRecord, check_gateway_id
 from .inbound import head, read_body
 from .log_query import parse_delete_query, parse_list_query
-from .logstore import LogQueryError, LogStore, LogStoreUnavailable, wire_log
+from .logstore import LogQueryError, LogStoreUnavailable, wire_log
 from .pipeline import redact
 from .scripts import make_script
 from .state import GatewayState, ReceivedRequest
@@ -309,7 +309,7 @@ class Management:
                 if request.method == "DELETE":
                     query = parse_delete_query(items)
                     count = await self.logs.arun(
-                        LogStore.delete(
+                        self.logs.delete(
                             gateway.id,
                             filters=query.filters,
                             limit=query.limit,
@@ -320,7 +320,7 @@ class Management:
                     return envelope({"success": True, "deleted": count})
                 query = parse_list_query(items)
                 rows, info = await self.logs.arun(
-                    LogStore.select(
+                    self.logs.select(
                         gateway.id,
                         filters=query.filters,
                         order_by=query.order_by,
@@ -352,13 +352,13 @@ class Management:
             log_id = request.path_params["log_id"]
             if request.method == "PATCH":
                 changes = self._log_changes(self._json(body))
-                row = await self.logs.arun(LogStore.patch(gateway.id, log_id, changes))
+                row = await self.logs.arun(self.logs.patch(gateway.id, log_id, changes))
             elif request.method == "DELETE":
-                row = await self.logs.arun(LogStore.get(gateway.id, log_id))
+                row = await self.logs.arun(self.logs.get(gateway.id, log_id))
                 if row is not None:
-                    await self.logs.arun(LogStore.delete(gateway.id, log_id=log_id))
+                    await self.logs.arun(self.logs.delete(gateway.id, log_id=log_id))
             else:
-                row = await self.logs.arun(LogStore.get(gateway.id, log_id))
+                row = await self.logs.arun(self.logs.get(gateway.id, log_id))
             if row is None:
                 raise ApiError(ApiErrorCode.NOT_FOUND, f"log {log_id!r} not found")
             return envelope(wire_log(row))
@@ -429,10 +429,10 @@ class Management:
                 raise ApiError(
                     ApiErrorCode.NOT_FOUND, f"no route {part!r}: use request or response"
                 )
-            exists, content = await self.logs.arun(LogStore.body(gateway.id, log_id, part))
+            exists, content = await self.logs.arun(self.logs.body(gateway.id, log_id, part))
             if not exists:
                 raise ApiError(ApiErrorCode.NOT_FOUND, f"log {log_id!r} not found")
-            row = await self.logs.arun(LogStore.get(gateway.id, log_id))
+            row = await self.logs.arun(self.logs.get(gateway.id, log_id))
             if content is None:
                 why = (
                     "dropped to keep the stored bodies under cf-aig serve --log-max-body-bytes"

@@ -45,8 +45,8 @@ from .logstore import (
     DEFAULT_COMMIT_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_ROWS,
-    LogStore,
     LogStoreUnavailable,
+    open_log_store,
 )
 from .mock import ToolCall
 from .scripts import Script, ScriptBook, make_script
@@ -90,6 +90,9 @@ class LocalGateway:
             generated if None.
         account_id: the account id of `config` (the server accepts any).
         log_path: SQLite file of the logs; `":memory:"` by default.
+        log_store: where the logs go, as a URL: `postgresql://user@host:port/db` (one
+            log for many gateway processes and hosts), or `sqlite:///FILE`; instead of
+            `log_path`. See `logstore.open_log_store`.
         log_max_rows: log rows kept, oldest deleted first (100,000 by default, Cloudflare's
             free-plan limit; 0 keeps every row). See `logstore`.
         log_commit_timeout: seconds a request waits for its row with a `log_path`
@@ -138,6 +141,7 @@ class LocalGateway:
         management_token: str | None = None,
         account_id: str = LOCAL_ACCOUNT_ID,
         log_path: str = ":memory:",
+        log_store: str | None = None,
         log_max_rows: int | None = DEFAULT_MAX_ROWS,
         log_commit_timeout: float = DEFAULT_COMMIT_TIMEOUT,
         log_body_max_bytes: int | None = DEFAULT_BODY_MAX_BYTES,
@@ -164,7 +168,7 @@ class LocalGateway:
         self._token = token or secrets.token_urlsafe(24)
         self._management_token = management_token or secrets.token_urlsafe(24)
         self.clock = clock if isinstance(clock, Clock) else Clock(clock) if clock else Clock()
-        self._log_path = log_path
+        self._log_path = log_store or log_path
         self._log_max_rows, self._log_commit_timeout = log_max_rows, log_commit_timeout
         self._log_body_bounds = log_body_max_bytes, log_max_body_bytes
         self._cache_url = cache_url
@@ -208,7 +212,7 @@ class LocalGateway:
         if self._server is not None:
             return self
         scripts = ScriptBook()
-        logs = LogStore(
+        logs = open_log_store(
             self._log_path,
             max_rows=self._log_max_rows,
             commit_timeout=self._log_commit_timeout,
@@ -363,7 +367,7 @@ class LocalGateway:
 
     def logs(self, gateway_id: str | None = None) -> list[dict[str, Any]]:
         """Log rows, oldest first, of one gateway or (None) of all; as the logs API shows them."""
-        rows, _ = self._state.logs.run(LogStore.select(gateway_id))
+        rows, _ = self._state.logs.run(self._state.logs.select(gateway_id))
         return rows
 
     def script(

@@ -136,7 +136,7 @@ class GatewayState:
         self.routes.clear()
         self._deploy_start_routes()
         await self.cache.clear()
-        await self.logs.arun(LogStore.delete(None))
+        await self.logs.arun(self.logs.delete(None))
         self.registry.restore_default()
         for gateway in self.registry.list():
             gateway.reset_rate_limit()

@@ -1,9 +1,13 @@
-"""The log store: one SQLite row per request (or per universal step), Cloudflare's log object.
+"""The log store: one row per request (or per universal step), Cloudflare's log object.
 
-`LogStore` (in `store`) is what the gateway uses; `row` defines the row (`LogRow`)
-and its API form, `queries` the SQL of the logs API, `writer` the thread that commits.
+`LogStore` (in `store`) is what the gateway uses, in SQLite; `PostgresLogStore` (in
+`postgres`, loaded only for a `postgresql://` URL) is the same in PostgreSQL, and
+`open_log_store` (in `opening`) opens either from a path or URL. `row` defines the row (`LogRow`)
+and its API form, `queries` / `pg_queries` the SQL of the logs API, `writer` the
+thread that commits.
 """
 
+from .opening import open_log_store
 from .queries import LogQueryError
 from .row import LogRow, storable, wire_log
 from .store import (
@@ -26,6 +30,7 @@ __all__ = [
     "LogRow",
     "LogStore",
     "LogStoreUnavailable",
+    "open_log_store",
     "storable",
     "wire_log",
 ]

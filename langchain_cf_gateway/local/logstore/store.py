@@ -67,7 +67,6 @@ from __future__ import annotations
 import asyncio
 import os
 import queue
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -150,13 +149,16 @@ class LogStore(LogWriter):
         self._calls: list[Any] = []  # reads and the stop of the batch in hand
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        if self.durable:
-            _private_file(path)
+        self._open_file()
         self._thread = threading.Thread(target=self._supervise, name="cf-aig-logstore", daemon=True)
         self._thread.start()
         self._ready.wait()
         if self._error is not None:
             raise self._error
+
+    def _open_file(self) -> None:
+        if self.durable:
+            _private_file(self.path)
 
     # ------------------------------------------------------------------ API
 
@@ -240,13 +242,13 @@ class LogStore(LogWriter):
             await asyncio.wait((waiting,))
         return not waiting.cancelled() and waiting.exception() is None
 
-    def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def run(self, fn: Callable[[Any], T]) -> T:
         """Run `fn` on the writer thread after every queued write; block for its result."""
         future: Future[T] = Future()
         self._queue.put(ReadJob(fn, future))
         return future.result()
 
-    async def arun(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def arun(self, fn: Callable[[Any], T]) -> T:
         """`run` for the event loop: awaits without blocking it."""
         future: Future[T] = Future()
         self._queue.put(ReadJob(fn, future))

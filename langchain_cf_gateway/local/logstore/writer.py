@@ -33,7 +33,7 @@ _BUSY_TIMEOUT_MS: Final = 200
 """How long one write attempt waits for another connection's lock before backing off."""
 _RETRY_FIRST_S: Final = 0.05
 _RETRY_MAX_S: Final = 1.0
-_UNAVAILABLE_STATUS: Final = 503
+UNAVAILABLE_STATUS: Final = 503
 _BATCH_BYTES: Final = 32 * 1024 * 1024
 """A batch stops gathering rows past this many body bytes (one transaction, one WAL growth)."""
 _WAL_LIMIT: Final = 64 * 1024 * 1024
@@ -91,7 +91,7 @@ class PendingRow:
         if self.bodies_dropped:
             row["bodies_dropped"] = True
         if self.got_503:
-            row.update(success=False, status_code=_UNAVAILABLE_STATUS, log_store_unavailable=True)
+            row.update(success=False, status_code=UNAVAILABLE_STATUS, log_store_unavailable=True)
         request_body, response_body = self.request_body, self.response_body
         if stub is not None:  # SQLite refused the full row: keep who, when and what status
             keep = ("id", "gateway_id", "created_at", "status_code", "success", "event_id")
@@ -213,11 +213,9 @@ class LogWriter:
                     self._stop(conn)
                     return
                 try:  # on what is committed, even while rows wait for an outage to end
-                    entry.future.set_result(entry.fn(conn))
-                except sqlite3.OperationalError as exc:  # locked, full: the store, not the call
-                    if conn.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            conn.execute("ROLLBACK")
+                    entry.future.set_result(self._read(conn, entry.fn))
+                except self._STORE_ERRORS as exc:  # locked, full, lost: the store, not the call
+                    self._rollback(conn)
                     self._outage(f"{type(exc).__name__}: {exc}")
                     unavailable = LogStoreUnavailable(f"the log store cannot be written: {exc}")
                     unavailable.__cause__ = exc
@@ -242,15 +240,13 @@ class LogWriter:
             return True
         bounds = self._body_bytes, self._bodies_from
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin(conn)
             self._insert(conn, rows)
             self._prune(conn)
             self._bound_bodies(conn, sum(r.body_bytes for r in rows))
             self._commit(conn, rows)
         except Exception as exc:
-            if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
+            self._rollback(conn)
             self._body_bytes, self._bodies_from = bounds
             self._outage(f"{type(exc).__name__}: {exc}")
             return False
@@ -263,6 +259,33 @@ class LogWriter:
         rows.clear()
         self._recovered()
         return True
+
+    _STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+    """What a read meets when the store, not the call, fails (locked, full, lost)."""
+
+    def _read(self, conn: Any, fn: Callable[[Any], Any]) -> Any:
+        """Run one read (or a patch, a delete) of the logs API."""
+        return fn(conn)
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+
+    def _end(self, conn: sqlite3.Connection) -> None:
+        conn.execute("COMMIT")
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+
+    def _mark_unavailable(self, conn: sqlite3.Connection, r: PendingRow) -> None:
+        """Say in a row, in the batch's transaction, that its request got the 503."""
+        conn.execute(
+            "UPDATE logs SET status_code = ?, success = 0, data = json_set(data, "
+            "'$.status_code', ?, '$.success', json('false'), "
+            "'$.log_store_unavailable', json('true')) WHERE id = ?",
+            (UNAVAILABLE_STATUS, UNAVAILABLE_STATUS, text(str(r.row.get("id")))),
+        )
 
     def _commit(self, conn: sqlite3.Connection, rows: list[PendingRow]) -> None:
         """COMMIT, once every waiting request is held to it (it can no longer give up).
@@ -280,13 +303,8 @@ class LogWriter:
                     held.append(r)
                     continue
                 r.ack, r.got_503 = None, True
-                conn.execute(
-                    "UPDATE logs SET status_code = ?, success = 0, data = json_set(data, "
-                    "'$.status_code', ?, '$.success', json('false'), "
-                    "'$.log_store_unavailable', json('true')) WHERE id = ?",
-                    (_UNAVAILABLE_STATUS, _UNAVAILABLE_STATUS, text(str(r.row.get("id")))),
-                )
-            conn.execute("COMMIT")
+                self._mark_unavailable(conn, r)
+            self._end(conn)
         except BaseException:
             for r in held:
                 assert r.ack is not None
