@@ -12,5 +12,6 @@ BENCHMARKS = {
     "concurrency": "bench.concurrency",
     "import": "bench.imports",
     "gateway": "bench.local_gateway",
+    "peers": "bench.peers",
 }
 """Benchmark name -> module with ``run() -> Section``, in report order."""
