@@ -166,7 +166,8 @@ def gateway_rows(
     note = f"{failed:.0f} streamed responses were not 200" if failed else ""
     first = [] if failed else added(tg, direct, "stream first byte")
     totals = [] if failed else added(tg, direct, "stream total")
-    row("streaming, time to first event added", first, "ms", note)
+    known = f"{note}; {gw.known}" if note and gw.known else note
+    row("streaming, time to first event added", first, "ms", known)
     per_chunk = [x / STREAM_CHUNKS * 1e3 for x in totals]
     row(f"streaming, added per chunk ({STREAM_CHUNKS}-chunk SSE)", per_chunk, "µs", note)
     hits = v.get("cache hits", [])

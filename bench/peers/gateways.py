@@ -12,6 +12,10 @@
   told the upstream per request by `x-portkey-provider: openai` and
   `x-portkey-custom-host` (https://portkey.ai/docs/product/ai-gateway/universal-api).
 
+Portkey's cache is asked for with `x-portkey-config: {"cache": {"mode": "simple"}}`; its
+Node build (`build/start-server.js` of 1.15.2) sets no `getFromCache` function, so every
+response reaches the upstream (the cache row says so).
+
 Every gateway receives the same request body. A gateway that cannot run here keeps its
 place with `why` saying why, and its rows are reported with that reason.
 """
@@ -119,6 +123,8 @@ class Gateway:
     cache_body: dict[str, object] = field(default_factory=dict)
     why: str | None = None
     """Why it did not run here (then `process` is None)."""
+    known: str = ""
+    """A known fault of this version, stated where its figures show it."""
 
     @property
     def url(self) -> str:
@@ -255,4 +261,9 @@ def portkey(upstream: str) -> Gateway:
         },
         # The simple cache of its config; the Node build may install no cache behind it.
         cache_headers={"x-portkey-config": json.dumps({"cache": {"mode": "simple"}})},
+        known=(
+            "on Node its streamed responses fail with `TypeError: immutable` in "
+            "`responseService.updateHeaders` (https://github.com/Portkey-AI/gateway/issues/1550;"
+            " pinning @hono/node-server 1.14.2, the workaround of issue 1389, does not help)"
+        ),
     )
