@@ -13,5 +13,6 @@ BENCHMARKS = {
     "concurrency": "bench.concurrency",
     "import": "bench.imports",
     "gateway": "bench.local_gateway",
+    "peers": "bench.peers",
 }
 """Benchmark name -> module with ``run() -> Section``, in report order."""

@@ -11,7 +11,8 @@ generator costs little and never shares an interpreter with the server it measur
   request was due are cut off and counted as ``cut_off``, their latency as the time
   they had waited (a lower bound), so a run never outlasts its schedule by much.
 - ``--duration S --connections C``: closed loop. C connections send back to back for S
-  seconds; the result is the rate of completed requests (and of cache hits).
+  seconds; the result is the rate of completed requests (and of cache hits) and each
+  request's latency from its sending to the last byte of its response.
 
 ``--serve`` keeps one process for many runs (a JSON list of arguments per stdin line).
 Writes one JSON object to stdout: latencies in ms (open loop), counts, statuses,
@@ -165,6 +166,7 @@ async def closed_loop(
     done = 0
     hits = 0
     statuses: dict[int, int] = {}
+    latencies: list[float] = []
     conns = [Connection(*await asyncio.open_connection(host, port)) for _ in range(connections)]
     for conn in conns:  # warm: the first response may be a cache MISS
         await conn.request(raw)
@@ -172,8 +174,9 @@ async def closed_loop(
 
     async def worker(conn: Connection) -> None:
         nonlocal done, hits
-        while time.perf_counter() < stop:
+        while (sent := time.perf_counter()) < stop:
             status, hit = await conn.request(raw)
+            latencies.append((time.perf_counter() - sent) * 1e3)
             done += 1
             hits += hit
             statuses[status] = statuses.get(status, 0) + 1
@@ -186,6 +189,7 @@ async def closed_loop(
     return {
         "mode": "closed",
         "count": done,
+        "latencies_ms": latencies,
         "cache_hits": hits,
         "statuses": statuses,
         "elapsed_s": elapsed,

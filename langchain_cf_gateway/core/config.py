@@ -172,7 +172,10 @@ class GatewayConfig(BaseModel):
     """One gateway: account, gateway id, the gateway token and the host to reach it on."""
 
     # hide_input_in_errors: a rejected token (a stray newline) must not be echoed back.
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    # defer_build: the validators are built on first use, not at import.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", hide_input_in_errors=True, defer_build=True
+    )
 
     account_id: str
     gateway_id: str = DEFAULT_GATEWAY_ID

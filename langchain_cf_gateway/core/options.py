@@ -11,10 +11,14 @@ once per options object and reused.
 
 from __future__ import annotations
 
+import ast
 import difflib
+import inspect
 import json
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from typing import Any, Literal
 
 from pydantic import (
@@ -54,9 +58,9 @@ _COST_KEYS = ("per_token_in", "per_token_out", "per_cache_read_token", "per_cach
 class GatewayOptions(BaseModel):
     """Per-call gateway controls, each mapped to one `cf-aig-*` request header."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", strict=True, use_attribute_docstrings=True
-    )
+    # The fields' descriptions are their docstrings, set by `_describe_fields` below; the
+    # schema is built on first use, once they are set.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 
     cache_ttl: int | None = None
     """`cf-aig-cache-ttl`: seconds, 60 to 2,592,000 (30 days)."""
@@ -290,6 +294,37 @@ class GatewayOptions(BaseModel):
         return not self._headers
 
 
+def _describe_fields(model: type[BaseModel]) -> None:
+    """Each field's docstring (the string right under it) becomes its description.
+
+    What pydantic's `use_attribute_docstrings` does, read from the class's own source:
+    on Python < 3.13 pydantic finds that source by walking the frames of the import,
+    asking `inspect.getmodule` of each, which scans every loaded module once (tens of
+    milliseconds at `import langchain_cf_gateway`, with LangChain loaded).
+
+    Args:
+        model: A model whose schema is not built yet (`defer_build=True`).
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(model)))
+    except (OSError, TypeError, SyntaxError):  # no source (a frozen app): no descriptions
+        return
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    for field, doc in pairwise(body):
+        if (
+            isinstance(field, ast.AnnAssign)
+            and isinstance(field.target, ast.Name)
+            and field.target.id in model.model_fields
+            and isinstance(doc, ast.Expr)
+            and isinstance(doc.value, ast.Constant)
+            and isinstance(doc.value.value, str)
+        ):
+            model.model_fields[field.target.id].description = inspect.cleandoc(doc.value.value)
+
+
+_describe_fields(GatewayOptions)
+
+
 def check_choice(field: str, value: object, allowed: Sequence[str]) -> str:
     """`value` if it is one of `allowed`; else the error naming the closest allowed value.
 
@@ -490,4 +525,19 @@ _BOOL_FIELDS = {
 }
 
 
-EMPTY_OPTIONS = GatewayOptions()
+def __getattr__(name: str) -> GatewayOptions:
+    """`EMPTY_OPTIONS` (no header at all), made on first use: the model builds lazily.
+
+    Args:
+        name: The attribute asked for.
+
+    Returns:
+        The empty `GatewayOptions`.
+
+    Raises:
+        AttributeError: `name` is not `EMPTY_OPTIONS`.
+    """
+    if name != "EMPTY_OPTIONS":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = GatewayOptions()
+    return value

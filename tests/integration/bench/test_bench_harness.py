@@ -65,3 +65,8 @@ def test_every_benchmark_runs_and_is_reported(tiny: None, tmp_path: Path) -> Non
     assert figures["errors and non-200 answers (all runs)"] == [0.0]
     # Every cache-test response after the first was a HIT, counted at the client.
     assert figures["share of cache-test answers that were HITs"] == [1.0]
+    # The peers: ours passed every request through, and was measured against the same
+    # direct baseline as the peers that ran here.
+    assert figures["ours: errors and non-200 responses (all runs)"] == [0.0]
+    assert len(figures["ours: added p50, sequential"]) == 1
+    assert figures["ours: cache hits per second"][0] > 0
