@@ -13,6 +13,8 @@ management_token = "dev-admin"  # management API and /__local admin routes;
                                 # else $CF_AIG_LOCAL_MANAGEMENT_TOKEN, else generated
 log_path = "cf-aig-logs.sqlite" # SQLite file of the logs; default in memory
 cache_url = "redis://127.0.0.1:6379/0"   # --cache-url; default memory://
+state_url = "redis://127.0.0.1:6379/0"   # --state-url: gateways, rate limits, routes and
+                                         # scripts shared by every worker; default memory://
 allowed_hosts = ["gw.internal"] # Host names served besides loopback (--allowed-host)
 allowed_origins = []            # browser Origins served (--allowed-origin)
 
@@ -92,6 +94,7 @@ _TOP_KEYS: Final = frozenset(
         "management_token",
         "log_path",
         "cache_url",
+        "state_url",
         "allowed_hosts",
         "allowed_origins",
         "gateways",
@@ -115,6 +118,7 @@ class ServerConfig:
     management_token: str | None = None
     log_path: str = ":memory:"
     cache_url: str | None = None
+    state_url: str | None = None
     gateways: dict[str, dict[str, Any]] = field(default_factory=dict)
     upstreams: dict[str, PassThrough] = field(default_factory=dict)
     allowed_hosts: list[str] = field(default_factory=list)
@@ -174,7 +178,15 @@ def load_config(
             f"{', '.join(sorted(_TOP_KEYS))}"
         )
     config = ServerConfig()
-    for key in ("host", "account_id", "token", "management_token", "log_path", "cache_url"):
+    for key in (
+        "host",
+        "account_id",
+        "token",
+        "management_token",
+        "log_path",
+        "cache_url",
+        "state_url",
+    ):
         if key in data:
             if not isinstance(data[key], str) or not data[key]:
                 raise ConfigError(f"{key} in {where} must be a non-empty string")
@@ -216,9 +228,10 @@ def _secrets_held(data: Mapping[str, Any]) -> list[str]:
     upstreams = data.get("upstreams") or {}
     if any(isinstance(u, dict) and u.get("api_key") for u in upstreams.values()):
         held.append("an upstream api_key")
-    cache_url = data.get("cache_url")
-    if isinstance(cache_url, str) and mask_url(cache_url) != cache_url:
-        held.append("a cache_url password")
+    for key in ("cache_url", "state_url"):
+        url = data.get(key)
+        if isinstance(url, str) and mask_url(url) != url:
+            held.append(f"a {key} password")
     return held
 
 
