@@ -130,6 +130,8 @@ class _Outage:
     def __init__(self, url: str) -> None:
         self.url = url
         self.down = False
+        self.recovered = False
+        """Set when Redis is back after an outage: the start-up state is made again."""
 
     def __enter__(self) -> None:
         return None
@@ -142,7 +144,7 @@ class _Outage:
     ) -> None:
         if exc is None:
             if self.down:
-                self.down = False
+                self.down, self.recovered = False, True
                 logger.warning("shared state at %s is back", mask_url(self.url))
             return
         if isinstance(exc, (RedisError, OSError, TimeoutError)):
@@ -283,6 +285,7 @@ class RedisSharedState:
             url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
         )
         self._outage = _Outage(url)
+        self._start_routes: tuple[tuple[str, DynamicRoute], ...] = ()
         self.routes = RedisRoutes(self._client, clock, self._outage)
         self.scripts = RedisScripts(self._client, self._outage)
         self._fixed = self._client.register_script(_ADMIT_FIXED)
@@ -295,8 +298,10 @@ class RedisSharedState:
         """Create the start-up gateways and deploy the start-up routes that are missing.
 
         Every worker does it as it starts, under one Redis lock, so N workers deploy
-        each route once.
+        each route once; and again when Redis is back after an outage (it may have
+        restarted empty).
         """
+        self._start_routes = routes
         with self._outage:
             async with self._client.lock(STATE_PREFIX + "start", timeout=30, blocking_timeout=30):
                 start = {DEFAULT_GATEWAY_ID: self._default_settings, **self._gateways}
@@ -311,6 +316,11 @@ class RedisSharedState:
         """The gateway of this id, as Redis holds it now, or None."""
         with self._outage:
             raw = await self._client.hget(GATEWAYS, gateway_id)
+        if self._outage.recovered:  # a Redis restarted empty gets `default` back
+            self._outage.recovered = False
+            await self.start(self._start_routes)
+            with self._outage:
+                raw = await self._client.hget(GATEWAYS, gateway_id)
         return None if raw is None else load_gateway(raw)[0]
 
     async def gateways(self) -> list[GatewayRecord]:
