@@ -58,6 +58,30 @@ class Scripts(Protocol):
         ...
 
 
+class Counters(Protocol):
+    """The counters of dynamic routes' limiter elements (`dynamic_exec.limiter`), shared.
+
+    A key names one counter (gateway, route, element, key value); `technique` is `fixed`
+    (also None) or `sliding`, as `LimitCounters`.
+    """
+
+    async def admit(
+        self, key: str, technique: str | None, window_s: float, now: float, limit: float
+    ) -> bool:
+        """Count one request if fewer than `limit` were counted (a count limiter)."""
+        ...
+
+    async def spent(self, key: str, technique: str | None, window_s: float, now: float) -> float:
+        """What was counted under `key` in its current window (a cost limiter's spend)."""
+        ...
+
+    async def add(
+        self, key: str, technique: str | None, window_s: float, now: float, amount: float
+    ) -> None:
+        """Add `amount` (a response's cost) to the counter."""
+        ...
+
+
 class Routes(ABC):
     """The dynamic routes of every gateway: `RouteStore`'s methods, awaited.
 
@@ -141,6 +165,11 @@ class SharedState(Protocol):
     @property
     def scripts(self) -> Scripts:
         """The scripted responses and faults."""
+        ...
+
+    @property
+    def counters(self) -> Counters | None:
+        """The limiter elements' counters; None: each process counts its own (in memory)."""
         ...
 
     async def start(self, routes: tuple[tuple[str, DynamicRoute], ...]) -> None:

@@ -72,6 +72,8 @@ class MemorySharedState:
     """
 
     url = "memory://"
+    counters = None
+    """The walker of dynamic routes keeps its own counters, per deployed route."""
 
     def __init__(self, registry: GatewayRegistry, routes: RouteStore, scripts: ScriptBook) -> None:
         self.registry = registry

@@ -9,6 +9,8 @@ Keys, all under `STATE_PREFIX` (`cf-aig:state:`):
 | `rate:<id>:<internal id>:fixed:<window start>` | string | requests admitted in that window |
 | `rate:<id>:<internal id>:sliding` | sorted set | one member per admitted request, scored by its time |
 | `routes:<id>` | string | the gateway's dynamic routes, versions and deployments (JSON) |
+| `limit:<key>:fixed:<window start>` | string | a limiter element's count or cost in that window |
+| `limit:<key>:sliding` | sorted set | `<random>:<amount>` per count or cost, scored by its time |
 | `scripts` | list | the scripts in order (`codec.dump_script`) |
 | `scripts:used` | hash | script id -> attempts it served |
 
@@ -59,6 +61,7 @@ GATEWAYS: Final = STATE_PREFIX + "gateways"
 ROUTES: Final = STATE_PREFIX + "routes:"
 RATE: Final = STATE_PREFIX + "rate:"
 SCRIPTS: Final = STATE_PREFIX + "scripts"
+LIMIT: Final = STATE_PREFIX + "limit:"
 SCRIPTS_USED: Final = STATE_PREFIX + "scripts:used"
 GATEWAYS_ORDER: Final = STATE_PREFIX + "gateways:order"
 
@@ -80,6 +83,34 @@ return 1
 """
 """KEYS: the gateway's sorted set; ARGV: limit, now, now - interval, a unique member,
 seconds to keep the set."""
+
+_LIMIT: Final = """
+local op, window, limit = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[5])
+local total = 0
+if ARGV[2] == 'sliding' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[4]) - window)
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    total = total + tonumber(string.match(member, ':(.*)$'))
+  end
+else
+  total = tonumber(redis.call('GET', KEYS[1]) or '0')
+end
+if op == 'spent' then return tostring(total) end
+if op == 'admit' then
+  if total + 1 > limit then return '0' end
+  limit = 1
+end
+if ARGV[2] == 'sliding' then
+  redis.call('ZADD', KEYS[1], ARGV[4], ARGV[6] .. ':' .. tostring(limit))
+else
+  redis.call('INCRBYFLOAT', KEYS[1], limit)
+end
+redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
+return '1'
+"""
+"""KEYS: the counter; ARGV: op (`admit`, `spent`, `add`), technique, window, now,
+limit (admit) or amount (add), a unique member. Returns a number as text (Lua's would
+be cut to an integer)."""
 
 _TAKE_SCRIPT: Final = """
 for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
@@ -254,6 +285,42 @@ class RedisScripts:
             await self._client.delete(SCRIPTS, SCRIPTS_USED)
 
 
+class RedisCounters:
+    """`Counters` in Redis: one Lua script per count, so every worker counts alike."""
+
+    def __init__(self, client: redis.asyncio.Redis, outage: _Outage) -> None:
+        self._outage = outage
+        self._run = client.register_script(_LIMIT)
+
+    async def _call(
+        self, op: str, key: str, technique: str | None, window_s: float, now: float, value: float
+    ) -> float:
+        if technique == "sliding":
+            counter = f"{LIMIT}{key}:sliding"
+        else:
+            technique = "fixed"
+            counter = f"{LIMIT}{key}:fixed:{now - (now % window_s)!r}"
+        args = [op, technique, repr(window_s), repr(now), repr(value), os.urandom(8).hex()]
+        with self._outage:
+            return float(await self._run(keys=[counter], args=args))
+
+    async def admit(
+        self, key: str, technique: str | None, window_s: float, now: float, limit: float
+    ) -> bool:
+        """Count one request if fewer than `limit` were counted (a count limiter)."""
+        return bool(await self._call("admit", key, technique, window_s, now, limit))
+
+    async def spent(self, key: str, technique: str | None, window_s: float, now: float) -> float:
+        """What was counted under `key` in its current window."""
+        return await self._call("spent", key, technique, window_s, now, 0.0)
+
+    async def add(
+        self, key: str, technique: str | None, window_s: float, now: float, amount: float
+    ) -> None:
+        """Add `amount` (a response's cost) to the counter."""
+        await self._call("add", key, technique, window_s, now, amount)
+
+
 async def _delete_matching(client: redis.asyncio.Redis, pattern: str) -> None:
     keys = [k async for k in client.scan_iter(match=pattern, count=1000)]
     if keys:
@@ -288,6 +355,7 @@ class RedisSharedState:
         self._start_routes: tuple[tuple[str, DynamicRoute], ...] = ()
         self.routes = RedisRoutes(self._client, clock, self._outage)
         self.scripts = RedisScripts(self._client, self._outage)
+        self.counters = RedisCounters(self._client, self._outage)
         self._fixed = self._client.register_script(_ADMIT_FIXED)
         self._sliding = self._client.register_script(_ADMIT_SLIDING)
 
@@ -414,6 +482,7 @@ class RedisSharedState:
             await self._client.delete(SCRIPTS, SCRIPTS_USED)
             await _delete_matching(self._client, ROUTES + "*")
             await _delete_matching(self._client, RATE + "*")
+            await _delete_matching(self._client, LIMIT + "*")
             record = new_gateway(self._clock, DEFAULT_GATEWAY_ID, self._default_settings)
             await self._put_new(record, replace=True)
 

@@ -11,6 +11,7 @@ code 2504, until it is back.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 import sys
@@ -220,3 +221,58 @@ def test_redis_lost_mid_run_is_503_2504_and_serving_resumes_when_it_is_back() ->
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("technique", ["fixed", "sliding"])
+def test_a_route_limiter_counts_across_two_local_gateways(shared_url: str, technique: str) -> None:
+    route = DynamicRoute.rate_limit(
+        "openai/gpt-4o-mini",
+        key="metadata.user",
+        limit=3,
+        interval=3600,
+        technique=technique,
+        name="limited",
+    )
+    with (
+        LocalGateway(state_url=shared_url, routes=[route]) as one,
+        LocalGateway(state_url=shared_url, routes=[route]) as two,
+    ):
+        urls = [f"{gw.gateway_url}/compat/chat/completions" for gw in (one, two)]
+        body = {**BODY, "model": "dynamic/limited"}
+
+        async def load() -> list[httpx.Response]:
+            headers = {"cf-aig-metadata": json.dumps({"user": "alice"})}
+            async with httpx.AsyncClient(timeout=30) as client:
+                sent = (client.post(urls[i % 2], json=body, headers=headers) for i in range(12))
+                return list(await asyncio.gather(*sent))
+
+        codes = _codes(asyncio.run(load()))
+        assert codes.count(200) == 3 and codes.count(429) == 9, codes
+
+
+def test_a_route_budget_is_spent_across_two_local_gateways(shared_url: str) -> None:
+    route = DynamicRoute.rate_limit(
+        "openai/gpt-4o-mini",
+        key="metadata.team",
+        limit=0.5,
+        interval=3600,
+        limit_type="cost",
+        fallback="anthropic/claude-3-5-haiku",
+        name="budget",
+    )
+    with (
+        LocalGateway(state_url=shared_url, routes=[route]) as one,
+        LocalGateway(state_url=shared_url, routes=[route]) as two,
+    ):
+        headers = {
+            "cf-aig-metadata": json.dumps({"team": "t"}),
+            "cf-aig-custom-cost": json.dumps({"total_cost": 0.3}),
+        }
+        body = {**BODY, "model": "dynamic/budget"}
+        models = [
+            httpx.post(
+                f"{gw.gateway_url}/compat/chat/completions", json=body, headers=headers
+            ).json()["model"]
+            for gw in (one, two, one)
+        ]
+        assert models[:2] == ["gpt-4o-mini", "gpt-4o-mini"] and "haiku" in models[2], models
