@@ -10,7 +10,9 @@ Choices where Cloudflare's behaviour is not documented or does not apply locally
 - Rate limits (https://developers.cloudflare.com/ai-gateway/features/rate-limiting/)
   count every request that passed authentication, per gateway.
   `fixed` windows are aligned to multiples of the interval since the epoch (calendar
-  aligned); `sliding` counts the requests of the last `interval` seconds.
+  aligned); `sliding` counts the requests of the last `interval` seconds. The counters
+  below are one process's; with `--state-url redis://` every worker counts in Redis
+  instead, with the same rules (`shared_state.redis_state`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 - `base`: the interface (`SharedState`, `Routes`, `Scripts`) and `SharedStateUnavailable`;
 - `memory`: `memory://` (the default), the state of this process only;
 - `redis_state`: `redis://host:port/db`, the state of every worker and host using that
-  Redis (keys under `cf-aig:state:`);
+  Redis (keys under `cf-aig:state:`), with its Lua scripts in `lua`;
 - `codec`: the JSON of records in Redis.
 """
 

@@ -51,6 +51,7 @@ from ..route_store import RouteStore
 from ..scripts import Script
 from .base import STATE_PREFIX, Routes, SharedStateUnavailable
 from .codec import dump_gateway, dump_routes, dump_script, load_gateway, load_routes, load_script
+from .lua import ADMIT_FIXED, ADMIT_SLIDING, LIMIT_COUNT, TAKE_SCRIPT
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,71 +65,6 @@ SCRIPTS: Final = STATE_PREFIX + "scripts"
 LIMIT: Final = STATE_PREFIX + "limit:"
 SCRIPTS_USED: Final = STATE_PREFIX + "scripts:used"
 GATEWAYS_ORDER: Final = STATE_PREFIX + "gateways:order"
-
-_ADMIT_FIXED: Final = """
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-if count >= tonumber(ARGV[1]) then return 0 end
-redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
-"""KEYS: the window's counter; ARGV: limit, seconds to keep the counter."""
-
-_ADMIT_SLIDING: Final = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-return 1
-"""
-"""KEYS: the gateway's sorted set; ARGV: limit, now, now - interval, a unique member,
-seconds to keep the set."""
-
-_LIMIT: Final = """
-local op, window, limit = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[5])
-local total = 0
-if ARGV[2] == 'sliding' then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[4]) - window)
-  for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-    total = total + tonumber(string.match(member, ':(.*)$'))
-  end
-else
-  total = tonumber(redis.call('GET', KEYS[1]) or '0')
-end
-if op == 'spent' then return tostring(total) end
-if op == 'admit' then
-  if total + 1 > limit then return '0' end
-  limit = 1
-end
-if ARGV[2] == 'sliding' then
-  redis.call('ZADD', KEYS[1], ARGV[4], ARGV[6] .. ':' .. tostring(limit))
-else
-  redis.call('INCRBYFLOAT', KEYS[1], limit)
-end
-redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
-return '1'
-"""
-"""KEYS: the counter; ARGV: op (`admit`, `spent`, `add`), technique, window, now,
-limit (admit) or amount (add), a unique member. Returns a number as text (Lua's would
-be cut to an integer)."""
-
-_TAKE_SCRIPT: Final = """
-for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  local s = cjson.decode(raw)
-  local used = tonumber(redis.call('HGET', KEYS[2], s.id) or '0')
-  if s.times == cjson.null or used < s.times then
-    local provider, model = s.provider, s.model
-    if (provider == cjson.null or provider == ARGV[1])
-        and (model == cjson.null or model == ARGV[2] or model == ARGV[1] .. '/' .. ARGV[2]) then
-      if ARGV[3] == '1' and s.policy == cjson.null then return false end
-      return {raw, redis.call('HINCRBY', KEYS[2], s.id, 1)}
-    end
-  end
-end
-return false
-"""
-"""KEYS: the scripts list, the used hash; ARGV: provider, model, '1' for a policy only.
-The first live script matching gets one use (`ScriptBook.take` / `take_policy`)."""
 
 
 def check_reachable(url: str) -> None:
@@ -247,7 +183,7 @@ class RedisScripts:
     def __init__(self, client: redis.asyncio.Redis, outage: _Outage) -> None:
         self._client = client
         self._outage = outage
-        self._take = client.register_script(_TAKE_SCRIPT)
+        self._take = client.register_script(TAKE_SCRIPT)
 
     async def add(self, script: Script) -> Script:
         """Queue a script; returns it."""
@@ -290,7 +226,7 @@ class RedisCounters:
 
     def __init__(self, client: redis.asyncio.Redis, outage: _Outage) -> None:
         self._outage = outage
-        self._run = client.register_script(_LIMIT)
+        self._run = client.register_script(LIMIT_COUNT)
 
     async def _call(
         self, op: str, key: str, technique: str | None, window_s: float, now: float, value: float
@@ -356,8 +292,8 @@ class RedisSharedState:
         self.routes = RedisRoutes(self._client, clock, self._outage)
         self.scripts = RedisScripts(self._client, self._outage)
         self.counters = RedisCounters(self._client, self._outage)
-        self._fixed = self._client.register_script(_ADMIT_FIXED)
-        self._sliding = self._client.register_script(_ADMIT_SLIDING)
+        self._fixed = self._client.register_script(ADMIT_FIXED)
+        self._sliding = self._client.register_script(ADMIT_SLIDING)
 
     def __repr__(self) -> str:
         return f"RedisSharedState({mask_url(self.url)!r})"
