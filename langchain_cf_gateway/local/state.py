@@ -85,8 +85,8 @@ class GatewayState:
         account_id: the account id of the printed URLs (any id is served).
         received_max: requests kept in `received`.
         received_max_bytes: bytes of bodies and headers kept in `received`.
-        routes: `(gateway id, route)` deployed before any request is served (at once in
-            memory, by `start` in a shared state), and again by `reset`.
+        routes: `(gateway id, route)` deployed by `start`, before any request is served,
+            and again by `reset`.
         shared: the shared state (`shared_state.open_shared_state`); by default in memory,
             of `registry` and `scripts`.
     """
@@ -124,8 +124,6 @@ class GatewayState:
             """The dynamic routes of the `memory://` state (`route_store`)."""
             self.scripts = self.shared.scripts.book
             """The scripts of the `memory://` state."""
-            for gateway_id, route in self._start_routes:
-                self.routes.deploy(gateway_id, route)
         self.account_id = account_id
         self._token = f"Bearer {token}".encode() if token else None
         self._management_token = f"Bearer {management_token}".encode() if management_token else None
