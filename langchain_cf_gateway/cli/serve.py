@@ -4,6 +4,7 @@
 cf-aig serve [--host 127.0.0.1] [--port 8787] [--config local.toml|.yaml]
              [--cache-url redis://127.0.0.1:6379/0]
              [--log-path FILE | --log-store postgresql://user@host:5432/db]
+             [--state-url redis://127.0.0.1:6379/0]
              [--log-max-rows 100000] [--log-commit-timeout 10]
              [--log-body-max-bytes 1048576] [--log-max-body-bytes 268435456]
              [--allowed-host NAME ...] [--allowed-origin URL ...]
@@ -107,6 +108,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="URL",
         help="response cache: memory:// (default) or redis://host:port/db",
+    )
+    parser.add_argument(
+        "--state-url",
+        default=None,
+        metavar="URL",
+        help="gateways, rate limits, dynamic routes and scripts: memory:// (default, this "
+        "process) or redis://host:port/db (shared by every process using it)",
     )
     parser.add_argument(
         "--log-path", default=None, metavar="FILE", help="SQLite file of the logs (default: memory)"
@@ -363,6 +371,7 @@ def _gateway(args: argparse.Namespace, config: ServerConfig) -> LocalGateway:
         log_body_max_bytes=args.log_body_max_bytes,
         log_max_body_bytes=args.log_max_body_bytes,
         cache_url=args.cache_url or config.cache_url,
+        state_url=args.state_url or config.state_url,
         upstreams=config.upstreams,
         gateways=config.gateways,
         log_level="info",

@@ -31,6 +31,7 @@ RETRYABLE_CODES: Final = frozenset(
         ErrorCode.SPEND_LIMIT_EXCEEDED,  # a rate limit rule over a sliding window
         ErrorCode.SCANNER_UNAVAILABLE,
         ErrorCode.LOG_STORE_UNAVAILABLE,
+        ErrorCode.STATE_STORE_UNAVAILABLE,
         ErrorCode.REQUEST_TIMEOUT,
         ErrorCode.REQUEST_ABORTED,
         ErrorCode.DAILY_ALLOCATION_USED,
@@ -55,6 +56,10 @@ FIX: Final[dict[int, str]] = {
     ErrorCode.LOG_STORE_UNAVAILABLE: (
         "The gateway could not store the request's log row, so it did not respond: send again "
         "after a pause, and check the log store (its disk or database)"
+    ),
+    ErrorCode.STATE_STORE_UNAVAILABLE: (
+        "The gateway could not reach its shared state (Redis, --state-url), so it did not "
+        "respond: send again after a pause, and check that Redis is up"
     ),
     ErrorCode.INVALID_RUN_ID: "The run id is malformed: resume with the id the Run API returned",
     ErrorCode.INVALID_REQUEST: (

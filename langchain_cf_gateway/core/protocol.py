@@ -288,6 +288,9 @@ class ErrorCode(IntEnum):
     LOG_STORE_UNAVAILABLE = 2503
     """Local gateway only (Cloudflare documents none): the request's log row could not be
     committed in time to a file-backed log store; HTTP 503."""
+    STATE_STORE_UNAVAILABLE = 2504
+    """Local gateway only (Cloudflare documents none): the shared state (`--state-url`,
+    Redis) holding gateways, rate limits, routes and scripts cannot be reached; HTTP 503."""
     # Workers AI (https://developers.cloudflare.com/workers-ai/platform/errors/)
     INCOMPLETE_REQUEST = 3003
     REQUEST_TOO_LARGE = 3006
@@ -327,6 +330,7 @@ ERROR_STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.MODEL_NOT_FOUND: 404,
     ErrorCode.SCANNER_UNAVAILABLE: 503,
     ErrorCode.LOG_STORE_UNAVAILABLE: 503,
+    ErrorCode.STATE_STORE_UNAVAILABLE: 503,
     ErrorCode.INCOMPLETE_REQUEST: 400,
     ErrorCode.REQUEST_TOO_LARGE: 413,
     ErrorCode.REQUEST_TIMEOUT: 408,
@@ -366,6 +370,10 @@ ERROR_MESSAGE: Final[dict[ErrorCode, str]] = {
     ErrorCode.SCANNER_UNAVAILABLE: "Guardrails scanner unavailable",
     ErrorCode.LOG_STORE_UNAVAILABLE: (
         "Log store unavailable: the request's log row could not be written in time; "
+        "the gateway's operator sees why in its log. Retry later"
+    ),
+    ErrorCode.STATE_STORE_UNAVAILABLE: (
+        "State store unavailable: the gateway's shared state (Redis) cannot be reached; "
         "the gateway's operator sees why in its log. Retry later"
     ),
     ErrorCode.INCOMPLETE_REQUEST: "Request is missing headers or body",

@@ -87,6 +87,7 @@ from .listener import HostGuard, HostPolicy
 from .management import Management
 from .respond import JSON_HEADERS, dumps
 from .routes_api import RoutesApi
+from .shared_state import SharedStateUnavailable
 from .state import GatewayState
 
 
@@ -99,6 +100,12 @@ async def _not_routed(request: Request, exc: Exception) -> Response:
     body = gateway_error_body(ErrorCode.INVALID_REQUEST, f"Invalid request: {text}")
     body["httpCode"] = status
     return Response(dumps(body), status, JSON_HEADERS)
+
+
+async def _state_unavailable(request: Request, exc: Exception) -> Response:
+    """HTTP 503, code 2504, in the gateway error shape: the shared state (Redis) is down."""
+    body = gateway_error_body(ErrorCode.STATE_STORE_UNAVAILABLE)
+    return Response(dumps(body), 503, JSON_HEADERS)
 
 
 def build_app(state: GatewayState, hosts: HostPolicy | None = None) -> Any:
@@ -114,6 +121,7 @@ def build_app(state: GatewayState, hosts: HostPolicy | None = None) -> Any:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await state.start()
         yield
         await state.close()
 
@@ -125,7 +133,11 @@ def build_app(state: GatewayState, hosts: HostPolicy | None = None) -> Any:
             *RoutesApi(management).routes(),
         ],
         lifespan=lifespan,
-        exception_handlers={404: _not_routed, 405: _not_routed},
+        exception_handlers={
+            404: _not_routed,
+            405: _not_routed,
+            SharedStateUnavailable: _state_unavailable,
+        },
     )
     # No 307 to the path without its trailing slash: the redirect would be sent before
     # authentication; a path without a route gets the gateway's 404 instead.

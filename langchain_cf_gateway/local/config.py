@@ -15,6 +15,8 @@ log_path = "cf-aig-logs.sqlite" # SQLite file of the logs; default in memory
 # log_store = "postgresql://cf-aig@db.internal:5432/cf_aig"  # --log-store: instead of
                                 # log_path, logs shared by workers and hosts
 cache_url = "redis://127.0.0.1:6379/0"   # --cache-url; default memory://
+state_url = "redis://127.0.0.1:6379/0"   # --state-url: gateways, rate limits, routes and
+                                         # scripts shared by every worker; default memory://
 allowed_hosts = ["gw.internal"] # Host names served besides loopback (--allowed-host)
 allowed_origins = []            # browser Origins served (--allowed-origin)
 
@@ -95,6 +97,7 @@ _TOP_KEYS: Final = frozenset(
         "log_path",
         "log_store",
         "cache_url",
+        "state_url",
         "allowed_hosts",
         "allowed_origins",
         "gateways",
@@ -120,6 +123,7 @@ class ServerConfig:
     log_store: str | None = None
     """A log store URL (`postgresql://...`, `sqlite:///...`); instead of `log_path`."""
     cache_url: str | None = None
+    state_url: str | None = None
     gateways: dict[str, dict[str, Any]] = field(default_factory=dict)
     upstreams: dict[str, PassThrough] = field(default_factory=dict)
     allowed_hosts: list[str] = field(default_factory=list)
@@ -187,6 +191,7 @@ def load_config(
         "log_path",
         "log_store",
         "cache_url",
+        "state_url",
     ):
         if key in data:
             if not isinstance(data[key], str) or not data[key]:
@@ -229,9 +234,10 @@ def _secrets_held(data: Mapping[str, Any]) -> list[str]:
     upstreams = data.get("upstreams") or {}
     if any(isinstance(u, dict) and u.get("api_key") for u in upstreams.values()):
         held.append("an upstream api_key")
-    cache_url = data.get("cache_url")
-    if isinstance(cache_url, str) and mask_url(cache_url) != cache_url:
-        held.append("a cache_url password")
+    for key in ("cache_url", "state_url"):
+        url = data.get(key)
+        if isinstance(url, str) and mask_url(url) != url:
+            held.append(f"a {key} password")
     return held
 
 

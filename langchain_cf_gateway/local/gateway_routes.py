@@ -114,7 +114,7 @@ class GatewayRoutes:
         params = request.path_params
         path: str = params["path"]
         try:
-            gateway = self.state.gateway(params["gateway_id"])
+            gateway = await self.state.gateway(params["gateway_id"])
             self.state.authenticate(gateway, headers)
         except GatewayRequestError as err:
             return error_response(err, ids.headers())
@@ -180,7 +180,7 @@ class GatewayRoutes:
         headers = head(request)
         ids = self.new_ids(headers)
         try:
-            gateway = self.state.gateway(headers.get(Header.GATEWAY_ID) or DEFAULT_GATEWAY_ID)
+            gateway = await self.state.gateway(headers.get(Header.GATEWAY_ID) or DEFAULT_GATEWAY_ID)
             if not self.state.token_matches(headers.get("authorization")):
                 raise GatewayRequestError(ErrorCode.UNAUTHORIZED)
         except GatewayRequestError as err:
@@ -265,7 +265,7 @@ class GatewayRoutes:
         if not edge.echoable(headers.get(Header.EVENT_ID)):
             ids.event_id = ids.request_id
         try:
-            gateway = self.state.gateway(request.path_params["gateway_id"])
+            gateway = await self.state.gateway(request.path_params["gateway_id"])
             self.state.authenticate(gateway, headers)
         except GatewayRequestError as err:
             return error_response(err, ids.headers())
@@ -395,10 +395,14 @@ class GatewayRoutes:
         attempted = Attempt(None, None, None, None, started, step, log_id, path=log_path or path)
         try:
             if step is None or step == 0:
-                self.state.admit(gateway)
+                await self.state.admit(gateway)
             if path == f"{COMPAT}/chat/completions":
                 name = dynamic_route_name(body)
-                route = None if name is None else self.state.routes.active(gateway.id, name)
+                route = (
+                    None
+                    if name is None
+                    else await self.state.shared.routes.active(gateway.id, name)
+                )
                 if route is not None:
                     return await self.dynamic.run(
                         gateway,

@@ -10,7 +10,9 @@ Choices where Cloudflare's behaviour is not documented or does not apply locally
 - Rate limits (https://developers.cloudflare.com/ai-gateway/features/rate-limiting/)
   count every request that passed authentication, per gateway.
   `fixed` windows are aligned to multiples of the interval since the epoch (calendar
-  aligned); `sliding` counts the requests of the last `interval` seconds.
+  aligned); `sliding` counts the requests of the last `interval` seconds. The counters
+  below are one process's; with `--state-url redis://` every worker counts in Redis
+  instead, with the same rules (`shared_state.redis_state`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Final, Literal
 
@@ -263,6 +266,60 @@ def check_gateway_id(gateway_id: Any) -> str:
     return gateway_id
 
 
+def new_gateway(clock: Clock, gateway_id: str, settings: Mapping[str, Any]) -> GatewayRecord:
+    """A new gateway record of these settings, stamped by `clock` (not stored anywhere).
+
+    Args:
+        clock: stamps its times and its `internal_id`.
+        gateway_id: its id, checked by `check_gateway_id`.
+        settings: its settings, checked by `validate_settings`.
+
+    Returns:
+        The record.
+
+    Raises:
+        ValueError: the id is not one the management API would create, or a setting is
+            out of bounds.
+    """
+    check_gateway_id(gateway_id)
+    values = validate_settings(dict(settings))
+    now = clock.iso()
+    extra = {k: values.pop(k) for k in list(values) if k in _EXTRA_SETTINGS}
+    return GatewayRecord(
+        gateway_id,
+        created_at=now,
+        modified_at=now,
+        internal_id=clock.uuid7(),
+        extra=extra,
+        **values,
+    )
+
+
+def replace_settings(gateway: GatewayRecord, clock: Clock, values: Mapping[str, Any]) -> None:
+    """Make the gateway's settings exactly `values` (already validated), in place.
+
+    Cloudflare's update replaces the whole gateway: a setting left out takes its default
+    (https://developers.cloudflare.com/api/resources/ai_gateway/methods/update/).
+    Identity fields, the creation time and the rate-limit counters are kept.
+
+    Args:
+        gateway: the record to change.
+        clock: stamps `modified_at`.
+        values: the settings, from `validate_settings`.
+    """
+    # Either setting empties the cache: an update that also turns invalidation
+    # off must not leave responses cached under the settings it replaced.
+    invalidate = gateway.cache_invalidate_on_update
+    for spec in fields(GatewayRecord):
+        if spec.name in _REPLACEABLE:
+            default = None if spec.default is MISSING else spec.default
+            setattr(gateway, spec.name, values.get(spec.name, default))
+    gateway.extra = {k: v for k, v in values.items() if k in _EXTRA_SETTINGS}
+    if invalidate or gateway.cache_invalidate_on_update:
+        gateway.cache_generation += 1  # every earlier entry becomes unreachable
+    gateway.modified_at = clock.iso()
+
+
 class GatewayRegistry:
     """The gateways by id (one namespace for every account id)."""
 
@@ -293,21 +350,10 @@ class GatewayRegistry:
         Raises:
             ValueError: the id is taken or a setting is out of bounds.
         """
-        check_gateway_id(gateway_id)
-        values = validate_settings(settings)
+        gateway = new_gateway(self._clock, gateway_id, settings)
         with self._lock:
             if gateway_id in self._gateways:
                 raise ValueError(f"a gateway with id {gateway_id!r} already exists")
-            now = self._clock.iso()
-            extra = {k: values.pop(k) for k in list(values) if k in _EXTRA_SETTINGS}
-            gateway = GatewayRecord(
-                gateway_id,
-                created_at=now,
-                modified_at=now,
-                internal_id=self._clock.uuid7(),
-                extra=extra,
-                **values,
-            )
             self._gateways[gateway_id] = gateway
         return gateway
 
@@ -325,17 +371,7 @@ class GatewayRegistry:
             gateway = self._gateways.get(gateway_id)
             if gateway is None:
                 return None
-            # Either setting empties the cache: an update that also turns invalidation
-            # off must not leave responses cached under the settings it replaced.
-            invalidate = gateway.cache_invalidate_on_update
-            for spec in fields(GatewayRecord):
-                if spec.name in _REPLACEABLE:
-                    default = None if spec.default is MISSING else spec.default
-                    setattr(gateway, spec.name, values.get(spec.name, default))
-            gateway.extra = {k: v for k, v in values.items() if k in _EXTRA_SETTINGS}
-            if invalidate or gateway.cache_invalidate_on_update:
-                gateway.cache_generation += 1  # every earlier entry becomes unreachable
-            gateway.modified_at = self._clock.iso()
+            replace_settings(gateway, self._clock, values)
         return gateway
 
     def delete(self, gateway_id: str) -> GatewayRecord | None:

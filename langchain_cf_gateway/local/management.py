@@ -212,8 +212,8 @@ class Management:
         except ValueError:
             raise ApiError(ApiErrorCode.INVALID_REQUEST, "the body is not valid JSON") from None
 
-    def _gateway_or_404(self, gateway_id: str) -> GatewayRecord:
-        gateway = self.state.registry.get(gateway_id)
+    async def _gateway_or_404(self, gateway_id: str) -> GatewayRecord:
+        gateway = await self.state.shared.gateway(gateway_id)
         if gateway is None:
             raise ApiError(ApiErrorCode.NOT_FOUND, f"gateway {gateway_id!r} not found")
         return gateway
@@ -242,11 +242,11 @@ class Management:
             gateway_id = settings.pop("id", None)
             try:
                 check_gateway_id(gateway_id)
-                if self.state.registry.get(gateway_id) is not None:
+                if await self.state.shared.gateway(gateway_id) is not None:
                     raise ApiError(
                         ApiErrorCode.ALREADY_EXISTS, f"a gateway {gateway_id!r} already exists"
                     )
-                gateway = self.state.registry.create(gateway_id, **settings)
+                gateway = await self.state.shared.create_gateway(gateway_id, settings)
             except ValueError as exc:
                 raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
             return envelope(self._gateway_dict(gateway, account))
@@ -254,7 +254,7 @@ class Management:
         page = int_param(params, "page", 1, 1, 1_000_000)
         per_page = int_param(params, "per_page", PER_PAGE_DEFAULT, 1, PER_PAGE_MAX)
         search = params.get("search", "").lower()
-        found = [g for g in self.state.registry.list() if search in g.id.lower()]
+        found = [g for g in await self.state.shared.gateways() if search in g.id.lower()]
         chunk = found[(page - 1) * per_page : page * per_page]
         info = {
             "page": page,
@@ -273,22 +273,22 @@ class Management:
         _, body = await self._enter(request)
         account = request.path_params["account_id"]
         gateway_id = request.path_params["gateway_id"]
-        gateway = self._gateway_or_404(gateway_id)
+        gateway = await self._gateway_or_404(gateway_id)
         if request.method == "PUT":
             data = self._json(body)
             if not isinstance(data, dict):
                 raise ApiError(ApiErrorCode.INVALID_REQUEST, "the body must be a JSON object")
             try:
-                updated = self.state.registry.replace(gateway_id, **data)
+                updated = await self.state.shared.replace_gateway(gateway_id, data)
             except ValueError as exc:
                 raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
             if updated is None:
                 raise ApiError(ApiErrorCode.NOT_FOUND, f"gateway {gateway_id!r} not found")
             gateway = updated
         elif request.method == "DELETE":
-            self.state.registry.delete(gateway_id)
+            await self.state.shared.delete_gateway(gateway_id)
             # Its routes go with it: a gateway created again with this id starts with none.
-            self.state.routes.delete_gateway(gateway_id)
+            await self.state.shared.routes.delete_gateway(gateway_id)
         return envelope(self._gateway_dict(gateway, account))
 
     # ------------------------------------------------------------------ logs
@@ -303,7 +303,7 @@ class Management:
         """
         try:
             await self._enter(request)
-            gateway = self._gateway_or_404(request.path_params["gateway_id"])
+            gateway = await self._gateway_or_404(request.path_params["gateway_id"])
             items = request.query_params.multi_items()
             try:
                 if request.method == "DELETE":
@@ -348,7 +348,7 @@ class Management:
         """
         try:
             _, body = await self._enter(request)
-            gateway = self._gateway_or_404(request.path_params["gateway_id"])
+            gateway = await self._gateway_or_404(request.path_params["gateway_id"])
             log_id = request.path_params["log_id"]
             if request.method == "PATCH":
                 changes = self._log_changes(self._json(body))
@@ -422,7 +422,7 @@ class Management:
         """
         try:
             await self._enter(request)
-            gateway = self._gateway_or_404(request.path_params["gateway_id"])
+            gateway = await self._gateway_or_404(request.path_params["gateway_id"])
             part = request.path_params["part"]
             log_id = request.path_params["log_id"]
             if part not in ("request", "response"):
@@ -457,7 +457,7 @@ class Management:
             ApiError: a refused request (sent as a v4 error response by `_v4_errors`).
         """
         _, body = await self._enter(request)
-        scripts = self.state.scripts
+        scripts = self.state.shared.scripts
         if request.method == "POST":
             data = self._json(body)
             items = data if isinstance(data, list) else [data]
@@ -476,11 +476,11 @@ class Management:
                     )
                 except (TypeError, ValueError) as exc:
                     raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
-                added.append(scripts.add(script).as_dict())
+                added.append((await scripts.add(script)).as_dict())
             return envelope(added if isinstance(data, list) else added[0])
         if request.method == "DELETE":
-            scripts.clear()
-        return envelope([s.as_dict() for s in scripts.pending()])
+            await scripts.clear()
+        return envelope([s.as_dict() for s in await scripts.pending()])
 
     async def admin_reset(self, request: Request) -> Response:
         """Forget requests, scripts, cache entries and logs."""

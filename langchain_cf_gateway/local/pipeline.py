@@ -421,7 +421,7 @@ async def execute(
             )
             return Outcome(hit, "HIT", 0, screening)
     screening = await screen_prompt_dlp(call, gateway.extra, screening)
-    policy = upstreams.policy(call)
+    policy = await upstreams.policy(call)
     if policy is not None:  # made before any provider attempt; never retried
         status, policy_body = policy_response(policy)
         return Outcome(ProviderResponse(status, JSON, policy_body), _cache_status(plan), 0)

@@ -16,6 +16,7 @@ ISO 8601 time: Cloudflare's API types both as plain strings
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from ..core.dynamic_routes import DynamicRoute
@@ -142,6 +143,16 @@ class RouteStore:
         """
         with self._lock:
             self._routes.pop(gateway_id, None)
+
+    def load(self, routes: Iterable[StoredRoute]) -> None:
+        """Hold these routes as they are (a shared state reads them in from Redis).
+
+        Args:
+            routes: stored routes, each kept under its gateway and id.
+        """
+        with self._lock:
+            for stored in routes:
+                self._put(stored)
 
     def clear(self) -> None:
         """Forget every route (`LocalGateway.reset`)."""

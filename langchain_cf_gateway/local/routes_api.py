@@ -73,7 +73,7 @@ class RoutesApi:
 
     def __init__(self, management: Management) -> None:
         self.management = management
-        self.store = management.state.routes
+        self.store = management.state.shared.routes
 
     def routes(self) -> list[Route]:
         """The Starlette routes of the dynamic-routing API."""
@@ -110,12 +110,12 @@ class RoutesApi:
             data = _object(body, ("name", "elements"))
             route = _checked({"name": data.get("name"), "elements": data.get("elements")})
             try:
-                stored = self.store.create(gateway_id, route)
+                stored = await self.store.create(gateway_id, route)
             except RouteNameTaken as exc:
                 raise ApiError(ApiErrorCode.ALREADY_EXISTS, str(exc)) from None
             return envelope(route_view(stored, account))
         query = _list_query(request.query_params, ORDER_ROUTES)
-        routes = _ordered(self.store.routes_of(gateway_id), query)
+        routes = _ordered(await self.store.routes_of(gateway_id), query)
         return _data("routes", [route_view(r, account) for r in routes], query)
 
     async def route(self, request: Request) -> Response:
@@ -130,18 +130,18 @@ class RoutesApi:
         with _not_found():
             if request.method == "PATCH":
                 data = _object(body, ("name",))
-                stored = self.store.get(gateway_id, route_id)
+                stored = await self.store.get(gateway_id, route_id)
                 name = data.get("name")
                 # The name is checked as a route's name is checked when the route is built.
                 _checked({"name": name, "elements": _elements(stored.deployed)})
                 try:
-                    stored = self.store.rename(gateway_id, route_id, str(name))
+                    stored = await self.store.rename(gateway_id, route_id, str(name))
                 except RouteNameTaken as exc:
                     raise ApiError(ApiErrorCode.ALREADY_EXISTS, str(exc)) from None
                 return _bare({"route": route_view(stored, account)})
             if request.method == "DELETE":
-                return envelope(route_view(self.store.delete(gateway_id, route_id), account))
-            return envelope(route_view(self.store.get(gateway_id, route_id), account))
+                return envelope(route_view(await self.store.delete(gateway_id, route_id), account))
+            return envelope(route_view(await self.store.get(gateway_id, route_id), account))
 
     async def versions(self, request: Request) -> Response:
         """List a route's versions or save a new one (not deployed).
@@ -152,12 +152,12 @@ class RoutesApi:
         body, gateway_id = await self._enter(request)
         route_id = request.path_params["route_id"]
         with _not_found():
-            stored = self.store.get(gateway_id, route_id)
+            stored = await self.store.get(gateway_id, route_id)
             if request.method == "POST":
                 data = _object(body, ("elements", "comment"))
                 route = _checked({"name": stored.name, "elements": data.get("elements")})
                 comment = _comment(data)
-                stored = self.store.add_version(gateway_id, route_id, route, comment)
+                stored = await self.store.add_version(gateway_id, route_id, route, comment)
                 version = stored.versions[-1]
                 return envelope(
                     {**version_view(stored, version), "version": _version(stored, version)}
@@ -176,7 +176,7 @@ class RoutesApi:
         route_id = request.path_params["route_id"]
         version_id = request.path_params["version_id"]
         with _not_found():
-            stored = self.store.get(gateway_id, route_id)
+            stored = await self.store.get(gateway_id, route_id)
         version = stored.version(version_id)
         if version is None:
             raise ApiError(
@@ -194,7 +194,7 @@ class RoutesApi:
         account = request.path_params["account_id"]
         route_id = request.path_params["route_id"]
         with _not_found():
-            stored = self.store.get(gateway_id, route_id)
+            stored = await self.store.get(gateway_id, route_id)
             if request.method == "POST":
                 data = _object(body, ("version_id", "comment"))
                 version_id = data.get("version_id")
@@ -205,7 +205,7 @@ class RoutesApi:
                         "(GET .../versions lists them)",
                     )
                 comment = _comment(data)
-                stored = self.store.deploy_version(gateway_id, route_id, version_id, comment)
+                stored = await self.store.deploy_version(gateway_id, route_id, version_id, comment)
                 return envelope(route_view(stored, account))
         query = _list_query(request.query_params, ORDER_HISTORY)
         deployments = _ordered(list(stored.deployments), query)
@@ -220,7 +220,7 @@ class RoutesApi:
             The body and the gateway id.
         """
         _, body = await self.management._enter(request)
-        gateway = self.management._gateway_or_404(request.path_params["gateway_id"])
+        gateway = await self.management._gateway_or_404(request.path_params["gateway_id"])
         return body, gateway.id
 
 

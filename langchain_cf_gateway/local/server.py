@@ -30,7 +30,7 @@ from .app import build_app
 from .cache import open_cache
 from .clock import Clock
 from .faults import Fault
-from .gateways import GatewayRecord, GatewayRegistry
+from .gateways import GatewayRecord
 from .listener import (
     DEFAULT_BACKLOG,
     DEFAULT_BODY_TIMEOUT_S,
@@ -49,7 +49,8 @@ from .logstore import (
     open_log_store,
 )
 from .mock import ToolCall
-from .scripts import Script, ScriptBook, make_script
+from .scripts import Script, make_script
+from .shared_state import open_shared_state
 from .state import GatewayState, ReceivedRequest
 from .upstream import PassThrough, UpstreamDisconnect, Upstreams
 
@@ -102,6 +103,9 @@ class LocalGateway:
         log_max_body_bytes: bytes of logged bodies kept across rows (256 MiB by
             default); past it the oldest rows lose their bodies. See `logstore`.
         cache_url: `memory://` (default) or `redis://host:port/db`.
+        state_url: where the gateways, rate-limit counters, dynamic routes and scripts
+            live: `memory://` (default; this process) or `redis://host:port/db`, shared
+            by every gateway process using that Redis (`shared_state`).
         upstreams: pass-through upstreams per provider slug.
         gateways: more gateways to create at start, id -> settings.
         clock: a `Clock` (or a callable returning epoch seconds); tests move it
@@ -147,6 +151,7 @@ class LocalGateway:
         log_body_max_bytes: int | None = DEFAULT_BODY_MAX_BYTES,
         log_max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
         cache_url: str | None = None,
+        state_url: str | None = None,
         upstreams: Mapping[str, PassThrough | Mapping[str, Any]] | None = None,
         gateways: Mapping[str, Mapping[str, Any]] | None = None,
         clock: Clock | Callable[[], float] | None = None,
@@ -172,6 +177,7 @@ class LocalGateway:
         self._log_max_rows, self._log_commit_timeout = log_max_rows, log_commit_timeout
         self._log_body_bounds = log_body_max_bytes, log_max_body_bytes
         self._cache_url = cache_url
+        self._state_url = state_url
         self._targets = {
             slug: t if isinstance(t, PassThrough) else PassThrough(**dict(t))
             for slug, t in (upstreams or {}).items()
@@ -211,7 +217,7 @@ class LocalGateway:
         """
         if self._server is not None:
             return self
-        scripts = ScriptBook()
+        shared = open_shared_state(self._state_url, self.clock, self._initial_gateways)
         logs = open_log_store(
             self._log_path,
             max_rows=self._log_max_rows,
@@ -219,24 +225,17 @@ class LocalGateway:
             body_max_bytes=self._log_body_bounds[0],
             max_body_bytes=self._log_body_bounds[1],
         )
-        registry = GatewayRegistry(
-            self.clock, dict(self._initial_gateways.get(DEFAULT_GATEWAY_ID, {}))
-        )
-        for gateway_id, settings in self._initial_gateways.items():
-            if gateway_id != DEFAULT_GATEWAY_ID:
-                registry.create(gateway_id, **settings)
         self._running = GatewayState(
             clock=self.clock,
-            registry=registry,
-            scripts=scripts,
             cache=open_cache(self._cache_url, self.clock),
             logs=logs,
-            upstreams=Upstreams(self.clock, scripts, self._targets),
+            upstreams=Upstreams(self.clock, shared.scripts, self._targets),
             token=self._token,
             management_token=self._management_token,
             account_id=self.account_id,
             received_max_bytes=self._received_max_bytes,
             routes=self._initial_routes,
+            shared=shared,
         )
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -384,7 +383,7 @@ class LocalGateway:
         script = make_script(
             text, tool_calls=tool_calls, fault=fault, model=model, provider=provider, times=times
         )
-        return self._state.scripts.add(script)
+        return self._call(self._state.shared.scripts.add(script))
 
     def create_gateway(self, gateway_id: str, **settings: Any) -> GatewayRecord:
         """Create a gateway (`authentication=True`, `cache_ttl=60`, rate limits...).
@@ -392,9 +391,13 @@ class LocalGateway:
         An existing gateway of that id is replaced, so that tests sharing one server can
         each create the gateway they need.
         """
-        registry = self._state.registry
-        registry.delete(gateway_id)
-        return registry.create(gateway_id, **settings)
+        shared = self._state.shared
+
+        async def create() -> GatewayRecord:
+            await shared.delete_gateway(gateway_id)
+            return await shared.create_gateway(gateway_id, settings)
+
+        return self._call(create())
 
     def deploy_route(self, route: DynamicRoute, gateway_id: str = DEFAULT_GATEWAY_ID) -> None:
         """Make `route` serve `dynamic/<route.name>` on gateway `gateway_id`.
@@ -403,7 +406,7 @@ class LocalGateway:
             route: the route (`DynamicRoute`, built or read with `DynamicRoute.from_api`).
             gateway_id: the gateway that owns it (`default` unless given).
         """
-        self._state.routes.deploy(gateway_id, route)
+        self._call(self._state.shared.routes.deploy(gateway_id, route))
 
     def update_gateway(self, gateway_id: str, **settings: Any) -> GatewayRecord:
         """Change the given settings and keep the others.
@@ -414,13 +417,15 @@ class LocalGateway:
         Raises:
             ValueError: there is no gateway of this id.
         """
-        registry = self._state.registry
-        current = registry.get(gateway_id)
-        gateway = (
-            None
-            if current is None
-            else registry.replace(gateway_id, **{**current.as_dict(), **settings})
-        )
+        shared = self._state.shared
+
+        async def update() -> GatewayRecord | None:
+            current = await shared.gateway(gateway_id)
+            if current is None:
+                return None
+            return await shared.replace_gateway(gateway_id, {**current.as_dict(), **settings})
+
+        gateway = self._call(update())
         if gateway is None:
             raise ValueError(f"no gateway {gateway_id!r}; create it with create_gateway()")
         return gateway

@@ -29,6 +29,8 @@ from .pipeline import GatewaySecrets
 from .request_error import GatewayRequestError
 from .route_store import RouteStore
 from .scripts import ScriptBook
+from .shared_state import SharedState
+from .shared_state.memory import MemorySharedState
 from .upstream import Upstreams
 
 RECEIVED_MAX: int = 100_000
@@ -67,10 +69,14 @@ class ReceivedRequest:
 class GatewayState:
     """The state of one local gateway: registry, clock, scripts, cache, logs, received.
 
+    What every worker must see alike (gateways, rate-limit counters, routes, scripts) is
+    in `shared`; the rest is this process's.
+
     Args:
         clock: the gateway's clock (tests move it forward).
-        registry: the gateways, by id.
-        scripts: what the mock sends next.
+        registry: the gateways, by id (of the `memory://` shared state built when
+            `shared` is not given).
+        scripts: what the mock sends next (likewise).
         cache: the response cache.
         logs: the log store.
         upstreams: the mock and the pass-through upstreams.
@@ -79,16 +85,18 @@ class GatewayState:
         account_id: the account id of the printed URLs (any id is served).
         received_max: requests kept in `received`.
         received_max_bytes: bytes of bodies and headers kept in `received`.
-        routes: `(gateway id, route)` deployed at once, before any request is served,
+        routes: `(gateway id, route)` deployed by `start`, before any request is served,
             and again by `reset`.
+        shared: the shared state (`shared_state.open_shared_state`); by default in memory,
+            of `registry` and `scripts`.
     """
 
     def __init__(
         self,
         *,
         clock: Clock,
-        registry: GatewayRegistry,
-        scripts: ScriptBook,
+        registry: GatewayRegistry | None = None,
+        scripts: ScriptBook | None = None,
         cache: ResponseCache,
         logs: LogStore,
         upstreams: Upstreams,
@@ -98,17 +106,24 @@ class GatewayState:
         received_max: int = RECEIVED_MAX,
         received_max_bytes: int = RECEIVED_MAX_BYTES,
         routes: Sequence[tuple[str, DynamicRoute]] = (),
+        shared: SharedState | None = None,
     ) -> None:
         self.clock = clock
-        self.registry = registry
-        self.scripts = scripts
+        self.shared: SharedState = shared or MemorySharedState(
+            registry or GatewayRegistry(clock), RouteStore(clock), scripts or ScriptBook()
+        )
+        """Gateways, rate-limit counters, routes and scripts (`shared_state`)."""
         self.cache = cache
         self.logs = logs
         self.upstreams = upstreams
-        self.routes = RouteStore(clock)
-        """The dynamic routes of every gateway (`route_store`)."""
         self._start_routes = tuple(routes)
-        self._deploy_start_routes()
+        if isinstance(self.shared, MemorySharedState):
+            self.registry = self.shared.registry
+            """The gateways of the `memory://` state."""
+            self.routes = self.shared.routes.store
+            """The dynamic routes of the `memory://` state (`route_store`)."""
+            self.scripts = self.shared.scripts.book
+            """The scripts of the `memory://` state."""
         self.account_id = account_id
         self._token = f"Bearer {token}".encode() if token else None
         self._management_token = f"Bearer {management_token}".encode() if management_token else None
@@ -132,24 +147,21 @@ class GatewayState:
         """
         self.received.clear()
         self._received_bytes = 0
-        self.scripts.clear()
-        self.routes.clear()
-        self._deploy_start_routes()
+        await self.shared.reset()
+        await self.shared.start(self._start_routes)
         await self.cache.clear()
         await self.logs.arun(self.logs.delete(None))
-        self.registry.restore_default()
-        for gateway in self.registry.list():
-            gateway.reset_rate_limit()
         self.clock.offset = 0.0
 
-    def _deploy_start_routes(self) -> None:
-        for gateway_id, route in self._start_routes:
-            self.routes.deploy(gateway_id, route)
+    async def start(self) -> None:
+        """Make the start-up gateways and routes exist in the shared state (at start-up)."""
+        await self.shared.start(self._start_routes)
 
     async def close(self) -> None:
-        """Close the upstream connections and the cache (at the application's shutdown)."""
+        """Close the upstream connections, the cache and the shared state (at shutdown)."""
         await self.upstreams.close()
         await self.cache.close()
+        await self.shared.close()
 
     def keep(self, request: Request, headers: dict[str, str], body: bytes) -> None:
         """Append an authenticated request to `received`, within its bounds.
@@ -183,8 +195,8 @@ class GatewayState:
                 len(k) + len(v) for k, v in old.headers.items()
             )
 
-    def gateway(self, gateway_id: str) -> GatewayRecord:
-        """The gateway of this id.
+    async def gateway(self, gateway_id: str) -> GatewayRecord:
+        """The gateway of this id, as the shared state holds it now.
 
         Args:
             gateway_id: the id in the request's path (or `cf-aig-gateway-id`).
@@ -193,9 +205,10 @@ class GatewayState:
             Its record.
 
         Raises:
-            GatewayRequestError: code 2001 (no such gateway).
+            GatewayRequestError: code 2001 (no such gateway); code 2504 when the shared
+                state cannot be reached (`SharedStateUnavailable`).
         """
-        gateway = self.registry.get(gateway_id)
+        gateway = await self.shared.gateway(gateway_id)
         if gateway is None:
             raise GatewayRequestError(ErrorCode.GATEWAY_NOT_FOUND)
         return gateway
@@ -243,7 +256,7 @@ class GatewayState:
         given = (value or "").encode("latin-1", "replace")
         return expected is not None and hmac.compare_digest(given, expected)
 
-    def admit(self, gateway: GatewayRecord) -> None:
+    async def admit(self, gateway: GatewayRecord) -> None:
         """Count one request against the gateway's rate limit.
 
         https://developers.cloudflare.com/ai-gateway/features/rate-limiting/
@@ -252,7 +265,8 @@ class GatewayState:
             gateway: the gateway of the request.
 
         Raises:
-            GatewayRequestError: code 2003, when the limit is reached.
+            GatewayRequestError: code 2003, when the limit is reached; code 2504 when the
+                shared state cannot be reached (`SharedStateUnavailable`).
         """
-        if not gateway.admit(self.clock()):
+        if not await self.shared.admit(gateway, self.clock()):
             raise GatewayRequestError(ErrorCode.RATE_LIMITED)

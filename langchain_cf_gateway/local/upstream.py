@@ -42,6 +42,8 @@ from .mock import MockModel
 from .native_routes import NativeOperation
 from .request_error import GatewayRequestError
 from .scripts import Script, ScriptBook
+from .shared_state.base import Scripts
+from .shared_state.memory import MemoryScripts
 
 # The native operations are those of .native_routes; .native_mock builds their responses.
 UpstreamOperation = (
@@ -404,25 +406,28 @@ class Upstreams:
     """Chooses mock or pass-through for each attempt of a call."""
 
     def __init__(
-        self, clock: Clock, scripts: ScriptBook, targets: Mapping[str, PassThrough]
+        self, clock: Clock, scripts: ScriptBook | Scripts, targets: Mapping[str, PassThrough]
     ) -> None:
         self.mock = MockUpstream(clock)
-        self.scripts = scripts
+        self.scripts: Scripts = (
+            MemoryScripts(scripts) if isinstance(scripts, ScriptBook) else scripts
+        )
+        """The scripts of the shared state (a `ScriptBook` is this process's)."""
         self.passthrough = PassThroughUpstream(targets)
 
-    def policy(self, call: ProviderCall) -> Policy | None:
+    async def policy(self, call: ProviderCall) -> Policy | None:
         """The policy response asked for by a script or the model name, or None.
 
         Decided once per request, before any attempt, whatever the upstream.
         """
-        script = self.scripts.take_policy(call.provider.slug, call.model)
+        script = await self.scripts.take(call.provider.slug, call.model, policy=True)
         if script is not None and script.fault is not None:
             return script.fault.policy
         return None if call.fault is None else call.fault.policy
 
     async def send(self, call: ProviderCall, attempt: int) -> ProviderResponse:
         """Send a call to its upstream (pass-through if configured, else the mock)."""
-        script = self.scripts.take(call.provider.slug, call.model)
+        script = await self.scripts.take(call.provider.slug, call.model)
         fault = script.fault if script is not None and script.fault is not None else call.fault
         if fault is not None and (not fault.applies_to(attempt) or fault.policy is not None):
             fault = None

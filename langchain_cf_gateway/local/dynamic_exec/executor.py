@@ -58,7 +58,7 @@ class DynamicExecutor:
 
     def __init__(self, state: GatewayState, walker: RouteWalker | None = None) -> None:
         self.state = state
-        self.walker = walker or RouteWalker()
+        self.walker = walker or RouteWalker(shared=state.shared.counters)
 
     async def run(
         self,

@@ -18,6 +18,7 @@ Pure but for the model calls, which the caller makes: the walk knows no HTTP.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
@@ -33,6 +34,7 @@ from ...core.dynamic_routes import (
     PercentageElement,
     StartElement,
 )
+from ..shared_state.base import Counters
 from .conditions import MISSING, RouteRequest, matches
 from .limiter import LimitCounters
 from .percentage import Draws, choose
@@ -72,16 +74,26 @@ class RouteWalker:
 
     Counters belong to the deployed route object: deploying a route again (or a new
     version) starts its counters afresh, and a route no longer deployed drops them.
+    With `shared` counters (Redis), every worker counts alike, per gateway, route name
+    and route content: a version with other elements starts afresh.
 
     Args:
-        counters: The limiter counters.
+        counters: The limiter counters of this process.
         draws: Where percentage draws come from.
+        shared: The shared state's counters, used instead of `counters` when given.
     """
 
-    def __init__(self, counters: LimitCounters | None = None, draws: Draws | None = None) -> None:
+    def __init__(
+        self,
+        counters: LimitCounters | None = None,
+        draws: Draws | None = None,
+        shared: Counters | None = None,
+    ) -> None:
         self.counters = counters or LimitCounters()
         self.draws = draws or Draws()
+        self.shared = shared
         self._known: set[int] = set()
+        self._digests: dict[int, str] = {}
 
     async def walk(
         self,
@@ -124,7 +136,7 @@ class RouteWalker:
                 target = choose(current, draw)
             elif isinstance(current, LimitElement):
                 key = self._counter(route, gateway_id, current, request)
-                if self._admit(key, current, now()):
+                if await self._admit(key, current, now()):
                     if current.limit_type == "cost":
                         spending.append((key, current))
                     target = current.outputs.get("success")
@@ -137,9 +149,7 @@ class RouteWalker:
                 walk.over_limit = None
                 if step.ok:
                     for key, limiter in spending:
-                        self.counters.add(
-                            key, limiter.technique, limiter.interval, now(), step.cost
-                        )
+                        await self._add(key, limiter, now(), step.cost)
                     spending.clear()
                 target = current.outputs.get("success" if step.ok else "fallback")
             else:  # end
@@ -149,7 +159,26 @@ class RouteWalker:
             current = by_id[target]
         return walk
 
-    def _admit(self, key: Hashable, limiter: LimitElement, now: float) -> bool:
+    async def _add(self, key: Hashable, limiter: LimitElement, now: float, cost: float) -> None:
+        if self.shared is not None:
+            await self.shared.add(
+                self._shared_key(key), limiter.technique, limiter.interval, now, cost
+            )
+            return
+        self.counters.add(key, limiter.technique, limiter.interval, now, cost)
+
+    def _shared_key(self, key: Hashable) -> str:
+        """The counter's name in the shared state: the route by its content, not its id."""
+        assert isinstance(key, tuple)
+        token, *rest = key
+        return json.dumps([self._digests.get(token, ""), *rest])
+
+    async def _admit(self, key: Hashable, limiter: LimitElement, now: float) -> bool:
+        if self.shared is not None:
+            name, technique, window = self._shared_key(key), limiter.technique, limiter.interval
+            if limiter.limit_type == "cost":
+                return await self.shared.spent(name, technique, window, now) < limiter.limit
+            return await self.shared.admit(name, technique, window, now, limiter.limit)
         if limiter.limit_type == "cost":
             spent = self.counters.spent(key, limiter.technique, limiter.interval, now)
             return spent < limiter.limit
@@ -167,8 +196,12 @@ class RouteWalker:
         token = id(route)
         if token not in self._known:
             self._known.add(token)
+            if self.shared is not None:
+                content = json.dumps(route.to_api(), sort_keys=True).encode()
+                self._digests[token] = f"{route.name}:{hashlib.sha256(content).hexdigest()[:16]}"
             weakref.finalize(route, self._forget, token)
 
     def _forget(self, token: int) -> None:
         self._known.discard(token)
+        self._digests.pop(token, None)
         self.counters.forget(token)

@@ -1,0 +1,278 @@
+"""Two gateways on one Redis (`--state-url`) behave as one gateway.
+
+Two `cf-aig serve` processes (and two `LocalGateway`s) share a redis-server of the test's
+own: a rate limit of L admits exactly L across both under concurrent load (fixed and
+sliding windows), a gateway or a dynamic route made through one is served by the other,
+a fault scripted with `times=3` fires exactly 3 times across both. Redis unreachable at
+start stops `cf-aig serve` with one line (exit 2); Redis lost mid-run is HTTP 503,
+code 2504, until it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from langchain_cf_gateway.core.dynamic_routes import DynamicRoute
+from langchain_cf_gateway.local import LocalGateway
+from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
+from tests.support.processes import child_env
+from tests.support.rawserver import free_port
+
+ADMIN = {"authorization": f"Bearer {MANAGEMENT_TOKEN}"}
+BODY = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+ROUTE = DynamicRoute.fallback_chain(["openai/gpt-4o-mini"], name="shared")
+REDIS = shutil.which("redis-server")
+CLI = (sys.executable, "-m", "langchain_cf_gateway.cli")
+
+
+@pytest.fixture
+def shared_url(redis_url: str) -> str:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+    return redis_url
+
+
+@pytest.fixture
+def workers(shared_url: str) -> Iterator[tuple[GatewayProcess, GatewayProcess]]:
+    with (
+        GatewayProcess("--state-url", shared_url) as one,
+        GatewayProcess("--state-url", shared_url) as two,
+    ):
+        yield one, two
+
+
+def _api(process: GatewayProcess, path: str) -> str:
+    return f"{process.base_url}/client/v4/accounts/{ACCOUNT}/ai-gateway/{path}"
+
+
+def _chat(process: GatewayProcess, gateway_id: str) -> str:
+    return f"{process.base_url}/v1/{ACCOUNT}/{gateway_id}/compat/chat/completions"
+
+
+async def _load(urls: list[str], n: int, body: dict[str, Any] = BODY) -> list[httpx.Response]:
+    """`n` requests at once, spread over `urls` in turn."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        sent = (client.post(urls[i % len(urls)], json=body) for i in range(n))
+        return list(await asyncio.gather(*sent))
+
+
+def _codes(responses: list[httpx.Response]) -> list[int]:
+    return [r.status_code for r in responses]
+
+
+@pytest.mark.parametrize("technique", ["fixed", "sliding"])
+def test_a_rate_limit_of_l_admits_exactly_l_across_two_processes(
+    workers: tuple[GatewayProcess, GatewayProcess], technique: str
+) -> None:
+    one, two = workers
+    settings = {
+        "id": "limited",
+        "rate_limiting_limit": 10,
+        "rate_limiting_interval": 3600,  # one window for the whole test
+        "rate_limiting_technique": technique,
+    }
+    created = httpx.post(_api(one, "gateways"), json=settings, headers=ADMIN)
+    assert created.status_code == 200, created.text
+    responses = asyncio.run(_load([_chat(one, "limited"), _chat(two, "limited")], 60))
+    codes = _codes(responses)
+    assert codes.count(200) == 10 and codes.count(429) == 50, codes
+    refused = next(r for r in responses if r.status_code == 429)
+    assert refused.json()["internalCode"] == 2003
+
+
+def test_a_gateway_made_through_one_is_served_by_the_other(
+    workers: tuple[GatewayProcess, GatewayProcess],
+) -> None:
+    one, two = workers
+    assert httpx.post(_chat(two, "team-a"), json=BODY).json()["internalCode"] == 2001
+    created = httpx.post(_api(one, "gateways"), json={"id": "team-a"}, headers=ADMIN)
+    assert created.status_code == 200, created.text
+    assert httpx.post(_chat(two, "team-a"), json=BODY).status_code == 200
+    put = httpx.put(_api(two, "gateways/team-a"), json={"authentication": True}, headers=ADMIN)
+    assert put.status_code == 200, put.text
+    refused = httpx.post(_chat(one, "team-a"), json=BODY)  # no cf-aig-authorization now
+    assert (refused.status_code, refused.json()["internalCode"]) == (401, 2009)
+    listed = httpx.get(_api(one, "gateways"), headers=ADMIN).json()["result"]
+    assert [g["id"] for g in listed] == ["default", "team-a"]
+    assert httpx.delete(_api(one, "gateways/team-a"), headers=ADMIN).status_code == 200
+    assert httpx.post(_chat(two, "team-a"), json=BODY).json()["internalCode"] == 2001
+
+
+def test_a_route_deployed_through_one_is_served_by_the_other(
+    workers: tuple[GatewayProcess, GatewayProcess],
+) -> None:
+    one, two = workers
+    body = {**BODY, "model": "dynamic/shared"}
+    assert httpx.post(_chat(two, "default"), json=body).json()["internalCode"] == 2005
+    created = httpx.post(_api(one, "gateways/default/routes"), json=ROUTE.to_api(), headers=ADMIN)
+    assert created.status_code == 200, created.text
+    served = httpx.post(_chat(two, "default"), json=body)
+    assert served.status_code == 200, served.text
+    route_id = created.json()["result"]["id"]
+    seen = httpx.get(_api(two, f"gateways/default/routes/{route_id}"), headers=ADMIN)
+    assert seen.status_code == 200 and seen.json()["result"]["name"] == "shared"
+    deleted = httpx.delete(_api(two, f"gateways/default/routes/{route_id}"), headers=ADMIN)
+    assert deleted.status_code == 200
+    assert httpx.post(_chat(one, "default"), json=body).json()["internalCode"] == 2005
+
+
+def test_a_fault_scripted_times_3_fires_exactly_3_times_across_both(
+    workers: tuple[GatewayProcess, GatewayProcess],
+) -> None:
+    one, two = workers
+    script = {"fault": "status=503", "model": "gpt-4o-mini", "times": 3}
+    added = httpx.post(f"{two.base_url}/__local/scripts", json=script, headers=ADMIN)
+    assert added.status_code == 200, added.text
+    headers = {"cf-aig-max-attempts": "1"}
+    urls = [_chat(one, "default"), _chat(two, "default")]
+
+    async def load() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            sent = (client.post(urls[i % 2], json=BODY, headers=headers) for i in range(20))
+            return list(await asyncio.gather(*sent))
+
+    codes = _codes(asyncio.run(load()))
+    assert codes.count(503) == 3 and codes.count(200) == 17, codes
+    pending = httpx.get(f"{one.base_url}/__local/scripts", headers=ADMIN).json()["result"]
+    assert pending == []
+
+
+def test_two_local_gateways_on_one_redis_share_a_rate_limit(shared_url: str) -> None:
+    limited = {"limited": {"rate_limiting_limit": 4, "rate_limiting_interval": 3600}}
+    with (
+        LocalGateway(state_url=shared_url, gateways=limited) as one,
+        LocalGateway(state_url=shared_url, gateways=limited) as two,
+    ):
+        urls = [
+            f"{gw.base_url}/v1/{gw.account_id}/limited/compat/chat/completions" for gw in (one, two)
+        ]
+        codes = _codes(asyncio.run(_load(urls, 12)))
+        assert codes.count(200) == 4 and codes.count(429) == 8, codes
+        one.script("from one", times=2)
+        default = f"{two.base_url}/v1/{two.account_id}/default/compat/chat/completions"
+        texts = [
+            httpx.post(default, json=BODY).json()["choices"][0]["message"]["content"]
+            for _ in range(3)
+        ]
+        assert texts[:2] == ["from one", "from one"] and texts[2] != "from one"
+
+
+def test_redis_unreachable_at_start_is_one_line_and_exit_2() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    done = subprocess.run(
+        [*CLI, "serve", "--port", "0", "--state-url", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=child_env(),
+    )
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and url in lines[0] and "--state-url" in lines[0], lines
+
+
+@pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (.ci/run installs it)")
+def test_redis_lost_mid_run_is_503_2504_and_serving_resumes_when_it_is_back() -> None:
+    assert REDIS is not None
+    port = free_port()
+    argv = [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+
+    def start_redis() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=port)
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        client.close()
+        return process
+
+    server = start_redis()
+    try:
+        with GatewayProcess("--state-url", f"redis://127.0.0.1:{port}/0") as gw:
+            url = _chat(gw, "default")
+            assert httpx.post(url, json=BODY).status_code == 200
+            server.terminate()
+            server.wait(timeout=10)
+            lost = httpx.post(url, json=BODY, timeout=30)
+            assert lost.status_code == 503
+            assert lost.json()["internalCode"] == 2504
+            admin = httpx.get(f"{gw.base_url}/__local/scripts", headers=ADMIN, timeout=30)
+            assert (admin.status_code, admin.json()["internalCode"]) == (503, 2504)
+            server = start_redis()  # an empty Redis: the start-up gateways are made again
+            assert httpx.post(url, json=BODY).status_code == 200
+            created = httpx.post(_api(gw, "gateways"), json={"id": "back"}, headers=ADMIN)
+            assert created.status_code == 200, created.text
+            assert httpx.post(_chat(gw, "back"), json=BODY).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("technique", ["fixed", "sliding"])
+def test_a_route_limiter_counts_across_two_local_gateways(shared_url: str, technique: str) -> None:
+    route = DynamicRoute.rate_limit(
+        "openai/gpt-4o-mini",
+        key="metadata.user",
+        limit=3,
+        interval=3600,
+        technique=technique,
+        name="limited",
+    )
+    with (
+        LocalGateway(state_url=shared_url, routes=[route]) as one,
+        LocalGateway(state_url=shared_url, routes=[route]) as two,
+    ):
+        urls = [f"{gw.gateway_url}/compat/chat/completions" for gw in (one, two)]
+        body = {**BODY, "model": "dynamic/limited"}
+
+        async def load() -> list[httpx.Response]:
+            headers = {"cf-aig-metadata": json.dumps({"user": "alice"})}
+            async with httpx.AsyncClient(timeout=30) as client:
+                sent = (client.post(urls[i % 2], json=body, headers=headers) for i in range(12))
+                return list(await asyncio.gather(*sent))
+
+        codes = _codes(asyncio.run(load()))
+        assert codes.count(200) == 3 and codes.count(429) == 9, codes
+
+
+def test_a_route_budget_is_spent_across_two_local_gateways(shared_url: str) -> None:
+    route = DynamicRoute.rate_limit(
+        "openai/gpt-4o-mini",
+        key="metadata.team",
+        limit=0.5,
+        interval=3600,
+        limit_type="cost",
+        fallback="anthropic/claude-3-5-haiku",
+        name="budget",
+    )
+    with (
+        LocalGateway(state_url=shared_url, routes=[route]) as one,
+        LocalGateway(state_url=shared_url, routes=[route]) as two,
+    ):
+        headers = {
+            "cf-aig-metadata": json.dumps({"team": "t"}),
+            "cf-aig-custom-cost": json.dumps({"total_cost": 0.3}),
+        }
+        body = {**BODY, "model": "dynamic/budget"}
+        models = [
+            httpx.post(
+                f"{gw.gateway_url}/compat/chat/completions", json=body, headers=headers
+            ).json()["model"]
+            for gw in (one, two, one)
+        ]
+        assert models[:2] == ["gpt-4o-mini", "gpt-4o-mini"] and "haiku" in models[2], models
