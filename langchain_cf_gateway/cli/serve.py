@@ -250,8 +250,8 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         ConfigError: A bound out of range, an allowed host that is no host, a bad config
-            file or route file; the port is in use or the host cannot be bound (one line
-            naming the port and the fix).
+            file or route file, more than one worker on stores of one process; the port
+            is in use or the host cannot be bound (one line naming the port and the fix).
     """
     from ..core.protocol import DEFAULT_GATEWAY_ID
     from ..local.config import check_route_gateways, load_config, load_routes, printable_path
@@ -272,9 +272,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a bound out of range, an allowed host that is no host
         raise ConfigError(str(exc)) from None
     state, logs = stores(args, config)
-    processes = f"  workers       {workers} (state {state}; logs {logs})\n"
+    workers_line = f"  workers       {workers} (state {state}; logs {logs})\n"
     if workers > 1:
-        return _run_workers(args, config, gateway, workers, processes)
+        return _run_workers(args, config, gateway, workers, workers_line)
     stop = threading.Event()
 
     def on_signal(*_: Any) -> None:
@@ -291,7 +291,7 @@ def run(args: argparse.Namespace) -> int:
                 gateway.stop()  # closes the log store it opened
                 raise ConfigError(_cannot_listen(exc, gateway, args)) from None
             sys.stdout.write(
-                _banner(gateway, (generated_token, generated_management), processes, args)
+                _banner(gateway, (generated_token, generated_management), workers_line, args)
             )
             sys.stdout.flush()
             while not stop.wait(0.5):
@@ -307,7 +307,7 @@ def _run_workers(
     config: ServerConfig,
     gateway: LocalGateway,
     workers: int,
-    processes: str,
+    workers_line: str,
 ) -> int:
     """Serve with `workers` processes (`langchain_cf_gateway.cli.workers`) until stopped.
 
@@ -325,14 +325,16 @@ def _run_workers(
     except OSError as exc:  # the port is taken, or the host is not this machine's
         raise ConfigError(_cannot_listen(exc, gateway, args)) from None
     with sock:
-        sys.stdout.write(_banner(gateway, (generated_token, generated_management), processes, args))
+        sys.stdout.write(
+            _banner(gateway, (generated_token, generated_management), workers_line, args)
+        )
         sys.stdout.flush()
         serve_workers(_gateway, args, config, sock, workers)
     return 0
 
 
 def _banner(
-    gateway: LocalGateway, generated: tuple[bool, bool], processes: str, args: argparse.Namespace
+    gateway: LocalGateway, generated: tuple[bool, bool], workers_line: str, args: argparse.Namespace
 ) -> str:
     """The start-up lines: URLs, the tokens `cf-aig serve` generated, workers, stores, logs."""
     from ..local.config import ENV_LOCAL_TOKEN, ENV_MANAGEMENT_TOKEN
@@ -350,7 +352,7 @@ def _banner(
             f"  admin token   {gateway.management_token}  "
             f"(set {ENV_MANAGEMENT_TOKEN} to choose it)\n"
         )
-    lines.append(processes)
+    lines.append(workers_line)
     lines.append(logs_hint(gateway, generated_management, args.config))
     return "".join(lines)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import atexit
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -156,25 +156,12 @@ class WorkerConfig(uvicorn.Config):
             return
         gateway = self.build(self.args, self.server_config)
         self.app, self.http = gateway.worker_app()
-        self.backlog = gateway_backlog(self.args)
+        self.backlog = self.args.backlog
         atexit.register(gateway.stop)  # the log store's writer is closed as the worker exits
         super().load()
 
     def __repr__(self) -> str:  # the config holds the tokens
         return f"WorkerConfig(workers={self.workers})"
-
-
-def gateway_backlog(args: argparse.Namespace) -> int:
-    """The listening socket's backlog of a command line (`--backlog`).
-
-    Args:
-        args: The parsed command line.
-
-    Returns:
-        The backlog.
-    """
-    backlog: Any = getattr(args, "backlog", 2048)
-    return int(backlog)
 
 
 def serve_workers(
@@ -194,5 +181,5 @@ def serve_workers(
         workers: The number of worker processes.
     """
     worker_config = WorkerConfig(build, args, config, workers)
-    sock.listen(gateway_backlog(args))
+    sock.listen(args.backlog)
     Multiprocess(worker_config, sockets=[sock]).run()
