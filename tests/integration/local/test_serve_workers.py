@@ -16,12 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from langchain_cf_gateway.core import Header
 from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
 from tests.support.local_calls import chat_body
-from tests.support.processes import child_env
+from tests.support.processes import ServerProcess, child_env
 from tests.support.supervised import log_rows, wait_for_workers, worker_pids
 
 
@@ -123,3 +124,38 @@ def test_two_workers_share_rate_limit_and_logs_and_survive_kill_9(
         rows = {row["id"] for row in log_rows(gw.base_url, ACCOUNT, "default", MANAGEMENT_TOKEN)}
         assert set(ids) <= rows
         assert worker_pids(gw.pid) == replaced
+
+
+SUPERVISOR_ONLY = """
+import sys
+from langchain_cf_gateway.cli import main, workers
+workers.check_shared = lambda *args: None  # per-process stores: the supervisor alone is tested
+if __name__ == "__main__":
+    sys.exit(main(["serve", "--port", "0", "--workers", "2"]))
+"""
+
+
+def test_supervisor_replaces_a_worker_killed_9(tmp_path: Path) -> None:
+    """Two workers on one port; one killed with SIGKILL is replaced, the port keeps serving.
+
+    The shared stores are waved through in this child only: what is tested is uvicorn's
+    supervisor running `cf-aig serve`'s workers (each one's state is its own here).
+    """
+    script = tmp_path / "serve_two.py"
+    script.write_text(SUPERVISOR_ONLY)
+    env = child_env(CF_AIG_LOCAL_MANAGEMENT_TOKEN=MANAGEMENT_TOKEN, PYTHONUNBUFFERED="1")
+    with ServerProcess([sys.executable, str(script)], env=env) as server:
+        banner = [server.stdout.readline() for _ in range(4)]  # URLs, generated gateway token
+        first = wait_for_workers(server.pid, 2)
+        url = f"{server.base_url}/v1/{ACCOUNT}/default/compat/chat/completions"
+        assert httpx.post(url, json=chat_body(), timeout=30).status_code == 200
+        os.kill(first[0], signal.SIGKILL)
+        replaced = wait_for_workers(server.pid, 2, other_than=first[0])
+        assert first[1] in replaced
+        statuses = [httpx.post(url, json=chat_body(), timeout=30).status_code for _ in range(20)]
+        assert statuses == [200] * 20
+        assert "  workers       2 (state memory://; logs memory)\n" in banner
+        assert MANAGEMENT_TOKEN not in "".join(banner)  # one from the environment never shows
+        server.proc.terminate()  # type: ignore[union-attr]
+        assert server.proc.wait(30) == 0  # type: ignore[union-attr]
+    assert all(not psutil.pid_exists(pid) for pid in replaced)
