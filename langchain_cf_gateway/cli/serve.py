@@ -1,7 +1,7 @@
 """`cf-aig serve`: the local gateway for humans.
 
 ```text
-cf-aig serve [--host 127.0.0.1] [--port 8787] [--config local.toml|.yaml]
+cf-aig serve [--host 127.0.0.1] [--port 8787] [--workers 1] [--config local.toml|.yaml]
              [--cache-url redis://127.0.0.1:6379/0]
              [--log-path FILE | --log-store postgresql://user@host:5432/db]
              [--state-url redis://127.0.0.1:6379/0]
@@ -20,6 +20,10 @@ tokens from the config file or the environment are never printed), and the exact
 (with the admin token when it generated it, else naming where the token was set). A port
 in use is one line naming it and the fix (exit status 2). The config file format is
 described in `langchain_cf_gateway.local.config`.
+
+`--workers N` runs N processes on the port under uvicorn's supervisor, which replaces
+one that dies; more than one needs the state and the logs in stores the workers share
+(`langchain_cf_gateway.cli.workers`). The banner names the workers and the stores.
 
 `--routes FILE` (repeatable) deploys the dynamic routes of a JSON file, one route or a
 list, each on its `"gateway"` (default `default`), after the config file's `routes` and
@@ -68,6 +72,27 @@ def port(text: str) -> int:
     return number
 
 
+def worker_count(text: str) -> int:
+    """An argparse `type`: a number of worker processes, 1 or more.
+
+    Args:
+        text: The value of `--workers`.
+
+    Returns:
+        The number.
+
+    Raises:
+        argparse.ArgumentTypeError: Not a whole number of 1 or more (status 2).
+    """
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"write a number of processes; got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more; got {number}")
+    return number
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of `cf-aig serve` to `parser`.
 
@@ -95,6 +120,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
     parser.add_argument(
         "--port", type=port, default=None, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        default=None,
+        metavar="N",
+        help="processes serving the port (default 1); more needs shared stores: "
+        "--state-url redis://... and --log-store postgresql://...",
     )
     parser.add_argument(
         "--config",
@@ -233,18 +266,12 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         ConfigError: A bound out of range, an allowed host that is no host, a bad config
-            file or route file; the port is in use or the host cannot be bound (one line
-            naming the port and the fix).
+            file or route file, more than one worker on stores of one process; the port
+            is in use or the host cannot be bound (one line naming the port and the fix).
     """
     from ..core.protocol import DEFAULT_GATEWAY_ID
-    from ..local.config import (
-        ENV_LOCAL_TOKEN,
-        ENV_MANAGEMENT_TOKEN,
-        check_route_gateways,
-        load_config,
-        load_routes,
-        printable_path,
-    )
+    from ..local.config import check_route_gateways, load_config, load_routes, printable_path
+    from .workers import check_shared, stores
 
     config = load_config(args.config)
     for path in args.routes or []:
@@ -252,12 +279,18 @@ def run(args: argparse.Namespace) -> int:
         where = f"the route file {printable_path(path)}"
         check_route_gateways(routes, {DEFAULT_GATEWAY_ID, *config.gateways}, where)
         config.routes.extend(routes)
+    workers = args.workers or config.workers
+    check_shared(args, config, workers)
     generated_token = config.token is None
     generated_management = config.management_token is None
     try:
         gateway = _gateway(args, config)
     except ValueError as exc:  # a bound out of range, an allowed host that is no host
         raise ConfigError(str(exc)) from None
+    state, logs = stores(args, config)
+    workers_line = f"  workers       {workers} (state {state}; logs {logs})\n"
+    if workers > 1:
+        return _run_workers(args, config, gateway, workers, workers_line)
     stop = threading.Event()
 
     def on_signal(*_: Any) -> None:
@@ -273,27 +306,71 @@ def run(args: argparse.Namespace) -> int:
             except OSError as exc:  # the port is taken, or the host is not this machine's
                 gateway.stop()  # closes the log store it opened
                 raise ConfigError(_cannot_listen(exc, gateway, args)) from None
-            out = sys.stdout
-            out.write(f"cf-aig local gateway listening on {gateway.base_url}\n")
-            out.write(f"  gateway URL   {gateway.gateway_url}\n")
-            out.write(f"  OpenAI SDK    base_url={gateway.gateway_url}/compat\n")
-            if generated_token:
-                out.write(
-                    f"  gateway token {gateway.token}  (set {ENV_LOCAL_TOKEN} to choose it)\n"
-                )
-            if generated_management:
-                out.write(
-                    f"  admin token   {gateway.management_token}  "
-                    f"(set {ENV_MANAGEMENT_TOKEN} to choose it)\n"
-                )
-            out.write(logs_hint(gateway, generated_management, args.config))
-            out.flush()
+            sys.stdout.write(
+                _banner(gateway, (generated_token, generated_management), workers_line, args)
+            )
+            sys.stdout.flush()
             while not stop.wait(0.5):
                 pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _run_workers(
+    args: argparse.Namespace,
+    config: ServerConfig,
+    gateway: LocalGateway,
+    workers: int,
+    workers_line: str,
+) -> int:
+    """Serve with `workers` processes (`langchain_cf_gateway.cli.workers`) until stopped.
+
+    Raises:
+        ConfigError: The port is in use or the host cannot be bound.
+    """
+    from .workers import serve_workers
+
+    generated_token = config.token is None
+    generated_management = config.management_token is None
+    # Every worker serves the tokens of the banner, generated ones included.
+    config.token, config.management_token = gateway.token, gateway.management_token
+    try:
+        sock = gateway.bind()
+    except OSError as exc:  # the port is taken, or the host is not this machine's
+        raise ConfigError(_cannot_listen(exc, gateway, args)) from None
+    with sock:
+        sys.stdout.write(
+            _banner(gateway, (generated_token, generated_management), workers_line, args)
+        )
+        sys.stdout.flush()
+        serve_workers(_gateway, args, config, sock, workers)
+    return 0
+
+
+def _banner(
+    gateway: LocalGateway, generated: tuple[bool, bool], workers_line: str, args: argparse.Namespace
+) -> str:
+    """The start-up lines: URLs, the tokens `cf-aig serve` generated, workers, stores, logs."""
+    from ..local.config import ENV_LOCAL_TOKEN, ENV_MANAGEMENT_TOKEN
+
+    generated_token, generated_management = generated
+    lines = [
+        f"cf-aig local gateway listening on {gateway.base_url}\n",
+        f"  gateway URL   {gateway.gateway_url}\n",
+        f"  OpenAI SDK    base_url={gateway.gateway_url}/compat\n",
+    ]
+    if generated_token:
+        lines.append(f"  gateway token {gateway.token}  (set {ENV_LOCAL_TOKEN} to choose it)\n")
+    if generated_management:
+        lines.append(
+            f"  admin token   {gateway.management_token}  "
+            f"(set {ENV_MANAGEMENT_TOKEN} to choose it)\n"
+        )
+    lines.append(workers_line)
+    lines.append(logs_hint(gateway, generated_management, args.config))
+    return "".join(lines)
 
 
 def logs_hint(gateway: LocalGateway, generated: bool, config_path: str | None) -> str:

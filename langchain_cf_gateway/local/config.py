@@ -6,6 +6,7 @@ environment:
 ```python
 host = "127.0.0.1"              # --host; loopback unless told otherwise
 port = 8787                     # --port
+workers = 1                     # --workers: processes on the port (more needs shared stores)
 account_id = "local-account"    # the account id in the printed URLs (any id is served)
 token = "dev-gateway-token"     # cf-aig-authorization for gateways with authentication;
                                 # else $CF_AIG_LOCAL_TOKEN, else generated and printed
@@ -91,6 +92,7 @@ _TOP_KEYS: Final = frozenset(
     (
         "host",
         "port",
+        "workers",
         "account_id",
         "token",
         "management_token",
@@ -116,6 +118,7 @@ class ServerConfig:
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    workers: int = 1
     account_id: str = LOCAL_ACCOUNT_ID
     token: str | None = None
     management_token: str | None = None
@@ -202,6 +205,11 @@ def load_config(
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigError(f"port in {where} must be an integer 0 to 65535")
         config.port = port
+    if "workers" in data:
+        workers = data["workers"]
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ConfigError(f"workers in {where} must be an integer 1 or more")
+        config.workers = workers
     for key in ("allowed_hosts", "allowed_origins"):
         if key in data:
             names = data[key]

@@ -38,6 +38,7 @@ from .listener import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEAD_BYTES,
     EdgeLimits,
+    EdgeProtocol,
     HostPolicy,
 )
 from .logstore import (
@@ -209,14 +210,8 @@ class LocalGateway:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> LocalGateway:
-        """Start the server in a background thread; returns once it accepts connections.
-
-        Raises:
-            RuntimeError: the server did not start (the cause in the message).
-        """
-        if self._server is not None:
-            return self
+    def _assemble(self) -> GatewayState:
+        """The gateway's state: its shared state and log store opened."""
         shared = open_shared_state(self._state_url, self.clock, self._initial_gateways)
         logs = open_log_store(
             self._log_path,
@@ -225,7 +220,7 @@ class LocalGateway:
             body_max_bytes=self._log_body_bounds[0],
             max_body_bytes=self._log_body_bounds[1],
         )
-        self._running = GatewayState(
+        return GatewayState(
             clock=self.clock,
             cache=open_cache(self._cache_url, self.clock),
             logs=logs,
@@ -237,6 +232,13 @@ class LocalGateway:
             routes=self._initial_routes,
             shared=shared,
         )
+
+    def bind(self) -> socket.socket:
+        """A socket bound to `host` and `port` (a free one for 0, then kept in `port`).
+
+        Returns:
+            The bound socket, not yet listening: the server listens on it.
+        """
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Accepted sockets inherit it (Linux): without it the response body, written after
@@ -244,6 +246,30 @@ class LocalGateway:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self._port))
         self._port = sock.getsockname()[1]
+        return sock
+
+    def worker_app(self) -> tuple[Any, type[EdgeProtocol]]:
+        """The ASGI application and uvicorn protocol class of one worker process.
+
+        `cf-aig serve --workers N` runs one per worker (uvicorn's multi-process
+        supervisor); `stop` closes the log store it opens.
+
+        Returns:
+            The application and the protocol class enforcing the edge limits.
+        """
+        self._running = self._assemble()
+        return build_app(self._running, self._hosts), self._limits.protocol()
+
+    def start(self) -> LocalGateway:
+        """Start the server in a background thread; returns once it accepts connections.
+
+        Raises:
+            RuntimeError: the server did not start (the cause in the message).
+        """
+        if self._server is not None:
+            return self
+        self._running = self._assemble()
+        sock = self.bind()
         config = uvicorn.Config(
             build_app(self._running, self._hosts),
             log_level=self._log_level,

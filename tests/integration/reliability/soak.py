@@ -19,6 +19,9 @@ Phases, each bounded; the whole run takes a few minutes on a 2-core machine:
 5. **Client leaks**: 1,000 calls over every client path (chat model and LiteLLM, sync and
    async, plain and streamed) against a raw server; open sockets and threads are counted
    before and after.
+6. **Many workers** and 7. **Memory**: ``cf-aig serve --workers 2`` on Redis and
+   PostgreSQL, and the gateway's resident memory over 120,000 requests with the default
+   log retention (``soak_workers.py``).
 
 It prints the counts of each phase (requests, rows, errors by type, leaked connections)
 and exits 1 if any check failed.
@@ -47,6 +50,7 @@ from langchain_cf_gateway.core import Header
 from tests.support.gateway_process import ACCOUNT, GatewayProcess
 
 from .load import run_load
+from .soak_workers import phase_many_workers, phase_memory
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -377,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-requests", type=int, default=2_000)
     parser.add_argument("--crash-rounds", type=int, default=3)
     parser.add_argument("--client-calls", type=int, default=1_000)
+    parser.add_argument("--workers-requests", type=int, default=10_000, help="phase 6")
+    parser.add_argument("--memory-requests", type=int, default=120_000, help="phase 7")
     args = parser.parse_args(argv)
     started = time.monotonic()
     failures: list[str] = []
@@ -387,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         failures += phase_crash(workdir, args.crash_rounds, 50)
         failures += phase_faulted_store(workdir, 20)
     failures += phase_client_leaks(args.client_calls)
+    failures += phase_many_workers(args.workers_requests, args.concurrency)
+    failures += phase_memory(args.memory_requests, 50)
     say(f"soak: {'FAILED' if failures else 'ok'} in {time.monotonic() - started:.0f} s")
     for failure in failures:
         say(f"  - {failure}")

@@ -1,0 +1,57 @@
+"""A redis-server of its own on a free loopback port, as a context manager.
+
+The soak uses it outside pytest; the tests' `redis_url` fixture (`tests/conftest.py`)
+starts one the same way.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+
+
+class RedisMissing(RuntimeError):
+    """redis-server is not installed (`apt-get install redis-server`; `.ci/run` does)."""
+
+
+@contextmanager
+def start_redis() -> Iterator[str]:
+    """Start redis-server on loopback (no persistence); yield its URL; stop it.
+
+    Raises:
+        RedisMissing: the binary is not on PATH.
+        RuntimeError: it did not accept connections within 10 s.
+    """
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RedisMissing("redis-server is not installed (apt-get install redis-server)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        for _ in range(200):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("redis-server did not start")
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)
