@@ -32,6 +32,12 @@ USER = "postgres"
 """The superuser `initdb` creates; trust authentication, no password."""
 
 
+MISSING = (
+    "PostgreSQL is not installed: no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin "
+    "(apt-get install postgresql; .ci/run does)"
+)
+
+
 def find_binaries() -> Path | None:
     """The folder holding `initdb` and `pg_ctl`, or None."""
     initdb = shutil.which("initdb")
@@ -123,13 +129,29 @@ def postgres_server() -> Iterator[PostgresServer]:
     """PostgreSQL of the tests' own for the session (skips when it is not installed)."""
     binaries = find_binaries()
     if binaries is None:
-        pytest.skip(
-            "PostgreSQL is not installed: no initdb/pg_ctl on PATH or in "
-            "/usr/lib/postgresql/*/bin (apt-get install postgresql; .ci/run does)"
-        )
+        pytest.skip(MISSING)
     server = PostgresServer(binaries)
     try:
         server.init()
         yield server
+    finally:
+        server.remove()
+
+
+@contextlib.contextmanager
+def start_postgres() -> Iterator[str]:
+    """A PostgreSQL of its own for the block (`make soak`, a test's fixture): the URL of a
+    new database in it.
+
+    Raises:
+        RuntimeError: PostgreSQL is not installed.
+    """
+    binaries = find_binaries()
+    if binaries is None:
+        raise RuntimeError(MISSING)
+    server = PostgresServer(binaries)
+    try:
+        server.init()
+        yield server.new_database()
     finally:
         server.remove()

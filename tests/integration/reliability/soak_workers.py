@@ -18,13 +18,10 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import signal
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
@@ -32,6 +29,7 @@ import psutil
 
 from langchain_cf_gateway.local.logstore import DEFAULT_MAX_ROWS
 from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
+from tests.support.postgres import start_postgres
 from tests.support.redis_server import RedisMissing, start_redis
 from tests.support.supervised import log_rows, wait_for_workers
 
@@ -46,17 +44,6 @@ SAMPLE_EVERY = 10_000
 
 def say(text: str) -> None:
     print(text, flush=True)
-
-
-def _postgres() -> AbstractContextManager[str]:
-    """`tests.support.postgres.start_postgres()`: a PostgreSQL of its own, its URL.
-
-    Raises:
-        ImportError: the helper is not in this tree.
-    """
-    postgres = importlib.import_module("tests.support.postgres")
-    starter: Callable[[], AbstractContextManager[str]] = postgres.start_postgres
-    return starter()
 
 
 def _management(gw: GatewayProcess) -> tuple[str, dict[str, str]]:
@@ -94,7 +81,7 @@ def _cpu(pids: list[int]) -> list[float]:
 def phase_many_workers(total: int, concurrency: int) -> list[str]:
     """Phase 6; skipped (said so, not failed) where Redis, PostgreSQL or the flags are missing."""
     try:
-        with start_redis() as redis_url, _postgres() as postgres_url:
+        with start_redis() as redis_url, start_postgres() as postgres_url:
             return _many_workers(redis_url, postgres_url, total, concurrency)
     except (RedisMissing, ImportError) as exc:
         say(f"[6 many workers] SKIPPED: {exc}")
