@@ -29,7 +29,7 @@ import psutil
 
 from langchain_cf_gateway.local.logstore import DEFAULT_MAX_ROWS
 from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
-from tests.support.postgres import start_postgres
+from tests.support.postgres import MISSING, find_binaries, start_postgres
 from tests.support.redis_server import RedisMissing, start_redis
 from tests.support.supervised import log_rows, wait_for_workers
 
@@ -80,10 +80,13 @@ def _cpu(pids: list[int]) -> list[float]:
 
 def phase_many_workers(total: int, concurrency: int) -> list[str]:
     """Phase 6; skipped (said so, not failed) where Redis, PostgreSQL or the flags are missing."""
+    if find_binaries() is None:
+        say(f"[6 many workers] SKIPPED: {MISSING}")
+        return []
     try:
         with start_redis() as redis_url, start_postgres() as postgres_url:
             return _many_workers(redis_url, postgres_url, total, concurrency)
-    except (RedisMissing, ImportError) as exc:
+    except RedisMissing as exc:
         say(f"[6 many workers] SKIPPED: {exc}")
         return []
 
