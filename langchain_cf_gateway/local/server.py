@@ -79,8 +79,11 @@ logging.getLogger("uvicorn.error").addFilter(_QuietDisconnects())
 
 
 def _new_token() -> str:
-    """A random token that never starts with `-`, so that it can follow a flag on a command
-    line (`cf-aig logs --token TOKEN`, which `cf-aig serve` prints)."""
+    """A random token that never starts with `-`.
+
+    So that it can follow a flag on a command line: `cf-aig serve` prints
+    `cf-aig logs --token TOKEN`.
+    """
     while (token := secrets.token_urlsafe(24)).startswith("-"):
         pass
     return token

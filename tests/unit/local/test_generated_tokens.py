@@ -19,5 +19,5 @@ def test_a_generated_token_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPa
     gateway = LocalGateway()
     for token in (gateway.token, gateway.management_token):
         assert not token.startswith("-")
-        args = build_parser().parse_args(["logs", "--base-url", "http://x", "--token", token])
+        args = build_parser("logs").parse_args(["logs", "--base-url", "http://x", "--token", token])
         assert args.token == token
