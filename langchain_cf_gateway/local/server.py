@@ -80,6 +80,17 @@ class _QuietDisconnects(logging.Filter):
 logging.getLogger("uvicorn.error").addFilter(_QuietDisconnects())
 
 
+def _new_token() -> str:
+    """A random token that never starts with `-`.
+
+    So that it can follow a flag on a command line: `cf-aig serve` prints
+    `cf-aig logs --token TOKEN`.
+    """
+    while (token := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return token
+
+
 class LocalGateway:
     """A Cloudflare AI Gateway on loopback: start it, point a client at it, read its logs.
 
@@ -171,8 +182,8 @@ class LocalGateway:
         self._port = port
         self.account_id = account_id
         self.gateway_id = DEFAULT_GATEWAY_ID
-        self._token = token or secrets.token_urlsafe(24)
-        self._management_token = management_token or secrets.token_urlsafe(24)
+        self._token = token or _new_token()
+        self._management_token = management_token or _new_token()
         self.clock = clock if isinstance(clock, Clock) else Clock(clock) if clock else Clock()
         self._log_path = log_store or log_path
         self._log_max_rows, self._log_commit_timeout = log_max_rows, log_commit_timeout
