@@ -14,6 +14,7 @@ from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from typing_extensions import Self
 
+from ._arguments import constructor_keywords
 from ._chat_request import (
     CallHeaders,
     ChatTarget,
@@ -388,13 +389,10 @@ class ChatCloudflareGateway(RunConfigOptions, TokenCounting, BaseChatOpenAI):
     def _coerce_gateway_options(cls, values: Any) -> Any:
         if not isinstance(values, dict):
             return values
+        # `openai_api_key`: the key's name in earlier versions (serialized models)
+        values = constructor_keywords(cls, values, {"openai_api_key": "provider_api_key"})
         if isinstance(values.get("gateway_options"), Mapping):
             values = {**values, "gateway_options": coerce_options(values["gateway_options"])}
-        if "openai_api_key" in values:  # the key's name in earlier versions (serialized models)
-            values = dict(values)
-            legacy = values.pop("openai_api_key")
-            if "api_key" not in values and "provider_api_key" not in values:
-                values["provider_api_key"] = legacy
         return values
 
     @model_validator(mode="after")

@@ -20,6 +20,7 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+from ._arguments import constructor_keywords
 from ._errors import ErrorInResponse, UnexpectedShape, map_sdk_errors
 from ._openai_sdk import (
     OMIT_AUTHORIZATION,
@@ -166,6 +167,8 @@ class CloudflareGatewayEmbeddings(BaseModel, Embeddings):
     @model_validator(mode="before")
     @classmethod
     def _coerce_gateway_options(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            values = constructor_keywords(cls, values)
         if isinstance(values, dict) and isinstance(values.get("gateway_options"), Mapping):
             values = {**values, "gateway_options": coerce_options(values["gateway_options"])}
         return values
