@@ -9,17 +9,13 @@ tests marked ``live`` (see the ``live_config`` fixture) and for nothing else.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from langchain_cf_gateway.core import GatewayConfig
 from tests.support.live import GATEWAY_ENV, LIVE_SKIP_REASON, live_credentials
-from tests.support.rawserver import free_port
+from tests.support.redis_server import RedisMissing, start_redis
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -67,33 +63,11 @@ def gateway(local_gateway: LocalGateway) -> LocalGateway:
     return local_gateway
 
 
-REDIS = shutil.which("redis-server")
-
-
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     """A redis-server of its own on a free loopback port, for one test module."""
-    if REDIS is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    port = free_port()
-    process = subprocess.Popen(
-        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
     try:
-        for _ in range(200):  # up to 10 s for the server to accept connections
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("redis-server did not start")
-        yield url
-    finally:
-        client.close()
-        process.terminate()
-        process.wait(timeout=10)
+        with start_redis() as url:
+            yield url
+    except RedisMissing as exc:
+        pytest.skip(f"{exc}; .ci/run installs it")

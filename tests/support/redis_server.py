@@ -1,7 +1,7 @@
 """A redis-server of its own on a free loopback port, as a context manager.
 
-The soak uses it outside pytest; the tests' `redis_url` fixture (`tests/conftest.py`)
-starts one the same way.
+The soak uses it outside pytest, and the tests' `redis_url` fixture (`tests/conftest.py`)
+through it.
 """
 
 from __future__ import annotations

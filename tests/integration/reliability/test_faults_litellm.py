@@ -8,7 +8,6 @@ log id) from it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,20 +35,6 @@ from tests.support.rawserver import (
 
 MODES = ["sync", "async"]
 MODEL = "cloudflare-ai-gateway/openai/gpt-4o-mini"
-
-
-@pytest.fixture(scope="module")
-def litellm() -> Iterator[Any]:
-    import litellm as module
-
-    from langchain_cf_gateway.litellm_provider import register
-
-    before = module.disable_hf_tokenizer_download
-    module.disable_hf_tokenizer_download = True
-    module.suppress_debug_info = True
-    register()
-    yield module
-    module.disable_hf_tokenizer_download = before
 
 
 def complete(litellm: Any, base_url: str, mode: str, *, stream: bool = False, **kw: Any) -> str:

@@ -11,7 +11,7 @@ connection owes bytes: it is closed, never pooled).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -32,20 +32,6 @@ def chat(raw: MisbehavingServer) -> ChatCloudflareGateway:
         max_retries=0,
         timeout=20,
     )
-
-
-@pytest.fixture(scope="module")
-def litellm() -> Iterator[Any]:
-    import litellm as module
-
-    from langchain_cf_gateway.litellm_provider import register
-
-    before = module.disable_hf_tokenizer_download
-    module.disable_hf_tokenizer_download = True
-    module.suppress_debug_info = True
-    register()
-    yield module
-    module.disable_hf_tokenizer_download = before
 
 
 def _litellm_kwargs(raw: MisbehavingServer) -> dict[str, Any]:
