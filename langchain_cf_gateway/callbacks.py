@@ -208,8 +208,19 @@ class GatewayUsageTracker(BaseCallbackHandler):
         """Add a result that did not come through the callbacks.
 
         A LiteLLM `ModelResponse` (`_hidden_params["gateway"]`), an `AIMessage`, or a
-        `ChatGeneration`.
+        `ChatGeneration`. LiteLLM calls go through no LangChain callback: record each.
+
+        Raises:
+            TypeError: `result` is an exception or a LiteLLM stream (pass
+                `litellm.stream_chunk_builder(chunks)`), which hold no usage to add.
         """
+        if isinstance(result, BaseException):
+            raise TypeError("record() takes a response, not an exception")
+        if hasattr(result, "completion_stream"):
+            raise TypeError(
+                "record() takes a whole response: for a LiteLLM stream pass "
+                "litellm.stream_chunk_builder(chunks)"
+            )
         message = getattr(result, "message", result)
         hidden = getattr(result, "_hidden_params", None)
         if isinstance(hidden, Mapping) and isinstance(hidden.get("gateway"), Mapping):

@@ -18,6 +18,7 @@ from typing import Any, Final
 import litellm
 from litellm.types.utils import all_litellm_params
 
+from .._arguments import misnamed
 from ..core.errors import InvalidOptionError
 from ..core.options import GatewayOptions, coerce_options
 from ..core.routing import Operation
@@ -162,11 +163,13 @@ def upstream_params(optional_params: Mapping[str, Any], operation: Operation) ->
     if not optional_params.get("drop_params"):
         for key in optional_params:
             if key not in allowed and not _not_for_the_body(key):
+                reason = misnamed(key, GATEWAY_PARAMS, "the cloudflare-ai-gateway provider")
                 raise InvalidOptionError(
                     key,
-                    f"is not an OpenAI {operation} parameter, so it is not sent as one; pass "
-                    f"extra_body={{{key!r}: {optional_params[key]!r}}} to send it to the "
-                    "provider, or drop_params=True to drop it",
+                    reason
+                    or f"is not an OpenAI {operation} parameter, so it is not sent as one; "
+                    f"pass extra_body={{{key!r}: ...}} to send it to the provider, or "
+                    "drop_params=True to drop it",
                 )
     extra_body = optional_params.get("extra_body")
     if isinstance(extra_body, Mapping):

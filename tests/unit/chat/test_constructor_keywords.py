@@ -63,3 +63,11 @@ def test_a_provider_parameter_still_reaches_the_request_as_in_chatopenai() -> No
     with pytest.warns(UserWarning, match="top_k"):
         model = ChatCloudflareGateway(model="openai/gpt-4o-mini", account_id="acct", top_k=5)
     assert model.model_kwargs == {"top_k": 5}
+
+
+@pytest.mark.parametrize("option", ["cache_ttl", "skip_cache", "event_id"])
+def test_a_gateway_option_given_as_an_argument_names_gateway_options(option: str) -> None:
+    with pytest.raises(
+        ConfigError, match=rf"did you mean gateway_options=\{{'{option}': \.\.\.\}}"
+    ):
+        ChatCloudflareGateway(model="openai/gpt-4o-mini", account_id="acct", **{option: 60})
