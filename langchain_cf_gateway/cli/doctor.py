@@ -38,6 +38,7 @@ from ..core import GatewayConfig, GatewayError, GatewayInputError, InvalidOption
 from ..core.config import ENV_TOKEN, Origin, config_file_path, config_origins
 from ..core.credentials import mask_url
 from ..core.errors import (
+    GatewayAuthenticationError,
     GatewayNotFoundError,
     LogNotFoundError,
     ManagementAuthenticationError,
@@ -341,6 +342,16 @@ class Doctor:
             "of the account in step 1 (a wrong --account-id is refused the same way)"
         )
 
+    def _local_token_fix(self, error: GatewayError) -> str | None:
+        """A local gateway has two tokens where `--token` carries one: say which is which."""
+        if not (self.local and isinstance(error, GatewayAuthenticationError)):
+            return None
+        return (
+            f"set {ENV_TOKEN[0]} to the gateway token `cf-aig serve` printed (`token` in its "
+            f"config file) and {ENV_API_TOKEN} to its admin token: --token carries one token, "
+            "and a local gateway with authentication on has two"
+        )
+
     # ------------------------------------------------------------------ 3. request
 
     def send_request(self) -> StepResult:
@@ -399,7 +410,7 @@ class Doctor:
                 "FAIL",
                 f"HTTP {response.status_code} from {model}: {type(error).__name__}: "
                 f"{error.message}",
-                fix=error.hint or request_fix(error),
+                fix=self._local_token_fix(error) or error.hint or request_fix(error),
                 data=data,
             )
         return StepResult(

@@ -110,6 +110,22 @@ def test_an_authenticated_gateway_needs_and_gets_its_token(gateway: LocalGateway
     assert_no_secret(done, gateway.management_token, gateway.token)
 
 
+def test_one_token_for_a_local_gateway_with_authentication_names_both(
+    gateway: LocalGateway,
+) -> None:
+    gateway.create_gateway("doctor-auth-one", authentication=True)
+    done = doctor(
+        "--base-url", gateway.base_url, "--gateway-id", "doctor-auth-one",
+        "--token", gateway.management_token, "--yes",
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "[3/4] FAIL  HTTP 401" in done.stdout
+    assert (
+        "fix: set CLOUDFLARE_AI_GATEWAY_TOKEN to the gateway token `cf-aig serve` printed"
+    ) in done.stdout
+    assert_no_secret(done, gateway.management_token, gateway.token)
+
+
 @pytest.mark.parametrize(
     ("case", "fail_line", "fix"),
     [
