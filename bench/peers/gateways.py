@@ -31,6 +31,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,8 @@ OURS = "ours"
 LITELLM = "LiteLLM proxy"
 PORTKEY = "Portkey gateway"
 WORKERS = "ours --workers 2"
+SHARED_ONE = "ours, 1 worker on Redis + PostgreSQL"
+"""The baseline of `--workers 2`: the same shared stores, one process."""
 
 
 class PeerProcess(ServerProcess):
@@ -156,10 +159,10 @@ def has_workers_flag() -> bool:
     return "--workers" in out.stdout
 
 
-def ours(upstream: str, *args: str) -> Gateway:
+def ours(upstream: str, *args: str, name: str | None = None) -> Gateway:
     process = GatewayProcess(*args, upstreams={"openai": upstream}, merge_stderr=False).launch()
     return Gateway(
-        WORKERS if args else OURS,
+        name or (WORKERS if args else OURS),
         process,
         path=f"/v1/{ACCOUNT}/default/compat/chat/completions",
         cache_headers={Header.CACHE_TTL: "3600"},
@@ -266,4 +269,22 @@ def portkey(upstream: str) -> Gateway:
             "`responseService.updateHeaders` (https://github.com/Portkey-AI/gateway/issues/1550;"
             " pinning @hono/node-server 1.14.2, the workaround of issue 1389, does not help)"
         ),
+    )
+
+
+def shared_stores(stack: ExitStack) -> tuple[str, ...]:
+    """`--state-url` and `--log-store` of a Redis and a PostgreSQL started for the run
+    (more than one worker needs stores they share), stopped with `stack`.
+
+    Raises:
+        RuntimeError: redis-server or PostgreSQL is not installed.
+    """
+    from tests.support.postgres import start_postgres
+    from tests.support.redis_server import start_redis
+
+    return (
+        "--state-url",
+        stack.enter_context(start_redis()),
+        "--log-store",
+        stack.enter_context(start_postgres()),
     )
