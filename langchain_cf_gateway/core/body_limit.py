@@ -244,15 +244,19 @@ class _LimitedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._inner = inner
         self._limit = limit
         self._chunks: Any = None
-        self._tail = b""
+        self._before = self._last = b""
         self._ended = False
 
     def _seen(self, piece: bytes) -> bytes:
-        self._tail = (self._tail + piece)[-len(_DONE) - 8 :]
+        # Per chunk only two references move; the tail is joined once, at close.
+        self._before, self._last = self._last, piece
         return piece
 
     def _after_done(self) -> bool:
-        return not self._ended and self._tail.rstrip(b"\r\n").endswith(_DONE)
+        if self._ended:
+            return False
+        tail = self._last if len(self._last) > len(_DONE) + 8 else self._before + self._last
+        return tail.rstrip(b"\r\n").endswith(_DONE)
 
     def __iter__(self) -> Iterator[bytes]:
         limit = self._limit

@@ -88,18 +88,22 @@ ENV_LOCAL_TOKEN: Final = "CF_AIG_LOCAL_TOKEN"
 """The local gateway's own token (not `core.config.ENV_TOKEN`, Cloudflare's gateway token)."""
 ENV_MANAGEMENT_TOKEN: Final = "CF_AIG_LOCAL_MANAGEMENT_TOKEN"
 DEFAULT_PORT: Final = 8787
+_STRING_KEYS: Final = (
+    "host",
+    "account_id",
+    "token",
+    "management_token",
+    "log_path",
+    "log_store",
+    "cache_url",
+    "state_url",
+)
+"""The top-level keys whose value is a non-empty string, each set on `ServerConfig` as is."""
 _TOP_KEYS: Final = frozenset(
     (
-        "host",
+        *_STRING_KEYS,
         "port",
         "workers",
-        "account_id",
-        "token",
-        "management_token",
-        "log_path",
-        "log_store",
-        "cache_url",
-        "state_url",
         "allowed_hosts",
         "allowed_origins",
         "gateways",
@@ -186,16 +190,7 @@ def load_config(
             f"{', '.join(sorted(_TOP_KEYS))}"
         )
     config = ServerConfig()
-    for key in (
-        "host",
-        "account_id",
-        "token",
-        "management_token",
-        "log_path",
-        "log_store",
-        "cache_url",
-        "state_url",
-    ):
+    for key in _STRING_KEYS:
         if key in data:
             if not isinstance(data[key], str) or not data[key]:
                 raise ConfigError(f"{key} in {where} must be a non-empty string")
