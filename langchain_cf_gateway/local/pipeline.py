@@ -421,7 +421,7 @@ async def execute(
             )
             return Outcome(hit, "HIT", 0, screening)
     screening = await screen_prompt_dlp(call, gateway.extra, screening)
-    policy = await upstreams.policy(call)
+    policy, script = await upstreams.first(call)
     if policy is not None:  # made before any provider attempt; never retried
         status, policy_body = policy_response(policy)
         return Outcome(ProviderResponse(status, JSON, policy_body), _cache_status(plan), 0)
@@ -434,10 +434,14 @@ async def execute(
         unbounded = last and opts.max_attempts > 1 and not timeout_every_attempt
         timeout = None if unbounded or opts.timeout_ms is None else opts.timeout_ms / 1000
         try:
+            if attempt > 1:
+                script = await upstreams.take(sent)
             if timeout is None:
-                provider_response = await upstreams.send(sent, attempt)
+                provider_response = await upstreams.send(sent, attempt, script)
             else:
-                provider_response = await asyncio.wait_for(upstreams.send(sent, attempt), timeout)
+                provider_response = await asyncio.wait_for(
+                    upstreams.send(sent, attempt, script), timeout
+                )
             failure = ""
         except asyncio.TimeoutError:
             provider_response, failure = (

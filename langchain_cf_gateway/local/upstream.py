@@ -415,19 +415,38 @@ class Upstreams:
         """The scripts of the shared state (a `ScriptBook` is this process's)."""
         self.passthrough = PassThroughUpstream(targets)
 
-    async def policy(self, call: ProviderCall) -> Policy | None:
-        """The policy response asked for by a script or the model name, or None.
+    async def first(self, call: ProviderCall) -> tuple[Policy | None, Script | None]:
+        """The policy response asked for, else the script of the first attempt: one take.
 
-        Decided once per request, before any attempt, whatever the upstream.
+        Decided once per request, before any attempt, whatever the upstream: the first live
+        script that matches is taken (one use), whichever it is. A policy script, or else
+        the model name's own `policy=`, makes the policy response; any other script is the
+        first attempt's. With a `policy=` in the model name, only a policy script is taken,
+        so that a queued fault is kept for a request that reaches an attempt.
+
+        Returns:
+            `(policy, None)` for a policy response, else `(None, the first attempt's script
+            or None)`.
         """
-        script = await self.scripts.take(call.provider.slug, call.model, policy=True)
-        if script is not None and script.fault is not None:
-            return script.fault.policy
-        return None if call.fault is None else call.fault.policy
+        own = None if call.fault is None else call.fault.policy
+        script = await self.scripts.take(call.provider.slug, call.model, policy=own is not None)
+        if script is not None and script.fault is not None and script.fault.policy is not None:
+            return script.fault.policy, None
+        if own is not None:
+            return own, None
+        return None, script
 
-    async def send(self, call: ProviderCall, attempt: int) -> ProviderResponse:
-        """Send a call to its upstream (pass-through if configured, else the mock)."""
-        script = await self.scripts.take(call.provider.slug, call.model)
+    async def take(self, call: ProviderCall) -> Script | None:
+        """The script of a later attempt (one use of the first live one that matches)."""
+        return await self.scripts.take(call.provider.slug, call.model)
+
+    async def send(
+        self, call: ProviderCall, attempt: int, script: Script | None
+    ) -> ProviderResponse:
+        """Send one attempt to its upstream (pass-through if configured, else the mock).
+
+        `script` is the attempt's, from `first` or `take`.
+        """
         fault = script.fault if script is not None and script.fault is not None else call.fault
         if fault is not None and (not fault.applies_to(attempt) or fault.policy is not None):
             fault = None
