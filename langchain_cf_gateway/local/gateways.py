@@ -295,6 +295,18 @@ def new_gateway(clock: Clock, gateway_id: str, settings: Mapping[str, Any]) -> G
     )
 
 
+def changed_settings(gateway: GatewayRecord, other: GatewayRecord) -> list[str]:
+    """The names of the settings in which two gateways differ, sorted (never their values).
+
+    Identity fields and times are not settings; a setting kept in `extra` and set to
+    null counts as left out.
+    """
+    names = [name for name in _REPLACEABLE if getattr(gateway, name) != getattr(other, name)]
+    extras = gateway.extra.keys() | other.extra.keys()
+    names += [k for k in extras if gateway.extra.get(k) != other.extra.get(k)]
+    return sorted(names)
+
+
 def replace_settings(gateway: GatewayRecord, clock: Clock, values: Mapping[str, Any]) -> None:
     """Make the gateway's settings exactly `values` (already validated), in place.
 

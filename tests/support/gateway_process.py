@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .processes import ServerProcess, child_env
 
@@ -32,6 +33,7 @@ class GatewayProcess(ServerProcess):
         log_path: the SQLite file of the logs (`--log-path`); default in memory.
         upstreams: provider slug -> base URL to pass it through to, written to a config
             file of the process's own (`--config`).
+        gateways: gateway id -> its settings (`[gateways.<id>]`), in that config file too.
         uvloop: run the process's event loops on uvloop (an experiment of the benchmarks).
         merge_stderr: as for `ServerProcess`.
     """
@@ -41,6 +43,7 @@ class GatewayProcess(ServerProcess):
         *args: str,
         log_path: str | Path | None = None,
         upstreams: Mapping[str, str] | None = None,
+        gateways: Mapping[str, Mapping[str, Any]] | None = None,
         uvloop: bool = False,
         merge_stderr: bool = True,
     ) -> None:
@@ -48,11 +51,11 @@ class GatewayProcess(ServerProcess):
         if log_path is not None:
             extra += ["--log-path", str(log_path)]
         self._config_dir: str | None = None
-        if upstreams:
+        if upstreams or gateways:
             self._config_dir = tempfile.mkdtemp(prefix="cf-aig-serve-")
             config = Path(self._config_dir) / "local.json"
-            targets = {slug: {"base_url": url} for slug, url in upstreams.items()}
-            config.write_text(json.dumps({"upstreams": targets}))
+            targets = {slug: {"base_url": url} for slug, url in (upstreams or {}).items()}
+            config.write_text(json.dumps({"upstreams": targets, "gateways": dict(gateways or {})}))
             config.chmod(0o600)
             extra += ["--config", str(config)]
         run = ["-c", _ON_UVLOOP] if uvloop else ["-m", "langchain_cf_gateway.cli"]

@@ -175,6 +175,9 @@ class SharedState(Protocol):
     async def start(self, routes: tuple[tuple[str, DynamicRoute], ...]) -> None:
         """Make the start-up gateways and routes exist (again and again: idempotent).
 
+        A start-up gateway the state holds already keeps its settings, unless the ones it
+        was given at start changed since it was made from them: then they replace its own.
+
         Args:
             routes: `(gateway id, route)` to serve; deployed unless already serving.
         """

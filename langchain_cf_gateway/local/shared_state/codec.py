@@ -3,12 +3,15 @@
 A gateway is its `GatewayRecord` fields (without the in-process rate-limit counters);
 a route is its `StoredRoute` with each version's route in the API's JSON
 (`DynamicRoute.to_api`); a script is `Script.as_dict` plus its id and the policy of
-its fault, which the Lua script of `redis_state` reads.
+its fault, which the Lua script of `redis_state` reads. The config file's settings of a
+start-up gateway are kept only as a digest (`settings_fingerprint`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, fields
 from typing import Any, Final
 
@@ -34,6 +37,17 @@ def dump_gateway(gateway: GatewayRecord, order: int) -> str:
     data: dict[str, Any] = {name: getattr(gateway, name) for name in _GATEWAY_FIELDS}
     data["order"] = order
     return json.dumps(data)
+
+
+def settings_fingerprint(settings: Mapping[str, Any]) -> str:
+    """A digest of a start-up gateway's settings, as validated (`validate_settings`).
+
+    Equal settings give equal digests whatever their order; it tells whether the config
+    file changed since a gateway was created or replaced from it, without keeping the
+    settings' values a second time.
+    """
+    text = json.dumps(dict(settings), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def load_gateway(raw: str | bytes) -> tuple[GatewayRecord, int]:

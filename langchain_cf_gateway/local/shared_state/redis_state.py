@@ -6,6 +6,7 @@ Keys, all under `STATE_PREFIX` (`cf-aig:state:`):
 | --- | --- | --- |
 | `gateways` | hash | gateway id -> the record's JSON (`codec.dump_gateway`) |
 | `gateways:order` | string | the number of gateways created so far (their order) |
+| `gateways:config` | hash | start-up gateway id -> digest of the config file's settings it was made from |
 | `rate:<id>:<internal id>:fixed:<window start>` | string | requests admitted in that window |
 | `rate:<id>:<internal id>:sliding` | sorted set | one member per admitted request, scored by its time |
 | `routes:<id>` | string | the gateway's dynamic routes, versions and deployments (JSON) |
@@ -22,6 +23,12 @@ time is the admitting worker's clock. A script's use is taken by another Lua scr
 `times=N` serves exactly N attempts across workers. Settings and routes are read from
 Redis by every request (no copy in the process outlives it); a change of routes or of a
 gateway is a WATCH/MULTI transaction, retried when another worker changed them first.
+
+A start-up gateway (the config file's `[gateways.<id>]`) that Redis already holds is left
+as it is while the file's settings for it are unchanged, so that a change made through
+the management API survives a worker's restart; when they changed since it was made from
+them (a redeploy with a new file, Redis persisted), the file's settings replace its own,
+and one warning names the gateway and the settings that changed (never their values).
 
 Redis unreachable or slower than `REDIS_TIMEOUT_S`: the request gets HTTP 503, code
 2504 (`SharedStateUnavailable`), a warning is logged once per outage, and the next
@@ -46,11 +53,25 @@ from ...core.dynamic_routes import DynamicRoute
 from ...core.errors import ConfigError
 from ...core.protocol import DEFAULT_GATEWAY_ID
 from ..clock import Clock
-from ..gateways import GatewayRecord, new_gateway, replace_settings, validate_settings
+from ..gateways import (
+    GatewayRecord,
+    changed_settings,
+    new_gateway,
+    replace_settings,
+    validate_settings,
+)
 from ..route_store import RouteStore
 from ..scripts import Script
 from .base import STATE_PREFIX, Routes, SharedStateUnavailable
-from .codec import dump_gateway, dump_routes, dump_script, load_gateway, load_routes, load_script
+from .codec import (
+    dump_gateway,
+    dump_routes,
+    dump_script,
+    load_gateway,
+    load_routes,
+    load_script,
+    settings_fingerprint,
+)
 from .lua import ADMIT_FIXED, ADMIT_SLIDING, LIMIT_COUNT, TAKE_SCRIPT
 
 logger = logging.getLogger(__name__)
@@ -65,6 +86,7 @@ SCRIPTS: Final = STATE_PREFIX + "scripts"
 LIMIT: Final = STATE_PREFIX + "limit:"
 SCRIPTS_USED: Final = STATE_PREFIX + "scripts:used"
 GATEWAYS_ORDER: Final = STATE_PREFIX + "gateways:order"
+GATEWAYS_CONFIG: Final = STATE_PREFIX + "gateways:config"
 
 
 def check_reachable(url: str) -> None:
@@ -269,8 +291,10 @@ class RedisSharedState:
     Args:
         url: the `--state-url`.
         clock: the worker's clock (stamps records; the time of its rate-limit counts).
-        default_settings: the settings of `default` at start (and after `reset`).
-        gateways: more gateways to create at start when they do not exist yet.
+        default_settings: the settings of `default` at start (and after `reset`); a
+            `default` Redis holds already gets them only when they changed since it was
+            made from them (`start`).
+        gateways: more gateways made at start, as `default` is.
     """
 
     def __init__(
@@ -301,6 +325,9 @@ class RedisSharedState:
     async def start(self, routes: tuple[tuple[str, DynamicRoute], ...]) -> None:
         """Create the start-up gateways and deploy the start-up routes that are missing.
 
+        A start-up gateway Redis holds already keeps its settings (changes made through
+        the management API included) unless the config file's settings for it changed
+        since it was made from them: then they replace its own (`_start_gateway`).
         Every worker does it as it starts, under one Redis lock, so N workers deploy
         each route once; and again when Redis is back after an outage (it may have
         restarted empty).
@@ -310,11 +337,57 @@ class RedisSharedState:
             async with self._client.lock(STATE_PREFIX + "start", timeout=30, blocking_timeout=30):
                 start = {DEFAULT_GATEWAY_ID: self._default_settings, **self._gateways}
                 for gateway_id, settings in start.items():
-                    if not await self._client.hexists(GATEWAYS, gateway_id):
-                        await self._put_new(new_gateway(self._clock, gateway_id, settings))
+                    await self._start_gateway(gateway_id, settings)
                 for gateway_id, route in routes:
                     if await self.routes.active(gateway_id, route.name) != route:
                         await self.routes.deploy(gateway_id, route)
+
+    async def _start_gateway(self, gateway_id: str, settings: Mapping[str, Any]) -> None:
+        """Make one start-up gateway, with the digest of `settings`, in one transaction.
+
+        Absent: created. Present and made from these settings: left as it is. Present and
+        made from other settings (or from unknown ones, by a version that kept no digest)
+        and differing from `settings`: its settings become `settings` as `replace_gateway`
+        makes them (id, creation time and rate-limit counters kept), with one warning
+        naming the settings that differed.
+        """
+        values = validate_settings(dict(settings))
+        fingerprint = settings_fingerprint(values)
+        async with self._client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(GATEWAYS, GATEWAYS_CONFIG)
+                    raw = await pipe.hget(GATEWAYS, gateway_id)
+                    if raw is not None and await pipe.hget(GATEWAYS_CONFIG, gateway_id) == (
+                        fingerprint.encode()
+                    ):
+                        return
+                    changed: list[str] = []
+                    if raw is None:
+                        record = new_gateway(self._clock, gateway_id, values)
+                        order = await pipe.incr(GATEWAYS_ORDER)
+                    else:
+                        record, order = load_gateway(raw)
+                        changed = changed_settings(
+                            record, new_gateway(self._clock, gateway_id, values)
+                        )
+                        if changed:
+                            replace_settings(record, self._clock, values)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if raw is None or changed:
+                        pipe.hset(GATEWAYS, gateway_id, dump_gateway(record, order))
+                    pipe.hset(GATEWAYS_CONFIG, gateway_id, fingerprint)
+                    await pipe.execute()
+                    break
+                except WatchError:
+                    continue  # a gateway changed meanwhile: compare again
+        if changed:
+            logger.warning(
+                "start-up gateway %r in the shared state differs from the config file in %s: "
+                "the config file's settings replace it",
+                gateway_id,
+                ", ".join(changed),
+            )
 
     async def gateway(self, gateway_id: str) -> GatewayRecord | None:
         """The gateway of this id, as Redis holds it now, or None."""
@@ -421,6 +494,8 @@ class RedisSharedState:
             await _delete_matching(self._client, LIMIT + "*")
             record = new_gateway(self._clock, DEFAULT_GATEWAY_ID, self._default_settings)
             await self._put_new(record, replace=True)
+            fingerprint = settings_fingerprint(validate_settings(dict(self._default_settings)))
+            await self._client.hset(GATEWAYS_CONFIG, DEFAULT_GATEWAY_ID, fingerprint)
 
     async def close(self) -> None:
         """Close the Redis connections."""
