@@ -24,6 +24,8 @@ Choices where Cloudflare's docs are silent (this is the local gateway's choice):
   invalidates that gateway's entries (Cloudflare's docs leave the semantics open): a generation
   number in the key moves on, and the old entries expire unread.
 - Bodies above 25 MB are not cached.
+- A pooled connection closed by a Redis that restarted is made again and its call sent
+  once more, so the cache answers as soon as Redis does.
 - Redis down (or slower than 1 s) is a cache miss, never an error: the request goes to
   the upstream, the response says `MISS`, and a warning is logged once per outage. A
   failed call opens a circuit breaker: for `REDIS_BACKOFF_S` the cache is not
@@ -171,14 +173,15 @@ class RedisCache:
     def __init__(
         self, url: str, clock: Clock, monotonic: Callable[[], float] = time.monotonic
     ) -> None:
-        import redis.asyncio as redis_asyncio
         from redis.exceptions import RedisError
+
+        from .shared_state.redis_state import open_client  # redis only when asked
 
         self._clock = clock
         self._monotonic = monotonic
-        self._client: Any = redis_asyncio.Redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
-        )
+        # A connection closed by a restarted Redis is made again, not a failed call that
+        # would open the breaker for `REDIS_BACKOFF_S` with Redis back.
+        self._client: Any = open_client(url, REDIS_TIMEOUT_S)
         self._errors: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
         self._down = False
         self._closed_at = 0.0

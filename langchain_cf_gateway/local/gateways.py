@@ -248,6 +248,13 @@ def validate_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class GatewayExists(ValueError):
+    """A gateway of this id exists already (the management API answers 409, code 7004)."""
+
+    def __init__(self, gateway_id: str) -> None:
+        super().__init__(f"a gateway {gateway_id!r} already exists")
+
+
 def check_gateway_id(gateway_id: Any) -> str:
     """The id, if the management API would create it (`Bounds.GATEWAY_ID_PATTERN`).
 
@@ -360,12 +367,13 @@ class GatewayRegistry:
         """A new gateway; ValueError if the id is taken or a setting is out of bounds.
 
         Raises:
-            ValueError: the id is taken or a setting is out of bounds.
+            GatewayExists: the id is taken.
+            ValueError: a setting is out of bounds.
         """
         gateway = new_gateway(self._clock, gateway_id, settings)
         with self._lock:
             if gateway_id in self._gateways:
-                raise ValueError(f"a gateway with id {gateway_id!r} already exists")
+                raise GatewayExists(gateway_id)
             self._gateways[gateway_id] = gateway
         return gateway
 

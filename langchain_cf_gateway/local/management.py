@@ -60,7 +60,7 @@ from ..core.credentials import (
     scrub,
 )
 from ..core.protocol import API_ERROR_STATUS, ApiErrorCode, Bounds, LogsApi
-from .gateways import GatewayRecord, check_gateway_id
+from .gateways import GatewayExists, GatewayRecord, check_gateway_id
 from .inbound import head, read_body
 from .log_query import parse_delete_query, parse_list_query
 from .logstore import LogQueryError, LogStoreUnavailable, wire_log
@@ -129,14 +129,17 @@ def _v4_errors(handler: Handler) -> Handler:
     return handle
 
 
-def store_unavailable(exc: LogStoreUnavailable) -> Response:
-    """503, code 2503, in the v4 envelope: the log store cannot be written now (locked, full)."""
-    return api_error(
-        ApiError(
-            ApiErrorCode.LOG_STORE_UNAVAILABLE,
-            f"the log store cannot be written now ({exc}); nothing was changed, try again",
-        )
-    )
+def store_unavailable(exc: LogStoreUnavailable, method: str) -> Response:
+    """503, code 2503, in the v4 envelope: the log store cannot be used now (locked, lost).
+
+    A `GET` says the store cannot be read; any other method that it cannot be written,
+    and that nothing was changed.
+    """
+    if method == "GET":
+        message = f"the log store cannot be read now ({exc}); try again"
+    else:
+        message = f"the log store cannot be written now ({exc}); nothing was changed, try again"
+    return api_error(ApiError(ApiErrorCode.LOG_STORE_UNAVAILABLE, message))
 
 
 def int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -242,11 +245,13 @@ class Management:
             gateway_id = settings.pop("id", None)
             try:
                 check_gateway_id(gateway_id)
+                # Checked before the settings, so that a taken id is a 409 whatever the
+                # body; the create checks again, atomically, for a create racing this one.
                 if await self.state.shared.gateway(gateway_id) is not None:
-                    raise ApiError(
-                        ApiErrorCode.ALREADY_EXISTS, f"a gateway {gateway_id!r} already exists"
-                    )
+                    raise ApiError(ApiErrorCode.ALREADY_EXISTS, str(GatewayExists(gateway_id)))
                 gateway = await self.state.shared.create_gateway(gateway_id, settings)
+            except GatewayExists as exc:  # another create of this id came first, since the check
+                raise ApiError(ApiErrorCode.ALREADY_EXISTS, str(exc)) from None
             except ValueError as exc:
                 raise ApiError(ApiErrorCode.INVALID_REQUEST, str(exc)) from None
             return envelope(self._gateway_dict(gateway, account))
@@ -338,7 +343,7 @@ class Management:
                 {"page": query.page, "per_page": query.per_page, "count": len(rows), **totals},
             )
         except LogStoreUnavailable as exc:
-            return store_unavailable(exc)
+            return store_unavailable(exc, request.method)
 
     async def log(self, request: Request) -> Response:
         """Read, patch (feedback, score, metadata) or delete one log.
@@ -363,7 +368,7 @@ class Management:
                 raise ApiError(ApiErrorCode.NOT_FOUND, f"log {log_id!r} not found")
             return envelope(wire_log(row))
         except LogStoreUnavailable as exc:
-            return store_unavailable(exc)
+            return store_unavailable(exc, request.method)
 
     @staticmethod
     def _log_changes(data: Any) -> dict[str, Any]:
@@ -446,7 +451,7 @@ class Management:
             media = (row or {}).get(key) or JSON_TYPE
             return Response(content, 200, media_type=media)
         except LogStoreUnavailable as exc:
-            return store_unavailable(exc)
+            return store_unavailable(exc, request.method)
 
     # ------------------------------------------------------------------ admin
 

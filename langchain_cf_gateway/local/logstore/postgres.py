@@ -15,12 +15,16 @@ Outages. A database unreachable at start is an error naming the URL (its passwor
 masked) and the `--log-store` flag. A database lost mid-run is an outage, as a failed
 SQLite write: rows wait in memory, requests get HTTP 503 (code 2503) once
 `commit_timeout` has passed, and the pool connects again when the database is back.
+The store warns once when an outage starts and once when it ends; psycopg_pool's own
+warning at each attempt to connect again (`error connecting in 'cf-aig-logstore'`) is
+dropped for this store's pool, and kept for any other pool of the process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from typing import Any, Final
 
 import psycopg
@@ -44,6 +48,26 @@ SCHEMES: Final = ("postgresql://", "postgres://")
 FLAG: Final = "--log-store"
 _MIGRATION_LOCK: Final = 0x63666169_6700  # pg_advisory_xact_lock key: "cfaig" + 0
 _CONNECT_TIMEOUT_S: Final = 5
+_POOL_NAME: Final = "cf-aig-logstore"
+
+
+class _QuietReconnects(logging.Filter):
+    """Drops psycopg_pool's warning at each attempt of this store's pool to connect again.
+
+    During an outage the pool tries again with back-off, logging two lines each time;
+    the store already says when the outage starts and when it ends. Records of other
+    pools, and every other record of this one, pass.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            isinstance(record.args, tuple)
+            and record.args[:1] == (_POOL_NAME,)
+            and str(record.msg).startswith("error connecting in")
+        )
+
+
+_QUIET_RECONNECTS: Final = _QuietReconnects()
 
 
 class PostgresLogStore(LogStore):
@@ -117,10 +141,12 @@ class PostgresLogStore(LogStore):
             open=False,
             check=ConnectionPool.check_connection,
             kwargs={"autocommit": True, "connect_timeout": _CONNECT_TIMEOUT_S},
-            name="cf-aig-logstore",
+            name=_POOL_NAME,
             timeout=self._wait_s,
             reconnect_timeout=24 * 3600.0,
         )
+        # psycopg_pool's logger (its level untouched); adding the one filter is idempotent.
+        logging.getLogger("psycopg.pool").addFilter(_QUIET_RECONNECTS)
         try:
             with psycopg.connect(
                 self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S

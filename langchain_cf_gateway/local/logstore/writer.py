@@ -41,11 +41,11 @@ _WAL_LIMIT: Final = 64 * 1024 * 1024
 
 
 class LogStoreUnavailable(RuntimeError):
-    """The store cannot be written now (locked, full).
+    """The store cannot be used now (locked, full, lost); the message says why.
 
     A request whose row could not be committed in time gets a 503 response (code
-    2503); `LogStore.run` and `LogStore.arun` raise it for a call that met such an
-    outage.
+    2503); `LogStore.run` and `LogStore.arun` raise it for a call (a read or a change)
+    that met such an outage.
     """
 
 
@@ -217,7 +217,7 @@ class LogWriter:
                 except self._STORE_ERRORS as exc:  # locked, full, lost: the store, not the call
                     self._rollback(conn)
                     self._outage(f"{type(exc).__name__}: {exc}")
-                    unavailable = LogStoreUnavailable(f"the log store cannot be written: {exc}")
+                    unavailable = LogStoreUnavailable(f"{type(exc).__name__}: {exc}")
                     unavailable.__cause__ = exc
                     entry.future.set_exception(unavailable)
                 except BaseException as exc:

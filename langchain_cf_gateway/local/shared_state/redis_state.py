@@ -14,6 +14,7 @@ Keys, all under `STATE_PREFIX` (`cf-aig:state:`):
 | `limit:<key>:sliding` | sorted set | `<random>:<amount>` per count or cost, scored by its time |
 | `scripts` | list | the scripts in order (`codec.dump_script`) |
 | `scripts:used` | hash | script id -> attempts it served |
+| `started` | string | set once the start-up gateways and routes are made (`gateway`) |
 
 Rate limits (https://developers.cloudflare.com/ai-gateway/features/rate-limiting/) are
 counted by one Lua script per request, so that with a limit of L, workers sending at
@@ -32,7 +33,9 @@ and one warning names the gateway and the settings that changed (never their val
 
 Redis unreachable or slower than `REDIS_TIMEOUT_S`: the request gets HTTP 503, code
 2504 (`SharedStateUnavailable`), a warning is logged once per outage, and the next
-request tries again (redis-py opens a new connection).
+request tries again (redis-py opens a new connection). Once Redis answers again, every
+request is served: a pooled connection the old server closed is made again and its
+command sent once more (`open_client`), instead of failing once per connection.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ from typing import Any, Final, TypeVar
 
 import redis
 import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 
 from ...core.credentials import mask_url
@@ -54,6 +60,7 @@ from ...core.errors import ConfigError
 from ...core.protocol import DEFAULT_GATEWAY_ID
 from ..clock import Clock
 from ..gateways import (
+    GatewayExists,
     GatewayRecord,
     changed_settings,
     new_gateway,
@@ -87,6 +94,36 @@ LIMIT: Final = STATE_PREFIX + "limit:"
 SCRIPTS_USED: Final = STATE_PREFIX + "scripts:used"
 GATEWAYS_ORDER: Final = STATE_PREFIX + "gateways:order"
 GATEWAYS_CONFIG: Final = STATE_PREFIX + "gateways:config"
+STARTED: Final = STATE_PREFIX + "started"
+
+
+def open_client(url: str, timeout_s: float = REDIS_TIMEOUT_S) -> redis.asyncio.Redis:
+    """The gateway's asyncio client of the Redis at `url` (shared state and cache alike).
+
+    A call waits at most `timeout_s` (connecting, then each reply). A call that meets a
+    connection error (a pooled connection closed by a Redis that restarted, a refused
+    connect) is sent once more on a new connection; a timeout is not retried, so a Redis
+    that hangs costs one `timeout_s` per call.
+
+    Args:
+        url: `redis://host:port/db` (`rediss://`, `unix://`).
+        timeout_s: seconds a connect or a reply may take.
+
+    Returns:
+        The client; its pool connects on first use.
+    """
+    # The one retry also resends the Lua scripts that count (rate limits, limiter
+    # budgets, a script's uses). After a restart that is exact: the command went to a
+    # socket of the old server, which never ran it. Only a connection lost after Redis
+    # ran a command and before its reply came counts it twice: a rate limit then refuses
+    # one request early and never admits one too many, a script loses one use. That is
+    # better than every pooled connection answering one 503 after each restart.
+    return redis.asyncio.Redis.from_url(
+        url,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
 
 
 def check_reachable(url: str) -> None:
@@ -119,8 +156,6 @@ class _Outage:
     def __init__(self, url: str) -> None:
         self.url = url
         self.down = False
-        self.recovered = False
-        """Set when Redis is back after an outage: the start-up state is made again."""
 
     def __enter__(self) -> None:
         return None
@@ -133,7 +168,7 @@ class _Outage:
     ) -> None:
         if exc is None:
             if self.down:
-                self.down, self.recovered = False, True
+                self.down = False
                 logger.warning("shared state at %s is back", mask_url(self.url))
             return
         if isinstance(exc, (RedisError, OSError, TimeoutError)):
@@ -308,9 +343,7 @@ class RedisSharedState:
         self._clock = clock
         self._default_settings = dict(default_settings or {})
         self._gateways = {k: dict(v) for k, v in (gateways or {}).items()}
-        self._client = redis.asyncio.Redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
-        )
+        self._client = open_client(url)
         self._outage = _Outage(url)
         self._start_routes: tuple[tuple[str, DynamicRoute], ...] = ()
         self.routes = RedisRoutes(self._client, clock, self._outage)
@@ -390,15 +423,34 @@ class RedisSharedState:
             )
 
     async def gateway(self, gateway_id: str) -> GatewayRecord | None:
-        """The gateway of this id, as Redis holds it now, or None."""
-        with self._outage:
-            raw = await self._client.hget(GATEWAYS, gateway_id)
-        if self._outage.recovered:  # a Redis restarted empty gets `default` back
-            self._outage.recovered = False
+        """The gateway of this id, as Redis holds it now, or None.
+
+        A Redis that lost the state (restarted empty, flushed) gets the start-up
+        gateways and routes again (`start`) before the gateway is read: every request
+        of a Redis back from an outage finds `default`, whether or not a request met
+        the outage.
+        """
+        raw, started = await self._read_gateway(gateway_id)
+        if not started:
             await self.start(self._start_routes)
-            with self._outage:
-                raw = await self._client.hget(GATEWAYS, gateway_id)
+            with self._outage:  # only now: a request seeing it finds the start-up state
+                await self._client.set(STARTED, b"1")
+            raw, _ = await self._read_gateway(gateway_id)
         return None if raw is None else load_gateway(raw)[0]
+
+    async def _read_gateway(self, gateway_id: str) -> tuple[Any, bool]:
+        """The gateway's JSON (or None), and whether the start-up state is in Redis.
+
+        `started` is set once `start` has run and never deleted, so its absence means
+        Redis lost the state (or this is the first request); it is read in the same
+        round trip.
+        """
+        with self._outage:
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.hget(GATEWAYS, gateway_id)
+                pipe.exists(STARTED)
+                raw, started = await pipe.execute()
+        return raw, bool(started)
 
     async def gateways(self) -> list[GatewayRecord]:
         """Every gateway, in creation order."""
@@ -418,13 +470,14 @@ class RedisSharedState:
         """A new gateway, unless a worker created one of that id first.
 
         Raises:
-            ValueError: the id is taken or a setting is out of bounds.
+            GatewayExists: the id is taken (by another worker, maybe a moment ago).
+            ValueError: a setting is out of bounds.
         """
         record = new_gateway(self._clock, gateway_id, settings)
         with self._outage:
             created = await self._put_new(record)
         if not created:
-            raise ValueError(f"a gateway with id {gateway_id!r} already exists")
+            raise GatewayExists(gateway_id)
         return record
 
     async def replace_gateway(

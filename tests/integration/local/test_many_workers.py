@@ -110,6 +110,41 @@ def test_a_gateway_made_through_one_is_served_by_the_other(
     assert httpx.post(_chat(two, "team-a"), json=BODY).json()["internalCode"] == 2001
 
 
+async def _creates(urls: list[str], gateway_id: str, n: int) -> list[httpx.Response]:
+    """`n` creates of one gateway id at once, spread over `urls` in turn."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        sent = (
+            client.post(urls[i % len(urls)], json={"id": gateway_id}, headers=ADMIN)
+            for i in range(n)
+        )
+        return list(await asyncio.gather(*sent))
+
+
+def _one_create_wins(responses: list[httpx.Response], gateway_id: str) -> None:
+    """One 200; every other create gets the 409 body the check before the create gives."""
+    codes = _codes(responses)
+    assert codes.count(200) == 1 and codes.count(409) == len(codes) - 1, [r.text for r in responses]
+    refusals = {json.dumps(r.json()["errors"]) for r in responses if r.status_code == 409}
+    message = f"a gateway {gateway_id!r} already exists"
+    assert refusals == {json.dumps([{"code": 7004, "message": message}])}
+
+
+def test_racing_creates_of_one_id_on_two_processes_give_one_200_and_409s(
+    workers: tuple[GatewayProcess, GatewayProcess],
+) -> None:
+    one, two = workers
+    urls = [_api(one, "gateways"), _api(two, "gateways")]
+    for gateway_id in ("racer-1", "racer-2", "racer-3"):
+        _one_create_wins(asyncio.run(_creates(urls, gateway_id, 20)), gateway_id)
+    listed = httpx.get(_api(one, "gateways"), headers=ADMIN).json()["result"]
+    assert [g["id"] for g in listed] == ["default", "racer-1", "racer-2", "racer-3"]
+
+
+def test_racing_creates_of_one_id_on_memory_state_give_one_200_and_409s() -> None:
+    with GatewayProcess() as gw:
+        _one_create_wins(asyncio.run(_creates([_api(gw, "gateways")], "racer", 20)), "racer")
+
+
 def test_a_route_deployed_through_one_is_served_by_the_other(
     workers: tuple[GatewayProcess, GatewayProcess],
 ) -> None:
@@ -183,23 +218,28 @@ def test_redis_unreachable_at_start_is_one_line_and_exit_2() -> None:
     assert len(lines) == 1 and url in lines[0] and "--state-url" in lines[0], lines
 
 
+def _redis_on(port: int) -> subprocess.Popen[bytes]:
+    """redis-server on `port` (no persistence: a restart starts empty), once it answers PONG."""
+    assert REDIS is not None
+    argv = [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    for _ in range(200):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    client.close()
+    return process
+
+
 @pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (.ci/run installs it)")
 def test_redis_lost_mid_run_is_503_2504_and_serving_resumes_when_it_is_back() -> None:
-    assert REDIS is not None
     port = free_port()
-    argv = [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
 
     def start_redis() -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=port)
-        for _ in range(200):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        client.close()
-        return process
+        return _redis_on(port)
 
     server = start_redis()
     try:
@@ -221,6 +261,58 @@ def test_redis_lost_mid_run_is_503_2504_and_serving_resumes_when_it_is_back() ->
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+async def _rounds(url: str, n: int, headers: dict[str, str]) -> list[httpx.Response]:
+    """`n` requests, 10 at a time (pooled connections to Redis are made and reused)."""
+    limit = asyncio.Semaphore(10)
+    async with httpx.AsyncClient(timeout=30) as client:
+
+        async def one() -> httpx.Response:
+            async with limit:
+                return await client.post(url, json=BODY, headers=headers)
+
+        return list(await asyncio.gather(*(one() for _ in range(n))))
+
+
+@pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (.ci/run installs it)")
+@pytest.mark.parametrize("asked_meanwhile", [True, False])
+def test_a_redis_restarted_on_its_port_serves_every_request_once_it_answers(
+    caplog: pytest.LogCaptureFixture, asked_meanwhile: bool
+) -> None:
+    """The pooled connections Redis closed when it stopped are made again, not failed.
+
+    The shared state and the cache share the Redis, which restarts empty. The warnings
+    of one outage are one "unreachable" and one "is back" (none when no request met
+    it), and the cache answers HIT as soon as Redis does.
+    """
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    cached = {"cf-aig-cache-ttl": "60"}
+    server = _redis_on(port)
+    try:
+        with LocalGateway(state_url=url, cache_url=url) as gw:
+            chat = f"{gw.gateway_url}/compat/chat/completions"
+            assert set(_codes(asyncio.run(_rounds(chat, 60, cached)))) == {200}
+            server.terminate()
+            server.wait(timeout=10)
+            if asked_meanwhile:
+                lost = httpx.post(chat, json=BODY, timeout=30)
+                assert (lost.status_code, lost.json()["internalCode"]) == (503, 2504)
+            server = _redis_on(port)  # answers PONG: every request from now on is served
+            first = asyncio.run(_rounds(chat, 60, cached))
+            second = asyncio.run(_rounds(chat, 60, cached))
+            codes = _codes(first + second)
+            assert codes == [200] * 120, (codes.count(503), [r.text for r in first + second])
+            assert {r.headers["cf-aig-cache-status"] for r in second} == {"HIT"}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    state = [m for m in said if m.startswith("shared state at")]
+    pair = [" is unreachable", " is back"] if asked_meanwhile else []
+    assert [m.split(" (")[0].split(url)[1] for m in state] == pair, said
+    assert not [m for m in said if m.startswith("Redis cache at")], said
 
 
 @pytest.mark.parametrize("technique", ["fixed", "sliding"])

@@ -15,6 +15,7 @@ import redis
 
 from langchain_cf_gateway.core.dynamic_routes import DynamicRoute
 from langchain_cf_gateway.local.clock import Clock
+from langchain_cf_gateway.local.gateways import GatewayExists
 from langchain_cf_gateway.local.route_store import RouteLookupError, RouteNameTaken
 from langchain_cf_gateway.local.scripts import make_script
 from langchain_cf_gateway.local.shared_state import SharedState, open_shared_state
@@ -103,7 +104,7 @@ async def test_a_gateway_made_by_one_is_seen_by_the_other(pair: Pair) -> None:
     created = await one.create_gateway("team-a", {"cache_ttl": 60})
     seen = await two.gateway("team-a")
     assert seen is not None and seen.as_dict() == created.as_dict()
-    with pytest.raises(ValueError, match="already exists"):
+    with pytest.raises(GatewayExists, match="a gateway 'team-a' already exists"):
         await two.create_gateway("team-a", {})
     updated = await two.replace_gateway("team-a", {"collect_logs": False})
     assert updated is not None and updated.cache_ttl == 0  # a PUT replaces the whole gateway

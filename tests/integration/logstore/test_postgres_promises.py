@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import httpx
 import psycopg
 import pytest
+from psycopg_pool import ConnectionPool
 
 from langchain_cf_gateway import GatewayClient
 from langchain_cf_gateway.core import Header
@@ -175,6 +176,71 @@ def test_database_lost_mid_run_gives_2503_then_recovers(own_server: PostgresServ
     assert rows["during-outage"]["status_code"] == 503
     assert rows["during-outage"]["log_store_unavailable"] is True
     assert rows["after"]["status_code"] == 200
+
+
+def _warnings(caplog: pytest.LogCaptureFixture, logger: str, start: str) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == logger and r.levelname == "WARNING" and r.getMessage().startswith(start)
+    ]
+
+
+def test_an_outage_is_two_warnings_not_one_per_reconnect_attempt(
+    own_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = own_server.new_database()
+    with LocalGateway(log_store=url, log_commit_timeout=1.0) as gw:
+        assert compat(gw).status_code == 200
+        own_server.stop("immediate")
+        for _ in range(3):  # the pool tries to connect again meanwhile, with back-off
+            assert compat(gw).status_code == 503
+        own_server.start()
+        deadline = time.monotonic() + 60
+        while compat(gw).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert compat(gw).status_code == 200
+    store = "langchain_cf_gateway.local.logstore"
+    assert len(_warnings(caplog, store, "cf-aig log store: cannot write to")) == 1
+    assert len(_warnings(caplog, store, "cf-aig log store: writing to")) == 1
+    assert _warnings(caplog, "psycopg.pool", "error connecting in 'cf-aig-logstore'") == []
+    # Another pool of the process keeps its own records.
+    other = ConnectionPool(
+        f"postgresql://127.0.0.1:{free_port()}/none", name="other", min_size=1, open=False
+    )
+    other.open(wait=False)
+    deadline = time.monotonic() + 30
+    while not _warnings(caplog, "psycopg.pool", "error connecting in 'other'"):
+        assert time.monotonic() < deadline, "no warning of the other pool"
+        time.sleep(0.1)
+    other.close()
+
+
+def test_reads_during_an_outage_say_the_store_cannot_be_read(
+    own_server: PostgresServer,
+) -> None:
+    url = own_server.new_database()
+    with LocalGateway(log_store=url, log_commit_timeout=1.0) as gw:
+        log_id = compat(gw).headers[Header.LOG_ID]
+        own_server.stop("immediate")
+        logs = f"{gw.base_url}/client/v4/accounts/{gw.account_id}/ai-gateway/gateways/default/logs"
+        auth = {"authorization": f"Bearer {gw.management_token}"}
+        with httpx.Client(headers=auth, timeout=30) as client:
+            reads = [
+                client.get(logs),
+                client.get(f"{logs}/{log_id}"),
+                client.get(f"{logs}/{log_id}/request"),
+            ]
+            write = client.patch(f"{logs}/{log_id}", json={"feedback": 1})
+    for answer in [*reads, write]:
+        assert (answer.status_code, answer.json()["errors"][0]["code"]) == (503, 2503)
+    for read in reads:
+        message = read.json()["errors"][0]["message"]
+        assert message.startswith("the log store cannot be read now ("), message
+        assert message.endswith("); try again"), message
+    message = write.json()["errors"][0]["message"]
+    assert message.startswith("the log store cannot be written now ("), message
+    assert message.endswith("); nothing was changed, try again"), message
 
 
 # --------------------------------------------------------------------------- many writers
