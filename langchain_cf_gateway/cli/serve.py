@@ -327,11 +327,20 @@ def _run_workers(
 ) -> int:
     """Serve with `workers` processes (`langchain_cf_gateway.cli.workers`) until stopped.
 
+    Returns:
+        0 once stopped; 2 when a worker failed to start (it printed why).
+
     Raises:
-        ConfigError: The port is in use or the host cannot be bound.
+        ConfigError: A store cannot be used (Redis unreachable, the database unreachable
+            or at a newer schema, as with one process), checked before any worker starts;
+            the port is in use or the host cannot be bound.
     """
     from .workers import serve_workers
 
+    try:
+        gateway.check_stores()
+    except ValueError as exc:  # the log store's bounds (a ConfigError passes as it is)
+        raise ConfigError(str(exc)) from None
     generated_token = config.token is None
     generated_management = config.management_token is None
     # Every worker serves the tokens of the banner, generated ones included.
@@ -345,8 +354,7 @@ def _run_workers(
             _banner(gateway, (generated_token, generated_management), workers_line, args)
         )
         sys.stdout.flush()
-        serve_workers(_gateway, args, config, sock, workers)
-    return 0
+        return serve_workers(_gateway, args, config, sock, workers)
 
 
 def _banner(

@@ -8,6 +8,12 @@ and the resolved `ServerConfig`, which reach it pickled through the pipe
 `multiprocessing` opens to a spawned process: the tokens never appear on a command
 line, in the environment or in output.
 
+The stores are checked once before the port is bound and any worker starts
+(`LocalGateway.check_stores`): one unusable stops `cf-aig serve` with the one line of a
+single process. A worker that still fails to build its gateway (a store gone since)
+prints that line and exits with uvicorn's `STARTUP_FAILURE` status, on which the
+supervisor stops the others and returns instead of starting new ones (exit status 2).
+
 Per-process state would diverge between workers (each would enforce its own rate
 limit and keep its own logs), so more than one worker needs shared stores: the state
 in Redis (`--state-url redis://...`) and the logs in PostgreSQL
@@ -20,14 +26,17 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from ..core.credentials import mask_url
 from ..core.errors import ConfigError
+from . import PROG
 
 if TYPE_CHECKING:
     import socket
@@ -154,8 +163,14 @@ class WorkerConfig(uvicorn.Config):
         """Build this worker's gateway state and application, then load as uvicorn does."""
         if self.loaded:
             return
-        gateway = self.build(self.args, self.server_config)
-        self.app, self.http = gateway.worker_app()
+        try:
+            gateway = self.build(self.args, self.server_config)
+            self.app, self.http = gateway.worker_app()
+        except ValueError as exc:  # ConfigError included: a store gone since the check
+            # One line, as the supervisor's check prints, then uvicorn's status for a
+            # start that failed: its supervisor stops instead of starting another worker.
+            print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
+            sys.exit(STARTUP_FAILURE)
         self.backlog = self.args.backlog
         atexit.register(gateway.stop)  # the log store's writer is closed as the worker exits
         super().load()
@@ -170,8 +185,12 @@ def serve_workers(
     config: ServerConfig,
     sock: socket.socket,
     workers: int,
-) -> None:
+) -> int:
     """Run `workers` processes on the bound `sock` until SIGINT or SIGTERM.
+
+    A worker that fails to start (its store gone since `cf-aig serve` checked it, a
+    failed lifespan start-up) exits with uvicorn's `STARTUP_FAILURE` status; uvicorn's
+    supervisor then stops the other workers and returns instead of starting new ones.
 
     Args:
         build: Makes a worker's `LocalGateway` (see `WorkerConfig`).
@@ -179,7 +198,13 @@ def serve_workers(
         config: The resolved config, its tokens set.
         sock: The bound socket every worker serves.
         workers: The number of worker processes.
+
+    Returns:
+        0 once stopped by a signal; 2 once stopped because a worker failed to start.
     """
     worker_config = WorkerConfig(build, args, config, workers)
     sock.listen(args.backlog)
-    Multiprocess(worker_config, sockets=[sock]).run()
+    supervisor = Multiprocess(worker_config, sockets=[sock])
+    supervisor.run()
+    failed = any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
+    return 2 if failed else 0

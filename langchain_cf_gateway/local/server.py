@@ -46,12 +46,13 @@ from .logstore import (
     DEFAULT_COMMIT_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_ROWS,
+    LogStore,
     LogStoreUnavailable,
     open_log_store,
 )
 from .mock import ToolCall
 from .scripts import Script, make_script
-from .shared_state import open_shared_state
+from .shared_state import SharedState, open_shared_state
 from .state import GatewayState, ReceivedRequest
 from .upstream import PassThrough, UpstreamDisconnect, Upstreams
 
@@ -221,8 +222,8 @@ class LocalGateway:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _assemble(self) -> GatewayState:
-        """The gateway's state: its shared state and log store opened."""
+    def _open_stores(self) -> tuple[SharedState, LogStore]:
+        """The shared state (Redis answered a ping) and the log store (connected, migrated)."""
         shared = open_shared_state(self._state_url, self.clock, self._initial_gateways)
         logs = open_log_store(
             self._log_path,
@@ -231,6 +232,25 @@ class LocalGateway:
             body_max_bytes=self._log_body_bounds[0],
             max_body_bytes=self._log_body_bounds[1],
         )
+        return shared, logs
+
+    def check_stores(self) -> None:
+        """Open the shared state and the log store as `start` does, then close them.
+
+        `cf-aig serve --workers N` checks them so before it starts any worker: a store
+        it cannot use stops the start once, as with one process.
+
+        Raises:
+            ConfigError: Redis does not answer (naming `--state-url`), the database
+                cannot be reached or its schema is newer (naming `--log-store`).
+            ValueError: a log store bound out of range, a `state_url` of another scheme.
+        """
+        _, logs = self._open_stores()
+        logs.close()
+
+    def _assemble(self) -> GatewayState:
+        """The gateway's state: its shared state and log store opened."""
+        shared, logs = self._open_stores()
         return GatewayState(
             clock=self.clock,
             cache=open_cache(self._cache_url, self.clock),
