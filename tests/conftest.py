@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from langchain_cf_gateway.core import GatewayConfig
 from tests.support.live import GATEWAY_ENV, LIVE_SKIP_REASON, live_credentials
@@ -71,3 +72,12 @@ def redis_url() -> Iterator[str]:
             yield url
     except RedisMissing as exc:
         pytest.skip(f"{exc}; .ci/run installs it")
+
+
+@pytest.fixture
+def shared_url(redis_url: str) -> str:
+    """The module's redis-server, emptied (`FLUSHDB`) for this test."""
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+    return redis_url

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-import pytest
 import redis
 
 from langchain_cf_gateway.local.clock import Clock
@@ -23,14 +22,6 @@ from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, TOKEN, Gate
 
 ADMIN = {"authorization": f"Bearer {MANAGEMENT_TOKEN}"}
 BODY = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture
-def shared_url(redis_url: str) -> str:
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    client.close()
-    return redis_url
 
 
 def _chat(process: GatewayProcess, gateway_id: str) -> str:

@@ -15,33 +15,24 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from langchain_cf_gateway.core.dynamic_routes import DynamicRoute
 from langchain_cf_gateway.local import LocalGateway
 from tests.support.gateway_process import ACCOUNT, MANAGEMENT_TOKEN, GatewayProcess
 from tests.support.processes import child_env
 from tests.support.rawserver import free_port
+from tests.support.redis_server import redis_on
 
 ADMIN = {"authorization": f"Bearer {MANAGEMENT_TOKEN}"}
 BODY = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 ROUTE = DynamicRoute.fallback_chain(["openai/gpt-4o-mini"], name="shared")
 REDIS = shutil.which("redis-server")
 CLI = (sys.executable, "-m", "langchain_cf_gateway.cli")
-
-
-@pytest.fixture
-def shared_url(redis_url: str) -> str:
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    client.close()
-    return redis_url
 
 
 @pytest.fixture
@@ -218,28 +209,12 @@ def test_redis_unreachable_at_start_is_one_line_and_exit_2() -> None:
     assert len(lines) == 1 and url in lines[0] and "--state-url" in lines[0], lines
 
 
-def _redis_on(port: int) -> subprocess.Popen[bytes]:
-    """redis-server on `port` (no persistence: a restart starts empty), once it answers PONG."""
-    assert REDIS is not None
-    argv = [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    for _ in range(200):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    client.close()
-    return process
-
-
 @pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (.ci/run installs it)")
 def test_redis_lost_mid_run_is_503_2504_and_serving_resumes_when_it_is_back() -> None:
     port = free_port()
 
     def start_redis() -> subprocess.Popen[bytes]:
-        return _redis_on(port)
+        return redis_on(port)
 
     server = start_redis()
     try:
@@ -289,7 +264,7 @@ def test_a_redis_restarted_on_its_port_serves_every_request_once_it_answers(
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     cached = {"cf-aig-cache-ttl": "60"}
-    server = _redis_on(port)
+    server = redis_on(port)
     try:
         with LocalGateway(state_url=url, cache_url=url) as gw:
             chat = f"{gw.gateway_url}/compat/chat/completions"
@@ -299,7 +274,7 @@ def test_a_redis_restarted_on_its_port_serves_every_request_once_it_answers(
             if asked_meanwhile:
                 lost = httpx.post(chat, json=BODY, timeout=30)
                 assert (lost.status_code, lost.json()["internalCode"]) == (503, 2504)
-            server = _redis_on(port)  # answers PONG: every request from now on is served
+            server = redis_on(port)  # answers PONG: every request from now on is served
             first = asyncio.run(_rounds(chat, 60, cached))
             second = asyncio.run(_rounds(chat, 60, cached))
             codes = _codes(first + second)
