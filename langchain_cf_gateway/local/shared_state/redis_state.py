@@ -430,34 +430,37 @@ class RedisSharedState:
         of a Redis back from an outage finds `default`, whether or not a request met
         the outage.
         """
-        raw, started = await self._read_gateway(gateway_id)
+        raw = await self._read_started(lambda pipe: pipe.hget(GATEWAYS, gateway_id))
+        return None if raw is None else load_gateway(raw)[0]
+
+    async def gateways(self) -> list[GatewayRecord]:
+        """Every gateway, in creation order (the start-up ones made again, as `gateway`)."""
+        raws = await self._read_started(lambda pipe: pipe.hvals(GATEWAYS))
+        loaded = sorted((load_gateway(raw) for raw in raws), key=lambda pair: pair[1])
+        return [record for record, _ in loaded]
+
+    async def _read_started(self, read: Callable[[Any], Any]) -> Any:
+        """What `read` queues on a pipeline, once the start-up state is in Redis.
+
+        `started` is set once `start` has run and never deleted, so its absence means
+        Redis lost the state (or this is the first request); it is read in the same
+        round trip as `read`. When absent, `start` runs and `read` is sent again.
+        """
+        value, started = await self._with_started(read)
         if not started:
             await self.start(self._start_routes)
             with self._outage:  # only now: a request seeing it finds the start-up state
                 await self._client.set(STARTED, b"1")
-            raw, _ = await self._read_gateway(gateway_id)
-        return None if raw is None else load_gateway(raw)[0]
+            value, _ = await self._with_started(read)
+        return value
 
-    async def _read_gateway(self, gateway_id: str) -> tuple[Any, bool]:
-        """The gateway's JSON (or None), and whether the start-up state is in Redis.
-
-        `started` is set once `start` has run and never deleted, so its absence means
-        Redis lost the state (or this is the first request); it is read in the same
-        round trip.
-        """
+    async def _with_started(self, read: Callable[[Any], Any]) -> tuple[Any, bool]:
         with self._outage:
             async with self._client.pipeline(transaction=False) as pipe:
-                pipe.hget(GATEWAYS, gateway_id)
+                read(pipe)
                 pipe.exists(STARTED)
-                raw, started = await pipe.execute()
-        return raw, bool(started)
-
-    async def gateways(self) -> list[GatewayRecord]:
-        """Every gateway, in creation order."""
-        with self._outage:
-            raws = await self._client.hvals(GATEWAYS)
-        loaded = sorted((load_gateway(raw) for raw in raws), key=lambda pair: pair[1])
-        return [record for record, _ in loaded]
+                value, started = await pipe.execute()
+        return value, bool(started)
 
     async def _put_new(self, record: GatewayRecord, *, replace: bool = False) -> bool:
         order = await self._client.incr(GATEWAYS_ORDER)

@@ -238,6 +238,24 @@ def test_redis_lost_mid_run_is_503_2504_and_serving_resumes_when_it_is_back() ->
         server.wait(timeout=10)
 
 
+@pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (.ci/run installs it)")
+def test_a_list_of_gateways_first_after_redis_restarted_empty_has_the_start_up_gateways() -> None:
+    port = free_port()
+    server = redis_on(port)
+    try:
+        with GatewayProcess("--state-url", f"redis://127.0.0.1:{port}/0") as gw:
+            assert httpx.post(_chat(gw, "default"), json=BODY).status_code == 200
+            server.terminate()
+            server.wait(timeout=10)
+            server = redis_on(port)  # empty; the list is the first request it gets
+            listed = httpx.get(_api(gw, "gateways"), headers=ADMIN, timeout=30)
+            assert listed.status_code == 200, listed.text
+            assert [g["id"] for g in listed.json()["result"]] == ["default"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 async def _rounds(url: str, n: int, headers: dict[str, str]) -> list[httpx.Response]:
     """`n` requests, 10 at a time (pooled connections to Redis are made and reused)."""
     limit = asyncio.Semaphore(10)
