@@ -10,9 +10,13 @@ line, in the environment or in output.
 
 The stores are checked once before the port is bound and any worker starts
 (`LocalGateway.check_stores`): one unusable stops `cf-aig serve` with the one line of a
-single process. A worker that still fails to build its gateway (a store gone since)
-prints that line and exits with uvicorn's `STARTUP_FAILURE` status, on which the
-supervisor stops the others and returns instead of starting new ones (exit status 2).
+single process. Later, a worker started in place of one that died may find a store
+unreachable (Redis or PostgreSQL restarting): it says so in one line and tries again
+every `STORE_RETRY_S` seconds, answering the supervisor's health checks meanwhile, and
+serves once the store answers, as the running workers do. A worker refused for good (a
+wrong password, a newer schema) prints the one line and exits with uvicorn's
+`STARTUP_FAILURE` status, on which the supervisor stops the others and returns instead
+of starting new ones (exit status 2).
 
 Per-process state would diverge between workers (each would enforce its own rate
 limit and keep its own logs), so more than one worker needs shared stores: the state
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
@@ -36,6 +41,7 @@ from uvicorn.supervisors import Multiprocess
 
 from ..core.credentials import mask_url
 from ..core.errors import ConfigError
+from ..local.shared_state.base import StoreUnreachable
 from . import PROG
 
 if TYPE_CHECKING:
@@ -44,6 +50,8 @@ if TYPE_CHECKING:
     from ..local.config import ServerConfig
     from ..local.server import LocalGateway
 
+STORE_RETRY_S: Final = 1.0
+"""Seconds between a waiting worker's tries to reach an unreachable store."""
 SHARED_STATE_SCHEMES: Final = ("redis://", "rediss://")
 """`--state-url` schemes whose state every worker shares."""
 SHARED_LOG_SCHEMES: Final = ("postgresql://", "postgres://")
@@ -164,9 +172,8 @@ class WorkerConfig(uvicorn.Config):
         if self.loaded:
             return
         try:
-            gateway = self.build(self.args, self.server_config)
-            self.app, self.http = gateway.worker_app()
-        except ValueError as exc:  # ConfigError included: a store gone since the check
+            gateway = self._build_when_reachable()
+        except ValueError as exc:  # ConfigError included: a store refused since the check
             # One line, as the supervisor's check prints, then uvicorn's status for a
             # start that failed: its supervisor stops instead of starting another worker.
             print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
@@ -174,6 +181,19 @@ class WorkerConfig(uvicorn.Config):
         self.backlog = self.args.backlog
         atexit.register(gateway.stop)  # the log store's writer is closed as the worker exits
         super().load()
+
+    def _build_when_reachable(self) -> LocalGateway:
+        said = False
+        while True:
+            try:
+                gateway = self.build(self.args, self.server_config)
+                self.app, self.http = gateway.worker_app()
+                return gateway
+            except StoreUnreachable as exc:
+                if not said:
+                    print(f"{PROG}: waiting: {exc}", file=sys.stderr, flush=True)
+                    said = True
+                time.sleep(STORE_RETRY_S)
 
     def __repr__(self) -> str:  # the config holds the tokens
         return f"WorkerConfig(workers={self.workers})"

@@ -291,9 +291,12 @@ class Management:
                 raise ApiError(ApiErrorCode.NOT_FOUND, f"gateway {gateway_id!r} not found")
             gateway = updated
         elif request.method == "DELETE":
-            await self.state.shared.delete_gateway(gateway_id)
+            deleted = await self.state.shared.delete_gateway(gateway_id)
+            if deleted is None:  # another request (or worker) deleted it since the check
+                raise ApiError(ApiErrorCode.NOT_FOUND, f"gateway {gateway_id!r} not found")
             # Its routes go with it: a gateway created again with this id starts with none.
             await self.state.shared.routes.delete_gateway(gateway_id)
+            gateway = deleted
         return envelope(self._gateway_dict(gateway, account))
 
     # ------------------------------------------------------------------ logs

@@ -28,10 +28,11 @@ import logging
 from typing import Any, Final
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ...core.credentials import mask_url, mask_urls
 from ...core.errors import ConfigError
+from ..shared_state.base import StoreUnreachable
 from . import pg_queries
 from .pg_queries import BODY_SUM, INSERT, MIGRATIONS, ROW_BODY_BYTES, SCHEMA_VERSION
 from .store import (
@@ -160,7 +161,12 @@ class PostgresLogStore(LogStore):
             pool.close()
             text = str(exc).strip()
             reason = mask_urls(text.splitlines()[0]) if text else type(exc).__name__
-            raise ConfigError(
+            # No SQLSTATE: the server never answered (refused, timed out, pool timeout);
+            # a wrong password or a missing database has one.
+            unreachable = getattr(exc, "sqlstate", None) is None and isinstance(
+                exc, (psycopg.OperationalError, PoolTimeout)
+            )
+            raise (StoreUnreachable if unreachable else ConfigError)(
                 f"cannot connect to the log store {self.path} ({reason}): start PostgreSQL "
                 f"there, or give {FLAG} a database this host can reach"
             ) from None

@@ -55,9 +55,10 @@ def open_shared_state(
         ConfigError: Redis does not answer (`redis_state.check_reachable`).
     """
     start = dict(gateways or {})
-    default = dict(start.pop(DEFAULT_GATEWAY_ID, {}))
+    named = start.pop(DEFAULT_GATEWAY_ID, None)  # None: the config file does not name it
+    default = None if named is None else dict(named)
     if not url or url.startswith("memory:"):
-        registry = GatewayRegistry(clock, default)
+        registry = GatewayRegistry(clock, default or {})
         for gateway_id, settings in start.items():
             registry.create(gateway_id, **settings)
         return MemorySharedState(registry, RouteStore(clock), ScriptBook())

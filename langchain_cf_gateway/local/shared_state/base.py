@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol, TypeVar
 
 from ...core.dynamic_routes import DynamicRoute
+from ...core.errors import ConfigError
 from ...core.protocol import ErrorCode
 from ..gateways import GatewayRecord
 from ..request_error import GatewayRequestError
@@ -25,6 +26,15 @@ T = TypeVar("T")
 
 STATE_PREFIX: Final = "cf-aig:state:"
 """The prefix of every Redis key of the shared state."""
+
+
+class StoreUnreachable(ConfigError):
+    """A store (`--state-url`, `--log-store`) did not answer at start.
+
+    A connection refused or timed out, not a refusal such as a wrong password or a newer
+    schema. A worker started in place of one that died waits for it instead of stopping
+    `cf-aig serve`.
+    """
 
 
 class SharedStateUnavailable(GatewayRequestError):

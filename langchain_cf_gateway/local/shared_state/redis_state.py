@@ -51,8 +51,9 @@ import redis
 import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import AuthenticationError, RedisError, WatchError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...core.credentials import mask_url
 from ...core.dynamic_routes import DynamicRoute
@@ -69,7 +70,7 @@ from ..gateways import (
 )
 from ..route_store import RouteStore
 from ..scripts import Script
-from .base import STATE_PREFIX, Routes, SharedStateUnavailable
+from .base import STATE_PREFIX, Routes, SharedStateUnavailable, StoreUnreachable
 from .codec import (
     dump_gateway,
     dump_routes,
@@ -133,7 +134,8 @@ def check_reachable(url: str) -> None:
         url: the `--state-url`.
 
     Raises:
-        ConfigError: Redis does not answer the ping.
+        StoreUnreachable: Redis does not answer the ping (a `ConfigError`).
+        ConfigError: Redis refuses it (a wrong password, say).
     """
     client = redis.Redis.from_url(
         url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
@@ -141,7 +143,10 @@ def check_reachable(url: str) -> None:
     try:
         client.ping()
     except (RedisError, OSError) as exc:
-        raise ConfigError(
+        # A wrong password is a refusal; a refused or timed-out connection may pass.
+        unreachable = isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError))
+        refused = isinstance(exc, AuthenticationError) or not unreachable
+        raise (ConfigError if refused else StoreUnreachable)(
             f"cannot reach the shared state at {mask_url(url)} (--state-url): "
             f"{type(exc).__name__}; start Redis there, or pass --state-url memory:// "
             "for one worker"
@@ -326,10 +331,12 @@ class RedisSharedState:
     Args:
         url: the `--state-url`.
         clock: the worker's clock (stamps records; the time of its rate-limit counts).
-        default_settings: the settings of `default` at start (and after `reset`); a
-            `default` Redis holds already gets them only when they changed since it was
-            made from them (`start`).
-        gateways: more gateways made at start, as `default` is.
+        default_settings: the settings of `default` at start (and after `reset`), as the
+            config file names them; a `default` Redis holds already gets them only when
+            they changed since it was made from them (`start`). None: the file does not
+            name `default`, which is made with the built-in settings when Redis lacks it
+            and otherwise left as Redis holds it.
+        gateways: more gateways made at start, as a named `default` is.
     """
 
     def __init__(
@@ -342,6 +349,7 @@ class RedisSharedState:
         self.url = url
         self._clock = clock
         self._default_settings = dict(default_settings or {})
+        self._default_named = default_settings is not None
         self._gateways = {k: dict(v) for k, v in (gateways or {}).items()}
         self._client = open_client(url)
         self._outage = _Outage(url)
@@ -368,17 +376,22 @@ class RedisSharedState:
         self._start_routes = routes
         with self._outage:
             async with self._client.lock(STATE_PREFIX + "start", timeout=30, blocking_timeout=30):
-                start = {DEFAULT_GATEWAY_ID: self._default_settings, **self._gateways}
-                for gateway_id, settings in start.items():
+                await self._start_gateway(
+                    DEFAULT_GATEWAY_ID, self._default_settings, replace=self._default_named
+                )
+                for gateway_id, settings in self._gateways.items():
                     await self._start_gateway(gateway_id, settings)
                 for gateway_id, route in routes:
                     if await self.routes.active(gateway_id, route.name) != route:
                         await self.routes.deploy(gateway_id, route)
 
-    async def _start_gateway(self, gateway_id: str, settings: Mapping[str, Any]) -> None:
+    async def _start_gateway(
+        self, gateway_id: str, settings: Mapping[str, Any], *, replace: bool = True
+    ) -> None:
         """Make one start-up gateway, with the digest of `settings`, in one transaction.
 
-        Absent: created. Present and made from these settings: left as it is. Present and
+        Absent: created. Present, without `replace` (the config file does not name it):
+        left as it is, whatever made it. Present and made from these settings: left as it is. Present and
         made from other settings (or from unknown ones, by a version that kept no digest)
         and differing from `settings`: its settings become `settings` as `replace_gateway`
         makes them (id, creation time and rate-limit counters kept), with one warning
@@ -391,8 +404,9 @@ class RedisSharedState:
                 try:
                     await pipe.watch(GATEWAYS, GATEWAYS_CONFIG)
                     raw = await pipe.hget(GATEWAYS, gateway_id)
-                    if raw is not None and await pipe.hget(GATEWAYS_CONFIG, gateway_id) == (
-                        fingerprint.encode()
+                    if raw is not None and (
+                        not replace
+                        or await pipe.hget(GATEWAYS_CONFIG, gateway_id) == fingerprint.encode()
                     ):
                         return
                     changed: list[str] = []

@@ -129,3 +129,20 @@ async def test_a_gateway_kept_without_a_fingerprint_takes_the_files_settings(
         assert gateway is not None and gateway.authentication is True
     finally:
         await new.close()
+
+
+def test_a_start_whose_file_does_not_name_a_gateway_leaves_it_as_redis_holds_it(
+    shared_url: str,
+) -> None:
+    # A debugging run without a config file on the production Redis must not put the
+    # built-in settings (authentication off) over the deployment's `default`.
+    deployed = _serve(shared_url, {"default": {"authentication": True}})
+    try:
+        assert httpx.post(_chat(deployed, "default"), json=BODY).status_code == 401
+        other = GatewayProcess("--state-url", shared_url).start()
+        assert httpx.post(_chat(other, "default"), json=BODY).status_code == 401
+        assert _warnings(_stop(other), "default") == []
+        refused = [httpx.post(_chat(deployed, "default"), json=BODY) for _ in range(3)]
+        assert [r.status_code for r in refused] == [401, 401, 401]
+    finally:
+        _stop(deployed)

@@ -136,6 +136,26 @@ def test_racing_creates_of_one_id_on_memory_state_give_one_200_and_409s() -> Non
         _one_create_wins(asyncio.run(_creates([_api(gw, "gateways")], "racer", 20)), "racer")
 
 
+def test_racing_deletes_of_one_gateway_give_one_200_and_404s(
+    workers: tuple[GatewayProcess, GatewayProcess],
+) -> None:
+    one, two = workers
+    for gateway_id in ("doomed-1", "doomed-2", "doomed-3"):
+        made = httpx.post(_api(one, "gateways"), json={"id": gateway_id}, headers=ADMIN)
+        assert made.status_code == 200, made.text
+        urls = [_api(one, f"gateways/{gateway_id}"), _api(two, f"gateways/{gateway_id}")]
+
+        async def deletes(urls: list[str] = urls) -> list[httpx.Response]:
+            async with httpx.AsyncClient(timeout=30) as client:
+                sent = (client.delete(urls[i % 2], headers=ADMIN) for i in range(20))
+                return list(await asyncio.gather(*sent))
+
+        responses = asyncio.run(deletes())
+        codes = _codes(responses)
+        assert codes.count(200) == 1 and codes.count(404) == 19, codes
+        assert [r.json()["result"]["id"] for r in responses if r.status_code == 200] == [gateway_id]
+
+
 def test_a_route_deployed_through_one_is_served_by_the_other(
     workers: tuple[GatewayProcess, GatewayProcess],
 ) -> None:
