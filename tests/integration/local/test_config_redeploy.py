@@ -140,8 +140,10 @@ def test_a_start_whose_file_does_not_name_a_gateway_leaves_it_as_redis_holds_it(
     try:
         assert httpx.post(_chat(deployed, "default"), json=BODY).status_code == 401
         other = GatewayProcess("--state-url", shared_url).start()
-        assert httpx.post(_chat(other, "default"), json=BODY).status_code == 401
-        assert _warnings(_stop(other), "default") == []
+        try:
+            assert httpx.post(_chat(other, "default"), json=BODY).status_code == 401
+        finally:
+            assert _warnings(_stop(other), "default") == []
         refused = [httpx.post(_chat(deployed, "default"), json=BODY) for _ in range(3)]
         assert [r.status_code for r in refused] == [401, 401, 401]
     finally:
