@@ -208,9 +208,10 @@ def serve_workers(
 ) -> int:
     """Run `workers` processes on the bound `sock` until SIGINT or SIGTERM.
 
-    A worker that fails to start (its store gone since `cf-aig serve` checked it, a
+    A worker refused for good at start (a store's wrong password or newer schema, a
     failed lifespan start-up) exits with uvicorn's `STARTUP_FAILURE` status; uvicorn's
-    supervisor then stops the other workers and returns instead of starting new ones.
+    supervisor then stops the other workers and returns instead of starting new ones. A
+    store that does not answer is waited for instead (`WorkerConfig.load`).
 
     Args:
         build: Makes a worker's `LocalGateway` (see `WorkerConfig`).
